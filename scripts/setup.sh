@@ -12,7 +12,7 @@ PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
   libclang-rt-22-dev
   # tests
-  libgtest-dev googletest python3 librsvg2-bin
+  libgtest-dev googletest python3 librsvg2-bin nlohmann-json3-dev
   # tokenizers: Unicode-aware regexes for the BPE pre-tokenizers
   libpcre2-dev
   # aarch64 cross target, run under QEMU user mode
