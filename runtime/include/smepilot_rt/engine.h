@@ -1,0 +1,65 @@
+// SMEPilot runtime: the engine interface smepilot-run drives.
+//
+// An engine owns a model's executable form and its KV cache and evaluates
+// tokens: `eval(tokens, pos, ...)` runs the forward pass for `tokens` at
+// positions pos, pos+1, ..., attending to every position before them that is
+// already in the cache, and writes logits. The reference executor
+// (reference_executor.h) is one engine; the JIT engine is another. Tools only
+// see this interface, so engines can be compared position by position.
+//
+// Positions must be filled without holes: `pos` may be anything from 0 to
+// n_past() (evaluating at pos < n_past() overwrites the cache from pos on,
+// i.e. truncates the sequence there). Long inputs are split into chunks of
+// at most `n_batch` tokens internally; the results do not depend on n_batch
+// or on the thread count beyond what the engine documents.
+#pragma once
+
+#include "smepilot_rt/kv_cache.h"
+#include "smepilot_rt/status.h"
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace smepilot::rt {
+
+struct engine_options {
+  int n_threads = 1;
+  /// KV cache capacity in positions; 0: the model's training context length.
+  int32_t n_ctx = 0;
+  /// Tokens evaluated together (prompt chunk size).
+  int32_t n_batch = 64;
+  kv_cache_type kv_type = kv_cache_type::f32;
+};
+
+/// Which logits eval() writes.
+enum class logits_mode {
+  none, ///< No logits (only fill the cache).
+  last, ///< n_vocab floats: the last token's.
+  all,  ///< n_tokens x n_vocab floats, row i for tokens[i].
+};
+
+class engine {
+public:
+  virtual ~engine() = default;
+
+  /// "reference", "jit", ...
+  virtual std::string_view name() const = 0;
+  virtual int32_t n_vocab() const = 0;
+  /// KV cache capacity (positions).
+  virtual int32_t n_ctx() const = 0;
+  /// Positions currently in the cache.
+  virtual int32_t n_past() const = 0;
+
+  /// Evaluates `tokens` at positions [pos, pos + tokens.size()) and writes
+  /// logits as `mode` says. Fails, without changing the cache, when pos is
+  /// beyond n_past(), when the positions do not fit in the context, or when a
+  /// token id is out of range.
+  virtual status eval(std::span<const int32_t> tokens, int32_t pos, logits_mode mode,
+                      float *logits) = 0;
+
+  /// Empties the cache (n_past() becomes 0).
+  virtual void reset() = 0;
+};
+
+} // namespace smepilot::rt

@@ -1,0 +1,146 @@
+// SMEPilot runtime: thread pool (see thread_pool.h for the contract).
+//
+// Protocol. The submitting thread publishes the job (function, context, task
+// count, grain), resets the task counter, sets `workers_busy_` to the number of
+// background workers and bumps `generation_` under the mutex, then wakes the
+// workers. Every worker (the submitter included) claims chunks with
+// fetch_add on `next_task_` until the space is exhausted. Each background
+// worker then decrements `workers_busy_`; the last one wakes the submitter,
+// which has been spinning briefly and then blocking on `done_cv_`. Because the
+// submitter waits for every background worker to check in, no worker can still
+// be reading the job when the next one is published.
+#include "smepilot_rt/thread_pool.h"
+
+#include <algorithm>
+
+namespace smepilot::rt {
+
+namespace {
+
+/// Set while a thread is running tasks of some pool: a nested parallel_for
+/// then runs inline instead of deadlocking on the busy pool.
+thread_local bool t_inside_pool = false;
+
+/// Iterations of the spin phase before blocking. Each iteration is one CPU
+/// relax hint (tens of cycles), so this is a few microseconds.
+constexpr int kSpinIterations = 4096;
+
+inline void cpu_relax_hint() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+/// One spin iteration: a relax hint, and every 64th iteration a yield so an
+/// oversubscribed machine (more workers than free cores) lets the thread that
+/// holds the remaining work run.
+inline void spin_pause(int iteration) {
+  cpu_relax_hint();
+  if ((iteration & 63) == 63)
+    std::this_thread::yield();
+}
+
+} // namespace
+
+thread_pool::thread_pool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+  threads_.reserve(n_threads_ - 1);
+  for (int i = 1; i < n_threads_; ++i)
+    threads_.emplace_back([this, i] { worker_main(i); });
+}
+
+thread_pool::~thread_pool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  for (std::thread &t : threads_)
+    t.join();
+}
+
+int64_t thread_pool::default_grain(int64_t n_tasks) const {
+  int64_t chunks = int64_t(n_threads_) * 4;
+  return std::max<int64_t>(1, (n_tasks + chunks - 1) / chunks);
+}
+
+void thread_pool::run_chunks(int worker_id) {
+  const int64_t n = job_n_, grain = job_grain_;
+  for (;;) {
+    int64_t begin = next_task_.fetch_add(grain, std::memory_order_relaxed);
+    if (begin >= n)
+      break;
+    job_fn_(job_ctx_, begin, std::min(n, begin + grain), worker_id);
+  }
+}
+
+void thread_pool::run(int64_t n_tasks, int64_t grain, range_fn fn, void *ctx) {
+  if (n_tasks <= 0)
+    return;
+  grain = std::max<int64_t>(1, grain);
+  if (threads_.empty() || n_tasks <= grain || t_inside_pool) {
+    // Inline, still in chunks of `grain` so callers may size scratch by it.
+    bool was_inside = t_inside_pool;
+    t_inside_pool = true;
+    for (int64_t b = 0; b < n_tasks; b += grain)
+      fn(ctx, b, std::min(n_tasks, b + grain), 0);
+    t_inside_pool = was_inside;
+    return;
+  }
+
+  job_fn_ = fn;
+  job_ctx_ = ctx;
+  job_n_ = n_tasks;
+  job_grain_ = grain;
+  next_task_.store(0, std::memory_order_relaxed);
+  workers_busy_.store(int(threads_.size()), std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  work_cv_.notify_all();
+
+  t_inside_pool = true;
+  run_chunks(0);
+  t_inside_pool = false;
+
+  for (int i = 0; i < kSpinIterations; ++i) {
+    if (workers_busy_.load(std::memory_order_acquire) == 0)
+      return;
+    spin_pause(i);
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  done_cv_.wait(lock, [this] { return workers_busy_.load(std::memory_order_acquire) == 0; });
+}
+
+void thread_pool::worker_main(int worker_id) {
+  t_inside_pool = true;
+  uint64_t seen = 0;
+  for (;;) {
+    bool have_job = false;
+    for (int i = 0; i < kSpinIterations; ++i) {
+      if (generation_.load(std::memory_order_acquire) != seen) {
+        have_job = true;
+        break;
+      }
+      spin_pause(i);
+    }
+    if (!have_job) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_cv_.wait(lock, [&] {
+        return stop_ || generation_.load(std::memory_order_acquire) != seen;
+      });
+      if (stop_)
+        return;
+    }
+    seen = generation_.load(std::memory_order_acquire);
+    run_chunks(worker_id);
+    if (workers_busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_cv_.notify_one();
+    }
+  }
+}
+
+} // namespace smepilot::rt
