@@ -44,11 +44,20 @@ struct ggml_type_traits {
 
 /// Traits of a known type, or nullptr for an id this runtime does not know.
 const ggml_type_traits *ggml_traits(uint32_t type_id);
+inline const ggml_type_traits *ggml_traits(ggml_type type) {
+  return ggml_traits(static_cast<uint32_t>(type));
+}
 
-/// Bytes for `n` elements of `type` (n must be a multiple of block_size).
+/// The llama.cpp name of `type` ("q4_K"), or "unknown".
+const char *ggml_type_name(ggml_type type);
+
+/// Bytes for `n` elements of `type` (n must be a multiple of block_size; 0
+/// for an unknown type).
 uint64_t ggml_row_bytes(ggml_type type, uint64_t n);
 
 /// Converts `n` elements (a multiple of the block size) at `src` to f32.
+/// Every type in the enum is supported (integer types convert by value). `src`
+/// needs no alignment. Fails for an unknown type or a partial block.
 status dequantize_row(ggml_type type, const void *src, float *dst, uint64_t n);
 
 float fp16_to_fp32(uint16_t h);

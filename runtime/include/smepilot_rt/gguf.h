@@ -16,6 +16,21 @@
 // Everything is validated when the file is opened, before any use: a file
 // that opens is safe to read through this interface. Errors name the file,
 // the byte offset, and the key or tensor concerned.
+//
+// Checked on open: magic; version (1 is rejected: it used 32-bit counts; a
+// byte-swapped version is reported as a big-endian file); every count and
+// string length against the bytes that remain (no allocation is ever sized by
+// an unchecked count); value types; booleans are 0 or 1; nested arrays are
+// rejected (the format allows them, no model uses them); duplicate keys;
+// `general.alignment` (an integer, a non-zero power of two); per tensor:
+// 1 to 4 dims, each > 0, element and byte counts without overflow, a known
+// type id, ne[0] a multiple of the type's block size, an offset that is a
+// multiple of the alignment, data inside the file and not overlapping another
+// tensor; duplicate tensor names.
+//
+// Data pointers are aligned to `alignment` in files opened with open() (the
+// image starts on a page); from_bytes() images are only as aligned as the
+// vector's storage (16 bytes with the default allocator).
 #pragma once
 
 #include "smepilot_rt/ggml_types.h"
@@ -27,6 +42,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace smepilot::rt {
@@ -68,6 +84,9 @@ struct gguf_value {
   uint64_t array_offset = 0;
 };
 
+/// The size in bytes of a scalar of `type` (0 for string and array).
+uint64_t gguf_scalar_size(gguf_type type);
+
 struct gguf_kv {
   std::string_view key;
   gguf_value value;
@@ -82,7 +101,11 @@ struct gguf_tensor_info {
   uint64_t n_elements = 0;
   uint64_t n_bytes = 0;
   const uint8_t *data = nullptr; ///< Valid while the gguf_file lives.
+  uint64_t info_offset = 0;      ///< Byte offset of the tensor info (for messages).
 };
+
+/// "[64, 128256]": for messages and tools.
+std::string gguf_dims_string(const std::vector<int64_t> &dims);
 
 /// How tensor data is brought into memory.
 enum class gguf_load_mode {
@@ -96,9 +119,22 @@ enum class gguf_load_mode {
 
 struct gguf_open_options {
   gguf_load_mode mode = gguf_load_mode::automatic;
-  /// Print a progress line to stderr while reading large files.
+  /// Print a progress line to stderr while reading large files (> 256 MiB).
   bool progress = false;
 };
+
+/// "automatic", "mmap", "read".
+const char *gguf_load_mode_name(gguf_load_mode mode);
+
+/// MemAvailable from /proc/meminfo in bytes (falling back to sysconf), or 0
+/// when it cannot be determined.
+uint64_t system_mem_available();
+
+/// The mode `requested` resolves to for a file of `file_size` bytes:
+/// automatic becomes read when the file is smaller than half of
+/// `mem_available` (0 = unknown: mmap), else mmap.
+gguf_load_mode gguf_resolve_load_mode(gguf_load_mode requested, uint64_t file_size,
+                                      uint64_t mem_available);
 
 /// A validated, loaded GGUF file.
 class gguf_file {
@@ -137,6 +173,11 @@ public:
   result<std::vector<float>> get_f32_array(std::string_view key) const;
   result<std::vector<int64_t>> get_int_array(std::string_view key) const;
 
+  /// Decodes up to `max_count` elements of an array value (scalars and
+  /// strings; each element's `type` is the array's element type).
+  std::vector<gguf_value> array_elements(const gguf_value &array,
+                                         uint64_t max_count = UINT64_MAX) const;
+
   const std::vector<gguf_tensor_info> &tensors() const { return tensors_; }
   const gguf_tensor_info *find_tensor(std::string_view name) const;
 
@@ -146,6 +187,7 @@ public:
 private:
   gguf_file() = default;
   status parse();
+  status error_at(uint64_t offset, const std::string &what) const;
 
   std::string path_;
   uint32_t version_ = 0;
@@ -156,9 +198,11 @@ private:
   gguf_load_mode load_mode_ = gguf_load_mode::read;
   double load_seconds_ = 0;
   std::vector<uint8_t> owned_;     // read / from_bytes
-  void *mapping_ = nullptr;        // mmap
+  void *mapping_ = nullptr;        // mmap of the file, or anonymous memory (read)
   std::vector<gguf_kv> kvs_;
   std::vector<gguf_tensor_info> tensors_;
+  std::unordered_map<std::string_view, size_t> kv_index_;
+  std::unordered_map<std::string_view, size_t> tensor_index_;
 };
 
 } // namespace smepilot::rt
