@@ -1,0 +1,107 @@
+// SMEPilot runtime: the SentencePiece-style tokenizer (tokenizer.ggml.model =
+// "llama").
+//
+// The text arrives with its spaces already replaced by U+2581 and the space
+// prefix added (tokenizer.cpp). It is split into UTF-8 characters, and then
+// adjacent symbols are merged greedily: of all adjacent pairs whose
+// concatenation is a vocabulary token, the one whose token has the highest
+// score is merged first (ties: the leftmost pair), until no pair forms a
+// token. This is the BPE-with-scores algorithm of SentencePiece's BPE models
+// and of llama.cpp's SPM tokenizer, and reproduces their ids exactly.
+//
+// Symbols that are not tokens (characters missing from the vocabulary) fall
+// back to one token per byte: "<0xNN>", else the byte itself if it is a
+// token, else the unknown token. A byte that is not part of a well-formed
+// UTF-8 sequence is a symbol of its own, so invalid input is encoded byte by
+// byte and never fails.
+#include "tokenizer_internal.h"
+
+#include <queue>
+
+namespace smepilot::rt::detail {
+namespace {
+
+struct symbol {
+  int32_t prev;
+  int32_t next;
+  uint32_t off; ///< Byte offset in the text.
+  uint32_t n;   ///< Byte length; 0 once merged into its left neighbour.
+};
+
+struct bigram {
+  int32_t left;
+  int32_t right;
+  float score;
+  uint32_t size;
+};
+
+// Highest score on top; among equal scores the leftmost pair.
+struct bigram_order {
+  bool operator()(const bigram &a, const bigram &b) const {
+    return a.score < b.score || (a.score == b.score && a.left > b.left);
+  }
+};
+
+} // namespace
+
+void spm_encode(const tokenizer::state &s, std::string_view text, std::vector<int32_t> &out) {
+  std::vector<symbol> sym;
+  sym.reserve(text.size());
+  for (size_t off = 0; off < text.size();) {
+    size_t len = utf8_sequence_length(text, off);
+    if (len == 0)
+      len = 1;
+    const auto idx = static_cast<int32_t>(sym.size());
+    sym.push_back({idx - 1, off + len < text.size() ? idx + 1 : -1, static_cast<uint32_t>(off),
+                   static_cast<uint32_t>(len)});
+    off += len;
+  }
+  if (sym.empty())
+    return;
+
+  std::priority_queue<bigram, std::vector<bigram>, bigram_order> queue;
+  auto try_add = [&](int32_t left, int32_t right) {
+    if (left < 0 || right < 0)
+      return;
+    const uint32_t size = sym[left].n + sym[right].n;
+    const int32_t id = s.find(text.substr(sym[left].off, size));
+    if (id < 0)
+      return;
+    queue.push({left, right, s.score[id], size});
+  };
+  for (int32_t i = 1; i < static_cast<int32_t>(sym.size()); ++i)
+    try_add(i - 1, i);
+
+  while (!queue.empty()) {
+    const bigram b = queue.top();
+    queue.pop();
+    symbol &l = sym[b.left];
+    symbol &r = sym[b.right];
+    // Stale: one side has been merged since the pair was queued.
+    if (l.n == 0 || r.n == 0 || l.n + r.n != b.size)
+      continue;
+    l.n += r.n;
+    r.n = 0;
+    l.next = r.next;
+    if (r.next >= 0)
+      sym[r.next].prev = b.left;
+    try_add(l.prev, b.left);
+    try_add(b.left, l.next);
+  }
+
+  for (int32_t i = 0; i != -1; i = sym[i].next) {
+    const std::string_view piece = text.substr(sym[i].off, sym[i].n);
+    const int32_t id = s.find(piece);
+    if (id >= 0) {
+      out.push_back(id);
+      continue;
+    }
+    for (char c : piece) {
+      const int32_t bt = s.byte_token[static_cast<unsigned char>(c)];
+      if (bt >= 0)
+        out.push_back(bt);
+    }
+  }
+}
+
+} // namespace smepilot::rt::detail
