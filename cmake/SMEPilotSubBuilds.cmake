@@ -1,0 +1,125 @@
+# Sub-builds of this same source tree, driven from the host build so that one
+# `cmake --build` builds everything and one `ctest` runs everything:
+#
+#   runtime-aarch64   the runtime, its unit tests and the runtime-only tools,
+#                     cross-built for aarch64 (clang-22, lld-22, -static;
+#                     cmake/toolchain-aarch64-linux-gnu.cmake), GoogleTest built
+#                     from /usr/src/googletest. Tests run under qemu-aarch64.
+#   runtime-sanitize  the same for the host with clang-22 and
+#                     SMEPILOT_SANITIZE=address,undefined, plus the libFuzzer
+#                     targets (fuzz/).
+#
+# Both configure this tree with SMEPILOT_BUILD_COMPILER=OFF (no MLIR) and
+# SMEPILOT_ENABLE_SUBBUILDS=OFF. Their build step always runs (BUILD_ALWAYS):
+# the sub-build's own Ninja decides what is out of date, so editing a runtime
+# source rebuilds it in all three builds. The two build steps share Ninja's
+# `console` pool, so they never run at the same time (each already uses
+# SMEPILOT_SUBBUILD_JOBS jobs), and their output streams live.
+#
+# ctest tests of the host build (see docs/building.md):
+#   runtime-aarch64-qemu  label aarch64    ctest of runtime-aarch64
+#   runtime-sanitize      label sanitizer  ctest of runtime-sanitize, less fuzz
+#   fuzz-gguf             label fuzz       the fuzz-gguf test of runtime-sanitize
+include(ExternalProject)
+
+option(SMEPILOT_AARCH64_SUBBUILD "Cross-build the runtime and its tests for aarch64 and run them under qemu-aarch64" ON)
+option(SMEPILOT_SANITIZER_SUBBUILD "Build the runtime and its tests with ASan+UBSan (clang-22) and run them" ON)
+# SMEPILOT_FUZZ and SMEPILOT_FUZZ_SECONDS are defined in fuzz/CMakeLists.txt
+# and passed on to the sanitizer sub-build.
+set(SMEPILOT_SUBBUILD_JOBS 2 CACHE STRING "Parallel jobs inside each sub-build (its build and its ctest)")
+set(SMEPILOT_QEMU_VECTOR_BYTES 64 CACHE STRING
+    "SVE and SME vector length, in bytes, for qemu-aarch64 (16..256, a power of two; 64 = 512 bits)")
+
+set(_smepilot_subbuild_common_args
+  -DSMEPILOT_BUILD_COMPILER=OFF
+  -DSMEPILOT_BUILD_TESTS=ON
+  -DSMEPILOT_ENABLE_SUBBUILDS=OFF
+  -DSMEPILOT_SHARED_DIR=${SMEPILOT_SHARED_DIR}
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON)
+if(CMAKE_MAKE_PROGRAM)
+  list(APPEND _smepilot_subbuild_common_args -DCMAKE_MAKE_PROGRAM=${CMAKE_MAKE_PROGRAM})
+endif()
+
+# The ctest of a sub-build, as one test of the host build. --no-tests=error:
+# a sub-build that registered no test (e.g. was never built) fails.
+function(_smepilot_add_subbuild_test name binary_dir)
+  cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "CTEST_ARGS;ENVIRONMENT" ${ARGN})
+  add_test(NAME ${name}
+    COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${binary_dir} --output-on-failure
+            --no-tests=error ${ARG_CTEST_ARGS})
+  # RUN_SERIAL: the sub-build's ctest runs its own tests in parallel.
+  set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+    RUN_SERIAL ON)
+  if(ARG_ENVIRONMENT)
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT "${ARG_ENVIRONMENT}")
+  endif()
+endfunction()
+
+if(SMEPILOT_AARCH64_SUBBUILD)
+  set(_dir ${CMAKE_BINARY_DIR}/runtime-aarch64)
+  ExternalProject_Add(runtime-aarch64
+    SOURCE_DIR ${PROJECT_SOURCE_DIR}
+    BINARY_DIR ${_dir}
+    PREFIX ${CMAKE_BINARY_DIR}/subbuilds/runtime-aarch64
+    CMAKE_GENERATOR ${CMAKE_GENERATOR}
+    CMAKE_ARGS
+      ${_smepilot_subbuild_common_args}
+      -DCMAKE_TOOLCHAIN_FILE=${PROJECT_SOURCE_DIR}/cmake/toolchain-aarch64-linux-gnu.cmake
+      -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
+      -DSMEPILOT_GTEST_FROM_SOURCE=ON
+      -DSMEPILOT_QEMU_VECTOR_BYTES=${SMEPILOT_QEMU_VECTOR_BYTES}
+    BUILD_COMMAND ${CMAKE_COMMAND} --build ${_dir} --parallel ${SMEPILOT_SUBBUILD_JOBS}
+    BUILD_ALWAYS ON
+    INSTALL_COMMAND ""
+    USES_TERMINAL_CONFIGURE ON
+    USES_TERMINAL_BUILD ON)
+  _smepilot_add_subbuild_test(runtime-aarch64-qemu ${_dir}
+    LABEL aarch64 TIMEOUT 1800
+    CTEST_ARGS --parallel ${SMEPILOT_SUBBUILD_JOBS})
+endif()
+
+if(SMEPILOT_SANITIZER_SUBBUILD)
+  find_program(SMEPILOT_SANITIZER_CC NAMES clang-22 PATHS /usr/lib/llvm-22/bin)
+  find_program(SMEPILOT_SANITIZER_CXX NAMES clang++-22 PATHS /usr/lib/llvm-22/bin)
+  if(NOT SMEPILOT_SANITIZER_CC OR NOT SMEPILOT_SANITIZER_CXX)
+    message(FATAL_ERROR "The sanitizer sub-build needs clang-22 (scripts/setup.sh installs it); "
+                        "or configure with -DSMEPILOT_SANITIZER_SUBBUILD=OFF")
+  endif()
+  set(_dir ${CMAKE_BINARY_DIR}/runtime-sanitize)
+  ExternalProject_Add(runtime-sanitize
+    SOURCE_DIR ${PROJECT_SOURCE_DIR}
+    BINARY_DIR ${_dir}
+    PREFIX ${CMAKE_BINARY_DIR}/subbuilds/runtime-sanitize
+    CMAKE_GENERATOR ${CMAKE_GENERATOR}
+    CMAKE_ARGS
+      ${_smepilot_subbuild_common_args}
+      -DCMAKE_C_COMPILER=${SMEPILOT_SANITIZER_CC}
+      -DCMAKE_CXX_COMPILER=${SMEPILOT_SANITIZER_CXX}
+      # -O1 -g with assertions on: readable reports at a bearable speed.
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo
+      "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g"
+      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g"
+      -DSMEPILOT_SANITIZE=address,undefined
+      -DSMEPILOT_FUZZ=${SMEPILOT_FUZZ}
+      -DSMEPILOT_FUZZ_SECONDS=${SMEPILOT_FUZZ_SECONDS}
+    BUILD_COMMAND ${CMAKE_COMMAND} --build ${_dir} --parallel ${SMEPILOT_SUBBUILD_JOBS}
+    BUILD_ALWAYS ON
+    INSTALL_COMMAND ""
+    USES_TERMINAL_CONFIGURE ON
+    USES_TERMINAL_BUILD ON)
+  set(_sanitizer_env
+    "ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1"
+    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+  _smepilot_add_subbuild_test(runtime-sanitize ${_dir}
+    LABEL sanitizer TIMEOUT 1800
+    CTEST_ARGS --parallel ${SMEPILOT_SUBBUILD_JOBS} --label-exclude fuzz
+    ENVIRONMENT ${_sanitizer_env})
+  if(SMEPILOT_FUZZ)
+    math(EXPR _timeout "${SMEPILOT_FUZZ_SECONDS} + 300")
+    # Not RUN_SERIAL: one process, it can share the machine with host tests.
+    add_test(NAME fuzz-gguf
+      COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${_dir} --output-on-failure
+              --no-tests=error --tests-regex "^fuzz-gguf$")
+    set_tests_properties(fuzz-gguf PROPERTIES LABELS fuzz TIMEOUT ${_timeout})
+  endif()
+endif()
