@@ -1,0 +1,59 @@
+//===- SMEPilot.h - the smepilot dialect and its attributes -----*- C++ -*-===//
+//
+// The dialect that carries SMEPilot's hardware profiles, per-operator
+// execution decisions and packed layouts (see SMEPilotDialect.td).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMEPILOT_DIALECT_SMEPILOT_IR_SMEPILOT_H
+#define SMEPILOT_DIALECT_SMEPILOT_IR_SMEPILOT_H
+
+#include "mlir/IR/Attributes.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/OpDefinition.h"
+
+#include "llvm/ADT/Hashing.h"
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace mlir::smepilot {
+/// A double as an attribute parameter: converts to and from double, and
+/// hashes by value (attribute storage is uniqued by hash).
+struct F64 {
+  F64(double v = 0) : value(v) {}
+  operator double() const { return value; }
+  double value;
+};
+inline llvm::hash_code hash_value(F64 v) {
+  // +0.0 and -0.0 compare equal, so they must hash alike.
+  double d = v.value == 0 ? 0.0 : v.value;
+  uint64_t bits;
+  std::memcpy(&bits, &d, sizeof(bits));
+  return llvm::hash_value(bits);
+}
+} // namespace mlir::smepilot
+
+namespace mlir::smepilot::detail {
+/// Parses a double (an integer or floating-point literal, optionally negative).
+FailureOr<F64> parseF64(AsmParser &parser);
+/// Prints a double in its shortest form that parses back to the same value.
+void printF64(AsmPrinter &printer, double value);
+} // namespace mlir::smepilot::detail
+
+namespace mlir::smepilot {
+/// A double in its shortest round-tripping form, always with a '.' or an
+/// exponent ("70.0", "0.125", "1e-06"): for IR and for messages.
+std::string formatF64(double value);
+} // namespace mlir::smepilot::detail
+
+#include "smepilot/Dialect/SMEPilot/IR/SMEPilotOpsDialect.h.inc"
+#include "smepilot/Dialect/SMEPilot/IR/SMEPilotEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "smepilot/Dialect/SMEPilot/IR/SMEPilotAttrs.h.inc"
+
+#endif // SMEPILOT_DIALECT_SMEPILOT_IR_SMEPILOT_H
