@@ -500,11 +500,10 @@ status gguf_file::parse() {
       } else {
         const uint64_t elem_size = gguf_scalar_size(v.array_type);
         if (v.array_count > c.remaining() / elem_size)
-          return error_at(value_at, format("%s: array of %llu %s (%llu bytes) is past the end of "
-                                           "the file (%llu bytes remain)",
+          return error_at(value_at, format("%s: array of %llu %s is past the end of the file "
+                                           "(%llu bytes remain)",
                                            what.c_str(), ull(v.array_count),
-                                           gguf_type_name(v.array_type),
-                                           ull(v.array_count * elem_size), ull(c.remaining())));
+                                           gguf_type_name(v.array_type), ull(c.remaining())));
         if (v.array_type == gguf_type::boolean) {
           for (uint64_t e = 0; e < v.array_count; ++e)
             if (c.here()[e] > 1)
