@@ -65,7 +65,7 @@ TEST_F(HardwareProfileTest, ErrorsNameTheField) {
             "p.json: field 'vector.flops_per_cycle.bf16': must be a finite "
             "number >= 0.0");
   EXPECT_NE(errorOf(replace("\"svl_bits\": 512", "\"svl_bits\": 500"))
-                .find("'svl_bits' must be a multiple of 128"),
+                .find("'svl_bits' must be a power of two"),
             std::string::npos);
   EXPECT_NE(errorOf(replace("\"bandwidth_gbps\": 40", "\"bandwidth_gbps\": 70"))
                 .find("'matrix_bw_gbps' (70.0) exceeds 'mem_bw_gbps'"),

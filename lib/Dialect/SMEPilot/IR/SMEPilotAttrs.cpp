@@ -13,6 +13,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallBitVector.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <charconv>
 #include <cmath>
@@ -25,10 +26,20 @@ using namespace mlir::smepilot;
 //===----------------------------------------------------------------------===//
 
 FailureOr<F64> mlir::smepilot::detail::parseF64(AsmParser &parser) {
+  // Profiles are mostly whole numbers: accept `32` and `-1` as well as
+  // `32.0` and `-1.0`.
+  bool negative = succeeded(parser.parseOptionalMinus());
+  uint64_t integer = 0;
+  OptionalParseResult asInteger = parser.parseOptionalInteger(integer);
   double value = 0;
-  if (parser.parseFloat(value))
+  if (asInteger.has_value()) {
+    if (failed(*asInteger))
+      return failure();
+    value = static_cast<double>(integer);
+  } else if (parser.parseFloat(value)) {
     return failure();
-  return F64(value);
+  }
+  return F64(negative ? -value : value);
 }
 
 std::string mlir::smepilot::formatF64(double value) {
@@ -139,9 +150,10 @@ LogicalResult TargetAttr::verify(
     return emitError() << "target '" << name << "': 'matrix_bw_gbps' ("
                        << formatF64(matrixBw) << ") exceeds 'mem_bw_gbps' (" << formatF64(memBw)
                        << ")";
-  if (svlBits < 128 || svlBits > 2048 || svlBits % 128 != 0)
+  // SME requires a power-of-two streaming vector length.
+  if (svlBits < 128 || svlBits > 2048 || !llvm::isPowerOf2_32(svlBits))
     return emitError() << "target '" << name
-                       << "': 'svl_bits' must be a multiple of 128 in "
+                       << "': 'svl_bits' must be a power of two in "
                           "[128, 2048], got "
                        << svlBits;
   if (matrixFlops.getF32() <= 0 && matrixFlops.getBf16() <= 0 &&

@@ -1,0 +1,33 @@
+# -*- Python -*-
+# lit configuration for SMEPilot's tests.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "SMEPilot"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.smepilot_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%smepilot_src_root", config.smepilot_src_root))
+config.substitutions.append(("%models", config.smepilot_models_dir))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+# Our tools first, then LLVM's (FileCheck, not, count, split-file).
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.smepilot_tools_dir, append_path=True)
+tool_dirs = [config.smepilot_tools_dir, config.llvm_tools_dir]
+tools = ["smepilot-opt"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+if config.rsvg_convert and not config.rsvg_convert.endswith("-NOTFOUND"):
+    config.available_features.add("rsvg")
+    config.substitutions.append(("%rsvg-convert", config.rsvg_convert))
