@@ -7,9 +7,8 @@
 //    leave, except around invalid UTF-8) forms pre-tokens of its own. The
 //    patterns need Unicode general categories (\p{L}, \p{N}) and the
 //    lookahead in \s+(?!\S); they run on PCRE2 with PCRE2_UTF | PCRE2_UCP,
-//    compiled once per tokenizer. PCRE2_MATCH_INVALID_UTF makes invalid
-//    UTF-8 unmatched instead of an error, so its bytes end up in pre-tokens
-//    between the matches and are encoded as bytes.
+//    compiled once per tokenizer. Only well-formed UTF-8 is given to PCRE2:
+//    each run of invalid bytes is a pre-token of its own, encoded as bytes.
 // 2. Each pre-token's bytes are mapped to printable characters by GPT-2's
 //    bytes_to_unicode table (so the space becomes "Ġ", the newline "Ċ"). With
 //    ignore_merges (the Llama-3 pre-tokenizer), a pre-token that is itself a
@@ -24,6 +23,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
 #include <array>
 #include <queue>
 
@@ -148,7 +148,7 @@ result<bpe_model_ptr> make_bpe_model(tokenizer::state &s, const std::vector<std:
   int err = 0;
   PCRE2_SIZE err_off = 0;
   m->re = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pre->regex), PCRE2_ZERO_TERMINATED,
-                        PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &err_off, nullptr);
+                        PCRE2_UTF | PCRE2_UCP, &err, &err_off, nullptr);
   if (!m->re) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof(msg));
@@ -255,6 +255,38 @@ void encode_word(const tokenizer::state &s, const bpe_model &m, std::string_view
 
 } // namespace
 
+namespace {
+
+// Pre-tokenizes one well-formed UTF-8 segment and encodes its pre-tokens.
+void encode_valid(const tokenizer::state &s, const bpe_model &m, std::string_view seg,
+                  pcre2_match_data *md, std::vector<int32_t> &out, std::string &word) {
+  const auto *subject = reinterpret_cast<PCRE2_SPTR>(seg.data());
+  const size_t n = seg.size();
+  size_t gap = 0; // start of text not yet emitted
+  size_t pos = 0; // where the next search starts
+  while (pos < n) {
+    // The segment was validated: no per-call UTF check (which would make
+    // the loop quadratic in the text length).
+    const int rc = pcre2_match(m.re, subject, n, pos, PCRE2_NO_UTF_CHECK, md, nullptr);
+    if (rc < 0) // no further match, or a matching resource limit: the rest is one pre-token
+      break;
+    const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    const size_t a = ov[0], b = ov[1];
+    if (b == a) { // cannot happen with these patterns; step over one character
+      pos = a + std::max<size_t>(utf8_sequence_length(seg, a), 1);
+      continue;
+    }
+    if (a > gap)
+      encode_word(s, m, seg.substr(gap, a - gap), out, word);
+    encode_word(s, m, seg.substr(a, b - a), out, word);
+    gap = pos = b;
+  }
+  if (gap < n)
+    encode_word(s, m, seg.substr(gap), out, word);
+}
+
+} // namespace
+
 void bpe_encode(const tokenizer::state &s, std::string_view text, std::vector<int32_t> &out) {
   const bpe_model &m = *s.bpe;
   std::string word;
@@ -263,28 +295,27 @@ void bpe_encode(const tokenizer::state &s, std::string_view text, std::vector<in
     encode_word(s, m, text, out, word);
     return;
   }
-  const auto *subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  const size_t n = text.size();
-  size_t gap = 0; // start of text not yet emitted
-  size_t pos = 0; // where the next search starts
-  while (pos < n) {
-    const int rc = pcre2_match(m.re, subject, n, pos, 0, md, nullptr);
-    if (rc < 0) // no further match, or a matching resource limit: the rest is one pre-token
-      break;
-    const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-    const size_t a = ov[0], b = ov[1];
-    if (b == a) { // cannot happen with these patterns; step over one character
-      const size_t len = utf8_sequence_length(text, a);
-      pos = a + (len ? len : 1);
-      continue;
+  // Well-formed runs go through the pre-tokenizer; each run of bytes that are
+  // not well-formed UTF-8 is a pre-token of its own (regex matches never
+  // span them, as with PCRE2_MATCH_INVALID_UTF).
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size()) {
+      const size_t len = utf8_sequence_length(text, j);
+      if (len == 0)
+        break;
+      j += len;
     }
-    if (a > gap)
-      encode_word(s, m, text.substr(gap, a - gap), out, word);
-    encode_word(s, m, text.substr(a, b - a), out, word);
-    gap = pos = b;
+    if (j > i)
+      encode_valid(s, m, text.substr(i, j - i), md, out, word);
+    size_t k = j;
+    while (k < text.size() && utf8_sequence_length(text, k) == 0)
+      ++k;
+    if (k > j)
+      encode_word(s, m, text.substr(j, k - j), out, word);
+    i = k;
   }
-  if (gap < n)
-    encode_word(s, m, text.substr(gap), out, word);
   pcre2_match_data_free(md);
 }
 
