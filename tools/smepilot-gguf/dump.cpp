@@ -56,14 +56,17 @@ namespace {
 constexpr size_t max_text_string = 160;
 constexpr uint64_t max_text_elements = 8;
 
+constexpr const char *usage_line = "usage: smepilot-gguf dump FILE [--json] [--no-arrays]";
+
 void usage(FILE *out) {
-  std::fprintf(out, "usage: smepilot-gguf dump FILE [--json] [--no-arrays]\n"
+  std::fprintf(out, "%s\n"
                     "\n"
                     "Prints the GGUF version, alignment, metadata, tensor table and, for\n"
                     "llama/qwen3/qwen3moe files, the model config.\n"
                     "\n"
                     "  --json       one JSON object instead of text (arrays complete)\n"
-                    "  --no-arrays  print array lengths and types, not their elements\n");
+                    "  --no-arrays  print array lengths and types, not their elements\n",
+               usage_line);
 }
 
 std::string fmt_float(double v, bool is64) {
@@ -363,20 +366,19 @@ int smepilot_gguf_dump(int argc, char **argv) {
       usage(stdout);
       return 0;
     } else if (a.size() > 1 && a[0] == '-') {
-      std::fprintf(stderr, "smepilot-gguf: error: dump: unknown option '%s'\n", argv[i]);
-      usage(stderr);
+      std::fprintf(stderr, "smepilot-gguf: error: dump: unknown option '%s' (%s)\n", argv[i],
+                   usage_line);
       return 2;
     } else if (path) {
-      std::fprintf(stderr, "smepilot-gguf: error: dump: one FILE expected, got '%s' and '%s'\n",
-                   path, argv[i]);
+      std::fprintf(stderr, "smepilot-gguf: error: dump: one FILE expected, got '%s' and '%s' (%s)\n",
+                   path, argv[i], usage_line);
       return 2;
     } else {
       path = argv[i];
     }
   }
   if (!path) {
-    std::fprintf(stderr, "smepilot-gguf: error: dump: missing FILE\n");
-    usage(stderr);
+    std::fprintf(stderr, "smepilot-gguf: error: dump: missing FILE (%s)\n", usage_line);
     return 2;
   }
 
