@@ -1,0 +1,50 @@
+// smepilot-run: command-line options (llama.cpp's flag names where they exist).
+#pragma once
+
+#include "smepilot_rt/kv_cache.h"
+#include "smepilot_rt/sampler.h"
+#include "smepilot_rt/status.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace smepilot::run {
+
+struct options {
+  std::string model; ///< Default: the compiled-in SMEPILOT_DEFAULT_MODEL.
+  std::string prompt;
+  bool has_prompt = false;
+  std::string prompt_file;
+  std::vector<int32_t> prompt_ids; ///< --prompt-ids
+  bool has_prompt_ids = false;
+  int32_t n_predict = -1; ///< -1: until end of generation or a full context.
+  int32_t n_ctx = 0;      ///< 0: the model's training context.
+  int n_threads = 0;      ///< 0: all hardware threads.
+  int32_t n_batch = 64;
+  rt::kv_cache_type kv_type = rt::kv_cache_type::f32;
+  rt::sampler_params sampling;
+  int64_t seed = -1; ///< -1: random.
+  bool ignore_eos = false;
+  std::string engine = "reference";
+  bool verbose = false;
+  // Inspection modes.
+  std::string logits_out;
+  std::vector<int32_t> teacher_ids;
+  bool has_teacher_ids = false;
+  bool perplexity = false;
+  // Informational exits.
+  bool help = false;
+  bool version = false;
+};
+
+/// Parses argv. Errors are one sentence ("unknown option '--foo'").
+rt::result<options> parse_args(int argc, char **argv);
+
+/// The --help text, with defaults.
+std::string usage();
+
+/// Parses "1,403, 407" (commas and/or spaces) into ids.
+rt::result<std::vector<int32_t>> parse_id_list(const std::string &text, const char *flag);
+
+} // namespace smepilot::run

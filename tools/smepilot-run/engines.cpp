@@ -1,0 +1,20 @@
+// smepilot-run: engine selection. The JIT engine joins here (behind
+// SMEPILOT_RUN_WITH_JIT) once the compiler provides it.
+#include "engines.h"
+
+#include "smepilot_rt/reference_executor.h"
+
+namespace smepilot::run {
+
+rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,
+                                                      const rt::gguf_file &file,
+                                                      const rt::engine_options &options) {
+  if (name == "reference")
+    return rt::load_reference_engine(file, options);
+  if (name == "jit")
+    return rt::status::error("engine 'jit' is not available in this build (it needs the "
+                             "compiler; use --engine reference)");
+  return rt::status::error("unknown engine '" + name + "' (expected reference or jit)");
+}
+
+} // namespace smepilot::run

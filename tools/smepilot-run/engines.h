@@ -1,0 +1,18 @@
+// smepilot-run: engine selection (--engine).
+#pragma once
+
+#include "smepilot_rt/engine.h"
+#include "smepilot_rt/gguf.h"
+
+#include <memory>
+#include <string>
+
+namespace smepilot::run {
+
+/// "reference" always; "jit" when the build includes the compiler
+/// (SMEPILOT_RUN_WITH_JIT), else an error saying so.
+rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,
+                                                      const rt::gguf_file &file,
+                                                      const rt::engine_options &options);
+
+} // namespace smepilot::run

@@ -1,0 +1,366 @@
+// smepilot-run: generate text with a GGUF model, llama.cpp style.
+//
+//   smepilot-run -m model.gguf -p "Once upon a time" -n 64 --temp 0
+//
+// Modes:
+//  - generation (default): the prompt is echoed, then each token's text is
+//    written to stdout as soon as it is sampled; a timing summary goes to
+//    stderr at the end.
+//  - --logits-out FILE [--teacher-ids IDS]: evaluates prompt + teacher ids and
+//    writes every position's logits as .npy (docs/logits-file.md), so engines
+//    can be compared position by position.
+//  - --perplexity: llama-perplexity's measure over the -f/-p text.
+// Every failure prints one line "smepilot-run: error: ..." and exits 1.
+#include "cli.h"
+#include "engines.h"
+#include "npy.h"
+
+#include "smepilot_rt/gguf.h"
+#include "smepilot_rt/model.h"
+#include "smepilot_rt/sampler.h"
+#include "smepilot_rt/tokenizer.h"
+#include "smepilot_rt/version.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+using namespace smepilot;
+using rt::status;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+int fail(const std::string &message) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "smepilot-run: error: %s\n", message.c_str());
+  return 1;
+}
+
+void write_text(const std::string &text) {
+  if (text.empty())
+    return;
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+void print_rate(const char *what, int64_t n, double seconds) {
+  std::fprintf(stderr, "smepilot-run: %-8s %6lld tokens in %9.2f ms (%10.2f tokens/s)\n", what,
+               (long long)n, seconds * 1e3, seconds > 0 ? double(n) / seconds : 0.0);
+}
+
+/// Everything a mode needs once the model is up.
+struct session {
+  run::options opts;
+  std::string text; ///< -p or -f (read before the model loads).
+  std::unique_ptr<rt::gguf_file> file;
+  rt::model_config config;
+  std::unique_ptr<rt::tokenizer> tok;
+  std::unique_ptr<rt::engine> eng;
+  double load_seconds = 0;
+};
+
+status load(session &s) {
+  auto t0 = clock_type::now();
+  auto file = rt::gguf_file::open(s.opts.model);
+  if (!file)
+    return file.take_error();
+  s.file = std::move(*file);
+  auto config = rt::read_model_config(*s.file);
+  if (!config)
+    return config.take_error();
+  s.config = *config;
+  auto tok = rt::tokenizer::from_gguf(*s.file);
+  if (!tok)
+    return tok.take_error();
+  s.tok = std::move(*tok);
+
+  rt::engine_options eo;
+  eo.n_threads = s.opts.n_threads > 0 ? s.opts.n_threads
+                                      : std::max(1u, std::thread::hardware_concurrency());
+  eo.n_ctx = s.opts.n_ctx;
+  eo.n_batch = s.opts.n_batch;
+  eo.kv_type = s.opts.kv_type;
+  if (s.opts.perplexity && eo.n_ctx == 0)
+    eo.n_ctx = int32_t(std::min<uint32_t>(512, s.config.n_ctx_train));
+  auto eng = run::create_engine(s.opts.engine, *s.file, eo);
+  if (!eng)
+    return eng.take_error();
+  s.eng = std::move(*eng);
+  s.load_seconds = seconds_since(t0);
+  if (s.opts.verbose) {
+    std::fprintf(stderr, "smepilot-run: model %s\n%s", s.opts.model.c_str(),
+                 rt::describe_model_config(s.config).c_str());
+    std::fprintf(stderr,
+                 "smepilot-run: engine %.*s, %d threads, context %d, batch %d, KV cache %s\n",
+                 int(s.eng->name().size()), s.eng->name().data(), eo.n_threads, s.eng->n_ctx(),
+                 eo.n_batch, rt::kv_cache_type_name(eo.kv_type));
+  }
+  return status::ok();
+}
+
+rt::result<std::string> prompt_text(const run::options &o) {
+  if (o.prompt_file.empty())
+    return o.prompt;
+  std::ifstream in(o.prompt_file, std::ios::binary);
+  if (!in)
+    return status::error(o.prompt_file + ": cannot open the prompt file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  if (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  return text;
+}
+
+rt::result<std::vector<int32_t>> prompt_tokens(const session &s, bool parse_special) {
+  if (s.opts.has_prompt_ids) {
+    for (int32_t id : s.opts.prompt_ids)
+      if (id >= s.eng->n_vocab())
+        return status::error("--prompt-ids: token id " + std::to_string(id) +
+                             " is out of range (vocabulary size " +
+                             std::to_string(s.eng->n_vocab()) + ")");
+    return s.opts.prompt_ids;
+  }
+  std::vector<int32_t> ids = s.tok->encode(s.text, /*add_special=*/true, parse_special);
+  if (ids.empty())
+    return status::error("the prompt gives no tokens");
+  return ids;
+}
+
+void print_ids(const char *what, const std::vector<int32_t> &ids) {
+  std::fprintf(stderr, "smepilot-run: %s (%zu):", what, ids.size());
+  for (int32_t id : ids)
+    std::fprintf(stderr, " %d", id);
+  std::fprintf(stderr, "\n");
+}
+
+int generate(session &s) {
+  auto prompt = prompt_tokens(s, /*parse_special=*/true);
+  if (!prompt)
+    return fail(prompt.error().message());
+  const int64_t n_prompt = int64_t(prompt->size());
+  const int64_t n_ctx = s.eng->n_ctx();
+  if (n_prompt > n_ctx)
+    return fail("context overflow: the prompt has " + std::to_string(n_prompt) +
+                " tokens but the context holds " + std::to_string(n_ctx) + " (raise -c)");
+  if (s.opts.n_predict >= 0 && n_prompt + s.opts.n_predict > n_ctx)
+    return fail("context overflow: the prompt (" + std::to_string(n_prompt) + " tokens) plus -n " +
+                std::to_string(s.opts.n_predict) + " needs " +
+                std::to_string(n_prompt + s.opts.n_predict) + " positions but the context holds " +
+                std::to_string(n_ctx) + " (raise -c or lower -n)");
+
+  rt::sampler_params sp = s.opts.sampling;
+  if (s.opts.seed < 0)
+    sp.seed = std::random_device{}();
+  if (s.opts.verbose) {
+    print_ids("prompt tokens", *prompt);
+    std::fprintf(stderr,
+                 "smepilot-run: sampling: repeat_penalty %g (last %d), top_k %d, top_p %g, "
+                 "min_p %g, temp %g, seed %u\n",
+                 double(sp.repeat_penalty), sp.repeat_last_n, sp.top_k, double(sp.top_p),
+                 double(sp.min_p), double(sp.temp), sp.seed);
+  }
+  rt::sampler smp(sp);
+  for (int32_t id : *prompt)
+    smp.accept(id);
+
+  rt::detokenizer detok(*s.tok);
+  for (int32_t id : *prompt)
+    write_text(detok.push(id));
+
+  std::vector<float> logits(size_t(s.eng->n_vocab()));
+  auto t_prefill = clock_type::now();
+  status st = s.eng->eval(*prompt, 0, rt::logits_mode::last, logits.data());
+  if (!st)
+    return fail(st.message());
+  const double prefill_seconds = seconds_since(t_prefill);
+
+  double decode_seconds = 0, sample_seconds = 0;
+  int64_t n_decode = 0, n_generated = 0;
+  int64_t pos = n_prompt;
+  const char *stop_reason = nullptr;
+  for (;;) {
+    if (s.opts.n_predict >= 0 && n_generated >= s.opts.n_predict)
+      break;
+    auto t_sample = clock_type::now();
+    const int32_t id = smp.sample(logits);
+    smp.accept(id);
+    sample_seconds += seconds_since(t_sample);
+    if (!s.opts.ignore_eos && s.tok->is_eog(id)) {
+      stop_reason = "end of generation";
+      break;
+    }
+    ++n_generated;
+    write_text(detok.push(id));
+    if (s.opts.n_predict >= 0 && n_generated >= s.opts.n_predict)
+      break;
+    if (pos >= n_ctx) {
+      stop_reason = "context full";
+      break;
+    }
+    auto t_decode = clock_type::now();
+    st = s.eng->eval({&id, 1}, int32_t(pos), rt::logits_mode::last, logits.data());
+    if (!st)
+      return fail(st.message());
+    decode_seconds += seconds_since(t_decode);
+    ++n_decode;
+    ++pos;
+  }
+  write_text(detok.flush());
+  write_text("\n");
+
+  if (stop_reason && s.opts.verbose)
+    std::fprintf(stderr, "smepilot-run: stopped: %s\n", stop_reason);
+  std::fprintf(stderr, "\nsmepilot-run: load    %9.2f ms (%.*s engine)\n", s.load_seconds * 1e3,
+               int(s.eng->name().size()), s.eng->name().data());
+  print_rate("prefill", n_prompt, prefill_seconds);
+  print_rate("decode", n_decode, decode_seconds);
+  std::fprintf(stderr, "smepilot-run: sampling %5lld tokens in %9.2f ms\n",
+               (long long)n_generated, sample_seconds * 1e3);
+  return 0;
+}
+
+int logits_out(session &s) {
+  auto prompt = prompt_tokens(s, /*parse_special=*/true);
+  if (!prompt)
+    return fail(prompt.error().message());
+  std::vector<int32_t> tokens = *prompt;
+  for (int32_t id : s.opts.teacher_ids) {
+    if (id >= s.eng->n_vocab())
+      return fail("--teacher-ids: token id " + std::to_string(id) +
+                  " is out of range (vocabulary size " + std::to_string(s.eng->n_vocab()) + ")");
+    tokens.push_back(id);
+  }
+  if (int64_t(tokens.size()) > s.eng->n_ctx())
+    return fail("context overflow: " + std::to_string(tokens.size()) +
+                " tokens (prompt + teacher ids) but the context holds " +
+                std::to_string(s.eng->n_ctx()) + " (raise -c)");
+  if (s.opts.verbose)
+    print_ids("tokens", tokens);
+  const int64_t n_vocab = s.eng->n_vocab();
+  std::vector<float> logits(tokens.size() * size_t(n_vocab));
+  auto t0 = clock_type::now();
+  status st = s.eng->eval(tokens, 0, rt::logits_mode::all, logits.data());
+  if (!st)
+    return fail(st.message());
+  const double eval_seconds = seconds_since(t0);
+  st = run::write_npy_f32(s.opts.logits_out, {int64_t(tokens.size()), n_vocab}, logits.data());
+  if (!st)
+    return fail(st.message());
+  std::fprintf(stderr, "smepilot-run: wrote %zu x %lld logits (%zu prompt + %zu teacher tokens) "
+                       "to %s\n",
+               tokens.size(), (long long)n_vocab, prompt->size(), s.opts.teacher_ids.size(),
+               s.opts.logits_out.c_str());
+  std::fprintf(stderr, "smepilot-run: load    %9.2f ms (%.*s engine)\n", s.load_seconds * 1e3,
+               int(s.eng->name().size()), s.eng->name().data());
+  print_rate("eval", int64_t(tokens.size()), eval_seconds);
+  return 0;
+}
+
+/// llama-perplexity's method: the text's tokens (BOS added as the model
+/// wants) are cut into chunks of n_ctx; each chunk is evaluated from an
+/// empty cache with its first token replaced by BOS (when the model adds
+/// BOS), and the second half of each chunk is scored (every token there has
+/// at least n_ctx/2 tokens of context): NLL of token j+1 given 0..j.
+int perplexity(session &s) {
+  const std::vector<int32_t> tokens = s.tok->encode(s.text, true, false);
+  const int64_t n_ctx = s.eng->n_ctx(), n_vocab = s.eng->n_vocab();
+  const int64_t n_chunks = int64_t(tokens.size()) / n_ctx;
+  if (n_chunks < 1 || n_ctx < 4)
+    return fail("the text has " + std::to_string(tokens.size()) +
+                " tokens, fewer than one chunk of " + std::to_string(n_ctx) + " (lower -c)");
+  const bool add_bos = s.tok->add_bos_default() && s.tok->bos_id() >= 0;
+  const int64_t first = n_ctx / 2, piece = std::max<int64_t>(1, s.opts.n_batch);
+  std::fprintf(stderr, "smepilot-run: perplexity over %lld chunks of %lld tokens (%zu tokens)\n",
+               (long long)n_chunks, (long long)n_ctx, tokens.size());
+  double nll = 0, nll2 = 0;
+  int64_t count = 0;
+  std::vector<float> logits(size_t(piece * n_vocab));
+  auto t0 = clock_type::now();
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    std::vector<int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
+    if (add_bos)
+      chunk[0] = s.tok->bos_id();
+    s.eng->reset();
+    for (int64_t off = 0; off < n_ctx; off += piece) {
+      const int64_t len = std::min(piece, n_ctx - off);
+      const bool scored = off + len > first;
+      status st = s.eng->eval(std::span<const int32_t>(chunk).subspan(size_t(off), size_t(len)),
+                              int32_t(off), scored ? rt::logits_mode::all : rt::logits_mode::none,
+                              logits.data());
+      if (!st)
+        return fail(st.message());
+      if (!scored)
+        continue;
+      for (int64_t j = std::max(off, first); j < off + len && j + 1 < n_ctx; ++j) {
+        const float *row = &logits[size_t((j - off) * n_vocab)];
+        float max = row[0];
+        for (int64_t v = 1; v < n_vocab; ++v)
+          max = std::max(max, row[v]);
+        double sum = 0;
+        for (int64_t v = 0; v < n_vocab; ++v)
+          sum += std::exp(double(row[v]) - max);
+        const int32_t next = tokens[size_t(c * n_ctx + j + 1)];
+        const double token_nll = std::log(sum) + max - double(row[next]);
+        nll += token_nll;
+        nll2 += token_nll * token_nll;
+        ++count;
+      }
+    }
+    std::printf("[%lld]%.4f,", (long long)(c + 1), std::exp(nll / double(count)));
+    std::fflush(stdout);
+  }
+  const double mean = nll / double(count), mean2 = nll2 / double(count);
+  const double ppl = std::exp(mean);
+  const double err =
+      count > 1 ? ppl * std::sqrt(std::max(0.0, mean2 - mean * mean) / double(count - 1)) : 0;
+  std::printf("\nPPL = %.4f +/- %.5f (%lld scored tokens)\n", ppl, err, (long long)count);
+  std::fprintf(stderr, "smepilot-run: load    %9.2f ms (%.*s engine)\n", s.load_seconds * 1e3,
+               int(s.eng->name().size()), s.eng->name().data());
+  print_rate("eval", n_chunks * n_ctx, seconds_since(t0));
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  auto parsed = run::parse_args(argc, argv);
+  if (!parsed)
+    return fail(parsed.error().message());
+  session s;
+  s.opts = std::move(*parsed);
+  if (s.opts.help) {
+    std::fputs(run::usage().c_str(), stdout);
+    return 0;
+  }
+  if (s.opts.version) {
+    std::printf("smepilot-run %s\n", rt::version_string());
+    return 0;
+  }
+  if (!s.opts.has_prompt_ids) {
+    auto text = prompt_text(s.opts);
+    if (!text)
+      return fail(text.error().message());
+    if (text->empty())
+      return fail(s.opts.perplexity ? "the text is empty" : "the prompt is empty");
+    s.text = std::move(*text);
+  }
+  status st = load(s);
+  if (!st)
+    return fail(st.message());
+  if (!s.opts.logits_out.empty())
+    return logits_out(s);
+  if (s.opts.perplexity)
+    return perplexity(s);
+  return generate(s);
+}

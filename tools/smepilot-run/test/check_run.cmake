@@ -1,0 +1,90 @@
+# Runs smepilot-run once and checks what it did. Used by the CLI tests in
+# ../CMakeLists.txt:
+#   cmake -DEXE=... [-DEMULATOR=...] -DARGS="a|b|c" [checks] -P check_run.cmake
+# ARGS is "|"-separated (arguments may contain spaces). Checks:
+#   EXPECT_ERROR=<regex>  the run must fail (non-zero exit), print nothing on
+#                         stdout and exactly one line on stderr, of the form
+#                         "smepilot-run: error: <message>" with <message>
+#                         matching the regex.
+#   Otherwise the run must exit 0, and:
+#   ORACLE=<json> PROMPT=<P1>  stdout must start with the oracle's full_text
+#                         (prompt + its 32 greedy tokens) and go on beyond it;
+#   STDOUT_REGEX / STDERR_REGEX  must match;
+#   OUTPUT_FILE=<path> OUTPUT_SIZE=<bytes>  the file must exist with that size
+#                         (removed before the run);
+#   SAME_AS_ARGS="..."    a second run with these arguments must print the
+#                         same stdout.
+cmake_minimum_required(VERSION 3.20)
+
+function(run_exe arg_string out_var err_var rc_var)
+  string(REPLACE "|" ";" args "${arg_string}")
+  execute_process(COMMAND ${EMULATOR} ${EXE} ${args}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(${out_var} "${out}" PARENT_SCOPE)
+  set(${err_var} "${err}" PARENT_SCOPE)
+  set(${rc_var} "${rc}" PARENT_SCOPE)
+endfunction()
+
+if(DEFINED OUTPUT_FILE)
+  file(REMOVE "${OUTPUT_FILE}")
+endif()
+run_exe("${ARGS}" out err rc)
+set(report "command: ${EXE} ${ARGS}\nexit: ${rc}\n--- stdout ---\n${out}\n--- stderr ---\n${err}")
+
+if(DEFINED EXPECT_ERROR)
+  if(rc STREQUAL "0")
+    message(FATAL_ERROR "expected a failure, got exit 0\n${report}")
+  endif()
+  if(NOT rc MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "expected a clean error exit, got '${rc}' (crash?)\n${report}")
+  endif()
+  if(NOT out STREQUAL "")
+    message(FATAL_ERROR "expected nothing on stdout\n${report}")
+  endif()
+  if(NOT err MATCHES "^smepilot-run: error: [^\n]+\n$")
+    message(FATAL_ERROR "expected exactly one line 'smepilot-run: error: ...' on stderr\n${report}")
+  endif()
+  if(NOT err MATCHES "${EXPECT_ERROR}")
+    message(FATAL_ERROR "stderr does not match '${EXPECT_ERROR}'\n${report}")
+  endif()
+  return()
+endif()
+
+if(NOT rc STREQUAL "0")
+  message(FATAL_ERROR "expected exit 0\n${report}")
+endif()
+if(DEFINED ORACLE)
+  file(READ "${ORACLE}" json)
+  string(JSON full GET "${json}" configs f32kv prompts ${PROMPT} full_text)
+  string(LENGTH "${full}" full_len)
+  string(STRIP "${out}" stripped)
+  string(LENGTH "${stripped}" out_len)
+  string(FIND "${out}" "${full}" at)
+  if(NOT at EQUAL 0)
+    message(FATAL_ERROR "stdout does not start with the oracle text\n--- expected prefix ---\n${full}\n${report}")
+  endif()
+  if(NOT out_len GREATER full_len)
+    message(FATAL_ERROR "stdout stops at the oracle's 32 tokens; -n asked for more\n${report}")
+  endif()
+endif()
+if(DEFINED STDOUT_REGEX AND NOT out MATCHES "${STDOUT_REGEX}")
+  message(FATAL_ERROR "stdout does not match '${STDOUT_REGEX}'\n${report}")
+endif()
+if(DEFINED STDERR_REGEX AND NOT err MATCHES "${STDERR_REGEX}")
+  message(FATAL_ERROR "stderr does not match '${STDERR_REGEX}'\n${report}")
+endif()
+if(DEFINED OUTPUT_FILE)
+  if(NOT EXISTS "${OUTPUT_FILE}")
+    message(FATAL_ERROR "${OUTPUT_FILE} was not written\n${report}")
+  endif()
+  file(SIZE "${OUTPUT_FILE}" size)
+  if(NOT size EQUAL OUTPUT_SIZE)
+    message(FATAL_ERROR "${OUTPUT_FILE} has ${size} bytes, expected ${OUTPUT_SIZE}\n${report}")
+  endif()
+endif()
+if(DEFINED SAME_AS_ARGS)
+  run_exe("${SAME_AS_ARGS}" out2 err2 rc2)
+  if(NOT rc2 STREQUAL "0" OR NOT out2 STREQUAL out)
+    message(FATAL_ERROR "second run (${SAME_AS_ARGS}) differs\n--- second stdout ---\n${out2}\n${report}")
+  endif()
+endif()
