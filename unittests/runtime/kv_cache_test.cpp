@@ -17,8 +17,19 @@ kv_cache_shape small_shape() {
   s.head_dim_v = 4;
   return s;
 }
-float kval(int layer, int pos, int i) { return 0.1f * float(layer * 100 + pos * 10 + i) + 0.0123f; }
-float vval(int layer, int pos, int i) { return -kval(layer, pos, i) * 1.37f; }
+/// Distinct values per (layer, pos, element), kept in a table so that the
+/// expected values are the very floats that were stored.
+struct kv_values {
+  std::vector<float> k, v; // [layer][pos][n_head_kv * head_dim]
+  kv_values() : k(2 * 5 * 6), v(2 * 5 * 8) {
+    for (size_t j = 0; j < k.size(); ++j)
+      k[j] = 0.37f * float(j) + 0.0123f;
+    for (size_t j = 0; j < v.size(); ++j)
+      v[j] = -0.51f * float(j) - 0.75f;
+  }
+  const float *k_row(int l, int p) const { return &k[size_t((l * 5 + p) * 6)]; }
+  const float *v_row(int l, int p) const { return &v[size_t((l * 5 + p) * 8)]; }
+};
 } // namespace
 
 TEST(KvCache, StoresAndReadsPerHeadF32AndF16) {
@@ -29,34 +40,26 @@ TEST(KvCache, StoresAndReadsPerHeadF32AndF16) {
     EXPECT_EQ(kv.capacity(), 5);
     size_t elt = type == kv_cache_type::f16 ? 2 : 4;
     EXPECT_EQ(kv.bytes(), 2u * 5 * 2 * (3 + 4) * elt);
+    const kv_values values;
     for (int l = 0; l < 2; ++l)
-      for (int p = 0; p < 5; ++p) {
-        std::vector<float> k(6), v(8);
-        for (int i = 0; i < 6; ++i)
-          k[size_t(i)] = kval(l, p, i);
-        for (int i = 0; i < 8; ++i)
-          v[size_t(i)] = vval(l, p, i);
-        kv.store(l, p, k.data(), v.data());
-      }
+      for (int p = 0; p < 5; ++p)
+        kv.store(l, p, values.k_row(l, p), values.v_row(l, p));
+    auto rounded = [&](float x) {
+      return type == kv_cache_type::f16 ? fp16_to_fp32(fp32_to_fp16(x)) : x;
+    };
     std::vector<float> scratch(5 * 4);
     for (int l = 0; l < 2; ++l)
       for (int h = 0; h < 2; ++h) {
         const float *k = kv.keys(l, h, 5, scratch.data());
         for (int p = 0; p < 5; ++p)
-          for (int i = 0; i < 3; ++i) {
-            float want = kval(l, p, h * 3 + i);
-            if (type == kv_cache_type::f16)
-              want = fp16_to_fp32(fp32_to_fp16(want));
-            ASSERT_EQ(k[p * 3 + i], want);
-          }
+          for (int i = 0; i < 3; ++i)
+            ASSERT_EQ(k[p * 3 + i], rounded(values.k_row(l, p)[h * 3 + i]))
+                << "layer " << l << " head " << h << " pos " << p << " elt " << i;
         const float *v = kv.values(l, h, 5, scratch.data());
         for (int p = 0; p < 5; ++p)
-          for (int i = 0; i < 4; ++i) {
-            float want = vval(l, p, h * 4 + i);
-            if (type == kv_cache_type::f16)
-              want = fp16_to_fp32(fp32_to_fp16(want));
-            ASSERT_EQ(v[p * 4 + i], want);
-          }
+          for (int i = 0; i < 4; ++i)
+            ASSERT_EQ(v[p * 4 + i], rounded(values.v_row(l, p)[h * 4 + i]))
+                << "layer " << l << " head " << h << " pos " << p << " elt " << i;
       }
   }
 }
