@@ -18,7 +18,8 @@ static void print_usage(FILE *out) {
                "\n"
                "commands:\n"
                "  dump FILE [--json] [--no-arrays]   print metadata and the tensor table\n"
-               "  tokenize FILE TEXT [--ids-only]    print the token ids of TEXT\n"
+               "  tokenize FILE TEXT [--ids-only] [--no-bos] [--no-special]\n"
+               "                                     print the tokens of TEXT\n"
                "\n"
                "  --help     this text\n"
                "  --version  print the version\n");

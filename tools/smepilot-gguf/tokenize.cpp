@@ -25,8 +25,8 @@
 // With --ids-only, one line with the ids as a list: [1, 403, 407, 261, 378]
 //
 // Exit status: 0 on success; 1 when the file cannot be opened or has no
-// usable tokenizer (one line `smepilot-gguf: error: ...` on stderr); 2 on
-// usage errors.
+// usable tokenizer, 2 on usage errors; either way one line
+// `smepilot-gguf: error: ...` on stderr.
 #include "smepilot_rt/gguf.h"
 #include "smepilot_rt/tokenizer.h"
 
@@ -39,16 +39,20 @@ using namespace smepilot::rt;
 
 namespace {
 
+constexpr const char *usage_line =
+    "usage: smepilot-gguf tokenize FILE TEXT [--ids-only] [--no-bos] [--no-special]";
+
 void usage(FILE *out) {
   std::fprintf(out,
-               "usage: smepilot-gguf tokenize FILE TEXT [--ids-only] [--no-bos] [--no-special]\n"
+               "%s\n"
                "\n"
                "Prints the tokens of TEXT under FILE's tokenizer, one `ID -> 'PIECE'` per line.\n"
                "\n"
                "  --ids-only    print only the list of ids: [1, 403, ...]\n"
                "  --no-bos      do not add BOS/EOS even if the model asks for them\n"
                "  --no-special  treat special-token strings in TEXT as plain text\n"
-               "  --            end of options\n");
+               "  --            end of options\n",
+               usage_line);
 }
 
 // Length of the valid UTF-8 sequence at s[i] (1..4), or 0.
@@ -140,25 +144,24 @@ int smepilot_gguf_tokenize(int argc, char **argv) {
       } else if (!std::strcmp(a, "--no-special")) {
         parse_special = false;
       } else {
-        std::fprintf(stderr, "smepilot-gguf tokenize: error: unknown option '%s'\n", a);
-        usage(stderr);
+        std::fprintf(stderr, "smepilot-gguf: error: tokenize: unknown option '%s' (%s)\n", a,
+                     usage_line);
         return 2;
       }
       continue;
     }
     if (n_positional == 2) {
       std::fprintf(stderr,
-                   "smepilot-gguf tokenize: error: unexpected argument '%s' (quote TEXT as one "
-                   "argument)\n",
-                   a);
-      usage(stderr);
+                   "smepilot-gguf: error: tokenize: unexpected argument '%s' after FILE and TEXT "
+                   "(quote TEXT as one argument; %s)\n",
+                   a, usage_line);
       return 2;
     }
     positional[n_positional++] = a;
   }
   if (n_positional != 2) {
-    std::fprintf(stderr, "smepilot-gguf tokenize: error: expected FILE and TEXT\n");
-    usage(stderr);
+    std::fprintf(stderr, "smepilot-gguf: error: tokenize: missing %s (%s)\n",
+                 n_positional == 0 ? "FILE and TEXT" : "TEXT", usage_line);
     return 2;
   }
 
