@@ -89,16 +89,16 @@ uint64_t pair_key(int32_t a, int32_t b) {
 }
 
 struct bpe_symbol {
-  int32_t prev;
-  int32_t next;
+  int64_t prev; // 64-bit: no pre-token is too long
+  int64_t next;
   int32_t id; ///< -1: not a token (its byte's character is missing from the vocabulary).
   bool alive;
 };
 
 struct bpe_bigram {
   int32_t rank;
-  int32_t left;
-  int32_t right;
+  int64_t left;
+  int64_t right;
   int32_t left_id;
   int32_t right_id;
   int32_t result;
@@ -211,13 +211,13 @@ void encode_word(const tokenizer::state &s, const bpe_model &m, std::string_view
     return;
   }
 
-  const auto n = static_cast<int32_t>(raw.size());
-  std::vector<bpe_symbol> sym(n);
-  for (int32_t i = 0; i < n; ++i)
+  const auto n = static_cast<int64_t>(raw.size());
+  std::vector<bpe_symbol> sym(raw.size());
+  for (int64_t i = 0; i < n; ++i)
     sym[i] = {i - 1, i + 1 < n ? i + 1 : -1, m.byte_id[static_cast<unsigned char>(raw[i])], true};
 
   std::priority_queue<bpe_bigram, std::vector<bpe_bigram>, bpe_order> queue;
-  auto try_add = [&](int32_t left, int32_t right) {
+  auto try_add = [&](int64_t left, int64_t right) {
     if (left < 0 || right < 0 || sym[left].id < 0 || sym[right].id < 0)
       return;
     auto it = m.merges.find(pair_key(sym[left].id, sym[right].id));
@@ -225,7 +225,7 @@ void encode_word(const tokenizer::state &s, const bpe_model &m, std::string_view
       return;
     queue.push({it->second.rank, left, right, sym[left].id, sym[right].id, it->second.result});
   };
-  for (int32_t i = 1; i < n; ++i)
+  for (int64_t i = 1; i < n; ++i)
     try_add(i - 1, i);
 
   while (!queue.empty()) {
@@ -245,7 +245,7 @@ void encode_word(const tokenizer::state &s, const bpe_model &m, std::string_view
     try_add(b.left, l.next);
   }
 
-  for (int32_t i = 0; i != -1; i = sym[i].next) {
+  for (int64_t i = 0; i != -1; i = sym[i].next) {
     if (sym[i].id >= 0)
       out.push_back(sym[i].id);
     else if (s.unk >= 0)

@@ -21,18 +21,19 @@
 namespace smepilot::rt::detail {
 namespace {
 
+// 64-bit indices and offsets: no text is too long to encode.
 struct symbol {
-  int32_t prev;
-  int32_t next;
-  uint32_t off; ///< Byte offset in the text.
-  uint32_t n;   ///< Byte length; 0 once merged into its left neighbour.
+  int64_t prev;
+  int64_t next;
+  size_t off; ///< Byte offset in the text.
+  size_t n;   ///< Byte length; 0 once merged into its left neighbour.
 };
 
 struct bigram {
-  int32_t left;
-  int32_t right;
+  int64_t left;
+  int64_t right;
   float score;
-  uint32_t size;
+  size_t size;
 };
 
 // Highest score on top; among equal scores the leftmost pair.
@@ -51,25 +52,24 @@ void spm_encode(const tokenizer::state &s, std::string_view text, std::vector<in
     size_t len = utf8_sequence_length(text, off);
     if (len == 0)
       len = 1;
-    const auto idx = static_cast<int32_t>(sym.size());
-    sym.push_back({idx - 1, off + len < text.size() ? idx + 1 : -1, static_cast<uint32_t>(off),
-                   static_cast<uint32_t>(len)});
+    const auto idx = static_cast<int64_t>(sym.size());
+    sym.push_back({idx - 1, off + len < text.size() ? idx + 1 : -1, off, len});
     off += len;
   }
   if (sym.empty())
     return;
 
   std::priority_queue<bigram, std::vector<bigram>, bigram_order> queue;
-  auto try_add = [&](int32_t left, int32_t right) {
+  auto try_add = [&](int64_t left, int64_t right) {
     if (left < 0 || right < 0)
       return;
-    const uint32_t size = sym[left].n + sym[right].n;
+    const size_t size = sym[left].n + sym[right].n;
     const int32_t id = s.find(text.substr(sym[left].off, size));
     if (id < 0)
       return;
     queue.push({left, right, s.score[id], size});
   };
-  for (int32_t i = 1; i < static_cast<int32_t>(sym.size()); ++i)
+  for (int64_t i = 1; i < static_cast<int64_t>(sym.size()); ++i)
     try_add(i - 1, i);
 
   while (!queue.empty()) {
@@ -89,7 +89,7 @@ void spm_encode(const tokenizer::state &s, std::string_view text, std::vector<in
     try_add(b.left, l.next);
   }
 
-  for (int32_t i = 0; i != -1; i = sym[i].next) {
+  for (int64_t i = 0; i != -1; i = sym[i].next) {
     const std::string_view piece = text.substr(sym[i].off, sym[i].n);
     const int32_t id = s.find(piece);
     if (id >= 0) {
