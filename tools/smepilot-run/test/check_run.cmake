@@ -1,10 +1,10 @@
-# Runs smepilot-run once and checks what it did. Used by the CLI tests in
-# ../CMakeLists.txt:
+# Runs a tool (smepilot-run unless TOOL=<name> says otherwise) once and checks
+# what it did. Used by the CLI tests of smepilot-run and smepilot-synth:
 #   cmake -DEXE=... [-DEMULATOR=...] -DARGS="a|b|c" [checks] -P check_run.cmake
 # ARGS is "|"-separated (arguments may contain spaces). Checks:
 #   EXPECT_ERROR=<regex>  the run must fail (non-zero exit), print nothing on
 #                         stdout and exactly one line on stderr, of the form
-#                         "smepilot-run: error: <message>" with <message>
+#                         "<tool>: error: <message>" with <message>
 #                         matching the regex.
 #   Otherwise the run must exit 0, and:
 #   ORACLE=<json> PROMPT=<P1>  stdout must start with the oracle's full_text
@@ -15,6 +15,9 @@
 #   SAME_AS_ARGS="..."    a second run with these arguments must print the
 #                         same stdout.
 cmake_minimum_required(VERSION 3.20)
+if(NOT DEFINED TOOL)
+  set(TOOL smepilot-run)
+endif()
 
 function(run_exe arg_string out_var err_var rc_var)
   string(REPLACE "|" ";" args "${arg_string}")
@@ -41,8 +44,8 @@ if(DEFINED EXPECT_ERROR)
   if(NOT out STREQUAL "")
     message(FATAL_ERROR "expected nothing on stdout\n${report}")
   endif()
-  if(NOT err MATCHES "^smepilot-run: error: [^\n]+\n$")
-    message(FATAL_ERROR "expected exactly one line 'smepilot-run: error: ...' on stderr\n${report}")
+  if(NOT err MATCHES "^${TOOL}: error: [^\n]+\n$")
+    message(FATAL_ERROR "expected exactly one line '${TOOL}: error: ...' on stderr\n${report}")
   endif()
   if(NOT err MATCHES "${EXPECT_ERROR}")
     message(FATAL_ERROR "stderr does not match '${EXPECT_ERROR}'\n${report}")
