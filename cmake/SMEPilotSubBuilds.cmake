@@ -19,7 +19,8 @@
 # ctest tests of the host build (see docs/building.md):
 #   runtime-aarch64-qemu  label aarch64    ctest of runtime-aarch64
 #   runtime-sanitize      label sanitizer  ctest of runtime-sanitize, less fuzz
-#   fuzz-gguf             label fuzz       the fuzz-gguf test of runtime-sanitize
+#   fuzz-gguf             label fuzz       the fuzz tests of runtime-sanitize (the fuzz
+#                                          run and the replay of fuzz/regressions/)
 include(ExternalProject)
 
 option(SMEPILOT_AARCH64_SUBBUILD "Cross-build the runtime and its tests for aarch64 and run them under qemu-aarch64" ON)
@@ -119,7 +120,7 @@ if(SMEPILOT_SANITIZER_SUBBUILD)
     # Not RUN_SERIAL: one process, it can share the machine with host tests.
     add_test(NAME fuzz-gguf
       COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${_dir} --output-on-failure
-              --no-tests=error --tests-regex "^fuzz-gguf$")
+              --no-tests=error --label-regex fuzz)
     set_tests_properties(fuzz-gguf PROPERTIES LABELS fuzz TIMEOUT ${_timeout})
   endif()
 endif()
