@@ -368,9 +368,10 @@ result<model_weights> bind_model_weights(const gguf_file &file, const model_conf
 
   const int64_t q = int64_t(c.n_head) * c.head_dim, kv = int64_t(c.n_head_kv) * c.head_dim,
                 v = int64_t(c.n_head_kv) * c.head_dim_v, o = int64_t(c.n_head) * c.head_dim_v;
-  w.layers.resize(c.n_layer);
+  // Layers are appended as they bind: block_count comes from the file, and a
+  // huge one must fail at its first missing tensor, not in an allocation.
   for (uint32_t i = 0; i < c.n_layer; ++i) {
-    layer_weights &l = w.layers[i];
+    layer_weights &l = w.layers.emplace_back();
     const std::string p = "blk." + std::to_string(i) + ".";
     SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.attn_norm, p + "attn_norm.weight", {embd}, "[n_embd]",
                                        vec));

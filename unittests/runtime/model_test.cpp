@@ -559,3 +559,12 @@ TEST(ModelWeights, RopeFreqsIsOptional) {
   ASSERT_NE(w->rope_freqs, nullptr);
   EXPECT_EQ(w->rope_freqs->dims, (std::vector<int64_t>{2}));
 }
+
+// block_count comes from the file: a huge one must fail at the first missing
+// layer, not in an allocation sized by it (found by fuzzing).
+TEST(ModelWeights, HugeBlockCountFailsAtTheFirstMissingLayer) {
+  synth s;
+  s.drop_keys = {"llama.block_count"};
+  s.extra_keys = [](gguf_writer &w) { w.add_u32("llama.block_count", 4000000000u); };
+  EXPECT_CONTAINS(bind_error(s), "tensor 'blk.2.attn_norm.weight' not found");
+}
