@@ -9,6 +9,10 @@
 
 namespace smepilot::run {
 
+/// Ok when `name` is an engine this build can create; otherwise the error
+/// create_engine would give (checked before a model is loaded).
+rt::status check_engine(const std::string &name);
+
 /// "reference" always; "jit" when the build includes the compiler
 /// (SMEPILOT_RUN_WITH_JIT), else an error saying so.
 rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,

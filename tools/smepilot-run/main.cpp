@@ -338,6 +338,7 @@ int main(int argc, char **argv) {
   if (!parsed)
     return fail(parsed.error().message());
   session s;
+  status st;
   s.opts = std::move(*parsed);
   if (s.opts.help) {
     std::fputs(run::usage().c_str(), stdout);
@@ -347,6 +348,9 @@ int main(int argc, char **argv) {
     std::printf("smepilot-run %s\n", rt::version_string());
     return 0;
   }
+  st = run::check_engine(s.opts.engine);
+  if (!st)
+    return fail(st.message());
   if (!s.opts.has_prompt_ids) {
     auto text = prompt_text(s.opts);
     if (!text)
@@ -355,7 +359,7 @@ int main(int argc, char **argv) {
       return fail(s.opts.perplexity ? "the text is empty" : "the prompt is empty");
     s.text = std::move(*text);
   }
-  status st = load(s);
+  st = load(s);
   if (!st)
     return fail(st.message());
   if (!s.opts.logits_out.empty())

@@ -51,7 +51,7 @@ TEST(ThreadPool, ManySmallJobsBackToBack) {
   thread_pool pool(3);
   int64_t total = 0;
   std::vector<int64_t> partial(3);
-  for (int job = 0; job < 20000; ++job) {
+  for (int job = 0; job < 5000; ++job) {
     partial.assign(3, 0);
     pool.parallel_for(30, 1, [&](int64_t b, int64_t e, int w) {
       for (int64_t i = b; i < e; ++i)
@@ -59,7 +59,7 @@ TEST(ThreadPool, ManySmallJobsBackToBack) {
     });
     total += partial[0] + partial[1] + partial[2];
   }
-  EXPECT_EQ(total, int64_t(20000) * (29 * 30 / 2));
+  EXPECT_EQ(total, int64_t(5000) * (29 * 30 / 2));
 }
 
 TEST(ThreadPool, NestedParallelForRunsInline) {
