@@ -17,9 +17,10 @@ namespace smepilot::rt {
 
 namespace {
 
-/// Set while a thread is running tasks of some pool: a nested parallel_for
-/// then runs inline instead of deadlocking on the busy pool.
-thread_local bool t_inside_pool = false;
+/// The worker id of the task this thread is running, or -1 outside any task.
+/// A nested parallel_for runs inline with this id (so per-worker scratch
+/// stays private) instead of deadlocking on the busy pool.
+thread_local int t_worker_id = -1;
 
 /// Iterations of the spin phase before blocking. Each iteration is one CPU
 /// relax hint (tens of cycles), so this is a few microseconds.
@@ -79,13 +80,14 @@ void thread_pool::run(int64_t n_tasks, int64_t grain, range_fn fn, void *ctx) {
   if (n_tasks <= 0)
     return;
   grain = std::max<int64_t>(1, grain);
-  if (threads_.empty() || n_tasks <= grain || t_inside_pool) {
+  if (threads_.empty() || n_tasks <= grain || t_worker_id >= 0) {
     // Inline, still in chunks of `grain` so callers may size scratch by it.
-    bool was_inside = t_inside_pool;
-    t_inside_pool = true;
+    const int outer = t_worker_id;
+    const int id = outer >= 0 ? outer : 0;
+    t_worker_id = id;
     for (int64_t b = 0; b < n_tasks; b += grain)
-      fn(ctx, b, std::min(n_tasks, b + grain), 0);
-    t_inside_pool = was_inside;
+      fn(ctx, b, std::min(n_tasks, b + grain), id);
+    t_worker_id = outer;
     return;
   }
 
@@ -101,9 +103,9 @@ void thread_pool::run(int64_t n_tasks, int64_t grain, range_fn fn, void *ctx) {
   }
   work_cv_.notify_all();
 
-  t_inside_pool = true;
+  t_worker_id = 0;
   run_chunks(0);
-  t_inside_pool = false;
+  t_worker_id = -1;
 
   for (int i = 0; i < kSpinIterations; ++i) {
     if (workers_busy_.load(std::memory_order_acquire) == 0)
@@ -115,7 +117,7 @@ void thread_pool::run(int64_t n_tasks, int64_t grain, range_fn fn, void *ctx) {
 }
 
 void thread_pool::worker_main(int worker_id) {
-  t_inside_pool = true;
+  t_worker_id = worker_id;
   uint64_t seen = 0;
   for (;;) {
     bool have_job = false;

@@ -15,7 +15,8 @@
 // Idle workers spin for a short while (a few microseconds: decode steps issue
 // many small jobs back to back) and then block on a condition variable, so an
 // idle pool burns no CPU. A parallel_for called from inside a task runs inline
-// on the calling worker (no nested parallelism, no deadlock).
+// on the calling worker, with that worker's id (no nested parallelism, no
+// deadlock, no sharing of per-worker scratch).
 #pragma once
 
 #include <atomic>
