@@ -14,6 +14,7 @@
 // The models directory is required: a missing file fails the test.
 #include "smepilot_rt/gguf.h"
 #include "smepilot_rt/reference_executor.h"
+#include "smepilot_rt/tokenizer.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -284,28 +285,39 @@ TEST(ReferenceExecutor, Stories260KMatchesLlama2cReference) {
   EXPECT_EQ(seq, ids);
 }
 
-TEST(ReferenceExecutor, Stories260KGreedyIdsMatchOracle) {
+TEST(ReferenceExecutor, Stories260KGreedyTextMatchesOracle) {
   // Free-running greedy generation (not teacher forced) reproduces llama.cpp's
-  // 32 tokens for every prompt: stories260K is a real model without near-ties.
+  // 32 tokens and their text for every prompt, tokenized by our tokenizer:
+  // stories260K is a real model without near-ties.
   auto file = open_model("stories260K.gguf");
   ASSERT_TRUE(file);
+  auto tok = tokenizer::from_gguf(*file);
+  ASSERT_TRUE(tok.is_ok()) << tok.error().message();
   const json oracle = load_json(kModels + "/oracles/stories260K.json");
   auto eng = make_engine(*file, 2);
   ASSERT_TRUE(eng);
   std::vector<float> logits(512);
   for (const auto &[pname, p] : oracle["configs"]["f32kv"]["prompts"].items()) {
-    const auto prompt = p["prompt_ids"].get<std::vector<int32_t>>();
-    const auto want = p["generated_ids"].get<std::vector<int32_t>>();
+    SCOPED_TRACE(pname);
+    const auto prompt = (*tok)->encode(p["prompt"].get<std::string>(), true, true);
+    ASSERT_EQ(prompt, p["prompt_ids"].get<std::vector<int32_t>>());
     eng->reset();
     ASSERT_TRUE(eng->eval(prompt, 0, logits_mode::last, logits.data()).is_ok());
     std::vector<int32_t> got;
     int32_t pos = int32_t(prompt.size());
-    while (got.size() < want.size()) {
+    const size_t n_gen = p["generated_ids"].size();
+    while (got.size() < n_gen) {
       const int32_t next = argmax(logits);
       got.push_back(next);
       ASSERT_TRUE(eng->eval({&next, 1}, pos++, logits_mode::last, logits.data()).is_ok());
     }
-    EXPECT_EQ(got, want) << pname;
+    EXPECT_EQ(got, p["generated_ids"].get<std::vector<int32_t>>());
+    // llama_detokenize of the generated ids alone (SPM: the first token's
+    // leading space dropped), and of the whole sequence.
+    EXPECT_EQ((*tok)->detokenize(got), p["generated_text"].get<std::string>());
+    std::vector<int32_t> all = prompt;
+    all.insert(all.end(), got.begin(), got.end());
+    EXPECT_EQ((*tok)->detokenize(all), p["full_text"].get<std::string>());
   }
 }
 
