@@ -90,7 +90,7 @@ private:
   reference_engine(const model_config &cfg, const engine_options &options)
       : cfg_(cfg), options_(options), pool_(options.n_threads) {}
   status bind(const gguf_file &file);
-  void alloc_scratch();
+  status alloc_scratch();
   /// One chunk; `logits` gets rows for tokens [first_logit_row, n).
   void forward(const int32_t *tokens, int64_t n, int32_t pos, int64_t first_logit_row,
                float *logits);
@@ -110,7 +110,9 @@ private:
 
   // Activations for one chunk of at most n_batch tokens.
   int64_t n_batch_ = 0;
-  std::vector<float> x_, h_, q_, k_, v_, attn_, ffn_out_, gate_, up_;
+  // x_: the residual stream; h_: normed input of a block; proj_: a block's
+  // output projection before it is added to x_.
+  std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_;
   std::vector<float> cos_sin_; // [n_batch][rope_dim/2][2]
   // MoE: router probabilities, choices and per-(token, slot) outputs.
   std::vector<float> router_;
@@ -149,7 +151,7 @@ result<std::unique_ptr<engine>> reference_engine::load(const gguf_file &file,
   if (!kv)
     return kv.take_error();
   e->kv_ = std::move(*kv);
-  e->alloc_scratch();
+  SMEPILOT_RT_RETURN_IF_ERROR(e->alloc_scratch());
   return std::unique_ptr<engine>(std::move(e));
 }
 
@@ -193,12 +195,13 @@ status reference_engine::bind(const gguf_file &file) {
   return status::ok();
 }
 
-void reference_engine::alloc_scratch() {
-  const int64_t nb = n_batch_ = options_.n_batch;
+status reference_engine::alloc_scratch() {
+  // A chunk never holds more tokens than the context.
+  const int64_t nb = n_batch_ = std::min(options_.n_batch, kv_->capacity());
   const int64_t d = cfg_.n_embd;
   x_.resize(size_t(nb * d));
   h_.resize(size_t(nb * d));
-  ffn_out_.resize(size_t(nb * d));
+  proj_.resize(size_t(nb * d));
   q_.resize(size_t(nb * cfg_.q_dim()));
   k_.resize(size_t(nb * cfg_.kv_dim()));
   v_.resize(size_t(nb * cfg_.v_dim()));
@@ -222,8 +225,14 @@ void reference_engine::alloc_scratch() {
   const size_t ctx = size_t(kv_->capacity());
   scores_.assign(workers, std::vector<float>(ctx));
   if (kv_->type() != kv_cache_type::f32)
-    for (size_t w = 0; w < workers; ++w)
-      kv_scratch_.emplace_back(new float[ctx * std::max(cfg_.head_dim, cfg_.head_dim_v)]);
+    for (size_t w = 0; w < workers; ++w) {
+      const size_t n = ctx * std::max(cfg_.head_dim, cfg_.head_dim_v);
+      kv_scratch_.emplace_back(new (std::nothrow) float[n]);
+      if (!kv_scratch_.back())
+        return status::error("cannot allocate " + std::to_string(n * sizeof(float) >> 20) +
+                             " MiB of attention scratch; use a smaller context size (-c)");
+    }
+  return status::ok();
 }
 
 status reference_engine::eval(std::span<const int32_t> tokens, int32_t pos, logits_mode mode,
@@ -305,9 +314,9 @@ void reference_engine::forward(const int32_t *tokens, int64_t n, int32_t pos,
     attention(n, pos, int32_t(il));
 
     // x += Wo attn
-    ref::matmul(pool_, L.wo.data, L.wo.rows, L.wo.cols, attn_.data(), n, ffn_out_.data());
+    ref::matmul(pool_, L.wo.data, L.wo.rows, L.wo.cols, attn_.data(), n, proj_.data());
     for (int64_t j = 0; j < n * d; ++j)
-      x_[size_t(j)] += ffn_out_[size_t(j)];
+      x_[size_t(j)] += proj_[size_t(j)];
 
     pool_.parallel_for(n, 1, [&](int64_t i0, int64_t i1, int) {
       for (int64_t i = i0; i < i1; ++i)
@@ -318,7 +327,7 @@ void reference_engine::forward(const int32_t *tokens, int64_t n, int32_t pos,
     else
       ffn_dense(L, n);
     for (int64_t j = 0; j < n * d; ++j)
-      x_[size_t(j)] += ffn_out_[size_t(j)];
+      x_[size_t(j)] += proj_[size_t(j)];
   }
 
   if (!logits || first_logit_row >= n)
@@ -366,7 +375,7 @@ void reference_engine::ffn_dense(const layer &L, int64_t n) {
   ref::matmul(pool_, L.ffn_up.data, ff, d, h_.data(), n, up_.data());
   for (int64_t j = 0; j < n * ff; ++j)
     gate_[size_t(j)] = ref::silu(gate_[size_t(j)]) * up_[size_t(j)];
-  ref::matmul(pool_, L.ffn_down.data, d, ff, gate_.data(), n, ffn_out_.data());
+  ref::matmul(pool_, L.ffn_down.data, d, ff, gate_.data(), n, proj_.data());
 }
 
 void reference_engine::ffn_moe(const layer &L, int64_t n) {
@@ -430,7 +439,7 @@ void reference_engine::ffn_moe(const layer &L, int64_t n) {
                   sizeof(float) * size_t(d));
   }
   for (int64_t i = 0; i < n; ++i) {
-    float *out = &ffn_out_[size_t(i * d)];
+    float *out = &proj_[size_t(i * d)];
     for (int64_t c = 0; c < d; ++c) {
       float acc = 0;
       for (int64_t slot = 0; slot < k; ++slot)
