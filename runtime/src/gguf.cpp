@@ -26,26 +26,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "strformat.h"
+
 namespace smepilot::rt {
 namespace {
 
-std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char small[256];
-  int n = std::vsnprintf(small, sizeof small, fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    return fmt;
-  if (size_t(n) < sizeof small)
-    return std::string(small, size_t(n));
-  std::string out(size_t(n), '\0');
-  va_start(ap, fmt);
-  std::vsnprintf(out.data(), out.size() + 1, fmt, ap);
-  va_end(ap);
-  return out;
-}
 
 using ull = unsigned long long;
 
@@ -93,10 +78,10 @@ std::string quoted(std::string_view s) {
     if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'')
       out += char(c);
     else
-      out += format("\\x%02x", c);
+      out += strformat("\\x%02x", c);
   }
   if (n < s.size())
-    out += format("...' (%zu bytes)", s.size());
+    out += strformat("...' (%zu bytes)", s.size());
   else
     out += "'";
   return out;
@@ -251,7 +236,7 @@ gguf_file::~gguf_file() {
 }
 
 status gguf_file::error_at(uint64_t offset, const std::string &what) const {
-  return status::error(format("%s: offset %llu: %s", path_.c_str(), ull(offset), what.c_str()));
+  return status::error(strformat("%s: offset %llu: %s", path_.c_str(), ull(offset), what.c_str()));
 }
 
 result<std::unique_ptr<gguf_file>> gguf_file::from_bytes(std::vector<uint8_t> bytes,
@@ -285,11 +270,11 @@ status read_all(int fd, uint8_t *dst, uint64_t size, const std::string &path, bo
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      return status::error(format("%s: offset %llu: read failed: %s", path.c_str(), ull(done),
+      return status::error(strformat("%s: offset %llu: read failed: %s", path.c_str(), ull(done),
                                   std::strerror(errno)));
     }
     if (n == 0)
-      return status::error(format("%s: offset %llu: file ended while reading (expected %llu "
+      return status::error(strformat("%s: offset %llu: file ended while reading (expected %llu "
                                   "bytes; was it truncated meanwhile?)",
                                   path.c_str(), ull(done), ull(size)));
     done += uint64_t(n);
@@ -328,16 +313,16 @@ result<std::unique_ptr<gguf_file>> gguf_file::open(const std::string &path,
   f->path_ = path;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return status::error(format("%s: cannot open: %s", path.c_str(), std::strerror(errno)));
+    return status::error(strformat("%s: cannot open: %s", path.c_str(), std::strerror(errno)));
   fd_closer closer{fd};
   struct stat st;
   if (fstat(fd, &st) != 0)
-    return status::error(format("%s: cannot stat: %s", path.c_str(), std::strerror(errno)));
+    return status::error(strformat("%s: cannot stat: %s", path.c_str(), std::strerror(errno)));
   if (!S_ISREG(st.st_mode))
-    return status::error(format("%s: not a regular file", path.c_str()));
+    return status::error(strformat("%s: not a regular file", path.c_str()));
   const uint64_t size = uint64_t(st.st_size);
   if (size > std::numeric_limits<size_t>::max())
-    return status::error(format("%s: file of %llu bytes does not fit in the address space",
+    return status::error(strformat("%s: file of %llu bytes does not fit in the address space",
                                 path.c_str(), ull(size)));
 
   gguf_load_mode mode = options.mode;
@@ -352,7 +337,7 @@ result<std::unique_ptr<gguf_file>> gguf_file::open(const std::string &path,
                    -1, 0);
     if (p == MAP_FAILED) {
       if (options.mode == gguf_load_mode::read)
-        return status::error(format("%s: cannot allocate %llu bytes to read the file into: %s",
+        return status::error(strformat("%s: cannot allocate %llu bytes to read the file into: %s",
                                     path.c_str(), ull(size), std::strerror(errno)));
       mode = gguf_load_mode::mmap; // automatic: fall back to mapping the file
     } else {
@@ -370,7 +355,7 @@ result<std::unique_ptr<gguf_file>> gguf_file::open(const std::string &path,
   if (size != 0 && mode == gguf_load_mode::mmap) {
     void *p = mmap(nullptr, size_t(size), PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED)
-      return status::error(format("%s: cannot mmap %llu bytes: %s", path.c_str(), ull(size),
+      return status::error(strformat("%s: cannot mmap %llu bytes: %s", path.c_str(), ull(size),
                                   std::strerror(errno)));
     f->mapping_ = p;
     f->base_ = static_cast<const uint8_t *>(p);
@@ -394,10 +379,10 @@ status gguf_file::parse() {
     const uint64_t at = c.pos();
     uint64_t len;
     if (!c.read(len))
-      return error_at(at, format("file ends inside the length of %s (file size %llu)",
+      return error_at(at, strformat("file ends inside the length of %s (file size %llu)",
                                  what.c_str(), ull(size_)));
     if (!c.has(len))
-      return error_at(at, format("%s has length %llu, but only %llu bytes remain in the file",
+      return error_at(at, strformat("%s has length %llu, but only %llu bytes remain in the file",
                                  what.c_str(), ull(len), ull(c.remaining())));
     out = std::string_view(reinterpret_cast<const char *>(c.here()), size_t(len));
     c.skip(len);
@@ -406,43 +391,43 @@ status gguf_file::parse() {
 
   // --- header
   if (size_ < 4)
-    return error_at(0, format("file is %llu bytes, too short for the GGUF magic: not a GGUF file",
+    return error_at(0, strformat("file is %llu bytes, too short for the GGUF magic: not a GGUF file",
                               ull(size_)));
   if (std::memcmp(base_, "GGUF", 4) != 0) {
     std::string shown;
     for (int i = 0; i < 4; ++i)
       shown += (base_[i] >= 0x20 && base_[i] < 0x7f) ? char(base_[i]) : '.';
-    return error_at(0, format("bad magic '%s' (bytes %02x %02x %02x %02x), expected 'GGUF': "
+    return error_at(0, strformat("bad magic '%s' (bytes %02x %02x %02x %02x), expected 'GGUF': "
                               "not a GGUF file",
                               shown.c_str(), base_[0], base_[1], base_[2], base_[3]));
   }
   c.skip(4);
   if (!c.read(version_))
-    return error_at(4, format("file ends inside the header (file size %llu, the header is %llu "
+    return error_at(4, strformat("file ends inside the header (file size %llu, the header is %llu "
                               "bytes)",
                               ull(size_), ull(header_size)));
   if (version_ == 1)
     return error_at(4, "GGUF version 1 is not supported (it uses 32-bit counts); expected "
                        "version 2 or 3: convert the file again with a current llama.cpp");
   if (version_ == 0x02000000u || version_ == 0x03000000u)
-    return error_at(4, format("version field reads 0x%08x: this looks like a big-endian GGUF "
+    return error_at(4, strformat("version field reads 0x%08x: this looks like a big-endian GGUF "
                               "file, which is not supported (expected a little-endian version "
                               "2 or 3)",
                               version_));
   if (version_ != 2 && version_ != 3)
-    return error_at(4, format("unsupported GGUF version %u, expected 2 or 3", version_));
+    return error_at(4, strformat("unsupported GGUF version %u, expected 2 or 3", version_));
   uint64_t n_tensors, n_kv;
   if (!c.read(n_tensors) || !c.read(n_kv))
-    return error_at(c.pos(), format("file ends inside the header (file size %llu, the header is "
+    return error_at(c.pos(), strformat("file ends inside the header (file size %llu, the header is "
                                     "%llu bytes)",
                                     ull(size_), ull(header_size)));
   if (n_kv > c.remaining() / min_kv_size)
-    return error_at(16, format("metadata count n_kv = %llu is more than the remaining %llu bytes "
+    return error_at(16, strformat("metadata count n_kv = %llu is more than the remaining %llu bytes "
                                "could hold (each key-value pair takes at least %llu bytes)",
                                ull(n_kv), ull(c.remaining()), ull(min_kv_size)));
   if (n_tensors > c.remaining() / min_tensor_info_size ||
       n_kv * min_kv_size + n_tensors * min_tensor_info_size > c.remaining())
-    return error_at(8, format("tensor count n_tensors = %llu is more than the remaining %llu "
+    return error_at(8, strformat("tensor count n_tensors = %llu is more than the remaining %llu "
                               "bytes could hold (each tensor info takes at least %llu bytes, "
                               "after %llu key-value pairs)",
                               ull(n_tensors), ull(c.remaining()), ull(min_tensor_info_size),
@@ -454,7 +439,7 @@ status gguf_file::parse() {
   for (uint64_t k = 0; k < n_kv; ++k) {
     gguf_kv kv;
     kv.offset = c.pos();
-    SMEPILOT_RT_RETURN_IF_ERROR(read_string(kv.key, format("the key of metadata entry %llu",
+    SMEPILOT_RT_RETURN_IF_ERROR(read_string(kv.key, strformat("the key of metadata entry %llu",
                                                            ull(k))));
     const std::string what = "key " + quoted(kv.key);
     const uint64_t type_at = c.pos();
@@ -462,7 +447,7 @@ status gguf_file::parse() {
     if (!c.read(type_id))
       return error_at(type_at, what + ": file ends inside the value type");
     if (!is_known_type(type_id))
-      return error_at(type_at, format("%s: unknown value type %u (expected 0 to 12)",
+      return error_at(type_at, strformat("%s: unknown value type %u (expected 0 to 12)",
                                       what.c_str(), type_id));
     gguf_value &v = kv.value;
     v.type = gguf_type(type_id);
@@ -476,23 +461,23 @@ status gguf_file::parse() {
       if (elem_id == uint32_t(gguf_type::array))
         return error_at(value_at, what + ": nested arrays are not supported (array of array)");
       if (!is_known_type(elem_id))
-        return error_at(value_at, format("%s: unknown array element type %u (expected 0 to 12)",
+        return error_at(value_at, strformat("%s: unknown array element type %u (expected 0 to 12)",
                                          what.c_str(), elem_id));
       v.array_type = gguf_type(elem_id);
       v.array_offset = c.pos();
       if (v.array_type == gguf_type::string) {
         if (v.array_count > c.remaining() / 8)
-          return error_at(value_at, format("%s: array of %llu strings cannot fit in the "
+          return error_at(value_at, strformat("%s: array of %llu strings cannot fit in the "
                                            "remaining %llu bytes (8 bytes at least each)",
                                            what.c_str(), ull(v.array_count), ull(c.remaining())));
         for (uint64_t e = 0; e < v.array_count; ++e) {
           const uint64_t at = c.pos();
           uint64_t len;
           if (!c.read(len))
-            return error_at(at, format("%s: file ends inside the length of element %llu",
+            return error_at(at, strformat("%s: file ends inside the length of element %llu",
                                        what.c_str(), ull(e)));
           if (!c.has(len))
-            return error_at(at, format("%s: element %llu has length %llu, but only %llu bytes "
+            return error_at(at, strformat("%s: element %llu has length %llu, but only %llu bytes "
                                        "remain in the file",
                                        what.c_str(), ull(e), ull(len), ull(c.remaining())));
           c.skip(len);
@@ -500,14 +485,14 @@ status gguf_file::parse() {
       } else {
         const uint64_t elem_size = gguf_scalar_size(v.array_type);
         if (v.array_count > c.remaining() / elem_size)
-          return error_at(value_at, format("%s: array of %llu %s is past the end of the file "
+          return error_at(value_at, strformat("%s: array of %llu %s is past the end of the file "
                                            "(%llu bytes remain)",
                                            what.c_str(), ull(v.array_count),
                                            gguf_type_name(v.array_type), ull(c.remaining())));
         if (v.array_type == gguf_type::boolean) {
           for (uint64_t e = 0; e < v.array_count; ++e)
             if (c.here()[e] > 1)
-              return error_at(c.pos() + e, format("%s: element %llu is a bool of value %u, "
+              return error_at(c.pos() + e, strformat("%s: element %llu is a bool of value %u, "
                                                   "expected 0 or 1",
                                                   what.c_str(), ull(e), c.here()[e]));
         }
@@ -516,17 +501,17 @@ status gguf_file::parse() {
     } else {
       const uint64_t n = gguf_scalar_size(v.type);
       if (!c.has(n))
-        return error_at(value_at, format("%s: file ends inside the %s value", what.c_str(),
+        return error_at(value_at, strformat("%s: file ends inside the %s value", what.c_str(),
                                          gguf_type_name(v.type)));
       if (v.type == gguf_type::boolean && c.here()[0] > 1)
-        return error_at(value_at, format("%s: bool of value %u, expected 0 or 1", what.c_str(),
+        return error_at(value_at, strformat("%s: bool of value %u, expected 0 or 1", what.c_str(),
                                          c.here()[0]));
       decode_scalar(v.type, c.here(), v);
       c.skip(n);
     }
     auto [it, inserted] = kv_index_.emplace(kv.key, kvs_.size());
     if (!inserted)
-      return error_at(kv.offset, format("%s appears twice (first at offset %llu)", what.c_str(),
+      return error_at(kv.offset, strformat("%s appears twice (first at offset %llu)", what.c_str(),
                                         ull(kvs_[it->second].offset)));
     kvs_.push_back(kv);
   }
@@ -536,15 +521,15 @@ status gguf_file::parse() {
   if (const gguf_kv *a = find("general.alignment")) {
     const gguf_value &v = a->value;
     if (!is_integer(v.type))
-      return error_at(a->offset, format("key 'general.alignment' has type %s, expected uint32",
+      return error_at(a->offset, strformat("key 'general.alignment' has type %s, expected uint32",
                                         gguf_type_name(v.type)));
     if (is_signed(v.type) && v.i <= 0)
-      return error_at(a->offset, format("key 'general.alignment' is %lld, expected a non-zero "
+      return error_at(a->offset, strformat("key 'general.alignment' is %lld, expected a non-zero "
                                         "power of two",
                                         (long long)v.i));
     uint64_t align = is_signed(v.type) ? uint64_t(v.i) : v.u;
     if (align == 0 || (align & (align - 1)) != 0)
-      return error_at(a->offset, format("key 'general.alignment' is %llu, expected a non-zero "
+      return error_at(a->offset, strformat("key 'general.alignment' is %llu, expected a non-zero "
                                         "power of two",
                                         ull(align)));
     alignment_ = align;
@@ -557,14 +542,14 @@ status gguf_file::parse() {
     gguf_tensor_info ti;
     ti.info_offset = c.pos();
     SMEPILOT_RT_RETURN_IF_ERROR(
-        read_string(ti.name, format("the name of tensor %llu", ull(t))));
+        read_string(ti.name, strformat("the name of tensor %llu", ull(t))));
     const std::string what = "tensor " + quoted(ti.name);
     const uint64_t dims_at = c.pos();
     uint32_t n_dims;
     if (!c.read(n_dims))
       return error_at(dims_at, what + ": file ends inside the dimension count");
     if (n_dims == 0 || n_dims > max_dims)
-      return error_at(dims_at, format("%s: %u dimensions, expected 1 to %u", what.c_str(),
+      return error_at(dims_at, strformat("%s: %u dimensions, expected 1 to %u", what.c_str(),
                                       n_dims, max_dims));
     uint64_t n_elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
@@ -573,16 +558,16 @@ status gguf_file::parse() {
       if (!c.read(ne))
         return error_at(at, what + ": file ends inside the dimensions");
       if (ne == 0 || ne > uint64_t(std::numeric_limits<int64_t>::max()))
-        return error_at(at, format("%s: dimension %u is %llu, expected 1 to 2^63-1",
+        return error_at(at, strformat("%s: dimension %u is %llu, expected 1 to 2^63-1",
                                    what.c_str(), d, ull(ne)));
       if (mul_overflows(n_elements, ne, n_elements))
-        return error_at(at, format("%s: the element count overflows 64 bits at dimension %u "
+        return error_at(at, strformat("%s: the element count overflows 64 bits at dimension %u "
                                    "(%llu)",
                                    what.c_str(), d, ull(ne)));
       ti.dims.push_back(int64_t(ne));
     }
     if (n_elements > uint64_t(std::numeric_limits<int64_t>::max()))
-      return error_at(dims_at, format("%s: %llu elements is more than int64 can count",
+      return error_at(dims_at, strformat("%s: %llu elements is more than int64 can count",
                                       what.c_str(), ull(n_elements)));
     const uint64_t type_at = c.pos();
     uint32_t type_id;
@@ -590,10 +575,10 @@ status gguf_file::parse() {
       return error_at(type_at, what + ": file ends inside the tensor type");
     const ggml_type_traits *traits = ggml_traits(type_id);
     if (!traits)
-      return error_at(type_at, format("%s: unknown ggml type id %u", what.c_str(), type_id));
+      return error_at(type_at, strformat("%s: unknown ggml type id %u", what.c_str(), type_id));
     ti.type = ggml_type(type_id);
     if (uint64_t(ti.dims[0]) % traits->block_size != 0)
-      return error_at(dims_at, format("%s: ne[0] = %lld is not a multiple of the %s block size "
+      return error_at(dims_at, strformat("%s: ne[0] = %lld is not a multiple of the %s block size "
                                       "%u",
                                       what.c_str(), (long long)ti.dims[0], traits->name,
                                       traits->block_size));
@@ -602,7 +587,7 @@ status gguf_file::parse() {
     for (uint32_t d = 1; d < n_dims && !overflow; ++d)
       overflow = mul_overflows(n_bytes, uint64_t(ti.dims[d]), n_bytes);
     if (overflow)
-      return error_at(dims_at, format("%s: the byte size of %s %s overflows 64 bits",
+      return error_at(dims_at, strformat("%s: the byte size of %s %s overflows 64 bits",
                                       what.c_str(), traits->name,
                                       gguf_dims_string(ti.dims).c_str()));
     ti.n_elements = n_elements;
@@ -611,12 +596,12 @@ status gguf_file::parse() {
     if (!c.read(ti.offset))
       return error_at(offset_at, what + ": file ends inside the data offset");
     if (ti.offset % alignment_ != 0)
-      return error_at(offset_at, format("%s: data offset %llu is not a multiple of the "
+      return error_at(offset_at, strformat("%s: data offset %llu is not a multiple of the "
                                         "alignment %llu",
                                         what.c_str(), ull(ti.offset), ull(alignment_)));
     auto [it, inserted] = tensor_index_.emplace(ti.name, tensors_.size());
     if (!inserted)
-      return error_at(ti.info_offset, format("%s appears twice (first at offset %llu)",
+      return error_at(ti.info_offset, strformat("%s appears twice (first at offset %llu)",
                                              what.c_str(),
                                              ull(tensors_[it->second].info_offset)));
     tensors_.push_back(std::move(ti));
@@ -626,7 +611,7 @@ status gguf_file::parse() {
   const uint64_t end_of_infos = c.pos();
   uint64_t padded;
   if (add_overflows(end_of_infos, alignment_ - 1, padded))
-    return error_at(end_of_infos, format("alignment %llu overflows the data section offset",
+    return error_at(end_of_infos, strformat("alignment %llu overflows the data section offset",
                                          ull(alignment_)));
   data_offset_ = padded / alignment_ * alignment_;
   for (gguf_tensor_info &ti : tensors_) {
@@ -634,7 +619,7 @@ status gguf_file::parse() {
     if (add_overflows(data_offset_, ti.offset, begin) || add_overflows(begin, ti.n_bytes, end) ||
         end > size_)
       return error_at(ti.info_offset,
-                      format("tensor %s: data [%llu, %llu) is past the end of the file (size "
+                      strformat("tensor %s: data [%llu, %llu) is past the end of the file (size "
                              "%llu)",
                              quoted(ti.name).c_str(), ull(data_offset_ + ti.offset),
                              ull(data_offset_ + ti.offset + ti.n_bytes), ull(size_)));
@@ -653,7 +638,7 @@ status gguf_file::parse() {
     const gguf_tensor_info &a = *by_offset[i - 1], &b = *by_offset[i];
     if (a.offset + a.n_bytes > b.offset)
       return error_at(b.info_offset,
-                      format("tensor %s: data [%llu, %llu) overlaps tensor %s [%llu, %llu)",
+                      strformat("tensor %s: data [%llu, %llu) overlaps tensor %s [%llu, %llu)",
                              quoted(b.name).c_str(), ull(data_offset_ + b.offset),
                              ull(data_offset_ + b.offset + b.n_bytes), quoted(a.name).c_str(),
                              ull(data_offset_ + a.offset),
@@ -677,14 +662,14 @@ const gguf_tensor_info *gguf_file::find_tensor(std::string_view name) const {
 namespace {
 
 status missing_key(const std::string &path, std::string_view key) {
-  return status::error(format("%s: key %s not found", path.c_str(), quoted(key).c_str()));
+  return status::error(strformat("%s: key %s not found", path.c_str(), quoted(key).c_str()));
 }
 
 status wrong_type(const std::string &path, const gguf_kv &kv, const char *expected) {
   std::string got = gguf_type_name(kv.value.type);
   if (kv.value.type == gguf_type::array)
     got = std::string("array of ") + gguf_type_name(kv.value.array_type);
-  return status::error(format("%s: offset %llu: key %s has type %s, expected %s", path.c_str(),
+  return status::error(strformat("%s: offset %llu: key %s has type %s, expected %s", path.c_str(),
                               ull(kv.offset), quoted(kv.key).c_str(), got.c_str(), expected));
 }
 
@@ -707,7 +692,7 @@ result<uint64_t> gguf_file::get_uint(std::string_view key) const {
     return wrong_type(path_, *kv, "an unsigned integer");
   if (is_signed(kv->value.type)) {
     if (kv->value.i < 0)
-      return status::error(format("%s: offset %llu: key %s is %lld, expected a non-negative "
+      return status::error(strformat("%s: offset %llu: key %s is %lld, expected a non-negative "
                                   "integer",
                                   path_.c_str(), ull(kv->offset), quoted(key).c_str(),
                                   (long long)kv->value.i));
@@ -725,7 +710,7 @@ result<int64_t> gguf_file::get_int(std::string_view key) const {
   if (is_signed(kv->value.type))
     return kv->value.i;
   if (kv->value.u > uint64_t(std::numeric_limits<int64_t>::max()))
-    return status::error(format("%s: offset %llu: key %s is %llu, too large for int64",
+    return status::error(strformat("%s: offset %llu: key %s is %llu, too large for int64",
                                 path_.c_str(), ull(kv->offset), quoted(key).c_str(),
                                 ull(kv->value.u)));
   return int64_t(kv->value.u);
@@ -822,7 +807,7 @@ result<std::vector<int64_t>> gguf_file::get_int_array(std::string_view key) cons
     if (is_signed(et)) {
       out[i] = v.i;
     } else if (v.u > uint64_t(std::numeric_limits<int64_t>::max())) {
-      return status::error(format("%s: offset %llu: key %s: element %zu is %llu, too large for "
+      return status::error(strformat("%s: offset %llu: key %s: element %zu is %llu, too large for "
                                   "int64",
                                   path_.c_str(), ull(kv->offset), quoted(key).c_str(), i,
                                   ull(v.u)));

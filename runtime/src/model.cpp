@@ -15,20 +15,11 @@
 #include <cstdio>
 #include <limits>
 
+#include "strformat.h"
+
 namespace smepilot::rt {
 namespace {
 
-std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char buf[1024];
-  int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    return fmt;
-  return std::string(buf, std::min<size_t>(size_t(n), sizeof buf - 1));
-}
 
 using ull = unsigned long long;
 
@@ -45,9 +36,9 @@ public:
   status error(const char *name, const std::string &what) const {
     std::string k = key(name);
     if (const gguf_kv *kv = file_.find(k))
-      return status::error(format("%s: offset %llu: key '%s' %s", file_.path().c_str(),
+      return status::error(strformat("%s: offset %llu: key '%s' %s", file_.path().c_str(),
                                   ull(kv->offset), k.c_str(), what.c_str()));
-    return status::error(format("%s: key '%s' %s", file_.path().c_str(), k.c_str(),
+    return status::error(strformat("%s: key '%s' %s", file_.path().c_str(), k.c_str(),
                                 what.c_str()));
   }
 
@@ -55,7 +46,7 @@ public:
   status count(const char *name, uint32_t &out, uint32_t fallback = 0) const {
     if (!has(name)) {
       if (fallback == 0)
-        return status::error(format("%s: key '%s' not found (required for architecture %s)",
+        return status::error(strformat("%s: key '%s' not found (required for architecture %s)",
                                     file_.path().c_str(), key(name).c_str(), arch_.c_str()));
       out = fallback;
       return status::ok();
@@ -64,7 +55,7 @@ public:
     if (!v)
       return v.take_error();
     if (*v == 0 || *v > std::numeric_limits<uint32_t>::max())
-      return error(name, format("is %llu, expected 1 to %u", ull(*v),
+      return error(name, strformat("is %llu, expected 1 to %u", ull(*v),
                                 std::numeric_limits<uint32_t>::max()));
     out = uint32_t(*v);
     return status::ok();
@@ -74,7 +65,7 @@ public:
   status positive(const char *name, float &out, float fallback) const {
     if (!has(name)) {
       if (std::isnan(fallback))
-        return status::error(format("%s: key '%s' not found (required for architecture %s)",
+        return status::error(strformat("%s: key '%s' not found (required for architecture %s)",
                                     file_.path().c_str(), key(name).c_str(), arch_.c_str()));
       out = fallback;
       return status::ok();
@@ -83,7 +74,7 @@ public:
     if (!v)
       return v.take_error();
     if (!(*v > 0) || !std::isfinite(float(*v)))
-      return error(name, format("is %g, expected a positive finite number", *v));
+      return error(name, strformat("is %g, expected a positive finite number", *v));
     out = float(*v);
     return status::ok();
   }
@@ -126,7 +117,7 @@ result<model_config> read_model_config(const gguf_file &file) {
   } else if (*arch_name == "qwen3moe") {
     c.arch = model_arch::qwen3moe;
   } else {
-    return status::error(format("%s: offset %llu: architecture '%.*s' is not supported "
+    return status::error(strformat("%s: offset %llu: architecture '%.*s' is not supported "
                                 "(general.architecture; supported: %s)",
                                 path.c_str(), ull(file.find("general.architecture")->offset),
                                 int(arch_name->size()), arch_name->data(), supported_archs));
@@ -146,11 +137,11 @@ result<model_config> read_model_config(const gguf_file &file) {
   SMEPILOT_RT_RETURN_IF_ERROR(k.count("attention.head_count_kv", c.n_head_kv, c.n_head));
   if (c.n_head % c.n_head_kv != 0)
     return k.error("attention.head_count_kv",
-                   format("is %u, which does not divide attention.head_count %u", c.n_head_kv,
+                   strformat("is %u, which does not divide attention.head_count %u", c.n_head_kv,
                           c.n_head));
   if (!k.has("attention.key_length") && c.n_embd % c.n_head != 0)
     return k.error("embedding_length",
-                   format("is %u, not a multiple of attention.head_count %u (and there is no "
+                   strformat("is %u, not a multiple of attention.head_count %u (and there is no "
                           "attention.key_length)",
                           c.n_embd, c.n_head));
   SMEPILOT_RT_RETURN_IF_ERROR(k.count("attention.key_length", c.head_dim, c.n_embd / c.n_head));
@@ -169,7 +160,7 @@ result<model_config> read_model_config(const gguf_file &file) {
   SMEPILOT_RT_RETURN_IF_ERROR(k.count("rope.dimension_count", c.rope_dim, c.head_dim));
   if (c.rope_dim > c.head_dim || c.rope_dim % 2 != 0)
     return k.error("rope.dimension_count",
-                   format("is %u, expected an even number <= the head size %u", c.rope_dim,
+                   strformat("is %u, expected an even number <= the head size %u", c.rope_dim,
                           c.head_dim));
   c.rope_type = qwen ? rope_style::neox : rope_style::interleaved;
   SMEPILOT_RT_RETURN_IF_ERROR(k.positive("attention.layer_norm_rms_epsilon", c.rms_eps, NAN));
@@ -179,7 +170,7 @@ result<model_config> read_model_config(const gguf_file &file) {
       return type.take_error();
     if (*type != "none")
       return k.error("rope.scaling.type",
-                     format("is '%.*s': RoPE scaling other than 'none' is not supported (Llama-3 "
+                     strformat("is '%.*s': RoPE scaling other than 'none' is not supported (Llama-3 "
                             "scaling is read from the rope_freqs tensor)",
                             int(type->size()), type->data()));
   }
@@ -189,14 +180,14 @@ result<model_config> read_model_config(const gguf_file &file) {
     SMEPILOT_RT_RETURN_IF_ERROR(k.count("expert_count", c.n_expert));
     SMEPILOT_RT_RETURN_IF_ERROR(k.count("expert_used_count", c.n_expert_used));
     if (c.n_expert_used > c.n_expert)
-      return k.error("expert_used_count", format("is %u, more than expert_count %u",
+      return k.error("expert_used_count", strformat("is %u, more than expert_count %u",
                                                  c.n_expert_used, c.n_expert));
     uint32_t from_tensor = 0;
     if (const gguf_tensor_info *t = file.find_tensor("blk.0.ffn_gate_exps.weight");
         t && t->dims.size() == 3 && t->dims[1] <= std::numeric_limits<uint32_t>::max())
       from_tensor = uint32_t(t->dims[1]);
     if (!k.has("expert_feed_forward_length") && from_tensor == 0)
-      return status::error(format("%s: key '%s' not found and there is no "
+      return status::error(strformat("%s: key '%s' not found and there is no "
                                   "blk.0.ffn_gate_exps.weight to infer it from",
                                   path.c_str(), k.key("expert_feed_forward_length").c_str()));
     SMEPILOT_RT_RETURN_IF_ERROR(
@@ -211,7 +202,7 @@ result<model_config> read_model_config(const gguf_file &file) {
         c.gating = expert_gating::sigmoid;
       else
         return k.error("expert_gating_func",
-                       format("is %llu, expected 1 (softmax) or 2 (sigmoid)", ull(*g)));
+                       strformat("is %llu, expected 1 (softmax) or 2 (sigmoid)", ull(*g)));
     }
     // Qwen3-MoE renormalizes the top-k weights (norm_topk_prob); llama.cpp
     // hard-codes it for this architecture, files may still say so explicitly.
@@ -227,7 +218,7 @@ result<model_config> read_model_config(const gguf_file &file) {
     if (!n)
       return n.take_error();
     if (*n > 0)
-      return k.error("expert_count", format("is %llu: mixture-of-experts %s models are not "
+      return k.error("expert_count", strformat("is %llu: mixture-of-experts %s models are not "
                                             "supported (only qwen3moe)",
                                             ull(*n), arch.c_str()));
   }
@@ -240,7 +231,7 @@ result<model_config> read_model_config(const gguf_file &file) {
              tokens && tokens->value.type == gguf_type::array) {
     if (tokens->value.array_count == 0 ||
         tokens->value.array_count > std::numeric_limits<uint32_t>::max())
-      return status::error(format("%s: offset %llu: key 'tokenizer.ggml.tokens' has %llu "
+      return status::error(strformat("%s: offset %llu: key 'tokenizer.ggml.tokens' has %llu "
                                   "tokens, expected 1 to 2^32-1",
                                   path.c_str(), ull(tokens->offset),
                                   ull(tokens->value.array_count)));
@@ -249,7 +240,7 @@ result<model_config> read_model_config(const gguf_file &file) {
              embd->dims[1] <= std::numeric_limits<uint32_t>::max()) {
     c.n_vocab = uint32_t(embd->dims[1]);
   } else {
-    return status::error(format("%s: cannot tell the vocabulary size: no key '%s', no "
+    return status::error(strformat("%s: cannot tell the vocabulary size: no key '%s', no "
                                 "tokenizer.ggml.tokens and no 2-D token_embd.weight",
                                 path.c_str(), k.key("vocab_size").c_str()));
   }
@@ -263,7 +254,7 @@ result<model_config> read_model_config(const gguf_file &file) {
 std::string describe_model_config(const model_config &c) {
   std::string s;
   auto line = [&](const char *key, const std::string &value) {
-    s += format("  %-20s = %s\n", key, value.c_str());
+    s += strformat("  %-20s = %s\n", key, value.c_str());
   };
   auto num = [](uint64_t v) { return std::to_string(v); };
   auto boolean = [](bool b) { return std::string(b ? "true" : "false"); };
@@ -278,10 +269,10 @@ std::string describe_model_config(const model_config &c) {
   line("head_dim", num(c.head_dim));
   line("head_dim_v", num(c.head_dim_v));
   line("n_ff", num(c.n_ff));
-  line("rope_theta", format("%.9g", double(c.rope_theta)));
+  line("rope_theta", strformat("%.9g", double(c.rope_theta)));
   line("rope_type", rope_style_name(c.rope_type));
   line("rope_dim", num(c.rope_dim));
-  line("rms_eps", format("%.9g", double(c.rms_eps)));
+  line("rms_eps", strformat("%.9g", double(c.rms_eps)));
   if (c.is_moe()) {
     line("n_expert", num(c.n_expert));
     line("n_expert_used", num(c.n_expert_used));
@@ -323,16 +314,16 @@ public:
     if (!out) {
       if (!required)
         return status::ok();
-      return status::error(format("%s: tensor '%s' not found (expected %s, required by %s)",
+      return status::error(strformat("%s: tensor '%s' not found (expected %s, required by %s)",
                                   file_.path().c_str(), name.c_str(), expected.c_str(),
                                   model_arch_name(c_.arch)));
     }
     if (out->dims != dims)
-      return status::error(format("%s: offset %llu: tensor '%s' has shape %s, expected %s",
+      return status::error(strformat("%s: offset %llu: tensor '%s' has shape %s, expected %s",
                                   file_.path().c_str(), ull(out->info_offset), name.c_str(),
                                   gguf_dims_string(out->dims).c_str(), expected.c_str()));
     if (!type_allowed(out->type, kind))
-      return status::error(format("%s: offset %llu: tensor '%s' has type %s, expected %s",
+      return status::error(strformat("%s: offset %llu: tensor '%s' has type %s, expected %s",
                                   file_.path().c_str(), ull(out->info_offset), name.c_str(),
                                   ggml_type_name(out->type),
                                   kind == tensor_kind::vector
