@@ -36,6 +36,7 @@
 // SVG-DAG: CPU bf16:
 // SVG-DAG: SME bf16:
 // SVG-DAG: CPU f32:
+// SVG-DAG: CPU+SME bf16:
 // SVG: <circle class="op"
 // SVG: </svg>
 

@@ -223,7 +223,7 @@ std::string xmlEscape(StringRef s) {
 
 /// A log-log Roofline chart.
 void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
-  const double width = 900, height = 560, left = 80, right = 230, top = 50,
+  const double width = 1040, height = 560, left = 80, right = 370, top = 50,
                bottom = 60;
   const double plotW = width - left - right, plotH = height - top - bottom;
 
@@ -243,10 +243,16 @@ void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
     roofs.push_back({"CPU " + typeName(t), "#1f77b4",
                      vectorPeakGflops(target, t), target.getVectorBwGbps(),
                      roofs.size() >= 2});
-    if (matrixPeakGflops(target, t) > 0)
+    if (matrixPeakGflops(target, t) > 0) {
       roofs.push_back({"SME " + typeName(t), "#d62728",
                        matrixPeakGflops(target, t), target.getMatrixBwGbps(),
                        roofs.size() >= 2});
+      // Collab ops can sit above both: both units' compute, the memory
+      // system's whole bandwidth.
+      roofs.push_back({"CPU+SME " + typeName(t), "#9467bd",
+                       vectorPeakGflops(target, t) + matrixPeakGflops(target, t),
+                       target.getMemBwGbps(), roofs.size() >= 3});
+    }
   }
 
   // Axis ranges in decades covering the roofs' ridges and every op.
@@ -284,7 +290,7 @@ void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
                         "y2=\"{2}\" stroke=\"#ddd\"/>\n"
                         "<text x=\"{0:F1}\" y=\"{3}\" "
                         "text-anchor=\"middle\">1e{4}</text>\n",
-                        x, top, top + plotH, top + plotH + 18, e)
+                        x, top, top + plotH, top + plotH + 18, int(e))
               .str();
   }
   for (double e = ly0; e <= ly1; ++e) {
@@ -293,7 +299,7 @@ void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
                         "y2=\"{1:F1}\" stroke=\"#ddd\"/>\n"
                         "<text x=\"{3}\" y=\"{4:F1}\" "
                         "text-anchor=\"end\">1e{5}</text>\n",
-                        left, y, left + plotW, left - 6, y + 4, e)
+                        left, y, left + plotW, left - 6, y + 4, int(e))
               .str();
   }
   os << llvm::formatv("<rect x=\"{0}\" y=\"{1}\" width=\"{2}\" height=\"{3}\" "
