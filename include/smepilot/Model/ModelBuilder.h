@@ -1,0 +1,112 @@
+//===- ModelBuilder.h - model config -> linalg graph ------------*- C++ -*-===//
+//
+// The graph builder: turns a model description (the compiler's mirror of the
+// runtime's model_config) into an MLIR module of linalg on tensors, one
+// function per chunk size, as docs/compiled-model.md specifies (signature,
+// weight order and shapes, K/V cache layout). The numerics follow the
+// runtime's reference executor (runtime/src/reference_executor.cpp): f32
+// everywhere, RMSNorm y = (x * (1 / sqrt(mean(x^2) + eps))) * w, scores scaled
+// by 1 / sqrt(head_dim), RoPE angles computed from pos + token index.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMEPILOT_MODEL_MODELBUILDER_H
+#define SMEPILOT_MODEL_MODELBUILDER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <string>
+
+namespace mlir::smepilot {
+
+/// How RoPE pairs the dimensions of a head.
+enum class RopeStyle {
+  /// Pairs (2i, 2i + 1): llama (llama.cpp "NORM").
+  Interleaved,
+  /// Pairs (i, i + rope_dim / 2): qwen3 (llama.cpp "NEOX", rotate-half).
+  Neox,
+};
+
+/// The hyperparameters the graph depends on; field for field the runtime's
+/// model_config (runtime/include/smepilot_rt/model.h), which the compiler
+/// does not link.
+struct ModelDescription {
+  /// GGUF general.architecture: "llama" or "qwen3" ("qwen3moe" is rejected
+  /// until MoE routing lands).
+  std::string arch = "llama";
+  int64_t nVocab = 0;
+  int64_t nEmbd = 0;
+  int64_t nLayer = 0;
+  int64_t nHead = 0;
+  int64_t nHeadKv = 0;
+  int64_t headDim = 0; ///< May differ from nEmbd / nHead (qwen3).
+  int64_t nFf = 0;
+  double ropeTheta = 10000.0;
+  RopeStyle ropeStyle = RopeStyle::Interleaved;
+  int64_t ropeDim = 0; ///< Leading dims of a head RoPE rotates (= headDim).
+  double rmsEps = 1e-5;
+  /// A rope_freqs weight [ropeDim / 2] divides the frequencies (Llama 3).
+  bool hasRopeFreqs = false;
+  /// Per-head RMSNorm of q and k before RoPE (qwen3).
+  bool hasQkNorm = false;
+  /// No output.weight in the file: the runtime passes token_embd as `output`.
+  /// The signature does not change.
+  bool tiedEmbeddings = false;
+
+  int64_t qDim() const { return nHead * headDim; }
+  int64_t kvDim() const { return nHeadKv * headDim; }
+};
+
+/// What to build.
+struct ModelBuildOptions {
+  /// One `smepilot_forward_c<C>` function per chunk size (1 is decode).
+  llvm::SmallVector<int64_t> chunkSizes = {1};
+  /// K/V cache capacity in positions.
+  int64_t nCtx = 512;
+  /// Compute the RoPE angles and their cos/sin in f64 and round to f32, as
+  /// the reference executor does (exact agreement; f64 math.cos/math.sin
+  /// become libm calls). Off: all in f32 (polynomial-friendly, differs from
+  /// the reference by a few ulp of the angle).
+  bool ropeInF64 = true;
+};
+
+/// Name of the forward function for chunk size `chunk`:
+/// "smepilot_forward_c<chunk>".
+std::string getForwardFunctionName(int64_t chunk);
+
+/// GGUF names of the weight arguments of a forward function, in argument
+/// order (starting at argument 2, after tokens and pos): "token_embd.weight",
+/// "output_norm.weight", "output.weight" (token_embd's when tied),
+/// ["rope_freqs.weight"], then "blk.<l>.attn_norm.weight", ... per layer.
+llvm::SmallVector<std::string> getWeightNames(const ModelDescription &desc);
+
+/// Checks that the builder can express `desc` with `options`; reports the
+/// first problem through `ctx`'s diagnostic engine.
+LogicalResult verifyModelDescription(MLIRContext *ctx,
+                                     const ModelDescription &desc,
+                                     const ModelBuildOptions &options);
+
+/// Builds the module: one public function per chunk size (attribute
+/// llvm.emit_c_interface) and one private layer function per chunk size,
+/// called once per layer. The module verifies. Failure (with an error
+/// emitted on an unknown location) when verifyModelDescription fails.
+FailureOr<OwningOpRef<ModuleOp>>
+buildModelModule(MLIRContext *ctx, const ModelDescription &desc,
+                 const ModelBuildOptions &options);
+
+/// Built-in descriptions mirroring ../shared/models/README.md:
+/// "stories260k", "qwen3-tiny", "llama3-tiny", "qwen3moe-tiny" (which the
+/// builder rejects). Failure for an unknown name.
+FailureOr<ModelDescription> getModelPreset(StringRef name);
+
+/// Names accepted by getModelPreset.
+llvm::ArrayRef<StringRef> getModelPresetNames();
+
+} // namespace mlir::smepilot
+
+#endif // SMEPILOT_MODEL_MODELBUILDER_H

@@ -1,0 +1,127 @@
+//===- GraphEmitter.cpp - linalg building blocks of the model -------------===//
+//
+// The ops every part of the model uses. Projections are linalg.matmul with a
+// transposed-B indexing map because GGUF stores weights [out, in]; norms are a
+// reduction generic followed by an elementwise generic, with the reference
+// executor's order of operations (mean, + eps, sqrt, reciprocal, x * scale,
+// then * weight).
+//
+//===----------------------------------------------------------------------===//
+
+#include "GraphEmitter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::smepilot;
+using namespace mlir::smepilot::detail;
+
+RankedTensorType GraphEmitter::f32Tensor(ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(shape, b.getF32Type());
+}
+
+Value GraphEmitter::indexConst(int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value GraphEmitter::f32Const(double v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
+}
+
+Value GraphEmitter::empty(ArrayRef<int64_t> shape, ValueRange dynSizes) {
+  return tensor::EmptyOp::create(b, loc, shape, b.getF32Type(), dynSizes);
+}
+
+Value GraphEmitter::filled(ArrayRef<int64_t> shape, double value,
+                           ValueRange dynSizes) {
+  Value init = empty(shape, dynSizes);
+  Value v = f32Const(value);
+  return linalg::FillOp::create(b, loc, ValueRange{v}, ValueRange{init})
+      .getResult(0);
+}
+
+Value GraphEmitter::projection(Value x, Value w) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(w.getType());
+  SmallVector<int64_t> shape = {xType.getDimSize(0), wType.getDimSize(0)};
+  Value init = filled(shape, 0.0);
+  return linalg::MatmulTransposeBOp::create(b, loc, TypeRange{f32Tensor(shape)},
+                                            ValueRange{x, w}, ValueRange{init})
+      .getResult(0);
+}
+
+Value GraphEmitter::sumOfSquares(Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  ArrayRef<int64_t> shape = type.getShape();
+  Value init = filled(shape.drop_back(), 0.0);
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap rows = id.getMajorSubMap(rank - 1);
+  SmallVector<utils::IteratorType> iters(rank - 1,
+                                         utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
+             ArrayRef<AffineMap>{id, rows}, iters,
+             [](OpBuilder &nb, Location l, ValueRange args) {
+               Value sq = arith::MulFOp::create(nb, l, args[0], args[0]);
+               Value sum = arith::AddFOp::create(nb, l, args[1], sq);
+               linalg::YieldOp::create(nb, l, sum);
+             })
+      .getResult(0);
+}
+
+Value GraphEmitter::rmsNorm(Value x, Value weight, double eps) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t n = type.getDimSize(1);
+  Value ss = sumOfSquares(x);
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap row = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, ctx);
+  AffineMap col = AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, ctx);
+  Value init = empty(type.getShape());
+  SmallVector<utils::IteratorType> iters(2, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{x, ss, weight},
+             ValueRange{init}, ArrayRef<AffineMap>{id, row, col, id}, iters,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Type f32 = nb.getF32Type();
+               Value nV = arith::ConstantOp::create(
+                   nb, l, nb.getFloatAttr(f32, double(n)));
+               Value epsV = arith::ConstantOp::create(
+                   nb, l, nb.getFloatAttr(f32, float(eps)));
+               Value one =
+                   arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, 1.0));
+               Value mean = arith::DivFOp::create(nb, l, args[1], nV);
+               Value sum = arith::AddFOp::create(nb, l, mean, epsV);
+               Value root = math::SqrtOp::create(nb, l, sum);
+               Value scale = arith::DivFOp::create(nb, l, one, root);
+               Value scaled = arith::MulFOp::create(nb, l, args[0], scale);
+               Value y = arith::MulFOp::create(nb, l, scaled, args[2]);
+               linalg::YieldOp::create(nb, l, y);
+             })
+      .getResult(0);
+}
+
+Value GraphEmitter::add(Value a, Value bv) {
+  auto type = cast<RankedTensorType>(a.getType());
+  Value init = empty(type.getShape());
+  return linalg::AddOp::create(b, loc, TypeRange{type}, ValueRange{a, bv},
+                               ValueRange{init})
+      .getResult(0);
+}
+
+Value GraphEmitter::expand(Value x, ArrayRef<int64_t> shape,
+                           ArrayRef<ReassociationIndices> reassociation) {
+  return tensor::ExpandShapeOp::create(b, loc, f32Tensor(shape), x,
+                                       reassociation);
+}
+
+Value GraphEmitter::collapse(Value x,
+                             ArrayRef<ReassociationIndices> reassociation) {
+  return tensor::CollapseShapeOp::create(b, loc, x, reassociation);
+}

@@ -1,0 +1,80 @@
+//===- GraphEmitter.h - linalg building blocks of the model -----*- C++ -*-===//
+//
+// Small emitters shared by the forward function (ModelBuilder.cpp) and the
+// layer body (Layer.cpp): zero-filled inits, transposed-B projections,
+// RMSNorm, elementwise add. Internal to lib/Model.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMEPILOT_LIB_MODEL_GRAPHEMITTER_H
+#define SMEPILOT_LIB_MODEL_GRAPHEMITTER_H
+
+#include "smepilot/Model/ModelBuilder.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::smepilot::detail {
+
+/// Emits ops at the builder's insertion point, all on one location.
+class GraphEmitter {
+public:
+  GraphEmitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  OpBuilder &builder() { return b; }
+  Location location() const { return loc; }
+
+  RankedTensorType f32Tensor(ArrayRef<int64_t> shape);
+  Value indexConst(int64_t v);
+  Value f32Const(double v);
+
+  /// tensor.empty of f32 with `dynSizes` for the dynamic dims of `shape`.
+  Value empty(ArrayRef<int64_t> shape, ValueRange dynSizes = {});
+  /// An f32 tensor filled with `value`.
+  Value filled(ArrayRef<int64_t> shape, double value, ValueRange dynSizes = {});
+
+  /// y[m, n] = sum_k x[m, k] * w[n, k]: a projection by a weight in the GGUF
+  /// [out, in] layout (linalg.matmul with a transposed-B indexing map).
+  Value projection(Value x, Value w);
+
+  /// Row-wise RMSNorm of x [R, D] with weight [D]:
+  /// y = (x * (1 / sqrt(sum(x^2) / D + eps))) * w.
+  Value rmsNorm(Value x, Value weight, double eps);
+
+  /// Sum of squares of x over its last dimension (a reduction generic).
+  Value sumOfSquares(Value x);
+
+  /// a + b, same shapes.
+  Value add(Value a, Value bv);
+
+  /// Reshapes (tensor.expand_shape / collapse_shape) with static shapes.
+  Value expand(Value x, ArrayRef<int64_t> shape,
+               ArrayRef<ReassociationIndices> reassociation);
+  Value collapse(Value x, ArrayRef<ReassociationIndices> reassociation);
+
+private:
+  OpBuilder &b;
+  Location loc;
+};
+
+/// Attribute marking weight arguments (read by the Roofline analysis).
+inline constexpr llvm::StringLiteral kWeightAttr = "smepilot.weight";
+
+/// Builds the private layer function for chunk size `chunk` at the end of
+/// `module`:
+///   (%x: [C, D], %pos: index, %layer: index, %cos: [C, R/2], %sin: [C, R/2],
+///    attn_norm, wq, wk, wv, wo, [q_norm, k_norm], ffn_norm, ffn_gate, ffn_up,
+///    ffn_down, %k_cache: [L, KVH, Nctx, HD], %v_cache)
+///   -> ([C, D], k_cache, v_cache)
+func::FuncOp buildLayerFunction(OpBuilder &b, ModuleOp module,
+                                const ModelDescription &desc,
+                                const ModelBuildOptions &options,
+                                int64_t chunk);
+
+/// Number of per-layer weight arguments (9, or 11 with QK-norm).
+int64_t getNumLayerWeights(const ModelDescription &desc);
+
+} // namespace mlir::smepilot::detail
+
+#endif // SMEPILOT_LIB_MODEL_GRAPHEMITTER_H

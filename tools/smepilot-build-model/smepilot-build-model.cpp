@@ -1,0 +1,135 @@
+//===- smepilot-build-model.cpp - print the graph builder's module --------===//
+//
+// Test driver of lib/Model: builds the module of a preset (mirroring
+// ../shared/models/README.md) or of a description given field by field, and
+// prints it, so lit tests can check the builder's output and pipe it into
+// smepilot-opt. Links the compiler only; smepilot-run builds from the GGUF.
+//
+//   smepilot-build-model --preset=stories260k --chunk-sizes=1,4 --n-ctx=16
+//   smepilot-build-model --preset=qwen3-tiny --n-vocab=256
+//
+//===----------------------------------------------------------------------===//
+
+#include "smepilot/Model/ModelBuilder.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::smepilot;
+namespace cl = llvm::cl;
+
+namespace {
+cl::OptionCategory category("Model description (overrides the preset)");
+
+cl::opt<std::string> preset("preset", cl::desc("Start from a built-in model"),
+                            cl::value_desc("name"), cl::init(""));
+cl::opt<std::string> arch("arch", cl::desc("llama | qwen3 | qwen3moe"),
+                          cl::cat(category));
+cl::opt<int64_t> nVocab("n-vocab", cl::cat(category));
+cl::opt<int64_t> nEmbd("n-embd", cl::cat(category));
+cl::opt<int64_t> nLayer("n-layer", cl::cat(category));
+cl::opt<int64_t> nHead("n-head", cl::cat(category));
+cl::opt<int64_t> nHeadKv("n-head-kv", cl::cat(category));
+cl::opt<int64_t> headDim("head-dim", cl::cat(category));
+cl::opt<int64_t> nFf("n-ff", cl::cat(category));
+cl::opt<int64_t> ropeDim("rope-dim", cl::cat(category));
+cl::opt<double> ropeTheta("rope-theta", cl::cat(category));
+cl::opt<std::string> ropeStyle("rope-style", cl::desc("interleaved | neox"),
+                               cl::cat(category));
+cl::opt<double> rmsEps("rms-eps", cl::cat(category));
+cl::opt<bool> ropeFreqs("rope-freqs", cl::cat(category));
+cl::opt<bool> qkNorm("qk-norm", cl::cat(category));
+cl::opt<bool> tied("tied-embeddings", cl::cat(category));
+
+cl::list<int64_t> chunkSizes("chunk-sizes",
+                             cl::desc("Chunk sizes to build (default 1)"),
+                             cl::CommaSeparated);
+cl::opt<int64_t> nCtx("n-ctx", cl::desc("K/V cache capacity"), cl::init(512));
+cl::opt<bool> ropeF32("rope-f32",
+                      cl::desc("Compute the RoPE table in f32, not f64"));
+cl::opt<std::string> outputFile("o", cl::desc("Output file"),
+                                cl::value_desc("file"), cl::init("-"));
+
+template <typename T> void override(cl::opt<T> &opt, T &field) {
+  if (opt.getNumOccurrences())
+    field = opt;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "SMEPilot graph builder test driver\n");
+
+  ModelDescription desc;
+  if (!preset.empty()) {
+    FailureOr<ModelDescription> p = getModelPreset(preset);
+    if (failed(p)) {
+      llvm::errs() << "error: unknown preset '" << preset
+                   << "' (expected one of "
+                   << llvm::join(getModelPresetNames(), ", ") << ")\n";
+      return 1;
+    }
+    desc = *p;
+  }
+  override(arch, desc.arch);
+  override(nVocab, desc.nVocab);
+  override(nEmbd, desc.nEmbd);
+  override(nLayer, desc.nLayer);
+  override(nHead, desc.nHead);
+  override(nHeadKv, desc.nHeadKv);
+  override(headDim, desc.headDim);
+  override(nFf, desc.nFf);
+  override(ropeDim, desc.ropeDim);
+  override(ropeTheta, desc.ropeTheta);
+  override(rmsEps, desc.rmsEps);
+  override(ropeFreqs, desc.hasRopeFreqs);
+  override(qkNorm, desc.hasQkNorm);
+  override(tied, desc.tiedEmbeddings);
+  if (ropeStyle.getNumOccurrences()) {
+    if (ropeStyle == "interleaved")
+      desc.ropeStyle = RopeStyle::Interleaved;
+    else if (ropeStyle == "neox")
+      desc.ropeStyle = RopeStyle::Neox;
+    else {
+      llvm::errs() << "error: --rope-style=" << ropeStyle
+                   << ": expected interleaved or neox\n";
+      return 1;
+    }
+  }
+  // Without a preset, head_dim and rope_dim default as in GGUF.
+  if (desc.headDim == 0 && desc.nHead > 0)
+    desc.headDim = desc.nEmbd / desc.nHead;
+  if (desc.ropeDim == 0)
+    desc.ropeDim = desc.headDim;
+
+  ModelBuildOptions options;
+  if (!chunkSizes.empty())
+    options.chunkSizes.assign(chunkSizes.begin(), chunkSizes.end());
+  options.nCtx = nCtx;
+  options.ropeInF64 = !ropeF32;
+
+  MLIRContext ctx;
+  FailureOr<OwningOpRef<ModuleOp>> module =
+      buildModelModule(&ctx, desc, options);
+  if (failed(module))
+    return 1;
+
+  std::string error;
+  std::unique_ptr<llvm::ToolOutputFile> out =
+      openOutputFile(outputFile, &error);
+  if (!out) {
+    llvm::errs() << "error: " << error << "\n";
+    return 1;
+  }
+  (*module)->print(out->os());
+  out->os() << "\n";
+  out->keep();
+  return 0;
+}
