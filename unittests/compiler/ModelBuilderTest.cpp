@@ -1,0 +1,185 @@
+//===- ModelBuilderTest.cpp - lib/Model graph builder ---------------------===//
+//
+// Builds the tiny configurations through the C++ API, verifies the modules
+// and counts what the contract (docs/compiled-model.md) fixes: functions,
+// calls per layer, weight arguments, projections, cache updates.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smepilot/Model/ModelBuilder.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace mlir;
+using namespace mlir::smepilot;
+
+namespace {
+
+template <typename OpT> int64_t countOps(Operation *root) {
+  int64_t n = 0;
+  root->walk([&](OpT) { ++n; });
+  return n;
+}
+
+/// Builds `desc`, collecting error messages instead of printing them.
+struct Built {
+  FailureOr<OwningOpRef<ModuleOp>> module = failure();
+  std::string errors;
+};
+
+Built build(MLIRContext &ctx, const ModelDescription &desc,
+            const ModelBuildOptions &options) {
+  Built out;
+  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+    out.errors += d.str();
+    return success();
+  });
+  out.module = buildModelModule(&ctx, desc, options);
+  return out;
+}
+
+ModelDescription preset(StringRef name) {
+  FailureOr<ModelDescription> d = getModelPreset(name);
+  EXPECT_TRUE(succeeded(d)) << name.str();
+  return succeeded(d) ? *d : ModelDescription();
+}
+
+TEST(ModelBuilder, Stories260KDecodeAndPrefill) {
+  MLIRContext ctx;
+  ModelDescription desc = preset("stories260k");
+  ModelBuildOptions options;
+  options.chunkSizes = {1, 32};
+  options.nCtx = 512;
+  Built b = build(ctx, desc, options);
+  ASSERT_TRUE(succeeded(b.module)) << b.errors;
+  ModuleOp module = **b.module;
+  ASSERT_TRUE(succeeded(verify(module)));
+
+  for (int64_t c : {1, 32}) {
+    auto fwd = module.lookupSymbol<func::FuncOp>(getForwardFunctionName(c));
+    ASSERT_TRUE(fwd) << c;
+    EXPECT_TRUE(fwd.isPublic());
+    EXPECT_TRUE(fwd->hasAttr("llvm.emit_c_interface"));
+    // tokens, pos, 3 globals, 9 per layer x 5, 2 caches.
+    EXPECT_EQ(fwd.getNumArguments(), 2u + 3u + 9u * 5u + 2u);
+    EXPECT_EQ(fwd.getNumResults(), 3u);
+    auto logits = cast<RankedTensorType>(fwd.getResultTypes()[0]);
+    EXPECT_EQ(logits.getShape(), ArrayRef<int64_t>({c, 512}));
+    auto cache = cast<RankedTensorType>(fwd.getResultTypes()[1]);
+    EXPECT_EQ(cache.getShape(), ArrayRef<int64_t>({5, 4, 512, 8}));
+    int64_t weights = 0;
+    for (unsigned i = 0; i < fwd.getNumArguments(); ++i)
+      weights += fwd.getArgAttr(i, "smepilot.weight") != nullptr;
+    EXPECT_EQ(weights, int64_t(getWeightNames(desc).size()));
+    // One call per layer, nothing else called.
+    EXPECT_EQ(countOps<func::CallOp>(fwd), 5);
+    // The logits projection is the forward function's only matmul.
+    EXPECT_EQ(countOps<linalg::MatmulOp>(fwd), 1);
+
+    auto layer = module.lookupSymbol<func::FuncOp>("smepilot_layer_c" +
+                                                   std::to_string(c));
+    ASSERT_TRUE(layer);
+    EXPECT_TRUE(layer.isPrivate());
+    // q, k, v, o, gate, up, down.
+    EXPECT_EQ(countOps<linalg::MatmulOp>(layer), 7);
+    EXPECT_EQ(countOps<linalg::BatchMatmulOp>(layer), 2);
+    EXPECT_EQ(countOps<tensor::InsertSliceOp>(layer), 2);
+    EXPECT_EQ(countOps<tensor::ExtractSliceOp>(layer), 2);
+  }
+  // Two chunk sizes: two forward and two layer functions.
+  EXPECT_EQ(countOps<func::FuncOp>(module), 4);
+}
+
+TEST(ModelBuilder, Qwen3TinyHasQkNormAndWideHeads) {
+  MLIRContext ctx;
+  ModelDescription desc = preset("qwen3-tiny");
+  ModelBuildOptions options;
+  options.chunkSizes = {1, 4};
+  options.nCtx = 64;
+  Built b = build(ctx, desc, options);
+  ASSERT_TRUE(succeeded(b.module)) << b.errors;
+  ModuleOp module = **b.module;
+  ASSERT_TRUE(succeeded(verify(module)));
+
+  auto fwd = module.lookupSymbol<func::FuncOp>("smepilot_forward_c4");
+  ASSERT_TRUE(fwd);
+  EXPECT_EQ(fwd.getNumArguments(), 2u + 3u + 11u * 2u + 2u);
+  EXPECT_EQ(countOps<func::CallOp>(fwd), 2);
+  auto layer = module.lookupSymbol<func::FuncOp>("smepilot_layer_c4");
+  ASSERT_TRUE(layer);
+  // wq is [n_head * head_dim, n_embd] = [128, 64].
+  auto wq = cast<RankedTensorType>(layer.getArgumentTypes()[6]);
+  EXPECT_EQ(wq.getShape(), ArrayRef<int64_t>({128, 64}));
+  auto qNorm = cast<RankedTensorType>(layer.getArgumentTypes()[10]);
+  EXPECT_EQ(qNorm.getShape(), ArrayRef<int64_t>({32}));
+  EXPECT_EQ(countOps<linalg::MatmulOp>(layer), 7);
+}
+
+TEST(ModelBuilder, RopeFreqsArgumentFollowsOutput) {
+  MLIRContext ctx;
+  ModelDescription desc = preset("llama3-tiny");
+  desc.nVocab = 256;
+  Built b = build(ctx, desc, ModelBuildOptions());
+  ASSERT_TRUE(succeeded(b.module)) << b.errors;
+  auto fwd = (*b.module)->lookupSymbol<func::FuncOp>("smepilot_forward_c1");
+  ASSERT_TRUE(fwd);
+  auto freqs = cast<RankedTensorType>(fwd.getArgumentTypes()[5]);
+  EXPECT_EQ(freqs.getShape(), ArrayRef<int64_t>({8}));
+  llvm::SmallVector<std::string> names = getWeightNames(desc);
+  ASSERT_GE(names.size(), 5u);
+  EXPECT_EQ(names[2], "token_embd.weight"); // tied
+  EXPECT_EQ(names[3], "rope_freqs.weight");
+  EXPECT_EQ(names[4], "blk.0.attn_norm.weight");
+  EXPECT_EQ(names.back(), "blk.1.ffn_down.weight");
+}
+
+TEST(ModelBuilder, RejectsWhatItCannotExpress) {
+  MLIRContext ctx;
+  struct Case {
+    const char *what;
+    ModelDescription desc;
+    ModelBuildOptions options;
+    const char *message;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"moe",
+                   preset("qwen3moe-tiny"),
+                   {},
+                   "MoE routing is not supported by the graph builder yet"});
+  ModelDescription d = preset("stories260k");
+  d.arch = "mamba";
+  cases.push_back({"arch", d, {}, "unknown architecture 'mamba'"});
+  d = preset("stories260k");
+  d.nHeadKv = 3;
+  cases.push_back({"gqa", d, {}, "is not a multiple of n_head_kv = 3"});
+  d = preset("stories260k");
+  d.ropeDim = 5;
+  cases.push_back({"odd rope", d, {}, "the size must be even"});
+  d = preset("stories260k");
+  ModelBuildOptions o;
+  o.chunkSizes = {};
+  cases.push_back({"no chunks", d, o, "no chunk sizes to build"});
+  for (Case &c : cases) {
+    Built b = build(ctx, c.desc, c.options);
+    EXPECT_TRUE(failed(b.module)) << c.what;
+    EXPECT_NE(b.errors.find(c.message), std::string::npos)
+        << c.what << ": " << b.errors;
+  }
+}
+
+TEST(ModelBuilder, Presets) {
+  for (StringRef name : getModelPresetNames())
+    EXPECT_TRUE(succeeded(getModelPreset(name))) << name.str();
+  EXPECT_TRUE(failed(getModelPreset("gpt2")));
+}
+
+} // namespace
