@@ -7,6 +7,7 @@
 
 #include "smepilot/Dialect/SMEPilot/IR/SMEPilot.h"
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
+#include "smepilot/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -17,6 +18,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::smepilot::registerSMEPilotPasses();
+  mlir::smepilot::registerHostPipeline();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

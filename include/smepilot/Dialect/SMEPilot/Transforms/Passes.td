@@ -76,4 +76,113 @@ def RooflineReport : Pass<"smepilot-roofline-report", "ModuleOp"> {
   ];
 }
 
+def DecomposeAggregates : Pass<"smepilot-decompose-aggregates", "func::FuncOp"> {
+  let summary = "Decompose aggregated linalg ops (linalg.softmax) into linalg.generic";
+  let description = [{
+    Replaces every op implementing `linalg::AggregatedOpInterface` (today
+    `linalg.softmax`) with its decomposition into structured ops (for softmax:
+    a max reduction, `exp(x - max)`, a sum reduction and a division), so that
+    tiling and vectorization see only structured ops. Ops whose decomposition
+    fails are left alone (they later lower to loops).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
+  let summary = "Tile linalg ops on tensors for the vector cores and vectorize the tiles";
+  let description = [{
+    For every linalg op on tensors that runs on the vector cores
+    (`smepilot.decision` mode = cpu, or no decision), tiles it with `scf.for`
+    and vectorizes each tile with linalg's vectorizer, using the tile sizes as
+    vector sizes (masked where a tile is partial or dynamic):
+
+    - contractions (matmul, batch matmul, matvec, transposed operands): the
+      innermost m, n and k dimensions get `contraction-tile-sizes`, every
+      other (batch, outer m/n/k) dimension 1;
+    - everything else (elementwise, reductions, gathers, RoPE-like generics):
+      the innermost loop gets `vector-width` lanes, every other loop 1.
+
+    Static dimensions smaller than their tile are not tiled. Tiles that the
+    vectorizer rejects (e.g. some gathers) stay scalar linalg ops and are
+    lowered to loops later: correctness first. With `report` a remark per op
+    says which it was.
+
+    Before:
+    ```mlir
+    %r = linalg.matmul ins(%a, %b : tensor<64x64xf32>, tensor<64x64xf32>) outs(...)
+    ```
+    After: `scf.for` nests over 16x16 output tiles and k, each body with
+    `vector.transfer_read`s, `arith.mulf` / `vector.contract`, and a
+    `vector.transfer_write`.
+  }];
+  let options = [
+    ListOption<"contractionTileSizes", "contraction-tile-sizes", "int64_t",
+               "Tile (= vector) sizes of the innermost m, n, k dimensions of a "
+               "contraction (default 16,16,1)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "Lanes of the innermost loop of non-contraction ops">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per op: tile sizes and whether it vectorized">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::ub::UBDialect"];
+}
+
+def ApproximateMath : Pass<"smepilot-approximate-math", "func::FuncOp"> {
+  let summary = "Replace math functions by polynomial approximations (no libm calls)";
+  let description = [{
+    Rewrites math ops (scalar or vector) into arith-only polynomial
+    approximations so that kernels do not call libm (a requirement for SME
+    streaming kernels and a large speed-up for vector code): exp, expm1, log,
+    log2, log1p, tanh, erf, erfc, atan, atan2, asin, acos, cbrt; sinh, cosh,
+    tan, powf and friends are first expanded into those. f16/bf16 math is
+    computed in f32. `math.sqrt` and `math.rsqrt` are not touched (they lower
+    to the sqrt instruction). `math.sin` / `math.cos` are approximated only with
+    `sin-cos` (their approximation loses accuracy for the large angles RoPE
+    produces at long positions); otherwise they stay libm calls (sinf/cosf).
+  }];
+  let options = [
+    Option<"sinCos", "sin-cos", "bool", /*default=*/"false",
+           "Also approximate math.sin and math.cos">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def DropInPlaceResults : Pass<"smepilot-drop-inplace-results", "ModuleOp"> {
+  let summary = "Remove memref results that return an argument as is";
+  let description = [{
+    After one-shot bufferization across function boundaries, a tensor result
+    that was an in-place update of an argument (a KV cache updated with
+    insert_slice) is returned as that argument's memref. Upstream
+    `drop-equivalent-buffer-results` removes such results only from private
+    functions; this pass removes them from every function with a body,
+    public entry points included, and rewrites call sites to use the
+    argument. The caller of an entry point then sees its own buffer change.
+
+    Before:
+    ```mlir
+    func.func @f(%cache: memref<8x16xf32>, %i: index) -> memref<8x16xf32> {
+      ...
+      return %cache : memref<8x16xf32>
+    }
+    ```
+    After:
+    ```mlir
+    func.func @f(%cache: memref<8x16xf32>, %i: index) {
+      ...
+      return
+    }
+    ```
+  }];
+}
+
 #endif // SMEPILOT_TRANSFORMS_PASSES_TD

@@ -1,0 +1,92 @@
+//===- Pipelines.h - SMEPilot pass pipelines --------------------*- C++ -*-===//
+//
+// Pass pipelines, registered once (smepilot-opt) and built by the same
+// functions from tools (smepilot-run).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMEPILOT_PIPELINES_PIPELINES_H
+#define SMEPILOT_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <functional>
+#include <string>
+
+namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
+namespace mlir::smepilot {
+
+/// Options of `smepilot-host-pipeline`.
+struct HostPipelineOptions : public PassPipelineOptions<HostPipelineOptions> {
+  Option<std::string> profile{
+      *this, "profile",
+      llvm::cl::desc("Hardware profile for the Roofline annotation (a "
+                     "built-in name or a .json path)"),
+      llvm::cl::init("host-x86")};
+  ListOption<int64_t> contractionTileSizes{
+      *this, "contraction-tile-sizes",
+      llvm::cl::desc("Tile = vector sizes of the innermost m, n, k dimensions "
+                     "of contractions (default 16,16,1)")};
+  Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("Lanes of the innermost loop of other ops"),
+      llvm::cl::init(16)};
+  Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Tile and vectorize (off: every op becomes scalar loops)"),
+      llvm::cl::init(true)};
+  Option<bool> approximateSinCos{
+      *this, "approximate-sin-cos",
+      llvm::cl::desc("Also replace math.sin/cos by polynomials (otherwise "
+                     "they stay sinf/cosf calls)"),
+      llvm::cl::init(false)};
+  Option<std::string> stopAfter{
+      *this, "stop-after",
+      llvm::cl::desc("Stop after the named stage (see hostPipelineStageNames)"),
+      llvm::cl::init("")};
+};
+
+/// One addressable stage of a pipeline: a name and the passes it adds.
+struct PipelineStage {
+  std::string name;
+  std::function<void(OpPassManager &)> addPasses;
+};
+
+/// The stages of the host pipeline, in order:
+///   annotate          smepilot-roofline-annotate (host profile: all cpu)
+///   decompose         linalg.softmax -> structured ops
+///   fuse              generalize named ops, fuse elementwise producers
+///   vectorize         smepilot-tile-cpu, mask lowering, subset hoisting
+///   approximate-math  polynomial math (no libm except sin/cos)
+///   bufferize         one-shot (function boundaries, identity layouts),
+///                     equivalent results dropped, results -> out-params,
+///                     buffer deallocation
+///   lower-to-llvm     leftover linalg -> loops, vector/scf/affine/arith/
+///                     math/memref/func/index/cf/ub -> llvm
+/// Running the stages one after another is exactly buildHostPipeline
+/// (without stop-after); smepilot-run --dump-mlir prints after each.
+SmallVector<PipelineStage> getHostPipelineStages(const HostPipelineOptions &);
+
+/// The stage names, in order.
+SmallVector<std::string> getHostPipelineStageNames();
+
+/// Adds the host pipeline (up to options.stopAfter, if set) to `pm`, which
+/// must be anchored on builtin.module. Fails on an unknown stop-after name.
+LogicalResult buildHostPipeline(OpPassManager &pm,
+                                const HostPipelineOptions &options);
+
+/// Registers `smepilot-host-pipeline` (once per process).
+void registerHostPipeline();
+
+/// Registers every dialect and interface the host pipeline's input and
+/// intermediate IR use (linalg, tensor, bufferization models, LLVM, ...).
+void registerHostPipelineDialects(DialectRegistry &registry);
+
+} // namespace mlir::smepilot
+
+#endif // SMEPILOT_PIPELINES_PIPELINES_H

@@ -1,0 +1,228 @@
+//===- HostPipeline.cpp - linalg on tensors to LLVM for the host CPU --------===//
+//
+// smepilot-host-pipeline: the whole-module host path of the compiled model
+// (docs/compiled-model.md). Every op runs on the vector cores: the Roofline
+// annotation records that (host profile), softmax is decomposed, elementwise
+// producers are fused, every op is tiled and vectorized (scalar loops where
+// the vectorizer declines), math functions become polynomials, the module is
+// bufferized across function boundaries with results turned into
+// caller-provided out-params, and everything is lowered to the LLVM dialect
+// for the JIT (lib/JIT).
+//
+// The stages are data (getHostPipelineStages), so a driver can print the IR
+// between them and tests can stop after any of them (stop-after=<stage>).
+//
+//===----------------------------------------------------------------------===//
+
+#include "smepilot/Pipelines/Pipelines.h"
+
+#include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::smepilot;
+
+namespace {
+
+/// The options the stages need, copied out of the (non-copyable) pass
+/// pipeline options so that the stage closures own them.
+struct StageConfig {
+  std::string profile;
+  SmallVector<int64_t> contractionTileSizes;
+  int64_t vectorWidth;
+  bool vectorize;
+  bool approximateSinCos;
+};
+
+void addCleanup(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void addAnnotate(OpPassManager &pm, const StageConfig &config) {
+  RooflineAnnotateOptions options;
+  options.profile = config.profile;
+  pm.addPass(createRooflineAnnotate(options));
+}
+
+void addDecompose(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createDecomposeAggregates());
+}
+
+void addFuse(OpPassManager &pm) {
+  // Generic ops only from here on: one vectorization path for named and
+  // generic ops alike, and named elementwise ops become fusable.
+  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+  // Fuses elementwise producers with a single use into their consumers.
+  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  addCleanup(pm);
+}
+
+void addVectorize(OpPassManager &pm, const StageConfig &config) {
+  if (!config.vectorize)
+    return;
+  TileCPUOptions options;
+  options.contractionTileSizes = config.contractionTileSizes;
+  options.vectorWidth = config.vectorWidth;
+  pm.addNestedPass<func::FuncOp>(createTileCPU(options));
+  // Masks are lowered before canonicalization: in LLVM 22 folding a
+  // tensor.cast into a masked transfer_write breaks the vector.mask region.
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMaskPass());
+  addCleanup(pm);
+  // Keeps loop-carried tiles (reduction accumulators) in registers.
+  pm.addPass(createLoopInvariantSubsetHoistingPass());
+  addCleanup(pm);
+}
+
+void addApproximateMath(OpPassManager &pm, const StageConfig &config) {
+  ApproximateMathOptions options;
+  options.sinCos = config.approximateSinCos;
+  pm.addNestedPass<func::FuncOp>(createApproximateMath(options));
+}
+
+void addBufferize(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Folds loop-carried memrefs that are yielded unchanged, so that returned
+  // buffers are visible as allocations below.
+  addCleanup(pm);
+  // Results that are an argument updated in place (the KV caches) leave the
+  // signature, public functions included; the others become trailing out-params the caller
+  // allocates, and a static allocation that is returned is replaced by the
+  // out-param (no copy).
+  pm.addPass(createDropInPlaceResults());
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  addCleanup(pm);
+  bufferization::buildBufferDeallocationPipeline(pm);
+  addCleanup(pm);
+}
+
+void addLowerToLLVM(OpPassManager &pm) {
+  // Whatever was not vectorized becomes scalar loops.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // convert-vector-to-llvm does not lower multi_reduction (masked or not).
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass(
+      vector::VectorMultiReductionLowering::InnerReduction));
+  VectorTransferToSCFOptions transfers;
+  transfers.enableFullUnroll(true);
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(transfers));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  addCleanup(pm);
+}
+
+} // namespace
+
+SmallVector<PipelineStage>
+mlir::smepilot::getHostPipelineStages(const HostPipelineOptions &options) {
+  StageConfig config{options.profile,
+                     SmallVector<int64_t>(options.contractionTileSizes.begin(),
+                                          options.contractionTileSizes.end()),
+                     options.vectorWidth, options.vectorize,
+                     options.approximateSinCos};
+  SmallVector<PipelineStage> stages;
+  stages.push_back(
+      {"annotate", [config](OpPassManager &pm) { addAnnotate(pm, config); }});
+  stages.push_back({"decompose", addDecompose});
+  stages.push_back({"fuse", addFuse});
+  stages.push_back(
+      {"vectorize", [config](OpPassManager &pm) { addVectorize(pm, config); }});
+  stages.push_back({"approximate-math", [config](OpPassManager &pm) {
+                      addApproximateMath(pm, config);
+                    }});
+  stages.push_back({"bufferize", addBufferize});
+  stages.push_back({"lower-to-llvm", addLowerToLLVM});
+  return stages;
+}
+
+SmallVector<std::string> mlir::smepilot::getHostPipelineStageNames() {
+  HostPipelineOptions options;
+  return llvm::map_to_vector(getHostPipelineStages(options),
+                             [](const PipelineStage &s) { return s.name; });
+}
+
+LogicalResult
+mlir::smepilot::buildHostPipeline(OpPassManager &pm,
+                                  const HostPipelineOptions &options) {
+  SmallVector<PipelineStage> stages = getHostPipelineStages(options);
+  std::string stopAfter = options.stopAfter;
+  if (!stopAfter.empty() &&
+      llvm::none_of(stages, [&](const PipelineStage &s) {
+        return s.name == stopAfter;
+      }))
+    return failure();
+  for (const PipelineStage &stage : stages) {
+    stage.addPasses(pm);
+    if (stage.name == stopAfter)
+      break;
+  }
+  return success();
+}
+
+void mlir::smepilot::registerHostPipeline() {
+  static bool registered = false;
+  if (registered)
+    return;
+  registered = true;
+  std::string names =
+      llvm::join(getHostPipelineStageNames(), ", ");
+  registerPassPipeline(
+      "smepilot-host-pipeline",
+      "Compile linalg on tensors for the host CPU down to the LLVM dialect "
+      "(stages: " + names + ")",
+      [](OpPassManager &pm, StringRef optionString,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        std::unique_ptr<HostPipelineOptions> options =
+            HostPipelineOptions::createFromString(optionString);
+        if (!options)
+          return errorHandler("smepilot-host-pipeline: bad options '" +
+                              optionString + "'");
+        if (failed(buildHostPipeline(pm, *options)))
+          return errorHandler(
+              "smepilot-host-pipeline: unknown stop-after stage '" +
+              options->stopAfter + "' (stages: " +
+              llvm::join(getHostPipelineStageNames(), ", ") + ")");
+        return success();
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)> printOptions) {
+        printOptions(HostPipelineOptions());
+      });
+}
