@@ -37,13 +37,15 @@ struct ApproximateMathPass
   using Base::Base;
 
   void runOnOperation() override {
-    // Functions with a polynomial approximation in MLIR 22.
+    // Functions with a polynomial approximation in MLIR 22 (the predicate
+    // sees full operation names).
     llvm::StringSet<> approximated = {
-        "atan", "atan2", "tanh", "log", "log2", "log1p", "erf", "erfc",
-        "asin", "acos",  "exp",  "expm1", "cbrt"};
+        "math.atan", "math.atan2", "math.tanh",  "math.log",  "math.log2",
+        "math.log1p", "math.erf",  "math.erfc",  "math.asin", "math.acos",
+        "math.exp",  "math.expm1", "math.cbrt"};
     if (sinCos) {
-      approximated.insert("sin");
-      approximated.insert("cos");
+      approximated.insert("math.sin");
+      approximated.insert("math.cos");
     }
     auto shouldApproximate = [&](StringRef name) {
       return approximated.contains(name);
