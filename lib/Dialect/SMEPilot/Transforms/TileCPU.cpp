@@ -33,6 +33,8 @@
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
 
@@ -136,9 +138,14 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
         rewriter.setInsertionPoint(tiledOp);
         // Explicit non-scalable flags: an empty list makes the LLVM 22
         // vectorizer build reduction types of the wrong rank.
+        // Contractions become vector.contract (lowered to outer products
+        // later), not mulf + multi_reduction over a unit k dimension, which
+        // would unroll to scalar multiplies.
         FailureOr<linalg::VectorizationResult> result = linalg::vectorize(
             rewriter, tiledOp, vectorSizes, scalableDims,
-            /*vectorizeNDExtract=*/true);
+            /*vectorizeNDExtract=*/true, /*flatten1DDepthwiseConv=*/false,
+            /*assumeDynamicDimsMatchVecSizes=*/false,
+            /*createNamedContraction=*/true);
         if (failed(result)) {
           vectorized = false;
           continue;
@@ -155,6 +162,14 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
         diag << "] " << (vectorized ? "vectorized" : "scalar fallback");
       }
     }
+
+    // Generic contractions vectorize to mulf + multi_reduction over k; with
+    // k tiles of 1 that would unroll into scalar multiplies. Fold them into
+    // vector.contract (lowered to outer products = FMAs of 16-lane rows).
+    RewritePatternSet patterns(&getContext());
+    vector::populateVectorReductionToContractPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
   }
 };
 
