@@ -94,6 +94,16 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
     return failure();
   }
   jit->engine = std::move(*engine);
+  // ORC generates code on the first lookup: do it here, so that compile()
+  // pays for it (not the first call) and a missing symbol fails here.
+  for (const auto &entry : jit->signatures) {
+    std::string name = (kCInterfacePrefix + entry.getKey()).str();
+    if (auto fn = jit->engine->lookupPacked(name); !fn) {
+      module.emitError("HostJIT: cannot materialize '")
+          << name << "': " << llvm::toString(fn.takeError());
+      return failure();
+    }
+  }
   jit->engine->initialize();
   jit->compileMillis = std::chrono::duration<double, std::milli>(
                            std::chrono::steady_clock::now() - start)

@@ -125,6 +125,9 @@ void addBufferize(OpPassManager &pm) {
 }
 
 void addLowerToLLVM(OpPassManager &pm) {
+  // Strided copies (new K/V rows into the cache) stay in generated code
+  // instead of calling the C runner utilities' memrefCopy.
+  pm.addNestedPass<func::FuncOp>(createCopiesToLinalg());
   // Whatever was not vectorized becomes scalar loops.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   // convert-vector-to-llvm does not lower multi_reduction (masked or not).

@@ -109,6 +109,7 @@ std::string usage() {
          "  -t,  --threads N          threads (default: all hardware threads)\n"
          "       --kv-type TYPE       KV cache element type, f32 or f16 (default: f32)\n"
          "       --engine NAME        reference (default) or jit\n"
+         "       --dump-mlir DIR      jit: write the module before and after each compiler stage\n"
          "       --ignore-eos         keep generating after an end-of-generation token\n"
          "\n"
          "sampling (applied in this order; --temp 0 = greedy argmax):\n"
@@ -257,6 +258,8 @@ result<options> parse_args(int argc, char **argv) {
       o.ignore_eos = true;
     } else if (is(nullptr, "--engine")) {
       s = take(o.engine);
+    } else if (is(nullptr, "--dump-mlir")) {
+      s = take(o.dump_mlir);
     } else if (is("-v", "--verbose")) {
       s = flag_only();
       o.verbose = true;

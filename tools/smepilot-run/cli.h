@@ -27,6 +27,7 @@ struct options {
   int64_t seed = -1; ///< -1: random.
   bool ignore_eos = false;
   std::string engine = "reference";
+  std::string dump_mlir; ///< --dump-mlir DIR (jit engine): IR after each stage.
   bool verbose = false;
   // Inspection modes.
   std::string logits_out;

@@ -15,8 +15,11 @@ rt::status check_engine(const std::string &name);
 
 /// "reference" always; "jit" when the build includes the compiler
 /// (SMEPILOT_RUN_WITH_JIT), else an error saying so.
+/// `dump_mlir_dir` (jit only): where to write the IR of each compiler stage.
 rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,
                                                       const rt::gguf_file &file,
-                                                      const rt::engine_options &options);
+                                                      const rt::engine_options &options,
+                                                      const std::string &dump_mlir_dir = "",
+                                                      bool verbose = false);
 
 } // namespace smepilot::run

@@ -92,7 +92,7 @@ status load(session &s) {
   eo.kv_type = s.opts.kv_type;
   if (s.opts.perplexity && eo.n_ctx == 0)
     eo.n_ctx = int32_t(std::min<uint32_t>(512, s.config.n_ctx_train));
-  auto eng = run::create_engine(s.opts.engine, *s.file, eo);
+  auto eng = run::create_engine(s.opts.engine, *s.file, eo, s.opts.dump_mlir, s.opts.verbose);
   if (!eng)
     return eng.take_error();
   s.eng = std::move(*eng);

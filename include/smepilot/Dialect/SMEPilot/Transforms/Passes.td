@@ -185,4 +185,27 @@ def DropInPlaceResults : Pass<"smepilot-drop-inplace-results", "ModuleOp"> {
   }];
 }
 
+def CopiesToLinalg : Pass<"smepilot-copies-to-linalg", "func::FuncOp"> {
+  let summary = "Turn strided memref.copy into linalg.copy, so no runtime helper is called";
+  let description = [{
+    memref.copy between contiguous identity-layout buffers lowers to a
+    memcpy intrinsic, but any other copy (into a subview of a KV cache, say)
+    lowers to a call of `memrefCopy` from MLIR's C runner utilities: a
+    library the JIT does not load, that has no aarch64 build, and that a
+    streaming (SME) kernel must not call anyway. This pass rewrites those
+    copies as linalg.copy, which the pipeline then lowers to loops. Copies
+    between identity layouts are left alone.
+
+    Before:
+    ```mlir
+    memref.copy %rows, %view : memref<1x4xf32> to memref<1x4xf32, strided<[64, 1], offset: ?>>
+    ```
+    After:
+    ```mlir
+    linalg.copy ins(%rows : memref<1x4xf32>) outs(%view : memref<1x4xf32, strided<[64, 1], offset: ?>>)
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // SMEPILOT_TRANSFORMS_PASSES_TD
