@@ -25,7 +25,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.smepilot_tools_dir, append_path=True)
 tool_dirs = [config.smepilot_tools_dir, config.llvm_tools_dir]
-tools = ["smepilot-opt", "smepilot-build-model"]
+tools = ["smepilot-opt", "smepilot-build-model", "smepilot-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 if config.rsvg_convert and not config.rsvg_convert.endswith("-NOTFOUND"):
