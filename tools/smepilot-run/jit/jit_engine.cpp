@@ -214,6 +214,11 @@ rt::result<std::unique_ptr<rt::engine>> jit_engine::load(const rt::gguf_file &fi
                              diags.take("no diagnostic"));
   engine->jit_ = std::move(*compiled);
   double jit_s = seconds_since(t0);
+  if (jit.verbose && options.n_threads > 1)
+    std::fprintf(stderr, "smepilot-run: jit: this version runs each phase as one call on "
+                         "one thread (-t %d applies to the reference engine; dispatches "
+                         "over the thread pool come next)\n",
+                 options.n_threads);
   if (jit.verbose)
     std::fprintf(stderr,
                  "smepilot-run: jit: graph %.1f ms, pipeline %.1f ms, LLVM %.1f ms "
