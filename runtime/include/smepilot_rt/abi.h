@@ -1,0 +1,224 @@
+/* SMEPilot runtime ABI: dispatch tables.
+ *
+ * This is the only contract between compiled code (JIT or AOT objects) and the
+ * runtime. The compiler (lib/, smepilot-form-dispatches) mirrors these layouts
+ * and never links the runtime; the runtime (dispatch.h) reads a table and walks
+ * it on its thread pool. Plain C99 and C++, fixed-width types, no enums in
+ * layouts (their size is implementation-defined), every struct naturally
+ * aligned with no implicit padding on LP64 (asserted at the end of the file).
+ *
+ * One table describes one phase of a model (a prefill chunk, a decode step):
+ *
+ *   phase(arguments..., constants...) =
+ *     for each dispatch d, in table order (or any order respecting deps):
+ *       for a split of [0, tile_count(d)) into ranges r, on any workers:
+ *         kernels[kernel for r](bindings of d, constants, r.begin, r.end)
+ *
+ * Kernels -----------------------------------------------------------------
+ *
+ *   void kernel(void *const *bindings, const int64_t *constants,
+ *               int64_t tile_begin, int64_t tile_end);
+ *
+ *   bindings   base pointers of the buffers the dispatch uses, in the order of
+ *              its binding range (smepilot_rt_dispatch.bindings_begin/count).
+ *   constants  the phase's run-time constants (table.n_constants of them, e.g.
+ *              the position and the chunk length), the same for every kernel.
+ *   [tile_begin, tile_end)
+ *              the tiles of the dispatch's iteration space this call computes;
+ *              0 <= tile_begin < tile_end <= tile count. What a tile is (a
+ *              block of output rows, one head, one KV block...) is the
+ *              kernel's own business.
+ *   A kernel's result must not depend on how the tiles are split into calls:
+ *   every tile is computed by exactly one call, calls for disjoint ranges run
+ *   concurrently, and a kernel never reduces across tiles. That makes results
+ *   independent of the thread count by construction. Kernels return nothing
+ *   and must not fail (errors are the compiler's or the validator's to find).
+ *
+ * Extents (smepilot_rt_extent) ----------------------------------------------
+ *
+ *   value = base + scale * constants[constant], or just base when
+ *   constant == SMEPILOT_RT_NO_CONSTANT (-1). Used for tile counts and
+ *   temporary sizes; a value that is negative or overflows at run time is an
+ *   error of the run naming the dispatch or buffer.
+ *
+ * Buffers (smepilot_rt_buffer) -------------------------------------------
+ *
+ *   buffers[0, n_arguments) are the phase's arguments, in the order the caller
+ *   passes their base pointers (weights, KV cache, tokens, logits...); the
+ *   caller owns them. buffers[n_arguments, n_buffers) are temporaries: the
+ *   executor allocates them (in an arena kept across runs) with
+ *     size      bytes, an extent (may depend on a constant);
+ *     alignment a power of two, or 0; the executor uses at least
+ *               SMEPILOT_RT_MIN_ALIGNMENT (64) bytes.
+ *   For an argument, size is the number of bytes the dispatches access (0:
+ *   unknown), informational only (the caller passes bare pointers), and
+ *   alignment is the alignment the kernels assume (0: none).
+ *   Temporaries are uninitialised at the start of every run and do not keep
+ *   their contents from one run to the next.
+ *
+ * Dispatches (smepilot_rt_dispatch) ---------------------------------------
+ *
+ *   cpu_kernel   index into kernels: the vector-core variant. Always present.
+ *   sme_kernel   index into kernels: the matrix-unit (SME) variant, or
+ *                SMEPILOT_RT_NO_KERNEL. Required in modes sme and collab.
+ *   mode         SMEPILOT_RT_MODE_CPU / _SME / _COLLAB, numbered as the
+ *                compiler's #smepilot.mode (cpu = 0, sme = 1, collab = 2).
+ *                cpu: every tile runs the CPU variant on vector-core workers.
+ *                sme: every tile runs the SME variant on matrix-unit workers.
+ *                collab: tiles [0, split) run the SME variant, tiles
+ *                [split, tile_count) the CPU variant, concurrently, with
+ *                  split = floor(tile_count * sme_share / 65536)
+ *                rounded down to a multiple of tile_granule. The SME part is
+ *                the regular leading region; the CPU part holds the irregular
+ *                tail (so sme_share 65536 gives the CPU only the
+ *                tile_count % tile_granule tail tiles).
+ *   sme_share    parts per 65536 (SMEPILOT_RT_SHARE_ONE) of the tiles given to
+ *                the SME variant in collab mode; 0..65536. Ignored otherwise.
+ *   tile_granule the SME range of a collab split is a multiple of this many
+ *                tiles (e.g. the tiles covering one streaming vector length);
+ *                >= 1 in every mode.
+ *   tile_count   an extent: the number of tiles of the iteration space.
+ *   bindings_begin, bindings_count
+ *                the range of the table's bindings array this dispatch uses.
+ *   deps_begin, deps_count
+ *                the range of the table's deps array: indices of the earlier
+ *                dispatches (strictly smaller index, so the graph is acyclic)
+ *                whose results this one needs. Every hazard on a buffer
+ *                (read after write, write after read, write after write,
+ *                judged by the binding access flags) between two dispatches
+ *                must be ordered by a chain of deps; the validator checks it.
+ *                The deps, not the table order, are what a scheduler that
+ *                overlaps dispatches (SME QK^T of one head while the vector
+ *                cores run the softmax of the previous one) must respect.
+ *
+ * Bindings (smepilot_rt_binding) ------------------------------------------
+ *
+ *   buffer  index into buffers.
+ *   access  SMEPILOT_RT_ACCESS_READ | SMEPILOT_RT_ACCESS_WRITE (at least one).
+ *
+ * The table (smepilot_rt_dispatch_table) -----------------------------------
+ *
+ *   abi_version  SMEPILOT_RT_ABI_VERSION of the header the producer used; the
+ *                runtime accepts exactly its own version.
+ *   phase_name   for diagnostics (e.g. "decode", "prefill_c32"); may be NULL.
+ *   n_constants, n_arguments, and the kernels / buffers / dispatches /
+ *   bindings / deps arrays with their lengths (a pointer may be NULL only when
+ *   its length is 0). kernels holds function pointers, all non-NULL.
+ *   All reserved fields are zero.
+ *
+ * Names (smepilot_rt_buffer.name, smepilot_rt_dispatch.name) are optional
+ * (NULL) and only used in messages and profiles.
+ *
+ * How the tables are produced: the compiler outlines each linalg op (or fused
+ * group) into kernel functions with the signature above and emits the table as
+ * constant data next to them, as the global
+ *   const smepilot_rt_dispatch_table smepilot_table_<phase>;
+ * The JIT looks that symbol up in the compiled module; an AOT object carries
+ * it as relocated read-only data. The runtime validates it once
+ * (smepilot::rt::dispatch_program::create) and then runs it per step.
+ */
+#ifndef SMEPILOT_RT_ABI_H
+#define SMEPILOT_RT_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on every incompatible change of a layout or a meaning below. */
+#define SMEPILOT_RT_ABI_VERSION 1u
+
+#define SMEPILOT_RT_NO_KERNEL UINT32_C(0xFFFFFFFF)
+#define SMEPILOT_RT_NO_CONSTANT INT32_C(-1)
+
+#define SMEPILOT_RT_MODE_CPU UINT32_C(0)
+#define SMEPILOT_RT_MODE_SME UINT32_C(1)
+#define SMEPILOT_RT_MODE_COLLAB UINT32_C(2)
+
+#define SMEPILOT_RT_ACCESS_READ UINT32_C(1)
+#define SMEPILOT_RT_ACCESS_WRITE UINT32_C(2)
+#define SMEPILOT_RT_ACCESS_READ_WRITE UINT32_C(3)
+
+/* sme_share of a dispatch that gives every regular tile to the SME variant. */
+#define SMEPILOT_RT_SHARE_ONE UINT32_C(65536)
+
+/* The executor aligns every temporary to at least this many bytes. */
+#define SMEPILOT_RT_MIN_ALIGNMENT UINT32_C(64)
+
+typedef void (*smepilot_rt_kernel_fn)(void *const *bindings, const int64_t *constants,
+                                      int64_t tile_begin, int64_t tile_end);
+
+/* base + scale * constants[constant]; constant == SMEPILOT_RT_NO_CONSTANT: base. */
+typedef struct smepilot_rt_extent {
+  int64_t base;
+  int64_t scale;
+  int32_t constant;
+  uint32_t reserved; /* 0 */
+} smepilot_rt_extent;
+
+typedef struct smepilot_rt_buffer {
+  const char *name;        /* may be NULL */
+  smepilot_rt_extent size; /* bytes */
+  uint32_t alignment;      /* power of two or 0 */
+  uint32_t reserved;       /* 0 */
+} smepilot_rt_buffer;
+
+typedef struct smepilot_rt_binding {
+  uint32_t buffer; /* index into buffers */
+  uint32_t access; /* SMEPILOT_RT_ACCESS_* */
+} smepilot_rt_binding;
+
+typedef struct smepilot_rt_dispatch {
+  const char *name;            /* may be NULL */
+  uint32_t cpu_kernel;         /* index into kernels */
+  uint32_t sme_kernel;         /* index into kernels or SMEPILOT_RT_NO_KERNEL */
+  uint32_t mode;               /* SMEPILOT_RT_MODE_* */
+  uint32_t sme_share;          /* collab: SME parts per 65536 of the tiles */
+  int64_t tile_granule;        /* >= 1 */
+  smepilot_rt_extent tile_count;
+  uint32_t bindings_begin;
+  uint32_t bindings_count;
+  uint32_t deps_begin;
+  uint32_t deps_count;
+} smepilot_rt_dispatch;
+
+typedef struct smepilot_rt_dispatch_table {
+  uint32_t abi_version; /* SMEPILOT_RT_ABI_VERSION */
+  uint32_t n_constants;
+  const char *phase_name; /* may be NULL */
+  uint32_t n_kernels;
+  uint32_t n_arguments; /* buffers[0, n_arguments) are arguments */
+  const smepilot_rt_kernel_fn *kernels;
+  uint32_t n_buffers;
+  uint32_t n_dispatches;
+  const smepilot_rt_buffer *buffers;
+  const smepilot_rt_dispatch *dispatches;
+  uint32_t n_bindings;
+  uint32_t n_deps;
+  const smepilot_rt_binding *bindings;
+  const uint32_t *deps; /* dispatch indices */
+} smepilot_rt_dispatch_table;
+
+/* Layout checks (LP64 targets: x86-64 and aarch64 Linux/macOS). */
+#if defined(__cplusplus)
+#define SMEPILOT_RT_ABI_ASSERT(cond, name) static_assert(cond, #name)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define SMEPILOT_RT_ABI_ASSERT(cond, name) _Static_assert(cond, #name)
+#else
+#define SMEPILOT_RT_ABI_ASSERT(cond, name) typedef char smepilot_rt_abi_assert_##name[(cond) ? 1 : -1]
+#endif
+
+#if UINTPTR_MAX == UINT64_MAX
+SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_extent) == 24, extent_size);
+SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_buffer) == 40, buffer_size);
+SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_binding) == 8, binding_size);
+SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_dispatch) == 72, dispatch_size);
+SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_dispatch_table) == 80, table_size);
+#endif
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SMEPILOT_RT_ABI_H */

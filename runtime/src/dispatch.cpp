@@ -1,0 +1,402 @@
+// SMEPilot runtime: dispatch table validation and execution (see dispatch.h
+// for the contract and the schedule, abi.h for the table).
+#include "smepilot_rt/dispatch.h"
+
+#include "strformat.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+namespace smepilot::rt {
+
+namespace {
+
+bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+/// The value of an extent for `constants`, or false on overflow.
+bool eval_extent(const smepilot_rt_extent &e, const int64_t *constants, int64_t *out) {
+  if (e.constant == SMEPILOT_RT_NO_CONSTANT) {
+    *out = e.base;
+    return true;
+  }
+  int64_t product = 0;
+  if (__builtin_mul_overflow(e.scale, constants[e.constant], &product))
+    return false;
+  return !__builtin_add_overflow(e.base, product, out);
+}
+
+std::string quoted_name(const char *name) {
+  return name ? strformat(" ('%s')", name) : std::string();
+}
+
+/// Bit sets of "transitively depends on", one row per dispatch.
+class reach_matrix {
+public:
+  explicit reach_matrix(size_t n) : words_((n + 63) / 64), bits_(n * words_, 0) {}
+  bool get(size_t from, size_t to) const {
+    return (bits_[from * words_ + to / 64] >> (to % 64)) & 1;
+  }
+  /// Row `from` |= row `dep` | {dep}.
+  void add_dep(size_t from, size_t dep) {
+    uint64_t *dst = &bits_[from * words_];
+    const uint64_t *src = &bits_[dep * words_];
+    for (size_t w = 0; w < words_; ++w)
+      dst[w] |= src[w];
+    dst[dep / 64] |= uint64_t(1) << (dep % 64);
+  }
+
+private:
+  size_t words_;
+  std::vector<uint64_t> bits_;
+};
+
+class table_validator {
+public:
+  explicit table_validator(const smepilot_rt_dispatch_table &t, std::string phase)
+      : t_(t), phase_(std::move(phase)) {}
+
+  status validate();
+
+private:
+  status error(const std::string &message) const {
+    return status::error("dispatch table '" + phase_ + "': " + message);
+  }
+  std::string dispatch_label(uint32_t i) const {
+    return strformat("dispatch %u", i) + quoted_name(t_.dispatches[i].name);
+  }
+  std::string buffer_label(uint32_t i) const {
+    return strformat("buffer %u", i) + quoted_name(t_.buffers[i].name);
+  }
+  status check_extent(const smepilot_rt_extent &e, const std::string &what);
+  status check_hazards();
+
+  const smepilot_rt_dispatch_table &t_;
+  std::string phase_;
+};
+
+status table_validator::check_extent(const smepilot_rt_extent &e, const std::string &what) {
+  if (e.reserved != 0)
+    return error(strformat("%s: reserved field of the extent is %u, expected 0", what.c_str(), e.reserved));
+  if (e.constant == SMEPILOT_RT_NO_CONSTANT) {
+    if (e.base < 0)
+      return error(strformat("%s is a fixed %lld, expected >= 0", what.c_str(), (long long)e.base));
+    return status::ok();
+  }
+  if (e.constant < 0 || uint32_t(e.constant) >= t_.n_constants)
+    return error(strformat("%s uses constant %d, but the table has %u constants (or -1 for a fixed value)",
+                 what.c_str(), e.constant, t_.n_constants));
+  return status::ok();
+}
+
+status table_validator::validate() {
+  if (t_.abi_version != SMEPILOT_RT_ABI_VERSION)
+    return error(strformat("ABI version %u, but this runtime implements version %u", t_.abi_version,
+                 SMEPILOT_RT_ABI_VERSION));
+  struct array_check {
+    const char *name;
+    uint32_t n;
+    const void *ptr;
+  };
+  for (const array_check &a : {array_check{"kernels", t_.n_kernels, t_.kernels},
+                               array_check{"buffers", t_.n_buffers, t_.buffers},
+                               array_check{"dispatches", t_.n_dispatches, t_.dispatches},
+                               array_check{"bindings", t_.n_bindings, t_.bindings},
+                               array_check{"deps", t_.n_deps, t_.deps}})
+    if (a.n != 0 && a.ptr == nullptr)
+      return error(strformat("%s array is null but its length is %u", a.name, a.n));
+  if (t_.n_arguments > t_.n_buffers)
+    return error(strformat("%u arguments, but only %u buffers (arguments are the first buffers)",
+                 t_.n_arguments, t_.n_buffers));
+  for (uint32_t k = 0; k < t_.n_kernels; ++k)
+    if (t_.kernels[k] == nullptr)
+      return error(strformat("kernel %u is null", k));
+
+  for (uint32_t b = 0; b < t_.n_buffers; ++b) {
+    const smepilot_rt_buffer &buf = t_.buffers[b];
+    const std::string label = buffer_label(b);
+    if (buf.reserved != 0)
+      return error(strformat("%s: reserved field is %u, expected 0", label.c_str(), buf.reserved));
+    if (buf.alignment != 0 && !is_power_of_two(buf.alignment))
+      return error(strformat("%s: alignment %u is not a power of two", label.c_str(), buf.alignment));
+    if (buf.alignment > (1u << 16))
+      return error(strformat("%s: alignment %u is larger than 65536", label.c_str(), buf.alignment));
+    SMEPILOT_RT_RETURN_IF_ERROR(check_extent(buf.size, label + " size"));
+  }
+
+  for (uint32_t i = 0; i < t_.n_bindings; ++i) {
+    const smepilot_rt_binding &bd = t_.bindings[i];
+    if (bd.buffer >= t_.n_buffers)
+      return error(strformat("binding %u names buffer %u, but the table has %u buffers", i, bd.buffer,
+                   t_.n_buffers));
+    if (bd.access == 0 || (bd.access & ~SMEPILOT_RT_ACCESS_READ_WRITE) != 0)
+      return error(strformat("binding %u (%s): access %u, expected read (1), write (2) or both (3)", i,
+                   buffer_label(bd.buffer).c_str(), bd.access));
+  }
+  for (uint32_t i = 0; i < t_.n_deps; ++i)
+    if (t_.deps[i] >= t_.n_dispatches)
+      return error(strformat("dependency entry %u names dispatch %u, but the table has %u dispatches", i,
+                   t_.deps[i], t_.n_dispatches));
+
+  for (uint32_t d = 0; d < t_.n_dispatches; ++d) {
+    const smepilot_rt_dispatch &dp = t_.dispatches[d];
+    const std::string label = dispatch_label(d);
+    const char *l = label.c_str();
+    if (dp.cpu_kernel >= t_.n_kernels)
+      return error(strformat("%s: CPU kernel index %u is out of range (the table has %u kernels)", l,
+                   dp.cpu_kernel, t_.n_kernels));
+    if (dp.sme_kernel != SMEPILOT_RT_NO_KERNEL && dp.sme_kernel >= t_.n_kernels)
+      return error(strformat("%s: SME kernel index %u is out of range (the table has %u kernels)", l,
+                   dp.sme_kernel, t_.n_kernels));
+    if (dp.mode > SMEPILOT_RT_MODE_COLLAB)
+      return error(strformat("%s: mode %u, expected cpu (0), sme (1) or collab (2)", l, dp.mode));
+    if (dp.mode != SMEPILOT_RT_MODE_CPU && dp.sme_kernel == SMEPILOT_RT_NO_KERNEL)
+      return error(strformat("%s: mode %s needs an SME kernel, but the dispatch has none", l,
+                   dp.mode == SMEPILOT_RT_MODE_SME ? "sme" : "collab"));
+    if (dp.sme_share > SMEPILOT_RT_SHARE_ONE)
+      return error(strformat("%s: sme_share %u is above 65536 (all tiles)", l, dp.sme_share));
+    if (dp.tile_granule < 1)
+      return error(strformat("%s: tile_granule %lld, expected >= 1", l, (long long)dp.tile_granule));
+    SMEPILOT_RT_RETURN_IF_ERROR(check_extent(dp.tile_count, label + " tile count"));
+    if (uint64_t(dp.bindings_begin) + dp.bindings_count > t_.n_bindings)
+      return error(strformat("%s: bindings [%u, %llu) are outside the table's %u bindings", l,
+                   dp.bindings_begin, (unsigned long long)dp.bindings_begin + dp.bindings_count,
+                   t_.n_bindings));
+    if (uint64_t(dp.deps_begin) + dp.deps_count > t_.n_deps)
+      return error(strformat("%s: dependencies [%u, %llu) are outside the table's %u dependency entries",
+                   l, dp.deps_begin, (unsigned long long)dp.deps_begin + dp.deps_count,
+                   t_.n_deps));
+    for (uint32_t j = 0; j < dp.deps_count; ++j) {
+      uint32_t dep = t_.deps[dp.deps_begin + j];
+      if (dep >= d)
+        return error(strformat("%s depends on dispatch %u, which is not earlier in the table "
+                     "(dependencies must point backwards)",
+                     l, dep));
+    }
+  }
+  return check_hazards();
+}
+
+/// Every conflicting pair of accesses to one buffer (at least one a write)
+/// by two dispatches must be ordered by the dependencies: the later one must
+/// transitively depend on the earlier.
+status table_validator::check_hazards() {
+  const uint32_t n = t_.n_dispatches;
+  reach_matrix reach(n);
+  std::vector<int64_t> last_writer(t_.n_buffers, -1);
+  std::vector<std::vector<uint32_t>> readers(t_.n_buffers); // since the last write
+  for (uint32_t d = 0; d < n; ++d) {
+    const smepilot_rt_dispatch &dp = t_.dispatches[d];
+    for (uint32_t j = 0; j < dp.deps_count; ++j)
+      reach.add_dep(d, t_.deps[dp.deps_begin + j]);
+    const smepilot_rt_binding *bds = t_.bindings + dp.bindings_begin;
+    for (uint32_t j = 0; j < dp.bindings_count; ++j) {
+      const uint32_t b = bds[j].buffer;
+      const int64_t w = last_writer[b];
+      if (w >= 0 && w != d && !reach.get(d, uint32_t(w)))
+        return error(strformat("%s %s %s, which %s writes, without depending on it", dispatch_label(d).c_str(),
+                     (bds[j].access & SMEPILOT_RT_ACCESS_READ) ? "reads" : "writes",
+                     buffer_label(b).c_str(), dispatch_label(uint32_t(w)).c_str()));
+      if (bds[j].access & SMEPILOT_RT_ACCESS_WRITE)
+        for (uint32_t r : readers[b])
+          if (r != d && !reach.get(d, r))
+            return error(strformat("%s writes %s, which %s reads, without depending on it",
+                         dispatch_label(d).c_str(), buffer_label(b).c_str(),
+                         dispatch_label(r).c_str()));
+    }
+    for (uint32_t j = 0; j < dp.bindings_count; ++j)
+      if (bds[j].access & SMEPILOT_RT_ACCESS_WRITE) {
+        last_writer[bds[j].buffer] = d;
+        readers[bds[j].buffer].clear();
+      }
+    for (uint32_t j = 0; j < dp.bindings_count; ++j) {
+      const uint32_t b = bds[j].buffer;
+      if (last_writer[b] != d && (readers[b].empty() || readers[b].back() != d))
+        readers[b].push_back(d);
+    }
+  }
+  return status::ok();
+}
+
+/// One dispatch as the workers see it: item 0 is the SME range when there is
+/// one, the others split the CPU range into `n_cpu_ranges` contiguous parts.
+struct dispatch_job {
+  smepilot_rt_kernel_fn cpu_fn;
+  smepilot_rt_kernel_fn sme_fn;
+  void *const *bindings;
+  const int64_t *constants;
+  int64_t n_tiles;
+  int64_t split;
+  int64_t n_cpu_ranges;
+
+  int64_t n_items() const { return (split > 0 ? 1 : 0) + n_cpu_ranges; }
+
+  void run_item(int64_t item) const {
+    if (split > 0) {
+      if (item == 0) {
+        sme_fn(bindings, constants, 0, split);
+        return;
+      }
+      --item;
+    }
+    // Balanced contiguous ranges: the first `rem` ranges get one tile more.
+    const int64_t m = n_tiles - split, q = m / n_cpu_ranges, rem = m % n_cpu_ranges;
+    const int64_t begin = split + item * q + std::min(item, rem);
+    const int64_t end = begin + q + (item < rem ? 1 : 0);
+    cpu_fn(bindings, constants, begin, end);
+  }
+};
+
+} // namespace
+
+int64_t collab_split(int64_t tile_count, uint32_t sme_share, int64_t tile_granule) {
+  if (tile_count <= 0)
+    return 0;
+  sme_share = std::min(sme_share, SMEPILOT_RT_SHARE_ONE);
+  // floor(n * s / 2^16) with n = q * 2^16 + r: q * s + floor(r * s / 2^16),
+  // where q * s <= n and r * s < 2^32, so nothing overflows.
+  const int64_t q = tile_count >> 16, r = tile_count & 0xFFFF;
+  int64_t split = q * int64_t(sme_share) + ((r * int64_t(sme_share)) >> 16);
+  if (tile_granule > 1)
+    split -= split % tile_granule;
+  return split;
+}
+
+void dispatch_program::arena_deleter::operator()(std::byte *p) const { std::free(p); }
+
+dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
+    : table_(table),
+      phase_name_(table->phase_name ? table->phase_name : "(unnamed)"),
+      buffer_ptrs_(table->n_buffers, nullptr),
+      binding_ptrs_(table->n_bindings, nullptr),
+      temp_offsets_(table->n_buffers - table->n_arguments, 0),
+      tile_counts_(table->n_dispatches, 0) {}
+
+dispatch_program::dispatch_program(dispatch_program &&) noexcept = default;
+dispatch_program &dispatch_program::operator=(dispatch_program &&) noexcept = default;
+dispatch_program::~dispatch_program() = default;
+
+result<dispatch_program> dispatch_program::create(const smepilot_rt_dispatch_table *table) {
+  if (table == nullptr)
+    return status::error("dispatch table: null table");
+  std::string phase = table->phase_name ? table->phase_name : "(unnamed)";
+  SMEPILOT_RT_RETURN_IF_ERROR(table_validator(*table, phase).validate());
+  return dispatch_program(table);
+}
+
+status dispatch_program::ensure_arena(size_t bytes) {
+  if (bytes <= arena_bytes_ && arena_)
+    return status::ok();
+  // Every temporary offset is a multiple of its alignment, which is at most
+  // 65536 (validated); aligning the base to the largest one used is enough.
+  size_t align = SMEPILOT_RT_MIN_ALIGNMENT;
+  for (uint32_t b = table_->n_arguments; b < table_->n_buffers; ++b)
+    align = std::max<size_t>(align, table_->buffers[b].alignment);
+  const size_t rounded = (bytes + align - 1) / align * align;
+  arena_.reset(); // free first: the old contents need not survive
+  arena_bytes_ = 0;
+  void *p = std::aligned_alloc(align, rounded);
+  if (p == nullptr)
+    return status::error(strformat("dispatch table '%s': cannot allocate %zu bytes for temporaries",
+                                   phase_name_.c_str(), rounded));
+  arena_.reset(static_cast<std::byte *>(p));
+  arena_bytes_ = rounded;
+  ++arena_allocations_;
+  return status::ok();
+}
+
+status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments,
+                             std::span<const int64_t> constants) {
+  const smepilot_rt_dispatch_table &t = *table_;
+  const char *phase = phase_name_.c_str();
+  if (arguments.size() != t.n_arguments)
+    return status::error(strformat("dispatch table '%s': %zu arguments given, expected %u",
+                                   phase, arguments.size(), t.n_arguments));
+  if (constants.size() != t.n_constants)
+    return status::error(strformat("dispatch table '%s': %zu constants given, expected %u",
+                                   phase, constants.size(), t.n_constants));
+  for (uint32_t a = 0; a < t.n_arguments; ++a) {
+    if (arguments[a] == nullptr)
+      return status::error(strformat("dispatch table '%s': argument %u%s is null", phase, a,
+                                     quoted_name(t.buffers[a].name).c_str()));
+    buffer_ptrs_[a] = arguments[a];
+  }
+
+  // Tile counts and the temporaries' layout for these constants.
+  for (uint32_t d = 0; d < t.n_dispatches; ++d) {
+    int64_t n = 0;
+    const bool fits = eval_extent(t.dispatches[d].tile_count, constants.data(), &n);
+    if (!fits || n < 0)
+      return status::error(strformat(
+          "dispatch table '%s': dispatch %u%s: tile count %s for these constants", phase, d,
+          quoted_name(t.dispatches[d].name).c_str(),
+          fits ? strformat("is %lld", (long long)n).c_str() : "overflows"));
+    tile_counts_[d] = n;
+  }
+  size_t total = 0;
+  for (uint32_t b = t.n_arguments; b < t.n_buffers; ++b) {
+    const smepilot_rt_buffer &buf = t.buffers[b];
+    int64_t size = 0;
+    const bool fits = eval_extent(buf.size, constants.data(), &size);
+    if (!fits || size < 0 || uint64_t(size) > (uint64_t(1) << 48))
+      return status::error(strformat(
+          "dispatch table '%s': buffer %u%s: size %s for these constants", phase, b,
+          quoted_name(buf.name).c_str(),
+          fits ? strformat("%lld bytes is out of range", (long long)size).c_str()
+               : "overflows"));
+    const size_t align = std::max<size_t>(SMEPILOT_RT_MIN_ALIGNMENT, buf.alignment);
+    total = (total + align - 1) / align * align;
+    temp_offsets_[b - t.n_arguments] = total;
+    total += size_t(size);
+  }
+  if (t.n_buffers > t.n_arguments) {
+    SMEPILOT_RT_RETURN_IF_ERROR(ensure_arena(std::max<size_t>(total, 1)));
+    for (uint32_t b = t.n_arguments; b < t.n_buffers; ++b)
+      buffer_ptrs_[b] = arena_.get() + temp_offsets_[b - t.n_arguments];
+  }
+  for (uint32_t i = 0; i < t.n_bindings; ++i)
+    binding_ptrs_[i] = buffer_ptrs_[t.bindings[i].buffer];
+
+  // In table order; each parallel_for returns when all its tiles are done, so
+  // every dependency (always an earlier dispatch) has finished.
+  const int n_threads = pool.n_threads();
+  for (uint32_t d = 0; d < t.n_dispatches; ++d) {
+    const smepilot_rt_dispatch &dp = t.dispatches[d];
+    const int64_t n = tile_counts_[d];
+    if (n == 0)
+      continue;
+    dispatch_job job;
+    job.cpu_fn = t.kernels[dp.cpu_kernel];
+    job.sme_fn = dp.sme_kernel == SMEPILOT_RT_NO_KERNEL ? nullptr : t.kernels[dp.sme_kernel];
+    job.bindings = binding_ptrs_.data() + dp.bindings_begin;
+    job.constants = constants.data();
+    job.n_tiles = n;
+    int cpu_workers = n_threads;
+    switch (dp.mode) {
+    case SMEPILOT_RT_MODE_SME:
+      job.split = n;
+      break;
+    case SMEPILOT_RT_MODE_COLLAB:
+      job.split = collab_split(n, dp.sme_share, dp.tile_granule);
+      if (job.split > 0 && n_threads > 1)
+        cpu_workers = n_threads - 1; // one worker stands for the matrix unit
+      break;
+    default:
+      job.split = 0;
+      break;
+    }
+    job.n_cpu_ranges = std::min<int64_t>(cpu_workers, n - job.split);
+    const int64_t items = job.n_items();
+    if (items == 1) {
+      job.run_item(0);
+      continue;
+    }
+    pool.parallel_for(items, 1, [&job](int64_t begin, int64_t end, int) {
+      for (int64_t i = begin; i < end; ++i)
+        job.run_item(i);
+    });
+  }
+  return status::ok();
+}
+
+} // namespace smepilot::rt
