@@ -1,26 +1,49 @@
 // RUN: smepilot-opt %s --smepilot-host-pipeline=stop-after=vectorize | FileCheck %s --check-prefix=VEC
 // RUN: smepilot-opt %s --smepilot-host-pipeline | FileCheck %s --check-prefix=LLVM
+// RUN: smepilot-opt %s --smepilot-host-pipeline \
+// RUN:   | mlir-translate --allow-unregistered-dialect --mlir-to-llvmir \
+// RUN:   | llc -O3 -mtriple=x86_64-unknown-linux-gnu -mattr=+avx512f,+fma \
+// RUN:   | FileCheck %s --check-prefix=ASM
 
-/// Contractions in every form the graph builder emits: each is tiled into
-/// 16x16 (m x n) register tiles over k steps of 1, with masked transfers
-/// where a tile is partial, vectorized to vector.contract and lowered to
-/// LLVM without calls. (The k = 1 outer products still lower to per-element
-/// multiplies: a known performance gap, see docs/compiled-model.md.)
+/// Contractions in every form the graph builder emits. Those whose reduction
+/// dimension k is contiguous in both inputs (projections with [out, in]
+/// weights, Q K^T) take the dot-product schedule: register blocks of output
+/// rows x weight rows, a k loop of 16-lane loads and vector FMAs into
+/// accumulators carried by scf.for, a masked k tail, and one horizontal sum
+/// per output. The others (k-major B) keep 16x16 tiles over k steps of 1.
 
-/// Projection with [out, in] weights (transposed B), odd sizes: one masked
-/// 5x7 tile, B read through a transposing permutation map.
+/// Projection with [out, in] weights (transposed B), odd sizes: 4 x 4 blocks
+/// (the last ones partial: m = 5, n = 7), k = 40 = two full steps + a masked
+/// tail of 8. The n loop is outside the m loop.
 // VEC-LABEL: func.func @matmul_transposed_b
-// VEC: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<5x7xf32>)
-// VEC: %[[A:.*]] = vector.transfer_read {{.*}} permutation_map = {{.*}} : tensor<5x1xf32>, vector<5x7x1xf32>
-// VEC: %[[B:.*]] = vector.transfer_read {{.*}} permutation_map = {{.*}} : tensor<7x1xf32>, vector<5x7x1xf32>
-// VEC: vector.contract {{.*}} %[[A]], %[[B]], %[[ACC]] : vector<5x7x1xf32>, vector<5x7x1xf32> into vector<5x7xf32>
+// VEC: scf.for %{{.*}} = %c0 to %c7 step %c4
+// VEC: scf.for %{{.*}} = %c0 to %c5 step %c4
+// VEC: %[[ACCS:.*]]:16 = scf.for %[[K:.*]] = %c0 to %c32 step %c16 iter_args(%[[ACC0:[^ ]*]] = %[[ZERO:[^,]*]], {{.*}}) -> (vector<16xf32>,
+// VEC-COUNT-8: vector.transfer_read {{.*}}[%{{.*}}, %[[K]]], %{{.*}} {in_bounds = [true]} : tensor<?x40xf32>, vector<16xf32>
+// VEC-NEXT: vector.fma %{{.*}}, %{{.*}}, %[[ACC0]] : vector<16xf32>
+// VEC-COUNT-15: vector.fma
+// VEC-NEXT: scf.yield
+// VEC: %[[TAIL:.*]] = vector.constant_mask [8] : vector<16xi1>
+// VEC: vector.transfer_read {{.*}}[%{{.*}}, %c32], %{{.*}}, %[[TAIL]] {in_bounds = [true]} : tensor<?x40xf32>, vector<16xf32>
+// VEC: vector.fma {{.*}}, %[[ACCS]]#0 : vector<16xf32>
+// VEC: vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<16xf32> into f32
+// VEC: %[[BLOCK:.*]] = vector.from_elements {{.*}} : vector<4x4xf32>
+// VEC: %[[MASK:.*]] = vector.create_mask %{{.*}}, %{{.*}} : vector<4x4xi1>
+// VEC: %[[OLD:.*]] = vector.transfer_read {{.*}}, %[[MASK]] {{.*}} : tensor<?x?xf32>, vector<4x4xf32>
+// VEC: %[[SUM:.*]] = arith.addf %[[OLD]], %[[BLOCK]] : vector<4x4xf32>
+// VEC: vector.transfer_write %[[SUM]], {{.*}}, %[[MASK]]
 // VEC-NOT: linalg.
+// VEC-NOT: vector.contract
 // VEC: return
 // LLVM-LABEL: llvm.func @matmul_transposed_b
 // LLVM-NOT: llvm.call
-// LLVM: llvm.fmul
+// LLVM-NOT: llvm.fmul
+// LLVM: llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// LLVM: llvm.intr.masked.load {{.*}} -> vector<16xf32>
+// LLVM: "llvm.intr.vector.reduce.fadd"({{.*}}) <{fastmathFlags = #llvm.fastmath<reassoc>}> : (f32, vector<16xf32>) -> f32
+// LLVM-NOT: llvm.fmul
 // LLVM-LABEL: llvm.func @_mlir_ciface_matmul_transposed_b
-func.func @matmul_transposed_b(%a: tensor<5x9xf32>, %b: tensor<7x9xf32>) -> tensor<5x7xf32>
+func.func @matmul_transposed_b(%a: tensor<5x40xf32>, %b: tensor<7x40xf32>) -> tensor<5x7xf32>
     attributes {llvm.emit_c_interface} {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<5x7xf32>
@@ -28,22 +51,23 @@ func.func @matmul_transposed_b(%a: tensor<5x9xf32>, %b: tensor<7x9xf32>) -> tens
   %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
                                       affine_map<(m, n, k) -> (n, k)>,
                                       affine_map<(m, n, k) -> (m, n)>]
-         ins(%a, %b : tensor<5x9xf32>, tensor<7x9xf32>)
+         ins(%a, %b : tensor<5x40xf32>, tensor<7x40xf32>)
          outs(%c : tensor<5x7xf32>) -> tensor<5x7xf32>
   return %r : tensor<5x7xf32>
 }
 
-/// Plain 64x64x64: 4x4 full 16x16 tiles, no masks, the accumulator tile is
-/// loop-carried in registers across k.
+/// Plain 64x64x64 (k-major B: not a dot product): 4x4 full 16x16 tiles, no
+/// masks, the accumulator tile is loop-carried in registers across k steps
+/// of 1.
 // VEC-LABEL: func.func @matmul_64
 // VEC: scf.for {{.*}} step %c16
 // VEC: scf.for {{.*}} step %c16
 // VEC: scf.for {{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16x16xf32>)
 // VEC-NOT: vector.create_mask
+// VEC-NOT: vector.fma
 // VEC: vector.contract {{.*}}, %[[ACC]] : vector<16x16x1xf32>, vector<16x16x1xf32> into vector<16x16xf32>
 // LLVM-LABEL: llvm.func @matmul_64
 // LLVM-NOT: llvm.call
-// LLVM: llvm.fmul
 // LLVM: llvm.return
 func.func @matmul_64(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) -> tensor<64x64xf32> {
   %z = arith.constant 0.0 : f32
@@ -54,18 +78,28 @@ func.func @matmul_64(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) -> tensor<64x
   return %r : tensor<64x64xf32>
 }
 
-/// Decode projection (M = 1): n is tiled by 16 with a masked last tile
-/// (40 = 16 + 16 + 8), lowered to AVX-512 masked loads and stores.
+/// Decode projection (M = 1): a GEMV in 1 x 8 blocks over n (40 = 5 x 8),
+/// k = 64 in full steps, so no mask anywhere. Each step loads one x vector
+/// and 8 weight-row vectors (contiguous along k) and issues 8 FMAs; in the
+/// machine code the weight loads fold into the FMAs (vfmadd231ps zmm, mem).
 // VEC-LABEL: func.func @matvec
-// VEC: %[[MASK:.*]] = vector.create_mask %c1, %{{.*}} : vector<1x16xi1>
-// VEC: vector.transfer_write {{.*}}, %[[MASK]]
-// VEC: %[[MASKK:.*]] = vector.create_mask %c1, %{{.*}} : vector<1x16xi1>
-// VEC: %[[C:.*]] = vector.transfer_read {{.*}}, %[[MASKK]] {{.*}} : tensor<1x?xf32>, vector<1x16xf32>
-// VEC: vector.mask {{.*}} vector.contract {{.*}}, %[[C]] : vector<1x16x1xf32>, vector<1x16x1xf32> into vector<1x16xf32>
-// VEC: vector.transfer_write {{.*}}, %[[MASKK]]
+// VEC: scf.for %{{.*}} = %c0 to %c40 step %c8
+// VEC: %{{.*}}:8 = scf.for %[[K:.*]] = %c0 to %c64 step %c16 iter_args({{.*}}) -> (vector<16xf32>,
+// VEC-NEXT: %[[X:.*]] = vector.transfer_read %arg0[%c0, %[[K]]], %{{.*}} {in_bounds = [true]} : tensor<1x64xf32>, vector<16xf32>
+// VEC-COUNT-8: vector.transfer_read %{{.*}}[%c{{[0-7]}}, %[[K]]], %{{.*}} {in_bounds = [true]} : tensor<8x64xf32>, vector<16xf32>
+// VEC-COUNT-8: vector.fma %[[X]], %{{.*}}, %{{.*}} : vector<16xf32>
+// VEC-NEXT: scf.yield
+// VEC-NOT: mask
+// VEC: vector.transfer_write {{.*}} : vector<1x8xf32>, tensor<1x8xf32>
+// VEC: return
 // LLVM-LABEL: llvm.func @matvec
-// LLVM: llvm.intr.masked.load {{.*}} -> vector<16xf32>
-// LLVM: llvm.intr.masked.store
+// LLVM-NOT: llvm.intr.masked.load
+// LLVM: llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// LLVM: llvm.return
+// ASM-LABEL: matvec:
+// ASM: vmovups {{.*}}, %zmm[[X:[0-9]+]]
+// ASM-COUNT-8: vfmadd231ps {{-?[0-9]*}}(%{{.*}}), %zmm[[X]], %zmm{{[0-9]+}}
+// ASM: .Lfunc_end
 func.func @matvec(%x: tensor<1x64xf32>, %w: tensor<40x64xf32>) -> tensor<1x40xf32> {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<1x40xf32>
@@ -78,30 +112,63 @@ func.func @matvec(%x: tensor<1x64xf32>, %w: tensor<40x64xf32>) -> tensor<1x40xf3
   return %r : tensor<1x40xf32>
 }
 
-/// Attention scores as a generic batch contraction (heads x queries x keys,
-/// K transposed): batch and m are tiled by 1, the whole 3x10 tile per head
-/// is one vector accumulator.
+/// Attention scores Q K^T as a generic batch contraction (heads x queries x
+/// keys, head_dim contiguous in both), with a dynamic number of keys (the
+/// cache history): heads tiled by 1, all 3 queries x 4 keys per block with
+/// the key rows clamped (affine.min) and the last block masked at the write.
 // VEC-LABEL: func.func @batch_contraction
-// VEC: scf.for
-// VEC: scf.for {{.*}} -> (vector<1x3x10xf32>)
-// VEC: vector.contract {{.*}} : vector<1x3x10x1xf32>, vector<1x3x10x1xf32> into vector<1x3x10xf32>
+// VEC: scf.for %{{.*}} = %c0 to %c4 step %c1
+// VEC: scf.for %[[J:.*]] = %c0 to %{{.*}} step %c4
+// VEC: %[[SIZE:.*]] = affine.min #{{.*}}(%[[J]])[%{{.*}}]
+// VEC: %[[ROW:.*]] = affine.min #{{.*}}(%[[SIZE]])
+// VEC: vector.transfer_read {{.*}}[%c0, %[[ROW]], %c0], %{{.*}} {in_bounds = [true]} : tensor<1x?x16xf32>, vector<16xf32>
+// VEC: vector.fma
+// VEC: vector.from_elements {{.*}} : vector<3x4xf32>
+// VEC: %[[MASK:.*]] = vector.create_mask %c3, %{{.*}} : vector<3x4xi1>
+// VEC: vector.transfer_write {{.*}}, %[[MASK]] {{.*}} : vector<3x4xf32>, tensor<1x3x?xf32>
 // VEC-NOT: linalg.generic
+// VEC-NOT: vector.contract
 // VEC: return
 // LLVM-LABEL: llvm.func @batch_contraction
-// LLVM: llvm.fmul
-func.func @batch_contraction(%q: tensor<4x3x16xf32>, %k: tensor<4x10x16xf32>) -> tensor<4x3x10xf32> {
+// LLVM: llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+func.func @batch_contraction(%q: tensor<4x3x16xf32>, %k: tensor<4x?x16xf32>) -> tensor<4x3x?xf32> {
   %z = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<4x3x10xf32>
-  %c = linalg.fill ins(%z : f32) outs(%e : tensor<4x3x10xf32>) -> tensor<4x3x10xf32>
+  %c1 = arith.constant 1 : index
+  %d = tensor.dim %k, %c1 : tensor<4x?x16xf32>
+  %e = tensor.empty(%d) : tensor<4x3x?xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<4x3x?xf32>) -> tensor<4x3x?xf32>
   %r = linalg.generic {indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>,
                                         affine_map<(b, m, n, k) -> (b, n, k)>,
                                         affine_map<(b, m, n, k) -> (b, m, n)>],
                        iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
-      ins(%q, %k : tensor<4x3x16xf32>, tensor<4x10x16xf32>) outs(%c : tensor<4x3x10xf32>) {
+      ins(%q, %k : tensor<4x3x16xf32>, tensor<4x?x16xf32>) outs(%c : tensor<4x3x?xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %m = arith.mulf %a, %b : f32
     %s = arith.addf %o, %m : f32
     linalg.yield %s : f32
-  } -> tensor<4x3x10xf32>
-  return %r : tensor<4x3x10xf32>
+  } -> tensor<4x3x?xf32>
+  return %r : tensor<4x3x?xf32>
+}
+
+/// Attention output P V (V is [keys, head_dim]: k is not contiguous in V):
+/// not a dot product, so it keeps the vector.contract schedule.
+// VEC-LABEL: func.func @batch_contraction_k_major
+// VEC-NOT: vector.fma
+// VEC: vector.contract {{.*}} : vector<1x3x16x1xf32>, vector<1x3x16x1xf32> into vector<1x3x16xf32>
+// VEC: return
+func.func @batch_contraction_k_major(%p: tensor<4x3x10xf32>, %v: tensor<4x10x16xf32>) -> tensor<4x3x16xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x3x16xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<4x3x16xf32>) -> tensor<4x3x16xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>,
+                                        affine_map<(b, m, n, k) -> (b, k, n)>,
+                                        affine_map<(b, m, n, k) -> (b, m, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<4x3x10xf32>, tensor<4x10x16xf32>) outs(%c : tensor<4x3x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<4x3x16xf32>
+  return %r : tensor<4x3x16xf32>
 }

@@ -143,6 +143,83 @@ TEST_F(HostJITTest, MatmulTransposedB64) {
   expectNear(c, want, 1e-4f);
 }
 
+/// The dot-product schedule's edges: partial 4 x 4 register blocks in m
+/// (6 = 4 + 2) and n (13 = 3 * 4 + 1), and a k tail (35 = 2 * 16 + 3) read
+/// with masked loads.
+TEST_F(HostJITTest, MatmulTransposedBPartialBlocks) {
+  const int64_t m = 6, n = 13, k = 35;
+  std::unique_ptr<HostJIT> jit = compile(matmulTransposedB(m, n, k));
+  ASSERT_TRUE(jit);
+  std::vector<float> a = random(m * k, 5), b = random(n * k, 6);
+  std::vector<float> c(m * n, -42.0f), want(m * n, 0.0f);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t p = 0; p < k; ++p)
+        want[i * n + j] += a[i * k + p] * b[j * k + p];
+  call(*jit, "mm",
+       {JITArg::memref(a.data(), {m, k}), JITArg::memref(b.data(), {n, k}),
+        JITArg::memref(c.data(), {m, n})});
+  expectNear(c, want, 1e-5f);
+}
+
+/// Decode-shaped projection (M = 1): 1 x 8 blocks over n (37 = 4 * 8 + 5)
+/// and a long k with a tail (300 = 18 * 16 + 12).
+TEST_F(HostJITTest, MatvecTransposedB) {
+  const int64_t m = 1, n = 37, k = 300;
+  std::unique_ptr<HostJIT> jit = compile(matmulTransposedB(m, n, k));
+  ASSERT_TRUE(jit);
+  std::vector<float> a = random(m * k, 7), b = random(n * k, 8);
+  std::vector<float> c(m * n, -42.0f), want(m * n, 0.0f);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = 0; p < k; ++p)
+      want[j] += a[p] * b[j * k + p];
+  call(*jit, "mm",
+       {JITArg::memref(a.data(), {m, k}), JITArg::memref(b.data(), {n, k}),
+        JITArg::memref(c.data(), {m, n})});
+  // 16 lane partial sums + a tree instead of the loop's sequential order:
+  // about sqrt(300) products of magnitude <= 1 rounded differently.
+  expectNear(c, want, 1e-5f);
+}
+
+/// Attention scores as a generic batch contraction with k (head_dim)
+/// contiguous in Q and K: batch tiled by 1, a 3 x 4 block over queries x keys.
+TEST_F(HostJITTest, BatchContractionTransposedB) {
+  const int64_t h = 2, m = 3, n = 10, k = 24;
+  std::unique_ptr<HostJIT> jit = compile(llvm::formatv(R"mlir(
+func.func @scores(%q: tensor<{0}x{1}x{3}xf32>, %k: tensor<{0}x{2}x{3}xf32>) -> tensor<{0}x{1}x{2}xf32>
+    attributes {{llvm.emit_c_interface} {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<{0}x{1}x{2}xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<{0}x{1}x{2}xf32>) -> tensor<{0}x{1}x{2}xf32>
+  %r = linalg.generic {{indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>,
+                                        affine_map<(b, m, n, k) -> (b, n, k)>,
+                                        affine_map<(b, m, n, k) -> (b, m, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<{0}x{1}x{3}xf32>, tensor<{0}x{2}x{3}xf32>)
+      outs(%c : tensor<{0}x{1}x{2}xf32>) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<{0}x{1}x{2}xf32>
+  return %r : tensor<{0}x{1}x{2}xf32>
+}
+)mlir", h, m, n, k).str());
+  ASSERT_TRUE(jit);
+  std::vector<float> q = random(h * m * k, 9), kk = random(h * n * k, 10);
+  std::vector<float> s(h * m * n, -42.0f), want(h * m * n, 0.0f);
+  for (int64_t b = 0; b < h; ++b)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t p = 0; p < k; ++p)
+          want[(b * m + i) * n + j] +=
+              q[(b * m + i) * k + p] * kk[(b * n + j) * k + p];
+  call(*jit, "scores",
+       {JITArg::memref(q.data(), {h, m, k}), JITArg::memref(kk.data(), {h, n, k}),
+        JITArg::memref(s.data(), {h, m, n})});
+  expectNear(s, want, 1e-5f);
+}
+
 TEST_F(HostJITTest, Softmax) {
   std::unique_ptr<HostJIT> jit = compile(R"mlir(
 func.func @softmax(%x: tensor<3x37xf32>) -> tensor<3x37xf32> attributes {llvm.emit_c_interface} {

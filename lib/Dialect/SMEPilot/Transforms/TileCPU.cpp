@@ -18,12 +18,32 @@
 // loops after bufferization. The pass never fails on such an op: the slow
 // path is correct, and `report` says which ops took it.
 //
+// Dot-product schedule. A contraction whose single reduction dimension k is
+// the contiguous (last) dimension of both inputs -- C[m, n] += A[m, k] *
+// W[n, k], the projections with GGUF [out, in] weights, and Q K^T -- is not
+// handed to the vectorizer: k-steps of one would read W 16 strided elements
+// at a time. Instead the parallel dims are tiled into a register block of
+// Mr x Nr outputs (n loop outside m loop, so each block of W rows is streamed
+// from memory once and A is reread from cache), k is left whole, and each
+// block is written directly as vector code:
+//   scf.for k step VL iter_args(Mr*Nr vector<VLxf32> accumulators):
+//     Mr A-row loads + Nr W-row loads along k, Mr*Nr vector.fma
+//   one masked k step for the k % VL tail,
+//   one reassociating vector.reduction per accumulator, added to C with a
+//   masked Mr x Nr transfer.
+// Rows past a partial m/n block re-read the last valid row (no out-of-bounds
+// access) and their sums are masked off at the write. For M = 1 (decode) the
+// block is 1 x 8: a GEMV streaming W contiguously. Summation order: each of
+// the VL lanes sums every VL-th product, then a tree reduction; this differs
+// from the sequential k order by a few ulps of the partial sums.
+//
 //===----------------------------------------------------------------------===//
 
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -75,6 +95,260 @@ SmallVector<int64_t> desiredTileSizes(linalg::LinalgOp op,
   return tiles;
 }
 
+/// A contraction that suits the dot-product schedule: the single reduction
+/// loop `k` is the last (contiguous) dimension of both inputs.
+struct DotContraction {
+  unsigned m, n, k; ///< innermost m, innermost n, the reduction loop
+  unsigned lhs;     ///< the input indexed by m (the other is indexed by n)
+};
+
+bool isBlockArg(Value v, linalg::LinalgOp op, unsigned number) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  return arg && arg.getOwner() == op.getBlock() && arg.getArgNumber() == number;
+}
+
+/// Matches `yield(addf(acc, mulf(in0, in1)))` over f32 where k is contiguous
+/// in both inputs and absent from the output.
+std::optional<DotContraction> matchDotContraction(linalg::LinalgOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !op.hasPureTensorSemantics())
+    return std::nullopt;
+  for (OpOperand &operand : op->getOpOperands())
+    if (!getElementTypeOrSelf(operand.get().getType()).isF32())
+      return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims) || dims->m.empty() || dims->n.empty() ||
+      dims->k.size() != 1)
+    return std::nullopt;
+
+  Block *body = op.getBlock();
+  if (body->getOperations().size() != 3)
+    return std::nullopt;
+  auto add = body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return std::nullopt;
+  Value acc = add.getLhs(), prod = add.getRhs();
+  if (!isBlockArg(acc, op, 2))
+    std::swap(acc, prod);
+  auto mul = prod.getDefiningOp<arith::MulFOp>();
+  if (!isBlockArg(acc, op, 2) || !mul ||
+      !((isBlockArg(mul.getLhs(), op, 0) && isBlockArg(mul.getRhs(), op, 1)) ||
+        (isBlockArg(mul.getLhs(), op, 1) && isBlockArg(mul.getRhs(), op, 0))))
+    return std::nullopt;
+
+  DotContraction dot;
+  dot.m = *llvm::max_element(dims->m);
+  dot.n = *llvm::max_element(dims->n);
+  dot.k = dims->k.front();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (AffineMap map : maps)
+    if (!map.isProjectedPermutation() || map.getNumResults() == 0)
+      return std::nullopt;
+  auto lastDim = [](AffineMap map) {
+    return cast<AffineDimExpr>(map.getResults().back()).getPosition();
+  };
+  if (lastDim(maps[0]) != dot.k || lastDim(maps[1]) != dot.k ||
+      maps[2].isFunctionOfDim(dot.k))
+    return std::nullopt;
+  dot.lhs = maps[0].isFunctionOfDim(dot.m) ? 0 : 1;
+  unsigned rhs = 1 - dot.lhs;
+  if (!maps[dot.lhs].isFunctionOfDim(dot.m) ||
+      maps[dot.lhs].isFunctionOfDim(dot.n) ||
+      !maps[rhs].isFunctionOfDim(dot.n) || maps[rhs].isFunctionOfDim(dot.m))
+    return std::nullopt;
+  return dot;
+}
+
+/// Replaces one register-block tile `op` (every loop but m, n and k of size
+/// one; m <= mr, n <= nr) by the vector code described at the top of the
+/// file. Returns the updated output tensor.
+Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
+                     const DotContraction &dot, int64_t mr, int64_t nr,
+                     int64_t vl) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = b.getContext();
+  b.setInsertionPoint(op);
+  SmallVector<Range, 4> ranges = op.createLoopRanges(b, loc);
+  OpFoldResult mSize = ranges[dot.m].size, nSize = ranges[dot.n].size,
+               kSize = ranges[dot.k].size;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  Value lhs = op.getDpsInputOperand(dot.lhs)->get();
+  Value rhs = op.getDpsInputOperand(1 - dot.lhs)->get();
+  Value init = op.getDpsInitOperand(0)->get();
+  AffineMap lhsMap = maps[dot.lhs], rhsMap = maps[1 - dot.lhs],
+            outMap = maps[2];
+
+  Type f32 = b.getF32Type();
+  auto vecType = VectorType::get({vl}, f32);
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(f32));
+  Value zeroVec = arith::ConstantOp::create(b, loc, b.getZeroAttr(vecType));
+
+  // Row r of a block of `count` rows, clamped to the last valid row.
+  AffineExpr d0 = b.getAffineDimExpr(0);
+  auto clampedRows = [&](OpFoldResult size, int64_t count) {
+    SmallVector<Value> rows;
+    for (int64_t r = 0; r < count; ++r) {
+      AffineMap clamp =
+          AffineMap::get(1, 0, {b.getAffineConstantExpr(r), d0 - 1}, ctx);
+      rows.push_back(getValueOrCreateConstantIndexOp(
+          b, loc, affine::makeComposedFoldedAffineMin(b, loc, clamp, {size})));
+    }
+    return rows;
+  };
+  SmallVector<Value> lhsRows = clampedRows(mSize, mr);
+  SmallVector<Value> rhsRows = clampedRows(nSize, nr);
+
+  // Indices into an input slice: `row` for `rowDim`, `k` for k, else 0.
+  auto indices = [&](AffineMap map, unsigned rowDim, Value row, Value k) {
+    SmallVector<Value> idx;
+    for (AffineExpr e : map.getResults()) {
+      unsigned pos = cast<AffineDimExpr>(e).getPosition();
+      idx.push_back(pos == rowDim ? row : pos == dot.k ? k : c0);
+    }
+    return idx;
+  };
+  // One k step: Mr + Nr contiguous loads (masked if `mask`), Mr x Nr FMAs.
+  auto kStep = [&](OpBuilder &nb, Location l, Value k, ValueRange accs,
+                   Value mask) {
+    auto read = [&](Value src, AffineMap map, unsigned rowDim, Value row) {
+      int64_t rank = map.getNumResults();
+      return vector::TransferReadOp::create(
+          nb, l, vecType, src, indices(map, rowDim, row, k),
+          AffineMapAttr::get(AffineMap::getMinorIdentityMap(rank, 1, ctx)),
+          zero, mask, nb.getBoolArrayAttr({true}));
+    };
+    SmallVector<Value> a, w, next;
+    for (Value row : lhsRows)
+      a.push_back(read(lhs, lhsMap, dot.m, row));
+    for (Value row : rhsRows)
+      w.push_back(read(rhs, rhsMap, dot.n, row));
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t j = 0; j < nr; ++j)
+        next.push_back(
+            vector::FMAOp::create(nb, l, a[i], w[j], accs[i * nr + j]));
+    return next;
+  };
+
+  OpFoldResult kMain = affine::makeComposedFoldedAffineApply(
+      b, loc, d0.floorDiv(vl) * vl, {kSize});
+  SmallVector<Value> inits(mr * nr, zeroVec);
+  auto loop = scf::ForOp::create(
+      b, loc, c0, getValueOrCreateConstantIndexOp(b, loc, kMain),
+      arith::ConstantIndexOp::create(b, loc, vl), inits,
+      [&](OpBuilder &nb, Location l, Value k, ValueRange accs) {
+        scf::YieldOp::create(nb, l, kStep(nb, l, k, accs, Value()));
+      });
+  SmallVector<Value> accs(loop.getResults());
+
+  std::optional<int64_t> staticK = getConstantIntValue(kSize);
+  if (!staticK || *staticK % vl != 0) {
+    OpFoldResult rest = affine::makeComposedFoldedAffineApply(
+        b, loc, d0 - d0.floorDiv(vl) * vl, {kSize});
+    Value mask = vector::CreateMaskOp::create(
+        b, loc, VectorType::get({vl}, b.getI1Type()), ArrayRef<OpFoldResult>{rest});
+    accs = kStep(b, loc, getValueOrCreateConstantIndexOp(b, loc, kMain), accs,
+                 mask);
+  }
+
+  // Horizontal sums into an Mr x Nr block, added to C under the tile mask.
+  auto blockType = VectorType::get({mr, nr}, f32);
+  Value block = arith::ConstantOp::create(b, loc, b.getZeroAttr(blockType));
+  for (int64_t i = 0; i < mr; ++i) {
+    SmallVector<Value> sums;
+    for (int64_t j = 0; j < nr; ++j)
+      sums.push_back(vector::ReductionOp::create(
+          b, loc, vector::CombiningKind::ADD, accs[i * nr + j],
+          arith::FastMathFlags::reassoc));
+    Value row =
+        vector::FromElementsOp::create(b, loc, VectorType::get({nr}, f32), sums);
+    block = vector::InsertOp::create(b, loc, row, block, ArrayRef<int64_t>{i});
+  }
+  SmallVector<AffineExpr> outDims;
+  unsigned outRank = outMap.getNumResults();
+  for (auto [pos, e] : llvm::enumerate(outMap.getResults()))
+    if (cast<AffineDimExpr>(e).getPosition() == dot.m)
+      outDims.insert(outDims.begin(), b.getAffineDimExpr(pos));
+  for (auto [pos, e] : llvm::enumerate(outMap.getResults()))
+    if (cast<AffineDimExpr>(e).getPosition() == dot.n)
+      outDims.push_back(b.getAffineDimExpr(pos));
+  AffineMap outPerm = AffineMap::get(outRank, 0, outDims, ctx);
+  SmallVector<Value> outIdx(outRank, c0);
+  Value outMask = vector::CreateMaskOp::create(
+      b, loc, VectorType::get({mr, nr}, b.getI1Type()),
+      ArrayRef<OpFoldResult>{mSize, nSize});
+  ArrayAttr inBounds = b.getBoolArrayAttr({true, true});
+  Value old = vector::TransferReadOp::create(
+      b, loc, blockType, init, outIdx, AffineMapAttr::get(outPerm), zero,
+      outMask, inBounds);
+  Value sum = arith::AddFOp::create(b, loc, old, block);
+  return vector::TransferWriteOp::create(b, loc, init.getType(), sum, init,
+                                         outIdx, AffineMapAttr::get(outPerm),
+                                         outMask, inBounds)
+      .getResult();
+}
+
+/// Tiles `op` into register blocks and writes each as vector code; see the
+/// top of the file. Fails (leaving `op` alone) if tiling fails.
+LogicalResult tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
+                                 const DotContraction &dot, int64_t vl,
+                                 bool report) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  // Decode (M = 1): a GEMV, 8 independent accumulators along n. Otherwise
+  // 4 x 4: 16 accumulators + 4 A + 4 W vectors fit the 32 zmm registers.
+  int64_t mr = 4, nr = 4;
+  if (!ShapedType::isDynamic(ranges[dot.m]) && ranges[dot.m] == 1) {
+    mr = 1;
+    nr = 8;
+  }
+  SmallVector<int64_t> tiles(op.getNumLoops(), 1);
+  tiles[dot.k] = 0;
+  tiles[dot.m] = mr;
+  tiles[dot.n] = nr;
+  for (auto [tile, range] : llvm::zip_equal(tiles, ranges))
+    if (!ShapedType::isDynamic(range) && range <= std::max<int64_t>(tile, 1))
+      tile = 0;
+  if (!ShapedType::isDynamic(ranges[dot.m]))
+    mr = std::min(mr, ranges[dot.m]);
+  if (!ShapedType::isDynamic(ranges[dot.n]))
+    nr = std::min(nr, ranges[dot.n]);
+  if (mr < 1 || nr < 1)
+    return failure();
+
+  SmallVector<Operation *> tiledOps{op};
+  if (llvm::any_of(tiles, [](int64_t t) { return t != 0; })) {
+    rewriter.setInsertionPoint(op);
+    scf::SCFTilingOptions options;
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
+    options.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), tiles));
+    // n outside m: a block of W rows is loaded from memory once.
+    SmallVector<int64_t> order = llvm::to_vector(
+        llvm::seq<int64_t>(0, static_cast<int64_t>(op.getNumLoops())));
+    if (dot.m < dot.n)
+      std::swap(order[dot.m], order[dot.n]);
+    options.setInterchange(order);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled))
+      return failure();
+    rewriter.replaceOp(op, tiled->replacements);
+    tiledOps = tiled->tiledOps;
+  }
+  for (Operation *tiledOp : tiledOps) {
+    auto tile = cast<linalg::LinalgOp>(tiledOp);
+    Value result = buildDotKernel(rewriter, tile, dot, mr, nr, vl);
+    rewriter.replaceOp(tile, result);
+  }
+  if (report) {
+    InFlightDiagnostic diag = mlir::emitRemark(
+        tiledOps.empty() ? op.getLoc() : tiledOps[0]->getLoc());
+    diag << "smepilot-tile-cpu: dot-product schedule, register block " << mr
+         << "x" << nr << ", k vectors of " << vl;
+  }
+  return success();
+}
+
 struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
   using Base::Base;
 
@@ -101,6 +375,10 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
 
     IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops) {
+      if (std::optional<DotContraction> dot = matchDotContraction(op))
+        if (succeeded(
+                tileDotContraction(rewriter, op, *dot, vectorWidth, report)))
+          continue;
       SmallVector<int64_t> ranges = op.getStaticLoopRanges();
       SmallVector<int64_t> tiles =
           desiredTileSizes(op, contractionTiles, vectorWidth);
