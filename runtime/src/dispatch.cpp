@@ -77,22 +77,24 @@ private:
 
 status table_validator::check_extent(const smepilot_rt_extent &e, const std::string &what) {
   if (e.reserved != 0)
-    return error(strformat("%s: reserved field of the extent is %u, expected 0", what.c_str(), e.reserved));
+    return error(
+        strformat("%s: reserved field of the extent is %u, expected 0", what.c_str(), e.reserved));
   if (e.constant == SMEPILOT_RT_NO_CONSTANT) {
     if (e.base < 0)
       return error(strformat("%s is a fixed %lld, expected >= 0", what.c_str(), (long long)e.base));
     return status::ok();
   }
   if (e.constant < 0 || uint32_t(e.constant) >= t_.n_constants)
-    return error(strformat("%s uses constant %d, but the table has %u constants (or -1 for a fixed value)",
-                 what.c_str(), e.constant, t_.n_constants));
+    return error(
+        strformat("%s uses constant %d, but the table has %u constants (or -1 for a fixed value)",
+                  what.c_str(), e.constant, t_.n_constants));
   return status::ok();
 }
 
 status table_validator::validate() {
   if (t_.abi_version != SMEPILOT_RT_ABI_VERSION)
     return error(strformat("ABI version %u, but this runtime implements version %u", t_.abi_version,
-                 SMEPILOT_RT_ABI_VERSION));
+                           SMEPILOT_RT_ABI_VERSION));
   struct array_check {
     const char *name;
     uint32_t n;
@@ -107,7 +109,7 @@ status table_validator::validate() {
       return error(strformat("%s array is null but its length is %u", a.name, a.n));
   if (t_.n_arguments > t_.n_buffers)
     return error(strformat("%u arguments, but only %u buffers (arguments are the first buffers)",
-                 t_.n_arguments, t_.n_buffers));
+                           t_.n_arguments, t_.n_buffers));
   for (uint32_t k = 0; k < t_.n_kernels; ++k)
     if (t_.kernels[k] == nullptr)
       return error(strformat("kernel %u is null", k));
@@ -118,60 +120,64 @@ status table_validator::validate() {
     if (buf.reserved != 0)
       return error(strformat("%s: reserved field is %u, expected 0", label.c_str(), buf.reserved));
     if (buf.alignment != 0 && !is_power_of_two(buf.alignment))
-      return error(strformat("%s: alignment %u is not a power of two", label.c_str(), buf.alignment));
+      return error(
+          strformat("%s: alignment %u is not a power of two", label.c_str(), buf.alignment));
     if (buf.alignment > (1u << 16))
-      return error(strformat("%s: alignment %u is larger than 65536", label.c_str(), buf.alignment));
+      return error(
+          strformat("%s: alignment %u is larger than 65536", label.c_str(), buf.alignment));
     SMEPILOT_RT_RETURN_IF_ERROR(check_extent(buf.size, label + " size"));
   }
 
   for (uint32_t i = 0; i < t_.n_bindings; ++i) {
     const smepilot_rt_binding &bd = t_.bindings[i];
     if (bd.buffer >= t_.n_buffers)
-      return error(strformat("binding %u names buffer %u, but the table has %u buffers", i, bd.buffer,
-                   t_.n_buffers));
+      return error(strformat("binding %u names buffer %u, but the table has %u buffers", i,
+                             bd.buffer, t_.n_buffers));
     if (bd.access == 0 || (bd.access & ~SMEPILOT_RT_ACCESS_READ_WRITE) != 0)
-      return error(strformat("binding %u (%s): access %u, expected read (1), write (2) or both (3)", i,
-                   buffer_label(bd.buffer).c_str(), bd.access));
+      return error(strformat("binding %u (%s): access %u, expected read (1), write (2) or both (3)",
+                             i, buffer_label(bd.buffer).c_str(), bd.access));
   }
   for (uint32_t i = 0; i < t_.n_deps; ++i)
     if (t_.deps[i] >= t_.n_dispatches)
-      return error(strformat("dependency entry %u names dispatch %u, but the table has %u dispatches", i,
-                   t_.deps[i], t_.n_dispatches));
+      return error(
+          strformat("dependency entry %u names dispatch %u, but the table has %u dispatches", i,
+                    t_.deps[i], t_.n_dispatches));
 
   for (uint32_t d = 0; d < t_.n_dispatches; ++d) {
     const smepilot_rt_dispatch &dp = t_.dispatches[d];
     const std::string label = dispatch_label(d);
     const char *l = label.c_str();
     if (dp.cpu_kernel >= t_.n_kernels)
-      return error(strformat("%s: CPU kernel index %u is out of range (the table has %u kernels)", l,
-                   dp.cpu_kernel, t_.n_kernels));
+      return error(strformat("%s: CPU kernel index %u is out of range (the table has %u kernels)",
+                             l, dp.cpu_kernel, t_.n_kernels));
     if (dp.sme_kernel != SMEPILOT_RT_NO_KERNEL && dp.sme_kernel >= t_.n_kernels)
-      return error(strformat("%s: SME kernel index %u is out of range (the table has %u kernels)", l,
-                   dp.sme_kernel, t_.n_kernels));
+      return error(strformat("%s: SME kernel index %u is out of range (the table has %u kernels)",
+                             l, dp.sme_kernel, t_.n_kernels));
     if (dp.mode > SMEPILOT_RT_MODE_COLLAB)
       return error(strformat("%s: mode %u, expected cpu (0), sme (1) or collab (2)", l, dp.mode));
     if (dp.mode != SMEPILOT_RT_MODE_CPU && dp.sme_kernel == SMEPILOT_RT_NO_KERNEL)
       return error(strformat("%s: mode %s needs an SME kernel, but the dispatch has none", l,
-                   dp.mode == SMEPILOT_RT_MODE_SME ? "sme" : "collab"));
+                             dp.mode == SMEPILOT_RT_MODE_SME ? "sme" : "collab"));
     if (dp.sme_share > SMEPILOT_RT_SHARE_ONE)
       return error(strformat("%s: sme_share %u is above 65536 (all tiles)", l, dp.sme_share));
     if (dp.tile_granule < 1)
-      return error(strformat("%s: tile_granule %lld, expected >= 1", l, (long long)dp.tile_granule));
+      return error(
+          strformat("%s: tile_granule %lld, expected >= 1", l, (long long)dp.tile_granule));
     SMEPILOT_RT_RETURN_IF_ERROR(check_extent(dp.tile_count, label + " tile count"));
     if (uint64_t(dp.bindings_begin) + dp.bindings_count > t_.n_bindings)
-      return error(strformat("%s: bindings [%u, %llu) are outside the table's %u bindings", l,
-                   dp.bindings_begin, (unsigned long long)dp.bindings_begin + dp.bindings_count,
-                   t_.n_bindings));
+      return error(strformat(
+          "%s: bindings [%u, %llu) are outside the table's %u bindings", l, dp.bindings_begin,
+          (unsigned long long)dp.bindings_begin + dp.bindings_count, t_.n_bindings));
     if (uint64_t(dp.deps_begin) + dp.deps_count > t_.n_deps)
-      return error(strformat("%s: dependencies [%u, %llu) are outside the table's %u dependency entries",
-                   l, dp.deps_begin, (unsigned long long)dp.deps_begin + dp.deps_count,
-                   t_.n_deps));
+      return error(
+          strformat("%s: dependencies [%u, %llu) are outside the table's %u dependency entries", l,
+                    dp.deps_begin, (unsigned long long)dp.deps_begin + dp.deps_count, t_.n_deps));
     for (uint32_t j = 0; j < dp.deps_count; ++j) {
       uint32_t dep = t_.deps[dp.deps_begin + j];
       if (dep >= d)
         return error(strformat("%s depends on dispatch %u, which is not earlier in the table "
-                     "(dependencies must point backwards)",
-                     l, dep));
+                               "(dependencies must point backwards)",
+                               l, dep));
     }
   }
   return check_hazards();
@@ -179,7 +185,8 @@ status table_validator::validate() {
 
 /// Every conflicting pair of accesses to one buffer (at least one a write)
 /// by two dispatches must be ordered by the dependencies: the later one must
-/// transitively depend on the earlier.
+/// transitively depend on the earlier. A temporary must be written before it
+/// is read. Costs n_dispatches^2 / 8 bytes of reachability bits, once.
 status table_validator::check_hazards() {
   const uint32_t n = t_.n_dispatches;
   reach_matrix reach(n);
@@ -193,16 +200,21 @@ status table_validator::check_hazards() {
     for (uint32_t j = 0; j < dp.bindings_count; ++j) {
       const uint32_t b = bds[j].buffer;
       const int64_t w = last_writer[b];
+      if (w < 0 && b >= t_.n_arguments && (bds[j].access & SMEPILOT_RT_ACCESS_READ))
+        return error(strformat("%s reads %s, a temporary no earlier dispatch writes "
+                               "(temporaries start uninitialised)",
+                               dispatch_label(d).c_str(), buffer_label(b).c_str()));
       if (w >= 0 && w != d && !reach.get(d, uint32_t(w)))
-        return error(strformat("%s %s %s, which %s writes, without depending on it", dispatch_label(d).c_str(),
-                     (bds[j].access & SMEPILOT_RT_ACCESS_READ) ? "reads" : "writes",
-                     buffer_label(b).c_str(), dispatch_label(uint32_t(w)).c_str()));
+        return error(strformat("%s %s %s, which %s writes, without depending on it",
+                               dispatch_label(d).c_str(),
+                               (bds[j].access & SMEPILOT_RT_ACCESS_READ) ? "reads" : "writes",
+                               buffer_label(b).c_str(), dispatch_label(uint32_t(w)).c_str()));
       if (bds[j].access & SMEPILOT_RT_ACCESS_WRITE)
         for (uint32_t r : readers[b])
           if (r != d && !reach.get(d, r))
             return error(strformat("%s writes %s, which %s reads, without depending on it",
-                         dispatch_label(d).c_str(), buffer_label(b).c_str(),
-                         dispatch_label(r).c_str()));
+                                   dispatch_label(d).c_str(), buffer_label(b).c_str(),
+                                   dispatch_label(r).c_str()));
     }
     for (uint32_t j = 0; j < dp.bindings_count; ++j)
       if (bds[j].access & SMEPILOT_RT_ACCESS_WRITE) {
@@ -265,10 +277,8 @@ int64_t collab_split(int64_t tile_count, uint32_t sme_share, int64_t tile_granul
 void dispatch_program::arena_deleter::operator()(std::byte *p) const { std::free(p); }
 
 dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
-    : table_(table),
-      phase_name_(table->phase_name ? table->phase_name : "(unnamed)"),
-      buffer_ptrs_(table->n_buffers, nullptr),
-      binding_ptrs_(table->n_bindings, nullptr),
+    : table_(table), phase_name_(table->phase_name ? table->phase_name : "(unnamed)"),
+      buffer_ptrs_(table->n_buffers, nullptr), binding_ptrs_(table->n_bindings, nullptr),
       temp_offsets_(table->n_buffers - table->n_arguments, 0),
       tile_counts_(table->n_dispatches, 0) {}
 
@@ -310,11 +320,11 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
   const smepilot_rt_dispatch_table &t = *table_;
   const char *phase = phase_name_.c_str();
   if (arguments.size() != t.n_arguments)
-    return status::error(strformat("dispatch table '%s': %zu arguments given, expected %u",
-                                   phase, arguments.size(), t.n_arguments));
+    return status::error(strformat("dispatch table '%s': %zu arguments given, expected %u", phase,
+                                   arguments.size(), t.n_arguments));
   if (constants.size() != t.n_constants)
-    return status::error(strformat("dispatch table '%s': %zu constants given, expected %u",
-                                   phase, constants.size(), t.n_constants));
+    return status::error(strformat("dispatch table '%s': %zu constants given, expected %u", phase,
+                                   constants.size(), t.n_constants));
   for (uint32_t a = 0; a < t.n_arguments; ++a) {
     if (arguments[a] == nullptr)
       return status::error(strformat("dispatch table '%s': argument %u%s is null", phase, a,
@@ -327,10 +337,10 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
     int64_t n = 0;
     const bool fits = eval_extent(t.dispatches[d].tile_count, constants.data(), &n);
     if (!fits || n < 0)
-      return status::error(strformat(
-          "dispatch table '%s': dispatch %u%s: tile count %s for these constants", phase, d,
-          quoted_name(t.dispatches[d].name).c_str(),
-          fits ? strformat("is %lld", (long long)n).c_str() : "overflows"));
+      return status::error(
+          strformat("dispatch table '%s': dispatch %u%s: tile count %s for these constants", phase,
+                    d, quoted_name(t.dispatches[d].name).c_str(),
+                    fits ? strformat("is %lld", (long long)n).c_str() : "overflows"));
     tile_counts_[d] = n;
   }
   size_t total = 0;
@@ -342,12 +352,14 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
       return status::error(strformat(
           "dispatch table '%s': buffer %u%s: size %s for these constants", phase, b,
           quoted_name(buf.name).c_str(),
-          fits ? strformat("%lld bytes is out of range", (long long)size).c_str()
-               : "overflows"));
+          fits ? strformat("%lld bytes is out of range", (long long)size).c_str() : "overflows"));
     const size_t align = std::max<size_t>(SMEPILOT_RT_MIN_ALIGNMENT, buf.alignment);
     total = (total + align - 1) / align * align;
     temp_offsets_[b - t.n_arguments] = total;
     total += size_t(size);
+    if (total > (size_t(1) << 48))
+      return status::error(strformat(
+          "dispatch table '%s': temporaries need more than 2^48 bytes for these constants", phase));
   }
   if (t.n_buffers > t.n_arguments) {
     SMEPILOT_RT_RETURN_IF_ERROR(ensure_arena(std::max<size_t>(total, 1)));

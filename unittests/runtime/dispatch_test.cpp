@@ -277,8 +277,8 @@ struct dynamic_table {
   dynamic_table() {
     tb.phase = "dynamic";
     tb.n_constants = 2; // {len, pos}
-    const uint32_t ke = tb.kernel(embed_rows), ks = tb.kernel(store_rows),
-                   kc = tb.kernel(count_up), kr = tb.kernel(record_pointers);
+    const uint32_t ke = tb.kernel(embed_rows), ks = tb.kernel(store_rows), kc = tb.kernel(count_up),
+                   kr = tb.kernel(record_pointers);
     const uint32_t tokens = tb.argument("tokens"), cache = tb.argument("cache"),
                    seen = tb.argument("seen"), where = tb.argument("where");
     const uint32_t rows = tb.temporary("rows", scaled(0, 4 * W));
@@ -360,8 +360,8 @@ TEST(DispatchProgram, TemporariesReusedAcrossRuns) {
 // (c) Collab split. bindings: marks (int32 per tile), stats (int64: SME calls,
 // CPU calls, first SME tile, end of SME range, tiles seen twice).
 
-template <int32_t Mark> void mark_tiles(void *const *b, const int64_t *, int64_t begin,
-                                        int64_t end) {
+template <int32_t Mark>
+void mark_tiles(void *const *b, const int64_t *, int64_t begin, int64_t end) {
   int32_t *marks = static_cast<int32_t *>(b[0]);
   int64_t *stats = static_cast<int64_t *>(b[1]);
   std::atomic_ref<int64_t>(stats[Mark == 2 ? 0 : 1]).fetch_add(1);
@@ -603,6 +603,13 @@ TEST(DispatchValidation, HazardsNeedDependencies) {
     s.tb.dispatches[1].deps_count = 0;
     EXPECT_EQ(s.error(), "dispatch table 'small': dispatch 1 ('consume') reads buffer 2 ('t'), "
                          "which dispatch 0 ('produce') writes, without depending on it");
+  }
+  {
+    small_table s; // produce reads the temporary instead of writing it
+    s.tb.bindings[1].access = SMEPILOT_RT_ACCESS_READ_WRITE;
+    EXPECT_EQ(s.error(), "dispatch table 'small': dispatch 0 ('produce') reads buffer 2 ('t'), "
+                         "a temporary no earlier dispatch writes (temporaries start "
+                         "uninitialised)");
   }
   {
     // Write after read: a fourth dispatch overwrites x, which 'split' reads.

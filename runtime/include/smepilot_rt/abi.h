@@ -86,7 +86,9 @@
  *                whose results this one needs. Every hazard on a buffer
  *                (read after write, write after read, write after write,
  *                judged by the binding access flags) between two dispatches
- *                must be ordered by a chain of deps; the validator checks it.
+ *                must be ordered by a chain of deps, and a temporary must be
+ *                written by an earlier dispatch before one reads it; the
+ *                validator checks both.
  *                The deps, not the table order, are what a scheduler that
  *                overlaps dispatches (SME QK^T of one head while the vector
  *                cores run the softmax of the previous one) must respect.
@@ -170,12 +172,12 @@ typedef struct smepilot_rt_binding {
 } smepilot_rt_binding;
 
 typedef struct smepilot_rt_dispatch {
-  const char *name;            /* may be NULL */
-  uint32_t cpu_kernel;         /* index into kernels */
-  uint32_t sme_kernel;         /* index into kernels or SMEPILOT_RT_NO_KERNEL */
-  uint32_t mode;               /* SMEPILOT_RT_MODE_* */
-  uint32_t sme_share;          /* collab: SME parts per 65536 of the tiles */
-  int64_t tile_granule;        /* >= 1 */
+  const char *name;     /* may be NULL */
+  uint32_t cpu_kernel;  /* index into kernels */
+  uint32_t sme_kernel;  /* index into kernels or SMEPILOT_RT_NO_KERNEL */
+  uint32_t mode;        /* SMEPILOT_RT_MODE_* */
+  uint32_t sme_share;   /* collab: SME parts per 65536 of the tiles */
+  int64_t tile_granule; /* >= 1 */
   smepilot_rt_extent tile_count;
   uint32_t bindings_begin;
   uint32_t bindings_count;
@@ -206,7 +208,8 @@ typedef struct smepilot_rt_dispatch_table {
 #elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 #define SMEPILOT_RT_ABI_ASSERT(cond, name) _Static_assert(cond, #name)
 #else
-#define SMEPILOT_RT_ABI_ASSERT(cond, name) typedef char smepilot_rt_abi_assert_##name[(cond) ? 1 : -1]
+#define SMEPILOT_RT_ABI_ASSERT(cond, name)                                                         \
+  typedef char smepilot_rt_abi_assert_##name[(cond) ? 1 : -1]
 #endif
 
 #if UINTPTR_MAX == UINT64_MAX

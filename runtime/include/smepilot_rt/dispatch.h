@@ -8,8 +8,9 @@
 // range; modes known; the SME variant present for modes sme and collab;
 // sme_share <= 65536; tile_granule >= 1; temporary alignments powers of two;
 // extents that are fixed are non-negative; dependencies pointing strictly
-// backwards (so the dependency graph is acyclic); and every read/write hazard
-// on a buffer between two dispatches ordered by a chain of dependencies.
+// backwards (so the dependency graph is acyclic); every read/write hazard on
+// a buffer between two dispatches ordered by a chain of dependencies; and no
+// temporary read before some earlier dispatch writes it.
 // Messages name the table's phase, the dispatch or buffer index and its name.
 //
 // Execution (dispatch_program::run). The schedule is the simple correct one:
@@ -103,10 +104,10 @@ private:
   size_t arena_bytes_ = 0;
   int arena_allocations_ = 0;
   // Per-run scratch, sized at creation.
-  std::vector<void *> buffer_ptrs_;    ///< One per buffer.
-  std::vector<void *> binding_ptrs_;   ///< One per binding: buffer_ptrs_[binding.buffer].
-  std::vector<size_t> temp_offsets_;   ///< One per temporary, into the arena.
-  std::vector<int64_t> tile_counts_;   ///< One per dispatch.
+  std::vector<void *> buffer_ptrs_;  ///< One per buffer.
+  std::vector<void *> binding_ptrs_; ///< One per binding: buffer_ptrs_[binding.buffer].
+  std::vector<size_t> temp_offsets_; ///< One per temporary, into the arena.
+  std::vector<int64_t> tile_counts_; ///< One per dispatch.
 };
 
 } // namespace smepilot::rt
