@@ -115,6 +115,28 @@ Value GraphEmitter::add(Value a, Value bv) {
       .getResult(0);
 }
 
+Value GraphEmitter::swiglu(Value gate, Value up) {
+  auto type = cast<RankedTensorType>(gate.getType());
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  SmallVector<utils::IteratorType> par(2, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{gate, up},
+             ValueRange{empty(type.getShape())},
+             ArrayRef<AffineMap>{id, id, id}, par,
+             [](OpBuilder &nb, Location l, ValueRange args) {
+               Value one =
+                   arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0f));
+               Value e = math::ExpOp::create(
+                   nb, l, arith::NegFOp::create(nb, l, args[0]));
+               Value den = arith::AddFOp::create(nb, l, one, e);
+               Value silu = arith::DivFOp::create(nb, l, args[0], den);
+               Value y = arith::MulFOp::create(nb, l, silu, args[1]);
+               linalg::YieldOp::create(nb, l, y);
+             })
+      .getResult(0);
+}
+
 Value GraphEmitter::expand(Value x, ArrayRef<int64_t> shape,
                            ArrayRef<ReassociationIndices> reassociation) {
   return tensor::ExpandShapeOp::create(b, loc, f32Tensor(shape), x,

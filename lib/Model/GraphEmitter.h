@@ -48,6 +48,9 @@ public:
   /// a + b, same shapes.
   Value add(Value a, Value bv);
 
+  /// silu(gate) * up elementwise on [R, F], silu(g) = g / (1 + exp(-g)).
+  Value swiglu(Value gate, Value up);
+
   /// Reshapes (tensor.expand_shape / collapse_shape) with static shapes.
   Value expand(Value x, ArrayRef<int64_t> shape,
                ArrayRef<ReassociationIndices> reassociation);
@@ -64,16 +67,33 @@ inline constexpr llvm::StringLiteral kWeightAttr = "smepilot.weight";
 /// Builds the private layer function for chunk size `chunk` at the end of
 /// `module`:
 ///   (%x: [C, D], %pos: index, %layer: index, %cos: [C, R/2], %sin: [C, R/2],
-///    attn_norm, wq, wk, wv, wo, [q_norm, k_norm], ffn_norm, ffn_gate, ffn_up,
-///    ffn_down, %k_cache: [L, KVH, Nctx, HD], %v_cache)
+///    attn_norm, wq, wk, wv, wo, [q_norm, k_norm], ffn_norm,
+///    ffn_gate, ffn_up, ffn_down | ffn_gate_inp [E, D], ffn_gate_exps
+///    [E, Fe, D], ffn_up_exps [E, Fe, D], ffn_down_exps [E, D, Fe] (MoE),
+///    %k_cache: [L, KVH, Nctx, HD], %v_cache)
 ///   -> ([C, D], k_cache, v_cache)
 func::FuncOp buildLayerFunction(OpBuilder &b, ModuleOp module,
                                 const ModelDescription &desc,
                                 const ModelBuildOptions &options,
                                 int64_t chunk);
 
-/// Number of per-layer weight arguments (9, or 11 with QK-norm).
+/// Number of per-layer weight arguments (9, or 11 with QK-norm; one more
+/// with MoE).
 int64_t getNumLayerWeights(const ModelDescription &desc);
+
+/// The stacked expert weights of one MoE layer.
+struct MoeWeights {
+  Value router;   ///< ffn_gate_inp [E, D]
+  Value gateExps; ///< ffn_gate_exps [E, Fe, D]
+  Value upExps;   ///< ffn_up_exps [E, Fe, D]
+  Value downExps; ///< ffn_down_exps [E, D, Fe]
+};
+
+/// The MoE feed-forward of the rows h [C, D] (already ffn-normed): router,
+/// gating, top-k and the weighted sum of the chosen experts' SwiGLU FFNs.
+/// Returns [C, D] (without the residual). See MoE.cpp.
+Value emitMoeFeedForward(GraphEmitter &g, const ModelDescription &desc,
+                         int64_t chunk, Value h, const MoeWeights &w);
 
 } // namespace mlir::smepilot::detail
 

@@ -10,7 +10,7 @@
 //   per KV head: S = Q_group K[0 : pos + C]^T / sqrt(hd), causal mask, softmax,
 //                O = P V[0 : pos + C]
 //   x += O Wo^T; x += down(silu(h Wg^T) * (h Wu^T)) with h = rmsnorm(x,
-//   ffn_norm)
+//   ffn_norm), or the MoE feed-forward of h (MoE.cpp)
 //
 // GQA groups the query heads of a KV head into the rows of one batched
 // matmul: Q is [KVH, G * C, HD] with row g * C + c (query head kvh * G + g,
@@ -43,7 +43,7 @@ using namespace mlir::smepilot::detail;
 
 int64_t
 mlir::smepilot::detail::getNumLayerWeights(const ModelDescription &desc) {
-  return desc.hasQkNorm ? 11 : 9;
+  return 5 + (desc.hasQkNorm ? 2 : 0) + 1 + (desc.isMoe() ? 4 : 3);
 }
 
 namespace {
@@ -52,6 +52,7 @@ namespace {
 struct LayerWeights {
   Value attnNorm, wq, wk, wv, wo, qNorm, kNorm, ffnNorm, ffnGate, ffnUp,
       ffnDown;
+  MoeWeights moe;
 };
 
 class LayerEmitter {
@@ -277,7 +278,14 @@ func::FuncOp mlir::smepilot::detail::buildLayerFunction(
                    f32({kvh * hd, d}), f32({d, nh * hd})});
   if (desc.hasQkNorm)
     argTypes.append({f32({hd}), f32({hd})});
-  argTypes.append({f32({d}), f32({ff, d}), f32({ff, d}), f32({d, ff})});
+  argTypes.push_back(f32({d}));
+  if (desc.isMoe()) {
+    const int64_t e = desc.nExpert, ffe = desc.nFfExpert;
+    argTypes.append(
+        {f32({e, d}), f32({e, ffe, d}), f32({e, ffe, d}), f32({e, d, ffe})});
+  } else {
+    argTypes.append({f32({ff, d}), f32({ff, d}), f32({d, ff})});
+  }
   const unsigned endWeight = argTypes.size();
   argTypes.append({cacheType, cacheType});
   SmallVector<Type> resultTypes = {f32({c, d}), cacheType, cacheType};
@@ -312,9 +320,16 @@ func::FuncOp mlir::smepilot::detail::buildLayerFunction(
       w.kNorm = next();
     }
     w.ffnNorm = next();
-    w.ffnGate = next();
-    w.ffnUp = next();
-    w.ffnDown = next();
+    if (desc.isMoe()) {
+      w.moe.router = next();
+      w.moe.gateExps = next();
+      w.moe.upExps = next();
+      w.moe.downExps = next();
+    } else {
+      w.ffnGate = next();
+      w.ffnUp = next();
+      w.ffnDown = next();
+    }
   }
   Value kCache = entry->getArgument(endWeight),
         vCache = entry->getArgument(endWeight + 1);
@@ -377,29 +392,17 @@ func::FuncOp mlir::smepilot::detail::buildLayerFunction(
   Value attnFlat = g.collapse(attnT, {{0}, {1, 2, 3}});
   Value x1 = g.add(x, g.projection(attnFlat, w.wo));
 
-  // SwiGLU feed-forward.
+  // SwiGLU feed-forward, dense or mixture of experts.
   Value h2 = g.rmsNorm(x1, w.ffnNorm, desc.rmsEps);
-  Value gate = g.projection(h2, w.ffnGate);
-  Value up = g.projection(h2, w.ffnUp);
-  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
-  SmallVector<utils::IteratorType> par2(2, utils::IteratorType::parallel);
-  Value act = linalg::GenericOp::create(
-                  b, loc, TypeRange{f32({c, ff})}, ValueRange{gate, up},
-                  ValueRange{g.empty({c, ff})},
-                  ArrayRef<AffineMap>{id2, id2, id2}, par2,
-                  [](OpBuilder &nb, Location l, ValueRange args) {
-                    // silu(g) * u with silu(g) = g / (1 + exp(-g)).
-                    Value one = arith::ConstantOp::create(
-                        nb, l, nb.getF32FloatAttr(1.0f));
-                    Value e = math::ExpOp::create(
-                        nb, l, arith::NegFOp::create(nb, l, args[0]));
-                    Value den = arith::AddFOp::create(nb, l, one, e);
-                    Value silu = arith::DivFOp::create(nb, l, args[0], den);
-                    Value y = arith::MulFOp::create(nb, l, silu, args[1]);
-                    linalg::YieldOp::create(nb, l, y);
-                  })
-                  .getResult(0);
-  Value x2 = g.add(x1, g.projection(act, w.ffnDown));
+  Value ffnOut;
+  if (desc.isMoe()) {
+    ffnOut = emitMoeFeedForward(g, desc, chunk, h2, w.moe);
+  } else {
+    Value gate = g.projection(h2, w.ffnGate);
+    Value up = g.projection(h2, w.ffnUp);
+    ffnOut = g.projection(g.swiglu(gate, up), w.ffnDown);
+  }
+  Value x2 = g.add(x1, ffnOut);
 
   func::ReturnOp::create(b, loc, ValueRange{x2, kCacheNew, vCacheNew});
   return func;

@@ -6,7 +6,8 @@
 // function (Layer.cpp) for every layer with that layer's weights and the
 // whole K/V caches, and ends with the output norm and the logits of every
 // position. Descriptions the builder cannot express are rejected up front
-// with a message, before any IR is created.
+// with a message, before any IR is created. The MoE feed-forward of qwen3moe
+// is in MoE.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -51,8 +53,15 @@ mlir::smepilot::getWeightNames(const ModelDescription &desc) {
       names.push_back(blk + "attn_q_norm.weight");
       names.push_back(blk + "attn_k_norm.weight");
     }
-    for (const char *n : {"ffn_norm", "ffn_gate", "ffn_up", "ffn_down"})
-      names.push_back(blk + n + ".weight");
+    names.push_back(blk + "ffn_norm.weight");
+    if (desc.isMoe()) {
+      for (const char *n :
+           {"ffn_gate_inp", "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"})
+        names.push_back(blk + n + ".weight");
+    } else {
+      for (const char *n : {"ffn_gate", "ffn_up", "ffn_down"})
+        names.push_back(blk + n + ".weight");
+    }
   }
   return names;
 }
@@ -62,21 +71,31 @@ mlir::smepilot::verifyModelDescription(MLIRContext *ctx,
                                        const ModelDescription &desc,
                                        const ModelBuildOptions &options) {
   Location loc = UnknownLoc::get(ctx);
-  if (desc.arch == "qwen3moe")
+  if (desc.arch != "llama" && desc.arch != "qwen3" && desc.arch != "qwen3moe")
     return emitError(loc)
-           << "architecture 'qwen3moe': MoE routing is not supported by the "
-              "graph builder yet";
-  if (desc.arch != "llama" && desc.arch != "qwen3")
-    return emitError(loc) << "unknown architecture '" << desc.arch
-                          << "' (the graph builder supports llama, qwen3)";
-  const std::pair<const char *, int64_t> sizes[] = {
+           << "unknown architecture '" << desc.arch
+           << "' (the graph builder supports llama, qwen3, qwen3moe)";
+  const bool moe = desc.arch == "qwen3moe";
+  if (!moe && desc.nExpert != 0)
+    return emitError(loc) << "n_expert = " << desc.nExpert << " in a '"
+                          << desc.arch << "' model: only qwen3moe has experts";
+  SmallVector<std::pair<const char *, int64_t>> sizes = {
       {"n_vocab", desc.nVocab},    {"n_embd", desc.nEmbd},
       {"n_layer", desc.nLayer},    {"n_head", desc.nHead},
       {"n_head_kv", desc.nHeadKv}, {"head_dim", desc.headDim},
-      {"n_ff", desc.nFf},          {"rope_dim", desc.ropeDim}};
+      {"rope_dim", desc.ropeDim}};
+  if (moe)
+    sizes.append({{"n_expert", desc.nExpert},
+                  {"n_expert_used", desc.nExpertUsed},
+                  {"n_ff_expert", desc.nFfExpert}});
+  else
+    sizes.push_back({"n_ff", desc.nFf});
   for (const auto &[name, value] : sizes)
     if (value <= 0)
       return emitError(loc) << name << " = " << value << ": must be positive";
+  if (moe && desc.nExpertUsed > desc.nExpert)
+    return emitError(loc) << "n_expert_used = " << desc.nExpertUsed
+                          << " > n_expert = " << desc.nExpert;
   if (desc.nHead % desc.nHeadKv != 0)
     return emitError(loc) << "n_head = " << desc.nHead
                           << " is not a multiple of n_head_kv = "
@@ -278,7 +297,7 @@ mlir::smepilot::buildModelModule(MLIRContext *ctx, const ModelDescription &desc,
   if (failed(verifyModelDescription(ctx, desc, options)))
     return failure();
   ctx->loadDialect<arith::ArithDialect, func::FuncDialect,
-                   linalg::LinalgDialect, math::MathDialect,
+                   linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
                    tensor::TensorDialect>();
 
   Location loc = UnknownLoc::get(ctx);
@@ -336,6 +355,13 @@ FailureOr<ModelDescription> mlir::smepilot::getModelPreset(StringRef name) {
     d.rmsEps = 1e-6;
     d.hasQkNorm = true;
     d.tiedEmbeddings = true;
+    if (d.arch == "qwen3moe") {
+      d.nExpert = 8;
+      d.nExpertUsed = 2;
+      d.nFfExpert = 32;
+      d.expertGating = ExpertGating::Softmax;
+      d.expertWeightsNorm = true;
+    }
     return d;
   }
   if (name == "llama3-tiny") {

@@ -7,6 +7,7 @@
 //
 //   smepilot-build-model --preset=stories260k --chunk-sizes=1,4 --n-ctx=16
 //   smepilot-build-model --preset=qwen3-tiny --n-vocab=256
+//   smepilot-build-model --preset=qwen3moe-tiny --n-vocab=256 --n-expert=4
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,6 +47,20 @@ cl::opt<double> rmsEps("rms-eps", cl::cat(category));
 cl::opt<bool> ropeFreqs("rope-freqs", cl::cat(category));
 cl::opt<bool> qkNorm("qk-norm", cl::cat(category));
 cl::opt<bool> tied("tied-embeddings", cl::cat(category));
+cl::opt<int64_t> nExpert("n-expert", cl::desc("Experts per MoE layer"),
+                         cl::cat(category));
+cl::opt<int64_t> nExpertUsed("n-expert-used",
+                             cl::desc("Experts each token uses"),
+                             cl::cat(category));
+cl::opt<int64_t> nFfExpert("n-ff-expert", cl::desc("FFN width of an expert"),
+                           cl::cat(category));
+cl::opt<std::string> expertGating("expert-gating",
+                                  cl::desc("softmax | sigmoid"),
+                                  cl::cat(category));
+cl::opt<bool> expertWeightsNorm(
+    "expert-weights-norm",
+    cl::desc("Renormalize the chosen experts' weights to sum 1"),
+    cl::cat(category));
 
 cl::list<int64_t> chunkSizes("chunk-sizes",
                              cl::desc("Chunk sizes to build (default 1)"),
@@ -92,6 +107,21 @@ int main(int argc, char **argv) {
   override(ropeFreqs, desc.hasRopeFreqs);
   override(qkNorm, desc.hasQkNorm);
   override(tied, desc.tiedEmbeddings);
+  override(nExpert, desc.nExpert);
+  override(nExpertUsed, desc.nExpertUsed);
+  override(nFfExpert, desc.nFfExpert);
+  override(expertWeightsNorm, desc.expertWeightsNorm);
+  if (expertGating.getNumOccurrences()) {
+    if (expertGating == "softmax")
+      desc.expertGating = ExpertGating::Softmax;
+    else if (expertGating == "sigmoid")
+      desc.expertGating = ExpertGating::Sigmoid;
+    else {
+      llvm::errs() << "error: --expert-gating=" << expertGating
+                   << ": expected softmax or sigmoid\n";
+      return 1;
+    }
+  }
   if (ropeStyle.getNumOccurrences()) {
     if (ropeStyle == "interleaved")
       desc.ropeStyle = RopeStyle::Interleaved;

@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -142,6 +143,56 @@ TEST(ModelBuilder, RopeFreqsArgumentFollowsOutput) {
   EXPECT_EQ(names.back(), "blk.1.ffn_down.weight");
 }
 
+/// qwen3moe: the dense FFN weights give way to the router and the stacked
+/// experts, bound by their GGUF names; the expert matrices are sliced at the
+/// dynamic expert id inside the top-k loops.
+TEST(ModelBuilder, Qwen3MoeTinyRoutesToStackedExperts) {
+  MLIRContext ctx;
+  ModelDescription desc = preset("qwen3moe-tiny");
+  desc.nVocab = 256;
+  ModelBuildOptions options;
+  options.chunkSizes = {1, 4};
+  options.nCtx = 64;
+  Built b = build(ctx, desc, options);
+  ASSERT_TRUE(succeeded(b.module)) << b.errors;
+  ModuleOp module = **b.module;
+  ASSERT_TRUE(succeeded(verify(module)));
+
+  llvm::SmallVector<std::string> names = getWeightNames(desc);
+  ASSERT_EQ(names.size(), 3u + 12u * 2u);
+  EXPECT_EQ(names[3 + 7], "blk.0.ffn_norm.weight");
+  EXPECT_EQ(names[3 + 8], "blk.0.ffn_gate_inp.weight");
+  EXPECT_EQ(names[3 + 9], "blk.0.ffn_gate_exps.weight");
+  EXPECT_EQ(names[3 + 10], "blk.0.ffn_up_exps.weight");
+  EXPECT_EQ(names[3 + 11], "blk.0.ffn_down_exps.weight");
+  EXPECT_EQ(names.back(), "blk.1.ffn_down_exps.weight");
+
+  auto fwd = module.lookupSymbol<func::FuncOp>("smepilot_forward_c4");
+  ASSERT_TRUE(fwd);
+  EXPECT_EQ(fwd.getNumArguments(), 2u + names.size() + 2u);
+  auto layer = module.lookupSymbol<func::FuncOp>("smepilot_layer_c4");
+  ASSERT_TRUE(layer);
+  ArrayRef<Type> types = layer.getArgumentTypes();
+  EXPECT_EQ(cast<RankedTensorType>(types[13]).getShape(),
+            ArrayRef<int64_t>({8, 64}));
+  EXPECT_EQ(cast<RankedTensorType>(types[14]).getShape(),
+            ArrayRef<int64_t>({8, 32, 64}));
+  EXPECT_EQ(cast<RankedTensorType>(types[15]).getShape(),
+            ArrayRef<int64_t>({8, 32, 64}));
+  EXPECT_EQ(cast<RankedTensorType>(types[16]).getShape(),
+            ArrayRef<int64_t>({8, 64, 32}));
+  // Attention's 4 projections, the router, and per (token, slot) the
+  // expert's gate, up and down.
+  EXPECT_EQ(countOps<linalg::MatmulOp>(layer), 4 + 1 + 3);
+  int64_t expertSlices = 0;
+  layer.walk([&](tensor::ExtractSliceOp op) {
+    if (op.getSourceType().getRank() == 3 && !op.getOffsets().empty())
+      ++expertSlices;
+  });
+  EXPECT_EQ(expertSlices, 3);
+  EXPECT_GT(countOps<scf::ForOp>(layer), 0);
+}
+
 TEST(ModelBuilder, RejectsWhatItCannotExpress) {
   MLIRContext ctx;
   struct Case {
@@ -151,11 +202,25 @@ TEST(ModelBuilder, RejectsWhatItCannotExpress) {
     const char *message;
   };
   std::vector<Case> cases;
-  cases.push_back({"moe",
-                   preset("qwen3moe-tiny"),
-                   {},
-                   "MoE routing is not supported by the graph builder yet"});
   ModelDescription d = preset("stories260k");
+  d.ropeDim = 4;
+  cases.push_back({"partial rope",
+                   d,
+                   {},
+                   "partial rotary embeddings are not supported by the graph "
+                   "builder yet"});
+  d = preset("qwen3moe-tiny");
+  d.nExpertUsed = 9;
+  cases.push_back(
+      {"top-k > experts", d, {}, "n_expert_used = 9 > n_expert = 8"});
+  d = preset("qwen3moe-tiny");
+  d.nFfExpert = 0;
+  cases.push_back(
+      {"no expert width", d, {}, "n_ff_expert = 0: must be positive"});
+  d = preset("qwen3-tiny");
+  d.nExpert = 4;
+  cases.push_back({"dense with experts", d, {}, "only qwen3moe has experts"});
+  d = preset("stories260k");
   d.arch = "mamba";
   cases.push_back({"arch", d, {}, "unknown architecture 'mamba'"});
   d = preset("stories260k");

@@ -32,12 +32,21 @@ enum class RopeStyle {
   Neox,
 };
 
+/// How the router's logits become expert probabilities (runtime
+/// expert_gating).
+enum class ExpertGating {
+  /// Softmax over the experts (qwen3moe).
+  Softmax,
+  /// 1 / (1 + exp(-logit)) per expert.
+  Sigmoid,
+};
+
 /// The hyperparameters the graph depends on; field for field the runtime's
 /// model_config (runtime/include/smepilot_rt/model.h), which the compiler
 /// does not link.
 struct ModelDescription {
-  /// GGUF general.architecture: "llama" or "qwen3" ("qwen3moe" is rejected
-  /// until MoE routing lands).
+  /// GGUF general.architecture: "llama", "qwen3" or "qwen3moe" (qwen3 with a
+  /// mixture-of-experts FFN: nExpert > 0).
   std::string arch = "llama";
   int64_t nVocab = 0;
   int64_t nEmbd = 0;
@@ -45,7 +54,7 @@ struct ModelDescription {
   int64_t nHead = 0;
   int64_t nHeadKv = 0;
   int64_t headDim = 0; ///< May differ from nEmbd / nHead (qwen3).
-  int64_t nFf = 0;
+  int64_t nFf = 0;     ///< Dense FFN width; unused (may be 0) when nExpert > 0.
   double ropeTheta = 10000.0;
   RopeStyle ropeStyle = RopeStyle::Interleaved;
   int64_t ropeDim = 0; ///< Leading dims of a head RoPE rotates (= headDim).
@@ -58,6 +67,17 @@ struct ModelDescription {
   /// The signature does not change.
   bool tiedEmbeddings = false;
 
+  /// Mixture of experts (qwen3moe); nExpert = 0 for a dense FFN. Per token
+  /// the router picks the nExpertUsed most probable experts (ties: lower id),
+  /// optionally renormalizes their probabilities to sum 1, and sums their
+  /// SwiGLU FFNs (width nFfExpert) weighted by them.
+  int64_t nExpert = 0;
+  int64_t nExpertUsed = 0;
+  int64_t nFfExpert = 0;
+  ExpertGating expertGating = ExpertGating::Softmax;
+  bool expertWeightsNorm = false;
+
+  bool isMoe() const { return nExpert > 0; }
   int64_t qDim() const { return nHead * headDim; }
   int64_t kvDim() const { return nHeadKv * headDim; }
 };
@@ -82,7 +102,9 @@ std::string getForwardFunctionName(int64_t chunk);
 /// GGUF names of the weight arguments of a forward function, in argument
 /// order (starting at argument 2, after tokens and pos): "token_embd.weight",
 /// "output_norm.weight", "output.weight" (token_embd's when tied),
-/// ["rope_freqs.weight"], then "blk.<l>.attn_norm.weight", ... per layer.
+/// ["rope_freqs.weight"], then "blk.<l>.attn_norm.weight", ... per layer
+/// (ending in ffn_norm, ffn_gate, ffn_up, ffn_down, or for MoE ffn_norm,
+/// ffn_gate_inp, ffn_gate_exps, ffn_up_exps, ffn_down_exps).
 llvm::SmallVector<std::string> getWeightNames(const ModelDescription &desc);
 
 /// Checks that the builder can express `desc` with `options`; reports the
@@ -100,8 +122,8 @@ buildModelModule(MLIRContext *ctx, const ModelDescription &desc,
                  const ModelBuildOptions &options);
 
 /// Built-in descriptions mirroring ../shared/models/README.md:
-/// "stories260k", "qwen3-tiny", "llama3-tiny", "qwen3moe-tiny" (which the
-/// builder rejects). Failure for an unknown name.
+/// "stories260k", "qwen3-tiny", "llama3-tiny", "qwen3moe-tiny". Failure for an
+/// unknown name.
 FailureOr<ModelDescription> getModelPreset(StringRef name);
 
 /// Names accepted by getModelPreset.

@@ -8,7 +8,7 @@ compares every logit against a plain-Python transcription of the runtime's
 reference executor (runtime/src/reference_executor.cpp, reference_ops.cpp),
 computed in double.
 
-Usage: numerics.py --workdir DIR KIND...   (KIND: llama, llama3, qwen3)
+Usage: numerics.py --workdir DIR KIND...   (KIND: llama, llama3, qwen3, qwen3moe)
 """
 import math, os, re, shutil, subprocess, sys
 
@@ -25,6 +25,11 @@ def cfg(kind):
     if kind == "llama3":
         return dict(arch="llama", V=32, D=16, L=2, H=4, KVH=2, HD=4, F=24, theta=500000.0,
                     neox=False, eps=1e-5, qk=False, freqs=True)
+    if kind == "qwen3moe":
+        # 4 experts, 2 per token, renormalized: a 3-token chunk routes its
+        # tokens to different experts.
+        return dict(arch="qwen3moe", V=32, D=16, L=2, H=4, KVH=2, HD=8, F=24, theta=1e6,
+                    neox=True, eps=1e-6, qk=True, freqs=False, E=4, K=2, FE=8)
     return dict(arch="qwen3", V=32, D=16, L=2, H=4, KVH=2, HD=8, F=24, theta=1e6,
                 neox=True, eps=1e-6, qk=True, freqs=False)
 
@@ -48,6 +53,10 @@ def main(kind):
             f"--rms-eps={c['eps']}", f"--chunk-sizes={C1},1", f"--n-ctx={NCTX}"]
     if c["qk"]: args.append("--qk-norm")
     if c["freqs"]: args.append("--rope-freqs")
+    moe = "E" in c
+    if moe:
+        args += [f"--n-expert={c['E']}", f"--n-expert-used={c['K']}", f"--n-ff-expert={c['FE']}",
+                 "--expert-weights-norm"]
     mod = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     # Weights in argument order.
     shapes = [("token_embd", [V, D]), ("output_norm", [D]), ("output", [V, D])]
@@ -56,8 +65,14 @@ def main(kind):
         shapes += [(f"{l}.attn_norm", [D]), (f"{l}.wq", [H * HD, D]), (f"{l}.wk", [KVH * HD, D]),
                    (f"{l}.wv", [KVH * HD, D]), (f"{l}.wo", [D, H * HD])]
         if c["qk"]: shapes += [(f"{l}.q_norm", [HD]), (f"{l}.k_norm", [HD])]
-        shapes += [(f"{l}.ffn_norm", [D]), (f"{l}.ffn_gate", [F, D]), (f"{l}.ffn_up", [F, D]),
-                   (f"{l}.ffn_down", [D, F])]
+        shapes += [(f"{l}.ffn_norm", [D])]
+        if moe:
+            E, FE = c["E"], c["FE"]
+            shapes += [(f"{l}.router", [E, D]), (f"{l}.gate_exps", [E, FE, D]),
+                       (f"{l}.up_exps", [E, FE, D]), (f"{l}.down_exps", [E, D, FE])]
+        else:
+            shapes += [(f"{l}.ffn_gate", [F, D]), (f"{l}.ffn_up", [F, D]),
+                       (f"{l}.ffn_down", [D, F])]
     W = {}
     for i, (name, shape) in enumerate(shapes):
         v = gen(shape, i + 1)
@@ -75,7 +90,8 @@ def main(kind):
         if len(shape) == 1:
             h.append(f"    %w{i} = tensor.cast %w{i}f : tensor<{len(v)}xf32> to {ty(shape)}")
         else:
-            h.append(f"    %w{i} = tensor.expand_shape %w{i}f [[0, 1]] output_shape [{shape[0]}, {shape[1]}] : tensor<{len(v)}xf32> into {ty(shape)}")
+            reassoc = "[[" + ", ".join(map(str, range(len(shape)))) + "]]"
+            h.append(f"    %w{i} = tensor.expand_shape %w{i}f {reassoc} output_shape [{', '.join(map(str, shape))}] : tensor<{len(v)}xf32> into {ty(shape)}")
         names.append(f"%w{i}")
     wtypes = ", ".join(ty(s) for s, _ in W.values())
     cache = f"tensor<{L}x{KVH}x{NCTX}x{HD}xf32>"
@@ -122,7 +138,33 @@ def main(kind):
 def reference(c, W, tokens1, token2, nctx):
     V, D, L, H, KVH, HD, F = c["V"], c["D"], c["L"], c["H"], c["KVH"], c["HD"], c["F"]
     def mat(name): shape, v = W[name]; return [v[r * shape[1]:(r + 1) * shape[1]] for r in range(shape[0])]
-    M = {n: (mat(n) if len(s) == 2 else v) for n, (s, v) in W.items()}
+    def mats(name):
+        shape, v = W[name]; n = shape[1] * shape[2]
+        return [[v[e * n + r * shape[2]:e * n + (r + 1) * shape[2]] for r in range(shape[1])]
+                for e in range(shape[0])]
+    M = {n: (mat(n) if len(s) == 2 else mats(n) if len(s) == 3 else v) for n, (s, v) in W.items()}
+    def ffn(p, h2):
+        if "E" not in c:
+            gg = mv(M[p + "ffn_gate"], h2); uu = mv(M[p + "ffn_up"], h2)
+            act = [a / (1 + math.exp(-a)) * b for a, b in zip(gg, uu)]
+            return mv(M[p + "ffn_down"], act)
+        # reference_executor.cpp ffn_moe: softmax, top-k (ties: lower id),
+        # renormalize, weighted sum in slot order.
+        lg = mv(M[p + "router"], h2); m = max(lg); ex = [math.exp(a - m) for a in lg]
+        pr = [a / sum(ex) for a in ex]
+        ids = []
+        for _ in range(c["K"]):
+            best = -1
+            for e in range(c["E"]):
+                if e not in ids and (best < 0 or pr[e] > pr[best]): best = e
+            ids.append(best)
+        ws = [pr[e] for e in ids]; ws = [a / sum(ws) for a in ws]
+        out = [0.0] * len(h2)
+        for e, wt in zip(ids, ws):
+            gg = mv(M[p + "gate_exps"][e], h2); uu = mv(M[p + "up_exps"][e], h2)
+            act = [a / (1 + math.exp(-a)) * b for a, b in zip(gg, uu)]
+            out = [o + wt * y for o, y in zip(out, mv(M[p + "down_exps"][e], act))]
+        return out
     def rms(x, w, eps):
         ms = sum(a * a for a in x) / len(x); s = 1.0 / math.sqrt(ms + eps)
         return [a * s * b for a, b in zip(x, w)]
@@ -168,9 +210,7 @@ def reference(c, W, tokens1, token2, nctx):
                     att += [sum(pr[s] * vc[l][kv][s][d] for s in range(npos)) for d in range(HD)]
                 x1 = [a + b for a, b in zip(xs[i], mv(M[p + "wo"], att))]
                 h2 = rms(x1, M[p + "ffn_norm"], c["eps"])
-                gg = mv(M[p + "ffn_gate"], h2); uu = mv(M[p + "ffn_up"], h2)
-                act = [a / (1 + math.exp(-a)) * b for a, b in zip(gg, uu)]
-                new.append([a + b for a, b in zip(x1, mv(M[p + "ffn_down"], act))])
+                new.append([a + b for a, b in zip(x1, ffn(p, h2))])
             xs = new
         return [v for x in xs for v in mv(M["output"], rms(x, M["output_norm"], c["eps"]))]
     return forward(tokens1, 0) + forward([token2], len(tokens1))

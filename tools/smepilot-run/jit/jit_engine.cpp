@@ -73,6 +73,12 @@ cc::ModelDescription describe(const rt::model_config &cfg) {
   d.hasRopeFreqs = cfg.has_rope_freqs;
   d.hasQkNorm = cfg.has_qk_norm;
   d.tiedEmbeddings = cfg.tied_embeddings;
+  d.nExpert = cfg.n_expert;
+  d.nExpertUsed = cfg.n_expert_used;
+  d.nFfExpert = cfg.n_ff_expert;
+  d.expertGating = cfg.gating == rt::expert_gating::sigmoid ? cc::ExpertGating::Sigmoid
+                                                            : cc::ExpertGating::Softmax;
+  d.expertWeightsNorm = cfg.expert_weights_norm;
   return d;
 }
 
