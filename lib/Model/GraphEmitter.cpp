@@ -43,11 +43,20 @@ Value GraphEmitter::filled(ArrayRef<int64_t> shape, double value,
       .getResult(0);
 }
 
+SmallVector<Value> GraphEmitter::dynamicDims(Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  SmallVector<Value> dims;
+  for (int64_t i = 0, e = type.getRank(); i < e; ++i)
+    if (type.isDynamicDim(i))
+      dims.push_back(tensor::DimOp::create(b, loc, x, i));
+  return dims;
+}
+
 Value GraphEmitter::projection(Value x, Value w) {
   auto xType = cast<RankedTensorType>(x.getType());
   auto wType = cast<RankedTensorType>(w.getType());
   SmallVector<int64_t> shape = {xType.getDimSize(0), wType.getDimSize(0)};
-  Value init = filled(shape, 0.0);
+  Value init = filled(shape, 0.0, dynamicDims(x));
   return linalg::MatmulTransposeBOp::create(b, loc, TypeRange{f32Tensor(shape)},
                                             ValueRange{x, w}, ValueRange{init})
       .getResult(0);
@@ -122,7 +131,7 @@ Value GraphEmitter::swiglu(Value gate, Value up) {
   SmallVector<utils::IteratorType> par(2, utils::IteratorType::parallel);
   return linalg::GenericOp::create(
              b, loc, TypeRange{type}, ValueRange{gate, up},
-             ValueRange{empty(type.getShape())},
+             ValueRange{empty(type.getShape(), dynamicDims(gate))},
              ArrayRef<AffineMap>{id, id, id}, par,
              [](OpBuilder &nb, Location l, ValueRange args) {
                Value one =

@@ -34,8 +34,12 @@ public:
   /// An f32 tensor filled with `value`.
   Value filled(ArrayRef<int64_t> shape, double value, ValueRange dynSizes = {});
 
+  /// tensor.dim of each dynamic dimension of x, in order.
+  SmallVector<Value> dynamicDims(Value x);
+
   /// y[m, n] = sum_k x[m, k] * w[n, k]: a projection by a weight in the GGUF
-  /// [out, in] layout (linalg.matmul with a transposed-B indexing map).
+  /// [out, in] layout (linalg.matmul with a transposed-B indexing map); m may
+  /// be dynamic.
   Value projection(Value x, Value w);
 
   /// Row-wise RMSNorm of x [R, D] with weight [D]:
@@ -48,7 +52,8 @@ public:
   /// a + b, same shapes.
   Value add(Value a, Value bv);
 
-  /// silu(gate) * up elementwise on [R, F], silu(g) = g / (1 + exp(-g)).
+  /// silu(gate) * up elementwise on [R, F] (R may be dynamic),
+  /// silu(g) = g / (1 + exp(-g)).
   Value swiglu(Value gate, Value up);
 
   /// Reshapes (tensor.expand_shape / collapse_shape) with static shapes.

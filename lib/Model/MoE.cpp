@@ -21,9 +21,12 @@
 // arith and linalg, which the host pipeline lowers; there is no runtime
 // callback.
 //
-// For prefill chunks this first version runs the same per-token loop; the
-// grouped form (per-expert row lists, one GEMM per expert over its gathered
-// rows, as the reference does) is the next step.
+// Decode (C = 1) runs the k experts of its token as GEMVs on the slices.
+// Prefill chunks group the work by expert, as the reference does: per expert
+// the list of (token, slot) rows routed to it is built at run time in an
+// scf loop, its rows of h are gathered into a dynamically sized [M_e, D],
+// the expert's three projections are GEMMs over them, and the outputs are
+// scattered back and summed per token in slot order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -229,22 +232,16 @@ Value expertSlice(GraphEmitter &g, Value stacked, Value expert) {
                                         stacked, offsets, sizes, strides);
 }
 
-} // namespace
-
-Value mlir::smepilot::detail::emitMoeFeedForward(GraphEmitter &g,
-                                                 const ModelDescription &desc,
-                                                 int64_t chunk, Value h,
-                                                 const MoeWeights &w) {
+/// Per token, the weighted sum of its k experts in slot order: k [1, D]
+/// GEMMs (GEMVs) per expert matrix on slices at the dynamic id. The decode
+/// form.
+Value emitPerTokenExperts(GraphEmitter &g, const ModelDescription &desc,
+                          int64_t chunk, Value h, const MoeWeights &w,
+                          Value ids, Value weights) {
   OpBuilder &b = g.builder();
   Location loc = g.location();
   MLIRContext *ctx = b.getContext();
   const int64_t d = desc.nEmbd;
-
-  Value logits = g.projection(h, w.router); // [C, E]
-  Value probs = emitGating(g, desc, logits);
-  auto [ids, weights] = emitTopK(g, desc, chunk, probs);
-
-  // Per token, the weighted sum of its k experts in slot order (k GEMVs).
   Value c0 = g.indexConst(0);
   AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
   SmallVector<utils::IteratorType> par(2, utils::IteratorType::parallel);
@@ -288,4 +285,134 @@ Value mlir::smepilot::detail::emitMoeFeedForward(GraphEmitter &g,
                                               rowSizes, unit)
                     .getResult()};
       })[0];
+}
+
+/// Grouped experts, the prefill form (the reference's order of work): per
+/// expert e, the list of rows r = token * K + slot routed to it is built at
+/// run time, those tokens' h rows are gathered into [M_e, D] (M_e dynamic),
+/// the expert's SwiGLU runs as three GEMMs over them, and the outputs are
+/// scattered to expert_out[r]; experts no row uses are skipped. Then
+/// out[c] = sum over slots s in order of w[c, s] * expert_out[c * K + s].
+Value emitGroupedExperts(GraphEmitter &g, const ModelDescription &desc,
+                         int64_t chunk, Value h, const MoeWeights &w, Value ids,
+                         Value weights) {
+  OpBuilder &b = g.builder();
+  Location loc = g.location();
+  MLIRContext *ctx = b.getContext();
+  const int64_t d = desc.nEmbd, k = desc.nExpertUsed, n = chunk * k;
+  const int64_t dyn = ShapedType::kDynamic;
+  Type indexType = b.getIndexType();
+  Value c0 = g.indexConst(0), c1 = g.indexConst(1), kV = g.indexConst(k);
+  Value idsFlat = g.collapse(ids, {{0, 1}}); // [C * K], row r = c * K + s
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> rowSizes = {one, b.getIndexAttr(d)};
+  SmallVector<OpFoldResult> unit(2, one);
+  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+  SmallVector<utils::IteratorType> par2(2, utils::IteratorType::parallel);
+
+  Value expertOut = emitFor(
+      g, c0, g.indexConst(desc.nExpert), ValueRange{g.empty({n, d})},
+      [&](Value expert, ValueRange eo) -> SmallVector<Value> {
+        // rows[0 : m) = the r with ids[r] == expert, in increasing order.
+        // rows[m] is written for every r and kept only on a hit (m <= r).
+        Value rows0 = emptyOf(g, {n}, indexType);
+        SmallVector<Value> list = emitFor(
+            g, c0, g.indexConst(n), ValueRange{rows0, c0},
+            [&](Value r, ValueRange it) -> SmallVector<Value> {
+              Value eId =
+                  tensor::ExtractOp::create(b, loc, idsFlat, ValueRange{r});
+              Value e = arith::IndexCastOp::create(b, loc, indexType, eId);
+              Value hit = arith::CmpIOp::create(
+                  b, loc, arith::CmpIPredicate::eq, e, expert);
+              Value rows =
+                  tensor::InsertOp::create(b, loc, r, it[0], ValueRange{it[1]});
+              Value inc = arith::SelectOp::create(b, loc, hit, c1, c0);
+              return {rows, arith::AddIOp::create(b, loc, it[1], inc)};
+            });
+        Value rows = list[0], m = list[1];
+        Value used =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, m, c0);
+        auto ifOp = scf::IfOp::create(b, loc, TypeRange{eo[0].getType()}, used,
+                                      /*addThenBlock=*/true,
+                                      /*addElseBlock=*/true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(ifOp.elseBlock());
+          scf::YieldOp::create(b, loc, eo[0]);
+          b.setInsertionPointToStart(ifOp.thenBlock());
+          // x[i, :] = h[rows[i] / K, :]
+          Value xInit = g.empty({dyn, d}, ValueRange{m});
+          Value x = linalg::GenericOp::create(
+                        b, loc, TypeRange{xInit.getType()}, ValueRange{},
+                        ValueRange{xInit}, ArrayRef<AffineMap>{id2}, par2,
+                        [&](OpBuilder &nb, Location l, ValueRange) {
+                          Value i = linalg::IndexOp::create(nb, l, 0);
+                          Value col = linalg::IndexOp::create(nb, l, 1);
+                          Value r = tensor::ExtractOp::create(nb, l, rows,
+                                                              ValueRange{i});
+                          Value tok = arith::DivUIOp::create(nb, l, r, kV);
+                          Value v = tensor::ExtractOp::create(
+                              nb, l, h, ValueRange{tok, col});
+                          linalg::YieldOp::create(nb, l, v);
+                        })
+                        .getResult(0);
+          Value gate = g.projection(x, expertSlice(g, w.gateExps, expert));
+          Value up = g.projection(x, expertSlice(g, w.upExps, expert));
+          Value down = g.projection(g.swiglu(gate, up),
+                                    expertSlice(g, w.downExps, expert));
+          // expert_out[rows[i], :] = down[i, :]
+          Value scattered = emitFor(
+              g, c0, m, ValueRange{eo[0]},
+              [&](Value i, ValueRange acc) -> SmallVector<Value> {
+                Value r =
+                    tensor::ExtractOp::create(b, loc, rows, ValueRange{i});
+                SmallVector<OpFoldResult> from = {i, zero};
+                Value row = tensor::ExtractSliceOp::create(
+                    b, loc, g.f32Tensor({1, d}), down, from, rowSizes, unit);
+                SmallVector<OpFoldResult> to = {r, zero};
+                return {tensor::InsertSliceOp::create(b, loc, row, acc[0], to,
+                                                      rowSizes, unit)
+                            .getResult()};
+              })[0];
+          scf::YieldOp::create(b, loc, scattered);
+        }
+        return {ifOp.getResult(0)};
+      })[0];
+
+  // out[c, :] = sum_s w[c, s] * expert_out[c * K + s, :], s in order.
+  Value eo3 = g.expand(expertOut, {chunk, k, d}, {{0, 1}, {2}});
+  AffineExpr c = b.getAffineDimExpr(0), col = b.getAffineDimExpr(1),
+             s = b.getAffineDimExpr(2);
+  auto map = [&](ArrayRef<AffineExpr> e) {
+    return AffineMap::get(3, 0, e, ctx);
+  };
+  Value outInit = g.filled({chunk, d}, 0.0);
+  SmallVector<utils::IteratorType> iters = {utils::IteratorType::parallel,
+                                            utils::IteratorType::parallel,
+                                            utils::IteratorType::reduction};
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{outInit.getType()}, ValueRange{eo3, weights},
+             ValueRange{outInit},
+             ArrayRef<AffineMap>{map({c, s, col}), map({c, s}), map({c, col})},
+             iters,
+             [](OpBuilder &nb, Location l, ValueRange args) {
+               Value p = arith::MulFOp::create(nb, l, args[1], args[0]);
+               Value y = arith::AddFOp::create(nb, l, args[2], p);
+               linalg::YieldOp::create(nb, l, y);
+             })
+      .getResult(0);
+}
+
+} // namespace
+
+Value mlir::smepilot::detail::emitMoeFeedForward(GraphEmitter &g,
+                                                 const ModelDescription &desc,
+                                                 int64_t chunk, Value h,
+                                                 const MoeWeights &w) {
+  Value logits = g.projection(h, w.router); // [C, E]
+  Value probs = emitGating(g, desc, logits);
+  auto [ids, weights] = emitTopK(g, desc, chunk, probs);
+  if (chunk == 1)
+    return emitPerTokenExperts(g, desc, chunk, h, w, ids, weights);
+  return emitGroupedExperts(g, desc, chunk, h, w, ids, weights);
 }

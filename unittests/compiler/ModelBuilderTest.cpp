@@ -144,8 +144,9 @@ TEST(ModelBuilder, RopeFreqsArgumentFollowsOutput) {
 }
 
 /// qwen3moe: the dense FFN weights give way to the router and the stacked
-/// experts, bound by their GGUF names; the expert matrices are sliced at the
-/// dynamic expert id inside the top-k loops.
+/// experts, bound by their GGUF names; the expert matrices are sliced at a
+/// dynamic expert id: per expert over its listed rows for a prefill chunk
+/// (an unused expert skipped by an scf.if), per slot for decode.
 TEST(ModelBuilder, Qwen3MoeTinyRoutesToStackedExperts) {
   MLIRContext ctx;
   ModelDescription desc = preset("qwen3moe-tiny");
@@ -181,8 +182,8 @@ TEST(ModelBuilder, Qwen3MoeTinyRoutesToStackedExperts) {
             ArrayRef<int64_t>({8, 32, 64}));
   EXPECT_EQ(cast<RankedTensorType>(types[16]).getShape(),
             ArrayRef<int64_t>({8, 64, 32}));
-  // Attention's 4 projections, the router, and per (token, slot) the
-  // expert's gate, up and down.
+  // Attention's 4 projections, the router, and the expert's gate, up and
+  // down.
   EXPECT_EQ(countOps<linalg::MatmulOp>(layer), 4 + 1 + 3);
   int64_t expertSlices = 0;
   layer.walk([&](tensor::ExtractSliceOp op) {
@@ -191,6 +192,11 @@ TEST(ModelBuilder, Qwen3MoeTinyRoutesToStackedExperts) {
   });
   EXPECT_EQ(expertSlices, 3);
   EXPECT_GT(countOps<scf::ForOp>(layer), 0);
+  EXPECT_EQ(countOps<scf::IfOp>(layer), 1);
+  auto decode = module.lookupSymbol<func::FuncOp>("smepilot_layer_c1");
+  ASSERT_TRUE(decode);
+  EXPECT_EQ(countOps<linalg::MatmulOp>(decode), 4 + 1 + 3);
+  EXPECT_EQ(countOps<scf::IfOp>(decode), 0);
 }
 
 TEST(ModelBuilder, RejectsWhatItCannotExpress) {
