@@ -172,3 +172,49 @@ func.func @batch_contraction_k_major(%p: tensor<4x3x10xf32>, %v: tensor<4x10x16x
   } -> tensor<4x3x16xf32>
   return %r : tensor<4x3x16xf32>
 }
+
+/// The LM head with the final RMSNorm fused in by elementwise fusion:
+/// acc + x * (1 / sqrt(s / K + eps)) * gamma * W. The normalized row is the
+/// lhs factor, computed as a k vector (the per-row sum s read once and
+/// broadcast), the weight rows are the rhs factor: still 8 FMAs per step.
+// VEC-LABEL: func.func @fused_norm_projection
+// VEC: %{{.*}}:8 = scf.for %[[K:.*]] = %c0 to %c64 step %c16
+// VEC-DAG: %[[G:.*]] = vector.transfer_read %arg2[%[[K]]]
+// VEC-DAG: %[[S:.*]] = tensor.extract %arg1[%c0] : tensor<1xf32>
+// VEC-DAG: vector.broadcast %[[S]] : f32 to vector<16xf32>
+// VEC-DAG: %[[X:.*]] = vector.transfer_read %arg0[%c0, %[[K]]]
+// VEC: math.sqrt {{.*}} : vector<16xf32>
+// VEC: %[[XN:.*]] = arith.mulf %{{.*}}, %[[G]] : vector<16xf32>
+// VEC-COUNT-8: vector.transfer_read %{{.*}}[%c{{[0-7]}}, %[[K]]], %{{.*}} {in_bounds = [true]} : tensor<8x64xf32>, vector<16xf32>
+// VEC-COUNT-8: vector.fma %[[XN]], %{{.*}}, %{{.*}} : vector<16xf32>
+// VEC-NOT: linalg.generic
+// VEC: return
+func.func @fused_norm_projection(%x: tensor<1x64xf32>, %s: tensor<1xf32>, %g: tensor<64xf32>,
+                                 %w: tensor<40x64xf32>) -> tensor<1x40xf32> {
+  %z = arith.constant 0.0 : f32
+  %n = arith.constant 64.0 : f32
+  %eps = arith.constant 1.0e-5 : f32
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<1x40xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<1x40xf32>) -> tensor<1x40xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                        affine_map<(m, n, k) -> (m)>,
+                                        affine_map<(m, n, k) -> (k)>,
+                                        affine_map<(m, n, k) -> (n, k)>,
+                                        affine_map<(m, n, k) -> (m, n)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %s, %g, %w : tensor<1x64xf32>, tensor<1xf32>, tensor<64xf32>, tensor<40x64xf32>)
+      outs(%c : tensor<1x40xf32>) {
+  ^bb0(%xi: f32, %si: f32, %gi: f32, %wi: f32, %o: f32):
+    %mean = arith.divf %si, %n : f32
+    %v = arith.addf %mean, %eps : f32
+    %sq = math.sqrt %v : f32
+    %inv = arith.divf %one, %sq : f32
+    %xn = arith.mulf %xi, %inv : f32
+    %xg = arith.mulf %xn, %gi : f32
+    %p = arith.mulf %xg, %wi : f32
+    %acc = arith.addf %o, %p : f32
+    linalg.yield %acc : f32
+  } -> tensor<1x40xf32>
+  return %r : tensor<1x40xf32>
+}

@@ -220,6 +220,63 @@ func.func @scores(%q: tensor<{0}x{1}x{3}xf32>, %k: tensor<{0}x{2}x{3}xf32>) -> t
   expectNear(s, want, 1e-5f);
 }
 
+/// An RMSNorm fused into the projection (the LM head after elementwise
+/// fusion): the normalized row is computed per k vector inside the kernel.
+/// Partial blocks (m = 3 of 4, n = 13) and a masked k tail (35 = 2 * 16 + 3)
+/// where the fused division must not turn padding into NaN.
+TEST_F(HostJITTest, FusedNormProjection) {
+  const int64_t m = 3, n = 13, k = 35;
+  std::unique_ptr<HostJIT> jit = compile(llvm::formatv(R"mlir(
+func.func @head(%x: tensor<{0}x{2}xf32>, %s: tensor<{0}xf32>, %g: tensor<{2}xf32>,
+                %w: tensor<{1}x{2}xf32>) -> tensor<{0}x{1}xf32> attributes {{llvm.emit_c_interface} {
+  %z = arith.constant 0.0 : f32
+  %kf = arith.constant {2}.0 : f32
+  %eps = arith.constant 1.0e-5 : f32
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<{0}x{1}xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<{0}x{1}xf32>) -> tensor<{0}x{1}xf32>
+  %r = linalg.generic {{indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                        affine_map<(m, n, k) -> (m)>,
+                                        affine_map<(m, n, k) -> (k)>,
+                                        affine_map<(m, n, k) -> (n, k)>,
+                                        affine_map<(m, n, k) -> (m, n)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %s, %g, %w : tensor<{0}x{2}xf32>, tensor<{0}xf32>, tensor<{2}xf32>, tensor<{1}x{2}xf32>)
+      outs(%c : tensor<{0}x{1}xf32>) {{
+  ^bb0(%xi: f32, %si: f32, %gi: f32, %wi: f32, %o: f32):
+    %mean = arith.divf %si, %kf : f32
+    %v = arith.addf %mean, %eps : f32
+    %sq = math.sqrt %v : f32
+    %inv = arith.divf %one, %sq : f32
+    %xn = arith.mulf %xi, %inv : f32
+    %xg = arith.mulf %xn, %gi : f32
+    %p = arith.mulf %xg, %wi : f32
+    %acc = arith.addf %o, %p : f32
+    linalg.yield %acc : f32
+  } -> tensor<{0}x{1}xf32>
+  return %r : tensor<{0}x{1}xf32>
+}
+)mlir", m, n, k).str());
+  ASSERT_TRUE(jit);
+  std::vector<float> x = random(m * k, 11), g = random(k, 12),
+                     w = random(n * k, 13), sum(m, 0.0f);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < k; ++p)
+      sum[i] += x[i * k + p] * x[i * k + p];
+  std::vector<float> c(m * n, -42.0f), want(m * n, 0.0f);
+  for (int64_t i = 0; i < m; ++i) {
+    float inv = 1.0f / std::sqrt(sum[i] / float(k) + 1e-5f);
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t p = 0; p < k; ++p)
+        want[i * n + j] += x[i * k + p] * inv * g[p] * w[j * k + p];
+  }
+  call(*jit, "head",
+       {JITArg::memref(x.data(), {m, k}), JITArg::memref(sum.data(), {m}),
+        JITArg::memref(g.data(), {k}), JITArg::memref(w.data(), {n, k}),
+        JITArg::memref(c.data(), {m, n})});
+  expectNear(c, want, 1e-5f);
+}
+
 TEST_F(HostJITTest, Softmax) {
   std::unique_ptr<HostJIT> jit = compile(R"mlir(
 func.func @softmax(%x: tensor<3x37xf32>) -> tensor<3x37xf32> attributes {llvm.emit_c_interface} {

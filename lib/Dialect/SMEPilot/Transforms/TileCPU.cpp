@@ -22,7 +22,10 @@
 // the contiguous (last) dimension of both inputs -- C[m, n] += A[m, k] *
 // W[n, k], the projections with GGUF [out, in] weights, and Q K^T -- is not
 // handed to the vectorizer: k-steps of one would read W 16 strided elements
-// at a time. Instead the parallel dims are tiled into a register block of
+// at a time. The body may be `acc + f(lhs inputs) * g(rhs inputs)` with
+// elementwise producers fused in (the final RMSNorm fused into the LM head):
+// f and g are evaluated lane-wise on k vectors, inputs not indexed by k are
+// read once and broadcast. Instead the parallel dims are tiled into a register block of
 // Mr x Nr outputs (n loop outside m loop, so each block of W rows is streamed
 // from memory once and A is reread from cache), k is left whole, and each
 // block is written directly as vector code:
@@ -56,7 +59,9 @@
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::smepilot {
 #define GEN_PASS_DEF_TILECPU
@@ -95,68 +100,121 @@ SmallVector<int64_t> desiredTileSizes(linalg::LinalgOp op,
   return tiles;
 }
 
-/// A contraction that suits the dot-product schedule: the single reduction
-/// loop `k` is the last (contiguous) dimension of both inputs.
-struct DotContraction {
-  unsigned m, n, k; ///< innermost m, innermost n, the reduction loop
-  unsigned lhs;     ///< the input indexed by m (the other is indexed by n)
+/// One factor of the product in a dot contraction's body: the value, the
+/// body ops computing it (in block order) and the inputs they read.
+struct DotFactor {
+  Value root;
+  SmallVector<Operation *> ops;
+  SmallVector<unsigned> inputs; ///< block argument (= input) numbers
 };
 
-bool isBlockArg(Value v, linalg::LinalgOp op, unsigned number) {
-  auto arg = dyn_cast<BlockArgument>(v);
-  return arg && arg.getOwner() == op.getBlock() && arg.getArgNumber() == number;
+/// A contraction that suits the dot-product schedule: the body is
+/// `acc + lhs * rhs` where `lhs` reads only inputs not indexed by n and `rhs`
+/// only inputs not indexed by m (elementwise producers fused into the
+/// contraction, such as the final RMSNorm into the LM head, are part of a
+/// factor), and the single reduction loop `k` is the last (contiguous)
+/// dimension of every input indexed by k.
+struct DotContraction {
+  unsigned m, n, k; ///< innermost m, innermost n, the reduction loop
+  DotFactor lhs, rhs;
+};
+
+/// Collects the body ops and inputs `root` depends on. Fails on anything but
+/// single-result, region-free elementwise ops, and on the accumulator.
+LogicalResult collectFactor(linalg::LinalgOp op, Value root,
+                            DotFactor &factor) {
+  factor.root = root;
+  Block *body = op.getBlock();
+  llvm::SetVector<Operation *> ops;
+  llvm::SetVector<unsigned> inputs;
+  SmallVector<Value> work{root};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      if (arg.getOwner() != body)
+        continue; // defined above: broadcast when used
+      if (arg.getArgNumber() >= op.getNumDpsInputs())
+        return failure(); // the accumulator
+      inputs.insert(arg.getArgNumber());
+      continue;
+    }
+    Operation *def = v.getDefiningOp();
+    if (def->getBlock() != body)
+      continue;
+    if (def->getNumResults() != 1 || def->getNumRegions() != 0 ||
+        !def->hasTrait<OpTrait::Elementwise>() ||
+        !isa<FloatType>(def->getResult(0).getType()))
+      return failure();
+    if (ops.insert(def))
+      llvm::append_range(work, def->getOperands());
+  }
+  factor.ops = ops.takeVector();
+  llvm::sort(factor.ops,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  factor.inputs = inputs.takeVector();
+  return success();
 }
 
-/// Matches `yield(addf(acc, mulf(in0, in1)))` over f32 where k is contiguous
-/// in both inputs and absent from the output.
 std::optional<DotContraction> matchDotContraction(linalg::LinalgOp op) {
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !op.hasPureTensorSemantics())
+  if (op.getNumDpsInputs() < 2 || op.getNumDpsInits() != 1 ||
+      !op.hasPureTensorSemantics() ||
+      !getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType()).isF32())
     return std::nullopt;
-  for (OpOperand &operand : op->getOpOperands())
-    if (!getElementTypeOrSelf(operand.get().getType()).isF32())
-      return std::nullopt;
-  FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(op);
-  if (failed(dims) || dims->m.empty() || dims->n.empty() ||
-      dims->k.size() != 1)
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  if (reductions.size() != 1)
     return std::nullopt;
 
   Block *body = op.getBlock();
-  if (body->getOperations().size() != 3)
-    return std::nullopt;
+  Value accArg = body->getArgument(op.getNumDpsInputs());
   auto add = body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add)
+  if (!add || add->getBlock() != body)
     return std::nullopt;
   Value acc = add.getLhs(), prod = add.getRhs();
-  if (!isBlockArg(acc, op, 2))
+  if (acc != accArg)
     std::swap(acc, prod);
   auto mul = prod.getDefiningOp<arith::MulFOp>();
-  if (!isBlockArg(acc, op, 2) || !mul ||
-      !((isBlockArg(mul.getLhs(), op, 0) && isBlockArg(mul.getRhs(), op, 1)) ||
-        (isBlockArg(mul.getLhs(), op, 1) && isBlockArg(mul.getRhs(), op, 0))))
+  if (acc != accArg || !mul || mul->getBlock() != body || !mul->hasOneUse())
     return std::nullopt;
 
   DotContraction dot;
-  dot.m = *llvm::max_element(dims->m);
-  dot.n = *llvm::max_element(dims->n);
-  dot.k = dims->k.front();
+  dot.k = reductions.front();
+  if (failed(collectFactor(op, mul.getLhs(), dot.lhs)) ||
+      failed(collectFactor(op, mul.getRhs(), dot.rhs)))
+    return std::nullopt;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   for (AffineMap map : maps)
-    if (!map.isProjectedPermutation() || map.getNumResults() == 0)
+    if (!map.isProjectedPermutation())
       return std::nullopt;
-  auto lastDim = [](AffineMap map) {
-    return cast<AffineDimExpr>(map.getResults().back()).getPosition();
+  AffineMap outMap = maps.back();
+  if (outMap.isFunctionOfDim(dot.k))
+    return std::nullopt;
+
+  // m: loops only the lhs factor reads, n: only the rhs; the innermost of
+  // each is blocked. Every input read along k must be contiguous in k.
+  auto reads = [&](const DotFactor &f, unsigned dim) {
+    return llvm::any_of(
+        f.inputs, [&](unsigned i) { return maps[i].isFunctionOfDim(dim); });
   };
-  if (lastDim(maps[0]) != dot.k || lastDim(maps[1]) != dot.k ||
-      maps[2].isFunctionOfDim(dot.k))
+  std::optional<unsigned> m, n;
+  for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d) {
+    if (d == dot.k || !outMap.isFunctionOfDim(d))
+      continue;
+    bool l = reads(dot.lhs, d), r = reads(dot.rhs, d);
+    if (l && !r)
+      m = d;
+    if (r && !l)
+      n = d;
+  }
+  if (!m || !n || !reads(dot.lhs, dot.k) || !reads(dot.rhs, dot.k))
     return std::nullopt;
-  dot.lhs = maps[0].isFunctionOfDim(dot.m) ? 0 : 1;
-  unsigned rhs = 1 - dot.lhs;
-  if (!maps[dot.lhs].isFunctionOfDim(dot.m) ||
-      maps[dot.lhs].isFunctionOfDim(dot.n) ||
-      !maps[rhs].isFunctionOfDim(dot.n) || maps[rhs].isFunctionOfDim(dot.m))
-    return std::nullopt;
+  dot.m = *m;
+  dot.n = *n;
+  for (unsigned i = 0, e = op.getNumDpsInputs(); i < e; ++i)
+    if (maps[i].isFunctionOfDim(dot.k) &&
+        cast<AffineDimExpr>(maps[i].getResults().back()).getPosition() !=
+            dot.k)
+      return std::nullopt;
   return dot;
 }
 
@@ -173,11 +231,8 @@ Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
   OpFoldResult mSize = ranges[dot.m].size, nSize = ranges[dot.n].size,
                kSize = ranges[dot.k].size;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  Value lhs = op.getDpsInputOperand(dot.lhs)->get();
-  Value rhs = op.getDpsInputOperand(1 - dot.lhs)->get();
   Value init = op.getDpsInitOperand(0)->get();
-  AffineMap lhsMap = maps[dot.lhs], rhsMap = maps[1 - dot.lhs],
-            outMap = maps[2];
+  AffineMap outMap = maps.back();
 
   Type f32 = b.getF32Type();
   auto vecType = VectorType::get({vl}, f32);
@@ -200,30 +255,68 @@ Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
   SmallVector<Value> lhsRows = clampedRows(mSize, mr);
   SmallVector<Value> rhsRows = clampedRows(nSize, nr);
 
-  // Indices into an input slice: `row` for `rowDim`, `k` for k, else 0.
-  auto indices = [&](AffineMap map, unsigned rowDim, Value row, Value k) {
-    SmallVector<Value> idx;
-    for (AffineExpr e : map.getResults()) {
-      unsigned pos = cast<AffineDimExpr>(e).getPosition();
-      idx.push_back(pos == rowDim ? row : pos == dot.k ? k : c0);
+  // One factor as a k vector: inputs indexed by k are read contiguously
+  // (masked if `mask`), the others are read once and broadcast, and the
+  // factor's ops are applied lane-wise.
+  auto evalFactor = [&](OpBuilder &nb, Location l, const DotFactor &factor,
+                        unsigned rowDim, Value row, Value k, Value mask) {
+    IRMapping mapping;
+    auto vectorOf = [&](Type t) { return VectorType::get({vl}, t); };
+    for (unsigned input : factor.inputs) {
+      Value src = op.getDpsInputOperand(input)->get();
+      AffineMap map = maps[input];
+      SmallVector<Value> idx;
+      for (AffineExpr e : map.getResults()) {
+        unsigned pos = cast<AffineDimExpr>(e).getPosition();
+        idx.push_back(pos == rowDim ? row : pos == dot.k ? k : c0);
+      }
+      Type elt = getElementTypeOrSelf(src.getType());
+      Value v;
+      if (map.isFunctionOfDim(dot.k)) {
+        int64_t rank = map.getNumResults();
+        Value pad = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elt));
+        v = vector::TransferReadOp::create(
+            nb, l, vectorOf(elt), src, idx,
+            AffineMapAttr::get(AffineMap::getMinorIdentityMap(rank, 1, ctx)),
+            pad, mask, nb.getBoolArrayAttr({true}));
+      } else {
+        Value s = tensor::ExtractOp::create(nb, l, src, idx);
+        v = vector::BroadcastOp::create(nb, l, vectorOf(elt), s);
+      }
+      mapping.map(op.getBlock()->getArgument(input), v);
     }
-    return idx;
+    for (Operation *bodyOp : factor.ops) {
+      SmallVector<Value> operands;
+      for (Value operand : bodyOp->getOperands()) {
+        if (Value mapped = mapping.lookupOrNull(operand))
+          operands.push_back(mapped);
+        else // defined above the body: a scalar for every lane
+          operands.push_back(vector::BroadcastOp::create(
+              nb, l, vectorOf(operand.getType()), operand));
+      }
+      OperationState state(l, bodyOp->getName());
+      state.addOperands(operands);
+      state.addAttributes(bodyOp->getAttrs());
+      state.addTypes(vectorOf(bodyOp->getResult(0).getType()));
+      mapping.map(bodyOp->getResult(0), nb.create(state)->getResult(0));
+    }
+    Value result = mapping.lookupOrNull(factor.root);
+    if (!result) // defined above the body
+      result = vector::BroadcastOp::create(nb, l, vecType, factor.root);
+    // Masked-off lanes read 0, but fused ops may turn that into inf or NaN:
+    // zero them so they add nothing.
+    if (mask)
+      result = arith::SelectOp::create(nb, l, mask, result, zeroVec);
+    return result;
   };
-  // One k step: Mr + Nr contiguous loads (masked if `mask`), Mr x Nr FMAs.
+  // One k step: Mr + Nr factor vectors, Mr x Nr FMAs.
   auto kStep = [&](OpBuilder &nb, Location l, Value k, ValueRange accs,
                    Value mask) {
-    auto read = [&](Value src, AffineMap map, unsigned rowDim, Value row) {
-      int64_t rank = map.getNumResults();
-      return vector::TransferReadOp::create(
-          nb, l, vecType, src, indices(map, rowDim, row, k),
-          AffineMapAttr::get(AffineMap::getMinorIdentityMap(rank, 1, ctx)),
-          zero, mask, nb.getBoolArrayAttr({true}));
-    };
     SmallVector<Value> a, w, next;
     for (Value row : lhsRows)
-      a.push_back(read(lhs, lhsMap, dot.m, row));
+      a.push_back(evalFactor(nb, l, dot.lhs, dot.m, row, k, mask));
     for (Value row : rhsRows)
-      w.push_back(read(rhs, rhsMap, dot.n, row));
+      w.push_back(evalFactor(nb, l, dot.rhs, dot.n, row, k, mask));
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t j = 0; j < nr; ++j)
         next.push_back(
@@ -290,10 +383,10 @@ Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
 }
 
 /// Tiles `op` into register blocks and writes each as vector code; see the
-/// top of the file. Fails (leaving `op` alone) if tiling fails.
-LogicalResult tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
-                                 const DotContraction &dot, int64_t vl,
-                                 bool report) {
+/// top of the file. Returns false (leaving `op` alone) if tiling fails.
+FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
+                                   const DotContraction &dot, int64_t vl,
+                                   bool report) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   // Decode (M = 1): a GEMV, 8 independent accumulators along n. Otherwise
   // 4 x 4: 16 accumulators + 4 A + 4 W vectors fit the 32 zmm registers.
@@ -314,7 +407,7 @@ LogicalResult tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   if (!ShapedType::isDynamic(ranges[dot.n]))
     nr = std::min(nr, ranges[dot.n]);
   if (mr < 1 || nr < 1)
-    return failure();
+    return false;
 
   SmallVector<Operation *> tiledOps{op};
   if (llvm::any_of(tiles, [](int64_t t) { return t != 0; })) {
@@ -331,13 +424,18 @@ LogicalResult tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
     FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
         rewriter, cast<TilingInterface>(op.getOperation()), options);
     if (failed(tiled))
-      return failure();
+      return false;
     rewriter.replaceOp(op, tiled->replacements);
     tiledOps = tiled->tiledOps;
   }
   for (Operation *tiledOp : tiledOps) {
     auto tile = cast<linalg::LinalgOp>(tiledOp);
-    Value result = buildDotKernel(rewriter, tile, dot, mr, nr, vl);
+    // The factors refer to body ops: match the tile's own (cloned) body.
+    std::optional<DotContraction> tileDot = matchDotContraction(tile);
+    if (!tileDot)
+      return static_cast<LogicalResult>(tile->emitError("smepilot-tile-cpu: tiled contraction lost its "
+                             "dot-product form"));
+    Value result = buildDotKernel(rewriter, tile, *tileDot, mr, nr, vl);
     rewriter.replaceOp(tile, result);
   }
   if (report) {
@@ -346,7 +444,7 @@ LogicalResult tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
     diag << "smepilot-tile-cpu: dot-product schedule, register block " << mr
          << "x" << nr << ", k vectors of " << vl;
   }
-  return success();
+  return true;
 }
 
 struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
@@ -375,10 +473,14 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
 
     IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops) {
-      if (std::optional<DotContraction> dot = matchDotContraction(op))
-        if (succeeded(
-                tileDotContraction(rewriter, op, *dot, vectorWidth, report)))
+      if (std::optional<DotContraction> dot = matchDotContraction(op)) {
+        FailureOr<bool> done =
+            tileDotContraction(rewriter, op, *dot, vectorWidth, report);
+        if (failed(done))
+          return signalPassFailure();
+        if (*done)
           continue;
+      }
       SmallVector<int64_t> ranges = op.getStaticLoopRanges();
       SmallVector<int64_t> tiles =
           desiredTileSizes(op, contractionTiles, vectorWidth);
