@@ -8,7 +8,8 @@ compares every logit against a plain-Python transcription of the runtime's
 reference executor (runtime/src/reference_executor.cpp, reference_ops.cpp),
 computed in double.
 
-Usage: numerics.py --workdir DIR KIND...   (KIND: llama, llama3, qwen3, qwen3moe)
+Usage: numerics.py --workdir DIR KIND...
+  (KIND: llama, llama3, qwen3, qwen3moe, qwen3moe-sigmoid)
 """
 import math, os, re, shutil, subprocess, sys
 
@@ -29,7 +30,13 @@ def cfg(kind):
         # 4 experts, 2 per token, renormalized: a 3-token chunk routes its
         # tokens to different experts.
         return dict(arch="qwen3moe", V=32, D=16, L=2, H=4, KVH=2, HD=8, F=24, theta=1e6,
-                    neox=True, eps=1e-6, qk=True, freqs=False, E=4, K=2, FE=8)
+                    neox=True, eps=1e-6, qk=True, freqs=False, E=4, K=2, FE=8,
+                    sigmoid=False, norm=True)
+    if kind == "qwen3moe-sigmoid":
+        # Sigmoid gating, 3 of 5 experts, weights not renormalized.
+        return dict(arch="qwen3moe", V=32, D=16, L=2, H=4, KVH=2, HD=8, F=24, theta=1e6,
+                    neox=True, eps=1e-6, qk=True, freqs=False, E=5, K=3, FE=8,
+                    sigmoid=True, norm=False)
     return dict(arch="qwen3", V=32, D=16, L=2, H=4, KVH=2, HD=8, F=24, theta=1e6,
                 neox=True, eps=1e-6, qk=True, freqs=False)
 
@@ -56,7 +63,8 @@ def main(kind):
     moe = "E" in c
     if moe:
         args += [f"--n-expert={c['E']}", f"--n-expert-used={c['K']}", f"--n-ff-expert={c['FE']}",
-                 "--expert-weights-norm"]
+                 f"--expert-weights-norm={'true' if c['norm'] else 'false'}",
+                 f"--expert-gating={'sigmoid' if c['sigmoid'] else 'softmax'}"]
     mod = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     # Weights in argument order.
     shapes = [("token_embd", [V, D]), ("output_norm", [D]), ("output", [V, D])]
@@ -148,17 +156,22 @@ def reference(c, W, tokens1, token2, nctx):
             gg = mv(M[p + "ffn_gate"], h2); uu = mv(M[p + "ffn_up"], h2)
             act = [a / (1 + math.exp(-a)) * b for a, b in zip(gg, uu)]
             return mv(M[p + "ffn_down"], act)
-        # reference_executor.cpp ffn_moe: softmax, top-k (ties: lower id),
-        # renormalize, weighted sum in slot order.
-        lg = mv(M[p + "router"], h2); m = max(lg); ex = [math.exp(a - m) for a in lg]
-        pr = [a / sum(ex) for a in ex]
+        # reference_executor.cpp ffn_moe: softmax or sigmoid, top-k (ties:
+        # lower id), optional renormalization, weighted sum in slot order.
+        lg = mv(M[p + "router"], h2)
+        if c["sigmoid"]:
+            pr = [1.0 / (1.0 + math.exp(-a)) for a in lg]
+        else:
+            m = max(lg); ex = [math.exp(a - m) for a in lg]
+            pr = [a / sum(ex) for a in ex]
         ids = []
         for _ in range(c["K"]):
             best = -1
             for e in range(c["E"]):
                 if e not in ids and (best < 0 or pr[e] > pr[best]): best = e
             ids.append(best)
-        ws = [pr[e] for e in ids]; ws = [a / sum(ws) for a in ws]
+        ws = [pr[e] for e in ids]
+        if c["norm"]: ws = [a / sum(ws) for a in ws]
         out = [0.0] * len(h2)
         for e, wt in zip(ids, ws):
             gg = mv(M[p + "gate_exps"][e], h2); uu = mv(M[p + "up_exps"][e], h2)
