@@ -18,12 +18,12 @@
 // VEC-LABEL: func.func @matmul_transposed_b
 // VEC: scf.for %{{.*}} = %c0 to %c7 step %c4
 // VEC: scf.for %{{.*}} = %c0 to %c5 step %c4
+// VEC: %[[TAIL:.*]] = vector.constant_mask [8] : vector<16xi1>
 // VEC: %[[ACCS:.*]]:16 = scf.for %[[K:.*]] = %c0 to %c32 step %c16 iter_args(%[[ACC0:[^ ]*]] = %[[ZERO:[^,]*]], {{.*}}) -> (vector<16xf32>,
 // VEC-COUNT-8: vector.transfer_read {{.*}}[%{{.*}}, %[[K]]], %{{.*}} {in_bounds = [true]} : tensor<?x40xf32>, vector<16xf32>
 // VEC-NEXT: vector.fma %{{.*}}, %{{.*}}, %[[ACC0]] : vector<16xf32>
 // VEC-COUNT-15: vector.fma
 // VEC-NEXT: scf.yield
-// VEC: %[[TAIL:.*]] = vector.constant_mask [8] : vector<16xi1>
 // VEC: vector.transfer_read {{.*}}[%{{.*}}, %c32], %{{.*}}, %[[TAIL]] {in_bounds = [true]} : tensor<?x40xf32>, vector<16xf32>
 // VEC: vector.fma {{.*}}, %[[ACCS]]#0 : vector<16xf32>
 // VEC: vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<16xf32> into f32
@@ -215,6 +215,38 @@ func.func @fused_norm_projection(%x: tensor<1x64xf32>, %s: tensor<1xf32>, %g: te
     %p = arith.mulf %xg, %wi : f32
     %acc = arith.addf %o, %p : f32
     linalg.yield %acc : f32
+  } -> tensor<1x40xf32>
+  return %r : tensor<1x40xf32>
+}
+
+/// The attention output projection after reshape propagation: the reduction
+/// runs over [heads, head_dim] as two loops. head_dim (contiguous) is the k
+/// vector loop; the heads loop wraps it and carries the same accumulators,
+/// so there is still one horizontal sum per output.
+// VEC-LABEL: func.func @two_reduction_dims
+// VEC: scf.for %{{.*}} = %c0 to %c40 step %c8
+// VEC: %[[OUT:.*]]:8 = scf.for %[[H:.*]] = %c0 to %c4 step %c1 iter_args(%{{.*}}) -> (vector<16xf32>,
+// VEC: %[[IN:.*]]:8 = scf.for %[[K:.*]] = %c0 to %c32 step %c16 iter_args(%{{.*}}) -> (vector<16xf32>,
+// VEC: vector.transfer_read %arg0[%c0, %[[H]], %[[K]]]
+// VEC-COUNT-8: vector.transfer_read %{{.*}}[%c{{[0-7]}}, %[[H]], %[[K]]]
+// VEC-COUNT-8: vector.fma
+// VEC: scf.yield %[[IN]]#0,
+// VEC-COUNT-8: vector.reduction <add>, %[[OUT]]#
+// VEC-NOT: vector.contract
+// VEC: return
+func.func @two_reduction_dims(%x: tensor<1x4x32xf32>, %w: tensor<40x4x32xf32>) -> tensor<1x40xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x40xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<1x40xf32>) -> tensor<1x40xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n, h, k) -> (m, h, k)>,
+                                        affine_map<(m, n, h, k) -> (n, h, k)>,
+                                        affine_map<(m, n, h, k) -> (m, n)>],
+                       iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : tensor<1x4x32xf32>, tensor<40x4x32xf32>) outs(%c : tensor<1x40xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
   } -> tensor<1x40xf32>
   return %r : tensor<1x40xf32>
 }

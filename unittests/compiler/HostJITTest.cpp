@@ -277,6 +277,44 @@ func.func @head(%x: tensor<{0}x{2}xf32>, %s: tensor<{0}xf32>, %g: tensor<{2}xf32
   expectNear(c, want, 1e-5f);
 }
 
+/// Two reduction loops ([heads, head_dim], the attention output projection
+/// after reshape propagation): a heads loop around the k vector loop, with a
+/// k tail (20 = 16 + 4) in every head and partial blocks (m = 2, n = 11).
+TEST_F(HostJITTest, TwoReductionDims) {
+  const int64_t m = 2, n = 11, h = 3, k = 20;
+  std::unique_ptr<HostJIT> jit = compile(llvm::formatv(R"mlir(
+func.func @proj(%x: tensor<{0}x{2}x{3}xf32>, %w: tensor<{1}x{2}x{3}xf32>) -> tensor<{0}x{1}xf32>
+    attributes {{llvm.emit_c_interface} {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<{0}x{1}xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<{0}x{1}xf32>) -> tensor<{0}x{1}xf32>
+  %r = linalg.generic {{indexing_maps = [affine_map<(m, n, h, k) -> (m, h, k)>,
+                                        affine_map<(m, n, h, k) -> (n, h, k)>,
+                                        affine_map<(m, n, h, k) -> (m, n)>],
+                       iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : tensor<{0}x{2}x{3}xf32>, tensor<{1}x{2}x{3}xf32>)
+      outs(%c : tensor<{0}x{1}xf32>) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<{0}x{1}xf32>
+  return %r : tensor<{0}x{1}xf32>
+}
+)mlir", m, n, h, k).str());
+  ASSERT_TRUE(jit);
+  std::vector<float> x = random(m * h * k, 14), w = random(n * h * k, 15);
+  std::vector<float> c(m * n, -42.0f), want(m * n, 0.0f);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t p = 0; p < h * k; ++p)
+        want[i * n + j] += x[i * h * k + p] * w[j * h * k + p];
+  call(*jit, "proj",
+       {JITArg::memref(x.data(), {m, h, k}), JITArg::memref(w.data(), {n, h, k}),
+        JITArg::memref(c.data(), {m, n})});
+  expectNear(c, want, 1e-5f);
+}
+
 TEST_F(HostJITTest, Softmax) {
   std::unique_ptr<HostJIT> jit = compile(R"mlir(
 func.func @softmax(%x: tensor<3x37xf32>) -> tensor<3x37xf32> attributes {llvm.emit_c_interface} {

@@ -63,6 +63,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
 
+#include <functional>
+
 namespace mlir::smepilot {
 #define GEN_PASS_DEF_TILECPU
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h.inc"
@@ -112,10 +114,13 @@ struct DotFactor {
 /// `acc + lhs * rhs` where `lhs` reads only inputs not indexed by n and `rhs`
 /// only inputs not indexed by m (elementwise producers fused into the
 /// contraction, such as the final RMSNorm into the LM head, are part of a
-/// factor), and the single reduction loop `k` is the last (contiguous)
-/// dimension of every input indexed by k.
+/// factor), and one reduction loop `k` is the last (contiguous) dimension of
+/// every input that reads a reduction loop. Other reduction loops (the
+/// attention output projection reads [heads, head_dim] as two) become
+/// scalar loops around the k loop, inside the accumulators' live range.
 struct DotContraction {
-  unsigned m, n, k; ///< innermost m, innermost n, the reduction loop
+  unsigned m, n, k; ///< innermost m, innermost n, the contiguous reduction
+  SmallVector<unsigned> outerK; ///< other reduction loops (reshaped heads)
   DotFactor lhs, rhs;
 };
 
@@ -162,7 +167,7 @@ std::optional<DotContraction> matchDotContraction(linalg::LinalgOp op) {
     return std::nullopt;
   SmallVector<unsigned> reductions;
   op.getReductionDims(reductions);
-  if (reductions.size() != 1)
+  if (reductions.empty())
     return std::nullopt;
 
   Block *body = op.getBlock();
@@ -178,7 +183,6 @@ std::optional<DotContraction> matchDotContraction(linalg::LinalgOp op) {
     return std::nullopt;
 
   DotContraction dot;
-  dot.k = reductions.front();
   if (failed(collectFactor(op, mul.getLhs(), dot.lhs)) ||
       failed(collectFactor(op, mul.getRhs(), dot.rhs)))
     return std::nullopt;
@@ -186,8 +190,26 @@ std::optional<DotContraction> matchDotContraction(linalg::LinalgOp op) {
   for (AffineMap map : maps)
     if (!map.isProjectedPermutation())
       return std::nullopt;
+  // k: the last dimension of every input that reads a reduction loop.
+  std::optional<unsigned> k;
+  for (AffineMap map : ArrayRef(maps).drop_back()) {
+    if (llvm::none_of(reductions,
+                      [&](unsigned r) { return map.isFunctionOfDim(r); }))
+      continue;
+    unsigned last = cast<AffineDimExpr>(map.getResults().back()).getPosition();
+    if (!llvm::is_contained(reductions, last) || (k && *k != last))
+      return std::nullopt;
+    k = last;
+  }
+  if (!k)
+    return std::nullopt;
+  dot.k = *k;
+  for (unsigned r : reductions)
+    if (r != dot.k)
+      dot.outerK.push_back(r);
   AffineMap outMap = maps.back();
-  if (outMap.isFunctionOfDim(dot.k))
+  if (llvm::any_of(reductions,
+                   [&](unsigned r) { return outMap.isFunctionOfDim(r); }))
     return std::nullopt;
 
   // m: loops only the lhs factor reads, n: only the rhs; the innermost of
@@ -258,6 +280,8 @@ Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
   // One factor as a k vector: inputs indexed by k are read contiguously
   // (masked if `mask`), the others are read once and broadcast, and the
   // factor's ops are applied lane-wise.
+  // Induction variables of the loops over the other reduction dimensions.
+  llvm::DenseMap<unsigned, Value> outerIvs;
   auto evalFactor = [&](OpBuilder &nb, Location l, const DotFactor &factor,
                         unsigned rowDim, Value row, Value k, Value mask) {
     IRMapping mapping;
@@ -268,7 +292,11 @@ Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
       SmallVector<Value> idx;
       for (AffineExpr e : map.getResults()) {
         unsigned pos = cast<AffineDimExpr>(e).getPosition();
-        idx.push_back(pos == rowDim ? row : pos == dot.k ? k : c0);
+        Value outer = outerIvs.lookup(pos);
+        idx.push_back(pos == rowDim ? row
+                      : pos == dot.k ? k
+                      : outer        ? outer
+                                     : c0);
       }
       Type elt = getElementTypeOrSelf(src.getType());
       Value v;
@@ -326,24 +354,49 @@ Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
 
   OpFoldResult kMain = affine::makeComposedFoldedAffineApply(
       b, loc, d0.floorDiv(vl) * vl, {kSize});
-  SmallVector<Value> inits(mr * nr, zeroVec);
-  auto loop = scf::ForOp::create(
-      b, loc, c0, getValueOrCreateConstantIndexOp(b, loc, kMain),
-      arith::ConstantIndexOp::create(b, loc, vl), inits,
-      [&](OpBuilder &nb, Location l, Value k, ValueRange accs) {
-        scf::YieldOp::create(nb, l, kStep(nb, l, k, accs, Value()));
-      });
-  SmallVector<Value> accs(loop.getResults());
-
+  Value kMainValue = getValueOrCreateConstantIndexOp(b, loc, kMain);
+  Value vlValue = arith::ConstantIndexOp::create(b, loc, vl);
   std::optional<int64_t> staticK = getConstantIntValue(kSize);
+  Value tailMask;
   if (!staticK || *staticK % vl != 0) {
     OpFoldResult rest = affine::makeComposedFoldedAffineApply(
         b, loc, d0 - d0.floorDiv(vl) * vl, {kSize});
-    Value mask = vector::CreateMaskOp::create(
-        b, loc, VectorType::get({vl}, b.getI1Type()), ArrayRef<OpFoldResult>{rest});
-    accs = kStep(b, loc, getValueOrCreateConstantIndexOp(b, loc, kMain), accs,
-                 mask);
+    tailMask = vector::CreateMaskOp::create(
+        b, loc, VectorType::get({vl}, b.getI1Type()),
+        ArrayRef<OpFoldResult>{rest});
   }
+  // The k loop over full vectors, then one masked step for the tail.
+  auto kLoop = [&](OpBuilder &nb, Location l, ValueRange accsIn) {
+    auto loop = scf::ForOp::create(
+        nb, l, c0, kMainValue, vlValue, accsIn,
+        [&](OpBuilder &lb, Location ll, Value k, ValueRange accs) {
+          scf::YieldOp::create(lb, ll, kStep(lb, ll, k, accs, Value()));
+        });
+    SmallVector<Value> accs(loop.getResults());
+    if (tailMask)
+      accs = kStep(nb, l, kMainValue, accs, tailMask);
+    return accs;
+  };
+  // Loops over the other reduction dimensions around it.
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  std::function<SmallVector<Value>(OpBuilder &, Location, unsigned,
+                                   ValueRange)>
+      nest = [&](OpBuilder &nb, Location l, unsigned level,
+                 ValueRange accsIn) -> SmallVector<Value> {
+    if (level == dot.outerK.size())
+      return kLoop(nb, l, accsIn);
+    unsigned dim = dot.outerK[level];
+    Value size = getValueOrCreateConstantIndexOp(nb, l, ranges[dim].size);
+    auto loop = scf::ForOp::create(
+        nb, l, c0, size, c1, accsIn,
+        [&](OpBuilder &lb, Location ll, Value iv, ValueRange accs) {
+          outerIvs[dim] = iv;
+          scf::YieldOp::create(lb, ll, nest(lb, ll, level + 1, accs));
+        });
+    return SmallVector<Value>(loop.getResults());
+  };
+  SmallVector<Value> inits(mr * nr, zeroVec);
+  SmallVector<Value> accs = nest(b, loc, 0, inits);
 
   // Horizontal sums into an Mr x Nr block, added to C under the tile mask.
   auto blockType = VectorType::get({mr, nr}, f32);
@@ -397,6 +450,8 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   }
   SmallVector<int64_t> tiles(op.getNumLoops(), 1);
   tiles[dot.k] = 0;
+  for (unsigned r : dot.outerK)
+    tiles[r] = 0;
   tiles[dot.m] = mr;
   tiles[dot.n] = nr;
   for (auto [tile, range] : llvm::zip_equal(tiles, ranges))
