@@ -99,9 +99,15 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
     and vectorizes each tile with linalg's vectorizer, using the tile sizes as
     vector sizes (masked where a tile is partial or dynamic):
 
-    - contractions (matmul, batch matmul, matvec, transposed operands): the
+    - contractions whose reduction runs along the contiguous last dimension
+      of every input (projections with [out, in] weights, Q K^T, also with
+      elementwise factors fused in): a dot-product schedule, 4x4 output
+      blocks (1x8 for M = 1), a k loop of 16-lane loads and `vector.fma`
+      into accumulators carried by `scf.for`, a masked k tail and one
+      horizontal sum per output;
+    - other contractions (K-major right-hand sides such as P V): the
       innermost m, n and k dimensions get `contraction-tile-sizes`, every
-      other (batch, outer m/n/k) dimension 1;
+      other (batch, outer m/n/k) dimension 1, vectorized to `vector.contract`;
     - everything else (elementwise, reductions, gathers, RoPE-like generics):
       the innermost loop gets `vector-width` lanes, every other loop 1.
 
@@ -114,9 +120,10 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
     ```mlir
     %r = linalg.matmul ins(%a, %b : tensor<64x64xf32>, tensor<64x64xf32>) outs(...)
     ```
-    After: `scf.for` nests over 16x16 output tiles and k, each body with
-    `vector.transfer_read`s, `arith.mulf` / `vector.contract`, and a
-    `vector.transfer_write`.
+    After: `scf.for` over blocks of 4 weight rows and 4 output rows, an inner
+    `scf.for` over k in steps of 16 carrying `vector<16xf32>` accumulators
+    updated by `vector.fma`, then `vector.reduction <add>` per output and a
+    masked write of the block.
   }];
   let options = [
     ListOption<"contractionTileSizes", "contraction-tile-sizes", "int64_t",
