@@ -7,6 +7,7 @@
 
 #include "smepilot_rt/ggml_types.h"
 #include "smepilot_rt/model.h"
+#include "smepilot_rt/thread_pool.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -114,7 +115,7 @@ public:
                                                       const jit_engine_options &jit);
 
 private:
-  rt::status load_weights(const rt::gguf_file &file);
+  rt::status load_weights(const rt::gguf_file &file, int n_threads);
   rt::status run_chunk(int64_t chunk, const int32_t *tokens, int64_t pos, float *logits);
 
   cc::ModelDescription desc_;
@@ -131,25 +132,53 @@ private:
   std::vector<float> chunk_logits_;
 };
 
-rt::status jit_engine::load_weights(const rt::gguf_file &file) {
+rt::status jit_engine::load_weights(const rt::gguf_file &file, int n_threads) {
   llvm::SmallVector<std::string> names = cc::getWeightNames(desc_);
+  std::vector<const rt::gguf_tensor_info *> tensors;
   weight_storage_.reserve(names.size());
   for (const std::string &name : names) {
     const rt::gguf_tensor_info *t = file.find_tensor(name);
     if (!t)
       return rt::status::error(file.path() + ": tensor '" + name +
                                "' needed by the compiled model is missing");
-    std::vector<float> &buf = weight_storage_.emplace_back(t->n_elements);
-    const uint64_t row = uint64_t(t->dims[0]);
-    const uint64_t rows = t->n_elements / row;
-    const uint64_t row_bytes = rt::ggml_row_bytes(t->type, row);
-    for (uint64_t r = 0; r < rows; ++r)
-      SMEPILOT_RT_RETURN_IF_ERROR(
-          rt::dequantize_row(t->type, t->data + r * row_bytes, buf.data() + r * row, row));
+    tensors.push_back(t);
     // GGUF lists the contiguous dimension first; MLIR shapes list it last.
     llvm::SmallVector<int64_t, 4> sizes(t->dims.rbegin(), t->dims.rend());
+    std::vector<float> &buf = weight_storage_.emplace_back(t->n_elements);
     weight_args_.push_back(cc::JITArg::memref(buf.data(), sizes));
   }
+  // Dequantize every row on the thread pool (rows are independent; this is
+  // most of the load time of a large model).
+  struct row_range {
+    size_t tensor;
+    uint64_t row;
+  };
+  std::vector<row_range> work;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    uint64_t rows = tensors[i]->n_elements / uint64_t(tensors[i]->dims[0]);
+    for (uint64_t r = 0; r < rows; r += 64)
+      work.push_back({i, r});
+  }
+  std::vector<rt::status> errors(size_t(std::max(1, n_threads)));
+  rt::thread_pool pool(n_threads);
+  pool.parallel_for(int64_t(work.size()), [&](int64_t begin, int64_t end, int worker) {
+    for (int64_t w = begin; w < end && errors[worker].is_ok(); ++w) {
+      const rt::gguf_tensor_info *t = tensors[work[w].tensor];
+      const uint64_t row = uint64_t(t->dims[0]);
+      const uint64_t rows = t->n_elements / row;
+      const uint64_t row_bytes = rt::ggml_row_bytes(t->type, row);
+      float *dst = weight_storage_[work[w].tensor].data();
+      for (uint64_t r = work[w].row; r < std::min(rows, work[w].row + 64); ++r) {
+        rt::status st = rt::dequantize_row(t->type, t->data + r * row_bytes, dst + r * row, row);
+        if (!st.is_ok()) {
+          errors[worker] = st;
+          break;
+        }
+      }
+    }
+  });
+  for (rt::status &st : errors)
+    SMEPILOT_RT_RETURN_IF_ERROR(st);
   return rt::status::ok();
 }
 
@@ -233,7 +262,7 @@ rt::result<std::unique_ptr<rt::engine>> jit_engine::load(const rt::gguf_file &fi
                  engine->big_chunk_ > 1 ? (", " + std::to_string(engine->big_chunk_)).c_str()
                                         : "");
 
-  SMEPILOT_RT_RETURN_IF_ERROR(engine->load_weights(file));
+  SMEPILOT_RT_RETURN_IF_ERROR(engine->load_weights(file, options.n_threads));
   const cc::ModelDescription &d = engine->desc_;
   size_t cache = size_t(d.nLayer) * d.nHeadKv * engine->n_ctx_ * d.headDim;
   engine->k_cache_.assign(cache, 0.0f);
