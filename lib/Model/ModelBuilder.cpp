@@ -33,8 +33,10 @@ using namespace mlir;
 using namespace mlir::smepilot;
 using namespace mlir::smepilot::detail;
 
-std::string mlir::smepilot::getForwardFunctionName(int64_t chunk) {
-  return "smepilot_forward_c" + std::to_string(chunk);
+std::string mlir::smepilot::getForwardFunctionName(int64_t chunk,
+                                                   bool lastRowOnly) {
+  return "smepilot_forward_c" + std::to_string(chunk) +
+         (lastRowOnly ? "_last" : "");
 }
 
 llvm::SmallVector<std::string>
@@ -225,7 +227,7 @@ Value emitEmbedding(GraphEmitter &g, Value tokens, Value tokenEmbd,
 void buildForwardFunction(OpBuilder &b, ModuleOp module,
                           const ModelDescription &desc,
                           const ModelBuildOptions &options, int64_t chunk,
-                          func::FuncOp layerFunc) {
+                          func::FuncOp layerFunc, bool lastRowOnly) {
   MLIRContext *ctx = b.getContext();
   Location loc = module.getLoc();
   const int64_t c = chunk, d = desc.nEmbd, v = desc.nVocab;
@@ -250,12 +252,13 @@ void buildForwardFunction(OpBuilder &b, ModuleOp module,
       argTypes.push_back(layerType.getInput(layerFirstWeight + i));
   const unsigned kCacheArg = argTypes.size();
   argTypes.append({cacheType, cacheType});
-  SmallVector<Type> resultTypes = {f32({c, v}), cacheType, cacheType};
+  const int64_t logitRows = lastRowOnly ? 1 : c;
+  SmallVector<Type> resultTypes = {f32({logitRows, v}), cacheType, cacheType};
 
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
   auto func =
-      func::FuncOp::create(b, loc, getForwardFunctionName(chunk),
+      func::FuncOp::create(b, loc, getForwardFunctionName(chunk, lastRowOnly),
                            FunctionType::get(ctx, argTypes, resultTypes));
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   for (unsigned i = 2; i < kCacheArg; ++i)
@@ -284,6 +287,12 @@ void buildForwardFunction(OpBuilder &b, ModuleOp module,
     kCache = call.getResult(1);
     vCache = call.getResult(2);
   }
+  if (lastRowOnly)
+    x = tensor::ExtractSliceOp::create(
+        b, loc, f32({1, d}), x,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(c - 1), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(d)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
   Value h = g.rmsNorm(x, outputNorm, desc.rmsEps);
   Value logits = g.projection(h, output);
   func::ReturnOp::create(b, loc, ValueRange{logits, kCache, vCache});
@@ -305,7 +314,11 @@ mlir::smepilot::buildModelModule(MLIRContext *ctx, const ModelDescription &desc,
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   for (int64_t chunk : options.chunkSizes) {
     func::FuncOp layer = buildLayerFunction(b, *module, desc, options, chunk);
-    buildForwardFunction(b, *module, desc, options, chunk, layer);
+    buildForwardFunction(b, *module, desc, options, chunk, layer,
+                         /*lastRowOnly=*/false);
+    if (options.lastRowLogits && chunk > 1)
+      buildForwardFunction(b, *module, desc, options, chunk, layer,
+                           /*lastRowOnly=*/true);
   }
   if (failed(verify(*module)))
     return emitError(loc) << "internal error: the model module built for '"

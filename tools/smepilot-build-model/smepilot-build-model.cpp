@@ -68,6 +68,10 @@ cl::list<int64_t> chunkSizes("chunk-sizes",
 cl::opt<int64_t> nCtx("n-ctx", cl::desc("K/V cache capacity"), cl::init(512));
 cl::opt<bool> ropeF32("rope-f32",
                       cl::desc("Compute the RoPE table in f32, not f64"));
+cl::opt<bool> lastRowLogits(
+    "last-row-logits",
+    cl::desc("Also build smepilot_forward_c<C>_last (last position's logits "
+             "only) for chunk sizes above 1"));
 cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                 cl::value_desc("file"), cl::init("-"));
 
@@ -144,6 +148,7 @@ int main(int argc, char **argv) {
     options.chunkSizes.assign(chunkSizes.begin(), chunkSizes.end());
   options.nCtx = nCtx;
   options.ropeInF64 = !ropeF32;
+  options.lastRowLogits = lastRowLogits;
 
   MLIRContext ctx;
   FailureOr<OwningOpRef<ModuleOp>> module =

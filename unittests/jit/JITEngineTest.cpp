@@ -188,4 +188,38 @@ TEST(JITEngineErrors, EvalChecksPositionsAndTokens) {
   EXPECT_EQ((*jit)->n_past(), 0);
 }
 
+TEST(JITEngineLastRow, LastModeMatchesTheLastRowOfAll) {
+  // Prompt chunks that only need the last position's logits run the
+  // `_last` variant of the chunk function; its row must be the one the
+  // all-rows function computes.
+  auto file = rt::gguf_file::open(models_dir() + "/qwen3-tiny-f16.gguf");
+  ASSERT_TRUE(file.is_ok()) << file.error().message();
+  rt::engine_options options;
+  options.n_ctx = 64;
+  options.n_batch = 8;
+  auto jit = smepilot::run::load_jit_engine(**file, options, {});
+  ASSERT_TRUE(jit.is_ok()) << jit.error().message();
+  const int32_t vocab = (*jit)->n_vocab();
+  std::vector<int32_t> seq;
+  for (int32_t i = 0; i < 19; ++i) // two chunks of 8, then 3 single tokens
+    seq.push_back(1000 + 37 * i);
+  std::vector<float> all(seq.size() * vocab), last(vocab);
+  ASSERT_TRUE((*jit)->eval(seq, 0, rt::logits_mode::all, all.data()).is_ok());
+  (*jit)->reset();
+  ASSERT_TRUE((*jit)->eval(seq, 0, rt::logits_mode::last, last.data()).is_ok());
+  double max_diff = 0;
+  for (int32_t v = 0; v < vocab; ++v)
+    max_diff = std::max(max_diff,
+                        double(std::fabs(last[v] - all[(seq.size() - 1) * vocab + v])));
+  EXPECT_LE(max_diff, 1e-6);
+  // Ending on a whole chunk: the last row comes from the `_last` variant.
+  std::vector<int32_t> sixteen(seq.begin(), seq.begin() + 16);
+  (*jit)->reset();
+  ASSERT_TRUE((*jit)->eval(sixteen, 0, rt::logits_mode::last, last.data()).is_ok());
+  max_diff = 0;
+  for (int32_t v = 0; v < vocab; ++v)
+    max_diff = std::max(max_diff, double(std::fabs(last[v] - all[15 * size_t(vocab) + v])));
+  EXPECT_LE(max_diff, 1e-6);
+}
+
 } // namespace

@@ -93,11 +93,17 @@ struct ModelBuildOptions {
   /// become libm calls). Off: all in f32 (polynomial-friendly, differs from
   /// the reference by a few ulp of the angle).
   bool ropeInF64 = true;
+  /// Also build, for every chunk size above 1, a twin
+  /// `smepilot_forward_c<C>_last` that returns only the last position's
+  /// logits ([1, V]): a prompt chunk rarely needs the others, and with a
+  /// large vocabulary the LM head over every row dominates the chunk.
+  bool lastRowLogits = false;
 };
 
 /// Name of the forward function for chunk size `chunk`:
-/// "smepilot_forward_c<chunk>".
-std::string getForwardFunctionName(int64_t chunk);
+/// "smepilot_forward_c<chunk>", or "smepilot_forward_c<chunk>_last" for the
+/// variant returning only the last position's logits.
+std::string getForwardFunctionName(int64_t chunk, bool lastRowOnly = false);
 
 /// GGUF names of the weight arguments of a forward function, in argument
 /// order (starting at argument 2, after tokens and pos): "token_embd.weight",

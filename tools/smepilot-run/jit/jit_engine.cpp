@@ -116,7 +116,10 @@ public:
 
 private:
   rt::status load_weights(const rt::gguf_file &file, int n_threads);
-  rt::status run_chunk(int64_t chunk, const int32_t *tokens, int64_t pos, float *logits);
+  /// Runs the chunk function; `last_only`: the variant writing only the last
+  /// position's logits (one row).
+  rt::status run_chunk(int64_t chunk, bool last_only, const int32_t *tokens, int64_t pos,
+                       float *logits);
 
   cc::ModelDescription desc_;
   int64_t n_ctx_ = 0;
@@ -211,6 +214,7 @@ rt::result<std::unique_ptr<rt::engine>> jit_engine::load(const rt::gguf_file &fi
   cc::ModelBuildOptions build;
   build.nCtx = engine->n_ctx_;
   build.chunkSizes = {1};
+  build.lastRowLogits = true;
   if (engine->big_chunk_ > 1)
     build.chunkSizes.push_back(engine->big_chunk_);
   FailureOr<OwningOpRef<ModuleOp>> module =
@@ -271,8 +275,8 @@ rt::result<std::unique_ptr<rt::engine>> jit_engine::load(const rt::gguf_file &fi
   return std::unique_ptr<rt::engine>(std::move(engine));
 }
 
-rt::status jit_engine::run_chunk(int64_t chunk, const int32_t *tokens, int64_t pos,
-                                 float *logits) {
+rt::status jit_engine::run_chunk(int64_t chunk, bool last_only, const int32_t *tokens,
+                                 int64_t pos, float *logits) {
   const cc::ModelDescription &d = desc_;
   std::vector<cc::JITArg> args;
   args.reserve(weight_args_.size() + 5);
@@ -282,11 +286,11 @@ rt::status jit_engine::run_chunk(int64_t chunk, const int32_t *tokens, int64_t p
   llvm::SmallVector<int64_t, 4> cache{d.nLayer, d.nHeadKv, n_ctx_, d.headDim};
   args.push_back(cc::JITArg::memref(k_cache_.data(), cache));
   args.push_back(cc::JITArg::memref(v_cache_.data(), cache));
-  args.push_back(cc::JITArg::memref(logits, {chunk, d.nVocab}));
+  args.push_back(cc::JITArg::memref(logits, {last_only ? 1 : chunk, d.nVocab}));
   std::string error;
-  if (failed(jit_->invoke(cc::getForwardFunctionName(chunk), args, &error)))
-    return rt::status::error("jit: calling " + cc::getForwardFunctionName(chunk) +
-                             " failed: " + error);
+  std::string fn = cc::getForwardFunctionName(chunk, last_only);
+  if (failed(jit_->invoke(fn, args, &error)))
+    return rt::status::error("jit: calling " + fn + " failed: " + error);
   return rt::status::ok();
 }
 
@@ -307,16 +311,19 @@ rt::status jit_engine::eval(std::span<const int32_t> tokens, int32_t pos,
   const int64_t vocab = desc_.nVocab;
   size_t done = 0;
   while (done < tokens.size()) {
-    // Whole big chunks, then single tokens (the decode function).
+    // Whole big chunks, then single tokens (the decode function). Unless
+    // every row is wanted, a big chunk runs the variant that computes only
+    // the last position's logits.
     int64_t chunk = tokens.size() - done >= size_t(big_chunk_) ? big_chunk_ : 1;
-    SMEPILOT_RT_RETURN_IF_ERROR(
-        run_chunk(chunk, tokens.data() + done, pos + int64_t(done), chunk_logits_.data()));
+    bool last_only = chunk > 1 && mode != rt::logits_mode::all;
+    SMEPILOT_RT_RETURN_IF_ERROR(run_chunk(chunk, last_only, tokens.data() + done,
+                                          pos + int64_t(done), chunk_logits_.data()));
     if (mode == rt::logits_mode::all)
       std::memcpy(logits + done * vocab, chunk_logits_.data(),
                   size_t(chunk) * vocab * sizeof(float));
     done += size_t(chunk);
     if (mode == rt::logits_mode::last && done == tokens.size())
-      std::memcpy(logits, chunk_logits_.data() + (chunk - 1) * vocab,
+      std::memcpy(logits, chunk_logits_.data() + (last_only ? 0 : chunk - 1) * vocab,
                   size_t(vocab) * sizeof(float));
   }
   n_past_ = pos + int32_t(tokens.size());
