@@ -76,6 +76,12 @@ protected:
     return v;
   }
 
+  /// Compiles matmulTransposedB(m, n, k), runs it on random inputs (seeds
+  /// `seed`, `seed + 1`) into an out-param prefilled with garbage, and
+  /// compares with a plain triple loop.
+  void checkMatmulTransposedB(int64_t m, int64_t n, int64_t k, unsigned seed,
+                              float tolerance);
+
   static void expectNear(const std::vector<float> &got,
                          const std::vector<float> &want, float tol) {
     ASSERT_EQ(got.size(), want.size());
@@ -110,11 +116,11 @@ func.func @mm(%a: tensor<{0}x{2}xf32>, %b: tensor<{1}x{2}xf32>) -> tensor<{0}x{1
 }
 
 
-TEST_F(HostJITTest, MatmulTransposedBOddSizes) {
-  const int64_t m = 5, n = 7, k = 9;
+void HostJITTest::checkMatmulTransposedB(int64_t m, int64_t n, int64_t k,
+                                         unsigned seed, float tolerance) {
   std::unique_ptr<HostJIT> jit = compile(matmulTransposedB(m, n, k));
   ASSERT_TRUE(jit);
-  std::vector<float> a = random(m * k, 1), b = random(n * k, 2);
+  std::vector<float> a = random(m * k, seed), b = random(n * k, seed + 1);
   std::vector<float> c(m * n, -42.0f), want(m * n, 0.0f);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j)
@@ -124,61 +130,30 @@ TEST_F(HostJITTest, MatmulTransposedBOddSizes) {
   call(*jit, "mm",
        {JITArg::memref(a.data(), {m, k}), JITArg::memref(b.data(), {n, k}),
         JITArg::memref(c.data(), {m, n})});
-  expectNear(c, want, 1e-5f);
+  expectNear(c, want, tolerance);
+}
+
+TEST_F(HostJITTest, MatmulTransposedBOddSizes) {
+  checkMatmulTransposedB(5, 7, 9, 1, 1e-5f);
 }
 
 TEST_F(HostJITTest, MatmulTransposedB64) {
-  const int64_t m = 64, n = 64, k = 64;
-  std::unique_ptr<HostJIT> jit = compile(matmulTransposedB(m, n, k));
-  ASSERT_TRUE(jit);
-  std::vector<float> a = random(m * k, 3), b = random(n * k, 4);
-  std::vector<float> c(m * n), want(m * n, 0.0f);
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t p = 0; p < k; ++p)
-        want[i * n + j] += a[i * k + p] * b[j * k + p];
-  call(*jit, "mm",
-       {JITArg::memref(a.data(), {m, k}), JITArg::memref(b.data(), {n, k}),
-        JITArg::memref(c.data(), {m, n})});
-  expectNear(c, want, 1e-4f);
+  checkMatmulTransposedB(64, 64, 64, 3, 1e-4f);
 }
 
 /// The dot-product schedule's edges: partial 4 x 4 register blocks in m
 /// (6 = 4 + 2) and n (13 = 3 * 4 + 1), and a k tail (35 = 2 * 16 + 3) read
 /// with masked loads.
 TEST_F(HostJITTest, MatmulTransposedBPartialBlocks) {
-  const int64_t m = 6, n = 13, k = 35;
-  std::unique_ptr<HostJIT> jit = compile(matmulTransposedB(m, n, k));
-  ASSERT_TRUE(jit);
-  std::vector<float> a = random(m * k, 5), b = random(n * k, 6);
-  std::vector<float> c(m * n, -42.0f), want(m * n, 0.0f);
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t p = 0; p < k; ++p)
-        want[i * n + j] += a[i * k + p] * b[j * k + p];
-  call(*jit, "mm",
-       {JITArg::memref(a.data(), {m, k}), JITArg::memref(b.data(), {n, k}),
-        JITArg::memref(c.data(), {m, n})});
-  expectNear(c, want, 1e-5f);
+  checkMatmulTransposedB(6, 13, 35, 5, 1e-5f);
 }
 
 /// Decode-shaped projection (M = 1): 1 x 8 blocks over n (37 = 4 * 8 + 5)
-/// and a long k with a tail (300 = 18 * 16 + 12).
+/// and a long k with a tail (300 = 18 * 16 + 12). 16 lane partial sums + a
+/// tree instead of the loop's sequential order: about sqrt(300) products of
+/// magnitude <= 1 rounded differently.
 TEST_F(HostJITTest, MatvecTransposedB) {
-  const int64_t m = 1, n = 37, k = 300;
-  std::unique_ptr<HostJIT> jit = compile(matmulTransposedB(m, n, k));
-  ASSERT_TRUE(jit);
-  std::vector<float> a = random(m * k, 7), b = random(n * k, 8);
-  std::vector<float> c(m * n, -42.0f), want(m * n, 0.0f);
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t p = 0; p < k; ++p)
-      want[j] += a[p] * b[j * k + p];
-  call(*jit, "mm",
-       {JITArg::memref(a.data(), {m, k}), JITArg::memref(b.data(), {n, k}),
-        JITArg::memref(c.data(), {m, n})});
-  // 16 lane partial sums + a tree instead of the loop's sequential order:
-  // about sqrt(300) products of magnitude <= 1 rounded differently.
-  expectNear(c, want, 1e-5f);
+  checkMatmulTransposedB(1, 37, 300, 7, 1e-5f);
 }
 
 /// Attention scores as a generic batch contraction with k (head_dim)
