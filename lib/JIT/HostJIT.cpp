@@ -27,6 +27,8 @@ using namespace mlir;
 using namespace mlir::smepilot;
 
 static constexpr StringLiteral kCInterfacePrefix = "_mlir_ciface_";
+/// smepilot-emit-dispatch-tables names the table of phase P smepilot_table_P.
+static constexpr StringLiteral kDispatchTablePrefix = "smepilot_table_";
 
 HostJIT::~HostJIT() = default;
 
@@ -104,11 +106,37 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
       return failure();
     }
   }
+  // Dispatch tables (smepilot-emit-dispatch-tables): materialized here too,
+  // with the kernels they point to.
+  for (auto global : module.getOps<LLVM::GlobalOp>()) {
+    StringRef name = global.getSymName();
+    if (!name.starts_with(kDispatchTablePrefix))
+      continue;
+    llvm::Expected<void *> address = jit->engine->lookup(name);
+    if (!address) {
+      module.emitError("HostJIT: cannot materialize '")
+          << name << "': " << llvm::toString(address.takeError());
+      return failure();
+    }
+    jit->symbols[name] = *address;
+  }
   jit->engine->initialize();
   jit->compileMillis = std::chrono::duration<double, std::milli>(
                            std::chrono::steady_clock::now() - start)
                            .count();
   return jit;
+}
+
+FailureOr<void *> HostJIT::lookupDispatchTable(StringRef phase,
+                                               std::string *error) {
+  std::string name = (kDispatchTablePrefix + phase).str();
+  auto it = symbols.find(name);
+  if (it == symbols.end()) {
+    if (error)
+      *error = "the compiled module has no dispatch table '" + name + "'";
+    return failure();
+  }
+  return it->second;
 }
 
 LogicalResult HostJIT::invoke(StringRef function, ArrayRef<JITArg> args,

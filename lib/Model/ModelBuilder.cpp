@@ -15,6 +15,8 @@
 
 #include "GraphEmitter.h"
 
+#include "smepilot/Dialect/SMEPilot/IR/SMEPilot.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -37,6 +39,10 @@ std::string mlir::smepilot::getForwardFunctionName(int64_t chunk,
                                                    bool lastRowOnly) {
   return "smepilot_forward_c" + std::to_string(chunk) +
          (lastRowOnly ? "_last" : "");
+}
+
+std::string mlir::smepilot::getPhaseName(int64_t chunk, bool lastRowOnly) {
+  return "forward_c" + std::to_string(chunk) + (lastRowOnly ? "_last" : "");
 }
 
 llvm::SmallVector<std::string>
@@ -261,6 +267,8 @@ void buildForwardFunction(OpBuilder &b, ModuleOp module,
       func::FuncOp::create(b, loc, getForwardFunctionName(chunk, lastRowOnly),
                            FunctionType::get(ctx, argTypes, resultTypes));
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  func->setAttr(kPhaseAttr,
+                b.getStringAttr(getPhaseName(chunk, lastRowOnly)));
   for (unsigned i = 2; i < kCacheArg; ++i)
     func.setArgAttr(i, kWeightAttr, b.getUnitAttr());
   Block *entry = func.addEntryBlock();

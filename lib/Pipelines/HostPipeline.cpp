@@ -6,8 +6,10 @@
 // producers are fused, every op is tiled and vectorized (scalar loops where
 // the vectorizer declines), math functions become polynomials, the module is
 // bufferized across function boundaries with results turned into
-// caller-provided out-params, and everything is lowered to the LLVM dialect
-// for the JIT (lib/JIT).
+// caller-provided out-params, each phase function (`smepilot.phase`) becomes
+// kernels over tile ranges and a dispatch table (FormDispatchRegions before
+// tiling, FormDispatches after bufferization, EmitDispatchTables at the end),
+// and everything is lowered to the LLVM dialect for the JIT (lib/JIT).
 //
 // The stages are data (getHostPipelineStages), so a driver can print the IR
 // between them and tests can stop after any of them (stop-after=<stage>).
@@ -53,6 +55,7 @@ struct StageConfig {
   int64_t vectorWidth;
   bool vectorize;
   bool approximateSinCos;
+  int64_t maxTiles;
 };
 
 void addCleanup(OpPassManager &pm) {
@@ -76,6 +79,19 @@ void addFuse(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   // Fuses elementwise producers with a single use into their consumers.
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  addCleanup(pm);
+}
+
+void addDispatchRegions(OpPassManager &pm, const StageConfig &config) {
+  FormDispatchRegionsOptions options;
+  options.maxTiles = config.maxTiles;
+  options.vectorWidth = config.vectorWidth;
+  pm.addPass(createFormDispatchRegions(options));
+  addCleanup(pm);
+}
+
+void addDispatch(OpPassManager &pm) {
+  pm.addPass(createFormDispatches());
   addCleanup(pm);
 }
 
@@ -153,6 +169,8 @@ void addLowerToLLVM(OpPassManager &pm) {
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // The kernels are LLVM functions now: tables can point at them.
+  pm.addPass(createEmitDispatchTables());
   addCleanup(pm);
 }
 
@@ -164,18 +182,22 @@ mlir::smepilot::getHostPipelineStages(const HostPipelineOptions &options) {
                      SmallVector<int64_t>(options.contractionTileSizes.begin(),
                                           options.contractionTileSizes.end()),
                      options.vectorWidth, options.vectorize,
-                     options.approximateSinCos};
+                     options.approximateSinCos, options.maxTiles};
   SmallVector<PipelineStage> stages;
   stages.push_back(
       {"annotate", [config](OpPassManager &pm) { addAnnotate(pm, config); }});
   stages.push_back({"decompose", addDecompose});
   stages.push_back({"fuse", addFuse});
+  stages.push_back({"dispatch-regions", [config](OpPassManager &pm) {
+                      addDispatchRegions(pm, config);
+                    }});
   stages.push_back(
       {"vectorize", [config](OpPassManager &pm) { addVectorize(pm, config); }});
   stages.push_back({"approximate-math", [config](OpPassManager &pm) {
                       addApproximateMath(pm, config);
                     }});
   stages.push_back({"bufferize", addBufferize});
+  stages.push_back({"dispatch", addDispatch});
   stages.push_back({"lower-to-llvm", addLowerToLLVM});
   return stages;
 }

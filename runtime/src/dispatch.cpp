@@ -185,8 +185,8 @@ status table_validator::validate() {
 
 /// Every conflicting pair of accesses to one buffer (at least one a write)
 /// by two dispatches must be ordered by the dependencies: the later one must
-/// transitively depend on the earlier. A temporary must be written before it
-/// is read. Costs n_dispatches^2 / 8 bytes of reachability bits, once.
+/// transitively depend on the earlier. A temporary bound read-only must have
+/// been written by an earlier dispatch. Costs n_dispatches^2 / 8 bytes of reachability bits, once.
 status table_validator::check_hazards() {
   const uint32_t n = t_.n_dispatches;
   reach_matrix reach(n);
@@ -200,7 +200,10 @@ status table_validator::check_hazards() {
     for (uint32_t j = 0; j < dp.bindings_count; ++j) {
       const uint32_t b = bds[j].buffer;
       const int64_t w = last_writer[b];
-      if (w < 0 && b >= t_.n_arguments && (bds[j].access & SMEPILOT_RT_ACCESS_READ))
+      // Read-only: it can only see uninitialised bytes. Read-write is allowed:
+      // the kernel may read back only what it wrote itself (a loop carrying
+      // a buffer, such as the MoE top-k filling its id list token by token).
+      if (w < 0 && b >= t_.n_arguments && bds[j].access == SMEPILOT_RT_ACCESS_READ)
         return error(strformat("%s reads %s, a temporary no earlier dispatch writes "
                                "(temporaries start uninitialised)",
                                dispatch_label(d).c_str(), buffer_label(b).c_str()));

@@ -57,7 +57,7 @@
 // CHECK-LABEL: func.func @smepilot_forward_c1(
 // CHECK-SAME: %[[TOK:[a-z0-9]+]]: tensor<1xi32>, %[[FPOS:[a-z0-9]+]]: index, %[[EMB:[a-z0-9]+]]: tensor<512x64xf32> {smepilot.weight}, %{{.*}}: tensor<64xf32> {smepilot.weight}, %[[OUT:[a-z0-9]+]]: tensor<512x64xf32> {smepilot.weight},
 // CHECK-SAME: %[[K0:[a-z0-9]+]]: tensor<5x4x16x8xf32>, %[[V0:[a-z0-9]+]]: tensor<5x4x16x8xf32>) -> (tensor<1x512xf32>, tensor<5x4x16x8xf32>, tensor<5x4x16x8xf32>)
-// CHECK-SAME: attributes {llvm.emit_c_interface}
+// CHECK-SAME: attributes {llvm.emit_c_interface, smepilot.phase = "forward_c1"}
 /// Embedding gather.
 // CHECK: linalg.generic {{.*}} ins(%[[TOK]] : tensor<1xi32>)
 // CHECK: arith.index_cast

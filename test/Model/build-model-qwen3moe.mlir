@@ -148,11 +148,14 @@
 // BUF-NOT: memref.copy {{.*}}memref<8x
 // BUF-LABEL: func.func @smepilot_forward_c4(
 
-/// The host pipeline lowers the loops, slices and GEMVs all the way to LLVM.
+/// The host pipeline lowers the loops, slices and GEMVs all the way to the
+/// LLVM dialect; each phase is kernels and a dispatch table, the layer functions are gone
+/// (inlined into the phases before outlining).
 // LLVM-NOT: unrealized_conversion_cast
 // LLVM-NOT: scf.for
 // LLVM-NOT: tensor.
-// LLVM-DAG: llvm.func @smepilot_layer_c1(
-// LLVM-DAG: llvm.func @smepilot_layer_c4(
-// LLVM-DAG: llvm.func @_mlir_ciface_smepilot_forward_c1(
-// LLVM-DAG: llvm.func @_mlir_ciface_smepilot_forward_c4(
+// LLVM-NOT: smepilot_layer_c
+// LLVM-DAG: llvm.func @forward_c1_k0(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: i64)
+// LLVM-DAG: llvm.func @forward_c4_k0(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: i64)
+// LLVM-DAG: llvm.mlir.global external constant @smepilot_table_forward_c1()
+// LLVM-DAG: llvm.mlir.global external constant @smepilot_table_forward_c4()

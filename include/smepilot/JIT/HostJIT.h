@@ -85,6 +85,13 @@ public:
   LogicalResult invoke(StringRef function, ArrayRef<JITArg> args,
                        std::string *error = nullptr);
 
+  /// The address of the dispatch table of `phase` (the global
+  /// `smepilot_table_<phase>` that smepilot-emit-dispatch-tables made: a
+  /// `smepilot_rt_dispatch_table`, runtime/include/smepilot_rt/abi.h), or
+  /// failure with `error` saying why.
+  FailureOr<void *> lookupDispatchTable(StringRef phase,
+                                        std::string *error = nullptr);
+
   /// Wall time of compile(): translation, optimization and code generation.
   double getCompileMillis() const { return compileMillis; }
 
@@ -96,6 +103,8 @@ private:
 
   /// Argument kinds of each C-interface function: true = memref descriptor.
   llvm::StringMap<SmallVector<bool>> signatures;
+  /// Addresses of the dispatch tables, by symbol name.
+  llvm::StringMap<void *> symbols;
   std::unique_ptr<ExecutionEngine> engine;
   double compileMillis = 0;
 };

@@ -105,6 +105,12 @@ struct ModelBuildOptions {
 /// variant returning only the last position's logits.
 std::string getForwardFunctionName(int64_t chunk, bool lastRowOnly = false);
 
+/// The phase name of that function (its `smepilot.phase` attribute):
+/// "forward_c<C>" or "forward_c<C>_last". Dispatch formation replaces the
+/// function with `smepilot.dispatch_table @<phase>`, emitted as the global
+/// `smepilot_table_<phase>`.
+std::string getPhaseName(int64_t chunk, bool lastRowOnly = false);
+
 /// GGUF names of the weight arguments of a forward function, in argument
 /// order (starting at argument 2, after tokens and pos): "token_embd.weight",
 /// "output_norm.weight", "output.weight" (token_embd's when tied),

@@ -45,6 +45,10 @@ struct HostPipelineOptions : public PassPipelineOptions<HostPipelineOptions> {
       llvm::cl::desc("Also replace math.sin/cos by polynomials (otherwise "
                      "they stay sinf/cosf calls)"),
       llvm::cl::init(false)};
+  Option<int64_t> maxTiles{
+      *this, "max-tiles",
+      llvm::cl::desc("Tiles per op of a phase (smepilot-form-dispatch-regions)"),
+      llvm::cl::init(64)};
   Option<std::string> stopAfter{
       *this, "stop-after",
       llvm::cl::desc("Stop after the named stage (see hostPipelineStageNames)"),
@@ -61,13 +65,18 @@ struct PipelineStage {
 ///   annotate          smepilot-roofline-annotate (host profile: all cpu)
 ///   decompose         linalg.softmax -> structured ops
 ///   fuse              generalize named ops, fuse elementwise producers
+///   dispatch-regions  smepilot-form-dispatch-regions: an scf.forall tile
+///                     space around each top-level op of a phase
 ///   vectorize         smepilot-tile-cpu, mask lowering, subset hoisting
 ///   approximate-math  polynomial math (no libm except sin/cos)
 ///   bufferize         one-shot (function boundaries, identity layouts),
 ///                     equivalent results dropped, results -> out-params,
 ///                     buffer deallocation
+///   dispatch          smepilot-form-dispatches: phases -> kernels over tile
+///                     ranges + smepilot.dispatch_table
 ///   lower-to-llvm     leftover linalg -> loops, vector/scf/affine/arith/
-///                     math/memref/func/index/cf/ub -> llvm
+///                     math/memref/func/index/cf/ub -> llvm, then
+///                     smepilot-emit-dispatch-tables (abi.h globals)
 /// Running the stages one after another is exactly buildHostPipeline
 /// (without stop-after); smepilot-run --dump-mlir prints after each.
 SmallVector<PipelineStage> getHostPipelineStages(const HostPipelineOptions &);

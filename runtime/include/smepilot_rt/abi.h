@@ -86,9 +86,10 @@
  *                whose results this one needs. Every hazard on a buffer
  *                (read after write, write after read, write after write,
  *                judged by the binding access flags) between two dispatches
- *                must be ordered by a chain of deps, and a temporary must be
- *                written by an earlier dispatch before one reads it; the
- *                validator checks both.
+ *                must be ordered by a chain of deps, and a temporary bound
+ *                read-only must have been written by an earlier dispatch (a
+ *                read-write binding may read back what its own kernel wrote);
+ *                the validator checks both.
  *                The deps, not the table order, are what a scheduler that
  *                overlaps dispatches (SME QK^T of one head while the vector
  *                cores run the softmax of the previous one) must respect.

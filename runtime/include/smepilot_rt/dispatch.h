@@ -10,7 +10,7 @@
 // extents that are fixed are non-negative; dependencies pointing strictly
 // backwards (so the dependency graph is acyclic); every read/write hazard on
 // a buffer between two dispatches ordered by a chain of dependencies; and no
-// temporary read before some earlier dispatch writes it.
+// temporary bound read-only before some earlier dispatch writes it.
 // Messages name the table's phase, the dispatch or buffer index and its name.
 //
 // Execution (dispatch_program::run). The schedule is the simple correct one:

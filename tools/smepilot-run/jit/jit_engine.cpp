@@ -5,6 +5,7 @@
 #include "smepilot/Model/ModelBuilder.h"
 #include "smepilot/Pipelines/Pipelines.h"
 
+#include "smepilot_rt/dispatch.h"
 #include "smepilot_rt/ggml_types.h"
 #include "smepilot_rt/model.h"
 #include "smepilot_rt/thread_pool.h"
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <vector>
 
 namespace smepilot::run {
@@ -115,7 +117,7 @@ public:
                                                       const jit_engine_options &jit);
 
 private:
-  rt::status load_weights(const rt::gguf_file &file, int n_threads);
+  rt::status load_weights(const rt::gguf_file &file);
   /// Runs the chunk function; `last_only`: the variant writing only the last
   /// position's logits (one row).
   rt::status run_chunk(int64_t chunk, bool last_only, const int32_t *tokens, int64_t pos,
@@ -127,15 +129,21 @@ private:
   int32_t n_past_ = 0;
   MLIRContext context_;
   std::unique_ptr<cc::HostJIT> jit_;
-  /// One JIT argument per weight, in the forward functions' order.
-  std::vector<cc::JITArg> weight_args_;
-  /// Dequantized (or copied) weights backing weight_args_.
+  /// Workers for the dispatches (and the weight conversion at load).
+  std::unique_ptr<rt::thread_pool> pool_;
+  /// The validated dispatch table of each phase, by phase name.
+  std::map<std::string, rt::dispatch_program> programs_;
+  /// One base pointer per weight, in the forward functions' order.
+  std::vector<void *> weight_ptrs_;
+  /// Argument pointers of a run (tokens, weights, caches, logits).
+  std::vector<void *> run_args_;
+  /// Dequantized (or copied) weights backing weight_ptrs_.
   std::vector<std::vector<float>> weight_storage_;
   std::vector<float> k_cache_, v_cache_;
   std::vector<float> chunk_logits_;
 };
 
-rt::status jit_engine::load_weights(const rt::gguf_file &file, int n_threads) {
+rt::status jit_engine::load_weights(const rt::gguf_file &file) {
   llvm::SmallVector<std::string> names = cc::getWeightNames(desc_);
   std::vector<const rt::gguf_tensor_info *> tensors;
   weight_storage_.reserve(names.size());
@@ -148,7 +156,7 @@ rt::status jit_engine::load_weights(const rt::gguf_file &file, int n_threads) {
     // GGUF lists the contiguous dimension first; MLIR shapes list it last.
     llvm::SmallVector<int64_t, 4> sizes(t->dims.rbegin(), t->dims.rend());
     std::vector<float> &buf = weight_storage_.emplace_back(t->n_elements);
-    weight_args_.push_back(cc::JITArg::memref(buf.data(), sizes));
+    weight_ptrs_.push_back(buf.data());
   }
   // Dequantize every row on the thread pool (rows are independent; this is
   // most of the load time of a large model).
@@ -162,9 +170,8 @@ rt::status jit_engine::load_weights(const rt::gguf_file &file, int n_threads) {
     for (uint64_t r = 0; r < rows; r += 64)
       work.push_back({i, r});
   }
-  std::vector<rt::status> errors(size_t(std::max(1, n_threads)));
-  rt::thread_pool pool(n_threads);
-  pool.parallel_for(int64_t(work.size()), [&](int64_t begin, int64_t end, int worker) {
+  std::vector<rt::status> errors(size_t(pool_->n_threads()));
+  pool_->parallel_for(int64_t(work.size()), [&](int64_t begin, int64_t end, int worker) {
     for (int64_t w = begin; w < end && errors[worker].is_ok(); ++w) {
       const rt::gguf_tensor_info *t = tensors[work[w].tensor];
       const uint64_t row = uint64_t(t->dims[0]);
@@ -253,20 +260,38 @@ rt::result<std::unique_ptr<rt::engine>> jit_engine::load(const rt::gguf_file &fi
                              diags.take("no diagnostic"));
   engine->jit_ = std::move(*compiled);
   double jit_s = seconds_since(t0);
-  if (jit.verbose && options.n_threads > 1)
-    std::fprintf(stderr, "smepilot-run: jit: this version runs each phase as one call on "
-                         "one thread (-t %d applies to the reference engine; dispatches "
-                         "over the thread pool come next)\n",
-                 options.n_threads);
+
+  // One validated dispatch table per phase: the chunk functions and their
+  // last-row variants.
+  size_t n_dispatches = 0, n_kernels = 0;
+  for (int64_t chunk : build.chunkSizes)
+    for (bool last : {false, true}) {
+      if (last && (chunk == 1 || !build.lastRowLogits))
+        continue;
+      std::string phase = cc::getPhaseName(chunk, last), error;
+      FailureOr<void *> table = engine->jit_->lookupDispatchTable(phase, &error);
+      if (failed(table))
+        return rt::status::error(file.path() + ": jit: " + error);
+      rt::result<rt::dispatch_program> program = rt::dispatch_program::create(
+          static_cast<const smepilot_rt_dispatch_table *>(*table));
+      if (!program)
+        return rt::status::error(file.path() + ": jit: the compiler's dispatch table is invalid: " +
+                                 program.error().message());
+      n_dispatches += program->table().n_dispatches;
+      n_kernels += program->table().n_kernels;
+      engine->programs_.emplace(phase, std::move(*program));
+    }
+  engine->pool_ = std::make_unique<rt::thread_pool>(options.n_threads);
   if (jit.verbose)
     std::fprintf(stderr,
                  "smepilot-run: jit: graph %.1f ms, pipeline %.1f ms, LLVM %.1f ms "
-                 "(chunks 1%s)\n",
+                 "(chunks 1%s; %zu phases, %zu dispatches over %zu kernels, %d threads)\n",
                  build_s * 1e3, lower_s * 1e3, jit_s * 1e3,
                  engine->big_chunk_ > 1 ? (", " + std::to_string(engine->big_chunk_)).c_str()
-                                        : "");
+                                        : "",
+                 engine->programs_.size(), n_dispatches, n_kernels, engine->pool_->n_threads());
 
-  SMEPILOT_RT_RETURN_IF_ERROR(engine->load_weights(file, options.n_threads));
+  SMEPILOT_RT_RETURN_IF_ERROR(engine->load_weights(file));
   const cc::ModelDescription &d = engine->desc_;
   size_t cache = size_t(d.nLayer) * d.nHeadKv * engine->n_ctx_ * d.headDim;
   engine->k_cache_.assign(cache, 0.0f);
@@ -277,21 +302,19 @@ rt::result<std::unique_ptr<rt::engine>> jit_engine::load(const rt::gguf_file &fi
 
 rt::status jit_engine::run_chunk(int64_t chunk, bool last_only, const int32_t *tokens,
                                  int64_t pos, float *logits) {
-  const cc::ModelDescription &d = desc_;
-  std::vector<cc::JITArg> args;
-  args.reserve(weight_args_.size() + 5);
-  args.push_back(cc::JITArg::memref(const_cast<int32_t *>(tokens), {chunk}));
-  args.push_back(cc::JITArg::index(pos));
-  args.insert(args.end(), weight_args_.begin(), weight_args_.end());
-  llvm::SmallVector<int64_t, 4> cache{d.nLayer, d.nHeadKv, n_ctx_, d.headDim};
-  args.push_back(cc::JITArg::memref(k_cache_.data(), cache));
-  args.push_back(cc::JITArg::memref(v_cache_.data(), cache));
-  args.push_back(cc::JITArg::memref(logits, {last_only ? 1 : chunk, d.nVocab}));
-  std::string error;
-  std::string fn = cc::getForwardFunctionName(chunk, last_only);
-  if (failed(jit_->invoke(fn, args, &error)))
-    return rt::status::error("jit: calling " + fn + " failed: " + error);
-  return rt::status::ok();
+  // The phase's table arguments are its memref arguments in order (tokens,
+  // weights, caches, logits out-param); its constants the index ones (pos).
+  auto it = programs_.find(cc::getPhaseName(chunk, last_only));
+  if (it == programs_.end())
+    return rt::status::error("jit: no compiled phase for a chunk of " + std::to_string(chunk));
+  run_args_.clear();
+  run_args_.push_back(const_cast<int32_t *>(tokens));
+  run_args_.insert(run_args_.end(), weight_ptrs_.begin(), weight_ptrs_.end());
+  run_args_.push_back(k_cache_.data());
+  run_args_.push_back(v_cache_.data());
+  run_args_.push_back(logits);
+  const int64_t constants[] = {pos};
+  return it->second.run(*pool_, run_args_, constants);
 }
 
 rt::status jit_engine::eval(std::span<const int32_t> tokens, int32_t pos,

@@ -56,4 +56,19 @@ std::string formatF64(double value);
 #define GET_ATTRDEF_CLASSES
 #include "smepilot/Dialect/SMEPilot/IR/SMEPilotAttrs.h.inc"
 
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/SymbolTable.h"
+
+#define GET_OP_CLASSES
+#include "smepilot/Dialect/SMEPilot/IR/SMEPilotOps.h.inc"
+
+namespace mlir::smepilot {
+/// Marks a public function as a phase of a compiled model (a prefill chunk,
+/// a decode step): a string attribute naming the phase, e.g. "forward_c1".
+/// Dispatch formation turns each phase into `smepilot.dispatch_table @<name>`.
+inline constexpr llvm::StringLiteral kPhaseAttr = "smepilot.phase";
+/// Marks a function outlined by dispatch formation as a kernel (abi.h).
+inline constexpr llvm::StringLiteral kKernelAttr = "smepilot.kernel";
+} // namespace mlir::smepilot
+
 #endif // SMEPILOT_DIALECT_SMEPILOT_IR_SMEPILOT_H

@@ -215,4 +215,99 @@ def CopiesToLinalg : Pass<"smepilot-copies-to-linalg", "func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def FormDispatchRegions : Pass<"smepilot-form-dispatch-regions", "ModuleOp"> {
+  let summary = "Give every top-level linalg op of a phase a tile space (scf.forall)";
+  let description = [{
+    First half of dispatch formation, on tensors before tiling: every linalg
+    op at the top level of a phase function (`smepilot.phase`) or of a
+    function a phase calls is wrapped in a one-dimensional `scf.forall` over
+    a static parallel dimension (a contraction's n, else its batch, else its
+    m; the outermost parallel dimension of other ops), in tiles of about
+    extent / `max-tiles` rounded up to the vectorized block. The forall's
+    iterations write disjoint slices, so they may run on any workers in any
+    split: after bufferization smepilot-form-dispatches turns each into a
+    dispatch whose tiles are the forall's iterations. Ops with no static
+    parallel dimension of extent >= 2 are left alone (one-tile dispatches).
+
+    Before:
+    ```mlir
+    %r = linalg.generic ... ins(%x, %w : tensor<1x64xf32>, tensor<256x64xf32>)
+                            outs(%o : tensor<1x256xf32>) ...
+    ```
+    After (max-tiles=8):
+    ```mlir
+    %r = scf.forall (%i) = (0) to (256) step (32) shared_outs(%s = %o) ... {
+      %t = linalg.generic ... ins(%x, %w_slice : ..., tensor<32x64xf32>) ...
+      scf.forall.in_parallel { tensor.parallel_insert_slice %t into %s ... }
+    }
+    ```
+  }];
+  let options = [
+    Option<"maxTiles", "max-tiles", "int64_t", /*default=*/"64",
+           "Aim for at most about this many tiles per op">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "Lanes of the vectorized innermost loop (tile sizes of that "
+           "dimension are multiples of it)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
+def FormDispatches : Pass<"smepilot-form-dispatches", "ModuleOp"> {
+  let summary = "Outline bufferized phases into kernels and a dispatch table";
+  let description = [{
+    Second half of dispatch formation, on memrefs after bufferization. Each
+    phase function (`smepilot.phase = "<name>"`, public, memref arguments,
+    no results) becomes `smepilot.dispatch_table @<name>` and kernels
+    `<name>_k<i>` with the signature of abi.h, `(bindings: !llvm.ptr,
+    constants: !llvm.ptr, tile_begin: i64, tile_end: i64)`:
+
+    - calls to single-block functions (the layer body) are inlined first;
+    - the phase's memref arguments are the table's argument buffers, in
+      order; its index and integer arguments the run-time constants; every
+      top-level `memref.alloc` whose sizes are fixed or linear in one
+      constant is a temporary (its `memref.dealloc` is dropped);
+    - constants, pure scalar ops and views (subview, expand_shape, ...) of
+      buffers are "free": they are re-materialized inside every kernel that
+      uses them, from the binding pointers and the constants;
+    - every other top-level op is work. Work ops are grouped into contiguous
+      ranges such that no SSA value of a work op is used outside its range;
+      a range becomes one dispatch. A range that is one `scf.forall` (from
+      smepilot-form-dispatch-regions) is a tiled dispatch: tile t is the
+      forall's iteration t and the kernel loops over [tile_begin, tile_end);
+      any other range is a one-tile dispatch;
+    - a binding's access (read, write) comes from the memory effects of the
+      kernel's ops on views of that buffer (both when unknown); a dispatch
+      depends on the last earlier writer of each buffer it touches and, when
+      it writes, on the readers since;
+    - structurally equal kernels (the same layer op in every layer) are
+      emitted once.
+
+    Phase functions that break these rules (results, non-memref non-integer
+    arguments, a temporary with a size that is not linear in one constant)
+    are rejected with an error naming the op.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::smepilot::SMEPilotDialect"];
+}
+
+def EmitDispatchTables : Pass<"smepilot-emit-dispatch-tables", "ModuleOp"> {
+  let summary = "Lower smepilot.dispatch_table ops to the abi.h globals";
+  let description = [{
+    After the kernels are LLVM functions (convert-func-to-llvm), replaces each
+    `smepilot.dispatch_table @<name>` with constant LLVM globals laid out as
+    `smepilot_rt_dispatch_table` and its arrays (runtime/include/smepilot_rt/
+    abi.h, whose layout this pass asserts at compile time): the table is the
+    external global `smepilot_table_<name>`, the kernel, buffer, dispatch,
+    binding, dependency and name arrays private globals it points to. The
+    JIT looks the table up by name; an AOT object carries it as relocated
+    read-only data.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // SMEPILOT_TRANSFORMS_PASSES_TD

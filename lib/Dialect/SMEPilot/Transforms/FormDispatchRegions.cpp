@@ -1,0 +1,176 @@
+//===- FormDispatchRegions.cpp - tile spaces of future dispatches ---------===//
+//
+// The first half of dispatch formation (the second is FormDispatches.cpp,
+// after bufferization). On tensors, before the CPU/SME tiling passes, every
+// linalg op at the top level of a phase function (`smepilot.phase`) or of a
+// function a phase calls (the layer body) is wrapped in an `scf.forall` over
+// one of its parallel dimensions. That forall is the op's tile space: its
+// iterations write disjoint slices of the results (the forall's contract), so
+// the runtime may run any split of them on any workers, and results cannot
+// depend on the thread count. The ops inside are then tiled and vectorized
+// per unit as before, each on its slice.
+//
+// Which dimension. The parallel dimension whose split keeps each worker's
+// data apart and the inner vectorization intact:
+//   - contractions: the outermost static n dimension (output features: each
+//     tile streams its own weight rows, the GEMV split of decode), else a
+//     batch dimension (attention heads), else an m dimension;
+//   - other ops: the outermost static parallel dimension of extent >= 2
+//     (rows of a [C, D] elementwise op, heads of a softmax; the columns of a
+//     [1, D] op in decode).
+// Dynamic dimensions are never chosen (the tile count must be known from the
+// table's constants), and an op with no such dimension is left alone: it
+// becomes a single-tile dispatch.
+//
+// Tile size. About `max-tiles` tiles of the dimension, rounded up to the
+// block the vectorized tile works in (the `vector-width` lanes when the
+// dimension is the op's innermost loop, 8 output rows for a contraction's n,
+// else 1), preferring a size that divides the extent (no partial tile) when
+// one is within a factor of two.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::smepilot {
+#define GEN_PASS_DEF_FORMDISPATCHREGIONS
+#include "smepilot/Dialect/SMEPilot/Transforms/Passes.h.inc"
+} // namespace mlir::smepilot
+
+using namespace mlir;
+using namespace mlir::smepilot;
+
+namespace {
+
+struct TileChoice {
+  unsigned dim;
+  int64_t size;
+};
+
+/// The dimension to split and the tile size, or nothing when the op should
+/// stay one tile.
+std::optional<TileChoice> chooseTile(linalg::LinalgOp op, int64_t maxTiles,
+                                     int64_t vectorWidth) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  auto usable = [&](unsigned d) {
+    return iters[d] == utils::IteratorType::parallel &&
+           !ShapedType::isDynamic(ranges[d]) && ranges[d] >= 2;
+  };
+  std::optional<unsigned> dim;
+  int64_t block = 1;
+  FailureOr<linalg::ContractionDimensions> cdims =
+      linalg::inferContractionDims(op);
+  if (succeeded(cdims)) {
+    for (ArrayRef<unsigned> group : {ArrayRef<unsigned>(cdims->n),
+                                     ArrayRef<unsigned>(cdims->batch),
+                                     ArrayRef<unsigned>(cdims->m)}) {
+      for (unsigned d : group)
+        if (usable(d) && (!dim || d < *dim))
+          dim = d;
+      if (dim)
+        break;
+    }
+    if (dim && llvm::is_contained(cdims->n, *dim))
+      block = 8;
+  } else {
+    for (unsigned d = 0; d < ranges.size() && !dim; ++d)
+      if (usable(d))
+        dim = d;
+    if (dim && *dim + 1 == ranges.size())
+      block = vectorWidth;
+  }
+  if (!dim)
+    return std::nullopt;
+  const int64_t extent = ranges[*dim];
+  int64_t size = llvm::divideCeil(extent, maxTiles);
+  size = llvm::alignTo(size, block);
+  // A size dividing the extent, within a factor of two, avoids a partial
+  // (masked) last tile.
+  for (int64_t s = size; s <= 2 * size && s < extent; s += block)
+    if (extent % s == 0) {
+      size = s;
+      break;
+    }
+  if (size >= extent)
+    return std::nullopt;
+  return TileChoice{*dim, size};
+}
+
+/// Wraps `op` in an scf.forall over `choice`; returns the forall.
+FailureOr<scf::ForallOp> wrapInForall(RewriterBase &rewriter,
+                                      linalg::LinalgOp op, TileChoice choice) {
+  auto tileable = cast<TilingInterface>(op.getOperation());
+  SmallVector<OpFoldResult> sizes(op.getNumLoops(), rewriter.getIndexAttr(0));
+  sizes[choice.dim] = rewriter.getIndexAttr(choice.size);
+  scf::SCFTilingOptions options;
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  options.setTileSizes(sizes);
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> tiled =
+      scf::tileUsingSCF(rewriter, tileable, options);
+  if (failed(tiled) || tiled->loops.size() != 1)
+    return failure();
+  rewriter.replaceOp(op, tiled->replacements);
+  return cast<scf::ForallOp>(tiled->loops.front().getOperation());
+}
+
+struct FormDispatchRegionsPass
+    : public smepilot::impl::FormDispatchRegionsBase<FormDispatchRegionsPass> {
+  using FormDispatchRegionsBase::FormDispatchRegionsBase;
+
+  void runOnOperation() override {
+    if (maxTiles < 1 || vectorWidth < 1) {
+      getOperation().emitError()
+          << "smepilot-form-dispatch-regions: max-tiles and vector-width must "
+             "be positive";
+      return signalPassFailure();
+    }
+    // Phases and the functions they call.
+    SymbolTable symbols(getOperation());
+    llvm::SetVector<func::FuncOp> funcs;
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (func->hasAttr(kPhaseAttr))
+        funcs.insert(func);
+    for (unsigned i = 0; i < funcs.size(); ++i)
+      func::FuncOp(funcs[i]).walk([&](func::CallOp call) {
+        if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
+          if (!callee.isExternal())
+            funcs.insert(callee);
+      });
+
+    IRRewriter rewriter(&getContext());
+    for (func::FuncOp func : funcs) {
+      if (func.isExternal())
+        continue;
+      SmallVector<linalg::LinalgOp> ops;
+      for (Operation &op : func.getBody().front())
+        if (auto linalgOp = dyn_cast<linalg::LinalgOp>(&op))
+          if (linalgOp.hasPureTensorSemantics())
+            ops.push_back(linalgOp);
+      for (linalg::LinalgOp op : ops) {
+        std::optional<TileChoice> choice =
+            chooseTile(op, maxTiles, vectorWidth);
+        if (!choice)
+          continue;
+        if (failed(wrapInForall(rewriter, op, *choice))) {
+          op.emitError("smepilot-form-dispatch-regions: cannot tile dimension ")
+              << choice->dim << " by " << choice->size;
+          return signalPassFailure();
+        }
+      }
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,748 @@
+//===- FormDispatches.cpp - phases -> kernels + dispatch table ------------===//
+//
+// The second half of dispatch formation (docs/compiled-model.md, "Dispatch
+// tables"): after bufferization, each phase function becomes kernels with the
+// C signature of runtime/include/smepilot_rt/abi.h and a
+// `smepilot.dispatch_table` describing how the runtime walks them. Generated
+// code never calls back into the runtime: the runtime calls the kernels.
+//
+// Why after bufferization: buffers are what the runtime allocates and binds,
+// and one-shot bufferization has already decided which tensors share memory
+// (the in-place K/V cache update, the out-params). Why the tile spaces come
+// from before (FormDispatchRegions.cpp): only on tensors does an scf.forall
+// promise that its iterations write disjoint slices; that promise survives
+// bufferization and is what makes a kernel's tiles independent.
+//
+// The phase body, once its calls are inlined, is a sequence of top-level ops
+// of four kinds:
+//   roots  the function's memref arguments (argument buffers), its index and
+//          integer arguments (constants), and top-level memref.alloc with
+//          sizes fixed or linear in one constant (temporaries);
+//   free   ops without memory effects or regions whose operands are all
+//          roots or free (constants, index arithmetic, views of buffers,
+//          memref.get_global, ub.poison): cloned into every kernel that uses
+//          them, so a view of the K/V cache at (layer, pos) is recomputed
+//          from the binding pointer and the constants inside the kernel;
+//   drop   memref.dealloc of a temporary (the runtime owns the arena);
+//   work   everything else.
+// Work ops are grouped into contiguous ranges, each closed under SSA uses:
+// a range ends only where no value it defines is used later. Each range is a
+// dispatch. A range that is a single one-dimensional scf.forall is tiled: the
+// kernel runs iterations [tile_begin, tile_end) of it. Any other range is a
+// one-tile dispatch whose kernel runs the ops as they are.
+//
+// In a kernel, binding j is a 0-d memref built from bindings[j] (an LLVM
+// struct cast to memref, reconciled away when memrefs lower to LLVM), and
+// each root memref the range uses is a memref.reinterpret_cast of it to the
+// root's own type; constant c is loaded from constants[c].
+//
+// Kernels are deduplicated by their printed form: the n-th layer's
+// projection kernel is the first layer's with other bindings. Kernels whose
+// views carry a layer's fixed offset (the K/V cache slices) differ per layer
+// and are kept apart.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallBitVector.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace mlir::smepilot {
+#define GEN_PASS_DEF_FORMDISPATCHES
+#include "smepilot/Dialect/SMEPilot/Transforms/Passes.h.inc"
+} // namespace mlir::smepilot
+
+using namespace mlir;
+using namespace mlir::smepilot;
+
+namespace {
+
+constexpr int64_t kRead = 1, kWrite = 2;
+
+/// base + scale * constants[constant]; constant -1: base alone.
+struct Extent {
+  int64_t base = 0, scale = 0, constant = -1;
+};
+
+std::optional<Extent> addExtents(Extent a, Extent b, int64_t sign) {
+  if (a.constant >= 0 && b.constant >= 0 && a.constant != b.constant)
+    return std::nullopt;
+  Extent r;
+  r.base = a.base + sign * b.base;
+  r.scale = a.scale + sign * b.scale;
+  r.constant = a.constant >= 0 ? a.constant : b.constant;
+  return r;
+}
+
+std::optional<Extent> scaleExtent(Extent a, int64_t factor) {
+  a.base *= factor;
+  a.scale *= factor;
+  return a;
+}
+
+/// Unrolls a phase's calls to single-block functions, innermost first.
+LogicalResult inlineCalls(func::FuncOp phase, SymbolTable &symbols) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    SmallVector<func::CallOp> calls;
+    phase.walk([&](func::CallOp call) { calls.push_back(call); });
+    for (func::CallOp call : calls) {
+      auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+      if (!callee || callee.isExternal())
+        return call.emitError("smepilot-form-dispatches: cannot inline a call "
+                              "to an external function into a phase");
+      if (!callee.getBody().hasOneBlock())
+        return call.emitError("smepilot-form-dispatches: the callee has "
+                              "several blocks; only single-block functions "
+                              "are inlined");
+      Block &body = callee.getBody().front();
+      IRMapping map;
+      map.map(body.getArguments(), call.getOperands());
+      OpBuilder b(call);
+      for (Operation &op : body.without_terminator())
+        b.clone(op, map);
+      auto ret = cast<func::ReturnOp>(body.getTerminator());
+      for (auto [result, value] : llvm::zip(call.getResults(), ret.getOperands()))
+        result.replaceAllUsesWith(map.lookupOrDefault(value));
+      call.erase();
+      changed = true;
+    }
+  }
+  return success();
+}
+
+/// One phase being turned into a table.
+class PhaseOutliner {
+public:
+  PhaseOutliner(func::FuncOp phase, StringRef name, ModuleOp module,
+                llvm::StringMap<unsigned> &kernelIndexByText,
+                SmallVector<Attribute> &kernelSyms)
+      : phase(phase), name(name), module(module),
+        kernelIndexByText(kernelIndexByText), kernelSyms(kernelSyms) {}
+
+  LogicalResult run();
+
+private:
+  // Classification.
+  LogicalResult classify();
+  bool isFree(Value v) const;
+  std::optional<Extent> linearize(Value v) const;
+  std::optional<Extent> bufferBytes(memref::AllocOp alloc) const;
+  /// The root buffer (argument or temporary) a memref view is taken of.
+  std::optional<unsigned> rootBuffer(Value v) const;
+
+  // Outlining.
+  LogicalResult outlineRange(ArrayRef<Operation *> range, unsigned index);
+  Value materialize(OpBuilder &b, Value v, IRMapping &map, Value bindings,
+                    Value constants, llvm::MapVector<unsigned, int64_t> &binds);
+  void computeAccess(ArrayRef<Operation *> range,
+                     llvm::MapVector<unsigned, int64_t> &binds);
+
+  func::FuncOp phase;
+  std::string name;
+  ModuleOp module;
+  llvm::StringMap<unsigned> &kernelIndexByText;
+  SmallVector<Attribute> &kernelSyms;
+
+  /// Buffer index of each root memref value (arguments, then temporaries).
+  llvm::DenseMap<Value, unsigned> bufferOf;
+  /// Constant index of each index/integer argument.
+  llvm::DenseMap<Value, unsigned> constantOf;
+  llvm::DenseSet<Operation *> freeOps;
+  SmallVector<Attribute> buffers;
+  SmallVector<Attribute> dispatches;
+  SmallVector<Operation *> work;
+  SmallVector<Operation *> dropped;
+  unsigned nArguments = 0, nConstants = 0;
+  /// Per buffer: the last dispatch writing it, the dispatches reading it
+  /// since.
+  llvm::DenseMap<unsigned, int64_t> lastWriter;
+  llvm::DenseMap<unsigned, SmallVector<int64_t>> readersSince;
+};
+
+bool PhaseOutliner::isFree(Value v) const {
+  if (bufferOf.count(v) || constantOf.count(v))
+    return true;
+  Operation *def = v.getDefiningOp();
+  return def && freeOps.count(def);
+}
+
+/// The value a dynamic dimension of a view or allocation was made with
+/// (alloc operands, expand_shape output shapes, subview sizes), if it is one.
+static std::optional<Value> dynamicSizeOf(memref::DimOp dim) {
+  std::optional<int64_t> index = dim.getConstantIndex();
+  if (!index)
+    return std::nullopt;
+  auto type = cast<MemRefType>(dim.getSource().getType());
+  if (!type.isDynamicDim(*index))
+    return std::nullopt;
+  Operation *src = dim.getSource().getDefiningOp();
+  OpFoldResult size;
+  if (auto alloc = dyn_cast_or_null<memref::AllocOp>(src))
+    return alloc.getDynamicSizes()[type.getDynamicDimIndex(*index)];
+  if (auto expand = dyn_cast_or_null<memref::ExpandShapeOp>(src)) {
+    size = expand.getMixedOutputShape()[*index];
+  } else if (auto subview = dyn_cast_or_null<memref::SubViewOp>(src)) {
+    // Sizes of a rank-reducing subview: the non-dropped ones, in order.
+    llvm::SmallBitVector dropped = subview.getDroppedDims();
+    SmallVector<OpFoldResult> sizes;
+    for (auto [i, s] : llvm::enumerate(subview.getMixedSizes()))
+      if (!dropped.test(i))
+        sizes.push_back(s);
+    size = sizes[*index];
+  } else if (auto cast = dyn_cast_or_null<memref::ReinterpretCastOp>(src)) {
+    size = cast.getMixedSizes()[*index];
+  } else {
+    return std::nullopt;
+  }
+  if (auto value = dyn_cast<Value>(size))
+    return value;
+  return std::nullopt;
+}
+
+std::optional<Extent> PhaseOutliner::linearize(Value v) const {
+  auto it = constantOf.find(v);
+  if (it != constantOf.end())
+    return Extent{0, 1, int64_t(it->second)};
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return std::nullopt;
+  APInt value;
+  if (matchPattern(v, m_ConstantInt(&value)))
+    return Extent{value.getSExtValue(), 0, -1};
+  if (isa<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp,
+          arith::ExtUIOp>(def))
+    return linearize(def->getOperand(0));
+  if (isa<arith::AddIOp, arith::SubIOp>(def)) {
+    std::optional<Extent> a = linearize(def->getOperand(0));
+    std::optional<Extent> b = linearize(def->getOperand(1));
+    if (!a || !b)
+      return std::nullopt;
+    return addExtents(*a, *b, isa<arith::AddIOp>(def) ? 1 : -1);
+  }
+  if (isa<arith::MulIOp>(def)) {
+    std::optional<Extent> a = linearize(def->getOperand(0));
+    std::optional<Extent> b = linearize(def->getOperand(1));
+    if (!a || !b)
+      return std::nullopt;
+    if (a->constant < 0)
+      return scaleExtent(*b, a->base);
+    if (b->constant < 0)
+      return scaleExtent(*a, b->base);
+    return std::nullopt;
+  }
+  if (auto dim = dyn_cast<memref::DimOp>(def)) {
+    std::optional<int64_t> index = dim.getConstantIndex();
+    if (!index)
+      return std::nullopt;
+    auto type = cast<MemRefType>(dim.getSource().getType());
+    if (!type.isDynamicDim(*index))
+      return Extent{type.getDimSize(*index), 0, -1};
+    if (std::optional<Value> size = dynamicSizeOf(dim))
+      return linearize(*size);
+  }
+  return std::nullopt;
+}
+
+std::optional<Extent> PhaseOutliner::bufferBytes(memref::AllocOp alloc) const {
+  MemRefType type = alloc.getType();
+  int64_t elemBytes = llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+  Extent bytes{elemBytes, 0, -1};
+  bool dynamicSeen = false;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (!type.isDynamicDim(d)) {
+      bytes = *scaleExtent(bytes, type.getDimSize(d));
+      continue;
+    }
+    // One dynamic dimension, linear in one constant: bytes * (b + s * c).
+    std::optional<Extent> size = linearize(alloc.getDynamicSizes()[type.getDynamicDimIndex(d)]);
+    if (!size || dynamicSeen || bytes.constant >= 0)
+      return std::nullopt;
+    dynamicSeen = true;
+    bytes = Extent{bytes.base * size->base, bytes.base * size->scale,
+                   size->constant};
+  }
+  return bytes;
+}
+
+std::optional<unsigned> PhaseOutliner::rootBuffer(Value v) const {
+  while (true) {
+    auto it = bufferOf.find(v);
+    if (it != bufferOf.end())
+      return it->second;
+    Operation *def = v.getDefiningOp();
+    if (!def)
+      return std::nullopt;
+    if (auto view = dyn_cast<ViewLikeOpInterface>(def))
+      v = view.getViewSource();
+    else if (auto meta = dyn_cast<memref::ExtractStridedMetadataOp>(def))
+      v = meta.getSource();
+    else
+      return std::nullopt;
+  }
+}
+
+LogicalResult PhaseOutliner::classify() {
+  Block &body = phase.getBody().front();
+  for (BlockArgument arg : body.getArguments()) {
+    Type type = arg.getType();
+    if (auto memref = dyn_cast<MemRefType>(type)) {
+      if (!memref.getLayout().isIdentity() || !memref.hasStaticShape())
+        return phase.emitError("smepilot-form-dispatches: phase argument ")
+               << arg.getArgNumber()
+               << " must be a statically shaped identity-layout memref";
+      unsigned index = buffers.size();
+      bufferOf[arg] = index;
+      int64_t bytes = memref.getNumElements() *
+                      llvm::divideCeil(memref.getElementTypeBitWidth(), 8);
+      Builder b(phase.getContext());
+      buffers.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("name", b.getStringAttr("arg" + std::to_string(
+                                                              arg.getArgNumber()))),
+           b.getNamedAttr("size", b.getDenseI64ArrayAttr({bytes, 0, -1})),
+           b.getNamedAttr("alignment", b.getI64IntegerAttr(0))}));
+      ++nArguments;
+    } else if (type.isIntOrIndex()) {
+      constantOf[arg] = nConstants++;
+    } else {
+      return phase.emitError("smepilot-form-dispatches: phase argument ")
+             << arg.getArgNumber() << " has type " << type
+             << "; only memrefs (buffers) and integers (constants) are "
+                "supported";
+    }
+  }
+  for (Operation &op : body) {
+    if (auto ret = dyn_cast<func::ReturnOp>(&op)) {
+      if (ret.getNumOperands() != 0)
+        return ret.emitError("smepilot-form-dispatches: a phase returns "
+                             "nothing (results are out-params)");
+      continue;
+    }
+    auto operandsFree = [&] {
+      return llvm::all_of(op.getOperands(),
+                          [&](Value v) { return isFree(v); });
+    };
+    if (auto alloc = dyn_cast<memref::AllocOp>(&op);
+        alloc && operandsFree() && alloc.getType().getLayout().isIdentity()) {
+      std::optional<Extent> bytes = bufferBytes(alloc);
+      if (!bytes)
+        return alloc.emitError("smepilot-form-dispatches: the size of this "
+                               "temporary is not linear in one constant");
+      unsigned index = buffers.size();
+      bufferOf[alloc.getResult()] = index;
+      Builder b(phase.getContext());
+      buffers.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("name", b.getStringAttr(
+                                      "tmp" + std::to_string(index - nArguments))),
+           b.getNamedAttr("size", b.getDenseI64ArrayAttr(
+                                      {bytes->base, bytes->scale,
+                                       bytes->constant})),
+           b.getNamedAttr("alignment",
+                          b.getI64IntegerAttr(alloc.getAlignment().value_or(0)))}));
+      continue;
+    }
+    if (auto dealloc = dyn_cast<memref::DeallocOp>(&op);
+        dealloc && bufferOf.count(dealloc.getMemref()) &&
+        bufferOf.lookup(dealloc.getMemref()) >= nArguments) {
+      dropped.push_back(&op);
+      continue;
+    }
+    if (op.getNumRegions() == 0 && isMemoryEffectFree(&op) && operandsFree()) {
+      freeOps.insert(&op);
+      continue;
+    }
+    if (isa<memref::GetGlobalOp>(&op)) {
+      freeOps.insert(&op);
+      continue;
+    }
+    work.push_back(&op);
+  }
+  return success();
+}
+
+Value PhaseOutliner::materialize(OpBuilder &b, Value v, IRMapping &map,
+                                 Value bindings, Value constants,
+                                 llvm::MapVector<unsigned, int64_t> &binds) {
+  if (Value mapped = map.lookupOrNull(v))
+    return mapped;
+  Location loc = v.getLoc();
+  MLIRContext *ctx = b.getContext();
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  if (auto it = constantOf.find(v); it != constantOf.end()) {
+    Value slot = LLVM::GEPOp::create(b, loc, ptrType, b.getI64Type(), constants,
+                                     ArrayRef<LLVM::GEPArg>{int32_t(it->second)});
+    Value c = LLVM::LoadOp::create(b, loc, b.getI64Type(), slot);
+    Value r = c;
+    if (v.getType().isIndex())
+      r = arith::IndexCastOp::create(b, loc, v.getType(), c);
+    else if (!v.getType().isInteger(64))
+      r = arith::TruncIOp::create(b, loc, v.getType(), c);
+    map.map(v, r);
+    return r;
+  }
+  if (auto it = bufferOf.find(v); it != bufferOf.end()) {
+    // bindings[j] -> memref<elt> -> the root's own type.
+    auto inserted = binds.insert({it->second, 0}).first;
+    unsigned j = std::distance(binds.begin(), inserted);
+    Value slot = LLVM::GEPOp::create(b, loc, ptrType, ptrType, bindings,
+                                     ArrayRef<LLVM::GEPArg>{int32_t(j)});
+    Value ptr = LLVM::LoadOp::create(b, loc, ptrType, slot);
+    auto type = cast<MemRefType>(v.getType());
+    auto descType = LLVM::LLVMStructType::getLiteral(
+        ctx, {ptrType, ptrType, b.getI64Type()});
+    Value desc = LLVM::PoisonOp::create(b, loc, descType);
+    desc = LLVM::InsertValueOp::create(b, loc, desc, ptr, ArrayRef<int64_t>{0});
+    desc = LLVM::InsertValueOp::create(b, loc, desc, ptr, ArrayRef<int64_t>{1});
+    Value zero = LLVM::ConstantOp::create(b, loc, b.getI64Type(),
+                                          b.getI64IntegerAttr(0));
+    desc = LLVM::InsertValueOp::create(b, loc, desc, zero, ArrayRef<int64_t>{2});
+    auto scalarType = MemRefType::get({}, type.getElementType());
+    Value scalar =
+        UnrealizedConversionCastOp::create(b, loc, scalarType, desc).getResult(0);
+    // Sizes (dynamic ones from the alloc's operands) and row-major strides.
+    SmallVector<OpFoldResult> sizes, strides(type.getRank());
+    unsigned dyn = 0;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      if (!type.isDynamicDim(d)) {
+        sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+        continue;
+      }
+      auto alloc = v.getDefiningOp<memref::AllocOp>();
+      sizes.push_back(materialize(b, alloc.getDynamicSizes()[dyn++], map,
+                                  bindings, constants, binds));
+    }
+    OpFoldResult stride = b.getIndexAttr(1);
+    for (int64_t d = type.getRank() - 1; d >= 0; --d) {
+      strides[d] = stride;
+      if (d == 0)
+        break;
+      auto s = getConstantIntValue(stride), z = getConstantIntValue(sizes[d]);
+      if (s && z) {
+        stride = b.getIndexAttr(*s * *z);
+      } else {
+        auto asValue = [&](OpFoldResult f) -> Value {
+          if (auto val = dyn_cast<Value>(f))
+            return val;
+          return arith::ConstantIndexOp::create(b, loc,
+                                                *getConstantIntValue(f));
+        };
+        stride = arith::MulIOp::create(b, loc, asValue(stride), asValue(sizes[d]))
+                     .getResult();
+      }
+    }
+    Value view = memref::ReinterpretCastOp::create(
+        b, loc, type, scalar, b.getIndexAttr(0), sizes, strides);
+    map.map(v, view);
+    return view;
+  }
+  Operation *def = v.getDefiningOp();
+  assert(def && freeOps.count(def) && "only free values are materialized");
+  // The dynamic size of a view is the value it was made with: materializing
+  // that instead of the dim keeps a buffer used only for its shape unbound.
+  if (auto dim = dyn_cast<memref::DimOp>(def))
+    if (std::optional<Value> size = dynamicSizeOf(dim)) {
+      Value r = materialize(b, *size, map, bindings, constants, binds);
+      map.map(v, r);
+      return r;
+    }
+  for (Value operand : def->getOperands())
+    materialize(b, operand, map, bindings, constants, binds);
+  b.clone(*def, map);
+  return map.lookup(v);
+}
+
+void PhaseOutliner::computeAccess(ArrayRef<Operation *> range,
+                                  llvm::MapVector<unsigned, int64_t> &binds) {
+  auto markAll = [&] {
+    for (auto &entry : binds)
+      entry.second |= kRead | kWrite;
+  };
+  auto mark = [&](Value v, int64_t access) {
+    if (std::optional<unsigned> root = rootBuffer(v)) {
+      auto it = binds.find(*root);
+      if (it != binds.end())
+        it->second |= access;
+    }
+  };
+  for (Operation *top : range) {
+    WalkResult walk = top->walk([&](Operation *op) {
+      // An op may have both effects of its own (linalg on buffers) and those
+      // of its body; the walk visits the body's ops too.
+      auto iface = dyn_cast<MemoryEffectOpInterface>(op);
+      if (!iface && op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+        return WalkResult::advance();
+      if (!iface) {
+        markAll();
+        return WalkResult::interrupt();
+      }
+      SmallVector<MemoryEffects::EffectInstance> effects;
+      iface.getEffects(effects);
+      for (const MemoryEffects::EffectInstance &e : effects) {
+        bool read = isa<MemoryEffects::Read>(e.getEffect());
+        bool write = isa<MemoryEffects::Write>(e.getEffect());
+        if (!read && !write)
+          continue;
+        Value value = e.getValue();
+        if (!value) {
+          // A read or write of memory not named by a value: any buffer.
+          if (!isa<SideEffects::AutomaticAllocationScopeResource>(
+                  e.getResource())) {
+            markAll();
+            return WalkResult::interrupt();
+          }
+          continue;
+        }
+        mark(value, (read ? kRead : 0) | (write ? kWrite : 0));
+      }
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      break;
+  }
+  // A buffer used only for its shape is still bound: call it read.
+  for (auto &entry : binds)
+    if (entry.second == 0)
+      entry.second = kRead;
+}
+
+LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
+                                          unsigned index) {
+  MLIRContext *ctx = phase.getContext();
+  Location loc = range.front()->getLoc();
+  OpBuilder mb(ctx);
+  mb.setInsertionPoint(phase);
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  auto i64 = mb.getI64Type();
+  auto kernel = func::FuncOp::create(
+      mb, loc, "__smepilot_kernel_candidate",
+      FunctionType::get(ctx, {ptrType, ptrType, i64, i64}, {}));
+  kernel->setAttr(kKernelAttr, mb.getUnitAttr());
+  Block *entry = kernel.addEntryBlock();
+  OpBuilder b = OpBuilder::atBlockBegin(entry);
+  Value bindings = entry->getArgument(0), constants = entry->getArgument(1);
+
+  // Everything the range uses from outside it.
+  llvm::SetVector<Value> captured;
+  llvm::DenseSet<Operation *> inRange(range.begin(), range.end());
+  for (Operation *op : range) {
+    for (Value v : op->getOperands())
+      if (!v.getDefiningOp() || !inRange.count(v.getDefiningOp()))
+        captured.insert(v);
+    for (Region &region : op->getRegions())
+      getUsedValuesDefinedAbove(region, captured);
+  }
+  llvm::MapVector<unsigned, int64_t> binds;
+  IRMapping map;
+  for (Value v : captured) {
+    if (Operation *def = v.getDefiningOp(); def && inRange.count(def))
+      continue;
+    if (!isFree(v))
+      return range.front()->emitError(
+          "smepilot-form-dispatches: internal error: a dispatch uses a value "
+          "of another dispatch");
+    materialize(b, v, map, bindings, constants, binds);
+  }
+
+  Extent tiles{1, 0, -1};
+  auto forall = range.size() == 1 ? dyn_cast<scf::ForallOp>(range.front())
+                                  : scf::ForallOp();
+  std::optional<int64_t> lb, ub, step;
+  if (forall && forall.getRank() == 1 && forall.getNumResults() == 0) {
+    lb = getConstantIntValue(forall.getMixedLowerBound()[0]);
+    ub = getConstantIntValue(forall.getMixedUpperBound()[0]);
+    step = getConstantIntValue(forall.getMixedStep()[0]);
+  }
+  if (lb && ub && step && *step > 0) {
+    // Tile t = iteration lb + t * step of the forall.
+    tiles.base = llvm::divideCeil(*ub - *lb, *step);
+    Value tb = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                          entry->getArgument(2));
+    Value te = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                          entry->getArgument(3));
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    auto loop = scf::ForOp::create(b, loc, tb, te, one);
+    OpBuilder lb2 = OpBuilder::atBlockBegin(loop.getBody());
+    Value iv = arith::AddIOp::create(
+        lb2, loc, arith::ConstantIndexOp::create(lb2, loc, *lb),
+        arith::MulIOp::create(lb2, loc, loop.getInductionVar(),
+                              arith::ConstantIndexOp::create(lb2, loc, *step)));
+    map.map(forall.getInductionVar(0), iv);
+    lb2.setInsertionPoint(loop.getBody()->getTerminator());
+    for (Operation &op : forall.getBody()->without_terminator())
+      lb2.clone(op, map);
+  } else {
+    for (Operation *op : range)
+      b.clone(*op, map);
+  }
+  func::ReturnOp::create(b, loc);
+  computeAccess(range, binds);
+
+  // Deduplicate by the printed kernel.
+  std::string text;
+  {
+    llvm::raw_string_ostream os(text);
+    kernel.print(os, OpPrintingFlags().printGenericOpForm());
+  }
+  unsigned kernelIndex;
+  auto found = kernelIndexByText.find(text);
+  if (found != kernelIndexByText.end()) {
+    kernelIndex = found->second;
+    kernel.erase();
+  } else {
+    kernelIndex = kernelSyms.size();
+    std::string kernelName = name + "_k" + std::to_string(kernelIndex);
+    kernel.setSymName(kernelName);
+    kernelIndexByText[text] = kernelIndex;
+    kernelSyms.push_back(FlatSymbolRefAttr::get(ctx, kernelName));
+  }
+
+  // Bindings and dependencies.
+  SmallVector<int64_t> bindingList;
+  llvm::SetVector<int64_t> deps;
+  const int64_t self = dispatches.size();
+  for (auto [buffer, access] : binds) {
+    bindingList.append({int64_t(buffer), access});
+    if (auto it = lastWriter.find(buffer); it != lastWriter.end())
+      deps.insert(it->second);
+    if (access & kWrite)
+      for (int64_t r : readersSince[buffer])
+        deps.insert(r);
+  }
+  for (auto [buffer, access] : binds) {
+    if (access & kWrite) {
+      lastWriter[buffer] = self;
+      readersSince[buffer].clear();
+    } else {
+      readersSince[buffer].push_back(self);
+    }
+  }
+  SmallVector<int64_t> depList(deps.begin(), deps.end());
+  llvm::sort(depList);
+  Builder ab(ctx);
+  std::string opName = range.front()->getName().getStringRef().str();
+  dispatches.push_back(ab.getDictionaryAttr(
+      {ab.getNamedAttr("name", ab.getStringAttr(
+                                   name + "_d" + std::to_string(index) + ":" +
+                                   opName)),
+       ab.getNamedAttr("kernel", ab.getI64IntegerAttr(kernelIndex)),
+       ab.getNamedAttr("tiles", ab.getDenseI64ArrayAttr(
+                                    {tiles.base, tiles.scale, tiles.constant})),
+       ab.getNamedAttr("bindings", ab.getDenseI64ArrayAttr(bindingList)),
+       ab.getNamedAttr("deps", ab.getDenseI64ArrayAttr(depList))}));
+  return success();
+}
+
+LogicalResult PhaseOutliner::run() {
+  if (phase.getNumResults() != 0)
+    return phase.emitError("smepilot-form-dispatches: phase '")
+           << name << "' has results; bufferize with out-params first";
+  if (!phase.getBody().hasOneBlock())
+    return phase.emitError("smepilot-form-dispatches: phase '")
+           << name << "' has several blocks";
+  if (failed(classify()))
+    return failure();
+
+  // Contiguous ranges closed under SSA uses.
+  Block &body = phase.getBody().front();
+  llvm::DenseMap<Operation *, unsigned> position;
+  unsigned p = 0;
+  for (Operation &op : body)
+    position[&op] = p++;
+  auto lastUse = [&](Operation *op) {
+    unsigned last = position[op];
+    for (Value r : op->getResults())
+      for (Operation *user : r.getUsers()) {
+        Operation *top = body.findAncestorOpInBlock(*user);
+        if (top)
+          last = std::max(last, position[top]);
+      }
+    return last;
+  };
+  unsigned dispatchIndex = 0;
+  for (size_t i = 0; i < work.size();) {
+    unsigned end = lastUse(work[i]);
+    size_t j = i + 1;
+    while (j < work.size() && position[work[j]] <= end) {
+      end = std::max(end, lastUse(work[j]));
+      ++j;
+    }
+    // A free op or temporary defined inside the span but used after it is
+    // fine (re-materialized); a work op is not, and cannot be (the range
+    // would have grown to cover its users).
+    if (failed(outlineRange(ArrayRef<Operation *>(work).slice(i, j - i),
+                            dispatchIndex++)))
+      return failure();
+    i = j;
+  }
+
+  OpBuilder b(phase);
+  DispatchTableOp::create(
+      b, phase.getLoc(), b.getStringAttr(name),
+      b.getArrayAttr(kernelSyms), b.getI64IntegerAttr(nConstants),
+      b.getI64IntegerAttr(nArguments), b.getArrayAttr(buffers),
+      b.getArrayAttr(dispatches));
+  phase.erase();
+  return success();
+}
+
+struct FormDispatchesPass
+    : public smepilot::impl::FormDispatchesBase<FormDispatchesPass> {
+  using FormDispatchesBase::FormDispatchesBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<func::FuncOp> phases;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func->hasAttr(kPhaseAttr))
+        phases.push_back(func);
+    llvm::DenseSet<Operation *> callees;
+    for (func::FuncOp phase : phases) {
+      auto name = phase->getAttrOfType<StringAttr>(kPhaseAttr);
+      if (!name || name.getValue().empty() || phase.isPrivate()) {
+        phase.emitError("smepilot-form-dispatches: '")
+            << kPhaseAttr << "' must be a non-empty string on a public function";
+        return signalPassFailure();
+      }
+      phase.walk([&](func::CallOp call) {
+        if (Operation *callee = symbols.lookup(call.getCallee()))
+          callees.insert(callee);
+      });
+      if (failed(inlineCalls(phase, symbols)))
+        return signalPassFailure();
+    }
+    // One kernel numbering per table keeps names stable; dedup is per table
+    // too (kernels of different phases differ in their static shapes).
+    for (func::FuncOp phase : phases) {
+      std::string name =
+          phase->getAttrOfType<StringAttr>(kPhaseAttr).getValue().str();
+      llvm::StringMap<unsigned> kernelIndexByText;
+      SmallVector<Attribute> kernelSyms;
+      PhaseOutliner outliner(phase, name, module, kernelIndexByText, kernelSyms);
+      if (failed(outliner.run()))
+        return signalPassFailure();
+    }
+    // Inlined private callees nobody calls any more.
+    for (Operation *callee : callees) {
+      auto func = cast<func::FuncOp>(callee);
+      if (func.isPrivate() && SymbolTable::symbolKnownUseEmpty(func, module))
+        func.erase();
+    }
+  }
+};
+
+} // namespace
