@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -136,6 +137,52 @@ INSTANTIATE_TEST_SUITE_P(
           c = '_';
       return name;
     });
+
+// The dispatch tables split every tiled dispatch over the workers, and a
+// kernel never reduces across tiles (abi.h): the logits must be the same
+// bits at 1 and 2 threads, in prompt chunks and in decode steps, on a dense
+// model, a quantized one and the MoE (whose routing runs in one-tile
+// dispatches between tiled ones).
+class JITEngineThreads : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(JITEngineThreads, LogitsDoNotDependOnTheThreadCount) {
+  auto file = rt::gguf_file::open(models_dir() + "/" + GetParam());
+  ASSERT_TRUE(file.is_ok()) << file.error().message();
+  std::vector<std::vector<float>> logits;
+  std::vector<int32_t> seq;
+  for (int threads : {1, 2}) {
+    rt::engine_options options;
+    options.n_ctx = 64;
+    options.n_batch = 8;
+    options.n_threads = threads;
+    auto jit = smepilot::run::load_jit_engine(**file, options, {});
+    ASSERT_TRUE(jit.is_ok()) << jit.error().message();
+    const int32_t vocab = (*jit)->n_vocab();
+    if (seq.empty())
+      for (int32_t i = 0; i < 21; ++i) // 2 chunks of 8, then 5 decode steps
+        seq.push_back((i * 37 + 11) % vocab);
+    std::vector<float> &out = logits.emplace_back(seq.size() * size_t(vocab));
+    rt::status st = (*jit)->eval(seq, 0, rt::logits_mode::all, out.data());
+    ASSERT_TRUE(st.is_ok()) << st.message();
+  }
+  ASSERT_EQ(logits[0].size(), logits[1].size());
+  size_t differing = 0;
+  for (size_t i = 0; i < logits[0].size(); ++i)
+    differing += std::memcmp(&logits[0][i], &logits[1][i], sizeof(float)) != 0;
+  EXPECT_EQ(differing, 0u) << GetParam() << ": logits differ between 1 and 2 threads";
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, JITEngineThreads,
+                         ::testing::Values("stories260K.gguf", "qwen3-tiny-q8_0.gguf",
+                                           "qwen3moe-tiny-f16.gguf"),
+                         [](const ::testing::TestParamInfo<const char *> &info) {
+                           std::string name = info.param;
+                           name = name.substr(0, name.find(".gguf"));
+                           for (char &c : name)
+                             if (!std::isalnum(static_cast<unsigned char>(c)))
+                               c = '_';
+                           return name;
+                         });
 
 // What the graph builder cannot express yet is refused at load with the
 // missing feature named: a llama file whose RoPE rotates only part of each

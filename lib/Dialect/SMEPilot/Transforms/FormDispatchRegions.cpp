@@ -69,9 +69,11 @@ std::optional<TileChoice> chooseTile(linalg::LinalgOp op, int64_t maxTiles,
   };
   std::optional<unsigned> dim;
   int64_t block = 1;
+  // inferContractionDims also "succeeds" on elementwise ops (every dimension
+  // a batch one): a contraction reduces over some k.
   FailureOr<linalg::ContractionDimensions> cdims =
       linalg::inferContractionDims(op);
-  if (succeeded(cdims)) {
+  if (succeeded(cdims) && !cdims->k.empty()) {
     for (ArrayRef<unsigned> group : {ArrayRef<unsigned>(cdims->n),
                                      ArrayRef<unsigned>(cdims->batch),
                                      ArrayRef<unsigned>(cdims->m)}) {

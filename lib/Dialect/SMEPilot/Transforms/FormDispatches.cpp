@@ -433,6 +433,8 @@ Value PhaseOutliner::materialize(OpBuilder &b, Value v, IRMapping &map,
       auto s = getConstantIntValue(stride), z = getConstantIntValue(sizes[d]);
       if (s && z) {
         stride = b.getIndexAttr(*s * *z);
+      } else if (s && *s == 1) {
+        stride = sizes[d];
       } else {
         auto asValue = [&](OpFoldResult f) -> Value {
           if (auto val = dyn_cast<Value>(f))

@@ -1,0 +1,51 @@
+// RUN: smepilot-opt %s --smepilot-emit-dispatch-tables -split-input-file | FileCheck %s --check-prefix=MLIR
+// RUN: smepilot-opt %s --smepilot-emit-dispatch-tables -split-input-file | mlir-translate --mlir-to-llvmir -split-input-file | FileCheck %s
+
+/// One table in the layout of abi.h (checked in LLVM IR, where the
+/// initializers are readable). smepilot_rt_dispatch_table: abi_version 1,
+/// n_constants 1, phase_name, n_kernels 1, n_arguments 1, kernels,
+/// n_buffers 2, n_dispatches 2, buffers, dispatches, n_bindings 3, n_deps 1,
+/// bindings, deps.
+// MLIR-NOT: smepilot.dispatch_table
+// MLIR: llvm.mlir.global external constant @smepilot_table_ph()
+//
+// CHECK-DAG: @__smepilot_ph_s0 = private constant [5 x i8] c"arg0\00"
+// CHECK-DAG: @__smepilot_ph_s1 = private constant [5 x i8] c"tmp0\00"
+// CHECK-DAG: @__smepilot_ph_s2 = private constant [5 x i8] c"fill\00"
+// CHECK-DAG: @__smepilot_ph_s4 = private constant [3 x i8] c"ph\00"
+// CHECK-DAG: @__smepilot_ph_kernels = private constant [1 x ptr] [ptr @k0]
+/// smepilot_rt_buffer: name, size {base, scale, constant, 0}, alignment, 0.
+// CHECK-DAG: @__smepilot_ph_buffers = private constant [2 x { ptr, { i64, i64, i32, i32 }, i32, i32 }] [{ ptr, { i64, i64, i32, i32 }, i32, i32 } { ptr @__smepilot_ph_s0, { i64, i64, i32, i32 } { i64 64, i64 0, i32 -1, i32 0 }, i32 0, i32 0 }, { ptr, { i64, i64, i32, i32 }, i32, i32 } { ptr @__smepilot_ph_s1, { i64, i64, i32, i32 } { i64 24, i64 8, i32 0, i32 0 }, i32 64, i32 0 }]
+/// smepilot_rt_dispatch: name, cpu_kernel, sme_kernel (none = -1), mode
+/// (cpu = 0), sme_share, tile_granule, tile_count, bindings begin/count,
+/// deps begin/count.
+// CHECK-DAG: @__smepilot_ph_dispatches = private constant [2 x {{.*}}] [{{.*}} { ptr @__smepilot_ph_s2, i32 0, i32 -1, i32 0, i32 0, i64 1, { i64, i64, i32, i32 } { i64 4, i64 0, i32 -1, i32 0 }, i32 0, i32 1, i32 0, i32 0 }, {{.*}} { ptr @__smepilot_ph_s3, i32 0, i32 -1, i32 0, i32 0, i64 1, { i64, i64, i32, i32 } { i64 2, i64 3, i32 0, i32 0 }, i32 1, i32 2, i32 0, i32 1 }]
+// CHECK-DAG: @__smepilot_ph_bindings = private constant [3 x { i32, i32 }] [{ i32, i32 } { i32 1, i32 2 }, { i32, i32 } { i32 1, i32 1 }, { i32, i32 } { i32 0, i32 2 }]
+// CHECK-DAG: @__smepilot_ph_deps = private constant [1 x i32] zeroinitializer
+// CHECK-DAG: @smepilot_table_ph = constant { i32, i32, ptr, i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr, ptr } { i32 1, i32 1, ptr @__smepilot_ph_s4, i32 1, i32 1, ptr @__smepilot_ph_kernels, i32 2, i32 2, ptr @__smepilot_ph_buffers, ptr @__smepilot_ph_dispatches, i32 3, i32 1, ptr @__smepilot_ph_bindings, ptr @__smepilot_ph_deps }
+llvm.func @k0(%b: !llvm.ptr, %c: !llvm.ptr, %tb: i64, %te: i64) {
+  llvm.return
+}
+smepilot.dispatch_table @ph {
+  buffers = [{alignment = 0 : i64, name = "arg0", size = array<i64: 64, 0, -1>},
+             {alignment = 64 : i64, name = "tmp0", size = array<i64: 24, 8, 0>}],
+  dispatches = [{bindings = array<i64: 1, 2>, deps = array<i64>, kernel = 0 : i64,
+                 name = "fill", tiles = array<i64: 4, 0, -1>},
+                {bindings = array<i64: 1, 1, 0, 2>, deps = array<i64: 0>, kernel = 0 : i64,
+                 name = "use", tiles = array<i64: 2, 3, 0>}],
+  kernels = [@k0], n_arguments = 1 : i64, n_constants = 1 : i64}
+
+// -----
+
+/// A table with no deps: the deps pointer is null.
+// CHECK-LABEL: @smepilot_table_nodeps = constant
+// CHECK-SAME: i32 1, i32 0, ptr @__smepilot_nodeps_bindings, ptr null }
+llvm.func @k(%b: !llvm.ptr, %c: !llvm.ptr, %tb: i64, %te: i64) {
+  llvm.return
+}
+smepilot.dispatch_table @nodeps {
+  buffers = [{alignment = 0 : i64, name = "arg0", size = array<i64: 64, 0, -1>}],
+  dispatches = [{bindings = array<i64: 0, 3>, deps = array<i64>, kernel = 0 : i64,
+                 name = "only", tiles = array<i64: 1, 0, -1>}],
+  kernels = [@k], n_arguments = 1 : i64, n_constants = 0 : i64}
+

@@ -1,0 +1,103 @@
+// RUN: smepilot-opt %s --smepilot-form-dispatch-regions="max-tiles=8" -split-input-file | FileCheck %s
+// RUN: not smepilot-opt %s --smepilot-form-dispatch-regions="max-tiles=0" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: smepilot-form-dispatch-regions: max-tiles and vector-width must be positive
+
+#proj = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+         affine_map<(m, n, k) -> (m, n)>]
+
+/// A projection (C = A W^T, GGUF [out, in] weights) is split along n, the
+/// output features: 256 / 8 tiles = 32 rows of W per tile, a multiple of the
+/// 8-row block. Each tile reads its own rows of W. The fill of its
+/// accumulator is an op of its own, split along its columns.
+// CHECK-LABEL: func.func @projection
+// CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<1x64xf32>, %[[W:[a-z0-9]+]]: tensor<256x64xf32>
+// CHECK: %[[Z:.*]] = scf.forall (%{{.*}}) = (0) to (256) step (32)
+// CHECK:   linalg.fill
+// CHECK: scf.forall (%[[I:.*]]) = (0) to (256) step (32) shared_outs(%[[OUT:.*]] = %[[Z]]) -> (tensor<1x256xf32>)
+// CHECK:   %[[XS:.*]] = tensor.extract_slice %[[X]][0, 0] [1, 64] [1, 1]
+// CHECK:   %[[WS:.*]] = tensor.extract_slice %[[W]][%[[I]], 0] [32, 64] [1, 1]
+// CHECK:   %[[OS:.*]] = tensor.extract_slice %[[OUT]][0, %[[I]]] [1, 32] [1, 1]
+// CHECK:   %[[T:.*]] = linalg.matmul indexing_maps = {{.*}} ins(%[[XS]], %[[WS]] : tensor<1x64xf32>, tensor<32x64xf32>) outs(%[[OS]] : tensor<1x32xf32>)
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice %[[T]] into %[[OUT]][0, %[[I]]] [1, 32] [1, 1]
+func.func @projection(%x: tensor<1x64xf32>, %w: tensor<256x64xf32>) -> tensor<1x256xf32>
+    attributes {smepilot.phase = "p"} {
+  %cst = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x256xf32>
+  %z = linalg.fill ins(%cst : f32) outs(%e : tensor<1x256xf32>) -> tensor<1x256xf32>
+  %r = linalg.matmul indexing_maps = #proj
+         ins(%x, %w : tensor<1x64xf32>, tensor<256x64xf32>)
+         outs(%z : tensor<1x256xf32>) -> tensor<1x256xf32>
+  return %r : tensor<1x256xf32>
+}
+
+// -----
+
+/// Elementwise on [4, 64]: the outermost parallel dimension, one row a tile.
+/// On [1, 64] (decode) the row dimension is 1: the columns are split, in
+/// multiples of the 16 vector lanes.
+// CHECK-LABEL: func.func @elementwise
+// CHECK: scf.forall (%{{.*}}) in (4)
+// CHECK:   linalg.add {{.*}} -> tensor<1x64xf32>
+// CHECK: scf.forall (%{{.*}}) = (0) to (64) step (16)
+// CHECK:   linalg.mul {{.*}} -> tensor<1x16xf32>
+func.func @elementwise(%a: tensor<4x64xf32>, %b: tensor<1x64xf32>)
+    -> (tensor<4x64xf32>, tensor<1x64xf32>) attributes {smepilot.phase = "p"} {
+  %e = tensor.empty() : tensor<4x64xf32>
+  %r = linalg.add ins(%a, %a : tensor<4x64xf32>, tensor<4x64xf32>)
+         outs(%e : tensor<4x64xf32>) -> tensor<4x64xf32>
+  %e1 = tensor.empty() : tensor<1x64xf32>
+  %s = linalg.mul ins(%b, %b : tensor<1x64xf32>, tensor<1x64xf32>)
+         outs(%e1 : tensor<1x64xf32>) -> tensor<1x64xf32>
+  return %r, %s : tensor<4x64xf32>, tensor<1x64xf32>
+}
+
+// -----
+
+/// The layer body a phase calls gets tile spaces too; a function no phase
+/// reaches does not. A dimension that is dynamic, or too small to split,
+/// leaves its op alone (a one-tile dispatch later).
+// CHECK-LABEL: func.func private @layer
+// CHECK: scf.forall
+// CHECK-LABEL: func.func @phase
+// CHECK-NOT: scf.forall
+// CHECK: call @layer
+// CHECK-LABEL: func.func @not_a_phase
+// CHECK-NOT: scf.forall
+// CHECK: linalg.add
+// CHECK-LABEL: func.func @too_small
+// CHECK-NOT: scf.forall
+// CHECK: linalg.add
+// CHECK-NOT: scf.forall
+// CHECK: linalg.add
+// CHECK: return
+func.func private @layer(%a: tensor<8x64xf32>) -> tensor<8x64xf32> {
+  %e = tensor.empty() : tensor<8x64xf32>
+  %r = linalg.add ins(%a, %a : tensor<8x64xf32>, tensor<8x64xf32>)
+         outs(%e : tensor<8x64xf32>) -> tensor<8x64xf32>
+  return %r : tensor<8x64xf32>
+}
+func.func @phase(%a: tensor<8x64xf32>) -> tensor<8x64xf32>
+    attributes {smepilot.phase = "p"} {
+  %r = call @layer(%a) : (tensor<8x64xf32>) -> tensor<8x64xf32>
+  return %r : tensor<8x64xf32>
+}
+func.func @not_a_phase(%a: tensor<8x64xf32>) -> tensor<8x64xf32> {
+  %e = tensor.empty() : tensor<8x64xf32>
+  %r = linalg.add ins(%a, %a : tensor<8x64xf32>, tensor<8x64xf32>)
+         outs(%e : tensor<8x64xf32>) -> tensor<8x64xf32>
+  return %r : tensor<8x64xf32>
+}
+func.func @too_small(%a: tensor<1x8xf32>, %d: tensor<?xf32>)
+    -> (tensor<1x8xf32>, tensor<?xf32>) attributes {smepilot.phase = "q"} {
+  %e = tensor.empty() : tensor<1x8xf32>
+  %r = linalg.add ins(%a, %a : tensor<1x8xf32>, tensor<1x8xf32>)
+         outs(%e : tensor<1x8xf32>) -> tensor<1x8xf32>
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %d, %c0 : tensor<?xf32>
+  %e2 = tensor.empty(%n) : tensor<?xf32>
+  %s = linalg.add ins(%d, %d : tensor<?xf32>, tensor<?xf32>)
+         outs(%e2 : tensor<?xf32>) -> tensor<?xf32>
+  return %r, %s : tensor<1x8xf32>, tensor<?xf32>
+}
