@@ -1,0 +1,142 @@
+// QEMU harness for the SME kernels of test/Pipelines/sme-numerics.mlir:
+// calls each kernel's _mlir_ciface_ entry point with memref descriptors over
+// deterministic inputs and compares every output element against a scalar
+// reference loop (double accumulation). Prints one line per case and exits
+// nonzero if any element is off.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+template <typename T> struct Memref2D {
+  T *allocated;
+  T *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+};
+
+template <typename T> Memref2D<T> view(std::vector<T> &v, int64_t rows, int64_t cols) {
+  return {v.data(), v.data(), 0, {rows, cols}, {cols, 1}};
+}
+
+using F32 = Memref2D<float>;
+using BF16 = Memref2D<uint16_t>;
+
+extern "C" {
+// C[m, n] += sum_k A[m, k] * W[n, k]   (projection, [out, in] weights)
+void _mlir_ciface_matmul_f32_tb(F32 *a, F32 *w, F32 *c);
+// C[m, n] += sum_k A[m, k] * B[k, n]
+void _mlir_ciface_matmul_f32_nn(F32 *a, F32 *b, F32 *c);
+// bf16 x bf16 -> f32 with transposed B and a static K (6, 32, odd 5).
+void _mlir_ciface_matmul_bf16_tb_k6(BF16 *a, BF16 *w, F32 *c);
+void _mlir_ciface_matmul_bf16_tb_k32(BF16 *a, BF16 *w, F32 *c);
+void _mlir_ciface_matmul_bf16_tb_k5(BF16 *a, BF16 *w, F32 *c);
+}
+
+/// Small multiples of 1/8: exact in bf16 and f32, sums exact for these K.
+static float value(int64_t i, int64_t j, int seed) {
+  return static_cast<float>(((i * 7 + j * 3 + seed * 5) % 11) - 5) / 8.0f;
+}
+
+static uint16_t toBF16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return static_cast<uint16_t>(bits >> 16); // exact for these values
+}
+
+static int failures = 0;
+
+static void compare(const char *name, int64_t M, int64_t N, int64_t K,
+                    const std::vector<float> &got, const std::vector<double> &want) {
+  int64_t bad = 0;
+  for (int64_t i = 0; i < M * N; ++i)
+    if (std::fabs(got[i] - want[i]) > 1e-4 * (1.0 + std::fabs(want[i]))) {
+      if (bad < 3)
+        std::printf("  %s: C[%lld, %lld] = %g, expected %g\n", name,
+                    (long long)(i / N), (long long)(i % N), got[i], want[i]);
+      ++bad;
+    }
+  std::printf("%s %s %lldx%lldx%lld\n", bad ? "MISMATCH" : "OK", name,
+              (long long)M, (long long)N, (long long)K);
+  if (bad)
+    ++failures;
+}
+
+/// Reference: C0 + A * op(B); transposedB: B is [N, K].
+static std::vector<double> reference(const std::vector<float> &a, const std::vector<float> &b,
+                                     const std::vector<float> &c0, int64_t M, int64_t N,
+                                     int64_t K, bool transposedB) {
+  std::vector<double> r(M * N);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double s = c0[m * N + n];
+      for (int64_t k = 0; k < K; ++k)
+        s += double(a[m * K + k]) * double(transposedB ? b[n * K + k] : b[k * N + n]);
+      r[m * N + n] = s;
+    }
+  return r;
+}
+
+static void fill(std::vector<float> &v, int64_t rows, int64_t cols, int seed) {
+  v.resize(rows * cols);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      v[i * cols + j] = value(i, j, seed);
+}
+
+static void runF32(int64_t M, int64_t N, int64_t K, bool transposedB) {
+  std::vector<float> a, b, c;
+  fill(a, M, K, 1);
+  if (transposedB)
+    fill(b, N, K, 2);
+  else
+    fill(b, K, N, 2);
+  fill(c, M, N, 3); // nonzero C: the kernels accumulate into it
+  std::vector<double> want = reference(a, b, c, M, N, K, transposedB);
+  F32 ma = view(a, M, K), mc = view(c, M, N);
+  if (transposedB) {
+    F32 mb = view(b, N, K);
+    _mlir_ciface_matmul_f32_tb(&ma, &mb, &mc);
+  } else {
+    F32 mb = view(b, K, N);
+    _mlir_ciface_matmul_f32_nn(&ma, &mb, &mc);
+  }
+  compare(transposedB ? "f32_tb" : "f32_nn", M, N, K, c, want);
+}
+
+static void runBF16(int64_t M, int64_t N, int64_t K) {
+  std::vector<float> a, w, c;
+  fill(a, M, K, 4);
+  fill(w, N, K, 5);
+  fill(c, M, N, 6);
+  std::vector<double> want = reference(a, w, c, M, N, K, /*transposedB=*/true);
+  std::vector<uint16_t> a16(a.size()), w16(w.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    a16[i] = toBF16(a[i]);
+  for (size_t i = 0; i < w.size(); ++i)
+    w16[i] = toBF16(w[i]);
+  BF16 ma = view(a16, M, K), mw = view(w16, N, K);
+  F32 mc = view(c, M, N);
+  if (K == 6)
+    _mlir_ciface_matmul_bf16_tb_k6(&ma, &mw, &mc);
+  else if (K == 32)
+    _mlir_ciface_matmul_bf16_tb_k32(&ma, &mw, &mc);
+  else
+    _mlir_ciface_matmul_bf16_tb_k5(&ma, &mw, &mc);
+  compare("bf16_tb", M, N, K, c, want);
+}
+
+int main() {
+  const int64_t shapes[][3] = {{7, 13, 5}, {33, 17, 31}, {64, 64, 64}, {1, 1, 1}, {4, 40, 9}};
+  for (auto &s : shapes) {
+    runF32(s[0], s[1], s[2], /*transposedB=*/true);
+    runF32(s[0], s[1], s[2], /*transposedB=*/false);
+  }
+  const int64_t bf16Shapes[][3] = {{7, 13, 6}, {33, 17, 32}, {64, 64, 32}, {5, 3, 5}};
+  for (auto &s : bf16Shapes)
+    runBF16(s[0], s[1], s[2]);
+  std::printf("%s\n", failures ? "FAILED" : "ALL OK");
+  return failures ? 1 : 0;
+}

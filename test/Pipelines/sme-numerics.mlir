@@ -1,0 +1,56 @@
+// REQUIRES: qemu-aarch64-sme
+// RUN: smepilot-compile %s --all-contractions --target=sme-sve -o %t.o
+// RUN: %clangxx-aarch64 -O1 %S/Inputs/sme-matmul-harness.cpp %S/Inputs/sme-tpidr2-save-test-local.S %t.o -o %t.exe
+// RUN: %qemu-sme128 %t.exe | FileCheck %s
+// RUN: %qemu-sme256 %t.exe | FileCheck %s
+// RUN: %qemu-sme512 %t.exe | FileCheck %s
+
+/// SME kernels run under QEMU at SVL = 128, 256 and 512 bits (equal SVE and
+/// SME vector lengths) against a scalar reference (Inputs/sme-matmul-harness.cpp):
+/// f32 with [out, in] weights and with plain [k, n] B, sizes that are not
+/// multiples of any tile (including 1x1x1), and bf16 -> f32 with static K,
+/// even (2-way bfmopa directly) and odd (K = 5, padded to 6). The harness
+/// prints MISMATCH and exits 1 if any element differs from the reference.
+/// The kernels accumulate into a nonzero C. i8 is not run: QEMU 7.2 computes
+/// smopa wrong (see sme-object.mlir for its structural check).
+
+// CHECK: OK f32_tb 7x13x5
+// CHECK-NEXT: OK f32_nn 7x13x5
+// CHECK-NEXT: OK f32_tb 33x17x31
+// CHECK-NEXT: OK f32_nn 33x17x31
+// CHECK-NEXT: OK f32_tb 64x64x64
+// CHECK-NEXT: OK f32_nn 64x64x64
+// CHECK-NEXT: OK f32_tb 1x1x1
+// CHECK-NEXT: OK f32_nn 1x1x1
+// CHECK-NEXT: OK f32_tb 4x40x9
+// CHECK-NEXT: OK f32_nn 4x40x9
+// CHECK-NEXT: OK bf16_tb 7x13x6
+// CHECK-NEXT: OK bf16_tb 33x17x32
+// CHECK-NEXT: OK bf16_tb 64x64x32
+// CHECK-NEXT: OK bf16_tb 5x3x5
+// CHECK-NEXT: ALL OK
+
+func.func @matmul_f32_tb(%a: tensor<?x?xf32>, %w: tensor<?x?xf32>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<?x?xf32>, tensor<?x?xf32>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
+func.func @matmul_f32_nn(%a: tensor<?x?xf32>, %b: tensor<?x?xf32>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
+  %r = linalg.matmul ins(%a, %b : tensor<?x?xf32>, tensor<?x?xf32>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
+func.func @matmul_bf16_tb_k6(%a: tensor<?x6xbf16>, %w: tensor<?x6xbf16>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<?x6xbf16>, tensor<?x6xbf16>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
+func.func @matmul_bf16_tb_k32(%a: tensor<?x32xbf16>, %w: tensor<?x32xbf16>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<?x32xbf16>, tensor<?x32xbf16>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
+func.func @matmul_bf16_tb_k5(%a: tensor<?x5xbf16>, %w: tensor<?x5xbf16>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<?x5xbf16>, tensor<?x5xbf16>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
