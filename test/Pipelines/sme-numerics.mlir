@@ -8,7 +8,7 @@
 /// SME kernels run under QEMU at SVL = 128, 256 and 512 bits (equal SVE and
 /// SME vector lengths) against a scalar reference (Inputs/sme-matmul-harness.cpp):
 /// f32 with [out, in] weights and with plain [k, n] B, sizes that are not
-/// multiples of any tile (including 1x1x1), and bf16 -> f32 with static K,
+/// multiples of any tile (including 1x1x1), and bf16 -> f32 (and f16 -> f32) with static K,
 /// even (2-way bfmopa directly) and odd (K = 5, padded to 6). The harness
 /// prints MISMATCH and exits 1 if any element differs from the reference.
 /// The kernels accumulate into a nonzero C. i8 is not run: QEMU 7.2 computes
@@ -28,6 +28,7 @@
 // CHECK-NEXT: OK bf16_tb 33x17x32
 // CHECK-NEXT: OK bf16_tb 64x64x32
 // CHECK-NEXT: OK bf16_tb 5x3x5
+// CHECK-NEXT: OK f16_tb 33x17x32
 // CHECK-NEXT: ALL OK
 
 func.func @matmul_f32_tb(%a: tensor<?x?xf32>, %w: tensor<?x?xf32>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
@@ -52,5 +53,10 @@ func.func @matmul_bf16_tb_k32(%a: tensor<?x32xbf16>, %w: tensor<?x32xbf16>, %c: 
 func.func @matmul_bf16_tb_k5(%a: tensor<?x5xbf16>, %w: tensor<?x5xbf16>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
   %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
          ins(%a, %w : tensor<?x5xbf16>, tensor<?x5xbf16>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
+func.func @matmul_f16_tb_k32(%a: tensor<?x32xf16>, %w: tensor<?x32xf16>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<?x32xf16>, tensor<?x32xf16>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
   return %r : tensor<?x?xf32>
 }

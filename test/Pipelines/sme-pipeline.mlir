@@ -111,3 +111,15 @@ func.func @proj_i8(%a: tensor<?x64xi8>, %w: tensor<?x64xi8>, %c: tensor<?x?xi32>
          ins(%a, %w : tensor<?x64xi8>, tensor<?x64xi8>) outs(%c : tensor<?x?xi32>) -> tensor<?x?xi32>
   return %r : tensor<?x?xi32>
 }
+
+/// f16 x f16 -> f32 takes the same 2-way widening path (fmopa_2way on f16).
+// SME-LABEL: func.func private @proj_f16_sme0(
+// SME-NOT: arith.extf {{.*}} : vector<[8]xf16>
+// SME-COUNT-4: arm_sme.fmopa_2way {{.*}} : vector<[8]xf16>, vector<[8]xf16> into vector<[4]x[4]xf32>
+// SME-NOT: arm_sme.outerproduct
+// SME: return
+func.func @proj_f16(%a: tensor<?x64xf16>, %w: tensor<?x64xf16>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<?x64xf16>, tensor<?x64xf16>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}

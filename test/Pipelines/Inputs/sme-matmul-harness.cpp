@@ -33,6 +33,8 @@ void _mlir_ciface_matmul_f32_nn(F32 *a, F32 *b, F32 *c);
 void _mlir_ciface_matmul_bf16_tb_k6(BF16 *a, BF16 *w, F32 *c);
 void _mlir_ciface_matmul_bf16_tb_k32(BF16 *a, BF16 *w, F32 *c);
 void _mlir_ciface_matmul_bf16_tb_k5(BF16 *a, BF16 *w, F32 *c);
+// f16 x f16 -> f32, transposed B, K = 32.
+void _mlir_ciface_matmul_f16_tb_k32(Memref2D<_Float16> *a, Memref2D<_Float16> *w, F32 *c);
 }
 
 /// Small multiples of 1/8: exact in bf16 and f32, sums exact for these K.
@@ -128,6 +130,19 @@ static void runBF16(int64_t M, int64_t N, int64_t K) {
   compare("bf16_tb", M, N, K, c, want);
 }
 
+static void runF16(int64_t M, int64_t N, int64_t K) {
+  std::vector<float> a, w, c;
+  fill(a, M, K, 7);
+  fill(w, N, K, 8);
+  fill(c, M, N, 9);
+  std::vector<double> want = reference(a, w, c, M, N, K, /*transposedB=*/true);
+  std::vector<_Float16> a16(a.begin(), a.end()), w16(w.begin(), w.end());
+  Memref2D<_Float16> ma = view(a16, M, K), mw = view(w16, N, K);
+  F32 mc = view(c, M, N);
+  _mlir_ciface_matmul_f16_tb_k32(&ma, &mw, &mc);
+  compare("f16_tb", M, N, K, c, want);
+}
+
 int main() {
   const int64_t shapes[][3] = {{7, 13, 5}, {33, 17, 31}, {64, 64, 64}, {1, 1, 1}, {4, 40, 9}};
   for (auto &s : shapes) {
@@ -137,6 +152,7 @@ int main() {
   const int64_t bf16Shapes[][3] = {{7, 13, 6}, {33, 17, 32}, {64, 64, 32}, {5, 3, 5}};
   for (auto &s : bf16Shapes)
     runBF16(s[0], s[1], s[2]);
+  runF16(33, 17, 32);
   std::printf("%s\n", failures ? "FAILED" : "ALL OK");
   return failures ? 1 : 0;
 }
