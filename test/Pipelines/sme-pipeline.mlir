@@ -34,6 +34,10 @@
 // LLVM-SAME: attributes {arm_locally_streaming, arm_new_za, smepilot.sme_kernel
 // LLVM-NOT: llvm.call
 // LLVM-NOT: llvm.intr.masked.gather
+// LLVM-NOT: llvm.load {{.*}} -> f32
+// LLVM: llvm.intr.masked.load {{.*}} -> vector<[8]xf32>
+// LLVM: llvm.intr.masked.load {{.*}} -> vector<[8]xf32>
+// LLVM-NOT: llvm.load {{.*}} -> f32
 // LLVM-DAG: "arm_sme.intr.mopa"({{.*}}) <{tile_id = 0 : i32}> : ({{.*}}vector<[4]xf32>, vector<[4]xf32>) -> ()
 // LLVM-DAG: "arm_sme.intr.mopa"({{.*}}) <{tile_id = 1 : i32}>
 // LLVM-DAG: "arm_sme.intr.mopa"({{.*}}) <{tile_id = 2 : i32}>
