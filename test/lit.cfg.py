@@ -43,7 +43,7 @@ if qemu_aarch64 and clangxx_aarch64 and os.path.exists(clangxx_aarch64):
     config.substitutions.append(
         ("%clangxx-aarch64",
          clangxx_aarch64 + " --target=aarch64-linux-gnu -fuse-ld=lld -static"))
-    for bits in (128, 256, 512):
+    for bits in (128, 256, 512, 1024, 2048):
         n = bits // 8
         config.substitutions.append(
             ("%%qemu-sme%d" % bits,

@@ -4,14 +4,18 @@
 // RUN: %qemu-sme128 %t.exe | FileCheck %s
 // RUN: %qemu-sme256 %t.exe | FileCheck %s
 // RUN: %qemu-sme512 %t.exe | FileCheck %s
+// RUN: %qemu-sme1024 %t.exe | FileCheck %s
+// RUN: %qemu-sme2048 %t.exe | FileCheck %s
 
-/// SME kernels run under QEMU at SVL = 128, 256 and 512 bits (equal SVE and
+/// SME kernels run under QEMU at SVL = 128, 256, 512, 1024 and 2048 bits (equal SVE and
 /// SME vector lengths) against a scalar reference (Inputs/sme-matmul-harness.cpp):
 /// f32 with [out, in] weights and with plain [k, n] B, sizes that are not
 /// multiples of any tile (including 1x1x1), and bf16 -> f32 (and f16 -> f32) with static K,
 /// even (2-way bfmopa directly) and odd (K = 5, padded to 6). The harness
 /// prints MISMATCH and exits 1 if any element differs from the reference.
-/// The kernels accumulate into a nonzero C. i8 is not run: QEMU 7.2 computes
+/// The kernels accumulate into a nonzero C. @proj_silu adds an elementwise
+/// SiLU after the SME kernel: host-pipeline vector code (NEON / SVE in
+/// normal mode, polynomial exp) in the caller of the streaming kernel. i8 is not run: QEMU 7.2 computes
 /// smopa wrong (see sme-object.mlir for its structural check).
 
 // CHECK: OK f32_tb 7x13x5
@@ -29,6 +33,8 @@
 // CHECK-NEXT: OK bf16_tb 64x64x32
 // CHECK-NEXT: OK bf16_tb 5x3x5
 // CHECK-NEXT: OK f16_tb 33x17x32
+// CHECK-NEXT: OK f32_silu 7x13x5
+// CHECK-NEXT: OK f32_silu 33x17x31
 // CHECK-NEXT: ALL OK
 
 func.func @matmul_f32_tb(%a: tensor<?x?xf32>, %w: tensor<?x?xf32>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
@@ -59,4 +65,20 @@ func.func @matmul_f16_tb_k32(%a: tensor<?x32xf16>, %w: tensor<?x32xf16>, %c: ten
   %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
          ins(%a, %w : tensor<?x32xf16>, tensor<?x32xf16>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
   return %r : tensor<?x?xf32>
+}
+func.func @proj_silu(%a: tensor<?x?xf32>, %w: tensor<?x?xf32>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<?x?xf32>, tensor<?x?xf32>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%r : tensor<?x?xf32>) outs(%c : tensor<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %n = arith.negf %x : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %one, %e : f32
+    %y = arith.divf %x, %d : f32
+    linalg.yield %y : f32
+  } -> tensor<?x?xf32>
+  return %s : tensor<?x?xf32>
 }

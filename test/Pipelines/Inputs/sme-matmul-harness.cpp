@@ -33,6 +33,10 @@ void _mlir_ciface_matmul_f32_nn(F32 *a, F32 *b, F32 *c);
 void _mlir_ciface_matmul_bf16_tb_k6(BF16 *a, BF16 *w, F32 *c);
 void _mlir_ciface_matmul_bf16_tb_k32(BF16 *a, BF16 *w, F32 *c);
 void _mlir_ciface_matmul_bf16_tb_k5(BF16 *a, BF16 *w, F32 *c);
+// out = silu(C + A * W^T): the SME kernel, then vector code in the caller.
+// The result is not an in-place update of C, so it is a trailing out-param
+// (docs/compiled-model.md's calling convention); C is clobbered.
+void _mlir_ciface_proj_silu(F32 *a, F32 *w, F32 *c, F32 *out);
 // f16 x f16 -> f32, transposed B, K = 32.
 void _mlir_ciface_matmul_f16_tb_k32(Memref2D<_Float16> *a, Memref2D<_Float16> *w, F32 *c);
 }
@@ -143,6 +147,21 @@ static void runF16(int64_t M, int64_t N, int64_t K) {
   compare("f16_tb", M, N, K, c, want);
 }
 
+static void runSiLU(int64_t M, int64_t N, int64_t K) {
+  std::vector<float> a, w, c;
+  fill(a, M, K, 10);
+  fill(w, N, K, 11);
+  fill(c, M, N, 12);
+  std::vector<double> want = reference(a, w, c, M, N, K, /*transposedB=*/true);
+  for (double &x : want)
+    x = x / (1.0 + std::exp(-x));
+  std::vector<float> out(M * N, -1.0f);
+  F32 ma = view(a, M, K), mw = view(w, N, K), mc = view(c, M, N),
+      mo = view(out, M, N);
+  _mlir_ciface_proj_silu(&ma, &mw, &mc, &mo);
+  compare("f32_silu", M, N, K, out, want);
+}
+
 int main() {
   const int64_t shapes[][3] = {{7, 13, 5}, {33, 17, 31}, {64, 64, 64}, {1, 1, 1}, {4, 40, 9}};
   for (auto &s : shapes) {
@@ -153,6 +172,8 @@ int main() {
   for (auto &s : bf16Shapes)
     runBF16(s[0], s[1], s[2]);
   runF16(33, 17, 32);
+  runSiLU(7, 13, 5);
+  runSiLU(33, 17, 31);
   std::printf("%s\n", failures ? "FAILED" : "ALL OK");
   return failures ? 1 : 0;
 }
