@@ -13,6 +13,8 @@
 /// multiples of any tile (including 1x1x1), and bf16 -> f32 (and f16 -> f32) with static K,
 /// even (2-way bfmopa directly) and odd (K = 5, padded to 6). The harness
 /// prints MISMATCH and exits 1 if any element differs from the reference.
+/// Batched (attention-like) contractions: Q K^T in bf16 with a static shape
+/// and P V in f32 with dynamic shapes, B x M x N x K.
 /// The kernels accumulate into a nonzero C. @proj_silu adds an elementwise
 /// SiLU after the SME kernel: host-pipeline vector code (NEON / SVE in
 /// normal mode, polynomial exp) in the caller of the streaming kernel. i8 is not run: QEMU 7.2 computes
@@ -35,6 +37,8 @@
 // CHECK-NEXT: OK f16_tb 33x17x32
 // CHECK-NEXT: OK f32_silu 7x13x5
 // CHECK-NEXT: OK f32_silu 33x17x31
+// CHECK-NEXT: OK qkt_bf16 8x33x17x64
+// CHECK-NEXT: OK pv_f32 3x9x20x7
 // CHECK-NEXT: ALL OK
 
 func.func @matmul_f32_tb(%a: tensor<?x?xf32>, %w: tensor<?x?xf32>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
@@ -81,4 +85,13 @@ func.func @proj_silu(%a: tensor<?x?xf32>, %w: tensor<?x?xf32>, %c: tensor<?x?xf3
     linalg.yield %y : f32
   } -> tensor<?x?xf32>
   return %s : tensor<?x?xf32>
+}
+func.func @qkt_bf16(%q: tensor<8x33x64xbf16>, %k: tensor<8x17x64xbf16>, %s: tensor<8x33x17xf32>) -> tensor<8x33x17xf32> attributes {llvm.emit_c_interface} {
+  %r = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<8x33x64xbf16>, tensor<8x17x64xbf16>) outs(%s : tensor<8x33x17xf32>) -> tensor<8x33x17xf32>
+  return %r : tensor<8x33x17xf32>
+}
+func.func @pv_f32(%p: tensor<?x?x?xf32>, %v: tensor<?x?x?xf32>, %o: tensor<?x?x?xf32>) -> tensor<?x?x?xf32> attributes {llvm.emit_c_interface} {
+  %r = linalg.batch_matmul ins(%p, %v : tensor<?x?x?xf32>, tensor<?x?x?xf32>) outs(%o : tensor<?x?x?xf32>) -> tensor<?x?x?xf32>
+  return %r : tensor<?x?x?xf32>
 }

@@ -127,6 +127,30 @@ func.func @generic(%q: tensor<16x64xf32>, %k: tensor<16x64xf32>, %s: tensor<16x1
   return %r : tensor<16x16xf32>
 }
 
+/// Attention's Q K^T, batched over heads: the K-major transposes keep the
+/// batch dimension in front, and the kernel loops over the batch, running
+/// the 2-D schedule on rank-reduced slices.
+// CHECK-LABEL: func.func private @qkt_sme0(
+// CHECK-SAME: %[[QT:[^:]*]]: tensor<8x64x33xbf16>, %[[KT:[^:]*]]: tensor<8x64x17xbf16>, %[[S:[^:]*]]: tensor<8x33x17xf32>
+// CHECK: %[[OUT:.*]] = scf.for %[[B:.*]] = %c0 to %c8 step %c1 iter_args(%[[SB:.*]] = %[[S]]) -> (tensor<8x33x17xf32>)
+// CHECK-DAG: tensor.extract_slice %[[QT]][%[[B]], 0, 0] [1, 64, 33] [1, 1, 1] : tensor<8x64x33xbf16> to tensor<64x33xbf16>
+// CHECK-DAG: tensor.extract_slice %[[KT]][%[[B]], 0, 0] [1, 64, 17] [1, 1, 1] : tensor<8x64x17xbf16> to tensor<64x17xbf16>
+// CHECK-DAG: %[[S2:.*]] = tensor.extract_slice %[[SB]][%[[B]], 0, 0] [1, 33, 17] [1, 1, 1] : tensor<8x33x17xf32> to tensor<33x17xf32>
+// CHECK: %[[T:.*]] = scf.for %{{.*}} iter_args(%{{.*}} = %[[S2]]) -> (tensor<33x17xf32>)
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c2 iter_args(%{{.*}}) -> (vector<[8]x[8]xf32>)
+// CHECK: vector.outerproduct
+// CHECK: tensor.insert_slice %[[T]] into %[[SB]][%[[B]], 0, 0] [1, 33, 17] [1, 1, 1]
+// CHECK: return %[[OUT]]
+// CHECK-LABEL: func.func @qkt(
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<8x33x64xbf16>) {{.*}} permutation = [0, 2, 1]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<8x17x64xbf16>) {{.*}} permutation = [0, 2, 1] {smepilot.pack_at_load}
+// CHECK: call @qkt_sme0
+func.func @qkt(%q: tensor<8x33x64xbf16>, %k: tensor<8x17x64xbf16>, %s: tensor<8x33x17xf32>) -> tensor<8x33x17xf32> {
+  %r = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<8x33x64xbf16>, tensor<8x17x64xbf16>) outs(%s : tensor<8x33x17xf32>) -> tensor<8x33x17xf32>
+  return %r : tensor<8x33x17xf32>
+}
+
 /// f64 has no ZA accumulator type here: with all-contractions it stays on
 /// the vector cores (untouched).
 // ALL-LABEL: func.func @f64(

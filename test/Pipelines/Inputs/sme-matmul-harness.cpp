@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 template <typename T> struct Memref2D {
@@ -16,6 +17,18 @@ template <typename T> struct Memref2D {
   int64_t sizes[2];
   int64_t strides[2];
 };
+
+template <typename T> struct Memref3D {
+  T *allocated;
+  T *aligned;
+  int64_t offset;
+  int64_t sizes[3];
+  int64_t strides[3];
+};
+
+template <typename T> Memref3D<T> view3(std::vector<T> &v, int64_t b, int64_t rows, int64_t cols) {
+  return {v.data(), v.data(), 0, {b, rows, cols}, {rows * cols, cols, 1}};
+}
 
 template <typename T> Memref2D<T> view(std::vector<T> &v, int64_t rows, int64_t cols) {
   return {v.data(), v.data(), 0, {rows, cols}, {cols, 1}};
@@ -37,6 +50,9 @@ void _mlir_ciface_matmul_bf16_tb_k5(BF16 *a, BF16 *w, F32 *c);
 // The result is not an in-place update of C, so it is a trailing out-param
 // (docs/compiled-model.md's calling convention); C is clobbered.
 void _mlir_ciface_proj_silu(F32 *a, F32 *w, F32 *c, F32 *out);
+// Batched: S[b] += Q[b] K[b]^T (bf16, 8x33x17, K = 64) and O[b] += P[b] V[b].
+void _mlir_ciface_qkt_bf16(Memref3D<uint16_t> *q, Memref3D<uint16_t> *k, Memref3D<float> *s);
+void _mlir_ciface_pv_f32(Memref3D<float> *p, Memref3D<float> *v, Memref3D<float> *o);
 // f16 x f16 -> f32, transposed B, K = 32.
 void _mlir_ciface_matmul_f16_tb_k32(Memref2D<_Float16> *a, Memref2D<_Float16> *w, F32 *c);
 }
@@ -54,20 +70,27 @@ static uint16_t toBF16(float f) {
 
 static int failures = 0;
 
-static void compare(const char *name, int64_t M, int64_t N, int64_t K,
-                    const std::vector<float> &got, const std::vector<double> &want) {
+/// Compares rows x cols outputs; `shape` names the case in the report.
+static void compareAll(const char *name, const std::string &shape, int64_t rows,
+                       int64_t cols, const std::vector<float> &got,
+                       const std::vector<double> &want) {
   int64_t bad = 0;
-  for (int64_t i = 0; i < M * N; ++i)
+  for (int64_t i = 0; i < rows * cols; ++i)
     if (std::fabs(got[i] - want[i]) > 1e-4 * (1.0 + std::fabs(want[i]))) {
       if (bad < 3)
         std::printf("  %s: C[%lld, %lld] = %g, expected %g\n", name,
-                    (long long)(i / N), (long long)(i % N), got[i], want[i]);
+                    (long long)(i / cols), (long long)(i % cols), got[i], want[i]);
       ++bad;
     }
-  std::printf("%s %s %lldx%lldx%lld\n", bad ? "MISMATCH" : "OK", name,
-              (long long)M, (long long)N, (long long)K);
+  std::printf("%s %s %s\n", bad ? "MISMATCH" : "OK", name, shape.c_str());
   if (bad)
     ++failures;
+}
+
+static void compare(const char *name, int64_t M, int64_t N, int64_t K,
+                    const std::vector<float> &got, const std::vector<double> &want) {
+  compareAll(name, std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K),
+             M, N, got, want);
 }
 
 /// Reference: C0 + A * op(B); transposedB: B is [N, K].
@@ -162,6 +185,43 @@ static void runSiLU(int64_t M, int64_t N, int64_t K) {
   compare("f32_silu", M, N, K, out, want);
 }
 
+/// Batched reference and comparison, batch by batch through the 2-D ones.
+static void runBatched(const char *name, int64_t B, int64_t M, int64_t N, int64_t K,
+                       bool bf16, bool transposedB) {
+  std::vector<float> a, b, c;
+  fill(a, B * M, K, 13);
+  if (transposedB)
+    fill(b, B * N, K, 14);
+  else
+    fill(b, B * K, N, 14);
+  fill(c, B * M, N, 15);
+  std::vector<double> want;
+  for (int64_t i = 0; i < B; ++i) {
+    std::vector<float> ai(a.begin() + i * M * K, a.begin() + (i + 1) * M * K);
+    std::vector<float> bi(b.begin() + i * N * K, b.begin() + (i + 1) * N * K);
+    std::vector<float> ci(c.begin() + i * M * N, c.begin() + (i + 1) * M * N);
+    std::vector<double> r = reference(ai, bi, ci, M, N, K, transposedB);
+    want.insert(want.end(), r.begin(), r.end());
+  }
+  Memref3D<float> mc = view3(c, B, M, N);
+  if (bf16) {
+    std::vector<uint16_t> a16(a.size()), b16(b.size());
+    for (size_t i = 0; i < a.size(); ++i)
+      a16[i] = toBF16(a[i]);
+    for (size_t i = 0; i < b.size(); ++i)
+      b16[i] = toBF16(b[i]);
+    Memref3D<uint16_t> ma = view3(a16, B, M, K), mb = view3(b16, B, N, K);
+    _mlir_ciface_qkt_bf16(&ma, &mb, &mc);
+  } else {
+    Memref3D<float> ma = view3(a, B, M, K), mb = view3(b, B, K, N);
+    _mlir_ciface_pv_f32(&ma, &mb, &mc);
+  }
+  compareAll(name,
+             std::to_string(B) + "x" + std::to_string(M) + "x" + std::to_string(N) + "x" +
+                 std::to_string(K),
+             B * M, N, c, want);
+}
+
 int main() {
   const int64_t shapes[][3] = {{7, 13, 5}, {33, 17, 31}, {64, 64, 64}, {1, 1, 1}, {4, 40, 9}};
   for (auto &s : shapes) {
@@ -174,6 +234,8 @@ int main() {
   runF16(33, 17, 32);
   runSiLU(7, 13, 5);
   runSiLU(33, 17, 31);
+  runBatched("qkt_bf16", 8, 33, 17, 64, /*bf16=*/true, /*transposedB=*/true);
+  runBatched("pv_f32", 3, 9, 20, 7, /*bf16=*/false, /*transposedB=*/false);
   std::printf("%s\n", failures ? "FAILED" : "ALL OK");
   return failures ? 1 : 0;
 }

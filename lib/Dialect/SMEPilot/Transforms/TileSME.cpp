@@ -1,6 +1,7 @@
 //===- TileSME.cpp - Tile contractions for the Arm SME matrix unit ----------===//
 //
-// The matrix-unit schedule. Every 2-D contraction C[m, n] += A * B that the
+// The matrix-unit schedule. Every contraction C[m, n] += A * B (optionally
+// batched over one dimension, as attention's Q K^T and P V are) that the
 // Roofline model assigned to SME (`smepilot.decision` mode = sme; with
 // `all-contractions` every contraction) is rewritten in three steps, all on
 // tensors:
@@ -9,7 +10,8 @@
 //    column A[:, k] and the row B[k, :] as two contiguous vectors. A matmul
 //    with A[m, k] and GGUF-style [out, in] weights W[n, k] has neither
 //    contiguous, so both are transposed into K-major layouts At[k, m] and
-//    Bt[k, n] by linalg.transpose in front of the contraction. A transpose of
+//    Bt[k, n] (a batch dimension stays in front) by linalg.transpose in
+//    front of the contraction. A transpose of
 //    a function argument that is a weight (the B operand) is marked
 //    `smepilot.pack_at_load`: it is meant to move to load time (packed once
 //    by the runtime), today it runs with the kernel's caller. The widening
@@ -20,7 +22,8 @@
 // 2. Outlining. The contraction, now `linalg.matmul` with maps
 //    [(k, m), (k, n), (m, n)], moves into a private function
 //    `@<caller>_sme<i>` (attribute `smepilot.sme_kernel`) and is replaced by
-//    a call. The kernel holds nothing but the tile loops, so the streaming
+//    a call (a batch dimension becomes a loop over rank-reduced 2-D slices
+//    around it). The kernel holds nothing but the tile loops, so the streaming
 //    mode and ZA that the lowering enables (enable-arm-streaming, if
 //    required by ops) stay on it: the transposes, allocations and whatever
 //    else the caller does run in normal mode and no call leaves streaming
@@ -122,35 +125,100 @@ int64_t resultPos(AffineMap map, unsigned dim) {
   return -1;
 }
 
-/// Returns `v` (2-D) in the layout [k, x]: itself if its map already reads
-/// (k, x), else a linalg.transpose of it.
+/// Returns `v` in the K-major layout [batch..., k, x] (`order` lists those
+/// loop dimensions): itself if its map already reads them in that order,
+/// else a linalg.transpose of it.
 Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map,
-               unsigned kDim, bool isWeight) {
-  if (resultPos(map, kDim) == 0)
+               ArrayRef<unsigned> order, bool isWeight) {
+  SmallVector<int64_t> perm;
+  for (unsigned dim : order)
+    perm.push_back(resultPos(map, dim));
+  if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
     return v;
   auto type = cast<RankedTensorType>(v.getType());
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
-  std::swap(sizes[0], sizes[1]);
-  Value init = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
-  auto transpose = linalg::TransposeOp::create(b, loc, v, init,
-                                               ArrayRef<int64_t>{1, 0});
+  SmallVector<OpFoldResult> permuted;
+  for (int64_t p : perm)
+    permuted.push_back(sizes[p]);
+  Value init = tensor::EmptyOp::create(b, loc, permuted, type.getElementType());
+  auto transpose = linalg::TransposeOp::create(b, loc, v, init, perm);
   if (isWeight && isa<BlockArgument>(v))
     transpose->setAttr("smepilot.pack_at_load", b.getUnitAttr());
   return transpose->getResult(0);
 }
 
-/// Pads dimension 0 (k) of `v` with zeros up to `paddedK`.
+/// Pads the k dimension (the second to last) of `v` with zeros up to
+/// `paddedK`.
 Value padK(OpBuilder &b, Location loc, Value v, int64_t paddedK) {
   auto type = cast<RankedTensorType>(v.getType());
+  int64_t kPos = type.getRank() - 2;
   SmallVector<int64_t> shape(type.getShape());
-  int64_t extra = paddedK - shape[0];
-  shape[0] = paddedK;
+  int64_t extra = paddedK - shape[kPos];
+  shape[kPos] = paddedK;
   auto padded = RankedTensorType::get(shape, type.getElementType());
   Value zero = arith::ConstantOp::create(
       b, loc, b.getZeroAttr(type.getElementType()));
-  SmallVector<OpFoldResult> low(2, b.getIndexAttr(0));
-  SmallVector<OpFoldResult> high{b.getIndexAttr(extra), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> low(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> high(type.getRank(), b.getIndexAttr(0));
+  high[kPos] = b.getIndexAttr(extra);
   return tensor::PadOp::create(b, loc, padded, v, low, high, zero);
+}
+
+/// A contraction the matrix unit can run: its types and loop dimensions
+/// (`batch` is empty or one dimension).
+struct SMEContraction {
+  SMEKind kind;
+  SmallVector<unsigned, 1> batch;
+  unsigned m, n, k;
+};
+
+/// Checks that `op` is a (batched) 2-D contraction C[b, m, n] += A(b, m, k) *
+/// B(b, n, k) on tensors, each input a projection of its loops in any
+/// order, with at most one batch dimension, a multiply-accumulate body and
+/// supported types; `why` says what is not.
+FailureOr<SMEContraction> matchSMEContraction(linalg::LinalgOp op,
+                                              std::string &why) {
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::isaContractionOpInterface(op)
+          ? linalg::inferContractionDims(op)
+          : FailureOr<linalg::ContractionDimensions>(failure());
+  if (failed(dims) || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      dims->m.size() != 1 || dims->n.size() != 1 || dims->k.size() != 1 ||
+      dims->batch.size() > 1 ||
+      op.getNumLoops() != 3 + dims->batch.size() ||
+      !op.hasPureTensorSemantics() || !hasMatmulBody(op)) {
+    why = "only matmul-like contractions on tensors (one m, n and k "
+          "dimension, at most one batch dimension, multiply-accumulate body) "
+          "can run on SME";
+    return failure();
+  }
+  SMEContraction c;
+  c.batch.assign(dims->batch.begin(), dims->batch.end());
+  c.m = dims->m[0];
+  c.n = dims->n[0];
+  c.k = dims->k[0];
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  unsigned rank = 2 + c.batch.size();
+  auto reads = [&](AffineMap map, unsigned x) {
+    return map.getNumResults() == rank && map.isProjectedPermutation() &&
+           resultPos(map, x) >= 0 && resultPos(map, c.k) >= 0 &&
+           (c.batch.empty() || resultPos(map, c.batch[0]) >= 0);
+  };
+  SmallVector<unsigned> resultOrder(c.batch.begin(), c.batch.end());
+  resultOrder.append({c.m, c.n});
+  bool cInOrder = maps[2].getNumResults() == rank;
+  for (auto [i, dim] : llvm::enumerate(resultOrder))
+    cInOrder = cInOrder && resultPos(maps[2], dim) == int64_t(i);
+  if (!reads(maps[0], c.m) || !reads(maps[1], c.n) || !cInOrder) {
+    why = "operands must be A(b, m, k), B(b, n, k) in any order and "
+          "C[b, m, n]";
+    return failure();
+  }
+  FailureOr<SMEKind> kind = classifyTypes(op, why);
+  if (failed(kind))
+    return failure();
+  c.kind = *kind;
+  return c;
 }
 
 } // namespace
@@ -160,45 +228,31 @@ Value padK(OpBuilder &b, Location loc, Value v, int64_t paddedK) {
 /// Returns the kernel's matmul.
 static FailureOr<linalg::MatmulOp>
 outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
-                      func::FuncOp caller, SymbolTable &symbols,
-                      unsigned index) {
-  std::string why;
-  FailureOr<SMEKind> kind = classifyTypes(op, why);
-  FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(op);
-  if (op.getNumLoops() != 3 || failed(dims) || dims->m.size() != 1 ||
-      dims->n.size() != 1 || dims->k.size() != 1 || !dims->batch.empty() ||
-      !op.hasPureTensorSemantics() || !hasMatmulBody(op))
-    return op->emitOpError(
-        "smepilot-tile-sme: only 2-D matmul-like contractions on tensors "
-        "(one m, n and k dimension, multiply-accumulate body) can run on "
-        "SME");
-  if (failed(kind))
-    return op->emitOpError("smepilot-tile-sme: ") << why;
-  unsigned m = dims->m[0], n = dims->n[0], k = dims->k[0];
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (maps[2].getNumResults() != 2 || resultPos(maps[2], m) != 0 ||
-      resultPos(maps[2], n) != 1)
-    return op->emitOpError("smepilot-tile-sme: the result must be C[m, n]");
+                      const SMEContraction &contraction, func::FuncOp caller,
+                      SymbolTable &symbols, unsigned index) {
+  const SMEKind &kind = contraction.kind;
+  int64_t kSize = op.getStaticLoopRanges()[contraction.k];
+  if (kind.kStep > 1 && ShapedType::isDynamic(kSize))
+    return op->emitOpError("smepilot-tile-sme: a ")
+           << kind.inputType << " contraction needs a static K (the "
+           << kind.kStep << "-way widening outer product cannot be masked "
+           << "along K)";
 
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
+  SmallVector<unsigned> aOrder(contraction.batch.begin(), contraction.batch.end());
+  SmallVector<unsigned> bOrder(aOrder);
+  aOrder.append({contraction.k, contraction.m});
+  bOrder.append({contraction.k, contraction.n});
   Value a = toKMajor(rewriter, loc, op.getDpsInputOperand(0)->get(), maps[0],
-                     k, /*isWeight=*/false);
+                     aOrder, /*isWeight=*/false);
   Value b = toKMajor(rewriter, loc, op.getDpsInputOperand(1)->get(), maps[1],
-                     k, /*isWeight=*/true);
-  if (kind->kStep > 1) {
-    int64_t kSize = cast<RankedTensorType>(a.getType()).getDimSize(0);
-    if (ShapedType::isDynamic(kSize))
-      return op->emitOpError("smepilot-tile-sme: a ")
-             << kind->inputType << " contraction needs a static K (the "
-             << kind->kStep << "-way widening outer product cannot be masked "
-             << "along K)";
-    int64_t paddedK = llvm::alignTo(kSize, kind->kStep);
-    if (paddedK != kSize) {
-      a = padK(rewriter, loc, a, paddedK);
-      b = padK(rewriter, loc, b, paddedK);
-    }
+                     bOrder, /*isWeight=*/true);
+  int64_t paddedK = kind.kStep > 1 ? llvm::alignTo(kSize, kind.kStep) : kSize;
+  if (paddedK != kSize) {
+    a = padK(rewriter, loc, a, paddedK);
+    b = padK(rewriter, loc, b, paddedK);
   }
   Value c = op.getDpsInitOperand(0)->get();
 
@@ -215,6 +269,41 @@ outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   symbols.insert(kernel);
   Block *body = kernel.addEntryBlock();
   rewriter.setInsertionPointToStart(body);
+  Value at = body->getArgument(0), bt = body->getArgument(1),
+        acc = body->getArgument(2);
+
+  // A batch dimension becomes a loop over 2-D slices.
+  scf::ForOp batchLoop;
+  SmallVector<OpFoldResult> cOffsets, cSizes;
+  if (!contraction.batch.empty()) {
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value count = tensor::DimOp::create(rewriter, loc, acc, 0);
+    batchLoop = scf::ForOp::create(rewriter, loc, zero, count, one, acc);
+    rewriter.setInsertionPointToStart(batchLoop.getBody());
+    Value iv = batchLoop.getInductionVar();
+    auto slice2D = [&](Value v, SmallVector<OpFoldResult> *offsetsOut,
+                       SmallVector<OpFoldResult> *sizesOut) -> Value {
+      auto type = cast<RankedTensorType>(v.getType());
+      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, v);
+      sizes[0] = rewriter.getIndexAttr(1);
+      SmallVector<OpFoldResult> offsets{iv, rewriter.getIndexAttr(0),
+                                        rewriter.getIndexAttr(0)};
+      SmallVector<OpFoldResult> strides(3, rewriter.getIndexAttr(1));
+      auto sliceType = RankedTensorType::get(type.getShape().drop_front(),
+                                             type.getElementType());
+      if (offsetsOut) {
+        *offsetsOut = offsets;
+        *sizesOut = sizes;
+      }
+      return tensor::ExtractSliceOp::create(rewriter, loc, sliceType, v,
+                                            offsets, sizes, strides);
+    };
+    at = slice2D(at, nullptr, nullptr);
+    bt = slice2D(bt, nullptr, nullptr);
+    acc = slice2D(batchLoop.getRegionIterArgs()[0], &cOffsets, &cSizes);
+  }
+
   MLIRContext *ctx = rewriter.getContext();
   AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
              dk = getAffineDimExpr(2, ctx);
@@ -225,12 +314,21 @@ outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
       rewriter.getStringAttr("indexing_maps"),
       rewriter.getAffineMapArrayAttr(kMajorMaps));
   auto matmul = linalg::MatmulOp::create(
-      rewriter, loc, TypeRange{c.getType()},
-      ValueRange{body->getArgument(0), body->getArgument(1)},
-      ValueRange{body->getArgument(2)}, ArrayRef<NamedAttribute>{mapsAttr});
+      rewriter, loc, TypeRange{acc.getType()}, ValueRange{at, bt},
+      ValueRange{acc}, ArrayRef<NamedAttribute>{mapsAttr});
   if (Attribute decision = op->getAttr(DecisionAttr::kAttrName))
     matmul->setAttr(DecisionAttr::kAttrName, decision);
-  func::ReturnOp::create(rewriter, loc, matmul->getResults());
+  Value result = matmul->getResult(0);
+  if (batchLoop) {
+    SmallVector<OpFoldResult> strides(3, rewriter.getIndexAttr(1));
+    Value updated = tensor::InsertSliceOp::create(
+        rewriter, loc, result, batchLoop.getRegionIterArgs()[0], cOffsets,
+        cSizes, strides);
+    scf::YieldOp::create(rewriter, loc, updated);
+    rewriter.setInsertionPointAfter(batchLoop);
+    result = batchLoop.getResult(0);
+  }
+  func::ReturnOp::create(rewriter, loc, result);
 
   rewriter.setInsertionPoint(op);
   auto call = func::CallOp::create(rewriter, loc, kernel, ValueRange{a, b, c});
@@ -335,27 +433,33 @@ struct TileSMEPass : public smepilot::impl::TileSMEBase<TileSMEPass> {
       if (fn.isExternal() || fn->hasAttr("smepilot.sme_kernel"))
         continue;
       SmallVector<linalg::LinalgOp> selected;
+      // Every op decided sme (an error if it is not a contraction the
+      // matrix unit can run); with all-contractions, every contraction.
       fn.walk([&](linalg::LinalgOp op) {
-        if (!linalg::isaContractionOpInterface(op))
-          return;
-        if (isForSME(op) || (allContractions && op.getNumLoops() == 3 &&
-                             op.getNumDpsInputs() == 2))
+        if (isForSME(op) ||
+            (allContractions && linalg::isaContractionOpInterface(op)))
           selected.push_back(op);
       });
       unsigned index = 0;
       for (linalg::LinalgOp op : selected) {
         std::string why;
-        FailureOr<SMEKind> kind = classifyTypes(op, why);
-        if (failed(kind) && !isForSME(op))
-          continue; // all-contractions: other types stay on the vector cores
-        FailureOr<linalg::MatmulOp> matmul =
-            outlineSMEContraction(rewriter, op, fn, symbols, index++);
+        FailureOr<SMEContraction> contraction = matchSMEContraction(op, why);
+        if (failed(contraction)) {
+          if (!isForSME(op))
+            continue; // all-contractions: the rest stays on the vector cores
+          op->emitOpError("smepilot-tile-sme: ") << why;
+          failedAny = true;
+          continue;
+        }
+        FailureOr<linalg::MatmulOp> matmul = outlineSMEContraction(
+            rewriter, op, *contraction, fn, symbols, index++);
         if (failed(matmul)) {
           failedAny = true;
           continue;
         }
         auto kernel = (*matmul)->getParentOfType<func::FuncOp>();
-        if (failed(tileAndVectorizeForSME(rewriter, *matmul, kind->kStep)) ||
+        if (failed(tileAndVectorizeForSME(rewriter, *matmul,
+                                          contraction->kind.kStep)) ||
             failed(lowerToOuterProducts(kernel)))
           failedAny = true;
       }

@@ -145,20 +145,24 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
 def TileSME : Pass<"smepilot-tile-sme", "ModuleOp"> {
   let summary = "Tile contractions for the Arm SME matrix unit (K-major operands, accumulators in ZA)";
   let description = [{
-    For every 2-D contraction on tensors assigned to the matrix unit
+    For every contraction on tensors assigned to the matrix unit
     (`smepilot.decision` mode = sme; every contraction with
-    `all-contractions`): transposes A and B into K-major layouts At[k, m] and
-    Bt[k, n] (linalg.transpose; the transpose of a weight argument is marked
+    `all-contractions`) with one m, n and k dimension and at most one batch
+    dimension: transposes A and B into K-major layouts At[b, k, m] and
+    Bt[b, k, n] (linalg.transpose; the transpose of a weight argument is marked
     `smepilot.pack_at_load`), pads K with zeros to the widening factor for
     bf16/f16 (2) and i8 (4) inputs (a dynamic K is refused), outlines the
     contraction into a private kernel function `@<caller>_sme<i>`
-    (`smepilot.sme_kernel`) called in its place, and tiles the kernel by
+    (`smepilot.sme_kernel`) called in its place (looping over the batch
+    dimension, if any, on 2-D slices), and tiles the kernel by
     [8] x [8] scalable elements (2 x 2 ZA tiles of 32-bit accumulators: all
     four) x the widening factor along k. Each tile is vectorized with
     scalable sizes and lowered to `vector.outerproduct`; the C tile is
     hoisted out of the k loop, so the accumulators are k-loop iter_args
     (held in ZA after lowering). It is a module pass because it creates
-    functions.
+    functions. Ops decided sme that it cannot run (other element types than
+    f32, bf16/f16 -> f32, i8 -> i32; more batch dimensions; dynamic K for
+    the widening types) are errors.
 
     Before:
     ```mlir
