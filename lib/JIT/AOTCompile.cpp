@@ -1,4 +1,5 @@
-//===- AOTCompile.cpp - Emit aarch64 objects from LLVM-dialect modules ------===//
+//===- AOTCompile.cpp - Emit aarch64 objects from LLVM-dialect modules
+//------===//
 //
 // The SME path's code generator (docs/sme-path.md). The AArch64 backend is
 // part of libLLVM.so; it is initialized on first use, independent of the

@@ -1,4 +1,5 @@
-//===- SMEPipeline.cpp - linalg on tensors to LLVM with Arm SME kernels -----===//
+//===- SMEPipeline.cpp - linalg on tensors to LLVM with Arm SME kernels
+//-----===//
 //
 // smepilot-sme-pipeline: the aarch64 path for modules whose contractions the
 // Roofline model assigned to the matrix unit (docs/sme-path.md).
@@ -67,8 +68,11 @@ void addCleanup(OpPassManager &pm) {
 struct RecordSMETargetPass
     : public PassWrapper<RecordSMETargetPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(RecordSMETargetPass)
-  explicit RecordSMETargetPass(std::string target) : target(std::move(target)) {}
-  StringRef getArgument() const override { return "smepilot-record-sme-target"; }
+  explicit RecordSMETargetPass(std::string target)
+      : target(std::move(target)) {}
+  StringRef getArgument() const override {
+    return "smepilot-record-sme-target";
+  }
   void runOnOperation() override {
     getOperation()->setAttr(kSMETargetAttrName,
                             StringAttr::get(&getContext(), target));
@@ -154,8 +158,8 @@ mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
   HostPipelineOptions host;
   SmallVector<PipelineStage> hostStages = getHostPipelineStages(host);
   auto hostStage = [&](StringRef name) {
-    return *llvm::find_if(hostStages,
-                          [&](const PipelineStage &s) { return s.name == name; });
+    return *llvm::find_if(
+        hostStages, [&](const PipelineStage &s) { return s.name == name; });
   };
   SmallVector<PipelineStage> stages;
   stages.push_back({"tile-sme", [allContractions](OpPassManager &pm) {
@@ -178,9 +182,10 @@ SmallVector<std::string> mlir::smepilot::getSMEPipelineStageNames() {
                              [](const PipelineStage &s) { return s.name; });
 }
 
-LogicalResult mlir::smepilot::buildSMEPipeline(
-    OpPassManager &pm, const SMEPipelineOptions &options,
-    function_ref<void(const Twine &)> emitError) {
+LogicalResult
+mlir::smepilot::buildSMEPipeline(OpPassManager &pm,
+                                 const SMEPipelineOptions &options,
+                                 function_ref<void(const Twine &)> emitError) {
   std::string target = options.target;
   if (!isKnownSMETarget(target)) {
     emitError("smepilot-sme-pipeline: unknown target '" + target +
@@ -189,9 +194,9 @@ LogicalResult mlir::smepilot::buildSMEPipeline(
   }
   SmallVector<PipelineStage> stages = getSMEPipelineStages(options);
   std::string stopAfter = options.stopAfter;
-  if (!stopAfter.empty() &&
-      llvm::none_of(stages,
-                    [&](const PipelineStage &s) { return s.name == stopAfter; })) {
+  if (!stopAfter.empty() && llvm::none_of(stages, [&](const PipelineStage &s) {
+        return s.name == stopAfter;
+      })) {
     emitError("smepilot-sme-pipeline: unknown stop-after stage '" + stopAfter +
               "' (stages: " + llvm::join(getSMEPipelineStageNames(), ", ") +
               ")");
@@ -223,9 +228,8 @@ void mlir::smepilot::registerSMEPipeline() {
           return errorHandler("smepilot-sme-pipeline: bad options '" +
                               optionString + "'");
         std::string message;
-        if (failed(buildSMEPipeline(pm, *options, [&](const Twine &msg) {
-              message = msg.str();
-            })))
+        if (failed(buildSMEPipeline(
+                pm, *options, [&](const Twine &msg) { message = msg.str(); })))
           return errorHandler(message);
         return success();
       },

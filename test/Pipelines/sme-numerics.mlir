@@ -1,6 +1,6 @@
 // REQUIRES: qemu-aarch64-sme
 // RUN: smepilot-compile %s --all-contractions --target=sme-sve -o %t.o
-// RUN: %clangxx-aarch64 -O1 %S/Inputs/sme-matmul-harness.cpp %S/Inputs/sme-tpidr2-save-test-local.S %t.o -o %t.exe
+// RUN: %clangxx-aarch64 -O1 %S/Inputs/sme-matmul-harness.cpp %sme-abi-routines %t.o -o %t.exe
 // RUN: %qemu-sme128 %t.exe | FileCheck %s
 // RUN: %qemu-sme256 %t.exe | FileCheck %s
 // RUN: %qemu-sme512 %t.exe | FileCheck %s

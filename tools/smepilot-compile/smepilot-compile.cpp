@@ -1,4 +1,5 @@
-//===- smepilot-compile.cpp - Compile a .mlir module to an aarch64 object ---===//
+//===- smepilot-compile.cpp - Compile a .mlir module to an aarch64 object
+//---===//
 //
 // smepilot-compile in.mlir --target=sme-sve -o out.o
 //

@@ -1,4 +1,5 @@
-//===- AOTCompileTest.cpp - SME pipeline + aarch64 object emission ---------===//
+//===- AOTCompileTest.cpp - SME pipeline + aarch64 object emission
+//---------===//
 //
 // Parses a projection, lowers it with smepilot-sme-pipeline and emits
 // objects for both SME targets; checks the ELF header, the symbols (kernel,
@@ -124,7 +125,8 @@ TEST_F(AOTCompileTest, EmitsAArch64ObjectForBothTargets) {
     double ms = std::chrono::duration<double, std::milli>(
                     std::chrono::steady_clock::now() - start)
                     .count();
-    ASSERT_TRUE(static_cast<bool>(object)) << llvm::toString(object.takeError());
+    ASSERT_TRUE(static_cast<bool>(object))
+        << llvm::toString(object.takeError());
     RecordProperty("emit_ms_" + target.str(), std::to_string(ms));
     llvm::StringSet<> undefined;
     llvm::StringSet<> defined = symbolsOf(*object, undefined);

@@ -1,4 +1,4 @@
-//===- AOTCompile.h - Emit aarch64 objects from LLVM-dialect modules -*- C++ -*-===//
+//===- AOTCompile.h - aarch64 objects from LLVM-dialect modules -*- C++ -*-===//
 //
 // Ahead-of-time object emission for the SME path: the LLVM-dialect module
 // is translated to LLVM IR, optimized at O3 and compiled by an in-process
@@ -21,7 +21,8 @@
 namespace mlir::smepilot {
 
 /// The LLVM target triple of the emitted objects.
-inline constexpr llvm::StringLiteral kAArch64Triple = "aarch64-unknown-linux-gnu";
+inline constexpr llvm::StringLiteral kAArch64Triple =
+    "aarch64-unknown-linux-gnu";
 
 /// The LLVM feature string of an SME target: "sme-sve" -> "+sve,+sme,+bf16"
 /// (runs under QEMU), "sme2-nosve" -> "+sme2,+bf16,-sve" (Apple M4 style).

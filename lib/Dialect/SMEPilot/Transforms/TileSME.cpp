@@ -1,4 +1,5 @@
-//===- TileSME.cpp - Tile contractions for the Arm SME matrix unit ----------===//
+//===- TileSME.cpp - Tile contractions for the Arm SME matrix unit
+//----------===//
 //
 // The matrix-unit schedule. Every contraction C[m, n] += A * B (optionally
 // batched over one dimension, as attention's Q K^T and P V are) that the
@@ -156,8 +157,8 @@ Value padK(OpBuilder &b, Location loc, Value v, int64_t paddedK) {
   int64_t extra = paddedK - shape[kPos];
   shape[kPos] = paddedK;
   auto padded = RankedTensorType::get(shape, type.getElementType());
-  Value zero = arith::ConstantOp::create(
-      b, loc, b.getZeroAttr(type.getElementType()));
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
   SmallVector<OpFoldResult> low(type.getRank(), b.getIndexAttr(0));
   SmallVector<OpFoldResult> high(type.getRank(), b.getIndexAttr(0));
   high[kPos] = b.getIndexAttr(extra);
@@ -184,8 +185,7 @@ FailureOr<SMEContraction> matchSMEContraction(linalg::LinalgOp op,
           : FailureOr<linalg::ContractionDimensions>(failure());
   if (failed(dims) || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       dims->m.size() != 1 || dims->n.size() != 1 || dims->k.size() != 1 ||
-      dims->batch.size() > 1 ||
-      op.getNumLoops() != 3 + dims->batch.size() ||
+      dims->batch.size() > 1 || op.getNumLoops() != 3 + dims->batch.size() ||
       !op.hasPureTensorSemantics() || !hasMatmulBody(op)) {
     why = "only matmul-like contractions on tensors (one m, n and k "
           "dimension, at most one batch dimension, multiply-accumulate body) "
@@ -241,7 +241,8 @@ outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
-  SmallVector<unsigned> aOrder(contraction.batch.begin(), contraction.batch.end());
+  SmallVector<unsigned> aOrder(contraction.batch.begin(),
+                               contraction.batch.end());
   SmallVector<unsigned> bOrder(aOrder);
   aOrder.append({contraction.k, contraction.m});
   bOrder.append({contraction.k, contraction.n});
@@ -310,9 +311,8 @@ outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   SmallVector<AffineMap> kMajorMaps{AffineMap::get(3, 0, {dk, dm}, ctx),
                                     AffineMap::get(3, 0, {dk, dn}, ctx),
                                     AffineMap::get(3, 0, {dm, dn}, ctx)};
-  NamedAttribute mapsAttr(
-      rewriter.getStringAttr("indexing_maps"),
-      rewriter.getAffineMapArrayAttr(kMajorMaps));
+  NamedAttribute mapsAttr(rewriter.getStringAttr("indexing_maps"),
+                          rewriter.getAffineMapArrayAttr(kMajorMaps));
   auto matmul = linalg::MatmulOp::create(
       rewriter, loc, TypeRange{acc.getType()}, ValueRange{at, bt},
       ValueRange{acc}, ArrayRef<NamedAttribute>{mapsAttr});
@@ -428,8 +428,7 @@ struct TileSMEPass : public smepilot::impl::TileSMEBase<TileSMEPass> {
     SymbolTable symbols(module);
     IRRewriter rewriter(&getContext());
     bool failedAny = false;
-    for (func::FuncOp fn :
-         llvm::to_vector(module.getOps<func::FuncOp>())) {
+    for (func::FuncOp fn : llvm::to_vector(module.getOps<func::FuncOp>())) {
       if (fn.isExternal() || fn->hasAttr("smepilot.sme_kernel"))
         continue;
       SmallVector<linalg::LinalgOp> selected;
