@@ -15,12 +15,17 @@
 /// prints MISMATCH and exits 1 if any element differs from the reference.
 /// Batched (attention-like) contractions: Q K^T in bf16 with a static shape
 /// and P V in f32 with dynamic shapes, B x M x N x K.
-/// The kernels accumulate into a nonzero C. @proj_silu adds an elementwise
+/// The kernels accumulate into a nonzero C. First the harness calls a kernel
+/// with a lazy ZA save pending (caller ZA live, TPIDR2_EL0 set): the save
+/// buffer must then hold the caller's ZA (this checks the linked
+/// __arm_tpidr2_save, %sme-abi-routines). @proj_silu adds an elementwise
 /// SiLU after the SME kernel: host-pipeline vector code (NEON / SVE in
 /// normal mode, polynomial exp) in the caller of the streaming kernel. i8 is not run: QEMU 7.2 computes
 /// smopa wrong (see sme-object.mlir for its structural check).
 
 // CHECK: OK f32_tb 7x13x5
+// CHECK-NEXT: OK lazy-za-save SVL=[[SVL:[0-9]+]] bits
+// CHECK-NEXT: OK f32_tb 7x13x5
 // CHECK-NEXT: OK f32_nn 7x13x5
 // CHECK-NEXT: OK f32_tb 33x17x31
 // CHECK-NEXT: OK f32_nn 33x17x31

@@ -222,7 +222,48 @@ static void runBatched(const char *name, int64_t B, int64_t M, int64_t N, int64_
              B * M, N, c, want);
 }
 
+/// A caller with live ZA state calls a kernel: it sets up a lazy save
+/// (PSTATE.ZA on, TPIDR2_EL0 -> a TPIDR2 block), as a ZA-using caller of a
+/// private-ZA function does. The kernel (new ZA) must commit the save through
+/// __arm_tpidr2_save before using ZA: afterwards the save buffer holds the
+/// caller's ZA rows, TPIDR2_EL0 is null and ZA is off. This is what checks
+/// the SME ABI routine the harness links (a no-op stub fails here).
+static void checkLazyZASave() {
+  uint64_t svl;
+  asm volatile(".arch_extension sme\n rdsvl %0, #1" : "=r"(svl));
+  std::vector<uint8_t> pattern(svl * svl), saved(svl * svl, 0);
+  for (uint64_t i = 0; i < pattern.size(); ++i)
+    pattern[i] = static_cast<uint8_t>(i * 7 + 3);
+  struct {
+    void *buffer;
+    uint16_t slices;
+    uint8_t reserved[6];
+  } block = {saved.data(), static_cast<uint16_t>(svl), {0, 0, 0, 0, 0, 0}};
+  asm volatile(".arch_extension sme\n smstart za" ::: "memory");
+  for (uint64_t r = 0; r < svl; ++r)
+    asm volatile(".arch_extension sme\n mov w12, %w0\n ldr za[w12, 0], [%1]"
+                 :
+                 : "r"(r), "r"(pattern.data() + r * svl)
+                 : "x12", "memory");
+  asm volatile(".arch_extension sme\n msr TPIDR2_EL0, %0" : : "r"(&block) : "memory");
+  runF32(7, 13, 5, /*transposedB=*/true);
+  uint64_t tpidr2, svcr;
+  asm volatile(".arch_extension sme\n mrs %0, TPIDR2_EL0" : "=r"(tpidr2));
+  asm volatile(".arch_extension sme\n mrs %0, SVCR" : "=r"(svcr));
+  bool ok = saved == pattern && tpidr2 == 0 && (svcr & 2) == 0;
+  if (!ok) {
+    ++failures;
+    std::printf("  lazy save: buffer %s, TPIDR2_EL0 = %llx, SVCR = %llx\n",
+                saved == pattern ? "ok" : "wrong", (unsigned long long)tpidr2,
+                (unsigned long long)svcr);
+    asm volatile(".arch_extension sme\n msr TPIDR2_EL0, xzr\n smstop za" ::: "memory");
+  }
+  std::printf("%s lazy-za-save SVL=%llu bits\n", ok ? "OK" : "MISMATCH",
+              (unsigned long long)(svl * 8));
+}
+
 int main() {
+  checkLazyZASave();
   const int64_t shapes[][3] = {{7, 13, 5}, {33, 17, 31}, {64, 64, 64}, {1, 1, 1}, {4, 40, 9}};
   for (auto &s : shapes) {
     runF32(s[0], s[1], s[2], /*transposedB=*/true);
