@@ -384,7 +384,8 @@ static LogicalResult lowerToOuterProducts(func::FuncOp kernel) {
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
     vector::populateVectorMaskLoweringPatternsForSideEffectingOps(patterns);
     if (failed(applyPatternsGreedily(kernel, std::move(patterns))))
-      return failure();
+      return kernel.emitError(
+          "smepilot-tile-sme: contraction patterns did not converge");
   }
   {
     RewritePatternSet patterns(ctx);
@@ -394,7 +395,8 @@ static LogicalResult lowerToOuterProducts(func::FuncOp kernel) {
     for (RegisteredOperationName op : ctx->getRegisteredOperations())
       op.getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsGreedily(kernel, std::move(patterns))))
-      return failure();
+      return kernel.emitError(
+          "smepilot-tile-sme: outer product lowering did not converge");
   }
   // Innermost loops first: the C tile leaves the k loop, then the reads
   // that do not depend on the n loop leave it.
@@ -409,7 +411,9 @@ static LogicalResult lowerToOuterProducts(func::FuncOp kernel) {
   RewritePatternSet patterns(ctx);
   for (RegisteredOperationName op : ctx->getRegisteredOperations())
     op.getCanonicalizationPatterns(patterns, ctx);
-  return applyPatternsGreedily(kernel, std::move(patterns));
+  if (failed(applyPatternsGreedily(kernel, std::move(patterns))))
+    return kernel.emitError("smepilot-tile-sme: clean-up did not converge");
+  return success();
 }
 
 namespace {
