@@ -4,6 +4,7 @@
 // RUN: llvm-objdump -dr --mattr=+sme2,+bf16 %t.nosve.o | FileCheck %s
 // RUN: llvm-objdump -d --mattr=+sme2,+bf16 %t.nosve.o | %python %S/Inputs/check-streaming-regions.py | FileCheck %s --check-prefix=REGIONS-NOSVE
 // RUN: llvm-objdump -d --mattr=+sme,+sve,+bf16 %t.sve.o | not %python %S/Inputs/check-streaming-regions.py | FileCheck %s --check-prefix=REGIONS-SVE
+// RUN: llvm-objdump -d --mattr=+sme,+sve,+bf16 %t.sve.o | FileCheck %s --check-prefix=LOADS
 // RUN: not smepilot-compile %s --target=sme9 -o %t.bad.o 2>&1 | FileCheck %s --check-prefix=BADTARGET
 
 /// The emitted aarch64 objects. Each kernel saves a live lazy ZA state
@@ -17,6 +18,31 @@
 /// region checker finds no violation. The same checker run on the sme-sve
 /// object reports the SVE predicate spills LLVM puts in the kernels'
 /// prologue there, which shows that it detects SVE-only code.
+
+/// Operand loads in the kernels are contiguous vector loads (ld1w / ld1h /
+/// ld1b of z registers): no gather (vector-of-addresses form) and no scalar
+/// FP or integer-element load feeds the outer products.
+// LOADS-LABEL: <proj_f32_sme0>:
+// LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS: ld1w {{.*}}{ z{{[0-9]+}}.s }
+// LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS-LABEL: <proj_f32>:
+// LOADS-LABEL: <proj_bf16_sme0>:
+// LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS: ld1h {{.*}}{ z{{[0-9]+}}.h }
+// LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS-LABEL: <proj_bf16>:
+// LOADS-LABEL: <proj_i8_sme0>:
+// LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS: ld1b {{.*}}{ z{{[0-9]+}}.h }
+// LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS-LABEL: <proj_i8>:
 
 // BADTARGET: smepilot-compile: error: smepilot-sme-pipeline: unknown target 'sme9' (targets: sme-sve, sme2-nosve)
 
