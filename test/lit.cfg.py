@@ -25,9 +25,33 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.smepilot_tools_dir, append_path=True)
 tool_dirs = [config.smepilot_tools_dir, config.llvm_tools_dir]
-tools = ["smepilot-opt", "smepilot-build-model", "smepilot-run"]
+tools = ["smepilot-opt", "smepilot-build-model", "smepilot-run", "smepilot-compile"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 if config.rsvg_convert and not config.rsvg_convert.endswith("-NOTFOUND"):
     config.available_features.add("rsvg")
     config.substitutions.append(("%rsvg-convert", config.rsvg_convert))
+
+# The SME kernels' numeric tests: aarch64 objects linked with clang-22 and
+# run under qemu-aarch64 (SME with SVE emulated, equal SVE and SME lengths).
+# %qemu-sme<bits> runs at SVL = <bits>.
+import shutil
+clangxx_aarch64 = shutil.which("clang++-22") or os.path.join(config.llvm_tools_dir, "clang++")
+qemu_aarch64 = shutil.which("qemu-aarch64")
+if qemu_aarch64 and clangxx_aarch64 and os.path.exists(clangxx_aarch64):
+    config.available_features.add("qemu-aarch64-sme")
+    config.substitutions.append(
+        ("%clangxx-aarch64",
+         clangxx_aarch64 + " --target=aarch64-linux-gnu -fuse-ld=lld -static"))
+    # The SME ABI routines the kernels need at link time. TEST-LOCAL for now:
+    # point this at the runtime's runtime/src/sme_abi_aarch64.S once it lands.
+    config.substitutions.append(
+        ("%sme-abi-routines",
+         os.path.join(config.test_source_root, "Pipelines", "Inputs",
+                      "sme-tpidr2-save-test-local.S")))
+    for bits in (128, 256, 512, 1024, 2048):
+        n = bits // 8
+        config.substitutions.append(
+            ("%%qemu-sme%d" % bits,
+             "%s -cpu max,sve-default-vector-length=%d,sme-default-vector-length=%d"
+             % (qemu_aarch64, n, n)))

@@ -19,6 +19,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::smepilot::registerSMEPilotPasses();
   mlir::smepilot::registerHostPipeline();
+  mlir::smepilot::registerSMEPipeline();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -92,6 +92,56 @@ LogicalResult buildHostPipeline(OpPassManager &pm,
 /// Registers `smepilot-host-pipeline` (once per process).
 void registerHostPipeline();
 
+/// Options of `smepilot-sme-pipeline`.
+struct SMEPipelineOptions : public PassPipelineOptions<SMEPipelineOptions> {
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("SME target: sme-sve (+sve,+sme,+bf16; runs under QEMU) "
+                     "or sme2-nosve (+sme2 without +sve, Apple M4 style)"),
+      llvm::cl::init("sme-sve")};
+  Option<bool> allContractions{
+      *this, "all-contractions",
+      llvm::cl::desc("Put every contraction of a supported type on SME, "
+                     "whatever its smepilot.decision (for tests)"),
+      llvm::cl::init(false)};
+  Option<std::string> stopAfter{
+      *this, "stop-after",
+      llvm::cl::desc("Stop after the named stage (see getSMEPipelineStageNames)"),
+      llvm::cl::init("")};
+};
+
+/// The module attribute naming the SME target (a string such as "sme-sve"),
+/// written by smepilot-sme-pipeline and read by the object emitter.
+inline constexpr llvm::StringLiteral kSMETargetAttrName = "smepilot.sme_target";
+
+/// The SME target names, and whether `target` is one of them.
+SmallVector<std::string> getSMETargetNames();
+bool isKnownSMETarget(llvm::StringRef target);
+
+/// The stages of the SME pipeline, in order:
+///   tile-sme          smepilot-tile-sme (K-major operands, outlined kernels
+///                     of outer products on [8]x[8] scalable tiles)
+///   decompose, fuse, vectorize, approximate-math, bufferize
+///                     as in the host pipeline (for the non-SME ops)
+///   lower-sme         arith-expand (bf16), arm-sme vector legalization,
+///                     arith/vector -> arm_sme, outer product fusion,
+///                     arm_sme -> scf, enable-arm-streaming on the kernels
+///   lower-to-llvm     the host list plus convert-arm-sme-to-llvm after
+///                     scf-to-cf
+SmallVector<PipelineStage> getSMEPipelineStages(const SMEPipelineOptions &);
+
+/// The stage names, in order.
+SmallVector<std::string> getSMEPipelineStageNames();
+
+/// Adds the SME pipeline to `pm` (anchored on builtin.module). Fails, after
+/// calling `emitError`, on an unknown target or stop-after stage.
+LogicalResult buildSMEPipeline(OpPassManager &pm,
+                               const SMEPipelineOptions &options,
+                               function_ref<void(const Twine &)> emitError);
+
+/// Registers `smepilot-sme-pipeline` (once per process).
+void registerSMEPipeline();
+
 /// Registers every dialect and interface the host pipeline's input and
 /// intermediate IR use (linalg, tensor, bufferization models, LLVM, ...).
 void registerHostPipelineDialects(DialectRegistry &registry);

@@ -142,6 +142,60 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
                            "::mlir::ub::UBDialect"];
 }
 
+def TileSME : Pass<"smepilot-tile-sme", "ModuleOp"> {
+  let summary = "Tile contractions for the Arm SME matrix unit (K-major operands, accumulators in ZA)";
+  let description = [{
+    For every contraction on tensors assigned to the matrix unit
+    (`smepilot.decision` mode = sme; every contraction with
+    `all-contractions`) with one m, n and k dimension and at most one batch
+    dimension: transposes A and B into K-major layouts At[b, k, m] and
+    Bt[b, k, n] (linalg.transpose; the transpose of a weight argument is marked
+    `smepilot.pack_at_load`), pads K with zeros to the widening factor for
+    bf16/f16 (2) and i8 (4) inputs (a dynamic K is refused), outlines the
+    contraction into a private kernel function `@<caller>_sme<i>`
+    (`smepilot.sme_kernel`) called in its place (looping over the batch
+    dimension, if any, on 2-D slices), and tiles the kernel by
+    [8] x [8] scalable elements (2 x 2 ZA tiles of 32-bit accumulators: all
+    four) x the widening factor along k. Each tile is vectorized with
+    scalable sizes and lowered to `vector.outerproduct`; the C tile is
+    hoisted out of the k loop, so the accumulators are k-loop iter_args
+    (held in ZA after lowering). It is a module pass because it creates
+    functions. Ops decided sme that it cannot run (other element types than
+    f32, bf16/f16 -> f32, i8 -> i32; more batch dimensions; dynamic K for
+    the widening types) are errors.
+
+    Before:
+    ```mlir
+    %r = linalg.matmul indexing_maps = [(m,k), (n,k), (m,n)]
+           ins(%a, %w : tensor<?x?xf32>, tensor<?x?xf32>) outs(%c : ...)
+    ```
+    After:
+    ```mlir
+    %at = linalg.transpose ins(%a ...) permutation = [1, 0]
+    %wt = linalg.transpose {smepilot.pack_at_load} ins(%w ...) permutation = [1, 0]
+    %r = call @f_sme0(%at, %wt, %c)
+    func.func private @f_sme0(...) attributes {smepilot.sme_kernel} {
+      scf.for %m step [8] { scf.for %n step [8] {
+        %acc = vector.transfer_read C tile : vector<[8]x[8]xf32>
+        scf.for %k iter_args(%acc) { vector.outerproduct %at_k, %wt_k, %acc }
+        vector.transfer_write ...
+    ```
+  }];
+  let options = [
+    Option<"allContractions", "all-contractions", "bool", /*default=*/"false",
+           "Tile every contraction of a supported type, whatever its "
+           "decision (for tests)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::ub::UBDialect"];
+}
+
 def ApproximateMath : Pass<"smepilot-approximate-math", "func::FuncOp"> {
   let summary = "Replace math functions by polynomial approximations (no libm calls)";
   let description = [{

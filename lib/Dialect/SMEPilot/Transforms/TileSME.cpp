@@ -1,0 +1,475 @@
+//===- TileSME.cpp - Tile contractions for the Arm SME matrix unit
+//----------===//
+//
+// The matrix-unit schedule. Every contraction C[m, n] += A * B (optionally
+// batched over one dimension, as attention's Q K^T and P V are) that the
+// Roofline model assigned to SME (`smepilot.decision` mode = sme; with
+// `all-contractions` every contraction) is rewritten in three steps, all on
+// tensors:
+//
+// 1. Operand layout. An SME outer product at reduction step k reads the
+//    column A[:, k] and the row B[k, :] as two contiguous vectors. A matmul
+//    with A[m, k] and GGUF-style [out, in] weights W[n, k] has neither
+//    contiguous, so both are transposed into K-major layouts At[k, m] and
+//    Bt[k, n] (a batch dimension stays in front) by linalg.transpose in
+//    front of the contraction. A transpose of
+//    a function argument that is a weight (the B operand) is marked
+//    `smepilot.pack_at_load`: it is meant to move to load time (packed once
+//    by the runtime), today it runs with the kernel's caller. The widening
+//    types need K to be a multiple of the widening factor (2 for bf16/f16,
+//    4 for i8); an odd static K is padded with zeros (tensor.pad on the
+//    K-major operands), a dynamic K is refused.
+//
+// 2. Outlining. The contraction, now `linalg.matmul` with maps
+//    [(k, m), (k, n), (m, n)], moves into a private function
+//    `@<caller>_sme<i>` (attribute `smepilot.sme_kernel`) and is replaced by
+//    a call (a batch dimension becomes a loop over rank-reduced 2-D slices
+//    around it). The kernel holds nothing but the tile loops, so the streaming
+//    mode and ZA that the lowering enables (enable-arm-streaming, if
+//    required by ops) stay on it: the transposes, allocations and whatever
+//    else the caller does run in normal mode and no call leaves streaming
+//    code.
+//
+// 3. Tiling. In the kernel, m and n are tiled by [8] x [8] scalable elements
+//    (2 x 2 ZA tiles of [4] x [4] 32-bit elements: all four ZA tiles of the
+//    32-bit accumulator type), k by the widening factor. The tile is
+//    vectorized with scalable vector sizes (masked at the m/n edges), the
+//    vector.contract becomes vector.outerproduct (bf16/f16/i8 extensions are
+//    folded into it first so that arm-sme-outer-product-fusion can form the
+//    2-way and 4-way widening outer products), and the loop-invariant C
+//    tile is hoisted out of the k loop (licm + subset hoisting, before
+//    bufferization): the accumulators are the k loop's iter_args and stay in
+//    ZA across K.
+//
+// The result is still on tensors; smepilot-sme-pipeline lowers it to the
+// arm_sme dialect and LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+#include "llvm/ADT/STLExtras.h"
+
+namespace mlir::smepilot {
+#define GEN_PASS_DEF_TILESME
+#include "smepilot/Dialect/SMEPilot/Transforms/Passes.h.inc"
+} // namespace mlir::smepilot
+
+using namespace mlir;
+using namespace mlir::smepilot;
+
+namespace {
+
+/// Scalable elements per m and n tile step: 2 ZA tiles of [4] x [4] 32-bit
+/// accumulators in each direction, i.e. all four 32-bit ZA tiles.
+constexpr int64_t kScalableTile = 8;
+
+/// What the SME lowering supports: the input element type and the
+/// reduction step (the widening factor of the outer product).
+struct SMEKind {
+  Type inputType;
+  int64_t kStep;
+};
+
+/// The element types of a contraction the matrix unit can run, or failure
+/// with `why` filled in.
+FailureOr<SMEKind> classifyTypes(linalg::LinalgOp op, std::string &why) {
+  Type a = getElementTypeOrSelf(op.getDpsInputOperand(0)->get().getType());
+  Type b = getElementTypeOrSelf(op.getDpsInputOperand(1)->get().getType());
+  Type c = getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType());
+  if (a != b) {
+    why = "inputs of different element types";
+    return failure();
+  }
+  if (a.isF32() && c.isF32())
+    return SMEKind{a, 1};
+  if ((a.isBF16() || a.isF16()) && c.isF32())
+    return SMEKind{a, 2};
+  if (a.isInteger(8) && c.isInteger(32))
+    return SMEKind{a, 4};
+  why = "unsupported element types (f32, bf16/f16 -> f32, i8 -> i32 only)";
+  return failure();
+}
+
+/// True if the body is the plain multiply-accumulate the named matmul
+/// computes (signed extension of integers, the only one linalg.matmul uses).
+bool hasMatmulBody(linalg::LinalgOp op) {
+  return llvm::all_of(op.getBlock()->without_terminator(), [](Operation &o) {
+    return isa<arith::MulFOp, arith::AddFOp, arith::MulIOp, arith::AddIOp,
+               arith::ExtFOp, arith::ExtSIOp>(o);
+  });
+}
+
+/// The position of loop dimension `dim` in the results of `map`.
+int64_t resultPos(AffineMap map, unsigned dim) {
+  for (unsigned i = 0; i < map.getNumResults(); ++i)
+    if (map.getResult(i) == getAffineDimExpr(dim, map.getContext()))
+      return i;
+  return -1;
+}
+
+/// Returns `v` in the K-major layout [batch..., k, x] (`order` lists those
+/// loop dimensions): itself if its map already reads them in that order,
+/// else a linalg.transpose of it.
+Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map,
+               ArrayRef<unsigned> order, bool isWeight) {
+  SmallVector<int64_t> perm;
+  for (unsigned dim : order)
+    perm.push_back(resultPos(map, dim));
+  if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+    return v;
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+  SmallVector<OpFoldResult> permuted;
+  for (int64_t p : perm)
+    permuted.push_back(sizes[p]);
+  Value init = tensor::EmptyOp::create(b, loc, permuted, type.getElementType());
+  auto transpose = linalg::TransposeOp::create(b, loc, v, init, perm);
+  if (isWeight && isa<BlockArgument>(v))
+    transpose->setAttr("smepilot.pack_at_load", b.getUnitAttr());
+  return transpose->getResult(0);
+}
+
+/// Pads the k dimension (the second to last) of `v` with zeros up to
+/// `paddedK`.
+Value padK(OpBuilder &b, Location loc, Value v, int64_t paddedK) {
+  auto type = cast<RankedTensorType>(v.getType());
+  int64_t kPos = type.getRank() - 2;
+  SmallVector<int64_t> shape(type.getShape());
+  int64_t extra = paddedK - shape[kPos];
+  shape[kPos] = paddedK;
+  auto padded = RankedTensorType::get(shape, type.getElementType());
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
+  SmallVector<OpFoldResult> low(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> high(type.getRank(), b.getIndexAttr(0));
+  high[kPos] = b.getIndexAttr(extra);
+  return tensor::PadOp::create(b, loc, padded, v, low, high, zero);
+}
+
+/// A contraction the matrix unit can run: its types and loop dimensions
+/// (`batch` is empty or one dimension).
+struct SMEContraction {
+  SMEKind kind;
+  SmallVector<unsigned, 1> batch;
+  unsigned m, n, k;
+};
+
+/// Checks that `op` is a (batched) 2-D contraction C[b, m, n] += A(b, m, k) *
+/// B(b, n, k) on tensors, each input a projection of its loops in any
+/// order, with at most one batch dimension, a multiply-accumulate body and
+/// supported types; `why` says what is not.
+FailureOr<SMEContraction> matchSMEContraction(linalg::LinalgOp op,
+                                              std::string &why) {
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::isaContractionOpInterface(op)
+          ? linalg::inferContractionDims(op)
+          : FailureOr<linalg::ContractionDimensions>(failure());
+  if (failed(dims) || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      dims->m.size() != 1 || dims->n.size() != 1 || dims->k.size() != 1 ||
+      dims->batch.size() > 1 || op.getNumLoops() != 3 + dims->batch.size() ||
+      !op.hasPureTensorSemantics() || !hasMatmulBody(op)) {
+    why = "only matmul-like contractions on tensors (one m, n and k "
+          "dimension, at most one batch dimension, multiply-accumulate body) "
+          "can run on SME";
+    return failure();
+  }
+  SMEContraction c;
+  c.batch.assign(dims->batch.begin(), dims->batch.end());
+  c.m = dims->m[0];
+  c.n = dims->n[0];
+  c.k = dims->k[0];
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  unsigned rank = 2 + c.batch.size();
+  auto reads = [&](AffineMap map, unsigned x) {
+    return map.getNumResults() == rank && map.isProjectedPermutation() &&
+           resultPos(map, x) >= 0 && resultPos(map, c.k) >= 0 &&
+           (c.batch.empty() || resultPos(map, c.batch[0]) >= 0);
+  };
+  SmallVector<unsigned> resultOrder(c.batch.begin(), c.batch.end());
+  resultOrder.append({c.m, c.n});
+  bool cInOrder = maps[2].getNumResults() == rank;
+  for (auto [i, dim] : llvm::enumerate(resultOrder))
+    cInOrder = cInOrder && resultPos(maps[2], dim) == int64_t(i);
+  if (!reads(maps[0], c.m) || !reads(maps[1], c.n) || !cInOrder) {
+    why = "operands must be A(b, m, k), B(b, n, k) in any order and "
+          "C[b, m, n]";
+    return failure();
+  }
+  FailureOr<SMEKind> kind = classifyTypes(op, why);
+  if (failed(kind))
+    return failure();
+  c.kind = *kind;
+  return c;
+}
+
+} // namespace
+
+/// Rewrites `op` into K-major operands and a call of a new SME kernel
+/// function holding a `linalg.matmul` with maps [(k,m), (k,n), (m,n)].
+/// Returns the kernel's matmul.
+static FailureOr<linalg::MatmulOp>
+outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
+                      const SMEContraction &contraction, func::FuncOp caller,
+                      SymbolTable &symbols, unsigned index) {
+  const SMEKind &kind = contraction.kind;
+  int64_t kSize = op.getStaticLoopRanges()[contraction.k];
+  if (kind.kStep > 1 && ShapedType::isDynamic(kSize))
+    return op->emitOpError("smepilot-tile-sme: a ")
+           << kind.inputType << " contraction needs a static K (the "
+           << kind.kStep << "-way widening outer product cannot be masked "
+           << "along K)";
+
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  SmallVector<unsigned> aOrder(contraction.batch.begin(),
+                               contraction.batch.end());
+  SmallVector<unsigned> bOrder(aOrder);
+  aOrder.append({contraction.k, contraction.m});
+  bOrder.append({contraction.k, contraction.n});
+  Value a = toKMajor(rewriter, loc, op.getDpsInputOperand(0)->get(), maps[0],
+                     aOrder, /*isWeight=*/false);
+  Value b = toKMajor(rewriter, loc, op.getDpsInputOperand(1)->get(), maps[1],
+                     bOrder, /*isWeight=*/true);
+  int64_t paddedK = kind.kStep > 1 ? llvm::alignTo(kSize, kind.kStep) : kSize;
+  if (paddedK != kSize) {
+    a = padK(rewriter, loc, a, paddedK);
+    b = padK(rewriter, loc, b, paddedK);
+  }
+  Value c = op.getDpsInitOperand(0)->get();
+
+  // The kernel function, just before its caller.
+  auto fnType = rewriter.getFunctionType(
+      {a.getType(), b.getType(), c.getType()}, {c.getType()});
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(caller);
+  auto kernel = func::FuncOp::create(
+      rewriter, loc, (caller.getSymName() + "_sme" + Twine(index)).str(),
+      fnType);
+  kernel.setPrivate();
+  kernel->setAttr("smepilot.sme_kernel", rewriter.getUnitAttr());
+  symbols.insert(kernel);
+  Block *body = kernel.addEntryBlock();
+  rewriter.setInsertionPointToStart(body);
+  Value at = body->getArgument(0), bt = body->getArgument(1),
+        acc = body->getArgument(2);
+
+  // A batch dimension becomes a loop over 2-D slices.
+  scf::ForOp batchLoop;
+  SmallVector<OpFoldResult> cOffsets, cSizes;
+  if (!contraction.batch.empty()) {
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value count = tensor::DimOp::create(rewriter, loc, acc, 0);
+    batchLoop = scf::ForOp::create(rewriter, loc, zero, count, one, acc);
+    rewriter.setInsertionPointToStart(batchLoop.getBody());
+    Value iv = batchLoop.getInductionVar();
+    auto slice2D = [&](Value v, SmallVector<OpFoldResult> *offsetsOut,
+                       SmallVector<OpFoldResult> *sizesOut) -> Value {
+      auto type = cast<RankedTensorType>(v.getType());
+      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, v);
+      sizes[0] = rewriter.getIndexAttr(1);
+      SmallVector<OpFoldResult> offsets{iv, rewriter.getIndexAttr(0),
+                                        rewriter.getIndexAttr(0)};
+      SmallVector<OpFoldResult> strides(3, rewriter.getIndexAttr(1));
+      auto sliceType = RankedTensorType::get(type.getShape().drop_front(),
+                                             type.getElementType());
+      if (offsetsOut) {
+        *offsetsOut = offsets;
+        *sizesOut = sizes;
+      }
+      return tensor::ExtractSliceOp::create(rewriter, loc, sliceType, v,
+                                            offsets, sizes, strides);
+    };
+    at = slice2D(at, nullptr, nullptr);
+    bt = slice2D(bt, nullptr, nullptr);
+    acc = slice2D(batchLoop.getRegionIterArgs()[0], &cOffsets, &cSizes);
+  }
+
+  MLIRContext *ctx = rewriter.getContext();
+  AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
+             dk = getAffineDimExpr(2, ctx);
+  SmallVector<AffineMap> kMajorMaps{AffineMap::get(3, 0, {dk, dm}, ctx),
+                                    AffineMap::get(3, 0, {dk, dn}, ctx),
+                                    AffineMap::get(3, 0, {dm, dn}, ctx)};
+  NamedAttribute mapsAttr(rewriter.getStringAttr("indexing_maps"),
+                          rewriter.getAffineMapArrayAttr(kMajorMaps));
+  auto matmul = linalg::MatmulOp::create(
+      rewriter, loc, TypeRange{acc.getType()}, ValueRange{at, bt},
+      ValueRange{acc}, ArrayRef<NamedAttribute>{mapsAttr});
+  if (Attribute decision = op->getAttr(DecisionAttr::kAttrName))
+    matmul->setAttr(DecisionAttr::kAttrName, decision);
+  Value result = matmul->getResult(0);
+  if (batchLoop) {
+    SmallVector<OpFoldResult> strides(3, rewriter.getIndexAttr(1));
+    Value updated = tensor::InsertSliceOp::create(
+        rewriter, loc, result, batchLoop.getRegionIterArgs()[0], cOffsets,
+        cSizes, strides);
+    scf::YieldOp::create(rewriter, loc, updated);
+    rewriter.setInsertionPointAfter(batchLoop);
+    result = batchLoop.getResult(0);
+  }
+  func::ReturnOp::create(rewriter, loc, result);
+
+  rewriter.setInsertionPoint(op);
+  auto call = func::CallOp::create(rewriter, loc, kernel, ValueRange{a, b, c});
+  rewriter.replaceOp(op, call.getResults());
+  return matmul;
+}
+
+/// Tiles `matmul` (K-major operands) by [8] x [8] x kStep, vectorizes the
+/// tile with scalable sizes and turns it into outer products accumulated in
+/// loop-carried vectors.
+static LogicalResult tileAndVectorizeForSME(RewriterBase &rewriter,
+                                            linalg::MatmulOp matmul,
+                                            int64_t kStep) {
+  Location loc = matmul.getLoc();
+  rewriter.setInsertionPoint(matmul);
+  Value vscale = vector::VectorScaleOp::create(rewriter, loc);
+  Value tile = arith::MulIOp::create(
+      rewriter, loc, vscale,
+      arith::ConstantIndexOp::create(rewriter, loc, kScalableTile));
+  scf::SCFTilingOptions options;
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
+  options.setTileSizes(
+      {OpFoldResult(tile), OpFoldResult(tile), rewriter.getIndexAttr(kStep)});
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(matmul.getOperation()), options);
+  if (failed(tiled))
+    return matmul->emitOpError("smepilot-tile-sme: tiling failed");
+  rewriter.replaceOp(matmul, tiled->replacements);
+  for (Operation *tiledOp : tiled->tiledOps) {
+    rewriter.setInsertionPoint(tiledOp);
+    FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(
+        rewriter, tiledOp, {kScalableTile, kScalableTile, kStep},
+        {true, true, false});
+    if (failed(vectorized))
+      return tiledOp->emitOpError("smepilot-tile-sme: vectorization failed");
+    rewriter.replaceOp(tiledOp, vectorized->replacements);
+  }
+  return success();
+}
+
+/// The vector-level clean-up of a tiled kernel: contraction -> outer
+/// products, with the C tile hoisted out of the k loop.
+static LogicalResult lowerToOuterProducts(func::FuncOp kernel) {
+  MLIRContext *ctx = kernel.getContext();
+  {
+    // Extensions first, so that broadcasts and transposes fold into the
+    // contraction's maps and the bf16/i8 operands reach the outer products
+    // unextended.
+    RewritePatternSet patterns(ctx);
+    vector::populateFoldArithExtensionPatterns(patterns);
+    vector::populateSinkVectorOpsPatterns(patterns);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorMaskLoweringPatternsForSideEffectingOps(patterns);
+    if (failed(applyPatternsGreedily(kernel, std::move(patterns))))
+      return kernel.emitError(
+          "smepilot-tile-sme: contraction patterns did not converge");
+  }
+  {
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorContractLoweringPatterns(
+        patterns, vector::VectorContractLowering::OuterProduct);
+    vector::populateVectorMaskOpLoweringPatterns(patterns);
+    for (RegisteredOperationName op : ctx->getRegisteredOperations())
+      op.getCanonicalizationPatterns(patterns, ctx);
+    if (failed(applyPatternsGreedily(kernel, std::move(patterns))))
+      return kernel.emitError(
+          "smepilot-tile-sme: outer product lowering did not converge");
+  }
+  // Innermost loops first: the C tile leaves the k loop, then the reads
+  // that do not depend on the n loop leave it.
+  IRRewriter rewriter(ctx);
+  SmallVector<LoopLikeOpInterface> loops;
+  kernel.walk([&](LoopLikeOpInterface loop) { loops.push_back(loop); });
+  for (LoopLikeOpInterface loop : loops) {
+    moveLoopInvariantCode(loop);
+    hoistLoopInvariantSubsets(rewriter, loop);
+  }
+  // Drops the tensor iter_args the hoisting leaves yielded unchanged.
+  RewritePatternSet patterns(ctx);
+  for (RegisteredOperationName op : ctx->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, ctx);
+  if (failed(applyPatternsGreedily(kernel, std::move(patterns))))
+    return kernel.emitError("smepilot-tile-sme: clean-up did not converge");
+  return success();
+}
+
+namespace {
+
+/// True if the contraction was assigned to the matrix unit.
+bool isForSME(Operation *op) {
+  auto decision = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName);
+  return decision && decision.getMode() == ExecMode::sme;
+}
+
+struct TileSMEPass : public smepilot::impl::TileSMEBase<TileSMEPass> {
+  using TileSMEBase::TileSMEBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    IRRewriter rewriter(&getContext());
+    bool failedAny = false;
+    for (func::FuncOp fn : llvm::to_vector(module.getOps<func::FuncOp>())) {
+      if (fn.isExternal() || fn->hasAttr("smepilot.sme_kernel"))
+        continue;
+      SmallVector<linalg::LinalgOp> selected;
+      // Every op decided sme (an error if it is not a contraction the
+      // matrix unit can run); with all-contractions, every contraction.
+      fn.walk([&](linalg::LinalgOp op) {
+        if (isForSME(op) ||
+            (allContractions && linalg::isaContractionOpInterface(op)))
+          selected.push_back(op);
+      });
+      unsigned index = 0;
+      for (linalg::LinalgOp op : selected) {
+        std::string why;
+        FailureOr<SMEContraction> contraction = matchSMEContraction(op, why);
+        if (failed(contraction)) {
+          if (!isForSME(op))
+            continue; // all-contractions: the rest stays on the vector cores
+          op->emitOpError("smepilot-tile-sme: ") << why;
+          failedAny = true;
+          continue;
+        }
+        FailureOr<linalg::MatmulOp> matmul = outlineSMEContraction(
+            rewriter, op, *contraction, fn, symbols, index++);
+        if (failed(matmul)) {
+          failedAny = true;
+          continue;
+        }
+        auto kernel = (*matmul)->getParentOfType<func::FuncOp>();
+        if (failed(tileAndVectorizeForSME(rewriter, *matmul,
+                                          contraction->kind.kStep)) ||
+            failed(lowerToOuterProducts(kernel)))
+          failedAny = true;
+      }
+    }
+    if (failedAny)
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,239 @@
+//===- SMEPipeline.cpp - linalg on tensors to LLVM with Arm SME kernels
+//-----===//
+//
+// smepilot-sme-pipeline: the aarch64 path for modules whose contractions the
+// Roofline model assigned to the matrix unit (docs/sme-path.md).
+// smepilot-tile-sme first rewrites those contractions into outlined,
+// tiled kernels of outer products on K-major operands; everything else
+// follows the host pipeline's stages (decompose, fuse, vectorize for the
+// vector cores -- NEON on aarch64 --, polynomial math, bufferize). After
+// bufferization the kernels are lowered to the arm_sme dialect (vector
+// legalization to ZA tiles, outer product fusion into the widening 2-way /
+// 4-way forms, tile slices moved by scf loops), the kernels alone are made
+// streaming with a new ZA state (enable-arm-streaming if-required-by-ops),
+// and the whole module is lowered to the LLVM dialect with the SME tile
+// allocation in convert-arm-sme-to-llvm (which needs CF, hence after
+// scf-to-cf).
+//
+// The target (sme-sve or sme2-nosve) does not change the IR: it is recorded
+// on the module as `smepilot.sme_target` and chooses the CPU features when
+// the object is emitted (lib/JIT/AOTCompile.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#include "smepilot/Pipelines/Pipelines.h"
+
+#include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToArmSME/ArithToArmSME.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ArmSMEToLLVM/ArmSMEToLLVM.h"
+#include "mlir/Conversion/ArmSMEToSCF/ArmSMEToSCF.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToArmSME/VectorToArmSME.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/ArmSME/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace mlir::smepilot;
+
+namespace {
+
+void addCleanup(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+/// Records the target on the module for the object emitter.
+struct RecordSMETargetPass
+    : public PassWrapper<RecordSMETargetPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(RecordSMETargetPass)
+  explicit RecordSMETargetPass(std::string target)
+      : target(std::move(target)) {}
+  StringRef getArgument() const override {
+    return "smepilot-record-sme-target";
+  }
+  void runOnOperation() override {
+    getOperation()->setAttr(kSMETargetAttrName,
+                            StringAttr::get(&getContext(), target));
+  }
+  std::string target;
+};
+
+void addTileSME(OpPassManager &pm, bool allContractions) {
+  TileSMEOptions options;
+  options.allContractions = allContractions;
+  pm.addPass(createTileSME(options));
+  addCleanup(pm);
+}
+
+void addLowerSME(OpPassManager &pm) {
+  // [8]x[8] tiles -> four [4]x[4] ZA tiles.
+  pm.addPass(arm_sme::createVectorLegalizationPass());
+  addCleanup(pm);
+  pm.addPass(createArithToArmSMEConversionPass());
+  pm.addPass(createConvertVectorToArmSMEPass());
+  pm.addNestedPass<func::FuncOp>(arm_sme::createOuterProductFusionPass());
+  pm.addPass(createConvertArmSMEToSCFPass());
+  // bf16 <-> f32 conversions inline (no __truncsfbf2 call). Only after the
+  // outer product fusion: expanded bf16 extensions would hide the widening
+  // pattern from it.
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addNestedPass<func::FuncOp>(arith::createArithExpandOpsPass(expand));
+  // Only functions holding arm_sme ops (the kernels) become streaming.
+  pm.addNestedPass<func::FuncOp>(arm_sme::createEnableArmStreamingPass(
+      arm_sme::ArmStreamingMode::StreamingLocally, arm_sme::ArmZaMode::NewZA,
+      /*ifRequiredByOps=*/true));
+  addCleanup(pm);
+}
+
+/// The host pipeline's lower-to-llvm list with the SME tile allocation and
+/// intrinsics conversion after scf-to-cf (it needs unstructured CF).
+void addLowerToLLVM(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createCopiesToLinalg());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass(
+      vector::VectorMultiReductionLowering::InnerReduction));
+  VectorTransferToSCFOptions transfers;
+  transfers.enableFullUnroll(true);
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(transfers));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addNestedPass<func::FuncOp>(createConvertArmSMEToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.vectorContractLowering =
+      vector::VectorContractLowering::OuterProduct;
+  vectorToLLVM.armSVE = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  addCleanup(pm);
+}
+
+} // namespace
+
+bool mlir::smepilot::isKnownSMETarget(StringRef target) {
+  return llvm::is_contained(getSMETargetNames(), target);
+}
+
+SmallVector<std::string> mlir::smepilot::getSMETargetNames() {
+  return {"sme-sve", "sme2-nosve"};
+}
+
+SmallVector<PipelineStage>
+mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
+  bool allContractions = options.allContractions;
+  std::string target = options.target;
+  // The host stages the SME path shares. Its annotate stage is not used:
+  // the decisions are the input (or all-contractions).
+  HostPipelineOptions host;
+  SmallVector<PipelineStage> hostStages = getHostPipelineStages(host);
+  auto hostStage = [&](StringRef name) {
+    return *llvm::find_if(
+        hostStages, [&](const PipelineStage &s) { return s.name == name; });
+  };
+  SmallVector<PipelineStage> stages;
+  stages.push_back({"tile-sme", [allContractions](OpPassManager &pm) {
+                      addTileSME(pm, allContractions);
+                    }});
+  for (StringRef name :
+       {"decompose", "fuse", "vectorize", "approximate-math", "bufferize"})
+    stages.push_back(hostStage(name));
+  stages.push_back({"lower-sme", [target](OpPassManager &pm) {
+                      pm.addPass(std::make_unique<RecordSMETargetPass>(target));
+                      addLowerSME(pm);
+                    }});
+  stages.push_back({"lower-to-llvm", addLowerToLLVM});
+  return stages;
+}
+
+SmallVector<std::string> mlir::smepilot::getSMEPipelineStageNames() {
+  SMEPipelineOptions options;
+  return llvm::map_to_vector(getSMEPipelineStages(options),
+                             [](const PipelineStage &s) { return s.name; });
+}
+
+LogicalResult
+mlir::smepilot::buildSMEPipeline(OpPassManager &pm,
+                                 const SMEPipelineOptions &options,
+                                 function_ref<void(const Twine &)> emitError) {
+  std::string target = options.target;
+  if (!isKnownSMETarget(target)) {
+    emitError("smepilot-sme-pipeline: unknown target '" + target +
+              "' (targets: " + llvm::join(getSMETargetNames(), ", ") + ")");
+    return failure();
+  }
+  SmallVector<PipelineStage> stages = getSMEPipelineStages(options);
+  std::string stopAfter = options.stopAfter;
+  if (!stopAfter.empty() && llvm::none_of(stages, [&](const PipelineStage &s) {
+        return s.name == stopAfter;
+      })) {
+    emitError("smepilot-sme-pipeline: unknown stop-after stage '" + stopAfter +
+              "' (stages: " + llvm::join(getSMEPipelineStageNames(), ", ") +
+              ")");
+    return failure();
+  }
+  for (const PipelineStage &stage : stages) {
+    stage.addPasses(pm);
+    if (stage.name == stopAfter)
+      break;
+  }
+  return success();
+}
+
+void mlir::smepilot::registerSMEPipeline() {
+  static bool registered = false;
+  if (registered)
+    return;
+  registered = true;
+  registerPassPipeline(
+      "smepilot-sme-pipeline",
+      "Compile linalg on tensors for aarch64 with Arm SME kernels down to the "
+      "LLVM dialect (stages: " +
+          llvm::join(getSMEPipelineStageNames(), ", ") + ")",
+      [](OpPassManager &pm, StringRef optionString,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        std::unique_ptr<SMEPipelineOptions> options =
+            SMEPipelineOptions::createFromString(optionString);
+        if (!options)
+          return errorHandler("smepilot-sme-pipeline: bad options '" +
+                              optionString + "'");
+        std::string message;
+        if (failed(buildSMEPipeline(
+                pm, *options, [&](const Twine &msg) { message = msg.str(); })))
+          return errorHandler(message);
+        return success();
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)> printOptions) {
+        printOptions(SMEPipelineOptions());
+      });
+}

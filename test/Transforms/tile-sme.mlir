@@ -1,0 +1,165 @@
+// RUN: smepilot-opt %s --smepilot-roofline-annotate="profile=apple-m4 force-mode=sme" --smepilot-tile-sme | FileCheck %s --check-prefixes=CHECK,DECIDED
+// RUN: smepilot-opt %s --smepilot-tile-sme=all-contractions=true | FileCheck %s --check-prefixes=CHECK,ALL
+// RUN: smepilot-opt %s --smepilot-tile-sme | FileCheck %s --check-prefix=NONE
+
+/// Without a decision (and without all-contractions) nothing goes to SME.
+// NONE-NOT: smepilot.sme_kernel
+// NONE-NOT: linalg.transpose
+
+/// A projection with [out, in] weights, f32, dynamic sizes. Both operands
+/// are transposed into K-major layouts in front of the call (the weight's
+/// transpose marked for load-time packing); the kernel tiles m and n by
+/// [8] scalable elements (2x2 ZA tiles of [4]x[4] f32) and k by 1. The C tile
+/// is read once before the k loop, carried through it as an iter_arg and
+/// updated by one outer product of two contiguous rows per k step (no
+/// gathers, no column reads), then written once.
+// CHECK-LABEL: func.func private @projection_sme0(
+// CHECK-SAME: %[[AT:[^:]*]]: tensor<?x?xf32>, %[[WT:[^:]*]]: tensor<?x?xf32>, %[[C:[^:]*]]: tensor<?x?xf32>) -> tensor<?x?xf32>
+// CHECK-SAME: attributes {smepilot.sme_kernel}
+// CHECK-NOT: vector.gather
+// CHECK: %[[VS:.*]] = vector.vscale
+// CHECK: %[[STEP:.*]] = arith.muli %[[VS]], %c8
+// CHECK: scf.for %[[M:.*]] = %c0 to %{{.*}} step %[[STEP]]
+// CHECK: scf.for %[[N:.*]] = %c0 to %{{.*}} step %[[STEP]]
+// CHECK: %[[ACC0:.*]] = vector.transfer_read {{.*}} : tensor<?x?xf32>, vector<[8]x[8]xf32>
+// CHECK: %[[ACC:.*]] = scf.for %[[K:.*]] = %c0 to %{{.*}} step %c1 iter_args(%[[ITER:.*]] = %[[ACC0]]) -> (vector<[8]x[8]xf32>)
+// CHECK-DAG: %[[AROW:.*]] = tensor.extract_slice %[[AT]][%[[K]], %[[M]]] [1, %{{.*}}] [1, 1] : tensor<?x?xf32> to tensor<1x?xf32>
+// CHECK-DAG: %[[WROW:.*]] = tensor.extract_slice %[[WT]][%[[K]], %[[N]]] [1, %{{.*}}] [1, 1] : tensor<?x?xf32> to tensor<1x?xf32>
+// CHECK-DAG: vector.transfer_read %[[AROW]]{{.*}} : tensor<1x?xf32>, vector<1x[8]xf32>
+// CHECK-DAG: vector.transfer_read %[[WROW]]{{.*}} : tensor<1x?xf32>, vector<1x[8]xf32>
+// CHECK-NOT: vector.gather
+// CHECK: %[[OP:.*]] = vector.mask %{{.*}} { vector.outerproduct %{{.*}}, %{{.*}}, %[[ITER]] {kind = #vector.kind<add>} : vector<[8]xf32>, vector<[8]xf32> }
+// CHECK-NEXT: scf.yield %[[OP]] : vector<[8]x[8]xf32>
+// CHECK: vector.transfer_write %[[ACC]]
+// CHECK: return
+// CHECK-LABEL: func.func @projection(
+// CHECK-SAME: %[[A:[^:]*]]: tensor<?x?xf32>, %[[W:[^:]*]]: tensor<?x?xf32>, %[[C2:[^:]*]]: tensor<?x?xf32>)
+// CHECK: %[[AT2:.*]] = linalg.transpose ins(%[[A]] : tensor<?x?xf32>) {{.*}} permutation = [1, 0]
+// CHECK-NOT: smepilot.pack_at_load
+// CHECK: %[[WT2:.*]] = linalg.transpose ins(%[[W]] : tensor<?x?xf32>) {{.*}} permutation = [1, 0] {smepilot.pack_at_load}
+// CHECK: %[[R:.*]] = call @projection_sme0(%[[AT2]], %[[WT2]], %[[C2]])
+// CHECK: return %[[R]]
+func.func @projection(%a: tensor<?x?xf32>, %w: tensor<?x?xf32>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<?x?xf32>, tensor<?x?xf32>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
+
+/// A plain matmul (B already [k, n]): only A is transposed.
+// CHECK-LABEL: func.func private @plain_sme0(
+// CHECK: vector.outerproduct {{.*}} : vector<[8]xf32>, vector<[8]xf32>
+// CHECK-LABEL: func.func @plain(
+// CHECK-SAME: %[[A:[^:]*]]: tensor<33x31xf32>, %[[B:[^:]*]]: tensor<31x17xf32>
+// CHECK: %[[AT:.*]] = linalg.transpose ins(%[[A]] : tensor<33x31xf32>) outs(%{{.*}} : tensor<31x33xf32>)
+// CHECK-NOT: linalg.transpose
+// CHECK: call @plain_sme0(%[[AT]], %[[B]], %{{.*}}) : (tensor<31x33xf32>, tensor<31x17xf32>, tensor<33x17xf32>)
+func.func @plain(%a: tensor<33x31xf32>, %b: tensor<31x17xf32>, %c: tensor<33x17xf32>) -> tensor<33x17xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<33x31xf32>, tensor<31x17xf32>) outs(%c : tensor<33x17xf32>) -> tensor<33x17xf32>
+  return %r : tensor<33x17xf32>
+}
+
+/// bf16 inputs, f32 accumulation, static even K: k steps of 2 (two outer
+/// products per step, which arm-sme-outer-product-fusion later turns into one
+/// 2-way widening fmopa); no padding.
+// CHECK-LABEL: func.func private @bf16_k6_sme0(
+// CHECK-SAME: tensor<6x?xbf16>, %{{.*}}: tensor<6x?xbf16>
+// CHECK: scf.for %{{.*}} = %c0 to %c6 step %c2 iter_args(%[[ITER:.*]] = %{{.*}}) -> (vector<[8]x[8]xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<2x?xbf16>, vector<2x[8]xbf16>
+// CHECK: arith.extf %{{.*}} : vector<[8]xbf16> to vector<[8]xf32>
+// CHECK: %[[P0:.*]] = vector.mask %{{.*}} { vector.outerproduct %{{.*}}, %{{.*}}, %[[ITER]]
+// CHECK: %[[P1:.*]] = vector.mask %{{.*}} { vector.outerproduct %{{.*}}, %{{.*}}, %[[P0]]
+// CHECK-NEXT: scf.yield %[[P1]]
+// CHECK-LABEL: func.func @bf16_k6(
+// CHECK-NOT: tensor.pad
+// CHECK: call @bf16_k6_sme0
+func.func @bf16_k6(%a: tensor<?x6xbf16>, %w: tensor<?x6xbf16>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<?x6xbf16>, tensor<?x6xbf16>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
+
+/// Odd K = 5 with bf16: both K-major operands are padded with zeros to K = 6
+/// in the caller.
+// CHECK-LABEL: func.func private @bf16_k5_sme0(
+// CHECK-SAME: tensor<6x?xbf16>, %{{.*}}: tensor<6x?xbf16>
+// CHECK: scf.for %{{.*}} = %c0 to %c6 step %c2
+// CHECK-LABEL: func.func @bf16_k5(
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : bf16
+// CHECK: %[[PA:.*]] = tensor.pad %{{.*}} low[0, 0] high[1, 0]
+// CHECK: tensor.yield %[[ZERO]]
+// CHECK: tensor<5x?xbf16> to tensor<6x?xbf16>
+// CHECK: %[[PW:.*]] = tensor.pad %{{.*}} low[0, 0] high[1, 0]
+// CHECK: call @bf16_k5_sme0(%[[PA]], %[[PW]], %{{.*}})
+func.func @bf16_k5(%a: tensor<?x5xbf16>, %w: tensor<?x5xbf16>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<?x5xbf16>, tensor<?x5xbf16>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
+
+/// i8 x i8 -> i32: k steps of 4 (the 4-way widening smopa), K = 8.
+// CHECK-LABEL: func.func private @i8_sme0(
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c4 iter_args(%{{.*}}) -> (vector<[8]x[8]xi32>)
+// CHECK-COUNT-4: vector.outerproduct {{.*}} : vector<[8]xi32>, vector<[8]xi32>
+// CHECK-LABEL: func.func @i8(
+func.func @i8(%a: tensor<?x8xi8>, %w: tensor<?x8xi8>, %c: tensor<?x?xi32>) -> tensor<?x?xi32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<?x8xi8>, tensor<?x8xi8>) outs(%c : tensor<?x?xi32>) -> tensor<?x?xi32>
+  return %r : tensor<?x?xi32>
+}
+
+/// A linalg.generic contraction (Q K^T style, k contiguous in both) takes the
+/// same path as the named form.
+// CHECK-LABEL: func.func private @generic_sme0(
+// CHECK: vector.outerproduct {{.*}} : vector<[8]xf32>, vector<[8]xf32>
+// CHECK-LABEL: func.func @generic(
+// CHECK: linalg.transpose
+// CHECK: linalg.transpose
+// CHECK: call @generic_sme0
+func.func @generic(%q: tensor<16x64xf32>, %k: tensor<16x64xf32>, %s: tensor<16x16xf32>) -> tensor<16x16xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j, d) -> (i, d)>, affine_map<(i, j, d) -> (j, d)>, affine_map<(i, j, d) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<16x64xf32>, tensor<16x64xf32>) outs(%s : tensor<16x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %a = arith.addf %acc, %p : f32
+    linalg.yield %a : f32
+  } -> tensor<16x16xf32>
+  return %r : tensor<16x16xf32>
+}
+
+/// Attention's Q K^T, batched over heads: the K-major transposes keep the
+/// batch dimension in front, and the kernel loops over the batch, running
+/// the 2-D schedule on rank-reduced slices.
+// CHECK-LABEL: func.func private @qkt_sme0(
+// CHECK-SAME: %[[QT:[^:]*]]: tensor<8x64x33xbf16>, %[[KT:[^:]*]]: tensor<8x64x17xbf16>, %[[S:[^:]*]]: tensor<8x33x17xf32>
+// CHECK: %[[OUT:.*]] = scf.for %[[B:.*]] = %c0 to %c8 step %c1 iter_args(%[[SB:.*]] = %[[S]]) -> (tensor<8x33x17xf32>)
+// CHECK-DAG: tensor.extract_slice %[[QT]][%[[B]], 0, 0] [1, 64, 33] [1, 1, 1] : tensor<8x64x33xbf16> to tensor<64x33xbf16>
+// CHECK-DAG: tensor.extract_slice %[[KT]][%[[B]], 0, 0] [1, 64, 17] [1, 1, 1] : tensor<8x64x17xbf16> to tensor<64x17xbf16>
+// CHECK-DAG: %[[S2:.*]] = tensor.extract_slice %[[SB]][%[[B]], 0, 0] [1, 33, 17] [1, 1, 1] : tensor<8x33x17xf32> to tensor<33x17xf32>
+// CHECK: %[[T:.*]] = scf.for %{{.*}} iter_args(%{{.*}} = %[[S2]]) -> (tensor<33x17xf32>)
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c2 iter_args(%{{.*}}) -> (vector<[8]x[8]xf32>)
+// CHECK: vector.outerproduct
+// CHECK: tensor.insert_slice %[[T]] into %[[SB]][%[[B]], 0, 0] [1, 33, 17] [1, 1, 1]
+// CHECK: return %[[OUT]]
+// CHECK-LABEL: func.func @qkt(
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<8x33x64xbf16>) {{.*}} permutation = [0, 2, 1]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<8x17x64xbf16>) {{.*}} permutation = [0, 2, 1] {smepilot.pack_at_load}
+// CHECK: call @qkt_sme0
+func.func @qkt(%q: tensor<8x33x64xbf16>, %k: tensor<8x17x64xbf16>, %s: tensor<8x33x17xf32>) -> tensor<8x33x17xf32> {
+  %r = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+         ins(%q, %k : tensor<8x33x64xbf16>, tensor<8x17x64xbf16>) outs(%s : tensor<8x33x17xf32>) -> tensor<8x33x17xf32>
+  return %r : tensor<8x33x17xf32>
+}
+
+/// f64 has no ZA accumulator type here: with all-contractions it stays on
+/// the vector cores (untouched).
+// ALL-LABEL: func.func @f64(
+// ALL-NOT: call
+// ALL: linalg.matmul
+// DECIDED-LABEL: func.func @f64(
+// DECIDED-NOT: call
+// DECIDED: linalg.matmul
+func.func @f64(%a: tensor<8x8xf64>, %b: tensor<8x8xf64>, %c: tensor<8x8xf64>) -> tensor<8x8xf64> {
+  %r = linalg.matmul ins(%a, %b : tensor<8x8xf64>, tensor<8x8xf64>) outs(%c : tensor<8x8xf64>) -> tensor<8x8xf64>
+  return %r : tensor<8x8xf64>
+}
