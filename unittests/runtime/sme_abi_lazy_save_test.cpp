@@ -23,6 +23,10 @@
 
 namespace {
 
+// The file is compiled for the baseline architecture (so that no SVE code
+// lands in templates other tests share); the SME functions opt in one by one.
+#define SMEPILOT_SME_TARGET __attribute__((target("sme")))
+
 std::vector<uint8_t> callee_junk;
 
 /// A private-ZA function that uses ZA: on entry the compiler commits any
@@ -35,7 +39,7 @@ std::vector<uint8_t> callee_junk;
 /// old lowering, -mllvm -aarch64-new-sme-abi=false, spills LR). See
 /// docs/sme-abi.md: MLIR kernels that are leaf new-ZA functions have the
 /// same prologue.
-__arm_new("za") __attribute__((noinline)) void overwrite_za(int64_t svl) {
+__arm_new("za") SMEPILOT_SME_TARGET __attribute__((noinline)) void overwrite_za(int64_t svl) {
   asm volatile("" ::: "x30");
   svzero_za();
   for (int64_t row = 0; row < svl; ++row)
@@ -50,7 +54,7 @@ void *tpidr2_after_disable;
 /// would: __arm_za_disable commits the lazy save. It records the state
 /// afterwards, since a caller cannot tell a disable that did nothing (ZA
 /// still dormant, so it abandons the save) from one that worked.
-__attribute__((noinline)) void disable_za() {
+SMEPILOT_SME_TARGET __attribute__((noinline)) void disable_za() {
   __arm_za_disable();
   asm volatile("mrs %0, svcr\n\tmrs %1, tpidr2_el0"
                : "=r"(svcr_after_disable), "=r"(tpidr2_after_disable));
@@ -58,7 +62,7 @@ __attribute__((noinline)) void disable_za() {
 
 /// Loads ZA from `in`, calls `callee` (a private-ZA function: the compiler
 /// wraps the call in a lazy save), stores ZA to `out`.
-__arm_new("za") __attribute__((noinline)) void keep_za_across_call(const uint8_t *in,
+__arm_new("za") SMEPILOT_SME_TARGET __attribute__((noinline)) void keep_za_across_call(const uint8_t *in,
                                                                    uint8_t *out, int64_t svl,
                                                                    bool use_disable) {
   for (int64_t row = 0; row < svl; ++row)
@@ -73,7 +77,8 @@ __arm_new("za") __attribute__((noinline)) void keep_za_across_call(const uint8_t
 
 /// The same in streaming mode: the call to the non-streaming callee also
 /// leaves and re-enters streaming mode around the lazy save.
-__arm_new("za") __arm_locally_streaming __attribute__((noinline)) void keep_za_across_call_streaming(
+__arm_new("za") __arm_locally_streaming SMEPILOT_SME_TARGET __attribute__((noinline)) void
+keep_za_across_call_streaming(
     const uint8_t *in, uint8_t *out, int64_t svl, bool use_disable) {
   for (int64_t row = 0; row < svl; ++row)
     svldr_za(uint32_t(row), in + row * svl);
@@ -128,7 +133,8 @@ TEST_P(SmeAbiLazySave, ZaSurvivesACallThatCommitsTheLazySave) {
   // Both functions turn ZA off and leave no lazy save behind.
   uint64_t svcr;
   void *tpidr2;
-  asm volatile("mrs %0, svcr\n\tmrs %1, tpidr2_el0" : "=r"(svcr), "=r"(tpidr2));
+  asm volatile(".arch_extension sme\n\tmrs %0, svcr\n\tmrs %1, tpidr2_el0"
+               : "=r"(svcr), "=r"(tpidr2));
   EXPECT_EQ(svcr, 0u);
   EXPECT_EQ(tpidr2, nullptr);
 }

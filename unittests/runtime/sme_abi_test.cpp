@@ -12,7 +12,10 @@
 // The tests run in and out of streaming mode (the routines are
 // streaming-compatible). They need SME: under qemu-aarch64 -cpu max they run,
 // and the aarch64 sub-build also runs them at several vector lengths
-// (unittests/runtime/CMakeLists.txt). On other architectures they skip.
+// (unittests/runtime/CMakeLists.txt). SmeAbiWithoutSme* run instead on CPUs
+// without SME (ctest: -cpu max,sme=off and -cpu cortex-a72), where the
+// routines must do nothing and execute no SME instruction. On other
+// architectures the file is one skipped test.
 #include <gtest/gtest.h>
 
 #if defined(__aarch64__) && defined(__linux__)
@@ -41,9 +44,10 @@ struct call_record {
 };
 
 /// Calls fn with x0 = arg0 and x1..x15, x19..x29 set to canary(i); in
-/// streaming mode (smstart sm before, smstop sm after) when streaming != 0.
-/// Records the registers and SVCR as fn returned them.
-void call_recording(const void *fn, uint64_t arg0, uint64_t streaming, call_record *out);
+/// streaming mode (smstart sm before, smstop sm after) when bit 0 of `mode`
+/// is set. Records the registers, and SVCR (into svcr_after) when bit 1 is
+/// set, as fn returned them. Mode 0 executes no SME instruction.
+void call_recording(const void *fn, uint64_t arg0, uint64_t mode, call_record *out);
 }
 
 namespace {
@@ -55,6 +59,7 @@ constexpr uint64_t canary(int reg) { return 0xc0de000000000000ull | uint64_t(reg
 // x0 = fn, x1 = arg0, x2 = streaming, x3 = out.
 asm(R"(
         .text
+        .arch_extension sme
         .p2align 2
         .globl call_recording
         .type call_recording, %function
@@ -68,7 +73,7 @@ call_recording:
         stp     x3, x2, [sp, #96]
         mov     x16, x0
         mov     x0, x1
-        cbz     x2, 1f
+        tbz     x2, #0, 1f
         smstart sm
 1:
         )" SMEPILOT_CANARY(1) SMEPILOT_CANARY(2) SMEPILOT_CANARY(3) SMEPILOT_CANARY(4)
@@ -95,10 +100,11 @@ call_recording:
         stp     x24, x25, [x17, #192]
         stp     x26, x27, [x17, #208]
         stp     x28, x29, [x17, #224]
+        ldr     x16, [sp, #104]
+        tbz     x16, #1, 3f
         mrs     x16, svcr
         str     x16, [x17, #240]
-        ldr     x16, [sp, #104]
-        cbz     x16, 2f
+3:      tbz     x16, #0, 2f
         smstop  sm
 2:
         ldp     x19, x20, [sp, #16]
@@ -136,36 +142,42 @@ void expect_preserved(const call_record &r, uint32_t mask, uint64_t arg0, const 
 
 constexpr uint64_t svcr_sm = 1, svcr_za = 2;
 
+// This file is compiled for the baseline architecture (so that no SVE code
+// lands in templates other tests share); each SME or SVE instruction names its
+// extension instead.
+#define SME ".arch_extension sme\n\t"
+#define SVE ".arch_extension sve\n\t"
+
 uint64_t read_svcr() {
   uint64_t v;
-  asm volatile("mrs %0, svcr" : "=r"(v));
+  asm volatile(SME "mrs %0, svcr" : "=r"(v));
   return v;
 }
 void *read_tpidr2() {
   void *v;
-  asm volatile("mrs %0, tpidr2_el0" : "=r"(v));
+  asm volatile(SME "mrs %0, tpidr2_el0" : "=r"(v));
   return v;
 }
-void write_tpidr2(const void *p) { asm volatile("msr tpidr2_el0, %0" ::"r"(p) : "memory"); }
-void za_on() { asm volatile("smstart za" ::: "memory"); }
-void za_off() { asm volatile("smstop za" ::: "memory"); }
-void zero_za() { asm volatile("zero {za}" ::: "memory"); }
+void write_tpidr2(const void *p) { asm volatile(SME "msr tpidr2_el0, %0" ::"r"(p) : "memory"); }
+void za_on() { asm volatile(SME "smstart za" ::: "memory"); }
+void za_off() { asm volatile(SME "smstop za" ::: "memory"); }
+void zero_za() { asm volatile(SME "zero {za}" ::: "memory"); }
 int64_t svl_bytes() {
   int64_t v;
-  asm volatile("rdsvl %0, #1" : "=r"(v));
+  asm volatile(SME "rdsvl %0, #1" : "=r"(v));
   return v;
 }
 int64_t sve_bytes() {
   int64_t v;
-  asm volatile("cntb %0" : "=r"(v));
+  asm volatile(SVE "cntb %0" : "=r"(v));
   return v;
 }
 /// ZA slice `row` = `svl` bytes at p.
 void load_za_row(uint32_t row, const uint8_t *p) {
-  asm volatile("mov w12, %w0\n\tldr za[w12, 0], [%1]" ::"r"(row), "r"(p) : "x12", "memory");
+  asm volatile(SME "mov w12, %w0\n\tldr za[w12, 0], [%1]" ::"r"(row), "r"(p) : "x12", "memory");
 }
 void store_za_row(uint32_t row, uint8_t *p) {
-  asm volatile("mov w12, %w0\n\tstr za[w12, 0], [%1]" ::"r"(row), "r"(p) : "x12", "memory");
+  asm volatile(SME "mov w12, %w0\n\tstr za[w12, 0], [%1]" ::"r"(row), "r"(p) : "x12", "memory");
 }
 
 /// A TPIDR2 block (AAPCS64 6.4.3).
@@ -220,10 +232,11 @@ protected:
     if (!features.sme)
       return;
     write_tpidr2(nullptr);
-    asm volatile("smstop" ::: "memory");
+    asm volatile(SME "smstop" ::: "memory");
   }
   bool streaming() const { return GetParam(); }
-  uint64_t streaming_arg() const { return streaming() ? 1 : 0; }
+  /// call_recording's mode: read SVCR, and enter streaming mode if asked.
+  uint64_t streaming_arg() const { return streaming() ? 3 : 2; }
   uint64_t sm_bit() const { return streaming() ? svcr_sm : 0; }
 
   smepilot::rt::cpu_features features;
@@ -435,6 +448,36 @@ TEST_P(SmeAbiDeathTest, Tpidr2RestoreAbortsOnMisuse) {
         __arm_tpidr2_restore(nullptr);
       },
       "null TPIDR2 block");
+}
+
+/// On a CPU without SME (ctest runs this under qemu-aarch64 -cpu max,sme=off
+/// and -cpu cortex-a72) the routines must report nothing and do nothing,
+/// without executing an SME instruction.
+TEST(SmeAbiWithoutSme, RoutinesReportNothingAndDoNothing) {
+  const auto f = smepilot::rt::detect_cpu_features();
+  if (f.sme)
+    GTEST_SKIP() << "this CPU has SME; ctest runs this test under qemu-aarch64 -cpu "
+                    "max,sme=off and -cpu cortex-a72";
+  call_record r{};
+  call_recording((const void *)&__arm_sme_state, 0, 0, &r);
+  EXPECT_EQ(r.x[0], 0u) << "__arm_sme_state must return x0 = 0 without SME";
+  EXPECT_EQ(r.x[1], 0u) << "__arm_sme_state must return x1 = 0 without SME";
+  expect_preserved(r, preserved_by_sme_state, 0, "__arm_sme_state");
+  call_recording((const void *)&__arm_tpidr2_save, 5, 0, &r);
+  expect_preserved(r, preserved_by_save, 5, "__arm_tpidr2_save");
+  call_recording((const void *)&__arm_za_disable, 6, 0, &r);
+  expect_preserved(r, preserved_by_save, 6, "__arm_za_disable");
+  call_recording((const void *)&__arm_get_current_vg, 0, 0, &r);
+  EXPECT_EQ(int64_t(r.x[0]), f.sve ? sve_bytes() / 8 : 0);
+  expect_preserved(r, preserved_by_get_vg, r.x[0], "__arm_get_current_vg");
+}
+
+TEST(SmeAbiWithoutSmeDeathTest, Tpidr2RestoreAbortsWithoutSme) {
+  if (smepilot::rt::detect_cpu_features().sme)
+    GTEST_SKIP() << "this CPU has SME";
+  tpidr2_block block{};
+  EXPECT_DEATH(__arm_tpidr2_restore(&block),
+               "__arm_tpidr2_restore called on a thread without SME");
 }
 
 } // namespace
