@@ -5,9 +5,10 @@
 // routine through call_recording() and checks the observable contract:
 // results, ZA contents (read back with `str za`), the save buffer, SVCR and
 // TPIDR2_EL0 afterwards, and that every register the routine promises to
-// preserve still holds its canary. A no-op stub fails all of them (the state
-// and buffer checks); a routine written as a normal C function fails the
-// register checks.
+// preserve still holds its canary. No-op stubs fail every case except the two
+// that check that a save with nothing to save writes nothing; a routine that
+// uses a register it must preserve fails the register checks (tried with the
+// save loop's slice index moved to w12).
 //
 // The tests run in and out of streaming mode (the routines are
 // streaming-compatible). They need SME: under qemu-aarch64 -cpu max they run,
