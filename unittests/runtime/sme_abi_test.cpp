@@ -5,7 +5,8 @@
 // routine through call_recording() and checks the observable contract:
 // results, ZA contents (read back with `str za`), the save buffer, SVCR and
 // TPIDR2_EL0 afterwards, and that every register the routine promises to
-// preserve still holds its canary. No-op stubs fail every case except the two
+// preserve (x0-x15 as the routine's contract says, x19-x29, Z0-Z31, P0-P15)
+// still holds its canary. No-op stubs fail every case except the two
 // that check that a save with nothing to save writes nothing; a routine that
 // uses a register it must preserve fails the register checks (tried with the
 // save loop's slice index moved to w12).
@@ -23,8 +24,10 @@
 
 #include "smepilot_rt/cpu_features.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -42,14 +45,24 @@ uint64_t __arm_get_current_vg(void);
 struct call_record {
   uint64_t x[30]; // x0..x29 (x16, x17, x18 not meaningful)
   uint64_t svcr_after;
+  /// Vector length in bytes when Z0-Z31 and P0-P15 were recorded, else 0.
+  uint64_t vector_bytes;
+  /// z[i * vector_bytes ...]: Z<i>; p[i * vector_bytes / 8 ...]: P<i>.
+  uint8_t z[32 * 256];
+  uint8_t p[16 * 32];
 };
 
 /// Calls fn with x0 = arg0 and x1..x15, x19..x29 set to canary(i); in
 /// streaming mode (smstart sm before, smstop sm after) when bit 0 of `mode`
 /// is set. Records the registers, and SVCR (into svcr_after) when bit 1 is
-/// set, as fn returned them. Mode 0 executes no SME instruction.
+/// set, as fn returned them. With bit 2 (needs SVE, or streaming mode) it also
+/// sets Z<i> to bytes i + 1 and P<i> to ptrue pattern(i) before the call and
+/// records them after it. Mode 0 executes no SME or SVE instruction.
 void call_recording(const void *fn, uint64_t arg0, uint64_t mode, call_record *out);
 }
+static_assert(offsetof(call_record, vector_bytes) == 248);
+static_assert(offsetof(call_record, z) == 256);
+static_assert(offsetof(call_record, p) == 256 + 32 * 256);
 
 namespace {
 
@@ -61,6 +74,7 @@ constexpr uint64_t canary(int reg) { return 0xc0de000000000000ull | uint64_t(reg
 asm(R"(
         .text
         .arch_extension sme
+        .arch_extension sve
         .p2align 2
         .globl call_recording
         .type call_recording, %function
@@ -76,7 +90,56 @@ call_recording:
         mov     x0, x1
         tbz     x2, #0, 1f
         smstart sm
-1:
+1:      tbz     x2, #2, 5f
+        dup     z0.b, #1
+        dup     z1.b, #2
+        dup     z2.b, #3
+        dup     z3.b, #4
+        dup     z4.b, #5
+        dup     z5.b, #6
+        dup     z6.b, #7
+        dup     z7.b, #8
+        dup     z8.b, #9
+        dup     z9.b, #10
+        dup     z10.b, #11
+        dup     z11.b, #12
+        dup     z12.b, #13
+        dup     z13.b, #14
+        dup     z14.b, #15
+        dup     z15.b, #16
+        dup     z16.b, #17
+        dup     z17.b, #18
+        dup     z18.b, #19
+        dup     z19.b, #20
+        dup     z20.b, #21
+        dup     z21.b, #22
+        dup     z22.b, #23
+        dup     z23.b, #24
+        dup     z24.b, #25
+        dup     z25.b, #26
+        dup     z26.b, #27
+        dup     z27.b, #28
+        dup     z28.b, #29
+        dup     z29.b, #30
+        dup     z30.b, #31
+        dup     z31.b, #32
+        ptrue   p0.b, vl1
+        ptrue   p1.b, vl2
+        ptrue   p2.b, vl3
+        ptrue   p3.b, vl4
+        ptrue   p4.b, vl5
+        ptrue   p5.b, vl6
+        ptrue   p6.b, vl7
+        ptrue   p7.b, vl8
+        ptrue   p8.h, vl1
+        ptrue   p9.h, vl2
+        ptrue   p10.h, vl3
+        ptrue   p11.h, vl4
+        ptrue   p12.h, vl5
+        ptrue   p13.h, vl6
+        ptrue   p14.h, vl7
+        ptrue   p15.h, vl8
+5:
         )" SMEPILOT_CANARY(1) SMEPILOT_CANARY(2) SMEPILOT_CANARY(3) SMEPILOT_CANARY(4)
         SMEPILOT_CANARY(5) SMEPILOT_CANARY(6) SMEPILOT_CANARY(7) SMEPILOT_CANARY(8)
         SMEPILOT_CANARY(9) SMEPILOT_CANARY(10) SMEPILOT_CANARY(11) SMEPILOT_CANARY(12)
@@ -102,7 +165,62 @@ call_recording:
         stp     x26, x27, [x17, #208]
         stp     x28, x29, [x17, #224]
         ldr     x16, [sp, #104]
-        tbz     x16, #1, 3f
+        tbz     x16, #2, 4f
+        cntb    x16
+        str     x16, [x17, #248]
+        add     x16, x17, #256
+        str     z0, [x16, #0, mul vl]
+        str     z1, [x16, #1, mul vl]
+        str     z2, [x16, #2, mul vl]
+        str     z3, [x16, #3, mul vl]
+        str     z4, [x16, #4, mul vl]
+        str     z5, [x16, #5, mul vl]
+        str     z6, [x16, #6, mul vl]
+        str     z7, [x16, #7, mul vl]
+        str     z8, [x16, #8, mul vl]
+        str     z9, [x16, #9, mul vl]
+        str     z10, [x16, #10, mul vl]
+        str     z11, [x16, #11, mul vl]
+        str     z12, [x16, #12, mul vl]
+        str     z13, [x16, #13, mul vl]
+        str     z14, [x16, #14, mul vl]
+        str     z15, [x16, #15, mul vl]
+        str     z16, [x16, #16, mul vl]
+        str     z17, [x16, #17, mul vl]
+        str     z18, [x16, #18, mul vl]
+        str     z19, [x16, #19, mul vl]
+        str     z20, [x16, #20, mul vl]
+        str     z21, [x16, #21, mul vl]
+        str     z22, [x16, #22, mul vl]
+        str     z23, [x16, #23, mul vl]
+        str     z24, [x16, #24, mul vl]
+        str     z25, [x16, #25, mul vl]
+        str     z26, [x16, #26, mul vl]
+        str     z27, [x16, #27, mul vl]
+        str     z28, [x16, #28, mul vl]
+        str     z29, [x16, #29, mul vl]
+        str     z30, [x16, #30, mul vl]
+        str     z31, [x16, #31, mul vl]
+        add     x16, x17, #2, lsl #12
+        add     x16, x16, #256
+        str     p0, [x16, #0, mul vl]
+        str     p1, [x16, #1, mul vl]
+        str     p2, [x16, #2, mul vl]
+        str     p3, [x16, #3, mul vl]
+        str     p4, [x16, #4, mul vl]
+        str     p5, [x16, #5, mul vl]
+        str     p6, [x16, #6, mul vl]
+        str     p7, [x16, #7, mul vl]
+        str     p8, [x16, #8, mul vl]
+        str     p9, [x16, #9, mul vl]
+        str     p10, [x16, #10, mul vl]
+        str     p11, [x16, #11, mul vl]
+        str     p12, [x16, #12, mul vl]
+        str     p13, [x16, #13, mul vl]
+        str     p14, [x16, #14, mul vl]
+        str     p15, [x16, #15, mul vl]
+        ldr     x16, [sp, #104]
+4:      tbz     x16, #1, 3f
         mrs     x16, svcr
         str     x16, [x17, #240]
 3:      tbz     x16, #0, 2f
@@ -138,6 +256,27 @@ void expect_preserved(const call_record &r, uint32_t mask, uint64_t arg0, const 
     const uint64_t expected = reg == 0 ? arg0 : canary(reg);
     EXPECT_EQ(r.x[reg], expected) << routine << " clobbered x" << reg
                                   << ", which the AAPCS64 says it preserves";
+  }
+  const size_t vl = size_t(r.vector_bytes);
+  if (vl == 0)
+    return;
+  for (size_t zi = 0; zi < 32; ++zi)
+    for (size_t b = 0; b < vl; ++b)
+      if (r.z[zi * vl + b] != zi + 1) {
+        ADD_FAILURE() << routine << " clobbered z" << zi << " (byte " << b
+                      << "), which the AAPCS64 says it preserves";
+        break;
+      }
+  // P<i>: one bit per byte lane; ptrue .b vl(i+1) for P0-P7, .h vl(i-7) (every
+  // other bit) for P8-P15.
+  const size_t pl = vl / 8;
+  for (size_t pi = 0; pi < 16; ++pi) {
+    std::vector<uint8_t> expected(pl, 0);
+    const size_t lanes = pi < 8 ? pi + 1 : pi - 7, stride = pi < 8 ? 1 : 2;
+    for (size_t lane = 0; lane < lanes; ++lane)
+      expected[lane * stride / 8] |= uint8_t(1u << (lane * stride % 8));
+    EXPECT_EQ(std::memcmp(r.p + pi * pl, expected.data(), pl), 0)
+        << routine << " clobbered p" << pi << ", which the AAPCS64 says it preserves";
   }
 }
 
@@ -236,8 +375,11 @@ protected:
     asm volatile(SME "smstop" ::: "memory");
   }
   bool streaming() const { return GetParam(); }
-  /// call_recording's mode: read SVCR, and enter streaming mode if asked.
-  uint64_t streaming_arg() const { return streaming() ? 3 : 2; }
+  /// call_recording's mode: read SVCR, enter streaming mode if asked, and
+  /// check the vector registers when SVE instructions can run.
+  uint64_t streaming_arg() const {
+    return (streaming() ? 1 : 0) | 2 | (streaming() || features.sve ? 4 : 0);
+  }
   uint64_t sm_bit() const { return streaming() ? svcr_sm : 0; }
 
   smepilot::rt::cpu_features features;
@@ -459,16 +601,17 @@ TEST(SmeAbiWithoutSme, RoutinesReportNothingAndDoNothing) {
   if (f.sme)
     GTEST_SKIP() << "this CPU has SME; ctest runs this test under qemu-aarch64 -cpu "
                     "max,sme=off and -cpu cortex-a72";
+  const uint64_t mode = f.sve ? 4 : 0; // record Z/P when SVE can
   call_record r{};
-  call_recording((const void *)&__arm_sme_state, 0, 0, &r);
+  call_recording((const void *)&__arm_sme_state, 0, mode, &r);
   EXPECT_EQ(r.x[0], 0u) << "__arm_sme_state must return x0 = 0 without SME";
   EXPECT_EQ(r.x[1], 0u) << "__arm_sme_state must return x1 = 0 without SME";
   expect_preserved(r, preserved_by_sme_state, 0, "__arm_sme_state");
-  call_recording((const void *)&__arm_tpidr2_save, 5, 0, &r);
+  call_recording((const void *)&__arm_tpidr2_save, 5, mode, &r);
   expect_preserved(r, preserved_by_save, 5, "__arm_tpidr2_save");
-  call_recording((const void *)&__arm_za_disable, 6, 0, &r);
+  call_recording((const void *)&__arm_za_disable, 6, mode, &r);
   expect_preserved(r, preserved_by_save, 6, "__arm_za_disable");
-  call_recording((const void *)&__arm_get_current_vg, 0, 0, &r);
+  call_recording((const void *)&__arm_get_current_vg, 0, mode, &r);
   EXPECT_EQ(int64_t(r.x[0]), f.sve ? sve_bytes() / 8 : 0);
   expect_preserved(r, preserved_by_get_vg, r.x[0], "__arm_get_current_vg");
 }
