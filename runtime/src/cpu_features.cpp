@@ -177,16 +177,16 @@ std::string describe(const cpu_features &f) {
   std::string yes, no;
   switch (f.arch) {
   case cpu_arch::aarch64: {
-    auto bits = [](int64_t bytes) { return strformat(" (VL %lld bits)", (long long)bytes * 8); };
+    auto bits = [](const char *what, int64_t bytes) {
+      return bytes ? strformat(" (%s %lld bits)", what, (long long)bytes * 8) : std::string();
+    };
     append_flag(yes, no, f.neon, "neon");
     append_flag(yes, no, f.dotprod, "dotprod");
-    append_flag(yes, no, f.sve, "sve", f.sve_vector_bytes ? bits(f.sve_vector_bytes) : "");
+    append_flag(yes, no, f.sve, "sve", bits("VL", f.sve_vector_bytes));
     append_flag(yes, no, f.sve2, "sve2");
     append_flag(yes, no, f.bf16, "bf16");
     append_flag(yes, no, f.i8mm, "i8mm");
-    append_flag(yes, no, f.sme, "sme",
-                f.sme_vector_bytes ? strformat(" (SVL %lld bits)", (long long)f.sme_vector_bytes * 8)
-                                   : "");
+    append_flag(yes, no, f.sme, "sme", bits("SVL", f.sme_vector_bytes));
     append_flag(yes, no, f.sme2, "sme2");
     append_flag(yes, no, f.sme_f64f64, "sme_f64f64");
     append_flag(yes, no, f.sme_i16i64, "sme_i16i64");
