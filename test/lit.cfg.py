@@ -43,12 +43,12 @@ if qemu_aarch64 and clangxx_aarch64 and os.path.exists(clangxx_aarch64):
     config.substitutions.append(
         ("%clangxx-aarch64",
          clangxx_aarch64 + " --target=aarch64-linux-gnu -fuse-ld=lld -static"))
-    # The SME ABI routines the kernels need at link time. TEST-LOCAL for now:
-    # point this at the runtime's runtime/src/sme_abi_aarch64.S once it lands.
+    # The SME ABI routines the kernels need at link time: the runtime's own
+    # (docs/sme-abi.md), the ones its aarch64 build links.
     config.substitutions.append(
         ("%sme-abi-routines",
-         os.path.join(config.test_source_root, "Pipelines", "Inputs",
-                      "sme-tpidr2-save-test-local.S")))
+         os.path.join(config.smepilot_src_root, "runtime", "src",
+                      "sme_abi_aarch64.S")))
     for bits in (128, 256, 512, 1024, 2048):
         n = bits // 8
         config.substitutions.append(
