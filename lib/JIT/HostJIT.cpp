@@ -29,6 +29,8 @@ using namespace mlir::smepilot;
 static constexpr StringLiteral kCInterfacePrefix = "_mlir_ciface_";
 /// smepilot-emit-dispatch-tables names the table of phase P smepilot_table_P.
 static constexpr StringLiteral kDispatchTablePrefix = "smepilot_table_";
+/// ... and the list of them all (abi.h, smepilot_rt_compiled_model).
+static constexpr StringLiteral kCompiledModelName = "smepilot_compiled_model";
 
 HostJIT::~HostJIT() = default;
 
@@ -110,7 +112,7 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
   // with the kernels they point to.
   for (auto global : module.getOps<LLVM::GlobalOp>()) {
     StringRef name = global.getSymName();
-    if (!name.starts_with(kDispatchTablePrefix))
+    if (!name.starts_with(kDispatchTablePrefix) && name != kCompiledModelName)
       continue;
     llvm::Expected<void *> address = jit->engine->lookup(name);
     if (!address) {
@@ -129,11 +131,18 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
 
 FailureOr<void *> HostJIT::lookupDispatchTable(StringRef phase,
                                                std::string *error) {
-  std::string name = (kDispatchTablePrefix + phase).str();
+  return lookupData((kDispatchTablePrefix + phase).str(), error);
+}
+
+FailureOr<void *> HostJIT::lookupCompiledModel(std::string *error) {
+  return lookupData(kCompiledModelName, error);
+}
+
+FailureOr<void *> HostJIT::lookupData(StringRef name, std::string *error) {
   auto it = symbols.find(name);
   if (it == symbols.end()) {
     if (error)
-      *error = "the compiled module has no dispatch table '" + name + "'";
+      *error = ("the compiled module has no '" + name + "'").str();
     return failure();
   }
   return it->second;

@@ -269,8 +269,20 @@ void buildForwardFunction(OpBuilder &b, ModuleOp module,
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   func->setAttr(kPhaseAttr,
                 b.getStringAttr(getPhaseName(chunk, lastRowOnly)));
-  for (unsigned i = 2; i < kCacheArg; ++i)
+  func->setAttr(kChunkAttr, b.getI64IntegerAttr(chunk));
+  if (lastRowOnly)
+    func->setAttr(kLastRowAttr, b.getUnitAttr());
+  // What each argument binds (abi.h, compiled models): the dispatch tables'
+  // buffer names.
+  llvm::SmallVector<std::string> weightNames = getWeightNames(desc);
+  func.setArgAttr(0, kNameAttr, b.getStringAttr("tokens"));
+  for (unsigned i = 2; i < kCacheArg; ++i) {
     func.setArgAttr(i, kWeightAttr, b.getUnitAttr());
+    func.setArgAttr(i, kNameAttr, b.getStringAttr(weightNames[i - 2]));
+  }
+  func.setArgAttr(kCacheArg, kNameAttr, b.getStringAttr("k_cache"));
+  func.setArgAttr(kCacheArg + 1, kNameAttr, b.getStringAttr("v_cache"));
+  func.setResultAttr(0, kNameAttr, b.getStringAttr("logits"));
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
   GraphEmitter g(b, loc);

@@ -44,7 +44,7 @@
 
 /// The forward function hands the caches from call to call.
 // CHECK-LABEL: func.func @smepilot_forward_c1(
-// CHECK-SAME: %[[K0:arg50]]: memref<5x4x16x8xf32>, %[[V0:arg51]]: memref<5x4x16x8xf32>)
+// CHECK-SAME: %[[K0:arg50]]: memref<5x4x16x8xf32> {smepilot.name = "k_cache"}, %[[V0:arg51]]: memref<5x4x16x8xf32> {smepilot.name = "v_cache"})
 // CHECK: %[[R0:.*]]:3 = call @smepilot_layer_c1({{.*}}, %[[K0]], %[[V0]])
 // CHECK: %[[R1:.*]]:3 = call @smepilot_layer_c1({{.*}}, %[[R0]]#1, %[[R0]]#2)
 

@@ -55,9 +55,9 @@
 
 /// The decode function: the contract's signature, C interface.
 // CHECK-LABEL: func.func @smepilot_forward_c1(
-// CHECK-SAME: %[[TOK:[a-z0-9]+]]: tensor<1xi32>, %[[FPOS:[a-z0-9]+]]: index, %[[EMB:[a-z0-9]+]]: tensor<512x64xf32> {smepilot.weight}, %{{.*}}: tensor<64xf32> {smepilot.weight}, %[[OUT:[a-z0-9]+]]: tensor<512x64xf32> {smepilot.weight},
-// CHECK-SAME: %[[K0:[a-z0-9]+]]: tensor<5x4x16x8xf32>, %[[V0:[a-z0-9]+]]: tensor<5x4x16x8xf32>) -> (tensor<1x512xf32>, tensor<5x4x16x8xf32>, tensor<5x4x16x8xf32>)
-// CHECK-SAME: attributes {llvm.emit_c_interface, smepilot.phase = "forward_c1"}
+// CHECK-SAME: %[[TOK:[a-z0-9]+]]: tensor<1xi32> {smepilot.name = "tokens"}, %[[FPOS:[a-z0-9]+]]: index, %[[EMB:[a-z0-9]+]]: tensor<512x64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %{{.*}}: tensor<64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %[[OUT:[a-z0-9]+]]: tensor<512x64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight},
+// CHECK-SAME: %[[K0:[a-z0-9]+]]: tensor<5x4x16x8xf32> {smepilot.name = "k_cache"}, %[[V0:[a-z0-9]+]]: tensor<5x4x16x8xf32> {smepilot.name = "v_cache"}) -> (tensor<1x512xf32> {smepilot.name = "logits"}, tensor<5x4x16x8xf32>, tensor<5x4x16x8xf32>)
+// CHECK-SAME: attributes {llvm.emit_c_interface, smepilot.chunk = 1 : i64, smepilot.phase = "forward_c1"}
 /// Embedding gather.
 // CHECK: linalg.generic {{.*}} ins(%[[TOK]] : tensor<1xi32>)
 // CHECK: arith.index_cast
@@ -85,7 +85,7 @@
 // CHECK: linalg.batch_matmul {{.*}} : tensor<4x8x8xf32>, tensor<4x?x8xf32>) {{.*}} -> tensor<4x8x?xf32>
 // CHECK-LABEL: func.func @smepilot_forward_c4(
 // CHECK-SAME: tensor<4xi32>
-// CHECK-SAME: -> (tensor<4x512xf32>, tensor<5x4x16x8xf32>, tensor<5x4x16x8xf32>)
+// CHECK-SAME: -> (tensor<4x512xf32> {smepilot.name = "logits"}, tensor<5x4x16x8xf32>, tensor<5x4x16x8xf32>)
 // CHECK-COUNT-5: call @smepilot_layer_c4(
 
 /// The Roofline annotation costs every op of the module (dynamic key length

@@ -37,8 +37,8 @@
 // CHECK: linalg.matmul {{.*}} ins(%{{.*}}, %[[WO]] : tensor<1x128xf32>, tensor<64x128xf32>) {{.*}} -> tensor<1x64xf32>
 
 // CHECK-LABEL: func.func @smepilot_forward_c1(
-// CHECK-SAME: %{{.*}}: tensor<151936x64xf32> {smepilot.weight}, %{{.*}}: tensor<64xf32> {smepilot.weight}, %{{.*}}: tensor<151936x64xf32> {smepilot.weight}, %{{.*}}: tensor<64xf32> {smepilot.weight},
-// CHECK-SAME: -> (tensor<1x151936xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32>)
+// CHECK-SAME: %{{.*}}: tensor<151936x64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %{{.*}}: tensor<64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %{{.*}}: tensor<151936x64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %{{.*}}: tensor<64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight},
+// CHECK-SAME: -> (tensor<1x151936xf32> {smepilot.name = "logits"}, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32>)
 /// theta 1e6 over 32 dims: theta^(-2/32) = 1e6^(-1/16).
 // CHECK: arith.constant dense<[1.000000e+00, 0.42169650342858{{[0-9]*}}, {{.*}}]> : tensor<16xf64>
 // CHECK-COUNT-2: call @smepilot_layer_c1(

@@ -120,8 +120,8 @@
 /// Each forward function passes every layer its 12 weights (the MoE ones
 /// included) and calls the layer twice.
 // CHECK-LABEL: func.func @smepilot_forward_c4(
-// CHECK-SAME: tensor<8x64xf32> {smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x32x64xf32> {smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x32x64xf32> {smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x64x32xf32> {smepilot.weight}
-// CHECK-SAME: tensor<8x64xf32> {smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x32x64xf32> {smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x32x64xf32> {smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x64x32xf32> {smepilot.weight}
+// CHECK-SAME: tensor<8x64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x32x64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x32x64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x64x32xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}
+// CHECK-SAME: tensor<8x64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x32x64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x32x64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %{{[a-z0-9]+}}: tensor<8x64x32xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}
 // CHECK-COUNT-2: call @smepilot_layer_c4(
 
 /// Sigmoid gating and no renormalization: no softmax reduction, no f64 sum

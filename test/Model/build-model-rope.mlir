@@ -8,7 +8,7 @@
 
 /// rope_freqs [rope_dim / 2] follows `output`, before the layer weights.
 // FREQS-LABEL: func.func @smepilot_forward_c1(
-// FREQS-SAME: %{{.*}}: tensor<128256x64xf32> {smepilot.weight}, %[[RF:[a-z0-9]+]]: tensor<8xf32> {smepilot.weight}, %{{.*}}: tensor<64xf32> {smepilot.weight}
+// FREQS-SAME: %{{.*}}: tensor<128256x64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %[[RF:[a-z0-9]+]]: tensor<8xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}, %{{.*}}: tensor<64xf32> {smepilot.name = "{{[a-z0-9_.]+}}", smepilot.weight}
 // FREQS: %[[BASE:.*]] = arith.constant dense<{{.*}}> : tensor<8xf64>
 // FREQS: linalg.generic {{.*}} ins(%[[BASE]], %[[RF]] : tensor<8xf64>, tensor<8xf32>)
 // FREQS: ^bb0(%[[F:[a-z0-9_]+]]: f64, %[[FF:[a-z0-9_]+]]: f32,

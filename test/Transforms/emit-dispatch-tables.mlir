@@ -23,6 +23,13 @@
 // CHECK-DAG: @__smepilot_ph_bindings = private constant [3 x { i32, i32 }] [{ i32, i32 } { i32 1, i32 2 }, { i32, i32 } { i32 1, i32 1 }, { i32, i32 } { i32 0, i32 2 }]
 // CHECK-DAG: @__smepilot_ph_deps = private constant [1 x i32] zeroinitializer
 // CHECK-DAG: @smepilot_table_ph = constant { i32, i32, ptr, i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr, ptr } { i32 1, i32 1, ptr @__smepilot_ph_s4, i32 1, i32 1, ptr @__smepilot_ph_kernels, i32 2, i32 2, ptr @__smepilot_ph_buffers, ptr @__smepilot_ph_dispatches, i32 3, i32 1, ptr @__smepilot_ph_bindings, ptr @__smepilot_ph_deps }
+/// The compiled model lists the table as a phase, with the chunk and
+/// last-row flag the table carries (smepilot_rt_compiled_model: abi_version,
+/// n_phases, phases, target, reserved; smepilot_rt_phase: name, chunk,
+/// last_row_only, 0, table).
+// CHECK-DAG: @__smepilot_model_target = private constant [5 x i8] c"host\00"
+// CHECK-DAG: @__smepilot_model_phases = private constant [1 x { ptr, i64, i32, i32, ptr }] [{ ptr, i64, i32, i32, ptr } { ptr @__smepilot_ph_s_phase, i64 4, i32 1, i32 0, ptr @smepilot_table_ph }]
+// CHECK-DAG: @smepilot_compiled_model = constant { i32, i32, ptr, ptr, ptr } { i32 1, i32 1, ptr @__smepilot_model_phases, ptr @__smepilot_model_target, ptr null }
 llvm.func @k0(%b: !llvm.ptr, %c: !llvm.ptr, %tb: i64, %te: i64) {
   llvm.return
 }
@@ -33,7 +40,8 @@ smepilot.dispatch_table @ph {
                  name = "fill", tiles = array<i64: 4, 0, -1>},
                 {bindings = array<i64: 1, 1, 0, 2>, deps = array<i64: 0>, kernel = 0 : i64,
                  name = "use", tiles = array<i64: 2, 3, 0>}],
-  kernels = [@k0], n_arguments = 1 : i64, n_constants = 1 : i64}
+  kernels = [@k0], n_arguments = 1 : i64, n_constants = 1 : i64,
+  chunk = 4 : i64, last_row_only}
 
 // -----
 

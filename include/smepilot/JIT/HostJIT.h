@@ -92,6 +92,10 @@ public:
   FailureOr<void *> lookupDispatchTable(StringRef phase,
                                         std::string *error = nullptr);
 
+  /// The address of `smepilot_compiled_model` (a
+  /// `smepilot_rt_compiled_model`, abi.h: every table of the module).
+  FailureOr<void *> lookupCompiledModel(std::string *error = nullptr);
+
   /// Wall time of compile(): translation, optimization and code generation.
   double getCompileMillis() const { return compileMillis; }
 
@@ -100,6 +104,7 @@ public:
 
 private:
   HostJIT() = default;
+  FailureOr<void *> lookupData(StringRef name, std::string *error);
 
   /// Argument kinds of each C-interface function: true = memref descriptor.
   llvm::StringMap<SmallVector<bool>> signatures;

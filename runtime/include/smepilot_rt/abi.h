@@ -112,6 +112,27 @@
  * Names (smepilot_rt_buffer.name, smepilot_rt_dispatch.name) are optional
  * (NULL) and only used in messages and profiles.
  *
+ * Compiled models (smepilot_rt_compiled_model) ---------------------------
+ *
+ *   Every phase one build of a model produced, so that a runtime can drive a
+ *   compiled model it knows nothing else about. Exported by the compiled code
+ *   as the global
+ *     const smepilot_rt_compiled_model smepilot_compiled_model;
+ *   phases       n_phases entries: the phase name, its chunk (tokens per
+ *                call), whether it writes the logits of the last position
+ *                only, and its table.
+ *   target       what the code was compiled for ("host", "sme-sve", ...).
+ *   A phase of a language model binds its argument buffers by name:
+ *     "tokens"    int32 [chunk] token ids;
+ *     a GGUF tensor name ("blk.0.attn_q.weight", ...): that tensor as F32 in
+ *                 its GGUF layout (the same name may appear twice, e.g. tied
+ *                 embeddings);
+ *     "k_cache", "v_cache"  F32 [n_layer, n_head_kv, n_ctx, head_dim], updated
+ *                 in place;
+ *     "logits"    F32 [chunk or 1, n_vocab], written;
+ *   and takes one constant, the position of its first token. Argument sizes
+ *   are exact (bytes), so a runtime can check them against the file.
+ *
  * How the tables are produced: the compiler outlines each linalg op (or fused
  * group) into kernel functions with the signature above and emits the table as
  * constant data next to them, as the global
@@ -203,6 +224,22 @@ typedef struct smepilot_rt_dispatch_table {
   const uint32_t *deps; /* dispatch indices */
 } smepilot_rt_dispatch_table;
 
+typedef struct smepilot_rt_phase {
+  const char *name;          /* e.g. "forward_c1", "forward_c32_last" */
+  int64_t chunk;             /* tokens per call */
+  uint32_t last_row_only;    /* 1: writes the logits of the last position only */
+  uint32_t reserved;         /* 0 */
+  const smepilot_rt_dispatch_table *table;
+} smepilot_rt_phase;
+
+typedef struct smepilot_rt_compiled_model {
+  uint32_t abi_version; /* SMEPILOT_RT_ABI_VERSION */
+  uint32_t n_phases;
+  const smepilot_rt_phase *phases;
+  const char *target; /* may be NULL */
+  const void *reserved; /* NULL */
+} smepilot_rt_compiled_model;
+
 /* Layout checks (LP64 targets: x86-64 and aarch64 Linux/macOS). */
 #if defined(__cplusplus)
 #define SMEPILOT_RT_ABI_ASSERT(cond, name) static_assert(cond, #name)
@@ -219,6 +256,8 @@ SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_buffer) == 40, buffer_size);
 SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_binding) == 8, binding_size);
 SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_dispatch) == 72, dispatch_size);
 SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_dispatch_table) == 80, table_size);
+SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_phase) == 32, phase_size);
+SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_compiled_model) == 32, compiled_model_size);
 #endif
 
 #ifdef __cplusplus

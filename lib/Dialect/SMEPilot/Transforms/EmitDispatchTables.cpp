@@ -13,6 +13,13 @@
 //   __smepilot_<name>_deps           uint32_t[n_deps]
 //   __smepilot_<name>_s<i>           the names, NUL-terminated
 //
+// and once per module the compiled model listing every table as a phase
+// (chunk and last-row flag from the table's `chunk` / `last_row_only`
+// attributes, target from the module's `smepilot.sme_target`, else "host"):
+//
+//   smepilot_compiled_model          smepilot_rt_compiled_model (external)
+//   __smepilot_model_phases          smepilot_rt_phase[n_tables]
+//
 // The compiler mirrors the ABI instead of linking the runtime: abi.h is a
 // plain C header, included here only for its constants and so that the
 // static_asserts below tie the LLVM struct types built by this pass to the C
@@ -74,6 +81,13 @@ static_assert(offsetof(smepilot_rt_dispatch_table, abi_version) == 0 &&
               offsetof(smepilot_rt_dispatch_table, bindings) == 64 &&
               offsetof(smepilot_rt_dispatch_table, deps) == 72 &&
               sizeof(smepilot_rt_dispatch_table) == 80);
+static_assert(offsetof(smepilot_rt_phase, chunk) == 8 &&
+              offsetof(smepilot_rt_phase, last_row_only) == 16 &&
+              offsetof(smepilot_rt_phase, table) == 24 && sizeof(smepilot_rt_phase) == 32);
+static_assert(offsetof(smepilot_rt_compiled_model, n_phases) == 4 &&
+              offsetof(smepilot_rt_compiled_model, phases) == 8 &&
+              offsetof(smepilot_rt_compiled_model, target) == 16 &&
+              sizeof(smepilot_rt_compiled_model) == 32);
 
 namespace {
 
@@ -275,11 +289,83 @@ LogicalResult TableEmitter::emit() {
   return success();
 }
 
+/// `smepilot_compiled_model` (abi.h): every table of the module as a phase.
+void emitCompiledModel(ModuleOp module, ArrayRef<DispatchTableOp> tables) {
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPointToEnd(module.getBody());
+  Location loc = module.getLoc();
+  Type ptr = LLVM::LLVMPointerType::get(ctx), i32 = b.getI32Type(),
+       i64 = b.getI64Type();
+  auto phaseType = LLVM::LLVMStructType::getLiteral(ctx, {ptr, i64, i32, i32, ptr});
+  auto modelType = LLVM::LLVMStructType::getLiteral(ctx, {i32, i32, ptr, ptr, ptr});
+  auto c32 = [&](OpBuilder &ob, int64_t v) -> Value {
+    return LLVM::ConstantOp::create(ob, loc, i32, ob.getI32IntegerAttr(v));
+  };
+  auto aggregate = [&](OpBuilder &ob, Type type, ArrayRef<Value> fields) {
+    Value v = LLVM::PoisonOp::create(ob, loc, type);
+    for (auto [i, f] : llvm::enumerate(fields))
+      v = LLVM::InsertValueOp::create(ob, loc, v, f, ArrayRef<int64_t>{int64_t(i)});
+    return v;
+  };
+  auto constantGlobal = [&](StringRef name, Type type, LLVM::Linkage linkage,
+                            function_ref<Value(OpBuilder &)> fill) {
+    auto g = LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true, linkage,
+                                    name, Attribute(), /*alignment=*/8);
+    OpBuilder::InsertionGuard guard(b);
+    b.createBlock(&g.getInitializerRegion());
+    LLVM::ReturnOp::create(b, loc, fill(b));
+  };
+  auto string = [&](StringRef name, StringRef text) {
+    std::string bytes = text.str();
+    bytes.push_back('\0');
+    LLVM::GlobalOp::create(b, loc, LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size()),
+                           /*isConstant=*/true, LLVM::Linkage::Private, name,
+                           b.getStringAttr(bytes), /*alignment=*/1);
+  };
+  std::string target = "host";
+  if (auto t = module->getAttrOfType<StringAttr>("smepilot.sme_target"))
+    target = t.getValue().str();
+  string("__smepilot_model_target", target);
+  auto phasesType = LLVM::LLVMArrayType::get(phaseType, tables.size());
+  constantGlobal("__smepilot_model_phases", phasesType, LLVM::Linkage::Private,
+                 [&](OpBuilder &ob) {
+    SmallVector<Value> entries;
+    for (DispatchTableOp t : tables) {
+      std::string name = t.getSymName().str();
+      auto chunk = t->getAttrOfType<IntegerAttr>("chunk");
+      entries.push_back(aggregate(
+          ob, phaseType,
+          {LLVM::AddressOfOp::create(ob, loc, ptr, "__smepilot_" + name + "_s_phase"),
+           LLVM::ConstantOp::create(ob, loc, i64,
+                                    ob.getI64IntegerAttr(chunk ? chunk.getInt() : 0)),
+           c32(ob, t->hasAttr("last_row_only") ? 1 : 0), c32(ob, 0),
+           LLVM::AddressOfOp::create(ob, loc, ptr, "smepilot_table_" + name)}));
+    }
+    return aggregate(ob, phasesType, entries);
+  });
+  constantGlobal("smepilot_compiled_model", modelType, LLVM::Linkage::External,
+                 [&](OpBuilder &ob) {
+    return aggregate(ob, modelType,
+                     {c32(ob, SMEPILOT_RT_ABI_VERSION), c32(ob, tables.size()),
+                      LLVM::AddressOfOp::create(ob, loc, ptr, "__smepilot_model_phases"),
+                      LLVM::AddressOfOp::create(ob, loc, ptr, "__smepilot_model_target"),
+                      LLVM::ZeroOp::create(ob, loc, ptr)});
+  });
+  for (DispatchTableOp t : tables)
+    string("__smepilot_" + t.getSymName().str() + "_s_phase", t.getSymName());
+}
+
 struct EmitDispatchTablesPass
     : public smepilot::impl::EmitDispatchTablesBase<EmitDispatchTablesPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<DispatchTableOp> tables(module.getOps<DispatchTableOp>());
+    if (tables.empty())
+      return;
+    // The manifest refers to the tables by symbol: built (at the end of the
+    // module) before the table ops are erased.
+    emitCompiledModel(module, tables);
     for (DispatchTableOp table : tables)
       if (failed(TableEmitter(module, table).emit()))
         return signalPassFailure();

@@ -296,6 +296,15 @@ std::optional<unsigned> PhaseOutliner::rootBuffer(Value v) const {
   }
 }
 
+/// The buffer name of a phase argument: its `smepilot.name`, else argN.
+StringAttr argumentName(BlockArgument arg) {
+  auto func = cast<func::FuncOp>(arg.getOwner()->getParentOp());
+  if (auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kNameAttr))
+    return name;
+  return StringAttr::get(func.getContext(),
+                         "arg" + std::to_string(arg.getArgNumber()));
+}
+
 LogicalResult PhaseOutliner::classify() {
   Block &body = phase.getBody().front();
   for (BlockArgument arg : body.getArguments()) {
@@ -311,8 +320,7 @@ LogicalResult PhaseOutliner::classify() {
                       llvm::divideCeil(memref.getElementTypeBitWidth(), 8);
       Builder b(phase.getContext());
       buffers.push_back(b.getDictionaryAttr(
-          {b.getNamedAttr("name", b.getStringAttr("arg" + std::to_string(
-                                                              arg.getArgNumber()))),
+          {b.getNamedAttr("name", argumentName(arg)),
            b.getNamedAttr("size", b.getDenseI64ArrayAttr({bytes, 0, -1})),
            b.getNamedAttr("alignment", b.getI64IntegerAttr(0))}));
       ++nArguments;
@@ -597,7 +605,9 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
   std::string text;
   {
     llvm::raw_string_ostream os(text);
-    kernel.print(os, OpPrintingFlags().printGenericOpForm());
+    // Local scope: numbering the whole module for every candidate would make
+    // this quadratic in the number of dispatches.
+    kernel.print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
   }
   unsigned kernelIndex;
   auto found = kernelIndexByText.find(text);
@@ -692,11 +702,16 @@ LogicalResult PhaseOutliner::run() {
   }
 
   OpBuilder b(phase);
-  DispatchTableOp::create(
+  auto table = DispatchTableOp::create(
       b, phase.getLoc(), b.getStringAttr(name),
       b.getArrayAttr(kernelSyms), b.getI64IntegerAttr(nConstants),
       b.getI64IntegerAttr(nArguments), b.getArrayAttr(buffers),
       b.getArrayAttr(dispatches));
+  // What the compiled model's phase list says of it (abi.h).
+  if (auto chunk = phase->getAttrOfType<IntegerAttr>(kChunkAttr))
+    table->setAttr("chunk", chunk);
+  if (phase->hasAttr(kLastRowAttr))
+    table->setAttr("last_row_only", b.getUnitAttr());
   phase.erase();
   return success();
 }

@@ -67,6 +67,14 @@ namespace mlir::smepilot {
 /// a decode step): a string attribute naming the phase, e.g. "forward_c1".
 /// Dispatch formation turns each phase into `smepilot.dispatch_table @<name>`.
 inline constexpr llvm::StringLiteral kPhaseAttr = "smepilot.phase";
+/// On a phase: the tokens per call (i64) and, as a unit attribute, that it
+/// writes the logits of the last position only. Copied to its dispatch table
+/// and from there into the compiled model's phase list (abi.h).
+inline constexpr llvm::StringLiteral kChunkAttr = "smepilot.chunk";
+inline constexpr llvm::StringLiteral kLastRowAttr = "smepilot.last_row";
+/// On a phase argument (or result, which becomes an out-param argument): the
+/// name of its buffer in the dispatch table, which a runtime binds it by.
+inline constexpr llvm::StringLiteral kNameAttr = "smepilot.name";
 /// Marks a function outlined by dispatch formation as a kernel (abi.h).
 inline constexpr llvm::StringLiteral kKernelAttr = "smepilot.kernel";
 } // namespace mlir::smepilot

@@ -1,0 +1,302 @@
+// SMEPilot runtime: the engine that runs a compiled model. See
+// compiled_engine.h.
+#include "smepilot_rt/compiled_engine.h"
+
+#include "smepilot_rt/dispatch.h"
+#include "smepilot_rt/ggml_types.h"
+#include "smepilot_rt/model.h"
+#include "smepilot_rt/thread_pool.h"
+
+#include "strformat.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <vector>
+
+namespace smepilot::rt {
+namespace {
+
+std::string buffer_name(const smepilot_rt_buffer &b) { return b.name ? b.name : ""; }
+
+/// A phase with its validated table and its argument pointers.
+struct bound_phase {
+  explicit bound_phase(dispatch_program p) : program(std::move(p)) {}
+  const smepilot_rt_phase *phase = nullptr;
+  dispatch_program program;
+  std::vector<void *> args; ///< tokens and logits slots refreshed per run
+  int64_t tokens_arg = -1, logits_arg = -1;
+  int64_t logits_rows = 0;
+};
+
+class compiled_engine final : public engine {
+public:
+  std::string_view name() const override { return name_; }
+  int32_t n_vocab() const override { return int32_t(cfg_.n_vocab); }
+  int32_t n_ctx() const override { return n_ctx_; }
+  int32_t n_past() const override { return n_past_; }
+  void reset() override { n_past_ = 0; }
+  status eval(std::span<const int32_t> tokens, int32_t pos, logits_mode mode,
+              float *logits) override;
+
+  static result<std::unique_ptr<engine>> load(const gguf_file &file, const engine_options &options,
+                                              const smepilot_rt_compiled_model *model,
+                                              std::string name, std::shared_ptr<void> keep_alive);
+
+private:
+  status bind(const gguf_file &file, const smepilot_rt_phase &phase);
+  status load_weights(const gguf_file &file);
+  status run(bound_phase &p, const int32_t *tokens, int64_t pos, float *logits);
+
+  std::string name_;
+  std::shared_ptr<void> keep_alive_;
+  model_config cfg_;
+  int32_t n_ctx_ = 0, n_past_ = 0;
+  std::unique_ptr<thread_pool> pool_;
+  std::vector<std::unique_ptr<bound_phase>> phases_;
+  bound_phase *decode_ = nullptr, *chunk_all_ = nullptr, *chunk_last_ = nullptr;
+  int64_t chunk_ = 1;
+  /// F32 copies of the GGUF tensors the phases bind, by name.
+  std::map<std::string, std::vector<float>> weights_;
+  std::vector<float> k_cache_, v_cache_, chunk_logits_;
+  size_t cache_bytes_ = 0;
+};
+
+status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &phase) {
+  const std::string pname = phase.name ? phase.name : "(unnamed)";
+  if (phase.chunk < 1 || !phase.table)
+    return status::error(strformat("compiled model: phase '%s' has chunk %lld and %s table",
+                                   pname.c_str(), (long long)phase.chunk,
+                                   phase.table ? "a" : "no"));
+  result<dispatch_program> program = dispatch_program::create(phase.table);
+  if (!program)
+    return status::error("compiled model: " + program.error().message());
+  auto p = std::make_unique<bound_phase>(std::move(*program));
+  const smepilot_rt_dispatch_table &t = p->program.table();
+  if (t.n_constants != 1)
+    return status::error(strformat("compiled model: phase '%s' takes %u constants, expected 1 "
+                                   "(the position)",
+                                   pname.c_str(), t.n_constants));
+  p->phase = &phase;
+  p->args.assign(t.n_arguments, nullptr);
+  const uint64_t vocab = cfg_.n_vocab;
+  for (uint32_t a = 0; a < t.n_arguments; ++a) {
+    const std::string bname = buffer_name(t.buffers[a]);
+    const int64_t bytes = t.buffers[a].size.base;
+    auto mismatch = [&](uint64_t want) {
+      return status::error(strformat("compiled model: phase '%s' argument %u '%s' is %lld bytes, "
+                                     "%s needs %llu",
+                                     pname.c_str(), a, bname.c_str(), (long long)bytes,
+                                     file.path().c_str(), (unsigned long long)want));
+    };
+    if (bname == "tokens") {
+      if (uint64_t(bytes) != uint64_t(phase.chunk) * 4)
+        return mismatch(uint64_t(phase.chunk) * 4);
+      p->tokens_arg = a;
+    } else if (bname == "logits") {
+      const uint64_t rows = phase.last_row_only ? 1 : uint64_t(phase.chunk);
+      if (uint64_t(bytes) != rows * vocab * 4)
+        return mismatch(rows * vocab * 4);
+      p->logits_arg = a;
+      p->logits_rows = int64_t(rows);
+    } else if (bname == "k_cache" || bname == "v_cache") {
+      const uint64_t row = uint64_t(cfg_.n_layer) * cfg_.n_head_kv * cfg_.head_dim * 4;
+      if (bytes <= 0 || uint64_t(bytes) % row != 0 ||
+          (cache_bytes_ != 0 && uint64_t(bytes) != cache_bytes_))
+        return status::error(strformat(
+            "compiled model: phase '%s' argument '%s' is %lld bytes: not a [%u, %u, n_ctx, %u] "
+            "F32 cache of this model%s",
+            pname.c_str(), bname.c_str(), (long long)bytes, cfg_.n_layer, cfg_.n_head_kv,
+            cfg_.head_dim, cache_bytes_ ? " or differs from another phase's" : ""));
+      cache_bytes_ = size_t(bytes);
+    } else {
+      const gguf_tensor_info *ti = file.find_tensor(bname);
+      if (!ti)
+        return status::error(strformat("compiled model: phase '%s' binds tensor '%s', which %s "
+                                       "does not have",
+                                       pname.c_str(), bname.c_str(), file.path().c_str()));
+      if (uint64_t(bytes) != ti->n_elements * 4)
+        return mismatch(ti->n_elements * 4);
+      weights_.try_emplace(bname);
+    }
+  }
+  if (p->tokens_arg < 0 || p->logits_arg < 0 || cache_bytes_ == 0)
+    return status::error(strformat("compiled model: phase '%s' lacks a 'tokens', 'logits', "
+                                   "'k_cache' or 'v_cache' argument",
+                                   pname.c_str()));
+  phases_.push_back(std::move(p));
+  return status::ok();
+}
+
+status compiled_engine::load_weights(const gguf_file &file) {
+  struct work_item {
+    const gguf_tensor_info *tensor;
+    float *dst;
+    uint64_t row;
+  };
+  std::vector<work_item> work;
+  for (auto &[wname, storage] : weights_) {
+    const gguf_tensor_info *t = file.find_tensor(wname);
+    storage.resize(t->n_elements);
+    const uint64_t rows = t->n_elements / uint64_t(t->dims[0]);
+    for (uint64_t r = 0; r < rows; r += 64)
+      work.push_back({t, storage.data(), r});
+  }
+  // Rows are independent: dequantize on the pool (most of the load time of a
+  // large model).
+  std::vector<status> errors(size_t(pool_->n_threads()));
+  pool_->parallel_for(int64_t(work.size()), [&](int64_t begin, int64_t end, int worker) {
+    for (int64_t w = begin; w < end && errors[worker].is_ok(); ++w) {
+      const gguf_tensor_info *t = work[w].tensor;
+      const uint64_t row = uint64_t(t->dims[0]);
+      const uint64_t rows = t->n_elements / row;
+      const uint64_t row_bytes = ggml_row_bytes(t->type, row);
+      for (uint64_t r = work[w].row; r < std::min(rows, work[w].row + 64); ++r) {
+        status st = dequantize_row(t->type, t->data + r * row_bytes, work[w].dst + r * row, row);
+        if (!st.is_ok()) {
+          errors[worker] = st;
+          break;
+        }
+      }
+    }
+  });
+  for (status &st : errors)
+    SMEPILOT_RT_RETURN_IF_ERROR(st);
+  return status::ok();
+}
+
+result<std::unique_ptr<engine>>
+compiled_engine::load(const gguf_file &file, const engine_options &options,
+                      const smepilot_rt_compiled_model *model, std::string name,
+                      std::shared_ptr<void> keep_alive) {
+  if (!model)
+    return status::error("no compiled model");
+  if (model->abi_version != SMEPILOT_RT_ABI_VERSION)
+    return status::error(strformat("compiled model: ABI version %u, this runtime reads %u",
+                                   model->abi_version, SMEPILOT_RT_ABI_VERSION));
+  if (model->n_phases == 0 || !model->phases)
+    return status::error("compiled model: no phases");
+  result<model_config> cfg = read_model_config(file);
+  if (!cfg)
+    return cfg.take_error();
+  auto e = std::unique_ptr<compiled_engine>(new compiled_engine());
+  e->name_ = std::move(name);
+  e->keep_alive_ = std::move(keep_alive);
+  e->cfg_ = *cfg;
+  for (uint32_t i = 0; i < model->n_phases; ++i)
+    SMEPILOT_RT_RETURN_IF_ERROR(e->bind(file, model->phases[i]));
+
+  // The one-token phase and the largest prompt chunk within -b.
+  for (auto &p : e->phases_) {
+    const int64_t c = p->phase->chunk;
+    if (c == 1 && !p->phase->last_row_only)
+      e->decode_ = p.get();
+    else if (c > 1 && c <= std::max<int64_t>(1, options.n_batch) && c >= e->chunk_)
+      e->chunk_ = c;
+  }
+  if (!e->decode_)
+    return status::error("compiled model: no one-token (decode) phase");
+  for (auto &p : e->phases_)
+    if (p->phase->chunk == e->chunk_ && e->chunk_ > 1)
+      (p->phase->last_row_only ? e->chunk_last_ : e->chunk_all_) = p.get();
+  if (e->chunk_ > 1 && !e->chunk_all_)
+    e->chunk_ = 1; // a chunk with only a last-row variant cannot serve every request
+
+  const uint64_t row = uint64_t(cfg->n_layer) * cfg->n_head_kv * cfg->head_dim * 4;
+  const int64_t compiled_ctx = int64_t(e->cache_bytes_ / row);
+  if (options.n_ctx > compiled_ctx)
+    return status::error(strformat("the compiled model holds a context of %lld positions; "
+                                   "-c %d asks for more",
+                                   (long long)compiled_ctx, options.n_ctx));
+  e->n_ctx_ = options.n_ctx > 0 ? options.n_ctx : int32_t(compiled_ctx);
+  e->pool_ = std::make_unique<thread_pool>(options.n_threads);
+  SMEPILOT_RT_RETURN_IF_ERROR(e->load_weights(file));
+  e->k_cache_.assign(e->cache_bytes_ / 4, 0.0f);
+  e->v_cache_.assign(e->cache_bytes_ / 4, 0.0f);
+  e->chunk_logits_.resize(size_t(e->chunk_) * cfg->n_vocab);
+
+  // Weights and caches are bound once; tokens and logits per run.
+  for (auto &p : e->phases_) {
+    const smepilot_rt_dispatch_table &t = p->program.table();
+    for (uint32_t a = 0; a < t.n_arguments; ++a) {
+      const std::string bname = buffer_name(t.buffers[a]);
+      if (bname == "k_cache")
+        p->args[a] = e->k_cache_.data();
+      else if (bname == "v_cache")
+        p->args[a] = e->v_cache_.data();
+      else if (auto it = e->weights_.find(bname); it != e->weights_.end())
+        p->args[a] = it->second.data();
+    }
+  }
+  return std::unique_ptr<engine>(std::move(e));
+}
+
+status compiled_engine::run(bound_phase &p, const int32_t *tokens, int64_t pos, float *logits) {
+  p.args[size_t(p.tokens_arg)] = const_cast<int32_t *>(tokens);
+  p.args[size_t(p.logits_arg)] = logits;
+  const int64_t constants[] = {pos};
+  return p.program.run(*pool_, p.args, constants);
+}
+
+status compiled_engine::eval(std::span<const int32_t> tokens, int32_t pos, logits_mode mode,
+                             float *logits) {
+  if (pos < 0 || pos > n_past_)
+    return status::error("eval at position " + std::to_string(pos) +
+                         " leaves a hole (the cache holds " + std::to_string(n_past_) +
+                         " positions)");
+  if (int64_t(pos) + int64_t(tokens.size()) > n_ctx_)
+    return status::error("positions " + std::to_string(pos) + ".." +
+                         std::to_string(pos + int64_t(tokens.size())) +
+                         " exceed the context size " + std::to_string(n_ctx_));
+  for (int32_t t : tokens)
+    if (t < 0 || uint32_t(t) >= cfg_.n_vocab)
+      return status::error("token id " + std::to_string(t) + " is out of range [0, " +
+                           std::to_string(cfg_.n_vocab) + ")");
+  const size_t vocab = cfg_.n_vocab;
+  size_t done = 0;
+  while (done < tokens.size()) {
+    // Whole chunks, then single tokens. Unless every row is wanted, a chunk
+    // runs the variant that computes only the last position's logits.
+    const bool big = tokens.size() - done >= size_t(chunk_) && chunk_ > 1;
+    const int64_t chunk = big ? chunk_ : 1;
+    bound_phase *p = !big ? decode_ : (mode != logits_mode::all && chunk_last_) ? chunk_last_
+                                                                                : chunk_all_;
+    SMEPILOT_RT_RETURN_IF_ERROR(
+        run(*p, tokens.data() + done, pos + int64_t(done), chunk_logits_.data()));
+    if (mode == logits_mode::all)
+      std::memcpy(logits + done * vocab, chunk_logits_.data(),
+                  size_t(chunk) * vocab * sizeof(float));
+    done += size_t(chunk);
+    if (mode == logits_mode::last && done == tokens.size())
+      std::memcpy(logits, chunk_logits_.data() + size_t(p->logits_rows - 1) * vocab,
+                  vocab * sizeof(float));
+  }
+  n_past_ = pos + int32_t(tokens.size());
+  return status::ok();
+}
+
+} // namespace
+
+result<std::unique_ptr<engine>> load_compiled_engine(const gguf_file &file,
+                                                     const engine_options &options,
+                                                     const smepilot_rt_compiled_model *model,
+                                                     std::string name,
+                                                     std::shared_ptr<void> keep_alive) {
+  return compiled_engine::load(file, options, model, std::move(name), std::move(keep_alive));
+}
+
+std::string describe_compiled_model(const smepilot_rt_compiled_model &model) {
+  std::string out = strformat("compiled model for %s, %u phases:",
+                              model.target ? model.target : "(unknown target)", model.n_phases);
+  for (uint32_t i = 0; i < model.n_phases && model.phases; ++i) {
+    const smepilot_rt_phase &p = model.phases[i];
+    const smepilot_rt_dispatch_table *t = p.table;
+    out += strformat(" %s (chunk %lld%s: %u dispatches, %u kernels, %u temporaries)",
+                     p.name ? p.name : "?", (long long)p.chunk,
+                     p.last_row_only ? ", last row" : "", t ? t->n_dispatches : 0,
+                     t ? t->n_kernels : 0, t ? t->n_buffers - t->n_arguments : 0);
+  }
+  return out;
+}
+
+} // namespace smepilot::rt
