@@ -1,0 +1,849 @@
+// The engine that runs a compiled model (compiled_engine.h), driven by
+// compiled models built by hand: dispatch tables of plain C++ kernels, bound
+// to the real stories260K.gguf by the buffer names of abi.h ("tokens", GGUF
+// tensor names, "k_cache", "v_cache", "logits").
+//
+// What is tested and why. The JIT and AOT engines are nothing but a compiled
+// model handed to load_compiled_engine, so everything this engine does on its
+// own, apart from the compiled kernels, is checked here where a failure
+// points at the engine and not at the compiler:
+//  - Binding: kernels see the file's F32 weights through the bound pointer,
+//    one shared copy for every phase; the caches persist across phases and
+//    runs; arguments are bound by name, not by position.
+//  - Evaluation: a request is split into whole prompt chunks and decode
+//    steps, each phase gets the position of its first token as its only
+//    constant, the last-row-only phase is used exactly when only the last
+//    logits (or none) are wanted, logits_mode all / last / none write what
+//    they promise, n_batch caps the chunk, n_ctx() comes from the compiled
+//    cache size (or -c), reset() empties the cache, and the position, context
+//    and token-id checks fail before any kernel runs.
+//  - Threads: a tiled dispatch gives the same bytes at 1 and 2 threads, and
+//    is really split into several kernel calls at 2.
+//  - Load errors: every malformed model is an error with a message naming the
+//    problem, never a crash or a wrong read.
+//
+// The toy forward pass: for the token t at position p,
+//   k_cache[layer 0, head 0, p, 0] = t, v_cache[layer 0, head 0, p, 0] = E[t][0]
+//   logits[j] = E[t][j % n_embd] + 1000 t + p + sum_{q <= p} k[q] + sum_{q <= p} v[q]
+// where E is token_embd.weight, so every logit depends on the token, the
+// position, the weights and the cache rows written at earlier positions (by
+// earlier runs and by other phases). The test computes the same values
+// straight from the token history, in the same order, so they compare exactly.
+#include "smepilot_rt/compiled_engine.h"
+
+#include "smepilot_rt/model.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+// The straight computation below must round exactly like the kernels.
+#pragma clang fp contract(off)
+
+namespace rt = smepilot::rt;
+using ::testing::HasSubstr;
+
+namespace {
+
+constexpr smepilot_rt_extent fixed(int64_t v) { return {v, 0, SMEPILOT_RT_NO_CONSTANT, 0}; }
+constexpr smepilot_rt_binding rd(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_READ}; }
+constexpr smepilot_rt_binding wr(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_WRITE}; }
+constexpr smepilot_rt_binding rw(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_READ_WRITE}; }
+
+/// The compiled context of the toy models (positions).
+constexpr int64_t compiled_ctx = 16;
+
+std::string model_path() { return std::string(SMEPILOT_MODELS_DIR) + "/stories260K.gguf"; }
+
+/// Shapes the kernels and the expected values need, read from the file.
+struct toy_dims {
+  int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head_kv = 0, head_dim = 0;
+  int64_t embd_bytes = 0;     ///< token_embd.weight as F32
+  int64_t cache_row = 0;      ///< bytes of one position of a cache, all layers and heads
+  int64_t vocab_block = 0;    ///< logits per tile
+  int64_t blocks_per_row = 0; ///< tiles per logits row
+};
+toy_dims g_dims;
+
+// ---------------------------------------------------------------------------
+// What the kernels saw.
+
+struct trace_entry {
+  int phase;
+  int64_t pos;
+  const float *embd;
+};
+std::mutex g_trace_mutex;
+std::vector<trace_entry> g_trace;
+std::atomic<int64_t> g_logits_calls{0};
+
+void clear_trace() {
+  std::lock_guard<std::mutex> lock(g_trace_mutex);
+  g_trace.clear();
+  g_logits_calls = 0;
+}
+
+std::vector<std::pair<int, int64_t>> trace_runs() {
+  std::lock_guard<std::mutex> lock(g_trace_mutex);
+  std::vector<std::pair<int, int64_t>> out;
+  for (const trace_entry &e : g_trace)
+    out.emplace_back(e.phase, e.pos);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Kernels. Every dispatch binds, in this order, a subset of
+// {tokens, token_embd.weight, k_cache, v_cache, logits}; constants = {pos}.
+
+/// One tile: records which phase ran, at which position, with which weights.
+template <int Id> void trace_kernel(void *const *b, const int64_t *c, int64_t, int64_t) {
+  std::lock_guard<std::mutex> lock(g_trace_mutex);
+  g_trace.push_back({Id, c[0], static_cast<const float *>(b[1])});
+}
+
+/// Tile r writes the cache rows of token r of the chunk.
+void cache_kernel(void *const *b, const int64_t *c, int64_t begin, int64_t end) {
+  const int32_t *tokens = static_cast<const int32_t *>(b[0]);
+  const float *embd = static_cast<const float *>(b[1]);
+  float *k = static_cast<float *>(b[2]), *v = static_cast<float *>(b[3]);
+  for (int64_t r = begin; r < end; ++r) {
+    const int64_t q = c[0] + r;
+    k[q * g_dims.head_dim] = float(tokens[r]);
+    v[q * g_dims.head_dim] = embd[tokens[r] * g_dims.n_embd];
+  }
+}
+
+float toy_logit(float e, int32_t t, int64_t p, float ksum, float vsum) {
+  float x = e;
+  x += float(t) * 1000.0f;
+  x += float(p);
+  x += ksum;
+  x += vsum;
+  return x;
+}
+
+/// Logits of chunk row `row` (absolute position pos + row), vocabulary block
+/// `block`, into output row `out_row`.
+void logits_block(void *const *b, int64_t pos, int64_t row, int64_t out_row, int64_t block) {
+  const int32_t *tokens = static_cast<const int32_t *>(b[0]);
+  const float *embd = static_cast<const float *>(b[1]);
+  const float *k = static_cast<const float *>(b[2]), *v = static_cast<const float *>(b[3]);
+  float *logits = static_cast<float *>(b[4]);
+  const int64_t p = pos + row;
+  float ksum = 0.0f, vsum = 0.0f;
+  for (int64_t q = 0; q <= p; ++q) {
+    ksum += k[q * g_dims.head_dim];
+    vsum += v[q * g_dims.head_dim];
+  }
+  const int32_t t = tokens[row];
+  for (int64_t j = block * g_dims.vocab_block; j < (block + 1) * g_dims.vocab_block; ++j)
+    logits[out_row * g_dims.n_vocab + j] =
+        toy_logit(embd[t * g_dims.n_embd + j % g_dims.n_embd], t, p, ksum, vsum);
+}
+
+/// Every row: tile = row * blocks_per_row + block.
+void logits_all_kernel(void *const *b, const int64_t *c, int64_t begin, int64_t end) {
+  ++g_logits_calls;
+  for (int64_t tile = begin; tile < end; ++tile)
+    logits_block(b, c[0], tile / g_dims.blocks_per_row, tile / g_dims.blocks_per_row,
+                 tile % g_dims.blocks_per_row);
+}
+
+/// The last row of a chunk of Chunk tokens only: tile = block.
+template <int64_t Chunk>
+void logits_last_kernel(void *const *b, const int64_t *c, int64_t begin, int64_t end) {
+  ++g_logits_calls;
+  for (int64_t tile = begin; tile < end; ++tile)
+    logits_block(b, c[0], Chunk - 1, 0, tile);
+}
+
+// ---------------------------------------------------------------------------
+// Hand-built tables and models.
+
+/// One phase's table in vectors (table() points into them).
+struct table_builder {
+  std::string phase_name;
+  uint32_t n_constants = 1;
+  uint32_t n_arguments = 0;
+  std::vector<smepilot_rt_kernel_fn> kernels;
+  std::vector<smepilot_rt_buffer> buffers;
+  std::vector<smepilot_rt_dispatch> dispatches;
+  std::vector<smepilot_rt_binding> bindings;
+  std::vector<uint32_t> deps;
+  smepilot_rt_dispatch_table t{};
+
+  uint32_t kernel(smepilot_rt_kernel_fn fn) {
+    kernels.push_back(fn);
+    return uint32_t(kernels.size() - 1);
+  }
+  uint32_t buffer(const char *name, int64_t bytes) {
+    buffers.push_back({name, fixed(bytes), 0, 0});
+    return uint32_t(buffers.size() - 1);
+  }
+  void dispatch(const char *name, uint32_t kernel, int64_t tiles,
+                std::initializer_list<smepilot_rt_binding> binds,
+                std::initializer_list<uint32_t> dep_list = {}) {
+    smepilot_rt_dispatch d{};
+    d.name = name;
+    d.cpu_kernel = kernel;
+    d.sme_kernel = SMEPILOT_RT_NO_KERNEL;
+    d.mode = SMEPILOT_RT_MODE_CPU;
+    d.tile_granule = 1;
+    d.tile_count = fixed(tiles);
+    d.bindings_begin = uint32_t(bindings.size());
+    d.bindings_count = uint32_t(binds.size());
+    bindings.insert(bindings.end(), binds);
+    d.deps_begin = uint32_t(deps.size());
+    d.deps_count = uint32_t(dep_list.size());
+    deps.insert(deps.end(), dep_list);
+    dispatches.push_back(d);
+  }
+  /// The argument named `name` (the first), or fails the test.
+  smepilot_rt_buffer &arg(const std::string &name) {
+    for (uint32_t a = 0; a < n_arguments; ++a)
+      if (buffers[a].name && name == buffers[a].name)
+        return buffers[a];
+    ADD_FAILURE() << "no argument " << name;
+    return buffers[0];
+  }
+  const smepilot_rt_dispatch_table *table() {
+    t.abi_version = SMEPILOT_RT_ABI_VERSION;
+    t.n_constants = n_constants;
+    t.phase_name = phase_name.c_str();
+    t.n_kernels = uint32_t(kernels.size());
+    t.n_arguments = n_arguments;
+    t.kernels = kernels.data();
+    t.n_buffers = uint32_t(buffers.size());
+    t.n_dispatches = uint32_t(dispatches.size());
+    t.buffers = buffers.data();
+    t.dispatches = dispatches.data();
+    t.n_bindings = uint32_t(bindings.size());
+    t.n_deps = uint32_t(deps.size());
+    t.bindings = bindings.data();
+    t.deps = deps.data();
+    return &t;
+  }
+};
+
+enum class phase_kind { decode, chunk4, chunk4_last };
+
+struct phase_options {
+  /// Argument order; binding is by name, so phases use different orders.
+  bool reversed_arguments = false;
+  /// "logits" becomes a temporary instead of an argument.
+  bool logits_as_temporary = false;
+};
+
+/// A phase of the toy forward pass (see the top of the file). Ids in the
+/// trace: decode 1, chunk4 4, chunk4_last 5.
+std::unique_ptr<table_builder> make_phase(phase_kind kind, phase_options opt = {}) {
+  auto tb = std::make_unique<table_builder>();
+  const int64_t chunk = kind == phase_kind::decode ? 1 : 4;
+  const bool last = kind == phase_kind::chunk4_last;
+  tb->phase_name = kind == phase_kind::decode   ? "decode"
+                   : kind == phase_kind::chunk4 ? "prefill_c4"
+                                                : "prefill_c4_last";
+  const int64_t cache = compiled_ctx * g_dims.cache_row;
+  const int64_t logits_bytes = (last ? 1 : chunk) * g_dims.n_vocab * 4;
+  uint32_t tok = 0, embd = 0, k = 0, v = 0, lg = 0;
+  if (opt.logits_as_temporary) {
+    tok = tb->buffer("tokens", chunk * 4);
+    embd = tb->buffer("token_embd.weight", g_dims.embd_bytes);
+    k = tb->buffer("k_cache", cache);
+    v = tb->buffer("v_cache", cache);
+    tb->n_arguments = 4;
+    lg = tb->buffer("logits", logits_bytes);
+  } else if (opt.reversed_arguments) {
+    lg = tb->buffer("logits", logits_bytes);
+    v = tb->buffer("v_cache", cache);
+    k = tb->buffer("k_cache", cache);
+    embd = tb->buffer("token_embd.weight", g_dims.embd_bytes);
+    tok = tb->buffer("tokens", chunk * 4);
+    tb->n_arguments = 5;
+  } else {
+    tok = tb->buffer("tokens", chunk * 4);
+    embd = tb->buffer("token_embd.weight", g_dims.embd_bytes);
+    k = tb->buffer("k_cache", cache);
+    v = tb->buffer("v_cache", cache);
+    lg = tb->buffer("logits", logits_bytes);
+    tb->n_arguments = 5;
+  }
+  const smepilot_rt_kernel_fn trace = kind == phase_kind::decode   ? &trace_kernel<1>
+                                      : kind == phase_kind::chunk4 ? &trace_kernel<4>
+                                                                   : &trace_kernel<5>;
+  tb->dispatch("trace", tb->kernel(trace), 1, {rd(tok), rd(embd)});
+  tb->dispatch("cache", tb->kernel(&cache_kernel), chunk, {rd(tok), rd(embd), rw(k), rw(v)});
+  const int64_t rows = last ? 1 : chunk;
+  tb->dispatch("logits", tb->kernel(last ? &logits_last_kernel<4> : &logits_all_kernel),
+               rows * g_dims.blocks_per_row, {rd(tok), rd(embd), rd(k), rd(v), wr(lg)}, {1});
+  return tb;
+}
+
+/// A compiled model of some phases; model() points into it.
+struct toy_model {
+  std::vector<std::unique_ptr<table_builder>> tables;
+  std::vector<smepilot_rt_phase> phases;
+  smepilot_rt_compiled_model m{};
+
+  table_builder &add(phase_kind kind, phase_options opt = {}) {
+    tables.push_back(make_phase(kind, opt));
+    return *tables.back();
+  }
+  smepilot_rt_phase &phase(size_t i) {
+    model();
+    return phases[i];
+  }
+  const smepilot_rt_compiled_model *model() {
+    if (phases.size() != tables.size()) {
+      phases.clear();
+      for (auto &tb : tables) {
+        smepilot_rt_phase p{};
+        p.name = tb->phase_name.c_str();
+        p.chunk = tb->dispatches[1].tile_count.base; // the cache dispatch: one tile per token
+        p.last_row_only = tb->phase_name == "prefill_c4_last" ? 1 : 0;
+        p.table = tb->table();
+        phases.push_back(p);
+      }
+    } else {
+      for (size_t i = 0; i < tables.size(); ++i)
+        phases[i].table = tables[i]->table();
+    }
+    m.abi_version = SMEPILOT_RT_ABI_VERSION;
+    m.n_phases = uint32_t(phases.size());
+    m.phases = phases.data();
+    m.target = "test-host";
+    return &m;
+  }
+};
+
+/// The three phases of case 1; the decode phase lists its arguments
+/// backwards.
+toy_model full_model() {
+  toy_model tm;
+  tm.add(phase_kind::decode, {.reversed_arguments = true});
+  tm.add(phase_kind::chunk4);
+  tm.add(phase_kind::chunk4_last);
+  return tm;
+}
+
+// ---------------------------------------------------------------------------
+// Expected values.
+
+/// The logits row of position p given the tokens at positions 0..p.
+std::vector<float> expected_row(const std::vector<int32_t> &history, int64_t p, const float *embd) {
+  float ksum = 0.0f, vsum = 0.0f;
+  for (int64_t q = 0; q <= p; ++q) {
+    ksum += float(history[size_t(q)]);
+    vsum += embd[history[size_t(q)] * g_dims.n_embd];
+  }
+  const int32_t t = history[size_t(p)];
+  std::vector<float> row(size_t(g_dims.n_vocab));
+  for (int64_t j = 0; j < g_dims.n_vocab; ++j)
+    row[size_t(j)] = toy_logit(embd[t * g_dims.n_embd + j % g_dims.n_embd], t, p, ksum, vsum);
+  return row;
+}
+
+/// Rows [from, history.size()) concatenated.
+std::vector<float> expected_rows(const std::vector<int32_t> &history, int64_t from,
+                                 const float *embd) {
+  std::vector<float> out;
+  for (int64_t p = from; p < int64_t(history.size()); ++p) {
+    std::vector<float> row = expected_row(history, p, embd);
+    out.insert(out.end(), row.begin(), row.end());
+  }
+  return out;
+}
+
+/// "" when equal, else where they first differ.
+std::string compare(const std::vector<float> &got, const std::vector<float> &want) {
+  if (got.size() != want.size())
+    return "size " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0)
+      return "row " + std::to_string(i / size_t(g_dims.n_vocab)) + " col " +
+             std::to_string(i % size_t(g_dims.n_vocab)) + ": " + std::to_string(got[i]) +
+             " vs " + std::to_string(want[i]);
+  return "";
+}
+
+class CompiledEngine : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    auto f = rt::gguf_file::open(model_path());
+    ASSERT_TRUE(f) << f.error().message();
+    file_ = f->release();
+    auto cfg = rt::read_model_config(*file_);
+    ASSERT_TRUE(cfg) << cfg.error().message();
+    const rt::gguf_tensor_info *embd = file_->find_tensor("token_embd.weight");
+    ASSERT_NE(embd, nullptr);
+    ASSERT_EQ(embd->type, rt::ggml_type::f32);
+    ASSERT_EQ(embd->dims.size(), 2u);
+    ASSERT_EQ(uint64_t(embd->dims[1]), cfg->n_vocab);
+    g_dims.n_vocab = cfg->n_vocab;
+    g_dims.n_embd = embd->dims[0];
+    g_dims.n_layer = cfg->n_layer;
+    g_dims.n_head_kv = cfg->n_head_kv;
+    g_dims.head_dim = cfg->head_dim;
+    g_dims.embd_bytes = int64_t(embd->n_elements) * 4;
+    g_dims.cache_row = g_dims.n_layer * g_dims.n_head_kv * g_dims.head_dim * 4;
+    g_dims.vocab_block = 32;
+    ASSERT_EQ(g_dims.n_vocab % g_dims.vocab_block, 0);
+    g_dims.blocks_per_row = g_dims.n_vocab / g_dims.vocab_block;
+    file_embd_ = reinterpret_cast<const float *>(embd->data);
+  }
+  static void TearDownTestSuite() {
+    delete file_;
+    file_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(file_, nullptr) << "cannot open " << model_path();
+    clear_trace();
+  }
+
+  static std::unique_ptr<rt::engine> load(toy_model &tm, rt::engine_options options = {}) {
+    auto e = rt::load_compiled_engine(*file_, options, tm.model(), "test");
+    EXPECT_TRUE(e) << e.error().message();
+    if (!e)
+      return nullptr;
+    return std::move(*e);
+  }
+  /// The load error's message ("" when it loaded).
+  static std::string load_error(const smepilot_rt_compiled_model *m,
+                                rt::engine_options options = {}) {
+    auto e = rt::load_compiled_engine(*file_, options, m, "test");
+    return e ? std::string() : e.error().message();
+  }
+
+  static rt::gguf_file *file_;
+  static const float *file_embd_;
+};
+rt::gguf_file *CompiledEngine::file_ = nullptr;
+const float *CompiledEngine::file_embd_ = nullptr;
+
+const std::vector<int32_t> nine_tokens = {1, 37, 400, 5, 511, 0, 77, 256, 3};
+using runs = std::vector<std::pair<int, int64_t>>;
+
+// ---------------------------------------------------------------------------
+// 1. A working toy model.
+
+TEST_F(CompiledEngine, AllLogitsRunTwoChunksAndOneDecodeStep) {
+  toy_model tm = full_model();
+  auto keep = std::make_shared<int>(42);
+  auto loaded = rt::load_compiled_engine(*file_, {}, tm.model(), "test", keep);
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  std::unique_ptr<rt::engine> e = std::move(*loaded);
+  EXPECT_EQ(keep.use_count(), 2) << "the engine holds keep_alive";
+  EXPECT_EQ(e->name(), "test");
+  EXPECT_EQ(e->n_vocab(), g_dims.n_vocab);
+  EXPECT_EQ(e->n_ctx(), compiled_ctx) << "from the k_cache size";
+  EXPECT_EQ(e->n_past(), 0);
+
+  std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab), -1.0f);
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
+  EXPECT_EQ(trace_runs(), (runs{{4, 0}, {4, 4}, {1, 8}}));
+  EXPECT_EQ(compare(logits, expected_rows(nine_tokens, 0, file_embd_)), "");
+  EXPECT_EQ(e->n_past(), 9);
+  e.reset();
+  EXPECT_EQ(keep.use_count(), 1) << "released with the engine";
+}
+
+TEST_F(CompiledEngine, KernelsSeeTheFilesWeightsSharedByEveryPhase) {
+  toy_model tm = full_model();
+  auto e = load(tm);
+  ASSERT_TRUE(e);
+  std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab));
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::last, logits.data()));
+  std::vector<trace_entry> trace;
+  {
+    std::lock_guard<std::mutex> lock(g_trace_mutex);
+    trace = g_trace;
+  }
+  ASSERT_EQ(trace.size(), 6u); // c4, c4, decode, c4_last, c4_last, decode
+  for (const trace_entry &t : trace) {
+    EXPECT_EQ(t.embd, trace[0].embd) << "phase " << t.phase << " has its own copy";
+    ASSERT_NE(t.embd, nullptr);
+  }
+  EXPECT_EQ(std::memcmp(trace[0].embd, file_embd_, size_t(g_dims.embd_bytes)), 0);
+}
+
+TEST_F(CompiledEngine, LastLogitsUseTheLastRowPhase) {
+  toy_model tm = full_model();
+  auto e = load(tm);
+  ASSERT_TRUE(e);
+  // 9 tokens: two last-row chunks, then the decode step gives the last row.
+  std::vector<float> last(size_t(g_dims.n_vocab), -1.0f);
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::last, last.data()));
+  EXPECT_EQ(trace_runs(), (runs{{5, 0}, {5, 4}, {1, 8}}));
+  EXPECT_EQ(compare(last, expected_row(nine_tokens, 8, file_embd_)), "");
+
+  // 8 tokens: the last row comes from the last-row phase's single row.
+  clear_trace();
+  e->reset();
+  const std::vector<int32_t> eight(nine_tokens.begin(), nine_tokens.begin() + 8);
+  std::fill(last.begin(), last.end(), -1.0f);
+  ASSERT_TRUE(e->eval(eight, 0, rt::logits_mode::last, last.data()));
+  EXPECT_EQ(trace_runs(), (runs{{5, 0}, {5, 4}}));
+  EXPECT_EQ(compare(last, expected_row(eight, 7, file_embd_)), "");
+  EXPECT_EQ(e->n_past(), 8);
+}
+
+TEST_F(CompiledEngine, LastLogitsWithoutALastRowPhaseAreTheChunksLastRow) {
+  toy_model tm;
+  tm.add(phase_kind::decode);
+  tm.add(phase_kind::chunk4);
+  auto e = load(tm);
+  ASSERT_TRUE(e);
+  const std::vector<int32_t> eight(nine_tokens.begin(), nine_tokens.begin() + 8);
+  std::vector<float> last(size_t(g_dims.n_vocab), -1.0f);
+  ASSERT_TRUE(e->eval(eight, 0, rt::logits_mode::last, last.data()));
+  EXPECT_EQ(trace_runs(), (runs{{4, 0}, {4, 4}}));
+  EXPECT_EQ(compare(last, expected_row(eight, 7, file_embd_)), "") << "row 3 of the chunk";
+}
+
+TEST_F(CompiledEngine, NoLogitsFillsTheCacheOnly) {
+  toy_model tm = full_model();
+  auto e = load(tm);
+  ASSERT_TRUE(e);
+  std::vector<float> untouched(nine_tokens.size() * size_t(g_dims.n_vocab), -7.0f);
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::none, untouched.data()));
+  EXPECT_EQ(trace_runs(), (runs{{5, 0}, {5, 4}, {1, 8}}));
+  for (float x : untouched)
+    ASSERT_EQ(x, -7.0f) << "logits_mode::none wrote logits";
+  EXPECT_EQ(e->n_past(), 9);
+
+  // The cache the none-run filled is what the next step reads.
+  std::vector<int32_t> history = nine_tokens;
+  history.push_back(123);
+  std::vector<float> last(size_t(g_dims.n_vocab));
+  clear_trace();
+  ASSERT_TRUE(e->eval(std::vector<int32_t>{123}, 9, rt::logits_mode::last, last.data()));
+  EXPECT_EQ(trace_runs(), (runs{{1, 9}}));
+  EXPECT_EQ(compare(last, expected_row(history, 9, file_embd_)), "");
+}
+
+TEST_F(CompiledEngine, IncrementalDecodeAndTruncationReadTheCache) {
+  toy_model tm = full_model();
+  auto e = load(tm);
+  ASSERT_TRUE(e);
+  // Prompt of 5 (one chunk + one decode), then 3 decode steps.
+  std::vector<int32_t> history(nine_tokens.begin(), nine_tokens.begin() + 5);
+  std::vector<float> logits(5 * size_t(g_dims.n_vocab));
+  ASSERT_TRUE(e->eval(history, 0, rt::logits_mode::all, logits.data()));
+  EXPECT_EQ(compare(logits, expected_rows(history, 0, file_embd_)), "");
+  for (int32_t t : {9, 10, 11}) {
+    history.push_back(t);
+    std::vector<float> row(size_t(g_dims.n_vocab));
+    ASSERT_TRUE(e->eval(std::vector<int32_t>{t}, int32_t(history.size() - 1),
+                        rt::logits_mode::last, row.data()));
+    EXPECT_EQ(compare(row, expected_row(history, int64_t(history.size() - 1), file_embd_)), "")
+        << "token " << t;
+  }
+  EXPECT_EQ(e->n_past(), 8);
+  EXPECT_EQ(trace_runs(), (runs{{4, 0}, {1, 4}, {1, 5}, {1, 6}, {1, 7}}));
+
+  // Evaluating at 2 < n_past overwrites from there on.
+  history.resize(2);
+  const std::vector<int32_t> more = {300, 301, 302, 303, 304};
+  history.insert(history.end(), more.begin(), more.end());
+  logits.assign(more.size() * size_t(g_dims.n_vocab), 0.0f);
+  clear_trace();
+  ASSERT_TRUE(e->eval(more, 2, rt::logits_mode::all, logits.data()));
+  EXPECT_EQ(trace_runs(), (runs{{4, 2}, {1, 6}}));
+  EXPECT_EQ(compare(logits, expected_rows(history, 2, file_embd_)), "");
+  EXPECT_EQ(e->n_past(), 7);
+}
+
+TEST_F(CompiledEngine, BatchSizeCapsTheChunk) {
+  toy_model tm = full_model();
+  rt::engine_options o;
+  o.n_batch = 3;
+  auto e = load(tm, o);
+  ASSERT_TRUE(e);
+  std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab));
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
+  runs want;
+  for (int64_t p = 0; p < 9; ++p)
+    want.push_back({1, p});
+  EXPECT_EQ(trace_runs(), want);
+  EXPECT_EQ(compare(logits, expected_rows(nine_tokens, 0, file_embd_)), "");
+}
+
+TEST_F(CompiledEngine, ChunkWithOnlyALastRowPhaseIsNotUsedForAllLogits) {
+  toy_model tm;
+  tm.add(phase_kind::decode);
+  tm.add(phase_kind::chunk4_last);
+  auto e = load(tm);
+  ASSERT_TRUE(e);
+  std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab));
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
+  EXPECT_EQ(trace_runs().size(), 9u) << "decode steps only";
+  EXPECT_EQ(compare(logits, expected_rows(nine_tokens, 0, file_embd_)), "");
+}
+
+TEST_F(CompiledEngine, ContextComesFromTheCacheOrTheOption) {
+  toy_model tm = full_model();
+  rt::engine_options o;
+  o.n_ctx = 10;
+  auto e = load(tm, o);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->n_ctx(), 10);
+  std::vector<float> logits(11 * size_t(g_dims.n_vocab));
+  std::vector<int32_t> eleven(11, 7);
+  rt::status st = e->eval(eleven, 0, rt::logits_mode::all, logits.data());
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.message(), HasSubstr("exceed the context size 10"));
+  eleven.resize(10);
+  EXPECT_TRUE(e->eval(eleven, 0, rt::logits_mode::all, logits.data()));
+}
+
+TEST_F(CompiledEngine, EvalChecksFailBeforeAnyKernelRuns) {
+  toy_model tm = full_model();
+  auto e = load(tm);
+  ASSERT_TRUE(e);
+  std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab));
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::none, logits.data()));
+  clear_trace();
+
+  rt::status hole = e->eval(std::vector<int32_t>{5}, 10, rt::logits_mode::last, logits.data());
+  ASSERT_FALSE(hole);
+  EXPECT_THAT(hole.message(), HasSubstr("position 10 leaves a hole"));
+  EXPECT_THAT(hole.message(), HasSubstr("holds 9 positions"));
+  rt::status negative = e->eval(std::vector<int32_t>{5}, -1, rt::logits_mode::last, logits.data());
+  ASSERT_FALSE(negative);
+  EXPECT_THAT(negative.message(), HasSubstr("leaves a hole"));
+
+  // 9 + 8 > 16.
+  rt::status overflow =
+      e->eval(std::vector<int32_t>(8, 1), 9, rt::logits_mode::last, logits.data());
+  ASSERT_FALSE(overflow);
+  EXPECT_THAT(overflow.message(), HasSubstr("positions 9..17 exceed the context size 16"));
+
+  for (int32_t bad : {int32_t(g_dims.n_vocab), -1}) {
+    rt::status st =
+        e->eval(std::vector<int32_t>{3, bad}, 9, rt::logits_mode::last, logits.data());
+    ASSERT_FALSE(st) << bad;
+    EXPECT_THAT(st.message(), HasSubstr("token id " + std::to_string(bad) + " is out of range"));
+    EXPECT_THAT(st.message(), HasSubstr("[0, " + std::to_string(g_dims.n_vocab) + ")"));
+  }
+  EXPECT_TRUE(trace_runs().empty()) << "a kernel ran for a rejected request";
+  EXPECT_EQ(e->n_past(), 9);
+
+  // The cache is as the successful run left it.
+  std::vector<int32_t> history = nine_tokens;
+  history.push_back(44);
+  std::vector<float> last(size_t(g_dims.n_vocab));
+  ASSERT_TRUE(e->eval(std::vector<int32_t>{44}, 9, rt::logits_mode::last, last.data()));
+  EXPECT_EQ(compare(last, expected_row(history, 9, file_embd_)), "");
+  // Filling the context exactly is fine.
+  ASSERT_TRUE(e->eval(std::vector<int32_t>(6, 2), 10, rt::logits_mode::none, nullptr));
+  EXPECT_EQ(e->n_past(), compiled_ctx);
+}
+
+TEST_F(CompiledEngine, ResetEmptiesTheCache) {
+  toy_model tm = full_model();
+  auto e = load(tm);
+  ASSERT_TRUE(e);
+  std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab));
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::none, logits.data()));
+  ASSERT_EQ(e->n_past(), 9);
+  e->reset();
+  EXPECT_EQ(e->n_past(), 0);
+  rt::status st = e->eval(std::vector<int32_t>{5}, 1, rt::logits_mode::last, logits.data());
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.message(), HasSubstr("leaves a hole"));
+  // A new sequence from 0 sees none of the old one.
+  const std::vector<int32_t> other = {8, 9, 10, 11, 12, 13};
+  ASSERT_TRUE(e->eval(other, 0, rt::logits_mode::all, logits.data()));
+  logits.resize(other.size() * size_t(g_dims.n_vocab));
+  EXPECT_EQ(compare(logits, expected_rows(other, 0, file_embd_)), "");
+}
+
+// ---------------------------------------------------------------------------
+// 2. Thread count.
+
+TEST_F(CompiledEngine, TiledDispatchGivesTheSameBytesAtOneAndTwoThreads) {
+  ASSERT_GT(g_dims.blocks_per_row, 1) << "the logits dispatch must have several tiles";
+  std::vector<std::vector<float>> results;
+  for (int threads : {1, 2}) {
+    toy_model tm = full_model();
+    rt::engine_options o;
+    o.n_threads = threads;
+    auto e = load(tm, o);
+    ASSERT_TRUE(e);
+    clear_trace();
+    std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab));
+    ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
+    // Three runs, each logits dispatch split into `threads` calls.
+    EXPECT_EQ(g_logits_calls.load(), 3 * threads) << threads << " threads";
+    EXPECT_EQ(trace_runs(), (runs{{4, 0}, {4, 4}, {1, 8}}));
+    results.push_back(logits);
+  }
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(compare(results[1], results[0]), "");
+  EXPECT_EQ(compare(results[0], expected_rows(nine_tokens, 0, file_embd_)), "");
+}
+
+// ---------------------------------------------------------------------------
+// 3. Load errors.
+
+TEST_F(CompiledEngine, NullModel) {
+  EXPECT_THAT(load_error(nullptr), HasSubstr("no compiled model"));
+}
+
+TEST_F(CompiledEngine, WrongAbiVersion) {
+  toy_model tm = full_model();
+  smepilot_rt_compiled_model m = *tm.model();
+  m.abi_version = SMEPILOT_RT_ABI_VERSION + 1;
+  EXPECT_THAT(load_error(&m), HasSubstr("ABI version " +
+                                        std::to_string(SMEPILOT_RT_ABI_VERSION + 1) +
+                                        ", this runtime reads " +
+                                        std::to_string(SMEPILOT_RT_ABI_VERSION)));
+}
+
+TEST_F(CompiledEngine, NoPhases) {
+  toy_model tm = full_model();
+  smepilot_rt_compiled_model m = *tm.model();
+  m.n_phases = 0;
+  EXPECT_THAT(load_error(&m), HasSubstr("compiled model: no phases"));
+  m = *tm.model();
+  m.phases = nullptr;
+  EXPECT_THAT(load_error(&m), HasSubstr("compiled model: no phases"));
+}
+
+TEST_F(CompiledEngine, NoDecodePhase) {
+  toy_model tm;
+  tm.add(phase_kind::chunk4);
+  tm.add(phase_kind::chunk4_last);
+  EXPECT_THAT(load_error(tm.model()), HasSubstr("no one-token (decode) phase"));
+}
+
+TEST_F(CompiledEngine, PhaseWithoutTable) {
+  toy_model tm = full_model();
+  tm.model();
+  tm.phases[2].table = nullptr;
+  EXPECT_THAT(load_error(&tm.m), HasSubstr("phase 'prefill_c4_last' has chunk 4 and no table"));
+}
+
+TEST_F(CompiledEngine, TensorTheFileLacks) {
+  toy_model tm = full_model();
+  tm.tables[1]->arg("token_embd.weight").name = "blk.9.attn_q.weight";
+  const std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr("phase 'prefill_c4' binds tensor 'blk.9.attn_q.weight'"));
+  EXPECT_THAT(msg, HasSubstr("stories260K.gguf does not have"));
+}
+
+TEST_F(CompiledEngine, WeightSizeNotTheTensorsF32Size) {
+  toy_model tm = full_model();
+  tm.tables[1]->arg("token_embd.weight").size.base = g_dims.embd_bytes / 2;
+  const std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr("'token_embd.weight' is " + std::to_string(g_dims.embd_bytes / 2) +
+                             " bytes"));
+  EXPECT_THAT(msg, HasSubstr("needs " + std::to_string(g_dims.embd_bytes)));
+}
+
+TEST_F(CompiledEngine, TokensSizeNotChunkTimesFour) {
+  toy_model tm = full_model();
+  tm.tables[1]->arg("tokens").size.base = 4;
+  const std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr("phase 'prefill_c4' argument 0 'tokens' is 4 bytes"));
+  EXPECT_THAT(msg, HasSubstr("needs 16"));
+}
+
+TEST_F(CompiledEngine, LogitsSizeWrong) {
+  // The last-row phase writes one row, not the chunk's four.
+  toy_model tm = full_model();
+  tm.tables[2]->arg("logits").size.base = 4 * g_dims.n_vocab * 4;
+  std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr("phase 'prefill_c4_last' argument 4 'logits' is " +
+                             std::to_string(4 * g_dims.n_vocab * 4) + " bytes"));
+  EXPECT_THAT(msg, HasSubstr("needs " + std::to_string(g_dims.n_vocab * 4)));
+  // And the all-rows phase writes four.
+  toy_model tm2 = full_model();
+  tm2.tables[1]->arg("logits").size.base = g_dims.n_vocab * 4;
+  msg = load_error(tm2.model());
+  EXPECT_THAT(msg, HasSubstr("phase 'prefill_c4' argument 4 'logits'"));
+  EXPECT_THAT(msg, HasSubstr("needs " + std::to_string(4 * g_dims.n_vocab * 4)));
+}
+
+TEST_F(CompiledEngine, CachesOfDifferentSizesInTwoPhases) {
+  toy_model tm = full_model();
+  tm.tables[1]->arg("k_cache").size.base = (compiled_ctx + 1) * g_dims.cache_row;
+  tm.tables[1]->arg("v_cache").size.base = (compiled_ctx + 1) * g_dims.cache_row;
+  const std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr("phase 'prefill_c4' argument 'k_cache' is " +
+                             std::to_string((compiled_ctx + 1) * g_dims.cache_row) + " bytes"));
+  EXPECT_THAT(msg, HasSubstr("differs from another phase's"));
+}
+
+TEST_F(CompiledEngine, CacheSizeNotAWholeNumberOfPositions) {
+  toy_model tm = full_model();
+  tm.tables[0]->arg("v_cache").size.base = compiled_ctx * g_dims.cache_row + 4;
+  const std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr("phase 'decode' argument 'v_cache' is " +
+                             std::to_string(compiled_ctx * g_dims.cache_row + 4) + " bytes"));
+  EXPECT_THAT(msg, HasSubstr("not a [" + std::to_string(g_dims.n_layer) + ", " +
+                             std::to_string(g_dims.n_head_kv) + ", n_ctx, " +
+                             std::to_string(g_dims.head_dim) + "] F32 cache"));
+}
+
+TEST_F(CompiledEngine, MissingLogits) {
+  toy_model tm;
+  tm.add(phase_kind::decode, {.logits_as_temporary = true});
+  EXPECT_THAT(load_error(tm.model()),
+              HasSubstr("phase 'decode' lacks a 'tokens', 'logits', 'k_cache' or 'v_cache'"));
+}
+
+TEST_F(CompiledEngine, ContextLargerThanCompiled) {
+  toy_model tm = full_model();
+  rt::engine_options o;
+  o.n_ctx = int32_t(compiled_ctx + 1);
+  const std::string msg = load_error(tm.model(), o);
+  EXPECT_THAT(msg, HasSubstr("holds a context of " + std::to_string(compiled_ctx) + " positions"));
+  EXPECT_THAT(msg, HasSubstr("-c " + std::to_string(compiled_ctx + 1) + " asks for more"));
+  o.n_ctx = int32_t(compiled_ctx);
+  EXPECT_EQ(load_error(tm.model(), o), "");
+}
+
+TEST_F(CompiledEngine, PhaseTableTheValidatorRejects) {
+  // The cache dispatch (1) depends on itself: dependencies must point back.
+  toy_model tm = full_model();
+  table_builder &tb = *tm.tables[1];
+  tb.dispatches[1].deps_begin = tb.dispatches[2].deps_begin;
+  tb.dispatches[1].deps_count = 1;
+  ASSERT_EQ(tb.deps[tb.dispatches[1].deps_begin], 1u);
+  const std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr("compiled model: "));
+  EXPECT_THAT(msg, HasSubstr("prefill_c4"));
+  EXPECT_THAT(msg, HasSubstr("dependencies must point backwards"));
+}
+
+TEST_F(CompiledEngine, PhaseTakingOtherConstants) {
+  toy_model tm = full_model();
+  tm.tables[0]->n_constants = 2;
+  EXPECT_THAT(load_error(tm.model()),
+              HasSubstr("phase 'decode' takes 2 constants, expected 1 (the position)"));
+}
+
+// ---------------------------------------------------------------------------
+// 4. describe_compiled_model.
+
+TEST_F(CompiledEngine, DescribeNamesEveryPhaseAndChunk) {
+  toy_model tm = full_model();
+  const std::string d = rt::describe_compiled_model(*tm.model());
+  EXPECT_THAT(d, HasSubstr("compiled model for test-host, 3 phases"));
+  EXPECT_THAT(d, HasSubstr("decode (chunk 1: 3 dispatches, 3 kernels, 0 temporaries)"));
+  EXPECT_THAT(d, HasSubstr("prefill_c4 (chunk 4: 3 dispatches"));
+  EXPECT_THAT(d, HasSubstr("prefill_c4_last (chunk 4, last row: 3 dispatches"));
+}
+
+} // namespace
