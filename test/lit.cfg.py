@@ -2,6 +2,7 @@
 # lit configuration for SMEPilot's tests.
 
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -17,6 +18,7 @@ config.test_exec_root = os.path.join(config.smepilot_obj_root, "test")
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%smepilot_src_root", config.smepilot_src_root))
 config.substitutions.append(("%models", config.smepilot_models_dir))
+config.substitutions.append(("%python", sys.executable))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
@@ -49,6 +51,18 @@ if qemu_aarch64 and clangxx_aarch64 and os.path.exists(clangxx_aarch64):
         ("%sme-abi-routines",
          os.path.join(config.smepilot_src_root, "runtime", "src",
                       "sme_abi_aarch64.S")))
+    # The runtime's aarch64 build (the runtime-aarch64 sub-build): the CLI
+    # and runtime archives a model object links with into a program that runs
+    # the model (--engine aot) under qemu.
+    aarch64_build = os.path.join(config.smepilot_obj_root, "runtime-aarch64")
+    cli_lib = os.path.join(aarch64_build, "tools", "smepilot-run", "libsmepilot_run_cli.a")
+    rt_lib = os.path.join(aarch64_build, "runtime", "libsmepilot_rt.a")
+    if os.path.exists(cli_lib) and os.path.exists(rt_lib):
+        config.available_features.add("aarch64-runtime")
+        config.substitutions.append(
+            ("%aarch64-runtime-libs", " ".join([cli_lib, rt_lib, "-lpcre2-8", "-pthread"])))
+        config.substitutions.append(
+            ("%aarch64-smepilot-run", os.path.join(aarch64_build, "bin", "smepilot-run")))
     for bits in (128, 256, 512, 1024, 2048):
         n = bits // 8
         config.substitutions.append(

@@ -136,6 +136,7 @@ void addLowerToLLVM(OpPassManager &pm) {
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createEmitDispatchTables());
   addCleanup(pm);
 }
 
@@ -165,8 +166,10 @@ mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
   stages.push_back({"tile-sme", [allContractions](OpPassManager &pm) {
                       addTileSME(pm, allContractions);
                     }});
-  for (StringRef name :
-       {"decompose", "fuse", "vectorize", "approximate-math", "bufferize"})
+  // The phases of a model (smepilot.phase) become dispatch tables as on the
+  // host; a call to an SME kernel stays a call, in a dispatch of its own.
+  for (StringRef name : {"decompose", "fuse", "dispatch-regions", "vectorize",
+                         "approximate-math", "bufferize", "dispatch"})
     stages.push_back(hostStage(name));
   stages.push_back({"lower-sme", [target](OpPassManager &pm) {
                       pm.addPass(std::make_unique<RecordSMETargetPass>(target));

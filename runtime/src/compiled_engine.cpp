@@ -71,6 +71,11 @@ status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &pha
   result<dispatch_program> program = dispatch_program::create(phase.table);
   if (!program)
     return status::error("compiled model: " + program.error().message());
+  // Sizes below are products of the chunk: keep them far from overflow (a
+  // chunk is a number of tokens, -b is an int32).
+  if (phase.chunk > (int64_t(1) << 31))
+    return status::error(strformat("compiled model: phase '%s' has chunk %lld",
+                                   pname.c_str(), (long long)phase.chunk));
   auto p = std::make_unique<bound_phase>(std::move(*program));
   const smepilot_rt_dispatch_table &t = p->program.table();
   if (t.n_constants != 1)
@@ -80,6 +85,7 @@ status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &pha
   p->phase = &phase;
   p->args.assign(t.n_arguments, nullptr);
   const uint64_t vocab = cfg_.n_vocab;
+  bool has_k = false, has_v = false;
   for (uint32_t a = 0; a < t.n_arguments; ++a) {
     const std::string bname = buffer_name(t.buffers[a]);
     const int64_t bytes = t.buffers[a].size.base;
@@ -89,17 +95,29 @@ status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &pha
                                      pname.c_str(), a, bname.c_str(), (long long)bytes,
                                      file.path().c_str(), (unsigned long long)want));
     };
+    auto duplicate = [&]() {
+      return status::error(strformat("compiled model: phase '%s' has two '%s' arguments",
+                                     pname.c_str(), bname.c_str()));
+    };
     if (bname == "tokens") {
+      if (p->tokens_arg >= 0)
+        return duplicate();
       if (uint64_t(bytes) != uint64_t(phase.chunk) * 4)
         return mismatch(uint64_t(phase.chunk) * 4);
       p->tokens_arg = a;
     } else if (bname == "logits") {
+      if (p->logits_arg >= 0)
+        return duplicate();
       const uint64_t rows = phase.last_row_only ? 1 : uint64_t(phase.chunk);
       if (uint64_t(bytes) != rows * vocab * 4)
         return mismatch(rows * vocab * 4);
       p->logits_arg = a;
       p->logits_rows = int64_t(rows);
     } else if (bname == "k_cache" || bname == "v_cache") {
+      bool &seen = bname == "k_cache" ? has_k : has_v;
+      if (seen)
+        return duplicate();
+      seen = true;
       const uint64_t row = uint64_t(cfg_.n_layer) * cfg_.n_head_kv * cfg_.head_dim * 4;
       if (bytes <= 0 || uint64_t(bytes) % row != 0 ||
           (cache_bytes_ != 0 && uint64_t(bytes) != cache_bytes_))
@@ -120,7 +138,7 @@ status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &pha
       weights_.try_emplace(bname);
     }
   }
-  if (p->tokens_arg < 0 || p->logits_arg < 0 || cache_bytes_ == 0)
+  if (p->tokens_arg < 0 || p->logits_arg < 0 || !has_k || !has_v)
     return status::error(strformat("compiled model: phase '%s' lacks a 'tokens', 'logits', "
                                    "'k_cache' or 'v_cache' argument",
                                    pname.c_str()));

@@ -108,8 +108,17 @@ std::string usage() {
          ")\n"
          "  -t,  --threads N          threads (default: all hardware threads)\n"
          "       --kv-type TYPE       KV cache element type, f32 or f16 (default: f32)\n"
-         "       --engine NAME        reference (default) or jit\n"
-         "       --dump-mlir DIR      jit: write the module before and after each compiler stage\n"
+         "       --engine NAME        reference (default), jit, or aot (a model compiled ahead of\n"
+         "                            time and linked into this binary)\n"
+         "       --dump-mlir DIR      jit/--emit-object: write the module after each compiler stage\n"
+         "\n"
+         "ahead-of-time compilation (no generation):\n"
+         "       --emit-object FILE   compile the model for --target into an object FILE that,\n"
+         "                            linked with the runtime, runs it (--engine aot)\n"
+         "       --target NAME        sme-sve (aarch64 SME with SVE, runs under qemu) or\n"
+         "                            sme2-nosve (SME2 without SVE, as Apple M4)\n"
+         "       --profile NAME       hardware profile choosing the SME ops (default: apple-m4)\n"
+         "       --sme-all            every matrix multiplication on SME\n"
          "       --ignore-eos         keep generating after an end-of-generation token\n"
          "\n"
          "sampling (applied in this order; --temp 0 = greedy argmax):\n"
@@ -260,6 +269,15 @@ result<options> parse_args(int argc, char **argv) {
       s = take(o.engine);
     } else if (is(nullptr, "--dump-mlir")) {
       s = take(o.dump_mlir);
+    } else if (is(nullptr, "--target")) {
+      s = take(o.target);
+    } else if (is(nullptr, "--emit-object")) {
+      s = take(o.emit_object);
+    } else if (is(nullptr, "--profile")) {
+      s = take(o.profile);
+    } else if (is(nullptr, "--sme-all")) {
+      s = flag_only();
+      o.sme_all = true;
     } else if (is("-v", "--verbose")) {
       s = flag_only();
       o.verbose = true;
@@ -288,6 +306,14 @@ result<options> parse_args(int argc, char **argv) {
   }
   if (o.help || o.version)
     return o;
+  if (!o.emit_object.empty() || !o.target.empty()) {
+    if (o.emit_object.empty())
+      return status::error("--target needs --emit-object FILE (the model is compiled ahead of "
+                           "time for it)");
+    if (o.target.empty())
+      return status::error("--emit-object needs --target NAME (sme-sve or sme2-nosve)");
+    return o; // no prompt: nothing is generated
+  }
 
   const int n_sources = int(o.has_prompt) + int(!o.prompt_file.empty()) + int(o.has_prompt_ids);
   if (n_sources > 1)

@@ -28,6 +28,15 @@ struct options {
   bool ignore_eos = false;
   std::string engine = "reference";
   std::string dump_mlir; ///< --dump-mlir DIR (jit engine): IR after each stage.
+  /// --target NAME: what --emit-object compiles for (sme-sve, sme2-nosve).
+  std::string target;
+  /// --emit-object FILE: compile the model for --target ahead of time, write
+  /// the object, generate nothing.
+  std::string emit_object;
+  /// --profile NAME: the hardware profile whose Roofline choices decide which
+  /// ops run on SME (default apple-m4); --sme-all: every contraction on SME.
+  std::string profile = "apple-m4";
+  bool sme_all = false;
   bool verbose = false;
   // Inspection modes.
   std::string logits_out;

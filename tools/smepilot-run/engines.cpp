@@ -1,8 +1,20 @@
 // smepilot-run: engine selection. The JIT engine is built in when the
 // compiler is (SMEPILOT_RUN_WITH_JIT; not in the runtime-only aarch64 build).
+// The aot engine runs a model compiled ahead of time (smepilot-run
+// --emit-object) and linked into the program: the object defines
+// `smepilot_compiled_model` (abi.h), which this file references weakly, so
+// the same CLI objects link with or without one.
 #include "engines.h"
 
+#include "smepilot_rt/compiled_engine.h"
+#include "smepilot_rt/cpu_features.h"
 #include "smepilot_rt/reference_executor.h"
+
+#include <cstring>
+
+extern "C" {
+extern const smepilot_rt_compiled_model smepilot_compiled_model __attribute__((weak));
+}
 
 #ifdef SMEPILOT_RUN_WITH_JIT
 #include "jit_engine.h"
@@ -10,9 +22,31 @@
 
 namespace smepilot::run {
 
+namespace {
+
+const smepilot_rt_compiled_model *linked_model() { return &smepilot_compiled_model; }
+
+/// The aot engine: the linked model, if the CPU can run what it was compiled
+/// for.
+rt::status check_aot() {
+  const smepilot_rt_compiled_model *model = linked_model();
+  if (!model)
+    return rt::status::error(
+        "engine 'aot': no compiled model is linked into this binary (compile one with "
+        "smepilot-run --target sme-sve --emit-object model.o and link it with the runtime; "
+        "docs/sme-path.md)");
+  if (model->target && std::strncmp(model->target, "sme", 3) == 0)
+    return rt::require_sme(rt::detect_cpu_features());
+  return rt::status::ok();
+}
+
+} // namespace
+
 rt::status check_engine(const std::string &name) {
   if (name == "reference")
     return rt::status::ok();
+  if (name == "aot")
+    return check_aot();
   if (name == "jit") {
 #ifdef SMEPILOT_RUN_WITH_JIT
     return rt::status::ok();
@@ -21,7 +55,7 @@ rt::status check_engine(const std::string &name) {
                              "compiler; use --engine reference)");
 #endif
   }
-  return rt::status::error("unknown engine '" + name + "' (expected reference or jit)");
+  return rt::status::error("unknown engine '" + name + "' (expected reference, jit or aot)");
 }
 
 rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,
@@ -34,9 +68,29 @@ rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,
   if (name == "jit")
     return load_jit_engine(file, options, {dump_mlir_dir, verbose});
 #endif
+  if (name == "aot") {
+    if (verbose)
+      std::fprintf(stderr, "smepilot-run: aot: %s\n",
+                   rt::describe_compiled_model(*linked_model()).c_str());
+    return rt::load_compiled_engine(file, options, linked_model(), "aot");
+  }
   (void)dump_mlir_dir;
-  (void)verbose;
   return rt::load_reference_engine(file, options);
+}
+
+rt::status emit_object(const rt::gguf_file &file, const rt::engine_options &options,
+                       const emit_object_options &aot) {
+#ifdef SMEPILOT_RUN_WITH_JIT
+  return emit_aot_object(file, options,
+                         {aot.target, aot.object_path, aot.profile, aot.sme_all,
+                          aot.dump_mlir_dir, aot.verbose});
+#else
+  (void)file;
+  (void)options;
+  (void)aot;
+  return rt::status::error("--emit-object needs the compiler, which this build does not "
+                           "have");
+#endif
 }
 
 } // namespace smepilot::run

@@ -13,6 +13,16 @@ namespace smepilot::run {
 /// create_engine would give (checked before a model is loaded).
 rt::status check_engine(const std::string &name);
 
+/// Options of --emit-object (see jit/jit_engine.h).
+struct emit_object_options {
+  std::string target, object_path, profile, dump_mlir_dir;
+  bool sme_all = false, verbose = false;
+};
+
+/// Compiles the model ahead of time (needs the compiler build).
+rt::status emit_object(const rt::gguf_file &file, const rt::engine_options &options,
+                       const emit_object_options &aot);
+
 /// "reference" always; "jit" when the build includes the compiler
 /// (SMEPILOT_RUN_WITH_JIT), else an error saying so.
 /// `dump_mlir_dir` (jit only): where to write the IR of each compiler stage.

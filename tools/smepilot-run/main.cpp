@@ -331,6 +331,28 @@ int perplexity(session &s) {
   return 0;
 }
 
+/// --emit-object: compile the model ahead of time and stop.
+int emit_object(const run::options &o) {
+  auto file = rt::gguf_file::open(o.model);
+  if (!file)
+    return fail(file.error().message());
+  rt::engine_options eo;
+  eo.n_ctx = o.n_ctx;
+  eo.n_batch = o.n_batch;
+  run::emit_object_options aot;
+  aot.target = o.target;
+  aot.object_path = o.emit_object;
+  aot.profile = o.profile;
+  aot.sme_all = o.sme_all;
+  aot.dump_mlir_dir = o.dump_mlir;
+  aot.verbose = o.verbose;
+  status st = run::emit_object(**file, eo, aot);
+  if (!st)
+    return fail(st.message());
+  std::fprintf(stderr, "smepilot-run: wrote %s (%s)\n", o.emit_object.c_str(), o.target.c_str());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -348,6 +370,8 @@ int main(int argc, char **argv) {
     std::printf("smepilot-run %s\n", rt::version_string());
     return 0;
   }
+  if (!s.opts.emit_object.empty())
+    return emit_object(s.opts);
   st = run::check_engine(s.opts.engine);
   if (!st)
     return fail(st.message());

@@ -803,6 +803,38 @@ TEST_F(CompiledEngine, MissingLogits) {
               HasSubstr("phase 'decode' lacks a 'tokens', 'logits', 'k_cache' or 'v_cache'"));
 }
 
+// Each phase must bind both caches itself: one that reads only k_cache
+// (renamed away from v_cache) is refused even though another phase has both.
+TEST_F(CompiledEngine, PhaseWithoutOneOfTheCaches) {
+  toy_model tm = full_model();
+  tm.tables[1]->arg("v_cache").name = "k_cache";
+  EXPECT_THAT(load_error(tm.model()), HasSubstr("phase 'prefill_c4' has two 'k_cache' arguments"));
+  toy_model tm2 = full_model();
+  tm2.tables[0]->arg("v_cache").name = "token_embd.weight";
+  tm2.tables[0]->arg("token_embd.weight").size.base = g_dims.embd_bytes;
+  EXPECT_THAT(load_error(tm2.model()), HasSubstr("phase 'decode' lacks"));
+}
+
+// A second "logits" (or "tokens") argument is an error at load, not a null
+// pointer at the first eval.
+TEST_F(CompiledEngine, DuplicateLogitsOrTokens) {
+  toy_model tm = full_model();
+  tm.tables[0]->arg("token_embd.weight").name = "logits";
+  EXPECT_THAT(load_error(tm.model()), HasSubstr("phase 'decode' has two 'logits' arguments"));
+  toy_model tm2 = full_model();
+  tm2.tables[0]->arg("token_embd.weight").size.base = 4; // one token's id
+  tm2.tables[0]->arg("token_embd.weight").name = "tokens";
+  EXPECT_THAT(load_error(tm2.model()), HasSubstr("phase 'decode' has two 'tokens' arguments"));
+}
+
+// Sizes are products of the chunk: a chunk too large for them is refused
+// before they are computed (2^62 * 4 would wrap to 0 bytes).
+TEST_F(CompiledEngine, HugeChunk) {
+  toy_model tm = full_model();
+  tm.phase(1).chunk = int64_t(1) << 62;
+  EXPECT_THAT(load_error(&tm.m), HasSubstr("phase 'prefill_c4' has chunk 4611686018427387904"));
+}
+
 TEST_F(CompiledEngine, ContextLargerThanCompiled) {
   toy_model tm = full_model();
   rt::engine_options o;

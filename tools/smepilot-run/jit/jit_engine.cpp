@@ -1,6 +1,7 @@
 // smepilot-run: the JIT engine. See jit_engine.h.
 #include "jit_engine.h"
 
+#include "smepilot/JIT/AOTCompile.h"
 #include "smepilot/JIT/HostJIT.h"
 #include "smepilot/Model/ModelBuilder.h"
 #include "smepilot/Pipelines/Pipelines.h"
@@ -13,6 +14,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -102,9 +104,14 @@ struct jit_state {
   std::unique_ptr<cc::HostJIT> jit;
 };
 
-rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
-                                             const rt::engine_options &options,
-                                             const jit_engine_options &jit) {
+/// The model's module for `file`, built and taken through `stages` (each
+/// dumped to `dump_dir` if set). Diagnostics go to `diags`.
+rt::result<OwningOpRef<ModuleOp>> compile_module(const rt::gguf_file &file,
+                                                 const rt::engine_options &options,
+                                                 MLIRContext &ctx,
+                                                 ArrayRef<cc::PipelineStage> stages,
+                                                 const std::string &dump_dir,
+                                                 diagnostic_collector &diags, double times[2]) {
   rt::result<rt::model_config> cfg = rt::read_model_config(file);
   if (!cfg)
     return cfg.take_error();
@@ -119,14 +126,6 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   // it) and at most the context.
   const int64_t big_chunk = std::min<int64_t>({int64_t(options.n_batch), 64, n_ctx});
 
-  auto state = std::make_shared<jit_state>();
-  MLIRContext &ctx = state->context;
-  DialectRegistry registry;
-  cc::registerHostPipelineDialects(registry);
-  ctx.appendDialectRegistry(registry);
-  ctx.loadAllAvailableDialects();
-  diagnostic_collector diags(ctx);
-
   auto t0 = std::chrono::steady_clock::now();
   cc::ModelBuildOptions build;
   build.nCtx = n_ctx;
@@ -136,32 +135,54 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
     build.chunkSizes.push_back(big_chunk);
   FailureOr<OwningOpRef<ModuleOp>> module = cc::buildModelModule(&ctx, desc, build);
   if (failed(module))
-    return rt::status::error(file.path() + ": the JIT engine cannot compile this model: " +
+    return rt::status::error(file.path() + ": the compiler cannot compile this model: " +
                              diags.take("the graph builder failed"));
-  double build_s = seconds_since(t0);
+  times[0] = seconds_since(t0);
 
-  // The registered host pipeline, stage by stage so each can be dumped.
-  cc::HostPipelineOptions pipeline;
-  const std::string &dir = jit.dump_mlir_dir;
-  if (!dir.empty()) {
-    if (std::error_code ec = llvm::sys::fs::create_directories(dir))
-      return rt::status::error("--dump-mlir: cannot create '" + dir + "': " + ec.message());
-    SMEPILOT_RT_RETURN_IF_ERROR(dump_module(dir, 0, "builder", **module));
+  if (!dump_dir.empty()) {
+    if (std::error_code ec = llvm::sys::fs::create_directories(dump_dir))
+      return rt::status::error("--dump-mlir: cannot create '" + dump_dir + "': " + ec.message());
+    SMEPILOT_RT_RETURN_IF_ERROR(dump_module(dump_dir, 0, "builder", **module));
   }
   t0 = std::chrono::steady_clock::now();
   int index = 1;
-  for (const cc::PipelineStage &stage : cc::getHostPipelineStages(pipeline)) {
+  for (const cc::PipelineStage &stage : stages) {
     PassManager pm(&ctx);
     stage.addPasses(pm);
     if (failed(pm.run(**module)))
       return rt::status::error(file.path() + ": pipeline stage '" + stage.name +
                                "' failed: " + diags.take("no diagnostic"));
-    if (!dir.empty())
-      SMEPILOT_RT_RETURN_IF_ERROR(dump_module(dir, index++, stage.name, **module));
+    if (!dump_dir.empty())
+      SMEPILOT_RT_RETURN_IF_ERROR(dump_module(dump_dir, index++, stage.name, **module));
   }
-  double lower_s = seconds_since(t0);
+  times[1] = seconds_since(t0);
+  return std::move(*module);
+}
 
-  t0 = std::chrono::steady_clock::now();
+void load_dialects(MLIRContext &ctx) {
+  DialectRegistry registry;
+  cc::registerHostPipelineDialects(registry);
+  ctx.appendDialectRegistry(registry);
+  ctx.loadAllAvailableDialects();
+}
+
+rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
+                                             const rt::engine_options &options,
+                                             const jit_engine_options &jit) {
+  auto state = std::make_shared<jit_state>();
+  MLIRContext &ctx = state->context;
+  load_dialects(ctx);
+  diagnostic_collector diags(ctx);
+  double times[2] = {0, 0};
+  // The registered host pipeline, stage by stage so each can be dumped.
+  cc::HostPipelineOptions pipeline;
+  rt::result<OwningOpRef<ModuleOp>> module =
+      compile_module(file, options, ctx, cc::getHostPipelineStages(pipeline),
+                     jit.dump_mlir_dir, diags, times);
+  if (!module)
+    return module.take_error();
+
+  auto t0 = std::chrono::steady_clock::now();
   FailureOr<std::unique_ptr<cc::HostJIT>> compiled = cc::HostJIT::compile(**module);
   if (failed(compiled))
     return rt::status::error(file.path() + ": JIT compilation failed: " +
@@ -177,14 +198,76 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   if (jit.verbose)
     std::fprintf(stderr,
                  "smepilot-run: jit: graph %.1f ms, pipeline %.1f ms, LLVM %.1f ms; %s\n",
-                 build_s * 1e3, lower_s * 1e3, jit_s * 1e3,
+                 times[0] * 1e3, times[1] * 1e3, jit_s * 1e3,
                  rt::describe_compiled_model(*compiled_model).c_str());
   rt::engine_options run_options = options;
-  run_options.n_ctx = int32_t(n_ctx);
+  if (run_options.n_ctx <= 0)
+    if (rt::result<rt::model_config> cfg = rt::read_model_config(file))
+      run_options.n_ctx = int32_t(cfg->n_ctx_train);
   return rt::load_compiled_engine(file, run_options, compiled_model, "jit", std::move(state));
 }
 
 } // namespace
+
+rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &options,
+                           const aot_object_options &aot) {
+  if (!cc::isKnownSMETarget(aot.target))
+    return rt::status::error("--emit-object: unknown --target '" + aot.target +
+                             "' (targets: " + llvm::join(cc::getSMETargetNames(), ", ") + ")");
+  MLIRContext ctx;
+  load_dialects(ctx);
+  diagnostic_collector diags(ctx);
+  // Which ops run on SME: the profile's Roofline decisions (its annotate
+  // stage), or every contraction; then the SME pipeline for the target.
+  cc::HostPipelineOptions host;
+  host.profile = aot.profile;
+  llvm::SmallVector<cc::PipelineStage> stages;
+  if (!aot.sme_all)
+    for (const cc::PipelineStage &s : cc::getHostPipelineStages(host))
+      if (s.name == "annotate")
+        stages.push_back(s);
+  cc::SMEPipelineOptions sme;
+  sme.target = aot.target;
+  sme.allContractions = aot.sme_all;
+  for (const cc::PipelineStage &s : cc::getSMEPipelineStages(sme))
+    stages.push_back(s);
+  double times[2] = {0, 0};
+  rt::result<OwningOpRef<ModuleOp>> module =
+      compile_module(file, options, ctx, stages, aot.dump_mlir_dir, diags, times);
+  if (!module)
+    return module.take_error();
+  auto t0 = std::chrono::steady_clock::now();
+  cc::AOTOptions object_options;
+  object_options.target = aot.target;
+  llvm::Expected<llvm::SmallVector<char, 0>> object =
+      cc::emitAArch64Object(**module, object_options);
+  if (!object)
+    return rt::status::error(file.path() + ": --emit-object: " +
+                             llvm::toString(object.takeError()));
+  // Written next to the destination and renamed: a failed write never
+  // leaves half an object.
+  std::string tmp = aot.object_path + ".tmp";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp, ec);
+    if (ec)
+      return rt::status::error("--emit-object: cannot write '" + tmp + "': " + ec.message());
+    os.write(object->data(), object->size());
+    os.close();
+    if (os.has_error())
+      return rt::status::error("--emit-object: writing '" + tmp + "' failed");
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, aot.object_path))
+    return rt::status::error("--emit-object: cannot rename to '" + aot.object_path +
+                             "': " + ec.message());
+  if (aot.verbose)
+    std::fprintf(stderr,
+                 "smepilot-run: aot: graph %.1f ms, pipeline %.1f ms, object %.1f ms; %zu bytes "
+                 "for %s -> %s\n",
+                 times[0] * 1e3, times[1] * 1e3, seconds_since(t0) * 1e3, object->size(),
+                 aot.target.c_str(), aot.object_path.c_str());
+  return rt::status::ok();
+}
 
 rt::result<std::unique_ptr<rt::engine>> load_jit_engine(const rt::gguf_file &file,
                                                         const rt::engine_options &options,

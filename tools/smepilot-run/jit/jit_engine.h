@@ -2,13 +2,14 @@
 //
 // Builds the model's linalg graph from its GGUF metadata (lib/Model), runs
 // the registered host pipeline (lib/Pipelines), JIT-compiles the result
-// (lib/JIT) and evaluates tokens by calling the compiled forward functions on
+// (lib/JIT) and evaluates tokens by running its dispatch tables on
 // runtime-owned buffers. This is where the compiler and the runtime meet: the
 // runtime itself never links the compiler.
 //
-// Stage 1 of issue 5 (docs/compiled-model.md): one compiled function per
-// chunk size, called on the calling thread; weights are dequantized to F32 at
-// load. Dispatches over tile ranges on the thread pool come next.
+// Every phase (a prompt chunk, a decode step) becomes a dispatch table that
+// the runtime's compiled engine (compiled_engine.h) runs on its thread pool;
+// weights are dequantized to F32 at load. The same module, compiled for an
+// aarch64 SME target instead, is written as an object (emit_aot_object).
 #pragma once
 
 #include "smepilot_rt/engine.h"
@@ -25,6 +26,22 @@ struct jit_engine_options {
   /// Print compile times to stderr.
   bool verbose = false;
 };
+
+/// Ahead-of-time compilation (smepilot-run --emit-object).
+struct aot_object_options {
+  std::string target;      ///< sme-sve, sme2-nosve
+  std::string object_path; ///< where the object goes
+  std::string profile;     ///< Roofline profile choosing the SME ops
+  bool sme_all = false;    ///< every contraction on SME instead
+  std::string dump_mlir_dir;
+  bool verbose = false;
+};
+
+/// Compiles `file`'s model for an aarch64 SME target into an object holding
+/// its kernels, dispatch tables and `smepilot_compiled_model` (abi.h), for
+/// options.n_ctx positions and prompt chunks of options.n_batch (at most 64).
+rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &options,
+                           const aot_object_options &aot);
 
 /// Compiles `file`'s model for the host. The file must outlive the engine.
 rt::result<std::unique_ptr<rt::engine>> load_jit_engine(const rt::gguf_file &file,

@@ -102,6 +102,10 @@ LogicalResult inlineCalls(func::FuncOp phase, SymbolTable &symbols) {
     phase.walk([&](func::CallOp call) { calls.push_back(call); });
     for (func::CallOp call : calls) {
       auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+      // An SME kernel keeps its own function: it enters streaming mode and
+      // enables ZA inside itself (smepilot-tile-sme).
+      if (callee && callee->hasAttr(kSMEKernelAttr))
+        continue;
       if (!callee || callee.isExternal())
         return call.emitError("smepilot-form-dispatches: cannot inline a call "
                               "to an external function into a phase");
@@ -646,15 +650,29 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
   llvm::sort(depList);
   Builder ab(ctx);
   std::string opName = range.front()->getName().getStringRef().str();
-  dispatches.push_back(ab.getDictionaryAttr(
-      {ab.getNamedAttr("name", ab.getStringAttr(
-                                   name + "_d" + std::to_string(index) + ":" +
-                                   opName)),
-       ab.getNamedAttr("kernel", ab.getI64IntegerAttr(kernelIndex)),
-       ab.getNamedAttr("tiles", ab.getDenseI64ArrayAttr(
-                                    {tiles.base, tiles.scale, tiles.constant})),
-       ab.getNamedAttr("bindings", ab.getDenseI64ArrayAttr(bindingList)),
-       ab.getNamedAttr("deps", ab.getDenseI64ArrayAttr(depList))}));
+  // A dispatch that calls an SME kernel runs on the matrix unit: mode sme,
+  // one call of the kernel for all its tiles (abi.h).
+  bool callsSME = false;
+  SymbolTable symbols(module);
+  for (Operation *op : range)
+    op->walk([&](func::CallOp call) {
+      if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
+        callsSME |= callee->hasAttr(kSMEKernelAttr);
+    });
+  SmallVector<NamedAttribute> fields = {
+      ab.getNamedAttr("name", ab.getStringAttr(name + "_d" +
+                                               std::to_string(index) + ":" +
+                                               opName)),
+      ab.getNamedAttr("kernel", ab.getI64IntegerAttr(kernelIndex)),
+      ab.getNamedAttr("tiles", ab.getDenseI64ArrayAttr(
+                                   {tiles.base, tiles.scale, tiles.constant})),
+      ab.getNamedAttr("bindings", ab.getDenseI64ArrayAttr(bindingList)),
+      ab.getNamedAttr("deps", ab.getDenseI64ArrayAttr(depList))};
+  if (callsSME)
+    fields.append(
+        {ab.getNamedAttr("mode", ab.getI64IntegerAttr(1)),
+         ab.getNamedAttr("sme_kernel", ab.getI64IntegerAttr(kernelIndex))});
+  dispatches.push_back(ab.getDictionaryAttr(fields));
   return success();
 }
 

@@ -266,7 +266,7 @@ outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
       rewriter, loc, (caller.getSymName() + "_sme" + Twine(index)).str(),
       fnType);
   kernel.setPrivate();
-  kernel->setAttr("smepilot.sme_kernel", rewriter.getUnitAttr());
+  kernel->setAttr(kSMEKernelAttr, rewriter.getUnitAttr());
   symbols.insert(kernel);
   Block *body = kernel.addEntryBlock();
   rewriter.setInsertionPointToStart(body);
@@ -433,7 +433,7 @@ struct TileSMEPass : public smepilot::impl::TileSMEBase<TileSMEPass> {
     IRRewriter rewriter(&getContext());
     bool failedAny = false;
     for (func::FuncOp fn : llvm::to_vector(module.getOps<func::FuncOp>())) {
-      if (fn.isExternal() || fn->hasAttr("smepilot.sme_kernel"))
+      if (fn.isExternal() || fn->hasAttr(kSMEKernelAttr))
         continue;
       SmallVector<linalg::LinalgOp> selected;
       // Every op decided sme (an error if it is not a contraction the

@@ -75,6 +75,9 @@ inline constexpr llvm::StringLiteral kLastRowAttr = "smepilot.last_row";
 /// On a phase argument (or result, which becomes an out-param argument): the
 /// name of its buffer in the dispatch table, which a runtime binds it by.
 inline constexpr llvm::StringLiteral kNameAttr = "smepilot.name";
+/// Marks a function smepilot-tile-sme outlined: a streaming (SME) kernel,
+/// called from normal-mode code. Dispatch formation keeps such calls.
+inline constexpr llvm::StringLiteral kSMEKernelAttr = "smepilot.sme_kernel";
 /// Marks a function outlined by dispatch formation as a kernel (abi.h).
 inline constexpr llvm::StringLiteral kKernelAttr = "smepilot.kernel";
 } // namespace mlir::smepilot
