@@ -22,6 +22,7 @@
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ArmSMEToLLVM/ArmSMEToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
@@ -141,6 +142,12 @@ void addBufferize(OpPassManager &pm) {
 }
 
 void addLowerToLLVM(OpPassManager &pm) {
+  addLowerToLLVMPasses(pm, /*armSME=*/false);
+}
+
+} // namespace
+
+void mlir::smepilot::addLowerToLLVMPasses(OpPassManager &pm, bool armSME) {
   // Strided copies (new K/V rows into the cache) stay in generated code
   // instead of calling the C runner utilities' memrefCopy.
   pm.addNestedPass<func::FuncOp>(createCopiesToLinalg());
@@ -154,12 +161,16 @@ void addLowerToLLVM(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(transfers));
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  // SME tile allocation and intrinsics: it needs unstructured control flow.
+  if (armSME)
+    pm.addNestedPass<func::FuncOp>(createConvertArmSMEToLLVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   // vector.contract -> outer products: one FMA of a broadcast A element and
   // a 16-lane B row per output row.
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.vectorContractLowering = vector::VectorContractLowering::OuterProduct;
+  vectorToLLVM.armSVE = armSME;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
@@ -173,8 +184,6 @@ void addLowerToLLVM(OpPassManager &pm) {
   pm.addPass(createEmitDispatchTables());
   addCleanup(pm);
 }
-
-} // namespace
 
 SmallVector<PipelineStage>
 mlir::smepilot::getHostPipelineStages(const HostPipelineOptions &options) {

@@ -111,33 +111,7 @@ void addLowerSME(OpPassManager &pm) {
 /// The host pipeline's lower-to-llvm list with the SME tile allocation and
 /// intrinsics conversion after scf-to-cf (it needs unstructured CF).
 void addLowerToLLVM(OpPassManager &pm) {
-  pm.addNestedPass<func::FuncOp>(createCopiesToLinalg());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
-  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass(
-      vector::VectorMultiReductionLowering::InnerReduction));
-  VectorTransferToSCFOptions transfers;
-  transfers.enableFullUnroll(true);
-  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(transfers));
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addNestedPass<func::FuncOp>(createConvertArmSMEToLLVMPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  ConvertVectorToLLVMPassOptions vectorToLLVM;
-  vectorToLLVM.vectorContractLowering =
-      vector::VectorContractLowering::OuterProduct;
-  vectorToLLVM.armSVE = true;
-  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createUBToLLVMConversionPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createEmitDispatchTables());
-  addCleanup(pm);
+  addLowerToLLVMPasses(pm, /*armSME=*/true);
 }
 
 } // namespace

@@ -5,7 +5,7 @@
 // RUN: not smepilot-opt %s --smepilot-sme-pipeline=stop-after=tile 2>&1 | FileCheck %s --check-prefix=BADSTAGE
 
 // BADTARGET: smepilot-sme-pipeline: unknown target 'sme3' (targets: sme-sve, sme2-nosve)
-// BADSTAGE: smepilot-sme-pipeline: unknown stop-after stage 'tile' (stages: tile-sme, decompose, fuse, vectorize, approximate-math, bufferize, lower-sme, lower-to-llvm)
+// BADSTAGE: smepilot-sme-pipeline: unknown stop-after stage 'tile' (stages: tile-sme, decompose, fuse, dispatch-regions, vectorize, approximate-math, bufferize, dispatch, lower-sme, lower-to-llvm)
 
 // LLVM: module attributes {smepilot.sme_target = "sme-sve"}
 // NOSVE: module attributes {smepilot.sme_target = "sme2-nosve"}

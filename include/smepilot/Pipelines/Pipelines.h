@@ -89,6 +89,14 @@ SmallVector<std::string> getHostPipelineStageNames();
 LogicalResult buildHostPipeline(OpPassManager &pm,
                                 const HostPipelineOptions &options);
 
+/// The passes of the lower-to-llvm stage, shared by the host and SME
+/// pipelines: leftover linalg -> loops, vector/scf/affine/arith/math/memref/
+/// func/index/cf/ub -> llvm, then smepilot-emit-dispatch-tables. With
+/// `armSME`, arm_sme ops are converted after scf-to-cf (tile allocation needs
+/// unstructured control flow) and vector-to-llvm handles SVE's scalable
+/// vectors.
+void addLowerToLLVMPasses(OpPassManager &pm, bool armSME);
+
 /// Registers `smepilot-host-pipeline` (once per process).
 void registerHostPipeline();
 

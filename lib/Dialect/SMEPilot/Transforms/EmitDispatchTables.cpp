@@ -91,30 +91,18 @@ static_assert(offsetof(smepilot_rt_compiled_model, n_phases) == 4 &&
 
 namespace {
 
-class TableEmitter {
+/// Builds constant LLVM globals (structs and arrays of constants, strings,
+/// addresses of symbols) at an insertion point of the module.
+class GlobalEmitter {
 public:
-  TableEmitter(ModuleOp module, DispatchTableOp table)
-      : module(module), table(table), ctx(module.getContext()),
-        b(module.getBodyRegion()), loc(table.getLoc()),
-        prefix("__smepilot_" + table.getSymName().str()) {
-    b.setInsertionPoint(table);
+  GlobalEmitter(ModuleOp module, Location loc)
+      : module(module), ctx(module.getContext()), b(module.getBodyRegion()),
+        loc(loc) {
     ptr = LLVM::LLVMPointerType::get(ctx);
     i32 = b.getI32Type();
     i64 = b.getI64Type();
-    extentType = LLVM::LLVMStructType::getLiteral(ctx, {i64, i64, i32, i32});
-    bufferType =
-        LLVM::LLVMStructType::getLiteral(ctx, {ptr, extentType, i32, i32});
-    bindingType = LLVM::LLVMStructType::getLiteral(ctx, {i32, i32});
-    dispatchType = LLVM::LLVMStructType::getLiteral(
-        ctx, {ptr, i32, i32, i32, i32, i64, extentType, i32, i32, i32, i32});
-    tableType = LLVM::LLVMStructType::getLiteral(
-        ctx, {i32, i32, ptr, i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr,
-              ptr});
   }
 
-  LogicalResult emit();
-
-private:
   /// A constant global `name` of `type` whose initializer `fill` builds.
   void global(StringRef name, Type type, LLVM::Linkage linkage,
               function_ref<Value(OpBuilder &)> fill) {
@@ -124,16 +112,14 @@ private:
     b.createBlock(&g.getInitializerRegion());
     LLVM::ReturnOp::create(b, loc, fill(b));
   }
-  /// A NUL-terminated string global; returns its symbol.
-  std::string string(StringRef text) {
-    std::string name = prefix + "_s" + std::to_string(nStrings++);
+  /// A private NUL-terminated string global `name`.
+  void stringGlobal(StringRef name, StringRef text) {
     std::string bytes = text.str();
     bytes.push_back('\0');
     auto type = LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
     LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
                            LLVM::Linkage::Private, name,
                            b.getStringAttr(bytes), /*alignment=*/1);
-    return name;
   }
   Value c32(OpBuilder &ob, int64_t v) {
     return LLVM::ConstantOp::create(ob, loc, i32, ob.getI32IntegerAttr(v));
@@ -153,6 +139,42 @@ private:
       v = LLVM::InsertValueOp::create(ob, loc, v, f,
                                       ArrayRef<int64_t>{int64_t(i)});
     return v;
+  }
+
+protected:
+  ModuleOp module;
+  MLIRContext *ctx;
+  OpBuilder b;
+  Location loc;
+  Type ptr, i32, i64;
+};
+
+class TableEmitter : public GlobalEmitter {
+public:
+  TableEmitter(ModuleOp module, DispatchTableOp table)
+      : GlobalEmitter(module, table.getLoc()), table(table),
+        prefix("__smepilot_" + table.getSymName().str()) {
+    b.setInsertionPoint(table);
+    extentType = LLVM::LLVMStructType::getLiteral(ctx, {i64, i64, i32, i32});
+    bufferType =
+        LLVM::LLVMStructType::getLiteral(ctx, {ptr, extentType, i32, i32});
+    bindingType = LLVM::LLVMStructType::getLiteral(ctx, {i32, i32});
+    dispatchType = LLVM::LLVMStructType::getLiteral(
+        ctx, {ptr, i32, i32, i32, i32, i64, extentType, i32, i32, i32, i32});
+    tableType = LLVM::LLVMStructType::getLiteral(
+        ctx, {i32, i32, ptr, i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr,
+              ptr});
+  }
+
+  LogicalResult emit();
+
+private:
+  /// A NUL-terminated string global named after the table; returns its
+  /// symbol.
+  std::string string(StringRef text) {
+    std::string name = prefix + "_s" + std::to_string(nStrings++);
+    stringGlobal(name, text);
+    return name;
   }
   Value extent(OpBuilder &ob, ArrayRef<int64_t> e) {
     return aggregate(ob, extentType,
@@ -174,14 +196,9 @@ private:
     return name;
   }
 
-  ModuleOp module;
   DispatchTableOp table;
-  MLIRContext *ctx;
-  OpBuilder b;
-  Location loc;
   std::string prefix;
   unsigned nStrings = 0;
-  Type ptr, i32, i64;
   LLVM::LLVMStructType extentType, bufferType, bindingType, dispatchType,
       tableType;
 };
@@ -291,69 +308,49 @@ LogicalResult TableEmitter::emit() {
 
 /// `smepilot_compiled_model` (abi.h): every table of the module as a phase.
 void emitCompiledModel(ModuleOp module, ArrayRef<DispatchTableOp> tables) {
-  MLIRContext *ctx = module.getContext();
-  OpBuilder b(module.getBodyRegion());
-  b.setInsertionPointToEnd(module.getBody());
-  Location loc = module.getLoc();
-  Type ptr = LLVM::LLVMPointerType::get(ctx), i32 = b.getI32Type(),
-       i64 = b.getI64Type();
-  auto phaseType = LLVM::LLVMStructType::getLiteral(ctx, {ptr, i64, i32, i32, ptr});
-  auto modelType = LLVM::LLVMStructType::getLiteral(ctx, {i32, i32, ptr, ptr, ptr});
-  auto c32 = [&](OpBuilder &ob, int64_t v) -> Value {
-    return LLVM::ConstantOp::create(ob, loc, i32, ob.getI32IntegerAttr(v));
-  };
-  auto aggregate = [&](OpBuilder &ob, Type type, ArrayRef<Value> fields) {
-    Value v = LLVM::PoisonOp::create(ob, loc, type);
-    for (auto [i, f] : llvm::enumerate(fields))
-      v = LLVM::InsertValueOp::create(ob, loc, v, f, ArrayRef<int64_t>{int64_t(i)});
-    return v;
-  };
-  auto constantGlobal = [&](StringRef name, Type type, LLVM::Linkage linkage,
-                            function_ref<Value(OpBuilder &)> fill) {
-    auto g = LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true, linkage,
-                                    name, Attribute(), /*alignment=*/8);
-    OpBuilder::InsertionGuard guard(b);
-    b.createBlock(&g.getInitializerRegion());
-    LLVM::ReturnOp::create(b, loc, fill(b));
-  };
-  auto string = [&](StringRef name, StringRef text) {
-    std::string bytes = text.str();
-    bytes.push_back('\0');
-    LLVM::GlobalOp::create(b, loc, LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size()),
-                           /*isConstant=*/true, LLVM::Linkage::Private, name,
-                           b.getStringAttr(bytes), /*alignment=*/1);
-  };
-  std::string target = "host";
-  if (auto t = module->getAttrOfType<StringAttr>("smepilot.sme_target"))
-    target = t.getValue().str();
-  string("__smepilot_model_target", target);
-  auto phasesType = LLVM::LLVMArrayType::get(phaseType, tables.size());
-  constantGlobal("__smepilot_model_phases", phasesType, LLVM::Linkage::Private,
-                 [&](OpBuilder &ob) {
-    SmallVector<Value> entries;
-    for (DispatchTableOp t : tables) {
-      std::string name = t.getSymName().str();
-      auto chunk = t->getAttrOfType<IntegerAttr>("chunk");
-      entries.push_back(aggregate(
-          ob, phaseType,
-          {LLVM::AddressOfOp::create(ob, loc, ptr, "__smepilot_" + name + "_s_phase"),
-           LLVM::ConstantOp::create(ob, loc, i64,
-                                    ob.getI64IntegerAttr(chunk ? chunk.getInt() : 0)),
-           c32(ob, t->hasAttr("last_row_only") ? 1 : 0), c32(ob, 0),
-           LLVM::AddressOfOp::create(ob, loc, ptr, "smepilot_table_" + name)}));
+  struct ModelEmitter : GlobalEmitter {
+    using GlobalEmitter::GlobalEmitter;
+    void emit(ArrayRef<DispatchTableOp> tables) {
+      b.setInsertionPointToEnd(module.getBody());
+      auto phaseType =
+          LLVM::LLVMStructType::getLiteral(ctx, {ptr, i64, i32, i32, ptr});
+      auto modelType =
+          LLVM::LLVMStructType::getLiteral(ctx, {i32, i32, ptr, ptr, ptr});
+      std::string target = "host";
+      if (auto t = module->getAttrOfType<StringAttr>("smepilot.sme_target"))
+        target = t.getValue().str();
+      stringGlobal("__smepilot_model_target", target);
+      for (DispatchTableOp t : tables)
+        stringGlobal("__smepilot_" + t.getSymName().str() + "_s_phase",
+                     t.getSymName());
+      auto phasesType = LLVM::LLVMArrayType::get(phaseType, tables.size());
+      global("__smepilot_model_phases", phasesType, LLVM::Linkage::Private,
+             [&](OpBuilder &ob) {
+               SmallVector<Value> entries;
+               for (DispatchTableOp t : tables) {
+                 std::string name = t.getSymName().str();
+                 auto chunk = t->getAttrOfType<IntegerAttr>("chunk");
+                 entries.push_back(aggregate(
+                     ob, phaseType,
+                     {addressOrNull(ob, "__smepilot_" + name + "_s_phase"),
+                      c64(ob, chunk ? chunk.getInt() : 0),
+                      c32(ob, t->hasAttr("last_row_only") ? 1 : 0), c32(ob, 0),
+                      addressOrNull(ob, "smepilot_table_" + name)}));
+               }
+               return aggregate(ob, phasesType, entries);
+             });
+      global("smepilot_compiled_model", modelType, LLVM::Linkage::External,
+             [&](OpBuilder &ob) {
+               return aggregate(
+                   ob, modelType,
+                   {c32(ob, SMEPILOT_RT_ABI_VERSION), c32(ob, tables.size()),
+                    addressOrNull(ob, "__smepilot_model_phases"),
+                    addressOrNull(ob, "__smepilot_model_target"),
+                    addressOrNull(ob, "")});
+             });
     }
-    return aggregate(ob, phasesType, entries);
-  });
-  constantGlobal("smepilot_compiled_model", modelType, LLVM::Linkage::External,
-                 [&](OpBuilder &ob) {
-    return aggregate(ob, modelType,
-                     {c32(ob, SMEPILOT_RT_ABI_VERSION), c32(ob, tables.size()),
-                      LLVM::AddressOfOp::create(ob, loc, ptr, "__smepilot_model_phases"),
-                      LLVM::AddressOfOp::create(ob, loc, ptr, "__smepilot_model_target"),
-                      LLVM::ZeroOp::create(ob, loc, ptr)});
-  });
-  for (DispatchTableOp t : tables)
-    string("__smepilot_" + t.getSymName().str() + "_s_phase", t.getSymName());
+  };
+  ModelEmitter(module, module.getLoc()).emit(tables);
 }
 
 struct EmitDispatchTablesPass
