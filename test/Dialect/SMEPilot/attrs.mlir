@@ -19,7 +19,12 @@ module attributes {smepilot.target = #smepilot.target<name = "m4", arch = "aarch
     // CHECK-SAME: plain = #smepilot.layout<>
     plain = #smepilot.layout<>,
     // CHECK-SAME: sme_panel = #smepilot.layout<inner_dims_pos = [0, 1], inner_tiles = {{\[}}[4], 2], outer_dims_perm = [0, 1]>
-    sme_panel = #smepilot.layout<inner_dims_pos = [0, 1], inner_tiles = [[4], 2], outer_dims_perm = [0, 1]>
+    sme_panel = #smepilot.layout<inner_dims_pos = [0, 1], inner_tiles = [[4], 2], outer_dims_perm = [0, 1]>,
+    /// Times whose shortest form has an exponent still print as float
+    /// literals ("4e-05" would lex as the integer 4): the second RUN line
+    /// parses them back.
+    // CHECK-SAME: tiny = #smepilot.decision<{{.*}}intensity = 0.001, cpu_us = 4.0e-05, sme_us = 1.0e+20, collab_us = 2.5e-07
+    tiny = #smepilot.decision<kind = "generic", shape_class = "elementwise", elem = f32, mode = cpu, flops = 1, weight_bytes = 0, act_bytes = 1000, intensity = 0.001, cpu_us = 0.00004, sme_us = 1.0e20, collab_us = 0.00000025, sme_fraction = 0, bound = "memory", vectorization = "full", reason = "roofline", assumed = "">
   } {
     return
   }

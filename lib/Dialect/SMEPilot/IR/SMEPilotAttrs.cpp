@@ -46,9 +46,12 @@ std::string mlir::smepilot::formatF64(double value) {
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
   std::string text(buf, ec == std::errc() ? end : buf);
-  // Keep it a float literal so the parser's lexer reads it back as one.
-  if (std::isfinite(value) && text.find_first_of(".e") == std::string::npos)
-    text += ".0";
+  // Keep it a float literal so the parser's lexer reads it back as one: MLIR
+  // floats need a '.' before any exponent ("4e-05" lexes as the integer 4).
+  if (std::isfinite(value) && text.find('.') == std::string::npos) {
+    size_t e = text.find('e');
+    text.insert(e == std::string::npos ? text.size() : e, ".0");
+  }
   return text;
 }
 
