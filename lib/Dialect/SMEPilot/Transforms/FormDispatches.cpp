@@ -653,11 +653,11 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
   // A dispatch that calls an SME kernel runs on the matrix unit: mode sme,
   // one call of the kernel for all its tiles (abi.h).
   bool callsSME = false;
-  SymbolTable symbols(module);
   for (Operation *op : range)
     op->walk([&](func::CallOp call) {
-      if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
-        callsSME |= callee->hasAttr(kSMEKernelAttr);
+      auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      callsSME |= callee && callee->hasAttr(kSMEKernelAttr);
     });
   SmallVector<NamedAttribute> fields = {
       ab.getNamedAttr("name", ab.getStringAttr(name + "_d" +
