@@ -78,7 +78,7 @@ namespace {
 /// True if the op was assigned to another unit by the Roofline decision.
 bool isForOtherUnit(Operation *op) {
   auto decision = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName);
-  return decision && decision.getMode() != ExecMode::cpu;
+  return getSingleUnit(decision) != ExecMode::cpu;
 }
 
 /// The desired tile (= vector) size per loop of `op`, before clamping.

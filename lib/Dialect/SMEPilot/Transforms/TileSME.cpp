@@ -418,10 +418,12 @@ static LogicalResult lowerToOuterProducts(func::FuncOp kernel) {
 
 namespace {
 
-/// True if the contraction was assigned to the matrix unit.
+/// True if the contraction was assigned to the matrix unit (a collab one
+/// whose SME time alone beats the vector cores' included, until collab
+/// partitioning exists: getSingleUnit, which smepilot-tile-cpu uses too).
 bool isForSME(Operation *op) {
   auto decision = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName);
-  return decision && decision.getMode() == ExecMode::sme;
+  return getSingleUnit(decision) == ExecMode::sme;
 }
 
 struct TileSMEPass : public smepilot::impl::TileSMEBase<TileSMEPass> {

@@ -75,6 +75,20 @@ inline constexpr llvm::StringLiteral kLastRowAttr = "smepilot.last_row";
 /// On a phase argument (or result, which becomes an out-param argument): the
 /// name of its buffer in the dispatch table, which a runtime binds it by.
 inline constexpr llvm::StringLiteral kNameAttr = "smepilot.name";
+/// The one unit that runs an op, cpu or sme, until collab partitioning
+/// (smepilot-partition-collab) exists: a collab decision goes whole to the
+/// unit the Roofline model predicts faster on its own, so that it is tiled
+/// and vectorized for that unit instead of left to scalar loops. No decision
+/// means cpu.
+inline ExecMode getSingleUnit(DecisionAttr decision) {
+  if (!decision || decision.getMode() == ExecMode::cpu)
+    return ExecMode::cpu;
+  if (decision.getMode() == ExecMode::sme)
+    return ExecMode::sme;
+  const double cpu = decision.getCpuUs(), sme = decision.getSmeUs();
+  return sme >= 0 && sme < cpu ? ExecMode::sme : ExecMode::cpu;
+}
+
 /// Marks a function smepilot-tile-sme outlined: a streaming (SME) kernel,
 /// called from normal-mode code. Dispatch formation keeps such calls.
 inline constexpr llvm::StringLiteral kSMEKernelAttr = "smepilot.sme_kernel";

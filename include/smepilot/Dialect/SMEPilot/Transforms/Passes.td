@@ -95,7 +95,9 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
   let summary = "Tile linalg ops on tensors for the vector cores and vectorize the tiles";
   let description = [{
     For every linalg op on tensors that runs on the vector cores
-    (`smepilot.decision` mode = cpu, or no decision), tiles it with `scf.for`
+    (`smepilot.decision` mode = cpu, no decision, or collab with the vector
+    cores predicted faster than the matrix unit alone: collab ops run whole
+    on one unit until collab partitioning exists), tiles it with `scf.for`
     and vectorizes each tile with linalg's vectorizer, using the tile sizes as
     vector sizes (masked where a tile is partial or dynamic):
 
@@ -146,7 +148,8 @@ def TileSME : Pass<"smepilot-tile-sme", "ModuleOp"> {
   let summary = "Tile contractions for the Arm SME matrix unit (K-major operands, accumulators in ZA)";
   let description = [{
     For every contraction on tensors assigned to the matrix unit
-    (`smepilot.decision` mode = sme; every contraction with
+    (`smepilot.decision` mode = sme, or collab with SME alone predicted
+    faster than the vector cores; every contraction with
     `all-contractions`) with one m, n and k dimension and at most one batch
     dimension: transposes A and B into K-major layouts At[b, k, m] and
     Bt[b, k, n] (linalg.transpose; the transpose of a weight argument is marked
