@@ -105,8 +105,9 @@ struct jit_state {
 };
 
 /// The model's module for `file`, built and taken through `stages` (each
-/// dumped to `dump_dir` if set). Diagnostics go to `diags`.
-rt::result<OwningOpRef<ModuleOp>> compile_module(const rt::gguf_file &file,
+/// dumped to `dump_dir` if set). Diagnostics go to `diags`; `who` names the
+/// caller in errors ("the JIT engine").
+rt::result<OwningOpRef<ModuleOp>> compile_module(const char *who, const rt::gguf_file &file,
                                                  const rt::engine_options &options,
                                                  MLIRContext &ctx,
                                                  ArrayRef<cc::PipelineStage> stages,
@@ -135,7 +136,7 @@ rt::result<OwningOpRef<ModuleOp>> compile_module(const rt::gguf_file &file,
     build.chunkSizes.push_back(big_chunk);
   FailureOr<OwningOpRef<ModuleOp>> module = cc::buildModelModule(&ctx, desc, build);
   if (failed(module))
-    return rt::status::error(file.path() + ": the compiler cannot compile this model: " +
+    return rt::status::error(file.path() + ": " + who + " cannot compile this model: " +
                              diags.take("the graph builder failed"));
   times[0] = seconds_since(t0);
 
@@ -177,7 +178,7 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   // The registered host pipeline, stage by stage so each can be dumped.
   cc::HostPipelineOptions pipeline;
   rt::result<OwningOpRef<ModuleOp>> module =
-      compile_module(file, options, ctx, cc::getHostPipelineStages(pipeline),
+      compile_module("the JIT engine", file, options, ctx, cc::getHostPipelineStages(pipeline),
                      jit.dump_mlir_dir, diags, times);
   if (!module)
     return module.take_error();
@@ -233,7 +234,7 @@ rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &
     stages.push_back(s);
   double times[2] = {0, 0};
   rt::result<OwningOpRef<ModuleOp>> module =
-      compile_module(file, options, ctx, stages, aot.dump_mlir_dir, diags, times);
+      compile_module("--emit-object", file, options, ctx, stages, aot.dump_mlir_dir, diags, times);
   if (!module)
     return module.take_error();
   auto t0 = std::chrono::steady_clock::now();
