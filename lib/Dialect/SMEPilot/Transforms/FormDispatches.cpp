@@ -87,7 +87,7 @@ std::optional<Extent> addExtents(Extent a, Extent b, int64_t sign) {
   return r;
 }
 
-std::optional<Extent> scaleExtent(Extent a, int64_t factor) {
+Extent scaleExtent(Extent a, int64_t factor) {
   a.base *= factor;
   a.scale *= factor;
   return a;
@@ -170,7 +170,6 @@ private:
   SmallVector<Attribute> buffers;
   SmallVector<Attribute> dispatches;
   SmallVector<Operation *> work;
-  SmallVector<Operation *> dropped;
   unsigned nArguments = 0, nConstants = 0;
   /// Per buffer: the last dispatch writing it, the dispatches reading it
   /// since.
@@ -269,7 +268,7 @@ std::optional<Extent> PhaseOutliner::bufferBytes(memref::AllocOp alloc) const {
   bool dynamicSeen = false;
   for (int64_t d = 0; d < type.getRank(); ++d) {
     if (!type.isDynamicDim(d)) {
-      bytes = *scaleExtent(bytes, type.getDimSize(d));
+      bytes = scaleExtent(bytes, type.getDimSize(d));
       continue;
     }
     // One dynamic dimension, linear in one constant: bytes * (b + s * c).
@@ -370,8 +369,7 @@ LogicalResult PhaseOutliner::classify() {
     if (auto dealloc = dyn_cast<memref::DeallocOp>(&op);
         dealloc && bufferOf.count(dealloc.getMemref()) &&
         bufferOf.lookup(dealloc.getMemref()) >= nArguments) {
-      dropped.push_back(&op);
-      continue;
+      continue; // the runtime owns temporaries; it goes with the phase
     }
     if (op.getNumRegions() == 0 && isMemoryEffectFree(&op) && operandsFree()) {
       freeOps.insert(&op);
