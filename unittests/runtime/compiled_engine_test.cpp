@@ -33,6 +33,8 @@
 
 #include "smepilot_rt/model.h"
 
+#include "table_builder.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -54,10 +56,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-constexpr smepilot_rt_extent fixed(int64_t v) { return {v, 0, SMEPILOT_RT_NO_CONSTANT, 0}; }
-constexpr smepilot_rt_binding rd(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_READ}; }
-constexpr smepilot_rt_binding wr(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_WRITE}; }
-constexpr smepilot_rt_binding rw(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_READ_WRITE}; }
+using namespace smepilot::rt::test_tables;
 
 /// The compiled context of the toy models (positions).
 constexpr int64_t compiled_ctx = 16;
@@ -167,72 +166,7 @@ void logits_last_kernel(void *const *b, const int64_t *c, int64_t begin, int64_t
 }
 
 // ---------------------------------------------------------------------------
-// Hand-built tables and models.
-
-/// One phase's table in vectors (table() points into them).
-struct table_builder {
-  std::string phase_name;
-  uint32_t n_constants = 1;
-  uint32_t n_arguments = 0;
-  std::vector<smepilot_rt_kernel_fn> kernels;
-  std::vector<smepilot_rt_buffer> buffers;
-  std::vector<smepilot_rt_dispatch> dispatches;
-  std::vector<smepilot_rt_binding> bindings;
-  std::vector<uint32_t> deps;
-  smepilot_rt_dispatch_table t{};
-
-  uint32_t kernel(smepilot_rt_kernel_fn fn) {
-    kernels.push_back(fn);
-    return uint32_t(kernels.size() - 1);
-  }
-  uint32_t buffer(const char *name, int64_t bytes) {
-    buffers.push_back({name, fixed(bytes), 0, 0});
-    return uint32_t(buffers.size() - 1);
-  }
-  void dispatch(const char *name, uint32_t kernel, int64_t tiles,
-                std::initializer_list<smepilot_rt_binding> binds,
-                std::initializer_list<uint32_t> dep_list = {}) {
-    smepilot_rt_dispatch d{};
-    d.name = name;
-    d.cpu_kernel = kernel;
-    d.sme_kernel = SMEPILOT_RT_NO_KERNEL;
-    d.mode = SMEPILOT_RT_MODE_CPU;
-    d.tile_granule = 1;
-    d.tile_count = fixed(tiles);
-    d.bindings_begin = uint32_t(bindings.size());
-    d.bindings_count = uint32_t(binds.size());
-    bindings.insert(bindings.end(), binds);
-    d.deps_begin = uint32_t(deps.size());
-    d.deps_count = uint32_t(dep_list.size());
-    deps.insert(deps.end(), dep_list);
-    dispatches.push_back(d);
-  }
-  /// The argument named `name` (the first), or fails the test.
-  smepilot_rt_buffer &arg(const std::string &name) {
-    for (uint32_t a = 0; a < n_arguments; ++a)
-      if (buffers[a].name && name == buffers[a].name)
-        return buffers[a];
-    ADD_FAILURE() << "no argument " << name;
-    return buffers[0];
-  }
-  const smepilot_rt_dispatch_table *table() {
-    t.abi_version = SMEPILOT_RT_ABI_VERSION;
-    t.n_constants = n_constants;
-    t.phase_name = phase_name.c_str();
-    t.n_kernels = uint32_t(kernels.size());
-    t.n_arguments = n_arguments;
-    t.kernels = kernels.data();
-    t.n_buffers = uint32_t(buffers.size());
-    t.n_dispatches = uint32_t(dispatches.size());
-    t.buffers = buffers.data();
-    t.dispatches = dispatches.data();
-    t.n_bindings = uint32_t(bindings.size());
-    t.n_deps = uint32_t(deps.size());
-    t.bindings = bindings.data();
-    t.deps = deps.data();
-    return &t;
-  }
-};
+// Hand-built tables and models (table_builder.h).
 
 enum class phase_kind { decode, chunk4, chunk4_last };
 
@@ -247,9 +181,10 @@ struct phase_options {
 /// trace: decode 1, chunk4 4, chunk4_last 5.
 std::unique_ptr<table_builder> make_phase(phase_kind kind, phase_options opt = {}) {
   auto tb = std::make_unique<table_builder>();
+  tb->n_constants = 1;
   const int64_t chunk = kind == phase_kind::decode ? 1 : 4;
   const bool last = kind == phase_kind::chunk4_last;
-  tb->phase_name = kind == phase_kind::decode   ? "decode"
+  tb->phase = kind == phase_kind::decode   ? "decode"
                    : kind == phase_kind::chunk4 ? "prefill_c4"
                                                 : "prefill_c4_last";
   const int64_t cache = compiled_ctx * g_dims.cache_row;
@@ -280,11 +215,12 @@ std::unique_ptr<table_builder> make_phase(phase_kind kind, phase_options opt = {
   const smepilot_rt_kernel_fn trace = kind == phase_kind::decode   ? &trace_kernel<1>
                                       : kind == phase_kind::chunk4 ? &trace_kernel<4>
                                                                    : &trace_kernel<5>;
-  tb->dispatch("trace", tb->kernel(trace), 1, {rd(tok), rd(embd)});
-  tb->dispatch("cache", tb->kernel(&cache_kernel), chunk, {rd(tok), rd(embd), rw(k), rw(v)});
+  tb->dispatch("trace", tb->kernel(trace), fixed(1), {rd(tok), rd(embd)});
+  tb->dispatch("cache", tb->kernel(&cache_kernel), fixed(chunk),
+               {rd(tok), rd(embd), rw(k), rw(v)});
   const int64_t rows = last ? 1 : chunk;
   tb->dispatch("logits", tb->kernel(last ? &logits_last_kernel<4> : &logits_all_kernel),
-               rows * g_dims.blocks_per_row, {rd(tok), rd(embd), rd(k), rd(v), wr(lg)}, {1});
+               fixed(rows * g_dims.blocks_per_row), {rd(tok), rd(embd), rd(k), rd(v), wr(lg)}, {1});
   return tb;
 }
 
@@ -307,9 +243,9 @@ struct toy_model {
       phases.clear();
       for (auto &tb : tables) {
         smepilot_rt_phase p{};
-        p.name = tb->phase_name.c_str();
+        p.name = tb->phase.c_str();
         p.chunk = tb->dispatches[1].tile_count.base; // the cache dispatch: one tile per token
-        p.last_row_only = tb->phase_name == "prefill_c4_last" ? 1 : 0;
+        p.last_row_only = tb->phase == "prefill_c4_last" ? 1 : 0;
         p.table = tb->table();
         phases.push_back(p);
       }
