@@ -220,8 +220,13 @@ SmallVector<std::string> mlir::smepilot::getHostPipelineStageNames() {
 LogicalResult
 mlir::smepilot::buildHostPipeline(OpPassManager &pm,
                                   const HostPipelineOptions &options) {
-  SmallVector<PipelineStage> stages = getHostPipelineStages(options);
-  std::string stopAfter = options.stopAfter;
+  return addPipelineStages(pm, getHostPipelineStages(options),
+                           options.stopAfter);
+}
+
+LogicalResult mlir::smepilot::addPipelineStages(OpPassManager &pm,
+                                                ArrayRef<PipelineStage> stages,
+                                                StringRef stopAfter) {
   if (!stopAfter.empty() &&
       llvm::none_of(stages, [&](const PipelineStage &s) {
         return s.name == stopAfter;

@@ -169,20 +169,12 @@ mlir::smepilot::buildSMEPipeline(OpPassManager &pm,
               "' (targets: " + llvm::join(getSMETargetNames(), ", ") + ")");
     return failure();
   }
-  SmallVector<PipelineStage> stages = getSMEPipelineStages(options);
   std::string stopAfter = options.stopAfter;
-  if (!stopAfter.empty() && llvm::none_of(stages, [&](const PipelineStage &s) {
-        return s.name == stopAfter;
-      })) {
+  if (failed(addPipelineStages(pm, getSMEPipelineStages(options), stopAfter))) {
     emitError("smepilot-sme-pipeline: unknown stop-after stage '" + stopAfter +
               "' (stages: " + llvm::join(getSMEPipelineStageNames(), ", ") +
               ")");
     return failure();
-  }
-  for (const PipelineStage &stage : stages) {
-    stage.addPasses(pm);
-    if (stage.name == stopAfter)
-      break;
   }
   return success();
 }

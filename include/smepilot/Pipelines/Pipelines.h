@@ -81,6 +81,13 @@ struct PipelineStage {
 /// (without stop-after); smepilot-run --dump-mlir prints after each.
 SmallVector<PipelineStage> getHostPipelineStages(const HostPipelineOptions &);
 
+/// Adds `stages` to `pm` in order, through the one named `stopAfter` if that
+/// is not empty; fails (adding nothing) when no stage has that name. What
+/// both pipelines' stop-after options do.
+LogicalResult addPipelineStages(OpPassManager &pm,
+                                ArrayRef<PipelineStage> stages,
+                                StringRef stopAfter);
+
 /// The stage names, in order.
 SmallVector<std::string> getHostPipelineStageNames();
 
