@@ -81,9 +81,7 @@ rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,
 rt::status emit_object(const rt::gguf_file &file, const rt::engine_options &options,
                        const emit_object_options &aot) {
 #ifdef SMEPILOT_RUN_WITH_JIT
-  return emit_aot_object(file, options,
-                         {aot.target, aot.object_path, aot.profile, aot.sme_all,
-                          aot.dump_mlir_dir, aot.verbose});
+  return emit_aot_object(file, options, aot);
 #else
   (void)file;
   (void)options;

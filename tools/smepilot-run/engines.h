@@ -13,10 +13,14 @@ namespace smepilot::run {
 /// create_engine would give (checked before a model is loaded).
 rt::status check_engine(const std::string &name);
 
-/// Options of --emit-object (see jit/jit_engine.h).
+/// Options of --emit-object (ahead-of-time compilation, jit/jit_engine.h).
 struct emit_object_options {
-  std::string target, object_path, profile, dump_mlir_dir;
-  bool sme_all = false, verbose = false;
+  std::string target;      ///< sme-sve, sme2-nosve
+  std::string object_path; ///< where the object goes
+  std::string profile;     ///< Roofline profile choosing the SME ops
+  bool sme_all = false;    ///< every contraction on SME instead
+  std::string dump_mlir_dir;
+  bool verbose = false;
 };
 
 /// Compiles the model ahead of time (needs the compiler build).

@@ -211,7 +211,7 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
 } // namespace
 
 rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &options,
-                           const aot_object_options &aot) {
+                           const emit_object_options &aot) {
   if (!cc::isKnownSMETarget(aot.target))
     return rt::status::error("--emit-object: unknown --target '" + aot.target +
                              "' (targets: " + llvm::join(cc::getSMETargetNames(), ", ") + ")");

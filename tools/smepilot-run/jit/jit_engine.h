@@ -12,6 +12,8 @@
 // aarch64 SME target instead, is written as an object (emit_aot_object).
 #pragma once
 
+#include "engines.h"
+
 #include "smepilot_rt/engine.h"
 #include "smepilot_rt/gguf.h"
 
@@ -27,21 +29,11 @@ struct jit_engine_options {
   bool verbose = false;
 };
 
-/// Ahead-of-time compilation (smepilot-run --emit-object).
-struct aot_object_options {
-  std::string target;      ///< sme-sve, sme2-nosve
-  std::string object_path; ///< where the object goes
-  std::string profile;     ///< Roofline profile choosing the SME ops
-  bool sme_all = false;    ///< every contraction on SME instead
-  std::string dump_mlir_dir;
-  bool verbose = false;
-};
-
 /// Compiles `file`'s model for an aarch64 SME target into an object holding
 /// its kernels, dispatch tables and `smepilot_compiled_model` (abi.h), for
 /// options.n_ctx positions and prompt chunks of options.n_batch (at most 64).
 rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &options,
-                           const aot_object_options &aot);
+                           const emit_object_options &aot);
 
 /// Compiles `file`'s model for the host. The file must outlive the engine.
 rt::result<std::unique_ptr<rt::engine>> load_jit_engine(const rt::gguf_file &file,
