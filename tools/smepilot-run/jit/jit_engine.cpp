@@ -106,13 +106,15 @@ struct jit_state {
 
 /// The model's module for `file`, built and taken through `stages` (each
 /// dumped to `dump_dir` if set). Diagnostics go to `diags`; `who` names the
-/// caller in errors ("the JIT engine").
+/// caller in errors ("the JIT engine"). `n_ctx_out` gets the context the
+/// module was built for.
 rt::result<OwningOpRef<ModuleOp>> compile_module(const char *who, const rt::gguf_file &file,
                                                  const rt::engine_options &options,
                                                  MLIRContext &ctx,
                                                  ArrayRef<cc::PipelineStage> stages,
                                                  const std::string &dump_dir,
-                                                 diagnostic_collector &diags, double times[2]) {
+                                                 diagnostic_collector &diags, double times[2],
+                                                 int64_t *n_ctx_out) {
   rt::result<rt::model_config> cfg = rt::read_model_config(file);
   if (!cfg)
     return cfg.take_error();
@@ -123,6 +125,7 @@ rt::result<OwningOpRef<ModuleOp>> compile_module(const char *who, const rt::gguf
   const int64_t n_ctx = options.n_ctx > 0 ? options.n_ctx : int64_t(cfg->n_ctx_train);
   if (n_ctx < 1)
     return rt::status::error("invalid context size " + std::to_string(n_ctx));
+  *n_ctx_out = n_ctx;
   // The prompt function's chunk: -b, at most 64 (compile time grows with
   // it) and at most the context.
   const int64_t big_chunk = std::min<int64_t>({int64_t(options.n_batch), 64, n_ctx});
@@ -175,11 +178,12 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   load_dialects(ctx);
   diagnostic_collector diags(ctx);
   double times[2] = {0, 0};
+  int64_t n_ctx = 0;
   // The registered host pipeline, stage by stage so each can be dumped.
   cc::HostPipelineOptions pipeline;
   rt::result<OwningOpRef<ModuleOp>> module =
       compile_module("the JIT engine", file, options, ctx, cc::getHostPipelineStages(pipeline),
-                     jit.dump_mlir_dir, diags, times);
+                     jit.dump_mlir_dir, diags, times, &n_ctx);
   if (!module)
     return module.take_error();
 
@@ -202,9 +206,7 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
                  times[0] * 1e3, times[1] * 1e3, jit_s * 1e3,
                  rt::describe_compiled_model(*compiled_model).c_str());
   rt::engine_options run_options = options;
-  if (run_options.n_ctx <= 0)
-    if (rt::result<rt::model_config> cfg = rt::read_model_config(file))
-      run_options.n_ctx = int32_t(cfg->n_ctx_train);
+  run_options.n_ctx = int32_t(n_ctx);
   return rt::load_compiled_engine(file, run_options, compiled_model, "jit", std::move(state));
 }
 
@@ -233,8 +235,9 @@ rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &
   for (const cc::PipelineStage &s : cc::getSMEPipelineStages(sme))
     stages.push_back(s);
   double times[2] = {0, 0};
-  rt::result<OwningOpRef<ModuleOp>> module =
-      compile_module("--emit-object", file, options, ctx, stages, aot.dump_mlir_dir, diags, times);
+  int64_t n_ctx = 0;
+  rt::result<OwningOpRef<ModuleOp>> module = compile_module(
+      "--emit-object", file, options, ctx, stages, aot.dump_mlir_dir, diags, times, &n_ctx);
   if (!module)
     return module.take_error();
   auto t0 = std::chrono::steady_clock::now();
