@@ -10,6 +10,7 @@
 #include "strformat.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <vector>
@@ -18,6 +19,26 @@ namespace smepilot::rt {
 namespace {
 
 std::string buffer_name(const smepilot_rt_buffer &b) { return b.name ? b.name : ""; }
+
+/// The access of every binding of argument `a` in `t`, or-ed together.
+uint32_t argument_access(const smepilot_rt_dispatch_table &t, uint32_t a) {
+  uint32_t access = 0;
+  for (uint32_t b = 0; b < t.n_bindings; ++b)
+    if (t.bindings[b].buffer == a)
+      access |= t.bindings[b].access;
+  return access;
+}
+
+/// A packed buffer (abi.h, the load table): written once by the load table,
+/// read by the phases.
+struct packed_buffer {
+  struct deleter {
+    void operator()(std::byte *p) const { std::free(p); }
+  };
+  std::unique_ptr<std::byte[], deleter> data;
+  uint64_t bytes = 0;
+  size_t alignment = 0;
+};
 
 /// A phase with its validated table and its argument pointers.
 struct bound_phase {
@@ -45,7 +66,13 @@ public:
 
 private:
   status bind(const gguf_file &file, const smepilot_rt_phase &phase);
+  status bind_load(const gguf_file &file, const smepilot_rt_dispatch_table *table);
+  /// Checks a GGUF tensor argument and records that it must be loaded.
+  status bind_weight(const gguf_file &file, const std::string &where, uint32_t a,
+                     const smepilot_rt_buffer &buffer);
   status load_weights(const gguf_file &file);
+  /// Runs the load table once and drops the weights no phase reads.
+  status run_load_table();
   status run(bound_phase &p, const int32_t *tokens, int64_t pos, float *logits);
 
   std::string name_;
@@ -56,8 +83,14 @@ private:
   std::vector<std::unique_ptr<bound_phase>> phases_;
   bound_phase *decode_ = nullptr, *chunk_all_ = nullptr, *chunk_last_ = nullptr;
   int64_t chunk_ = 1;
-  /// F32 copies of the GGUF tensors the phases bind, by name.
+  /// F32 copies of the GGUF tensors the phases and the load table bind, by
+  /// name.
   std::map<std::string, std::vector<float>> weights_;
+  /// The load table, its argument pointers, and the packed buffers it writes.
+  std::unique_ptr<bound_phase> load_;
+  std::map<std::string, packed_buffer> packed_;
+  /// The weights some phase binds (the others serve the load table only).
+  std::map<std::string, bool> phase_weights_;
   std::vector<float> k_cache_, v_cache_, chunk_logits_;
   size_t cache_bytes_ = 0;
 };
@@ -127,15 +160,24 @@ status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &pha
             pname.c_str(), bname.c_str(), (long long)bytes, cfg_.n_layer, cfg_.n_head_kv,
             cfg_.head_dim, cache_bytes_ ? " or differs from another phase's" : ""));
       cache_bytes_ = size_t(bytes);
+    } else if (auto it = packed_.find(bname); it != packed_.end()) {
+      if (uint64_t(bytes) != it->second.bytes)
+        return status::error(strformat("compiled model: phase '%s' argument %u '%s' is %lld bytes, "
+                                       "the load table packs %llu",
+                                       pname.c_str(), a, bname.c_str(), (long long)bytes,
+                                       (unsigned long long)it->second.bytes));
+      if (argument_access(t, a) & SMEPILOT_RT_ACCESS_WRITE)
+        return status::error(strformat("compiled model: phase '%s' writes the packed buffer '%s' "
+                                       "(only the load table may)",
+                                       pname.c_str(), bname.c_str()));
+      if (t.buffers[a].alignment > it->second.alignment)
+        return status::error(strformat("compiled model: phase '%s' assumes the packed buffer '%s' "
+                                       "aligned to %u bytes; the load table's is aligned to %zu",
+                                       pname.c_str(), bname.c_str(), t.buffers[a].alignment,
+                                       it->second.alignment));
     } else {
-      const gguf_tensor_info *ti = file.find_tensor(bname);
-      if (!ti)
-        return status::error(strformat("compiled model: phase '%s' binds tensor '%s', which %s "
-                                       "does not have",
-                                       pname.c_str(), bname.c_str(), file.path().c_str()));
-      if (uint64_t(bytes) != ti->n_elements * 4)
-        return mismatch(ti->n_elements * 4);
-      weights_.try_emplace(bname);
+      SMEPILOT_RT_RETURN_IF_ERROR(bind_weight(file, "phase '" + pname + "'", a, t.buffers[a]));
+      phase_weights_[bname] = true;
     }
   }
   if (p->tokens_arg < 0 || p->logits_arg < 0 || !has_k || !has_v)
@@ -143,6 +185,90 @@ status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &pha
                                    "'k_cache' or 'v_cache' argument",
                                    pname.c_str()));
   phases_.push_back(std::move(p));
+  return status::ok();
+}
+
+status compiled_engine::bind_weight(const gguf_file &file, const std::string &where, uint32_t a,
+                                    const smepilot_rt_buffer &buffer) {
+  const std::string bname = buffer_name(buffer);
+  const gguf_tensor_info *ti = file.find_tensor(bname);
+  if (!ti)
+    return status::error(strformat("compiled model: %s binds tensor '%s', which %s does not have",
+                                   where.c_str(), bname.c_str(), file.path().c_str()));
+  if (uint64_t(buffer.size.base) != ti->n_elements * 4)
+    return status::error(strformat("compiled model: %s argument %u '%s' is %lld bytes, %s needs "
+                                   "%llu",
+                                   where.c_str(), a, bname.c_str(), (long long)buffer.size.base,
+                                   file.path().c_str(),
+                                   (unsigned long long)(ti->n_elements * 4)));
+  weights_.try_emplace(bname);
+  return status::ok();
+}
+
+status compiled_engine::bind_load(const gguf_file &file, const smepilot_rt_dispatch_table *table) {
+  result<dispatch_program> program = dispatch_program::create(table);
+  if (!program)
+    return status::error("compiled model: load table: " + program.error().message());
+  auto p = std::make_unique<bound_phase>(std::move(*program));
+  const smepilot_rt_dispatch_table &t = p->program.table();
+  if (t.n_constants != 0)
+    return status::error(strformat("compiled model: the load table takes %u constants, expected "
+                                   "none",
+                                   t.n_constants));
+  p->args.assign(t.n_arguments, nullptr);
+  for (uint32_t a = 0; a < t.n_arguments; ++a) {
+    const std::string bname = buffer_name(t.buffers[a]);
+    if (!(argument_access(t, a) & SMEPILOT_RT_ACCESS_WRITE)) {
+      SMEPILOT_RT_RETURN_IF_ERROR(bind_weight(file, "the load table", a, t.buffers[a]));
+      continue;
+    }
+    // Written: a packed buffer, which the engine owns.
+    const int64_t bytes = t.buffers[a].size.base;
+    if (bname.empty() || bname == "tokens" || bname == "logits" || bname == "k_cache" ||
+        bname == "v_cache" || file.find_tensor(bname))
+      return status::error(strformat("compiled model: the load table writes argument %u '%s'; "
+                                     "it may write packed buffers only, not %s",
+                                     a, bname.c_str(),
+                                     bname.empty() ? "an unnamed one" : "a name of abi.h"));
+    if (packed_.count(bname))
+      return status::error(strformat("compiled model: the load table has two packed buffers "
+                                     "'%s'",
+                                     bname.c_str()));
+    // Far below anything that overflows size arithmetic, far above any model.
+    if (bytes <= 0 || bytes > (int64_t(1) << 40))
+      return status::error(strformat("compiled model: the load table's packed buffer '%s' is "
+                                     "%lld bytes",
+                                     bname.c_str(), (long long)bytes));
+    const size_t align = std::max<size_t>(SMEPILOT_RT_MIN_ALIGNMENT, t.buffers[a].alignment);
+    const size_t rounded = (size_t(bytes) + align - 1) / align * align;
+    packed_buffer buf;
+    buf.data.reset(static_cast<std::byte *>(std::aligned_alloc(align, rounded)));
+    if (!buf.data)
+      return status::error(strformat("out of memory: %lld bytes for the packed buffer '%s'",
+                                     (long long)bytes, bname.c_str()));
+    std::memset(buf.data.get(), 0, rounded);
+    buf.bytes = uint64_t(bytes);
+    buf.alignment = align;
+    p->args[a] = buf.data.get();
+    packed_.emplace(bname, std::move(buf));
+  }
+  load_ = std::move(p);
+  return status::ok();
+}
+
+status compiled_engine::run_load_table() {
+  if (!load_)
+    return status::ok();
+  const smepilot_rt_dispatch_table &t = load_->program.table();
+  for (uint32_t a = 0; a < t.n_arguments; ++a)
+    if (auto it = weights_.find(buffer_name(t.buffers[a])); it != weights_.end() && !load_->args[a])
+      load_->args[a] = it->second.data();
+  SMEPILOT_RT_RETURN_IF_ERROR(load_->program.run(*pool_, load_->args, {}));
+  // The program (and its arena) is not needed again; nor are the weights
+  // only it read (the phases read their packed forms).
+  load_.reset();
+  for (auto it = weights_.begin(); it != weights_.end();)
+    it = phase_weights_.count(it->first) ? std::next(it) : weights_.erase(it);
   return status::ok();
 }
 
@@ -201,6 +327,9 @@ compiled_engine::load(const gguf_file &file, const engine_options &options,
   e->name_ = std::move(name);
   e->keep_alive_ = std::move(keep_alive);
   e->cfg_ = *cfg;
+  // The load table first: the phases bind the packed buffers it writes.
+  if (model->load)
+    SMEPILOT_RT_RETURN_IF_ERROR(e->bind_load(file, model->load));
   for (uint32_t i = 0; i < model->n_phases; ++i)
     SMEPILOT_RT_RETURN_IF_ERROR(e->bind(file, model->phases[i]));
 
@@ -229,6 +358,7 @@ compiled_engine::load(const gguf_file &file, const engine_options &options,
   e->n_ctx_ = options.n_ctx > 0 ? options.n_ctx : int32_t(compiled_ctx);
   e->pool_ = std::make_unique<thread_pool>(options.n_threads);
   SMEPILOT_RT_RETURN_IF_ERROR(e->load_weights(file));
+  SMEPILOT_RT_RETURN_IF_ERROR(e->run_load_table());
   e->k_cache_.assign(e->cache_bytes_ / 4, 0.0f);
   e->v_cache_.assign(e->cache_bytes_ / 4, 0.0f);
   e->chunk_logits_.resize(size_t(e->chunk_) * cfg->n_vocab);
@@ -244,6 +374,8 @@ compiled_engine::load(const gguf_file &file, const engine_options &options,
         p->args[a] = e->v_cache_.data();
       else if (auto it = e->weights_.find(bname); it != e->weights_.end())
         p->args[a] = it->second.data();
+      else if (auto pk = e->packed_.find(bname); pk != e->packed_.end())
+        p->args[a] = pk->second.data.get();
     }
   }
   return std::unique_ptr<engine>(std::move(e));
@@ -306,6 +438,13 @@ result<std::unique_ptr<engine>> load_compiled_engine(const gguf_file &file,
 std::string describe_compiled_model(const smepilot_rt_compiled_model &model) {
   std::string out = strformat("compiled model for %s, %u phases:",
                               model.target ? model.target : "(unknown target)", model.n_phases);
+  if (const smepilot_rt_dispatch_table *t = model.load) {
+    uint32_t packed = 0;
+    for (uint32_t a = 0; a < t->n_arguments && t->buffers && t->bindings; ++a)
+      packed += (argument_access(*t, a) & SMEPILOT_RT_ACCESS_WRITE) ? 1 : 0;
+    out += strformat(" load (once: %u dispatches, %u kernels, %u packed buffers)",
+                     t->n_dispatches, t->n_kernels, packed);
+  }
   for (uint32_t i = 0; i < model.n_phases && model.phases; ++i) {
     const smepilot_rt_phase &p = model.phases[i];
     const smepilot_rt_dispatch_table *t = p.table;

@@ -21,6 +21,12 @@
 //    is really split into several kernel calls at 2.
 //  - Load errors: every malformed model is an error with a message naming the
 //    problem, never a crash or a wrong read.
+//  - The load table (abi.h): it runs exactly once per engine, before any
+//    phase, on the file's F32 weights; the packed buffers it writes are
+//    allocated by the engine (exact size, aligned, zero-filled), shared by
+//    every phase that names them, and read-only to the phases; a weight a
+//    phase binds is kept even when the load table reads it too; and every
+//    malformed load table is an error at load naming the problem.
 //
 // The toy forward pass: for the token t at position p,
 //   k_cache[layer 0, head 0, p, 0] = t, v_cache[layer 0, head 0, p, 0] = E[t][0]
@@ -29,6 +35,9 @@
 // position, the weights and the cache rows written at earlier positions (by
 // earlier runs and by other phases). The test computes the same values
 // straight from the token history, in the same order, so they compare exactly.
+// With a load table, the load table writes -E into the packed buffer
+// "pack0(token_embd.weight)" and the phases read E from there instead of from
+// token_embd.weight, so the logits are those of the model with -E.
 #include "smepilot_rt/compiled_engine.h"
 
 #include "smepilot_rt/model.h"
@@ -41,6 +50,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
@@ -165,6 +175,62 @@ void logits_last_kernel(void *const *b, const int64_t *c, int64_t begin, int64_t
     logits_block(b, c[0], Chunk - 1, 0, tile);
 }
 
+/// What a probe dispatch saw: the phase and the pointer of its one binding.
+struct probe_entry {
+  int phase;
+  const void *ptr;
+};
+std::vector<probe_entry> g_probes; // guarded by g_trace_mutex
+
+template <int Id> void probe_kernel(void *const *b, const int64_t *, int64_t, int64_t) {
+  std::lock_guard<std::mutex> lock(g_trace_mutex);
+  g_probes.push_back({Id, b[0]});
+}
+
+std::vector<probe_entry> probes() {
+  std::lock_guard<std::mutex> lock(g_trace_mutex);
+  return g_probes;
+}
+
+// Load-table kernels. The pack dispatch binds {token_embd.weight, packed};
+// tile r negates row r of the embedding into the packed buffer.
+constexpr const char *packed_name = "pack0(token_embd.weight)";
+constexpr const char *scratch_name = "pack1(scratch)";
+/// Bytes of the scratch packed buffer: small, so that it comes from the heap
+/// (not from fresh, zeroed pages) and a missing zero-fill shows.
+constexpr int64_t scratch_bytes = 4096;
+constexpr unsigned char scratch_byte = 0xA5;
+
+std::atomic<int64_t> g_pack_calls{0}, g_pack_tiles{0};
+std::atomic<const void *> g_pack_dst{nullptr};
+/// How many leading bytes of the scratch buffer the scratch kernel writes.
+std::atomic<int64_t> g_scratch_written{0};
+
+void clear_load_counters() {
+  g_pack_calls = 0;
+  g_pack_tiles = 0;
+  g_pack_dst = nullptr;
+  g_scratch_written = 0;
+  std::lock_guard<std::mutex> lock(g_trace_mutex);
+  g_probes.clear();
+}
+
+void pack_kernel(void *const *b, const int64_t *, int64_t begin, int64_t end) {
+  ++g_pack_calls;
+  g_pack_tiles += end - begin;
+  const float *embd = static_cast<const float *>(b[0]);
+  float *packed = static_cast<float *>(b[1]);
+  g_pack_dst = packed;
+  for (int64_t r = begin; r < end; ++r)
+    for (int64_t j = 0; j < g_dims.n_embd; ++j)
+      packed[r * g_dims.n_embd + j] = -embd[r * g_dims.n_embd + j];
+}
+
+/// One tile: writes the first g_scratch_written bytes of the scratch buffer.
+void scratch_kernel(void *const *b, const int64_t *, int64_t, int64_t) {
+  std::memset(b[0], scratch_byte, size_t(g_scratch_written.load()));
+}
+
 // ---------------------------------------------------------------------------
 // Hand-built tables and models (table_builder.h).
 
@@ -175,6 +241,15 @@ struct phase_options {
   bool reversed_arguments = false;
   /// "logits" becomes a temporary instead of an argument.
   bool logits_as_temporary = false;
+  /// The name the embedding argument is bound by: token_embd.weight, or a
+  /// packed buffer the load table writes.
+  const char *embd = "token_embd.weight";
+  /// When set, an extra first argument of this name and probe_bytes bytes,
+  /// bound by a fourth dispatch (a probe, recorded in g_probes) with
+  /// probe_access.
+  const char *probe = nullptr;
+  int64_t probe_bytes = 0;
+  uint32_t probe_access = SMEPILOT_RT_ACCESS_READ;
 };
 
 /// A phase of the toy forward pass (see the top of the file). Ids in the
@@ -189,28 +264,31 @@ std::unique_ptr<table_builder> make_phase(phase_kind kind, phase_options opt = {
                                                 : "prefill_c4_last";
   const int64_t cache = compiled_ctx * g_dims.cache_row;
   const int64_t logits_bytes = (last ? 1 : chunk) * g_dims.n_vocab * 4;
-  uint32_t tok = 0, embd = 0, k = 0, v = 0, lg = 0;
+  uint32_t tok = 0, embd = 0, k = 0, v = 0, lg = 0, probe = 0;
+  const uint32_t first = opt.probe ? 1 : 0;
+  if (opt.probe)
+    probe = tb->buffer(opt.probe, opt.probe_bytes);
   if (opt.logits_as_temporary) {
     tok = tb->buffer("tokens", chunk * 4);
-    embd = tb->buffer("token_embd.weight", g_dims.embd_bytes);
+    embd = tb->buffer(opt.embd, g_dims.embd_bytes);
     k = tb->buffer("k_cache", cache);
     v = tb->buffer("v_cache", cache);
-    tb->n_arguments = 4;
+    tb->n_arguments = first + 4;
     lg = tb->buffer("logits", logits_bytes);
   } else if (opt.reversed_arguments) {
     lg = tb->buffer("logits", logits_bytes);
     v = tb->buffer("v_cache", cache);
     k = tb->buffer("k_cache", cache);
-    embd = tb->buffer("token_embd.weight", g_dims.embd_bytes);
+    embd = tb->buffer(opt.embd, g_dims.embd_bytes);
     tok = tb->buffer("tokens", chunk * 4);
-    tb->n_arguments = 5;
+    tb->n_arguments = first + 5;
   } else {
     tok = tb->buffer("tokens", chunk * 4);
-    embd = tb->buffer("token_embd.weight", g_dims.embd_bytes);
+    embd = tb->buffer(opt.embd, g_dims.embd_bytes);
     k = tb->buffer("k_cache", cache);
     v = tb->buffer("v_cache", cache);
     lg = tb->buffer("logits", logits_bytes);
-    tb->n_arguments = 5;
+    tb->n_arguments = first + 5;
   }
   const smepilot_rt_kernel_fn trace = kind == phase_kind::decode   ? &trace_kernel<1>
                                       : kind == phase_kind::chunk4 ? &trace_kernel<4>
@@ -221,6 +299,40 @@ std::unique_ptr<table_builder> make_phase(phase_kind kind, phase_options opt = {
   const int64_t rows = last ? 1 : chunk;
   tb->dispatch("logits", tb->kernel(last ? &logits_last_kernel<4> : &logits_all_kernel),
                fixed(rows * g_dims.blocks_per_row), {rd(tok), rd(embd), rd(k), rd(v), wr(lg)}, {1});
+  if (opt.probe) {
+    const smepilot_rt_kernel_fn fn = kind == phase_kind::decode   ? &probe_kernel<1>
+                                     : kind == phase_kind::chunk4 ? &probe_kernel<4>
+                                                                  : &probe_kernel<5>;
+    tb->dispatch("probe", tb->kernel(fn), fixed(1), {{probe, opt.probe_access}});
+  }
+  return tb;
+}
+
+struct load_options {
+  /// The alignment field of the packed buffer (0: the ABI's minimum).
+  uint32_t alignment = 0;
+  /// A second packed buffer, scratch_name, of scratch_bytes, of which a
+  /// second dispatch writes the first g_scratch_written bytes.
+  bool scratch = false;
+};
+
+/// A load table: token_embd.weight (read), pack0(token_embd.weight)
+/// (written, -E), and with opt.scratch pack1(scratch). The pack dispatch
+/// has one tile per vocabulary row.
+std::unique_ptr<table_builder> make_load_table(load_options opt = {}) {
+  auto tb = std::make_unique<table_builder>();
+  tb->phase = "load";
+  tb->n_constants = 0;
+  const uint32_t embd = tb->buffer("token_embd.weight", g_dims.embd_bytes);
+  const uint32_t packed = tb->buffer(packed_name, g_dims.embd_bytes);
+  tb->buffers[packed].alignment = opt.alignment;
+  uint32_t scratch = 0;
+  if (opt.scratch)
+    scratch = tb->buffer(scratch_name, scratch_bytes);
+  tb->n_arguments = uint32_t(tb->buffers.size());
+  tb->dispatch("pack", tb->kernel(&pack_kernel), fixed(g_dims.n_vocab), {rd(embd), wr(packed)});
+  if (opt.scratch)
+    tb->dispatch("scratch", tb->kernel(&scratch_kernel), fixed(1), {wr(scratch)});
   return tb;
 }
 
@@ -228,11 +340,16 @@ std::unique_ptr<table_builder> make_phase(phase_kind kind, phase_options opt = {
 struct toy_model {
   std::vector<std::unique_ptr<table_builder>> tables;
   std::vector<smepilot_rt_phase> phases;
+  std::unique_ptr<table_builder> load; ///< the load table, or none
   smepilot_rt_compiled_model m{};
 
   table_builder &add(phase_kind kind, phase_options opt = {}) {
     tables.push_back(make_phase(kind, opt));
     return *tables.back();
+  }
+  table_builder &add_load(load_options opt = {}) {
+    load = make_load_table(opt);
+    return *load;
   }
   smepilot_rt_phase &phase(size_t i) {
     model();
@@ -257,6 +374,7 @@ struct toy_model {
     m.n_phases = uint32_t(phases.size());
     m.phases = phases.data();
     m.target = "test-host";
+    m.load = load ? load->table() : nullptr;
     return &m;
   }
 };
@@ -268,6 +386,17 @@ toy_model full_model() {
   tm.add(phase_kind::decode, {.reversed_arguments = true});
   tm.add(phase_kind::chunk4);
   tm.add(phase_kind::chunk4_last);
+  return tm;
+}
+
+/// The three phases of full_model(), each reading the embedding from the
+/// packed buffer the load table writes (-E) instead of token_embd.weight.
+toy_model packed_model(load_options load = {}) {
+  toy_model tm;
+  tm.add(phase_kind::decode, {.reversed_arguments = true, .embd = packed_name});
+  tm.add(phase_kind::chunk4, {.embd = packed_name});
+  tm.add(phase_kind::chunk4_last, {.embd = packed_name});
+  tm.add_load(load);
   return tm;
 }
 
@@ -335,6 +464,9 @@ protected:
     ASSERT_EQ(g_dims.n_vocab % g_dims.vocab_block, 0);
     g_dims.blocks_per_row = g_dims.n_vocab / g_dims.vocab_block;
     file_embd_ = reinterpret_cast<const float *>(embd->data);
+    negated_embd_.resize(size_t(embd->n_elements));
+    for (size_t i = 0; i < negated_embd_.size(); ++i)
+      negated_embd_[i] = -file_embd_[i];
   }
   static void TearDownTestSuite() {
     delete file_;
@@ -343,6 +475,7 @@ protected:
   void SetUp() override {
     ASSERT_NE(file_, nullptr) << "cannot open " << model_path();
     clear_trace();
+    clear_load_counters();
   }
 
   static std::unique_ptr<rt::engine> load(toy_model &tm, rt::engine_options options = {}) {
@@ -361,9 +494,12 @@ protected:
 
   static rt::gguf_file *file_;
   static const float *file_embd_;
+  /// -E: what the load table packs.
+  static std::vector<float> negated_embd_;
 };
 rt::gguf_file *CompiledEngine::file_ = nullptr;
 const float *CompiledEngine::file_embd_ = nullptr;
+std::vector<float> CompiledEngine::negated_embd_;
 
 const std::vector<int32_t> nine_tokens = {1, 37, 400, 5, 511, 0, 77, 256, 3};
 using runs = std::vector<std::pair<int, int64_t>>;
@@ -812,6 +948,322 @@ TEST_F(CompiledEngine, DescribeNamesEveryPhaseAndChunk) {
   EXPECT_THAT(d, HasSubstr("decode (chunk 1: 3 dispatches, 3 kernels, 0 temporaries)"));
   EXPECT_THAT(d, HasSubstr("prefill_c4 (chunk 4: 3 dispatches"));
   EXPECT_THAT(d, HasSubstr("prefill_c4_last (chunk 4, last row: 3 dispatches"));
+}
+
+// ---------------------------------------------------------------------------
+// 5. The load table.
+
+// The phases read only the packed buffer (no phase binds token_embd.weight):
+// every logit is that of -E, over prompt chunks, decode steps and the
+// last-row phase, while the load kernel's tiles ran exactly once in all.
+TEST_F(CompiledEngine, LoadTableRunsOnceAndThePhasesReadWhatItPacked) {
+  toy_model tm = packed_model();
+  auto e = load(tm);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(g_pack_tiles.load(), g_dims.n_vocab) << "every tile of the pack dispatch, once";
+  EXPECT_EQ(g_pack_calls.load(), 1) << "one thread: one call";
+  EXPECT_TRUE(trace_runs().empty()) << "a phase ran at load";
+  const float *neg = negated_embd_.data();
+
+  // Two chunks and a decode step, then two more decode steps.
+  std::vector<int32_t> history = nine_tokens;
+  std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab), -1.0f);
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
+  EXPECT_EQ(trace_runs(), (runs{{4, 0}, {4, 4}, {1, 8}}));
+  EXPECT_EQ(compare(logits, expected_rows(history, 0, neg)), "");
+  for (int32_t t : {42, 43}) {
+    history.push_back(t);
+    std::vector<float> row(size_t(g_dims.n_vocab), -1.0f);
+    ASSERT_TRUE(e->eval(std::vector<int32_t>{t}, int32_t(history.size() - 1),
+                        rt::logits_mode::last, row.data()));
+    EXPECT_EQ(compare(row, expected_row(history, int64_t(history.size() - 1), neg)), "")
+        << "token " << t;
+  }
+  // A new sequence through the last-row phase.
+  e->reset();
+  clear_trace();
+  const std::vector<int32_t> eight(nine_tokens.begin(), nine_tokens.begin() + 8);
+  std::vector<float> last(size_t(g_dims.n_vocab), -1.0f);
+  ASSERT_TRUE(e->eval(eight, 0, rt::logits_mode::last, last.data()));
+  EXPECT_EQ(trace_runs(), (runs{{5, 0}, {5, 4}}));
+  EXPECT_EQ(compare(last, expected_row(eight, 7, neg)), "");
+
+  EXPECT_EQ(g_pack_tiles.load(), g_dims.n_vocab) << "the load table ran again during eval";
+  EXPECT_EQ(g_pack_calls.load(), 1);
+  // Once per engine: a second engine runs it once more.
+  auto e2 = load(tm);
+  ASSERT_TRUE(e2);
+  EXPECT_EQ(g_pack_tiles.load(), 2 * g_dims.n_vocab);
+  EXPECT_EQ(g_pack_calls.load(), 2);
+}
+
+// The load table and a phase both bind token_embd.weight: the weight is not
+// dropped after the load table ran, and that phase still reads E itself
+// (and, through a probe, the packed -E next to it).
+TEST_F(CompiledEngine, WeightAPhaseReadsIsKeptWhenTheLoadTableReadsItToo) {
+  toy_model tm;
+  tm.add(phase_kind::decode,
+         {.reversed_arguments = true, .probe = packed_name, .probe_bytes = g_dims.embd_bytes});
+  tm.add(phase_kind::chunk4);
+  tm.add(phase_kind::chunk4_last);
+  tm.add_load();
+  auto e = load(tm);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(g_pack_tiles.load(), g_dims.n_vocab);
+  std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab), -1.0f);
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
+  EXPECT_EQ(trace_runs(), (runs{{4, 0}, {4, 4}, {1, 8}}));
+  EXPECT_EQ(compare(logits, expected_rows(nine_tokens, 0, file_embd_)), "");
+  std::vector<trace_entry> trace;
+  {
+    std::lock_guard<std::mutex> lock(g_trace_mutex);
+    trace = g_trace;
+  }
+  ASSERT_EQ(trace.size(), 3u);
+  for (const trace_entry &t : trace) {
+    ASSERT_NE(t.embd, nullptr);
+    EXPECT_EQ(t.embd, trace[0].embd) << "phase " << t.phase << " has its own copy";
+    EXPECT_NE(static_cast<const void *>(t.embd), g_pack_dst.load())
+        << "phase " << t.phase << " reads the packed buffer for token_embd.weight";
+  }
+  EXPECT_EQ(std::memcmp(trace[0].embd, file_embd_, size_t(g_dims.embd_bytes)), 0);
+  const std::vector<probe_entry> seen = probes();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].phase, 1);
+  EXPECT_EQ(seen[0].ptr, g_pack_dst.load());
+  EXPECT_EQ(std::memcmp(seen[0].ptr, negated_embd_.data(), size_t(g_dims.embd_bytes)), 0);
+}
+
+// Every phase binds the one packed buffer the load kernel wrote, aligned to
+// at least SMEPILOT_RT_MIN_ALIGNMENT, or to the load table's alignment when
+// that is larger.
+TEST_F(CompiledEngine, PhasesShareOnePackedBuffer) {
+  for (uint32_t alignment : {0u, 4096u}) {
+    clear_trace();
+    clear_load_counters();
+    toy_model tm = packed_model({.alignment = alignment});
+    auto e = load(tm);
+    ASSERT_TRUE(e);
+    const void *packed = g_pack_dst.load();
+    ASSERT_NE(packed, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(packed) %
+                  std::max<uintptr_t>(SMEPILOT_RT_MIN_ALIGNMENT, alignment),
+              0u)
+        << "alignment " << alignment;
+    std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab));
+    ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
+    ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::last, logits.data()));
+    std::vector<trace_entry> trace;
+    {
+      std::lock_guard<std::mutex> lock(g_trace_mutex);
+      trace = g_trace;
+    }
+    ASSERT_EQ(trace.size(), 6u); // c4, c4, decode, c4_last, c4_last, decode
+    for (const trace_entry &t : trace)
+      EXPECT_EQ(static_cast<const void *>(t.embd), packed) << "phase " << t.phase;
+    EXPECT_EQ(std::memcmp(packed, negated_embd_.data(), size_t(g_dims.embd_bytes)), 0);
+  }
+}
+
+// The engine zero-fills packed buffers: what the load table does not write
+// reads as zeros, even where the heap held other bytes before. (An earlier
+// engine's scratch buffer, fully written, is freed first so that the new one
+// likely reuses its memory.)
+TEST_F(CompiledEngine, PackedBufferStartsZeroFilled) {
+  for (int round = 0; round < 3; ++round) {
+    {
+      g_scratch_written = scratch_bytes;
+      toy_model dirty = packed_model({.scratch = true});
+      auto e = load(dirty);
+      ASSERT_TRUE(e);
+    }
+    // And more freed blocks of about that size, full of the same bytes.
+    for (int64_t bytes : {scratch_bytes, scratch_bytes + 64, scratch_bytes + 128}) {
+      void *p = std::malloc(size_t(bytes));
+      ASSERT_NE(p, nullptr);
+      std::memset(p, scratch_byte, size_t(bytes));
+      asm volatile("" : : "r"(p) : "memory"); // keep the stores before free
+      std::free(p);
+    }
+    clear_load_counters();
+    g_scratch_written = scratch_bytes / 2;
+    toy_model tm;
+    tm.add(phase_kind::decode, {.probe = scratch_name, .probe_bytes = scratch_bytes});
+    tm.add_load({.scratch = true});
+    auto e = load(tm);
+    ASSERT_TRUE(e);
+    std::vector<float> row(size_t(g_dims.n_vocab));
+    ASSERT_TRUE(e->eval(std::vector<int32_t>{3}, 0, rt::logits_mode::last, row.data()));
+    const std::vector<probe_entry> seen = probes();
+    ASSERT_EQ(seen.size(), 1u);
+    const unsigned char *bytes = static_cast<const unsigned char *>(seen[0].ptr);
+    ASSERT_EQ(reinterpret_cast<uintptr_t>(bytes) % SMEPILOT_RT_MIN_ALIGNMENT, 0u);
+    for (int64_t i = 0; i < scratch_bytes; ++i)
+      ASSERT_EQ(bytes[i], i < scratch_bytes / 2 ? scratch_byte : 0) << "byte " << i;
+  }
+}
+
+TEST_F(CompiledEngine, TiledLoadDispatchGivesTheSamePackedBytesAtOneAndTwoThreads) {
+  std::vector<std::vector<unsigned char>> results;
+  for (int threads : {1, 2}) {
+    clear_trace();
+    clear_load_counters();
+    toy_model tm = packed_model();
+    rt::engine_options o;
+    o.n_threads = threads;
+    auto e = load(tm, o);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(g_pack_calls.load(), threads) << "the pack dispatch is split at " << threads;
+    EXPECT_EQ(g_pack_tiles.load(), g_dims.n_vocab) << threads << " threads";
+    std::vector<float> row(size_t(g_dims.n_vocab));
+    ASSERT_TRUE(e->eval(std::vector<int32_t>{3}, 0, rt::logits_mode::last, row.data()));
+    std::vector<trace_entry> trace;
+    {
+      std::lock_guard<std::mutex> lock(g_trace_mutex);
+      trace = g_trace;
+    }
+    ASSERT_EQ(trace.size(), 1u);
+    const unsigned char *packed = reinterpret_cast<const unsigned char *>(trace[0].embd);
+    results.emplace_back(packed, packed + g_dims.embd_bytes);
+    EXPECT_EQ(compare(row, expected_row({3}, 0, negated_embd_.data())), "") << threads;
+  }
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0] == results[1]) << "the packed bytes depend on the thread count";
+  EXPECT_EQ(std::memcmp(results[0].data(), negated_embd_.data(), size_t(g_dims.embd_bytes)), 0);
+}
+
+TEST_F(CompiledEngine, DescribeCountsTheLoadTable) {
+  toy_model tm = packed_model({.scratch = true});
+  const std::string d = rt::describe_compiled_model(*tm.model());
+  EXPECT_THAT(d, HasSubstr("compiled model for test-host, 3 phases: load (once: 2 dispatches, "
+                           "2 kernels, 2 packed buffers) decode (chunk 1"));
+  toy_model one = packed_model();
+  EXPECT_THAT(rt::describe_compiled_model(*one.model()),
+              HasSubstr(" load (once: 1 dispatches, 1 kernels, 1 packed buffers)"));
+  toy_model none = full_model();
+  EXPECT_THAT(rt::describe_compiled_model(*none.model()), ::testing::Not(HasSubstr("load")));
+}
+
+// Load errors of the load table.
+
+TEST_F(CompiledEngine, LoadTableTakingConstants) {
+  toy_model tm = packed_model();
+  tm.load->n_constants = 1;
+  EXPECT_THAT(load_error(tm.model()),
+              HasSubstr("compiled model: the load table takes 1 constants, expected none"));
+  EXPECT_EQ(g_pack_calls.load(), 0);
+}
+
+TEST_F(CompiledEngine, LoadTableWritingANameOfTheAbi) {
+  for (const char *name : {"token_embd.weight", "blk.0.attn_q.weight", "output.weight", "logits",
+                           "tokens", "k_cache", "v_cache"}) {
+    toy_model tm = packed_model();
+    tm.load->buffers[1].name = name;
+    const std::string msg = load_error(tm.model());
+    EXPECT_THAT(msg, HasSubstr(std::string("the load table writes argument 1 '") + name +
+                               "'; it may write packed buffers only, not a name of abi.h"))
+        << name;
+  }
+  toy_model tm = packed_model();
+  tm.load->buffers[1].name = nullptr;
+  EXPECT_THAT(load_error(tm.model()),
+              HasSubstr("the load table writes argument 1 ''; it may write packed buffers only, "
+                        "not an unnamed one"));
+  EXPECT_EQ(g_pack_calls.load(), 0);
+}
+
+TEST_F(CompiledEngine, TwoPackedBuffersOfOneName) {
+  toy_model tm = packed_model({.scratch = true});
+  tm.load->buffers[2].name = packed_name;
+  EXPECT_THAT(load_error(tm.model()),
+              HasSubstr(std::string("the load table has two packed buffers '") + packed_name +
+                        "'"));
+}
+
+TEST_F(CompiledEngine, PackedBufferOfNoBytes) {
+  toy_model tm = packed_model({.scratch = true});
+  tm.load->buffers[2].size.base = 0;
+  EXPECT_THAT(load_error(tm.model()),
+              HasSubstr(std::string("the load table's packed buffer '") + scratch_name +
+                        "' is 0 bytes"));
+  // Far too large to allocate: refused before any allocation.
+  tm.load->buffers[2].size.base = (int64_t(1) << 40) + 1;
+  EXPECT_THAT(load_error(tm.model()),
+              HasSubstr(std::string("packed buffer '") + scratch_name + "' is " +
+                        std::to_string((int64_t(1) << 40) + 1) + " bytes"));
+  // Negative: the validator's.
+  tm.load->buffers[2].size.base = -4;
+  const std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr("load table"));
+  EXPECT_THAT(msg, HasSubstr("is a fixed -4, expected >= 0"));
+}
+
+TEST_F(CompiledEngine, PhaseBindsAPackedBufferWithAnotherSize) {
+  toy_model tm = packed_model();
+  tm.tables[1]->arg(packed_name).size.base = g_dims.embd_bytes / 2;
+  const std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr(std::string("phase 'prefill_c4' argument 1 '") + packed_name +
+                             "' is " + std::to_string(g_dims.embd_bytes / 2) + " bytes"));
+  EXPECT_THAT(msg, HasSubstr("the load table packs " + std::to_string(g_dims.embd_bytes)));
+  // Larger is wrong too (a read past the end).
+  toy_model tm2 = packed_model();
+  tm2.tables[0]->arg(packed_name).size.base = g_dims.embd_bytes + 4;
+  EXPECT_THAT(load_error(tm2.model()),
+              HasSubstr("the load table packs " + std::to_string(g_dims.embd_bytes)));
+}
+
+TEST_F(CompiledEngine, PhaseWritesAPackedBuffer) {
+  for (uint32_t access : {SMEPILOT_RT_ACCESS_WRITE, SMEPILOT_RT_ACCESS_READ_WRITE}) {
+    toy_model tm = packed_model({.scratch = true});
+    tm.tables[0] = make_phase(phase_kind::decode, {.probe = scratch_name,
+                                                   .probe_bytes = scratch_bytes,
+                                                   .probe_access = access});
+    EXPECT_THAT(load_error(tm.model()),
+                HasSubstr(std::string("phase 'decode' writes the packed buffer '") +
+                          scratch_name + "' (only the load table may)"))
+        << "access " << access;
+  }
+}
+
+TEST_F(CompiledEngine, PhaseReadsAPackedBufferNoLoadTableWrites) {
+  toy_model tm = packed_model();
+  tm.load.reset();
+  EXPECT_THAT(load_error(tm.model()),
+              HasSubstr(std::string("binds tensor '") + packed_name + "', which"));
+}
+
+TEST_F(CompiledEngine, LoadTableReadsATensorTheFileLacks) {
+  toy_model tm = packed_model();
+  tm.load->buffers[0].name = "blk.9.attn_q.weight";
+  std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr("the load table binds tensor 'blk.9.attn_q.weight'"));
+  EXPECT_THAT(msg, HasSubstr("stories260K.gguf does not have"));
+  // And a tensor it has, at the wrong F32 size.
+  toy_model tm2 = packed_model();
+  tm2.load->buffers[0].size.base = g_dims.embd_bytes / 2;
+  msg = load_error(tm2.model());
+  EXPECT_THAT(msg, HasSubstr("the load table argument 0 'token_embd.weight' is " +
+                             std::to_string(g_dims.embd_bytes / 2) + " bytes"));
+  EXPECT_THAT(msg, HasSubstr("needs " + std::to_string(g_dims.embd_bytes)));
+  EXPECT_EQ(g_pack_calls.load(), 0);
+}
+
+// The load table goes through the same validator as the phases; its errors
+// say that they are the load table's.
+TEST_F(CompiledEngine, LoadTableTheValidatorRejects) {
+  toy_model tm = packed_model();
+  tm.load->dispatches[0].cpu_kernel = 5;
+  const std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr("compiled model: load table: "));
+  EXPECT_THAT(msg, HasSubstr("CPU kernel index 5 is out of range"));
+  toy_model tm2 = packed_model();
+  // table() sets the version: patch a copy of the table the model points to.
+  smepilot_rt_compiled_model m = *tm2.model();
+  smepilot_rt_dispatch_table bad = *m.load;
+  bad.abi_version = 1;
+  m.load = &bad;
+  EXPECT_THAT(load_error(&m), HasSubstr("load table"));
+  EXPECT_EQ(g_pack_calls.load(), 0);
 }
 
 } // namespace

@@ -436,7 +436,8 @@ TEST(DispatchValidation, Errors) {
     s.tb.t.abi_version = 99;
     auto p = dispatch_program::create(&s.tb.t);
     EXPECT_EQ(p.error().message(),
-              "dispatch table 'small': ABI version 99, but this runtime implements version 1");
+              "dispatch table 'small': ABI version 99, but this runtime implements version " +
+                  std::to_string(SMEPILOT_RT_ABI_VERSION));
   }
   {
     small_table s;

@@ -122,6 +122,7 @@
  *                call), whether it writes the logits of the last position
  *                only, and its table.
  *   target       what the code was compiled for ("host", "sme-sve", ...).
+ *   load         the load table, or NULL (below).
  *   A phase of a language model binds its argument buffers by name:
  *     "tokens"    int32 [chunk] token ids;
  *     a GGUF tensor name ("blk.0.attn_q.weight", ...): that tensor as F32 in
@@ -130,8 +131,27 @@
  *     "k_cache", "v_cache"  F32 [n_layer, n_head_kv, n_ctx, head_dim], updated
  *                 in place;
  *     "logits"    F32 [chunk or 1, n_vocab], written;
+ *     a packed buffer: a name the load table writes (below), read-only;
  *   and takes one constant, the position of its first token. Argument sizes
  *   are exact (bytes), so a runtime can check them against the file.
+ *
+ * The load table (smepilot_rt_compiled_model.load) -------------------------
+ *
+ *   Work that depends on the weights alone (the K-major copies of the weights
+ *   the SME outer products read, "packed once at load"), moved out of the
+ *   phases by the compiler. A dispatch table like any other, with no
+ *   constants (n_constants = 0). The runtime runs it exactly once, after
+ *   binding the weights and before any phase runs. Its arguments are
+ *     weights         GGUF tensor names, as in the phases, bound read-only;
+ *     packed buffers  every argument the load table writes: the runtime
+ *                     allocates each (its exact size in bytes, aligned to at
+ *                     least SMEPILOT_RT_MIN_ALIGNMENT and to its alignment
+ *                     field, zero-filled) once, and every phase that names
+ *                     it binds the same memory, read-only (a phase may not
+ *                     assume a larger alignment than the load table gives).
+ *   Packed names are the compiler's (e.g. "pack0(blk.0.attn_q.weight)"),
+ *   unique within the model; no phase writes one, and a weight only the load
+ *   table reads need not be kept once it has run.
  *
  * How the tables are produced: the compiler outlines each linalg op (or fused
  * group) into kernel functions with the signature above and emits the table as
@@ -151,7 +171,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of a layout or a meaning below. */
-#define SMEPILOT_RT_ABI_VERSION 1u
+#define SMEPILOT_RT_ABI_VERSION 2u
 
 #define SMEPILOT_RT_NO_KERNEL UINT32_C(0xFFFFFFFF)
 #define SMEPILOT_RT_NO_CONSTANT INT32_C(-1)
@@ -237,7 +257,7 @@ typedef struct smepilot_rt_compiled_model {
   uint32_t n_phases;
   const smepilot_rt_phase *phases;
   const char *target; /* may be NULL */
-  const void *reserved; /* NULL */
+  const smepilot_rt_dispatch_table *load; /* may be NULL */
 } smepilot_rt_compiled_model;
 
 /* Layout checks (LP64 targets: x86-64 and aarch64 Linux/macOS). */

@@ -14,6 +14,12 @@
 // model file and between phases, so a model compiled for another file, shape
 // or context is an error at load, never a wrong read.
 //
+// The load table (abi.h), when the model has one, is bound first: its
+// written arguments are packed buffers the engine allocates once; it runs
+// once, after the weights are loaded, and the phases then read the packed
+// buffers by name. A weight that only the load table reads is dropped once
+// it has run (the SME path keeps only the K-major copies of its weights).
+//
 // Evaluation. A request of n tokens runs the largest prompt chunk C > 1 the
 // model has for as many whole chunks as fit, then the one-token phase for
 // the rest; a chunk whose other rows nobody reads runs the chunk's
