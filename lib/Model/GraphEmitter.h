@@ -9,6 +9,7 @@
 #ifndef SMEPILOT_LIB_MODEL_GRAPHEMITTER_H
 #define SMEPILOT_LIB_MODEL_GRAPHEMITTER_H
 
+#include "smepilot/Dialect/SMEPilot/IR/SMEPilot.h"
 #include "smepilot/Model/ModelBuilder.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -66,8 +67,6 @@ private:
   Location loc;
 };
 
-/// Attribute marking weight arguments (read by the Roofline analysis).
-inline constexpr llvm::StringLiteral kWeightAttr = "smepilot.weight";
 
 /// Builds the private layer function for chunk size `chunk` at the end of
 /// `module`:

@@ -101,3 +101,33 @@ func.func @too_small(%a: tensor<1x8xf32>, %d: tensor<?xf32>)
          outs(%e2 : tensor<?xf32>) -> tensor<?xf32>
   return %r, %s : tensor<1x8xf32>, tensor<?xf32>
 }
+
+// -----
+
+/// Ops that read only weights (arguments marked smepilot.weight) get a
+/// buffer of their own: their shared tensor.empty init (CSE makes one of
+/// every empty of a shape) becomes one bufferization.alloc_tensor each, so
+/// that bufferization cannot give both K-major copies one buffer and
+/// smepilot-form-dispatches can move them into the load table. The op that
+/// also reads an activation keeps the shared empty.
+// CHECK-LABEL: func.func @weights_only
+// CHECK-SAME: %[[WK:[a-z0-9]+]]: tensor<32x64xf32> {smepilot.weight}, %[[WV:[a-z0-9]+]]: tensor<32x64xf32> {smepilot.weight}
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<64x32xf32>
+// CHECK: %[[OWN1:.*]] = bufferization.alloc_tensor() : tensor<64x32xf32>
+// CHECK: scf.forall {{.*}} shared_outs(%{{.*}} = %[[OWN1]])
+// CHECK:   tensor.extract_slice %[[WK]]
+// CHECK: %[[OWN2:.*]] = bufferization.alloc_tensor() : tensor<64x32xf32>
+// CHECK: scf.forall {{.*}} shared_outs(%{{.*}} = %[[OWN2]])
+// CHECK:   tensor.extract_slice %[[WV]]
+// CHECK: scf.forall {{.*}} shared_outs(%{{.*}} = %[[E]])
+func.func @weights_only(%wk: tensor<32x64xf32> {smepilot.weight},
+                        %wv: tensor<32x64xf32> {smepilot.weight},
+                        %x: tensor<64x32xf32>)
+    -> (tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>)
+    attributes {smepilot.phase = "w"} {
+  %e = tensor.empty() : tensor<64x32xf32>
+  %kt = linalg.transpose ins(%wk : tensor<32x64xf32>) outs(%e : tensor<64x32xf32>) permutation = [1, 0]
+  %vt = linalg.transpose ins(%wv : tensor<32x64xf32>) outs(%e : tensor<64x32xf32>) permutation = [1, 0]
+  %s = linalg.add ins(%x, %x : tensor<64x32xf32>, tensor<64x32xf32>) outs(%e : tensor<64x32xf32>) -> tensor<64x32xf32>
+  return %kt, %vt, %s : tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>
+}

@@ -88,7 +88,7 @@ bool isCostableOp(Operation *op);
 bool isWeight(Value value);
 
 /// The name of the function-argument attribute marking weights.
-inline constexpr llvm::StringLiteral kWeightArgAttrName = "smepilot.weight";
+inline constexpr llvm::StringLiteral kWeightArgAttrName = kWeightAttr;
 
 /// Predicted times (microseconds; negative = impossible) and the choice.
 struct RooflinePrediction {

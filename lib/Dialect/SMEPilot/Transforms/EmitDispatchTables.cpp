@@ -15,7 +15,8 @@
 //
 // and once per module the compiled model listing every table as a phase
 // (chunk and last-row flag from the table's `chunk` / `last_row_only`
-// attributes, target from the module's `smepilot.sme_target`, else "host"):
+// attributes, target from the module's `smepilot.sme_target`, else "host"),
+// but the load table (`smepilot.load`), which is the model's `load` field:
 //
 //   smepilot_compiled_model          smepilot_rt_compiled_model (external)
 //   __smepilot_model_phases          smepilot_rt_phase[n_tables]
@@ -87,6 +88,7 @@ static_assert(offsetof(smepilot_rt_phase, chunk) == 8 &&
 static_assert(offsetof(smepilot_rt_compiled_model, n_phases) == 4 &&
               offsetof(smepilot_rt_compiled_model, phases) == 8 &&
               offsetof(smepilot_rt_compiled_model, target) == 16 &&
+              offsetof(smepilot_rt_compiled_model, load) == 24 &&
               sizeof(smepilot_rt_compiled_model) == 32);
 
 namespace {
@@ -306,11 +308,20 @@ LogicalResult TableEmitter::emit() {
   return success();
 }
 
-/// `smepilot_compiled_model` (abi.h): every table of the module as a phase.
-void emitCompiledModel(ModuleOp module, ArrayRef<DispatchTableOp> tables) {
+/// `smepilot_compiled_model` (abi.h): every table of the module as a phase,
+/// except the load table (`smepilot.load`), which is its own field.
+void emitCompiledModel(ModuleOp module, ArrayRef<DispatchTableOp> allTables) {
   struct ModelEmitter : GlobalEmitter {
     using GlobalEmitter::GlobalEmitter;
-    void emit(ArrayRef<DispatchTableOp> tables) {
+    void emit(ArrayRef<DispatchTableOp> allTables) {
+      SmallVector<DispatchTableOp> tables;
+      std::string load;
+      for (DispatchTableOp t : allTables) {
+        if (t->hasAttr(kLoadTableAttr))
+          load = "smepilot_table_" + t.getSymName().str();
+        else
+          tables.push_back(t);
+      }
       b.setInsertionPointToEnd(module.getBody());
       auto phaseType =
           LLVM::LLVMStructType::getLiteral(ctx, {ptr, i64, i32, i32, ptr});
@@ -346,11 +357,11 @@ void emitCompiledModel(ModuleOp module, ArrayRef<DispatchTableOp> tables) {
                    {c32(ob, SMEPILOT_RT_ABI_VERSION), c32(ob, tables.size()),
                     addressOrNull(ob, "__smepilot_model_phases"),
                     addressOrNull(ob, "__smepilot_model_target"),
-                    addressOrNull(ob, "")});
+                    addressOrNull(ob, load)});
              });
     }
   };
-  ModelEmitter(module, module.getLoc()).emit(tables);
+  ModelEmitter(module, module.getLoc()).emit(allTables);
 }
 
 struct EmitDispatchTablesPass

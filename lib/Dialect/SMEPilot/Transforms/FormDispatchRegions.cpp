@@ -22,6 +22,14 @@
 // table's constants), and an op with no such dimension is left alone: it
 // becomes a single-tile dispatch.
 //
+// Weight-only ops. An op whose inputs are all weights (function arguments
+// marked `smepilot.weight`; the K-major weight copies of smepilot-tile-sme)
+// computes the same result on every call: smepilot-form-dispatches moves it
+// into the load table. Its result must then have a buffer of its own, so its
+// `tensor.empty` init (which CSE shares between ops of one shape, and
+// bufferization then reuses for both) is replaced by a
+// `bufferization.alloc_tensor` here.
+//
 // Tile size. About `max-tiles` tiles of the dimension, rounded up to the
 // block the vectorized tile works in (the `vector-width` lanes when the
 // dimension is the op's innermost loop, 8 output rows for a contraction's n,
@@ -33,6 +41,7 @@
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -109,6 +118,30 @@ std::optional<TileChoice> chooseTile(linalg::LinalgOp op, int64_t maxTiles,
   return TileChoice{*dim, size};
 }
 
+/// Whether every input of `op` is a weight argument of `func`.
+bool readsWeightsOnly(linalg::LinalgOp op, func::FuncOp func) {
+  if (op.getNumDpsInputs() == 0)
+    return false;
+  return llvm::all_of(op.getDpsInputs(), [&](Value v) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    return arg && arg.getOwner() == &func.getBody().front() &&
+           func.getArgAttr(arg.getArgNumber(), kWeightAttr);
+  });
+}
+
+/// Gives each `tensor.empty` init of `op` a buffer of its own.
+void useOwnBuffers(RewriterBase &rewriter, linalg::LinalgOp op) {
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    auto empty = init.get().getDefiningOp<tensor::EmptyOp>();
+    if (!empty)
+      continue;
+    rewriter.setInsertionPoint(op);
+    Value own = bufferization::AllocTensorOp::create(
+        rewriter, empty.getLoc(), empty.getType(), empty.getDynamicSizes());
+    rewriter.modifyOpInPlace(op, [&] { init.set(own); });
+  }
+}
+
 /// Wraps `op` in an scf.forall over `choice`; returns the forall.
 FailureOr<scf::ForallOp> wrapInForall(RewriterBase &rewriter,
                                       linalg::LinalgOp op, TileChoice choice) {
@@ -161,6 +194,8 @@ struct FormDispatchRegionsPass
           if (linalgOp.hasPureTensorSemantics())
             ops.push_back(linalgOp);
       for (linalg::LinalgOp op : ops) {
+        if (readsWeightsOnly(op, func))
+          useOwnBuffers(rewriter, op);
         std::optional<TileChoice> choice =
             chooseTile(op, maxTiles, vectorWidth);
         if (!choice)

@@ -60,6 +60,8 @@
 #include "llvm/ADT/SmallBitVector.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <map>
+
 namespace mlir::smepilot {
 #define GEN_PASS_DEF_FORMDISPATCHES
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h.inc"
@@ -129,14 +131,201 @@ LogicalResult inlineCalls(func::FuncOp phase, SymbolTable &symbols) {
   return success();
 }
 
+/// The load table (abi.h) being built from every phase's load-time
+/// dispatches: work that reads weights only, run once by the runtime.
+/// Buffers are numbered in the order they appear (the table puts its
+/// arguments first when it is built); identical dispatches of different
+/// phases (the same kernel text on the same weights) are entered once.
+class LoadTable {
+public:
+  /// The buffer of weight `name`.
+  unsigned weight(StringRef name, int64_t bytes);
+  /// A dispatch of kernel `kernelSym` (printed form `text`) over
+  /// `bindings`: per binding, its load-table buffer, or std::nullopt for a
+  /// temporary first written here (of `bytes` and `alignment`). Returns the
+  /// buffer of every binding; an identical dispatch already entered gives
+  /// its buffers.
+  SmallVector<unsigned>
+  dispatch(StringRef text, FlatSymbolRefAttr kernelSym, DictionaryAttr fields,
+           ArrayRef<std::tuple<std::optional<unsigned>, int64_t, int64_t, int64_t>>
+               bindings);
+  /// Marks `buffer` as read by a phase: a packed buffer (an argument the
+  /// load table writes). Returns its name.
+  StringAttr pack(unsigned buffer, MLIRContext *ctx);
+  bool empty() const { return dispatches.empty(); }
+  /// Builds `smepilot.dispatch_table @load` at `b`.
+  void build(OpBuilder &b, Location loc);
+
+private:
+  struct Buffer {
+    std::string name;   ///< weights and packed buffers
+    std::string source; ///< the weight it derives from
+    int64_t bytes = 0, alignment = 0;
+    bool isWeight = false, packed = false;
+  };
+  struct Dispatch {
+    DictionaryAttr fields;
+    unsigned kernel;
+    SmallVector<std::pair<unsigned, int64_t>> bindings;
+    SmallVector<int64_t> deps;
+  };
+  SmallVector<Buffer> buffers;
+  llvm::StringMap<unsigned> weightByName;
+  SmallVector<Dispatch> dispatches;
+  std::map<std::string, unsigned> dispatchByKey;
+  SmallVector<Attribute> kernelSyms;
+  llvm::StringMap<unsigned> kernelByText;
+  llvm::DenseMap<unsigned, int64_t> lastWriter;
+  llvm::DenseMap<unsigned, SmallVector<int64_t>> readersSince;
+  unsigned nPacked = 0;
+};
+
+unsigned LoadTable::weight(StringRef name, int64_t bytes) {
+  auto [it, inserted] = weightByName.try_emplace(name, buffers.size());
+  if (inserted) {
+    Buffer w;
+    w.name = name.str();
+    w.source = w.name;
+    w.bytes = bytes;
+    w.isWeight = true;
+    buffers.push_back(w);
+  }
+  return it->second;
+}
+
+SmallVector<unsigned> LoadTable::dispatch(
+    StringRef text, FlatSymbolRefAttr kernelSym, DictionaryAttr fields,
+    ArrayRef<std::tuple<std::optional<unsigned>, int64_t, int64_t, int64_t>>
+        bindings) {
+  // The key: the kernel, and per binding the buffer it reads or "new".
+  std::string key = text.str();
+  for (auto [buffer, access, bytes, alignment] : bindings)
+    key += "|" + (buffer ? std::to_string(*buffer) : std::string("new")) +
+           ":" + std::to_string(access);
+  if (auto it = dispatchByKey.find(key); it != dispatchByKey.end()) {
+    SmallVector<unsigned> result;
+    for (auto [buffer, access] : dispatches[it->second].bindings)
+      result.push_back(buffer);
+    return result;
+  }
+  auto [kernelIt, newKernel] =
+      kernelByText.try_emplace(text, kernelSyms.size());
+  if (newKernel)
+    kernelSyms.push_back(kernelSym);
+  Dispatch d;
+  d.fields = fields;
+  d.kernel = kernelIt->second;
+  std::string source;
+  for (auto [buffer, access, bytes, alignment] : bindings)
+    if (buffer && source.empty())
+      source = buffers[*buffer].source;
+  SmallVector<unsigned> result;
+  for (auto [buffer, access, bytes, alignment] : bindings) {
+    unsigned index;
+    if (buffer) {
+      index = *buffer;
+    } else {
+      index = buffers.size();
+      Buffer t;
+      t.source = source;
+      t.bytes = bytes;
+      t.alignment = alignment;
+      buffers.push_back(t);
+    }
+    d.bindings.push_back({index, access});
+    result.push_back(index);
+  }
+  // Dependencies from hazards, as in the phases.
+  const int64_t self = dispatches.size();
+  llvm::SetVector<int64_t> deps;
+  for (auto [buffer, access] : d.bindings) {
+    if (auto it = lastWriter.find(buffer); it != lastWriter.end())
+      deps.insert(it->second);
+    if (access & kWrite)
+      for (int64_t r : readersSince[buffer])
+        deps.insert(r);
+  }
+  for (auto [buffer, access] : d.bindings) {
+    if (access & kWrite) {
+      lastWriter[buffer] = self;
+      readersSince[buffer].clear();
+    } else {
+      readersSince[buffer].push_back(self);
+    }
+  }
+  d.deps.assign(deps.begin(), deps.end());
+  llvm::sort(d.deps);
+  dispatchByKey[key] = dispatches.size();
+  dispatches.push_back(d);
+  return result;
+}
+
+StringAttr LoadTable::pack(unsigned buffer, MLIRContext *ctx) {
+  Buffer &b = buffers[buffer];
+  if (!b.packed) {
+    b.packed = true;
+    b.name = "pack" + std::to_string(nPacked++) + "(" + b.source + ")";
+  }
+  return StringAttr::get(ctx, b.name);
+}
+
+void LoadTable::build(OpBuilder &b, Location loc) {
+  // Arguments (weights read, packed buffers written), then temporaries.
+  SmallVector<unsigned> order, index(buffers.size());
+  for (unsigned i = 0; i < buffers.size(); ++i)
+    if (buffers[i].isWeight)
+      order.push_back(i);
+  for (unsigned i = 0; i < buffers.size(); ++i)
+    if (buffers[i].packed)
+      order.push_back(i);
+  const int64_t nArguments = order.size();
+  for (unsigned i = 0; i < buffers.size(); ++i)
+    if (!buffers[i].isWeight && !buffers[i].packed)
+      order.push_back(i);
+  SmallVector<Attribute> bufferAttrs;
+  for (auto [pos, i] : llvm::enumerate(order)) {
+    index[i] = pos;
+    const Buffer &buf = buffers[i];
+    std::string name = buf.name.empty() ? "tmp" + std::to_string(pos - nArguments)
+                                        : buf.name;
+    bufferAttrs.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("name", b.getStringAttr(name)),
+         b.getNamedAttr("size", b.getDenseI64ArrayAttr({buf.bytes, 0, -1})),
+         b.getNamedAttr("alignment", b.getI64IntegerAttr(buf.alignment))}));
+  }
+  SmallVector<Attribute> dispatchAttrs;
+  for (auto [i, d] : llvm::enumerate(dispatches)) {
+    SmallVector<int64_t> bindingList;
+    for (auto [buffer, access] : d.bindings)
+      bindingList.append({int64_t(index[buffer]), access});
+    NamedAttrList fields(d.fields);
+    std::string opName =
+        fields.get("name") ? cast<StringAttr>(fields.get("name")).getValue().rsplit(':').second.str()
+                           : std::string();
+    fields.set("name", b.getStringAttr("load_d" + std::to_string(i) + ":" + opName));
+    fields.set("kernel", b.getI64IntegerAttr(d.kernel));
+    if (fields.get("sme_kernel"))
+      fields.set("sme_kernel", b.getI64IntegerAttr(d.kernel));
+    fields.set("bindings", b.getDenseI64ArrayAttr(bindingList));
+    fields.set("deps", b.getDenseI64ArrayAttr(d.deps));
+    dispatchAttrs.push_back(fields.getDictionary(b.getContext()));
+  }
+  auto table = DispatchTableOp::create(
+      b, loc, b.getStringAttr(kLoadTableName), b.getArrayAttr(kernelSyms),
+      b.getI64IntegerAttr(0), b.getI64IntegerAttr(nArguments),
+      b.getArrayAttr(bufferAttrs), b.getArrayAttr(dispatchAttrs));
+  table->setAttr(kLoadTableAttr, b.getUnitAttr());
+}
+
 /// One phase being turned into a table.
 class PhaseOutliner {
 public:
   PhaseOutliner(func::FuncOp phase, StringRef name, ModuleOp module,
                 llvm::StringMap<unsigned> &kernelIndexByText,
-                SmallVector<Attribute> &kernelSyms)
+                SmallVector<Attribute> &kernelSyms, LoadTable *load)
       : phase(phase), name(name), module(module),
-        kernelIndexByText(kernelIndexByText), kernelSyms(kernelSyms) {}
+        kernelIndexByText(kernelIndexByText), kernelSyms(kernelSyms),
+        load(load) {}
 
   LogicalResult run();
 
@@ -155,12 +344,23 @@ private:
                     Value constants, llvm::MapVector<unsigned, int64_t> &binds);
   void computeAccess(ArrayRef<Operation *> range,
                      llvm::MapVector<unsigned, int64_t> &binds);
+  /// Moves the dispatches that depend on weights alone into the load table
+  /// and renumbers what stays.
+  void hoistLoadTime();
 
   func::FuncOp phase;
   std::string name;
   ModuleOp module;
   llvm::StringMap<unsigned> &kernelIndexByText;
   SmallVector<Attribute> &kernelSyms;
+  LoadTable *load;
+  /// The printed form of each kernel of kernelSyms.
+  SmallVector<std::string> kernelTexts;
+  /// Per dispatch: whether its kernel reads a constant.
+  SmallVector<bool> usesConstants;
+  bool materializedConstant = false;
+  /// The phase arguments marked kWeightAttr.
+  llvm::DenseSet<unsigned> weightArgs;
 
   /// Buffer index of each root memref value (arguments, then temporaries).
   llvm::DenseMap<Value, unsigned> bufferOf;
@@ -319,6 +519,8 @@ LogicalResult PhaseOutliner::classify() {
                << " must be a statically shaped identity-layout memref";
       unsigned index = buffers.size();
       bufferOf[arg] = index;
+      if (phase.getArgAttr(arg.getArgNumber(), kWeightAttr))
+        weightArgs.insert(index);
       int64_t bytes = memref.getNumElements() *
                       llvm::divideCeil(memref.getElementTypeBitWidth(), 8);
       Builder b(phase.getContext());
@@ -393,6 +595,7 @@ Value PhaseOutliner::materialize(OpBuilder &b, Value v, IRMapping &map,
   MLIRContext *ctx = b.getContext();
   auto ptrType = LLVM::LLVMPointerType::get(ctx);
   if (auto it = constantOf.find(v); it != constantOf.end()) {
+    materializedConstant = true;
     Value slot = LLVM::GEPOp::create(b, loc, ptrType, b.getI64Type(), constants,
                                      ArrayRef<LLVM::GEPArg>{int32_t(it->second)});
     Value c = LLVM::LoadOp::create(b, loc, b.getI64Type(), slot);
@@ -477,6 +680,74 @@ Value PhaseOutliner::materialize(OpBuilder &b, Value v, IRMapping &map,
   return map.lookup(v);
 }
 
+/// The memref a view (subview, reinterpret_cast, ...) is ultimately taken
+/// of.
+static Value viewRoot(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (auto view = dyn_cast<ViewLikeOpInterface>(def))
+      v = view.getViewSource();
+    else if (auto meta = dyn_cast<memref::ExtractStridedMetadataOp>(def))
+      v = meta.getSource();
+    else
+      break;
+  }
+  return v;
+}
+
+/// How `callee` accesses each of its arguments (kRead | kWrite), from the
+/// memory effects of its body; std::nullopt when some op's effects are
+/// unknown. The SME kernels of smepilot-tile-sme read their A and B
+/// operands and read-write C: knowing so lets a caller's dispatch bind the
+/// K-major weight copy read-only.
+static std::optional<SmallVector<int64_t>> argumentAccess(func::FuncOp callee,
+                                                          unsigned depth = 0) {
+  if (callee.isExternal() || depth > 4)
+    return std::nullopt;
+  SmallVector<int64_t> access(callee.getNumArguments(), 0);
+  auto mark = [&](Value v, int64_t a) {
+    if (auto arg = dyn_cast<BlockArgument>(viewRoot(v));
+        arg && arg.getOwner() == &callee.getBody().front())
+      access[arg.getArgNumber()] |= a;
+  };
+  WalkResult walk = callee.walk([&](Operation *op) {
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      auto inner = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      std::optional<SmallVector<int64_t>> innerAccess =
+          inner ? argumentAccess(inner, depth + 1) : std::nullopt;
+      if (!innerAccess)
+        return WalkResult::interrupt();
+      for (auto [operand, a] : llvm::zip(call.getOperands(), *innerAccess))
+        mark(operand, a);
+      return WalkResult::advance();
+    }
+    auto iface = dyn_cast<MemoryEffectOpInterface>(op);
+    if (!iface)
+      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() ||
+                     isa<func::FuncOp>(op)
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> effects;
+    iface.getEffects(effects);
+    for (const MemoryEffects::EffectInstance &e : effects) {
+      bool read = isa<MemoryEffects::Read>(e.getEffect());
+      bool write = isa<MemoryEffects::Write>(e.getEffect());
+      if (!read && !write)
+        continue;
+      if (!e.getValue()) {
+        if (isa<SideEffects::AutomaticAllocationScopeResource>(e.getResource()))
+          continue;
+        return WalkResult::interrupt();
+      }
+      mark(e.getValue(), (read ? kRead : 0) | (write ? kWrite : 0));
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return std::nullopt;
+  return access;
+}
+
 void PhaseOutliner::computeAccess(ArrayRef<Operation *> range,
                                   llvm::MapVector<unsigned, int64_t> &binds) {
   auto markAll = [&] {
@@ -492,6 +763,20 @@ void PhaseOutliner::computeAccess(ArrayRef<Operation *> range,
   };
   for (Operation *top : range) {
     WalkResult walk = top->walk([&](Operation *op) {
+      // A call (to an SME kernel): what the callee does to its arguments.
+      if (auto call = dyn_cast<func::CallOp>(op)) {
+        auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+            call, call.getCalleeAttr());
+        std::optional<SmallVector<int64_t>> access =
+            callee ? argumentAccess(callee) : std::nullopt;
+        if (!access) {
+          markAll();
+          return WalkResult::interrupt();
+        }
+        for (auto [operand, a] : llvm::zip(call.getOperands(), *access))
+          mark(operand, a);
+        return WalkResult::advance();
+      }
       // An op may have both effects of its own (linalg on buffers) and those
       // of its body; the walk visits the body's ops too.
       auto iface = dyn_cast<MemoryEffectOpInterface>(op);
@@ -559,6 +844,7 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
   }
   llvm::MapVector<unsigned, int64_t> binds;
   IRMapping map;
+  materializedConstant = false;
   for (Value v : captured) {
     if (Operation *def = v.getDefiningOp(); def && inRange.count(def))
       continue;
@@ -622,7 +908,9 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
     kernel.setSymName(kernelName);
     kernelIndexByText[text] = kernelIndex;
     kernelSyms.push_back(FlatSymbolRefAttr::get(ctx, kernelName));
+    kernelTexts.push_back(text);
   }
+  usesConstants.push_back(materializedConstant);
 
   // Bindings and dependencies.
   SmallVector<int64_t> bindingList;
@@ -674,6 +962,186 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
   return success();
 }
 
+void PhaseOutliner::hoistLoadTime() {
+  MLIRContext *ctx = phase.getContext();
+  const unsigned nBuffers = buffers.size(), nDispatches = dispatches.size();
+  auto fieldsOf = [&](unsigned d) { return cast<DictionaryAttr>(dispatches[d]); };
+  auto bindingsOf = [&](unsigned d) {
+    ArrayRef<int64_t> list =
+        fieldsOf(d).getAs<DenseI64ArrayAttr>("bindings").asArrayRef();
+    SmallVector<std::pair<unsigned, int64_t>> out;
+    for (size_t i = 0; i + 1 < list.size(); i += 2)
+      out.push_back({unsigned(list[i]), list[i + 1]});
+    return out;
+  };
+  auto sizeOf = [&](unsigned buffer) {
+    return cast<DictionaryAttr>(buffers[buffer])
+        .getAs<DenseI64ArrayAttr>("size")
+        .asArrayRef();
+  };
+
+  // A weight is an argument so marked that no dispatch writes.
+  llvm::DenseSet<unsigned> weights = weightArgs;
+  for (unsigned d = 0; d < nDispatches; ++d)
+    for (auto [buffer, access] : bindingsOf(d))
+      if (access & kWrite)
+        weights.erase(buffer);
+
+  // Load-time dispatches: no constants, a fixed tile count, reads of weights
+  // and of temporaries only load-time dispatches write, writes of fixed-size
+  // temporaries only. A temporary that some other dispatch also writes is
+  // banned and the classification repeated, until nothing changes.
+  // A temporary that a phase dispatch reads before a later load-time
+  // dispatch writes it again (one buffer reused for two packed weights) is
+  // banned too: the phase would need both contents, and a write may be
+  // partial (a pad is a fill and a copy into one buffer), so the two cannot
+  // be told apart as versions.
+  llvm::DenseSet<unsigned> banned;
+  SmallVector<bool> loadTime;
+  while (true) {
+    loadTime.assign(nDispatches, false);
+    llvm::DenseSet<unsigned> written; // by load-time dispatches so far
+    llvm::DenseSet<unsigned> readByPhase;
+    bool changed = false;
+    for (unsigned d = 0; d < nDispatches; ++d) {
+      ArrayRef<int64_t> tiles =
+          fieldsOf(d).getAs<DenseI64ArrayAttr>("tiles").asArrayRef();
+      bool ok = !usesConstants[d] && tiles[2] < 0;
+      for (auto [buffer, access] : bindingsOf(d)) {
+        if (!ok)
+          break;
+        bool temp = buffer >= nArguments;
+        if (access & kWrite) {
+          ok = temp && !banned.count(buffer) && sizeOf(buffer)[2] < 0 &&
+               (access == kWrite || !written.count(buffer));
+        } else {
+          ok = weights.count(buffer) || (temp && written.count(buffer));
+        }
+      }
+      if (!ok) {
+        for (auto [buffer, access] : bindingsOf(d))
+          if (written.count(buffer))
+            readByPhase.insert(buffer);
+        continue;
+      }
+      loadTime[d] = true;
+      for (auto [buffer, access] : bindingsOf(d))
+        if (access & kWrite) {
+          written.insert(buffer);
+          if (readByPhase.count(buffer) && banned.insert(buffer).second)
+            changed = true;
+        }
+    }
+    for (unsigned d = 0; d < nDispatches; ++d)
+      if (!loadTime[d])
+        for (auto [buffer, access] : bindingsOf(d))
+          if ((access & kWrite) && written.count(buffer) &&
+              banned.insert(buffer).second)
+            changed = true;
+    if (!changed)
+      break;
+  }
+  if (llvm::none_of(loadTime, [](bool b) { return b; }))
+    return;
+
+  // Enter them into the load table; note which load buffer each of this
+  // phase's temporaries became.
+  llvm::DenseMap<unsigned, unsigned> loadBufferOf;
+  for (unsigned d = 0; d < nDispatches; ++d) {
+    if (!loadTime[d])
+      continue;
+    SmallVector<std::tuple<std::optional<unsigned>, int64_t, int64_t, int64_t>>
+        binds;
+    for (auto [buffer, access] : bindingsOf(d)) {
+      std::optional<unsigned> known;
+      if (weights.count(buffer))
+        known = load->weight(
+            cast<DictionaryAttr>(buffers[buffer]).getAs<StringAttr>("name").getValue(),
+            sizeOf(buffer)[0]);
+      else if (auto it = loadBufferOf.find(buffer); it != loadBufferOf.end())
+        known = it->second;
+      auto align = cast<DictionaryAttr>(buffers[buffer]).getAs<IntegerAttr>("alignment");
+      binds.push_back({known, access, sizeOf(buffer)[0], align ? align.getInt() : 0});
+    }
+    int64_t kernel = fieldsOf(d).getAs<IntegerAttr>("kernel").getInt();
+    SmallVector<unsigned> result =
+        load->dispatch(kernelTexts[kernel], cast<FlatSymbolRefAttr>(kernelSyms[kernel]),
+                       fieldsOf(d), binds);
+    for (auto [i, binding] : llvm::enumerate(bindingsOf(d)))
+      loadBufferOf.try_emplace(binding.first, result[i]);
+  }
+
+  // What stays: the other dispatches, the kernels and buffers they use, the
+  // load-time temporaries they read becoming packed arguments.
+  llvm::SetVector<unsigned> usedBuffers;
+  llvm::SetVector<int64_t> usedKernels;
+  for (unsigned d = 0; d < nDispatches; ++d) {
+    if (loadTime[d])
+      continue;
+    for (auto [buffer, access] : bindingsOf(d))
+      usedBuffers.insert(buffer);
+    usedKernels.insert(fieldsOf(d).getAs<IntegerAttr>("kernel").getInt());
+  }
+  Builder b(ctx);
+  SmallVector<int64_t> newBuffer(nBuffers, -1);
+  SmallVector<Attribute> newBuffers;
+  auto keep = [&](unsigned buffer, Attribute attr) {
+    newBuffer[buffer] = newBuffers.size();
+    newBuffers.push_back(attr);
+  };
+  // Arguments stay unless they are weights only load-time work reads.
+  const unsigned oldArguments = nArguments;
+  for (unsigned a = 0; a < oldArguments; ++a)
+    if (!weights.count(a) || usedBuffers.count(a))
+      keep(a, buffers[a]);
+  for (unsigned t = oldArguments; t < nBuffers; ++t) {
+    auto it = loadBufferOf.find(t);
+    if (it == loadBufferOf.end() || !usedBuffers.count(t))
+      continue;
+    NamedAttrList fields(cast<DictionaryAttr>(buffers[t]));
+    fields.set("name", load->pack(it->second, ctx));
+    keep(t, fields.getDictionary(ctx));
+  }
+  nArguments = newBuffers.size();
+  for (unsigned t = oldArguments; t < nBuffers; ++t)
+    if (!loadBufferOf.count(t) && usedBuffers.count(t))
+      keep(t, buffers[t]);
+
+  SmallVector<int64_t> newKernel(kernelSyms.size(), -1);
+  SmallVector<Attribute> newKernelSyms;
+  for (unsigned k = 0; k < kernelSyms.size(); ++k)
+    if (usedKernels.count(k)) {
+      newKernel[k] = newKernelSyms.size();
+      newKernelSyms.push_back(kernelSyms[k]);
+    }
+
+  SmallVector<int64_t> newDispatch(nDispatches, -1);
+  SmallVector<Attribute> newDispatches;
+  for (unsigned d = 0; d < nDispatches; ++d) {
+    if (loadTime[d])
+      continue;
+    newDispatch[d] = newDispatches.size();
+    NamedAttrList fields(fieldsOf(d));
+    SmallVector<int64_t> bindingList, depList;
+    for (auto [buffer, access] : bindingsOf(d))
+      bindingList.append({newBuffer[buffer], access});
+    for (int64_t dep :
+         fieldsOf(d).getAs<DenseI64ArrayAttr>("deps").asArrayRef())
+      if (newDispatch[dep] >= 0)
+        depList.push_back(newDispatch[dep]);
+    int64_t kernel = newKernel[fieldsOf(d).getAs<IntegerAttr>("kernel").getInt()];
+    fields.set("kernel", b.getI64IntegerAttr(kernel));
+    if (fields.get("sme_kernel"))
+      fields.set("sme_kernel", b.getI64IntegerAttr(kernel));
+    fields.set("bindings", b.getDenseI64ArrayAttr(bindingList));
+    fields.set("deps", b.getDenseI64ArrayAttr(depList));
+    newDispatches.push_back(fields.getDictionary(ctx));
+  }
+  buffers = std::move(newBuffers);
+  dispatches = std::move(newDispatches);
+  kernelSyms = std::move(newKernelSyms);
+}
+
 LogicalResult PhaseOutliner::run() {
   if (phase.getNumResults() != 0)
     return phase.emitError("smepilot-form-dispatches: phase '")
@@ -716,6 +1184,9 @@ LogicalResult PhaseOutliner::run() {
       return failure();
     i = j;
   }
+
+  if (load)
+    hoistLoadTime();
 
   OpBuilder b(phase);
   auto table = DispatchTableOp::create(
@@ -760,15 +1231,38 @@ struct FormDispatchesPass
     }
     // One kernel numbering per table keeps names stable; dedup is per table
     // too (kernels of different phases differ in their static shapes).
+    LoadTable load;
+    Location loadLoc = module.getLoc();
     for (func::FuncOp phase : phases) {
       std::string name =
           phase->getAttrOfType<StringAttr>(kPhaseAttr).getValue().str();
+      if (name == kLoadTableName) {
+        phase.emitError("smepilot-form-dispatches: a phase may not be named '")
+            << kLoadTableName << "' (the load table's name)";
+        return signalPassFailure();
+      }
+      if (load.empty())
+        loadLoc = phase.getLoc();
       llvm::StringMap<unsigned> kernelIndexByText;
       SmallVector<Attribute> kernelSyms;
-      PhaseOutliner outliner(phase, name, module, kernelIndexByText, kernelSyms);
+      PhaseOutliner outliner(phase, name, module, kernelIndexByText, kernelSyms,
+                             hoistLoadTime ? &load : nullptr);
       if (failed(outliner.run()))
         return signalPassFailure();
     }
+    if (!load.empty()) {
+      OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+      load.build(b, loadLoc);
+    }
+    // Kernels no table refers to (a load-time kernel another phase had
+    // already entered into the load table).
+    llvm::DenseSet<StringAttr> referenced;
+    for (auto table : module.getOps<DispatchTableOp>())
+      for (Attribute k : table.getKernels())
+        referenced.insert(cast<FlatSymbolRefAttr>(k).getAttr());
+    for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+      if (func->hasAttr(kKernelAttr) && !referenced.count(func.getSymNameAttr()))
+        func.erase();
     // Inlined private callees nobody calls any more.
     for (Operation *callee : callees) {
       auto func = cast<func::FuncOp>(callee);

@@ -14,8 +14,10 @@
 //    Bt[k, n] (a batch dimension stays in front) by linalg.transpose in
 //    front of the contraction. A transpose of
 //    a function argument that is a weight (the B operand) is marked
-//    `smepilot.pack_at_load`: it is meant to move to load time (packed once
-//    by the runtime), today it runs with the kernel's caller. The widening
+//    `smepilot.pack_at_load`: work on a weight alone, which
+//    smepilot-form-dispatch-regions gives a buffer of its own and
+//    smepilot-form-dispatches moves into the load table, run once by the
+//    runtime (packed once at load). The widening
 //    types need K to be a multiple of the widening factor (2 for bf16/f16,
 //    4 for i8); an odd static K is padded with zeros (tensor.pad on the
 //    K-major operands), a dynamic K is refused.

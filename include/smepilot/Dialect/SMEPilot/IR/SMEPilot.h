@@ -75,6 +75,11 @@ inline constexpr llvm::StringLiteral kLastRowAttr = "smepilot.last_row";
 /// On a phase argument (or result, which becomes an out-param argument): the
 /// name of its buffer in the dispatch table, which a runtime binds it by.
 inline constexpr llvm::StringLiteral kNameAttr = "smepilot.name";
+/// On a function argument: a weight, whose contents are fixed for the life
+/// of the compiled model. The Roofline analysis counts its bytes as weight
+/// traffic; dispatch formation moves work that reads nothing else into the
+/// load table (abi.h), run once.
+inline constexpr llvm::StringLiteral kWeightAttr = "smepilot.weight";
 /// The one unit that runs an op, cpu or sme, until collab partitioning
 /// (smepilot-partition-collab) exists: a collab decision goes whole to the
 /// unit the Roofline model predicts faster on its own, so that it is tiled
@@ -92,6 +97,10 @@ inline ExecMode getSingleUnit(DecisionAttr decision) {
 /// Marks a function smepilot-tile-sme outlined: a streaming (SME) kernel,
 /// called from normal-mode code. Dispatch formation keeps such calls.
 inline constexpr llvm::StringLiteral kSMEKernelAttr = "smepilot.sme_kernel";
+/// The load table (abi.h): `smepilot.dispatch_table @load` with this unit
+/// attribute holds the work on weights alone, run once by the runtime.
+inline constexpr llvm::StringLiteral kLoadTableName = "load";
+inline constexpr llvm::StringLiteral kLoadTableAttr = "smepilot.load";
 /// Marks a function outlined by dispatch formation as a kernel (abi.h).
 inline constexpr llvm::StringLiteral kKernelAttr = "smepilot.kernel";
 } // namespace mlir::smepilot

@@ -285,6 +285,10 @@ def FormDispatchRegions : Pass<"smepilot-form-dispatch-regions", "ModuleOp"> {
     split: after bufferization smepilot-form-dispatches turns each into a
     dispatch whose tiles are the forall's iterations. Ops with no static
     parallel dimension of extent >= 2 are left alone (one-tile dispatches).
+    An op that reads only weights (arguments marked `smepilot.weight`) gets
+    a `bufferization.alloc_tensor` of its own in place of a `tensor.empty`
+    init, so that its result keeps its own buffer and
+    smepilot-form-dispatches can move it into the load table.
 
     Before:
     ```mlir
@@ -308,7 +312,8 @@ def FormDispatchRegions : Pass<"smepilot-form-dispatch-regions", "ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
-                           "::mlir::affine::AffineDialect"];
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::bufferization::BufferizationDialect"];
 }
 
 def FormDispatches : Pass<"smepilot-form-dispatches", "ModuleOp"> {
@@ -339,12 +344,27 @@ def FormDispatches : Pass<"smepilot-form-dispatches", "ModuleOp"> {
       depends on the last earlier writer of each buffer it touches and, when
       it writes, on the readers since;
     - structurally equal kernels (the same layer op in every layer) are
-      emitted once.
+      emitted once;
+    - with `hoist-load-time` (the default), a dispatch that reads only
+      weights (arguments marked `smepilot.weight` that nothing writes) and
+      temporaries written by such dispatches, writes only fixed-size
+      temporaries nothing else writes, and uses no constant (the K-major
+      weight copies of smepilot-tile-sme) moves into the load table,
+      `smepilot.dispatch_table @load {smepilot.load}`, with no constants,
+      which the runtime runs once (abi.h). The same dispatch of several
+      phases is entered once. A temporary it writes that a phase still
+      reads becomes a packed buffer: an argument of the load table and of
+      the phase, named `pack<i>(<weight>)`. Weights nothing but load-time
+      work reads leave the phase's arguments.
 
     Phase functions that break these rules (results, non-memref non-integer
     arguments, a temporary with a size that is not linear in one constant)
     are rejected with an error naming the op.
   }];
+  let options = [
+    Option<"hoistLoadTime", "hoist-load-time", "bool", /*default=*/"true",
+           "Move work on weights alone into the load table (run once)">
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",

@@ -1,0 +1,139 @@
+// RUN: smepilot-opt %s --smepilot-form-dispatches -split-input-file -verify-diagnostics | FileCheck %s
+// RUN: smepilot-opt %s --smepilot-form-dispatches=hoist-load-time=false -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=OFF
+
+/// Work on weights alone moves into the load table. Both phases transpose
+/// the weight %w into a K-major temporary and pass it to an SME kernel
+/// (smepilot-tile-sme's shape of a projection). The transpose reads only a
+/// weight and writes a fixed-size temporary nothing else writes: a load-time
+/// dispatch. The two phases' transposes are the same kernel on the same
+/// weight, so the load table holds it once. Its result is a packed buffer,
+/// "pack0(w)": written by the load table, an argument of each phase, which
+/// no longer binds "w" itself (only load-time work read it). The call's
+/// bindings come from what the callee does: it reads A and B, reads and
+/// writes C.
+// CHECK-LABEL: smepilot.dispatch_table @c1
+// CHECK-SAME: buffers = [{alignment = 0 : i64, name = "x", size = array<i64: 64, 0, -1>},
+// CHECK-SAME: {alignment = 0 : i64, name = "out", size = array<i64: 16, 0, -1>},
+// CHECK-SAME: {alignment = 64 : i64, name = "pack0(w)", size = array<i64: 256, 0, -1>}]
+// CHECK-SAME: dispatches = [{bindings = array<i64: 1, 2>, {{.*}} name = "c1_d0:linalg.fill"
+// CHECK-SAME: {bindings = array<i64: 0, 1, 2, 1, 1, 3>, deps = array<i64: 0>, {{.*}} name = "c1_d2:func.call"
+// CHECK-SAME: n_arguments = 3 : i64, n_constants = 1 : i64
+// CHECK-LABEL: smepilot.dispatch_table @c4
+// CHECK-SAME: name = "pack0(w)"
+// CHECK-SAME: n_arguments = 3 : i64
+// CHECK-LABEL: smepilot.dispatch_table @load
+// CHECK-SAME: buffers = [{alignment = 0 : i64, name = "w", size = array<i64: 256, 0, -1>},
+// CHECK-SAME: {alignment = 64 : i64, name = "pack0(w)", size = array<i64: 256, 0, -1>}]
+// CHECK-SAME: dispatches = [{bindings = array<i64: 0, 1, 1, 2>, deps = array<i64>, kernel = 0 : i64, name = "load_d0:linalg.transpose", tiles = array<i64: 1, 0, -1>}]
+// CHECK-SAME: kernels = [@c1_k1], n_arguments = 2 : i64, n_constants = 0 : i64, smepilot.load}
+// CHECK-NOT: func.func @c4_k1(
+// OFF-NOT: smepilot.dispatch_table @load
+// OFF: smepilot.dispatch_table @c1
+// OFF-SAME: name = "w"
+// OFF-SAME: name = "c1_d1:linalg.transpose"
+func.func private @mm(%a: memref<1x16xf32>, %b: memref<16x4xf32>, %c: memref<1x4xf32>)
+    attributes {smepilot.sme_kernel} {
+  linalg.matmul ins(%a, %b : memref<1x16xf32>, memref<16x4xf32>)
+                outs(%c : memref<1x4xf32>)
+  return
+}
+func.func @c1(%x: memref<1x16xf32> {smepilot.name = "x"}, %pos: index,
+              %w: memref<4x16xf32> {smepilot.name = "w", smepilot.weight},
+              %out: memref<1x4xf32> {smepilot.name = "out"})
+    attributes {smepilot.phase = "c1"} {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%out : memref<1x4xf32>)
+  %wt = memref.alloc() {alignment = 64 : i64} : memref<16x4xf32>
+  linalg.transpose ins(%w : memref<4x16xf32>) outs(%wt : memref<16x4xf32>) permutation = [1, 0]
+  call @mm(%x, %wt, %out) : (memref<1x16xf32>, memref<16x4xf32>, memref<1x4xf32>) -> ()
+  memref.dealloc %wt : memref<16x4xf32>
+  return
+}
+func.func @c4(%x: memref<1x16xf32> {smepilot.name = "x"}, %pos: index,
+              %w: memref<4x16xf32> {smepilot.name = "w", smepilot.weight},
+              %out: memref<1x4xf32> {smepilot.name = "out"})
+    attributes {smepilot.phase = "c4"} {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%out : memref<1x4xf32>)
+  %wt = memref.alloc() {alignment = 64 : i64} : memref<16x4xf32>
+  linalg.transpose ins(%w : memref<4x16xf32>) outs(%wt : memref<16x4xf32>) permutation = [1, 0]
+  call @mm(%x, %wt, %out) : (memref<1x16xf32>, memref<16x4xf32>, memref<1x4xf32>) -> ()
+  return
+}
+
+// -----
+
+/// What stays in the phase. Each of these transposes reads only a buffer
+/// and writes a temporary, but:
+///   d0 reads a weight at the position (constant 0): not the same every run;
+///   d1 reads %x, which is not a weight;
+///   d2 reads %v, marked a weight but written by d3: not fixed;
+///   d4 writes %t, which the phase's d5 also writes.
+/// So there is no load table, and every argument stays.
+// CHECK-LABEL: smepilot.dispatch_table @keep
+// CHECK-SAME: name = "w"
+// CHECK-SAME: name = "v"
+// CHECK-SAME: name = "keep_d0:memref.copy"
+// CHECK-SAME: name = "keep_d1:linalg.transpose"
+// CHECK-SAME: name = "keep_d2:linalg.transpose"
+// CHECK-SAME: name = "keep_d4:linalg.transpose"
+// CHECK-NOT: smepilot.dispatch_table @load
+func.func @keep(%x: memref<4x4xf32> {smepilot.name = "x"}, %pos: index,
+                %w: memref<8x4xf32> {smepilot.name = "w", smepilot.weight},
+                %v: memref<4x4xf32> {smepilot.name = "v", smepilot.weight},
+                %out: memref<4x4xf32> {smepilot.name = "out"})
+    attributes {smepilot.phase = "keep"} {
+  %row = memref.alloc() {alignment = 64 : i64} : memref<1x4xf32>
+  %s = memref.subview %w[%pos, 0] [1, 4] [1, 1] : memref<8x4xf32> to memref<1x4xf32, strided<[4, 1], offset: ?>>
+  memref.copy %s, %row : memref<1x4xf32, strided<[4, 1], offset: ?>> to memref<1x4xf32>
+  %xt = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+  linalg.transpose ins(%x : memref<4x4xf32>) outs(%xt : memref<4x4xf32>) permutation = [1, 0]
+  %vt = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+  linalg.transpose ins(%v : memref<4x4xf32>) outs(%vt : memref<4x4xf32>) permutation = [1, 0]
+  linalg.copy ins(%xt : memref<4x4xf32>) outs(%v : memref<4x4xf32>)
+  %t = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+  %w4 = memref.subview %w[0, 0] [4, 4] [1, 1] : memref<8x4xf32> to memref<4x4xf32, strided<[4, 1]>>
+  linalg.transpose ins(%w4 : memref<4x4xf32, strided<[4, 1]>>) outs(%t : memref<4x4xf32>) permutation = [1, 0]
+  linalg.add ins(%t, %vt : memref<4x4xf32>, memref<4x4xf32>) outs(%t : memref<4x4xf32>)
+  linalg.add ins(%t, %xt : memref<4x4xf32>, memref<4x4xf32>) outs(%out : memref<4x4xf32>)
+  %o = memref.subview %out[0, 0] [1, 4] [1, 1] : memref<4x4xf32> to memref<1x4xf32, strided<[4, 1]>>
+  linalg.add ins(%row, %o : memref<1x4xf32>, memref<1x4xf32, strided<[4, 1]>>) outs(%o : memref<1x4xf32, strided<[4, 1]>>)
+  return
+}
+
+// -----
+
+/// One buffer holding two packed weights in turn (what CSE of tensor.empty
+/// and bufferization would make of two transposes of one shape): d1 reads
+/// the first before d2 writes the second. The phase needs both contents,
+/// which one buffer cannot give, so neither transpose moves. The
+/// second weight's transpose into a buffer of its own (d4) still does.
+// CHECK-LABEL: smepilot.dispatch_table @reuse
+// CHECK-SAME: name = "reuse_d0:linalg.transpose"
+// CHECK-SAME: name = "reuse_d2:linalg.transpose"
+// CHECK-NOT: reuse_d4
+// CHECK-LABEL: smepilot.dispatch_table @load
+// CHECK-SAME: name = "pack0(b)"
+// CHECK-SAME: dispatches = [{{{[^}]*}}name = "load_d0:linalg.transpose"{{[^}]*}}}]
+func.func @reuse(%a: memref<4x4xf32> {smepilot.name = "a", smepilot.weight},
+                 %b: memref<4x4xf32> {smepilot.name = "b", smepilot.weight},
+                 %pos: index,
+                 %out: memref<4x4xf32> {smepilot.name = "out"})
+    attributes {smepilot.phase = "reuse"} {
+  %t = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+  linalg.transpose ins(%a : memref<4x4xf32>) outs(%t : memref<4x4xf32>) permutation = [1, 0]
+  linalg.copy ins(%t : memref<4x4xf32>) outs(%out : memref<4x4xf32>)
+  linalg.transpose ins(%b : memref<4x4xf32>) outs(%t : memref<4x4xf32>) permutation = [1, 0]
+  linalg.add ins(%t, %out : memref<4x4xf32>, memref<4x4xf32>) outs(%out : memref<4x4xf32>)
+  %u = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+  linalg.transpose ins(%b : memref<4x4xf32>) outs(%u : memref<4x4xf32>) permutation = [1, 0]
+  linalg.add ins(%u, %out : memref<4x4xf32>, memref<4x4xf32>) outs(%out : memref<4x4xf32>)
+  return
+}
+
+// -----
+
+// expected-error @+1 {{smepilot-form-dispatches: a phase may not be named 'load' (the load table's name)}}
+func.func @p(%x: memref<4xf32>) attributes {smepilot.phase = "load"} {
+  return
+}
