@@ -80,9 +80,11 @@ struct RecordSMETargetPass
   std::string target;
 };
 
-void addTileSME(OpPassManager &pm, bool allContractions) {
+void addTileSME(OpPassManager &pm, bool allContractions,
+                const std::string &weightType) {
   TileSMEOptions options;
   options.allContractions = allContractions;
+  options.weightType = weightType;
   pm.addPass(createTileSME(options));
   addCleanup(pm);
 }
@@ -137,8 +139,9 @@ mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
         hostStages, [&](const PipelineStage &s) { return s.name == name; });
   };
   SmallVector<PipelineStage> stages;
-  stages.push_back({"tile-sme", [allContractions](OpPassManager &pm) {
-                      addTileSME(pm, allContractions);
+  std::string weightType = options.weightType;
+  stages.push_back({"tile-sme", [allContractions, weightType](OpPassManager &pm) {
+                      addTileSME(pm, allContractions, weightType);
                     }});
   // The phases of a model (smepilot.phase) become dispatch tables as on the
   // host; a call to an SME kernel stays a call, in a dispatch of its own.

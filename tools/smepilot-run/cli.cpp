@@ -119,6 +119,8 @@ std::string usage() {
          "                            sme2-nosve (SME2 without SVE, as Apple M4)\n"
          "       --profile NAME       hardware profile choosing the SME ops (default: apple-m4)\n"
          "       --sme-all            every matrix multiplication on SME\n"
+         "       --sme-type TYPE      what SME projections compute in: auto (default: bf16 or\n"
+         "                            f16 for BF16/F16 weights, else f32), f32, bf16, f16\n"
          "       --ignore-eos         keep generating after an end-of-generation token\n"
          "\n"
          "sampling (applied in this order; --temp 0 = greedy argmax):\n"
@@ -278,6 +280,11 @@ result<options> parse_args(int argc, char **argv) {
     } else if (is(nullptr, "--sme-all")) {
       s = flag_only();
       o.sme_all = true;
+    } else if (is(nullptr, "--sme-type")) {
+      s = take(o.sme_type);
+      if (s && o.sme_type != "auto" && o.sme_type != "f32" && o.sme_type != "bf16" &&
+          o.sme_type != "f16")
+        s = status::error("unknown --sme-type '" + o.sme_type + "' (auto, f32, bf16 or f16)");
     } else if (is("-v", "--verbose")) {
       s = flag_only();
       o.verbose = true;

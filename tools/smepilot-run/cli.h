@@ -37,6 +37,9 @@ struct options {
   /// ops run on SME (default apple-m4); --sme-all: every contraction on SME.
   std::string profile = "apple-m4";
   bool sme_all = false;
+  /// --sme-type TYPE: what an SME projection computes in: auto (the type of
+  /// the model's BF16/F16 projection weights, else f32), f32, bf16 or f16.
+  std::string sme_type = "auto";
   bool verbose = false;
   // Inspection modes.
   std::string logits_out;

@@ -19,6 +19,7 @@ struct emit_object_options {
   std::string object_path; ///< where the object goes
   std::string profile;     ///< Roofline profile choosing the SME ops
   bool sme_all = false;    ///< every contraction on SME instead
+  std::string sme_type = "auto"; ///< auto, f32, bf16, f16 (--sme-type)
   std::string dump_mlir_dir;
   bool verbose = false;
 };

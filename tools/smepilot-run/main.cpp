@@ -344,6 +344,7 @@ int emit_object(const run::options &o) {
   aot.object_path = o.emit_object;
   aot.profile = o.profile;
   aot.sme_all = o.sme_all;
+  aot.sme_type = o.sme_type;
   aot.dump_mlir_dir = o.dump_mlir;
   aot.verbose = o.verbose;
   status st = run::emit_object(**file, eo, aot);

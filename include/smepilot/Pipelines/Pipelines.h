@@ -119,6 +119,11 @@ struct SMEPipelineOptions : public PassPipelineOptions<SMEPipelineOptions> {
       llvm::cl::desc("Put every contraction of a supported type on SME, "
                      "whatever its smepilot.decision (for tests)"),
       llvm::cl::init(false)};
+  Option<std::string> weightType{
+      *this, "weight-type",
+      llvm::cl::desc("What f32 contractions with a weight compute in on SME: "
+                     "f32, bf16 or f16 (smepilot-tile-sme weight-type)"),
+      llvm::cl::init("f32")};
   Option<std::string> stopAfter{
       *this, "stop-after",
       llvm::cl::desc("Stop after the named stage (see getSMEPipelineStageNames)"),

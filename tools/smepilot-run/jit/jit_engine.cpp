@@ -212,6 +212,20 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
 
 } // namespace
 
+/// --sme-type auto: what llama.cpp computes a projection in for the model's
+/// weights (the type of blk.0.attn_q.weight): bf16 for BF16, f16 for F16,
+/// else f32 (quantized weights are dequantized to F32 at load).
+static std::string resolve_sme_type(const rt::gguf_file &file, const std::string &requested) {
+  if (requested != "auto")
+    return requested;
+  const rt::gguf_tensor_info *t = file.find_tensor("blk.0.attn_q.weight");
+  if (t && t->type == rt::ggml_type::bf16)
+    return "bf16";
+  if (t && t->type == rt::ggml_type::f16)
+    return "f16";
+  return "f32";
+}
+
 rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &options,
                            const emit_object_options &aot) {
   if (!cc::isKnownSMETarget(aot.target))
@@ -232,6 +246,7 @@ rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &
   cc::SMEPipelineOptions sme;
   sme.target = aot.target;
   sme.allContractions = aot.sme_all;
+  sme.weightType = resolve_sme_type(file, aot.sme_type);
   for (const cc::PipelineStage &s : cc::getSMEPipelineStages(sme))
     stages.push_back(s);
   double times[2] = {0, 0};

@@ -50,6 +50,8 @@
 
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
+#include "smepilot/Analysis/Roofline.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -129,25 +131,48 @@ int64_t resultPos(AffineMap map, unsigned dim) {
 }
 
 /// Returns `v` in the K-major layout [batch..., k, x] (`order` lists those
-/// loop dimensions): itself if its map already reads them in that order,
-/// else a linalg.transpose of it.
+/// loop dimensions) with elements of `elementType`: itself if its map
+/// already reads them in that order and the type is its own, else a
+/// linalg.transpose of it, or, when the type changes, one linalg.generic
+/// that permutes and rounds (arith.truncf).
 Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map,
-               ArrayRef<unsigned> order, bool isWeight) {
+               ArrayRef<unsigned> order, bool isWeight, Type elementType) {
   SmallVector<int64_t> perm;
   for (unsigned dim : order)
     perm.push_back(resultPos(map, dim));
-  if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
-    return v;
   auto type = cast<RankedTensorType>(v.getType());
+  const bool convert = elementType != type.getElementType();
+  if (!convert && llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+    return v;
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
   SmallVector<OpFoldResult> permuted;
   for (int64_t p : perm)
     permuted.push_back(sizes[p]);
-  Value init = tensor::EmptyOp::create(b, loc, permuted, type.getElementType());
-  auto transpose = linalg::TransposeOp::create(b, loc, v, init, perm);
+  Value init = tensor::EmptyOp::create(b, loc, permuted, elementType);
+  Operation *pack;
+  if (!convert) {
+    pack = linalg::TransposeOp::create(b, loc, v, init, perm);
+  } else {
+    // out[i_0, ..., i_r] = trunc(in[j]) with j[perm[d]] = i_d.
+    MLIRContext *ctx = b.getContext();
+    SmallVector<AffineExpr> inExprs(perm.size());
+    for (auto [d, p] : llvm::enumerate(perm))
+      inExprs[p] = getAffineDimExpr(d, ctx);
+    unsigned rank = perm.size();
+    SmallVector<AffineMap> maps{AffineMap::get(rank, 0, inExprs, ctx),
+                                AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    pack = linalg::GenericOp::create(
+        b, loc, TypeRange{init.getType()}, ValueRange{v}, ValueRange{init}, maps,
+        iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value r = arith::TruncFOp::create(nb, nloc, elementType, args[0]);
+          linalg::YieldOp::create(nb, nloc, r);
+        });
+  }
   if (isWeight && isa<BlockArgument>(v))
-    transpose->setAttr("smepilot.pack_at_load", b.getUnitAttr());
-  return transpose->getResult(0);
+    pack->setAttr("smepilot.pack_at_load", b.getUnitAttr());
+  return pack->getResult(0);
 }
 
 /// Pads the k dimension (the second to last) of `v` with zeros up to
@@ -249,9 +274,9 @@ outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   aOrder.append({contraction.k, contraction.m});
   bOrder.append({contraction.k, contraction.n});
   Value a = toKMajor(rewriter, loc, op.getDpsInputOperand(0)->get(), maps[0],
-                     aOrder, /*isWeight=*/false);
+                     aOrder, /*isWeight=*/false, kind.inputType);
   Value b = toKMajor(rewriter, loc, op.getDpsInputOperand(1)->get(), maps[1],
-                     bOrder, /*isWeight=*/true);
+                     bOrder, /*isWeight=*/true, kind.inputType);
   int64_t paddedK = kind.kStep > 1 ? llvm::alignTo(kSize, kind.kStep) : kSize;
   if (paddedK != kSize) {
     a = padK(rewriter, loc, a, paddedK);
@@ -433,6 +458,17 @@ struct TileSMEPass : public smepilot::impl::TileSMEBase<TileSMEPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    Type narrow;
+    if (weightType == "bf16")
+      narrow = BFloat16Type::get(&getContext());
+    else if (weightType == "f16")
+      narrow = Float16Type::get(&getContext());
+    else if (weightType != "f32") {
+      module.emitError("smepilot-tile-sme: weight-type must be f32, bf16 or "
+                       "f16, not '")
+          << weightType << "'";
+      return signalPassFailure();
+    }
     SymbolTable symbols(module);
     IRRewriter rewriter(&getContext());
     bool failedAny = false;
@@ -458,6 +494,10 @@ struct TileSMEPass : public smepilot::impl::TileSMEBase<TileSMEPass> {
           failedAny = true;
           continue;
         }
+        // An f32 product with a weight, in the weights' narrower type.
+        if (narrow && contraction->kind.inputType.isF32() &&
+            isWeight(op.getDpsInputOperand(1)->get()))
+          contraction->kind = SMEKind{narrow, 2};
         FailureOr<linalg::MatmulOp> matmul = outlineSMEContraction(
             rewriter, op, *contraction, fn, symbols, index++);
         if (failed(matmul)) {

@@ -167,6 +167,14 @@ def TileSME : Pass<"smepilot-tile-sme", "ModuleOp"> {
     f32, bf16/f16 -> f32, i8 -> i32; more batch dimensions; dynamic K for
     the widening types) are errors.
 
+    With `weight-type=bf16` (or `f16`), an f32 contraction whose B operand
+    is a weight computes in that type, as llama.cpp does for BF16/F16
+    weights: both operands are rounded to it (round to nearest even) in the
+    same linalg.generic that makes them K-major, and the kernel uses the
+    2-way widening outer products accumulating in f32. The weight's generic
+    reads the weight alone, so it is packed once at load (half the bytes of
+    the f32 copy).
+
     Before:
     ```mlir
     %r = linalg.matmul indexing_maps = [(m,k), (n,k), (m,n)]
@@ -187,7 +195,10 @@ def TileSME : Pass<"smepilot-tile-sme", "ModuleOp"> {
   let options = [
     Option<"allContractions", "all-contractions", "bool", /*default=*/"false",
            "Tile every contraction of a supported type, whatever its "
-           "decision (for tests)">
+           "decision (for tests)">,
+    Option<"weightType", "weight-type", "std::string", /*default=*/"\"f32\"",
+           "Element type of f32 contractions with a weight operand on SME: "
+           "f32, bf16 or f16 (both operands rounded to it, f32 accumulation)">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",

@@ -1,0 +1,57 @@
+// RUN: smepilot-opt %s --smepilot-tile-sme="all-contractions=true weight-type=bf16" -split-input-file | FileCheck %s --check-prefix=BF16
+// RUN: smepilot-opt %s --smepilot-tile-sme="all-contractions=true weight-type=f16" -split-input-file | FileCheck %s --check-prefix=F16
+// RUN: smepilot-opt %s --smepilot-tile-sme="all-contractions=true" -split-input-file | FileCheck %s --check-prefix=F32
+// RUN: not smepilot-opt %s --smepilot-tile-sme="weight-type=i4" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+
+/// weight-type: an f32 projection with a weight (an argument marked
+/// smepilot.weight) computes in the weights' type, as llama.cpp does for
+/// BF16/F16 models. One linalg.generic per operand makes it K-major and
+/// rounds it (arith.truncf); the weight's is marked for load-time packing.
+/// K = 63 is odd: both operands are padded with a zero row to 64 for the
+/// 2-way widening outer product, whose k loop steps by 2 over bf16 pairs
+/// accumulating in f32.
+// BF16-LABEL: func.func private @proj_sme0(
+// BF16-SAME: tensor<64x4xbf16>, %{{.*}}: tensor<64x48xbf16>, %{{.*}}: tensor<4x48xf32>) -> tensor<4x48xf32>
+// BF16: scf.for %{{.*}} = %c0 to %c64 step %c2
+// BF16: vector.outerproduct {{.*}} : vector<[8]xf32>, vector<[8]xf32>
+// BF16-LABEL: func.func @proj(
+// BF16-SAME: %[[X:[^:]*]]: tensor<4x63xf32>, %[[W:[^:]*]]: tensor<48x63xf32> {smepilot.weight}
+// BF16: %[[XT:.*]] = linalg.generic {{.*}} ins(%[[X]] : tensor<4x63xf32>) outs(%{{.*}} : tensor<63x4xbf16>)
+// BF16:   arith.truncf %{{.*}} : f32 to bf16
+// BF16: %[[WT:.*]] = linalg.generic {{.*}} ins(%[[W]] : tensor<48x63xf32>) outs(%{{.*}} : tensor<63x48xbf16>) attrs = {smepilot.pack_at_load}
+// BF16:   arith.truncf %{{.*}} : f32 to bf16
+// BF16: tensor.pad %[[XT]] low[0, 0] high[1, 0]
+// BF16: tensor.pad %[[WT]] low[0, 0] high[1, 0]
+// BF16: call @proj_sme0
+/// f16 the same way, into f16 operands.
+// F16-LABEL: func.func private @proj_sme0(
+// F16-SAME: tensor<64x4xf16>, %{{.*}}: tensor<64x48xf16>, %{{.*}}: tensor<4x48xf32>
+// F16: arith.truncf %{{.*}} : f32 to f16
+/// The default keeps f32: plain transposes, no rounding.
+// F32-LABEL: func.func private @proj_sme0(
+// F32-SAME: tensor<63x4xf32>, %{{.*}}: tensor<63x48xf32>, %{{.*}}: tensor<4x48xf32>
+// F32-LABEL: func.func @proj(
+// F32-NOT: arith.truncf
+// F32: call @proj_sme0
+func.func @proj(%x: tensor<4x63xf32>, %w: tensor<48x63xf32> {smepilot.weight},
+                %c: tensor<4x48xf32>) -> tensor<4x48xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%x, %w : tensor<4x63xf32>, tensor<48x63xf32>) outs(%c : tensor<4x48xf32>) -> tensor<4x48xf32>
+  return %r : tensor<4x48xf32>
+}
+
+// -----
+
+/// Without a weight operand (attention's Q K^T reads two activations) the
+/// contraction stays f32 whatever weight-type says.
+// BF16-LABEL: func.func private @scores_sme0(
+// BF16-SAME: tensor<16x4xf32>, %{{.*}}: tensor<16x8xf32>
+// BF16-LABEL: func.func @scores(
+// BF16-NOT: arith.truncf
+func.func @scores(%q: tensor<4x16xf32>, %k: tensor<8x16xf32>, %c: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%q, %k : tensor<4x16xf32>, tensor<8x16xf32>) outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// BAD: smepilot-tile-sme: weight-type must be f32, bf16 or f16, not 'i4'
