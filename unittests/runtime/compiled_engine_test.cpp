@@ -101,6 +101,11 @@ void clear_trace() {
   g_logits_calls = 0;
 }
 
+std::vector<trace_entry> trace_entries() {
+  std::lock_guard<std::mutex> lock(g_trace_mutex);
+  return g_trace;
+}
+
 std::vector<std::pair<int, int64_t>> trace_runs() {
   std::lock_guard<std::mutex> lock(g_trace_mutex);
   std::vector<std::pair<int, int64_t>> out;
@@ -535,11 +540,7 @@ TEST_F(CompiledEngine, KernelsSeeTheFilesWeightsSharedByEveryPhase) {
   std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab));
   ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
   ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::last, logits.data()));
-  std::vector<trace_entry> trace;
-  {
-    std::lock_guard<std::mutex> lock(g_trace_mutex);
-    trace = g_trace;
-  }
+  std::vector<trace_entry> trace = trace_entries();
   ASSERT_EQ(trace.size(), 6u); // c4, c4, decode, c4_last, c4_last, decode
   for (const trace_entry &t : trace) {
     EXPECT_EQ(t.embd, trace[0].embd) << "phase " << t.phase << " has its own copy";
@@ -1014,11 +1015,7 @@ TEST_F(CompiledEngine, WeightAPhaseReadsIsKeptWhenTheLoadTableReadsItToo) {
   ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
   EXPECT_EQ(trace_runs(), (runs{{4, 0}, {4, 4}, {1, 8}}));
   EXPECT_EQ(compare(logits, expected_rows(nine_tokens, 0, file_embd_)), "");
-  std::vector<trace_entry> trace;
-  {
-    std::lock_guard<std::mutex> lock(g_trace_mutex);
-    trace = g_trace;
-  }
+  std::vector<trace_entry> trace = trace_entries();
   ASSERT_EQ(trace.size(), 3u);
   for (const trace_entry &t : trace) {
     ASSERT_NE(t.embd, nullptr);
@@ -1053,11 +1050,7 @@ TEST_F(CompiledEngine, PhasesShareOnePackedBuffer) {
     std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab));
     ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
     ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::last, logits.data()));
-    std::vector<trace_entry> trace;
-    {
-      std::lock_guard<std::mutex> lock(g_trace_mutex);
-      trace = g_trace;
-    }
+    std::vector<trace_entry> trace = trace_entries();
     ASSERT_EQ(trace.size(), 6u); // c4, c4, decode, c4_last, c4_last, decode
     for (const trace_entry &t : trace)
       EXPECT_EQ(static_cast<const void *>(t.embd), packed) << "phase " << t.phase;
@@ -1117,11 +1110,7 @@ TEST_F(CompiledEngine, TiledLoadDispatchGivesTheSamePackedBytesAtOneAndTwoThread
     EXPECT_EQ(g_pack_tiles.load(), g_dims.n_vocab) << threads << " threads";
     std::vector<float> row(size_t(g_dims.n_vocab));
     ASSERT_TRUE(e->eval(std::vector<int32_t>{3}, 0, rt::logits_mode::last, row.data()));
-    std::vector<trace_entry> trace;
-    {
-      std::lock_guard<std::mutex> lock(g_trace_mutex);
-      trace = g_trace;
-    }
+    std::vector<trace_entry> trace = trace_entries();
     ASSERT_EQ(trace.size(), 1u);
     const unsigned char *packed = reinterpret_cast<const unsigned char *>(trace[0].embd);
     results.emplace_back(packed, packed + g_dims.embd_bytes);

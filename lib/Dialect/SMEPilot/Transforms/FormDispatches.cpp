@@ -694,37 +694,38 @@ static Value viewRoot(Value v) {
   return v;
 }
 
-/// How `callee` accesses each of its arguments (kRead | kWrite), from the
-/// memory effects of its body; std::nullopt when some op's effects are
-/// unknown. The SME kernels of smepilot-tile-sme read their A and B
-/// operands and read-write C: knowing so lets a caller's dispatch bind the
-/// K-major weight copy read-only.
-static std::optional<SmallVector<int64_t>> argumentAccess(func::FuncOp callee,
-                                                          unsigned depth = 0) {
-  if (callee.isExternal() || depth > 4)
-    return std::nullopt;
-  SmallVector<int64_t> access(callee.getNumArguments(), 0);
-  auto mark = [&](Value v, int64_t a) {
-    if (auto arg = dyn_cast<BlockArgument>(viewRoot(v));
-        arg && arg.getOwner() == &callee.getBody().front())
-      access[arg.getArgNumber()] |= a;
-  };
-  WalkResult walk = callee.walk([&](Operation *op) {
+/// Reports to `mark` every memory read and write of `root` and the ops in
+/// it, by the value accessed (kRead | kWrite). A call reports what its
+/// callee does to the call's operands (the SME kernels of smepilot-tile-sme
+/// read A and B and read-write C: knowing so lets a caller's dispatch bind
+/// the K-major weight copy read-only). Returns false as soon as some access
+/// is unknown (an op without memory-effect information, a call to an
+/// external function, an effect on memory no value names).
+static bool forEachAccess(Operation *root,
+                          function_ref<void(Value, int64_t)> mark,
+                          unsigned depth = 0) {
+  WalkResult walk = root->walk([&](Operation *op) {
     if (auto call = dyn_cast<func::CallOp>(op)) {
-      auto inner = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
           call, call.getCalleeAttr());
-      std::optional<SmallVector<int64_t>> innerAccess =
-          inner ? argumentAccess(inner, depth + 1) : std::nullopt;
-      if (!innerAccess)
+      if (!callee || callee.isExternal() || depth > 4)
         return WalkResult::interrupt();
-      for (auto [operand, a] : llvm::zip(call.getOperands(), *innerAccess))
-        mark(operand, a);
+      Block &body = callee.getBody().front();
+      auto markArgument = [&](Value v, int64_t access) {
+        if (auto arg = dyn_cast<BlockArgument>(viewRoot(v));
+            arg && arg.getOwner() == &body)
+          mark(call.getOperand(arg.getArgNumber()), access);
+      };
+      for (Operation &inner : body)
+        if (!forEachAccess(&inner, markArgument, depth + 1))
+          return WalkResult::interrupt();
       return WalkResult::advance();
     }
+    // An op may have both effects of its own (linalg on buffers) and those
+    // of its body; the walk visits the body's ops too.
     auto iface = dyn_cast<MemoryEffectOpInterface>(op);
     if (!iface)
-      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>() ||
-                     isa<func::FuncOp>(op)
+      return op->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
                  ? WalkResult::advance()
                  : WalkResult::interrupt();
     SmallVector<MemoryEffects::EffectInstance> effects;
@@ -735,6 +736,7 @@ static std::optional<SmallVector<int64_t>> argumentAccess(func::FuncOp callee,
       if (!read && !write)
         continue;
       if (!e.getValue()) {
+        // Memory no value names: any buffer (a stack slot is no buffer).
         if (isa<SideEffects::AutomaticAllocationScopeResource>(e.getResource()))
           continue;
         return WalkResult::interrupt();
@@ -743,17 +745,11 @@ static std::optional<SmallVector<int64_t>> argumentAccess(func::FuncOp callee,
     }
     return WalkResult::advance();
   });
-  if (walk.wasInterrupted())
-    return std::nullopt;
-  return access;
+  return !walk.wasInterrupted();
 }
 
 void PhaseOutliner::computeAccess(ArrayRef<Operation *> range,
                                   llvm::MapVector<unsigned, int64_t> &binds) {
-  auto markAll = [&] {
-    for (auto &entry : binds)
-      entry.second |= kRead | kWrite;
-  };
   auto mark = [&](Value v, int64_t access) {
     if (std::optional<unsigned> root = rootBuffer(v)) {
       auto it = binds.find(*root);
@@ -761,55 +757,12 @@ void PhaseOutliner::computeAccess(ArrayRef<Operation *> range,
         it->second |= access;
     }
   };
-  for (Operation *top : range) {
-    WalkResult walk = top->walk([&](Operation *op) {
-      // A call (to an SME kernel): what the callee does to its arguments.
-      if (auto call = dyn_cast<func::CallOp>(op)) {
-        auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-            call, call.getCalleeAttr());
-        std::optional<SmallVector<int64_t>> access =
-            callee ? argumentAccess(callee) : std::nullopt;
-        if (!access) {
-          markAll();
-          return WalkResult::interrupt();
-        }
-        for (auto [operand, a] : llvm::zip(call.getOperands(), *access))
-          mark(operand, a);
-        return WalkResult::advance();
-      }
-      // An op may have both effects of its own (linalg on buffers) and those
-      // of its body; the walk visits the body's ops too.
-      auto iface = dyn_cast<MemoryEffectOpInterface>(op);
-      if (!iface && op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
-        return WalkResult::advance();
-      if (!iface) {
-        markAll();
-        return WalkResult::interrupt();
-      }
-      SmallVector<MemoryEffects::EffectInstance> effects;
-      iface.getEffects(effects);
-      for (const MemoryEffects::EffectInstance &e : effects) {
-        bool read = isa<MemoryEffects::Read>(e.getEffect());
-        bool write = isa<MemoryEffects::Write>(e.getEffect());
-        if (!read && !write)
-          continue;
-        Value value = e.getValue();
-        if (!value) {
-          // A read or write of memory not named by a value: any buffer.
-          if (!isa<SideEffects::AutomaticAllocationScopeResource>(
-                  e.getResource())) {
-            markAll();
-            return WalkResult::interrupt();
-          }
-          continue;
-        }
-        mark(value, (read ? kRead : 0) | (write ? kWrite : 0));
-      }
-      return WalkResult::advance();
-    });
-    if (walk.wasInterrupted())
+  for (Operation *top : range)
+    if (!forEachAccess(top, mark)) {
+      for (auto &entry : binds)
+        entry.second |= kRead | kWrite;
       break;
-  }
+    }
   // A buffer used only for its shape is still bound: call it read.
   for (auto &entry : binds)
     if (entry.second == 0)
