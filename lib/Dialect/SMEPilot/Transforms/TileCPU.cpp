@@ -539,6 +539,17 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
       SmallVector<int64_t> ranges = op.getStaticLoopRanges();
       SmallVector<int64_t> tiles =
           desiredTileSizes(op, contractionTiles, vectorWidth);
+      // A gather (tensor.extract in the body, as the MoE's rows of the
+      // tokens routed to an expert) over a dynamic dimension: tiles of 1
+      // along it, so its vectors are static. The LLVM 22 vectorizer masks a
+      // gather over a dynamic dimension with a mask of the wrong rank
+      // (vector<1x16xi1> for a vector<16xindex> gather): invalid IR.
+      bool gathers = false;
+      op.getBlock()->walk([&](tensor::ExtractOp) { gathers = true; });
+      if (gathers)
+        for (auto [tile, range] : llvm::zip_equal(tiles, ranges))
+          if (ShapedType::isDynamic(range))
+            tile = 1;
       SmallVector<int64_t> vectorSizes(tiles.size());
       for (auto [tile, vecSize, range] :
            llvm::zip_equal(tiles, vectorSizes, ranges)) {
