@@ -40,3 +40,16 @@ smepilot.dispatch_table @t {buffers = [], kernels = [@k], n_arguments = 0 : i64,
 // expected-error @+1 {{n_arguments = 2 and n_constants = 0 must be non-negative, n_arguments <= 1 buffers}}
 smepilot.dispatch_table @t {buffers = [{size = array<i64: 4, 0, -1>}], kernels = [], n_arguments = 2 : i64, n_constants = 0 : i64,
   dispatches = []}
+
+// -----
+
+/// The load table runs once, before any phase: it has no constants.
+// expected-error @+1 {{the load table (smepilot.load) takes no constants and has no chunk or last_row_only}}
+smepilot.dispatch_table @load {buffers = [], kernels = [], n_arguments = 0 : i64, n_constants = 1 : i64,
+  dispatches = [], smepilot.load}
+
+// -----
+
+// expected-error @+1 {{the load table (smepilot.load) takes no constants and has no chunk or last_row_only}}
+smepilot.dispatch_table @load {buffers = [], kernels = [], n_arguments = 0 : i64, n_constants = 0 : i64,
+  dispatches = [], chunk = 4 : i64, smepilot.load}

@@ -47,6 +47,14 @@ LogicalResult DispatchTableOp::verify() {
                          << " and n_constants = " << getNConstants()
                          << " must be non-negative, n_arguments <= "
                          << nBuffers << " buffers";
+  // The load table (abi.h) runs once, before any phase: no constants, no
+  // chunk, and every buffer a fixed size.
+  const bool isLoad = (*this)->hasAttr(kLoadTableAttr);
+  if (isLoad && (nConstants != 0 || (*this)->hasAttr("chunk") ||
+                 (*this)->hasAttr("last_row_only")))
+    return emitOpError() << "the load table (" << kLoadTableAttr
+                         << ") takes no constants and has no chunk or "
+                            "last_row_only";
   auto checkExtent = [&](ArrayRef<int64_t> e, StringRef what,
                          size_t i) -> LogicalResult {
     if (e[2] < -1 || e[2] >= nConstants)

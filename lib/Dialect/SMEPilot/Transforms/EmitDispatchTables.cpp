@@ -371,6 +371,18 @@ struct EmitDispatchTablesPass
     SmallVector<DispatchTableOp> tables(module.getOps<DispatchTableOp>());
     if (tables.empty())
       return;
+    // A compiled model has at most one load table (abi.h).
+    DispatchTableOp load;
+    for (DispatchTableOp t : tables) {
+      if (!t->hasAttr(kLoadTableAttr))
+        continue;
+      if (load) {
+        t.emitOpError("is a second load table; a module has at most one (@")
+            << load.getSymName() << ")";
+        return signalPassFailure();
+      }
+      load = t;
+    }
     // The manifest refers to the tables by symbol: built (at the end of the
     // module) before the table ops are erased.
     emitCompiledModel(module, tables);
