@@ -57,6 +57,7 @@ public:
   int32_t n_ctx() const override { return n_ctx_; }
   int32_t n_past() const override { return n_past_; }
   void reset() override { n_past_ = 0; }
+  std::string memory_report() const override;
   status eval(std::span<const int32_t> tokens, int32_t pos, logits_mode mode,
               float *logits) override;
 
@@ -379,6 +380,28 @@ compiled_engine::load(const gguf_file &file, const engine_options &options,
     }
   }
   return std::unique_ptr<engine>(std::move(e));
+}
+
+std::string compiled_engine::memory_report() const {
+  auto size = [](size_t bytes) {
+    return bytes < (size_t(1) << 20) ? strformat("%.1f KiB", double(bytes) / 1024.0)
+                                     : strformat("%.1f MiB", double(bytes) / (1024.0 * 1024.0));
+  };
+  size_t weights = 0, packed = 0, arenas = 0, used = 0, unshared = 0;
+  for (const auto &[name, w] : weights_)
+    weights += w.size() * sizeof(float);
+  for (const auto &[name, p] : packed_)
+    packed += size_t(p.bytes);
+  for (const auto &p : phases_) {
+    arenas += p->program.arena_bytes();
+    used = std::max(used, p->program.last_run_temporary_bytes());
+    unshared = std::max(unshared, p->program.last_run_unshared_bytes());
+  }
+  return "weights " + size(weights) + " F32, " + size(packed) + " packed at load (" +
+         std::to_string(packed_.size()) + " buffers); KV cache " + size(2 * cache_bytes_) +
+         "; temporaries: " + size(arenas) + " of arenas over " + std::to_string(phases_.size()) +
+         " phases, the largest last run " + size(used) + " (" + size(unshared) +
+         " without sharing)";
 }
 
 status compiled_engine::run(bound_phase &p, const int32_t *tokens, int64_t pos, float *logits) {

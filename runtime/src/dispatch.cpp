@@ -283,7 +283,75 @@ dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
     : table_(table), phase_name_(table->phase_name ? table->phase_name : "(unnamed)"),
       buffer_ptrs_(table->n_buffers, nullptr), binding_ptrs_(table->n_bindings, nullptr),
       temp_offsets_(table->n_buffers - table->n_arguments, 0),
-      tile_counts_(table->n_dispatches, 0) {}
+      tile_counts_(table->n_dispatches, 0) {
+  // Each temporary's life: the first and last dispatch binding it. One that
+  // no dispatch binds is never touched and overlaps nothing.
+  const uint32_t n_temps = table->n_buffers - table->n_arguments;
+  constexpr uint32_t none = UINT32_MAX;
+  std::vector<uint32_t> first(n_temps, none), last(n_temps, 0);
+  for (uint32_t d = 0; d < table->n_dispatches; ++d) {
+    const smepilot_rt_dispatch &dp = table->dispatches[d];
+    for (uint32_t i = 0; i < dp.bindings_count; ++i) {
+      const uint32_t b = table->bindings[dp.bindings_begin + i].buffer;
+      if (b < table->n_arguments)
+        continue;
+      const uint32_t t = b - table->n_arguments;
+      first[t] = std::min(first[t], d);
+      last[t] = std::max(last[t], d);
+    }
+  }
+  temp_overlaps_.resize(n_temps);
+  for (uint32_t a = 0; a < n_temps; ++a)
+    for (uint32_t b = a + 1; b < n_temps; ++b)
+      if (first[a] != none && first[b] != none && first[a] <= last[b] && first[b] <= last[a]) {
+        temp_overlaps_[a].push_back(b);
+        temp_overlaps_[b].push_back(a);
+      }
+  temp_sizes_.assign(n_temps, 0);
+  temp_bound_.resize(n_temps);
+  for (uint32_t t = 0; t < n_temps; ++t)
+    temp_bound_[t] = first[t] != none;
+  temp_order_.resize(n_temps);
+  temp_placed_.assign(n_temps, 0);
+}
+
+size_t dispatch_program::place_temporaries() {
+  const uint32_t n_temps = uint32_t(temp_sizes_.size());
+  const smepilot_rt_buffer *temps = table_->buffers + table_->n_arguments;
+  for (uint32_t t = 0; t < n_temps; ++t)
+    temp_order_[t] = t;
+  // Largest first (then by index, so the layout is the same every run for the
+  // same sizes): big buffers claim the low offsets, small ones fill the gaps.
+  std::sort(temp_order_.begin(), temp_order_.end(), [&](uint32_t a, uint32_t b) {
+    return temp_sizes_[a] != temp_sizes_[b] ? temp_sizes_[a] > temp_sizes_[b] : a < b;
+  });
+  std::fill(temp_placed_.begin(), temp_placed_.end(), 0);
+  size_t end = 0;
+  for (uint32_t t : temp_order_) {
+    if (!temp_bound_[t]) { // never touched: takes no bytes
+      temp_offsets_[t] = 0;
+      continue;
+    }
+    const size_t align = std::max<size_t>(SMEPILOT_RT_MIN_ALIGNMENT, temps[t].alignment);
+    // The ranges taken by placed temporaries living at the same time, by
+    // offset; the lowest aligned gap that fits.
+    busy_.clear();
+    for (uint32_t o : temp_overlaps_[t])
+      if (temp_placed_[o] && temp_sizes_[o] > 0)
+        busy_.push_back({temp_offsets_[o], temp_offsets_[o] + temp_sizes_[o]});
+    std::sort(busy_.begin(), busy_.end());
+    size_t offset = 0;
+    for (const auto &[begin, stop] : busy_) {
+      if (offset + temp_sizes_[t] <= begin)
+        break;
+      offset = std::max(offset, (stop + align - 1) / align * align);
+    }
+    temp_offsets_[t] = offset;
+    temp_placed_[t] = 1;
+    end = std::max(end, offset + temp_sizes_[t]);
+  }
+  return end;
+}
 
 dispatch_program::dispatch_program(dispatch_program &&) noexcept = default;
 dispatch_program &dispatch_program::operator=(dispatch_program &&) noexcept = default;
@@ -346,7 +414,7 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
                     fits ? strformat("is %lld", (long long)n).c_str() : "overflows"));
     tile_counts_[d] = n;
   }
-  size_t total = 0;
+  size_t unshared = 0;
   for (uint32_t b = t.n_arguments; b < t.n_buffers; ++b) {
     const smepilot_rt_buffer &buf = t.buffers[b];
     int64_t size = 0;
@@ -357,13 +425,15 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
           quoted_name(buf.name).c_str(),
           fits ? strformat("%lld bytes is out of range", (long long)size).c_str() : "overflows"));
     const size_t align = std::max<size_t>(SMEPILOT_RT_MIN_ALIGNMENT, buf.alignment);
-    total = (total + align - 1) / align * align;
-    temp_offsets_[b - t.n_arguments] = total;
-    total += size_t(size);
-    if (total > (size_t(1) << 48))
+    unshared = (unshared + align - 1) / align * align + size_t(size);
+    if (unshared > (size_t(1) << 48))
       return status::error(strformat(
           "dispatch table '%s': temporaries need more than 2^48 bytes for these constants", phase));
+    temp_sizes_[b - t.n_arguments] = size_t(size);
   }
+  const size_t total = place_temporaries();
+  last_packed_bytes_ = total;
+  last_unshared_bytes_ = unshared;
   if (t.n_buffers > t.n_arguments) {
     SMEPILOT_RT_RETURN_IF_ERROR(ensure_arena(std::max<size_t>(total, 1)));
     for (uint32_t b = t.n_arguments; b < t.n_buffers; ++b)

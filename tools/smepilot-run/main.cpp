@@ -227,6 +227,9 @@ int generate(session &s) {
   print_rate("decode", n_decode, decode_seconds);
   std::fprintf(stderr, "smepilot-run: sampling %5lld tokens in %9.2f ms\n",
                (long long)n_generated, sample_seconds * 1e3);
+  if (s.opts.verbose)
+    if (std::string memory = s.eng->memory_report(); !memory.empty())
+      std::fprintf(stderr, "smepilot-run: memory: %s\n", memory.c_str());
   return 0;
 }
 

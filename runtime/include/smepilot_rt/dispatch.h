@@ -41,7 +41,14 @@
 //
 // Temporaries live in one arena owned by the program, kept across runs and
 // reallocated only when the constants of a run need more bytes than it has.
-// A program therefore must not run concurrently with itself.
+// A program therefore must not run concurrently with itself. Temporaries
+// whose lives do not overlap share bytes: a temporary lives from the first
+// dispatch binding it to the last, in table order (the order run() executes
+// in; a scheduler that overlaps dispatches must place them by the deps
+// instead). Each run places them, largest first, at the lowest offset that
+// no temporary living at the same time occupies; the contents need not
+// survive a temporary's last dispatch (abi.h: temporaries start
+// uninitialised).
 #pragma once
 
 #include "smepilot_rt/abi.h"
@@ -87,6 +94,10 @@ public:
 
   /// Bytes of the temporaries' arena (0 before the first run).
   size_t arena_bytes() const { return arena_bytes_; }
+  /// Bytes the last run's temporaries took in the arena, and what they would
+  /// take each in bytes of its own (the sum of their aligned sizes).
+  size_t last_run_temporary_bytes() const { return last_packed_bytes_; }
+  size_t last_run_unshared_bytes() const { return last_unshared_bytes_; }
   /// How many times the arena has been (re)allocated.
   int arena_allocations() const { return arena_allocations_; }
 
@@ -108,6 +119,18 @@ private:
   std::vector<void *> binding_ptrs_; ///< One per binding: buffer_ptrs_[binding.buffer].
   std::vector<size_t> temp_offsets_; ///< One per temporary, into the arena.
   std::vector<int64_t> tile_counts_; ///< One per dispatch.
+  /// Per temporary: the temporaries whose lives overlap its own (fixed by
+  /// the table), and this run's size; placement scratch.
+  std::vector<std::vector<uint32_t>> temp_overlaps_;
+  std::vector<size_t> temp_sizes_;
+  std::vector<uint32_t> temp_order_;
+  std::vector<char> temp_placed_;
+  std::vector<char> temp_bound_; ///< Some dispatch binds it.
+  std::vector<std::pair<size_t, size_t>> busy_;
+  size_t last_packed_bytes_ = 0, last_unshared_bytes_ = 0;
+  /// Places the temporaries of temp_sizes_ (temp_offsets_); returns the
+  /// bytes they span.
+  size_t place_temporaries();
 };
 
 } // namespace smepilot::rt

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace smepilot::rt {
@@ -60,6 +61,10 @@ public:
 
   /// Empties the cache (n_past() becomes 0).
   virtual void reset() = 0;
+
+  /// What the engine holds in memory, one line for -v (weights, cache,
+  /// temporaries); empty when it does not say.
+  virtual std::string memory_report() const { return {}; }
 };
 
 } // namespace smepilot::rt
