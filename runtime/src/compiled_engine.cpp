@@ -7,6 +7,7 @@
 #include "smepilot_rt/model.h"
 #include "smepilot_rt/thread_pool.h"
 
+#include "large_buffer.h"
 #include "strformat.h"
 
 #include <algorithm>
@@ -32,10 +33,7 @@ uint32_t argument_access(const smepilot_rt_dispatch_table &t, uint32_t a) {
 /// A packed buffer (abi.h, the load table): written once by the load table,
 /// read by the phases.
 struct packed_buffer {
-  struct deleter {
-    void operator()(std::byte *p) const { std::free(p); }
-  };
-  std::unique_ptr<std::byte[], deleter> data;
+  large_buffer data;
   uint64_t bytes = 0;
   size_t alignment = 0;
 };
@@ -86,7 +84,7 @@ private:
   int64_t chunk_ = 1;
   /// F32 copies of the GGUF tensors the phases and the load table bind, by
   /// name.
-  std::map<std::string, std::vector<float>> weights_;
+  std::map<std::string, large_buffer> weights_;
   /// The load table, its argument pointers, and the packed buffers it writes.
   std::unique_ptr<bound_phase> load_;
   std::map<std::string, packed_buffer> packed_;
@@ -241,16 +239,15 @@ status compiled_engine::bind_load(const gguf_file &file, const smepilot_rt_dispa
                                      "%lld bytes",
                                      bname.c_str(), (long long)bytes));
     const size_t align = std::max<size_t>(SMEPILOT_RT_MIN_ALIGNMENT, t.buffers[a].alignment);
-    const size_t rounded = (size_t(bytes) + align - 1) / align * align;
     packed_buffer buf;
-    buf.data.reset(static_cast<std::byte *>(std::aligned_alloc(align, rounded)));
-    if (!buf.data)
-      return status::error(strformat("out of memory: %lld bytes for the packed buffer '%s'",
-                                     (long long)bytes, bname.c_str()));
-    std::memset(buf.data.get(), 0, rounded);
+    result<large_buffer> data =
+        large_buffer::allocate(size_t(bytes), ("the packed buffer '" + bname + "'").c_str(), align);
+    if (!data)
+      return data.take_error();
+    buf.data = std::move(*data); // zero-filled
     buf.bytes = uint64_t(bytes);
     buf.alignment = align;
-    p->args[a] = buf.data.get();
+    p->args[a] = buf.data.data();
     packed_.emplace(bname, std::move(buf));
   }
   load_ = std::move(p);
@@ -282,10 +279,14 @@ status compiled_engine::load_weights(const gguf_file &file) {
   std::vector<work_item> work;
   for (auto &[wname, storage] : weights_) {
     const gguf_tensor_info *t = file.find_tensor(wname);
-    storage.resize(t->n_elements);
+    result<large_buffer> data = large_buffer::allocate(
+        size_t(t->n_elements) * sizeof(float), ("the F32 copy of '" + wname + "'").c_str());
+    if (!data)
+      return data.take_error();
+    storage = std::move(*data);
     const uint64_t rows = t->n_elements / uint64_t(t->dims[0]);
     for (uint64_t r = 0; r < rows; r += 64)
-      work.push_back({t, storage.data(), r});
+      work.push_back({t, static_cast<float *>(storage.data()), r});
   }
   // Rows are independent: dequantize on the pool (most of the load time of a
   // large model).
@@ -376,7 +377,7 @@ compiled_engine::load(const gguf_file &file, const engine_options &options,
       else if (auto it = e->weights_.find(bname); it != e->weights_.end())
         p->args[a] = it->second.data();
       else if (auto pk = e->packed_.find(bname); pk != e->packed_.end())
-        p->args[a] = pk->second.data.get();
+        p->args[a] = pk->second.data.data();
     }
   }
   return std::unique_ptr<engine>(std::move(e));
@@ -389,7 +390,7 @@ std::string compiled_engine::memory_report() const {
   };
   size_t weights = 0, packed = 0, arenas = 0, used = 0, unshared = 0;
   for (const auto &[name, w] : weights_)
-    weights += w.size() * sizeof(float);
+    weights += w.size();
   for (const auto &[name, p] : packed_)
     packed += size_t(p.bytes);
   for (const auto &p : phases_) {
