@@ -43,6 +43,11 @@ static llvm::cl::opt<bool> allContractions(
     "all-contractions",
     llvm::cl::desc("Put every contraction on SME, whatever its decision"),
     llvm::cl::init(false));
+static llvm::cl::opt<std::string> weightType(
+    "weight-type",
+    llvm::cl::desc("What f32 contractions with a weight compute in on SME: "
+                   "f32 (default), bf16 or f16"),
+    llvm::cl::init("f32"));
 static llvm::cl::opt<std::string>
     emit("emit", llvm::cl::desc("obj (default) or llvm-mlir"),
          llvm::cl::init("obj"));
@@ -76,6 +81,7 @@ int main(int argc, char **argv) {
   SMEPipelineOptions options;
   options.target = target;
   options.allContractions = allContractions;
+  options.weightType = weightType;
   PassManager pm(&context);
   std::string message;
   if (failed(buildSMEPipeline(pm, options,
