@@ -137,3 +137,23 @@ func.func @reuse(%a: memref<4x4xf32> {smepilot.name = "a", smepilot.weight},
 func.func @p(%x: memref<4xf32>) attributes {smepilot.phase = "load"} {
   return
 }
+
+// -----
+
+/// Work that reads nothing (a constant table the phase only reads) is the
+/// same every run too: it moves, as "pack0(constant)".
+// CHECK-LABEL: smepilot.dispatch_table @table
+// CHECK-SAME: name = "pack0(constant)"
+// CHECK-NOT: name = "table_d0:linalg.fill"
+// CHECK-LABEL: smepilot.dispatch_table @load
+// CHECK-SAME: buffers = [{alignment = 64 : i64, name = "pack0(constant)", size = array<i64: 16, 0, -1>}]
+// CHECK-SAME: name = "load_d0:linalg.fill"
+func.func @table(%x: memref<4xf32> {smepilot.name = "x"}, %pos: index,
+                 %out: memref<4xf32> {smepilot.name = "out"})
+    attributes {smepilot.phase = "table"} {
+  %one = arith.constant 1.0 : f32
+  %t = memref.alloc() {alignment = 64 : i64} : memref<4xf32>
+  linalg.fill ins(%one : f32) outs(%t : memref<4xf32>)
+  linalg.add ins(%x, %t : memref<4xf32>, memref<4xf32>) outs(%out : memref<4xf32>)
+  return
+}

@@ -138,8 +138,8 @@
  * The load table (smepilot_rt_compiled_model.load) -------------------------
  *
  *   Work that depends on the weights alone (the K-major copies of the weights
- *   the SME outer products read, "packed once at load"), moved out of the
- *   phases by the compiler. A dispatch table like any other, with no
+ *   the SME outer products read, "packed once at load"; or on nothing, a
+ *   constant table), moved out of the phases by the compiler. A dispatch table like any other, with no
  *   constants (n_constants = 0). The runtime runs it exactly once, after
  *   binding the weights and before any phase runs. Its arguments are
  *     weights         GGUF tensor names, as in the phases, bound read-only;

@@ -264,7 +264,10 @@ StringAttr LoadTable::pack(unsigned buffer, MLIRContext *ctx) {
   Buffer &b = buffers[buffer];
   if (!b.packed) {
     b.packed = true;
-    b.name = "pack" + std::to_string(nPacked++) + "(" + b.source + ")";
+    // Named after the weight it derives from; work that reads nothing (a
+    // constant table) is "constant".
+    b.name = "pack" + std::to_string(nPacked++) + "(" +
+             (b.source.empty() ? std::string("constant") : b.source) + ")";
   }
   return StringAttr::get(ctx, b.name);
 }
