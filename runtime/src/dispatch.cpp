@@ -308,6 +308,7 @@ dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
         temp_overlaps_[b].push_back(a);
       }
   temp_sizes_.assign(n_temps, 0);
+  temp_seq_offsets_.assign(n_temps, 0);
   temp_bound_.resize(n_temps);
   for (uint32_t t = 0; t < n_temps; ++t)
     temp_bound_[t] = first[t] != none;
@@ -425,13 +426,19 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
           quoted_name(buf.name).c_str(),
           fits ? strformat("%lld bytes is out of range", (long long)size).c_str() : "overflows"));
     const size_t align = std::max<size_t>(SMEPILOT_RT_MIN_ALIGNMENT, buf.alignment);
-    unshared = (unshared + align - 1) / align * align + size_t(size);
+    unshared = (unshared + align - 1) / align * align;
+    temp_seq_offsets_[b - t.n_arguments] = unshared;
+    unshared += size_t(size);
     if (unshared > (size_t(1) << 48))
       return status::error(strformat(
           "dispatch table '%s': temporaries need more than 2^48 bytes for these constants", phase));
     temp_sizes_[b - t.n_arguments] = size_t(size);
   }
-  const size_t total = place_temporaries();
+  size_t total = place_temporaries();
+  if (total > unshared) { // alignment gaps made sharing cost bytes: one each
+    temp_offsets_ = temp_seq_offsets_;
+    total = unshared;
+  }
   last_packed_bytes_ = total;
   last_unshared_bytes_ = unshared;
   if (t.n_buffers > t.n_arguments) {

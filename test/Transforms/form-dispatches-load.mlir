@@ -157,3 +157,115 @@ func.func @table(%x: memref<4xf32> {smepilot.name = "x"}, %pos: index,
   linalg.add ins(%x, %t : memref<4xf32>, memref<4xf32>) outs(%out : memref<4xf32>)
   return
 }
+
+// -----
+
+/// Two pads of the same shape (a fill of a new buffer, then a copy of a
+/// weight into part of it): the fills are the same kernel on no inputs, but
+/// each buffer's contents are its whole sequence, so nothing is shared: two
+/// packs, each named after its weight, each written by its own fill and
+/// copy.
+// CHECK-LABEL: smepilot.dispatch_table @pads
+// CHECK-SAME: name = "pack0(a)"
+// CHECK-SAME: name = "pack1(b)"
+// CHECK-SAME: dispatches = [{bindings = array<i64: 2, 1, 3, 1, 1, 2>
+// CHECK-LABEL: smepilot.dispatch_table @load
+// CHECK-SAME: name = "pack0(a)"
+// CHECK-SAME: name = "pack1(b)"
+// CHECK-SAME: dispatches = [{bindings = array<i64: 2, 2>, {{.*}} name = "load_d0:linalg.fill"
+// CHECK-SAME: {bindings = array<i64: 0, 1, 2, 2>, {{.*}} name = "load_d1:memref.copy"
+// CHECK-SAME: {bindings = array<i64: 3, 2>, {{.*}} name = "load_d2:linalg.fill"
+// CHECK-SAME: {bindings = array<i64: 1, 1, 3, 2>, {{.*}} name = "load_d3:memref.copy"
+func.func @pads(%x: memref<4x4xf32> {smepilot.name = "x"}, %pos: index,
+                %a: memref<3x4xf32> {smepilot.name = "a", smepilot.weight},
+                %b: memref<3x4xf32> {smepilot.name = "b", smepilot.weight},
+                %out: memref<4x4xf32> {smepilot.name = "out"})
+    attributes {smepilot.phase = "pads"} {
+  %zero = arith.constant 0.0 : f32
+  %pa = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+  linalg.fill ins(%zero : f32) outs(%pa : memref<4x4xf32>)
+  %pas = memref.subview %pa[0, 0] [3, 4] [1, 1] : memref<4x4xf32> to memref<3x4xf32, strided<[4, 1]>>
+  memref.copy %a, %pas : memref<3x4xf32> to memref<3x4xf32, strided<[4, 1]>>
+  %pb = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+  linalg.fill ins(%zero : f32) outs(%pb : memref<4x4xf32>)
+  %pbs = memref.subview %pb[0, 0] [3, 4] [1, 1] : memref<4x4xf32> to memref<3x4xf32, strided<[4, 1]>>
+  memref.copy %b, %pbs : memref<3x4xf32> to memref<3x4xf32, strided<[4, 1]>>
+  linalg.add ins(%pa, %pb : memref<4x4xf32>, memref<4x4xf32>) outs(%out : memref<4x4xf32>)
+  return
+}
+
+// -----
+
+/// The same kernel over the same weight with other tile spaces (2 and 4
+/// iterations of one forall body) are different work: two packs.
+// CHECK-LABEL: smepilot.dispatch_table @two
+// CHECK-SAME: name = "pack0(w)"
+// CHECK-LABEL: smepilot.dispatch_table @four
+// CHECK-SAME: name = "pack1(w)"
+// CHECK-LABEL: smepilot.dispatch_table @load
+// CHECK-SAME: tiles = array<i64: 2, 0, -1>
+// CHECK-SAME: tiles = array<i64: 4, 0, -1>
+func.func @two(%w: memref<4x4xf32> {smepilot.name = "w", smepilot.weight}, %pos: index,
+               %out: memref<4x4xf32> {smepilot.name = "out"}) attributes {smepilot.phase = "two"} {
+  %t = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+  scf.forall (%i) in (2) {
+    %s = memref.subview %w[%i, 0] [1, 4] [1, 1] : memref<4x4xf32> to memref<1x4xf32, strided<[4, 1], offset: ?>>
+    %d = memref.subview %t[%i, 0] [1, 4] [1, 1] : memref<4x4xf32> to memref<1x4xf32, strided<[4, 1], offset: ?>>
+    memref.copy %s, %d : memref<1x4xf32, strided<[4, 1], offset: ?>> to memref<1x4xf32, strided<[4, 1], offset: ?>>
+  }
+  linalg.copy ins(%t : memref<4x4xf32>) outs(%out : memref<4x4xf32>)
+  return
+}
+func.func @four(%w: memref<4x4xf32> {smepilot.name = "w", smepilot.weight}, %pos: index,
+                %out: memref<4x4xf32> {smepilot.name = "out"}) attributes {smepilot.phase = "four"} {
+  %t = memref.alloc() {alignment = 64 : i64} : memref<4x4xf32>
+  scf.forall (%i) in (4) {
+    %s = memref.subview %w[%i, 0] [1, 4] [1, 1] : memref<4x4xf32> to memref<1x4xf32, strided<[4, 1], offset: ?>>
+    %d = memref.subview %t[%i, 0] [1, 4] [1, 1] : memref<4x4xf32> to memref<1x4xf32, strided<[4, 1], offset: ?>>
+    memref.copy %s, %d : memref<1x4xf32, strided<[4, 1], offset: ?>> to memref<1x4xf32, strided<[4, 1], offset: ?>>
+  }
+  linalg.copy ins(%t : memref<4x4xf32>) outs(%out : memref<4x4xf32>)
+  return
+}
+
+// -----
+
+/// A copy out of a global the phase writes back every run reads run state:
+/// it stays in the phase.
+// CHECK-LABEL: smepilot.dispatch_table @stateful
+// CHECK-SAME: name = "stateful_d0:linalg.copy"
+// CHECK-NOT: smepilot.dispatch_table @load
+memref.global "private" @acc : memref<4xf32> = dense<0.0>
+func.func @stateful(%x: memref<4xf32> {smepilot.name = "x"}, %pos: index,
+                    %out: memref<4xf32> {smepilot.name = "out"})
+    attributes {smepilot.phase = "stateful"} {
+  %g = memref.get_global @acc : memref<4xf32>
+  %t = memref.alloc() {alignment = 64 : i64} : memref<4xf32>
+  linalg.copy ins(%g : memref<4xf32>) outs(%t : memref<4xf32>)
+  linalg.add ins(%x, %t : memref<4xf32>, memref<4xf32>) outs(%out : memref<4xf32>)
+  linalg.copy ins(%out : memref<4xf32>) outs(%g : memref<4xf32>)
+  return
+}
+
+// -----
+
+/// A callee of several blocks: its accesses are not traced, so the call
+/// binds everything read-write and the later reader depends on it.
+// CHECK-LABEL: smepilot.dispatch_table @branchy
+// CHECK-SAME: {bindings = array<i64: 0, 3, 2, 3>, deps = array<i64: 0>, {{.*}} name = "branchy_d1:func.call"
+// CHECK-SAME: {bindings = array<i64: 2, 1, 1, 2>, deps = array<i64: 1>, {{.*}} name = "branchy_d2:linalg.copy"
+func.func private @two_blocks(%a: memref<4xf32>, %c: memref<4xf32>) attributes {smepilot.sme_kernel} {
+  cf.br ^bb1
+^bb1:
+  linalg.copy ins(%a : memref<4xf32>) outs(%c : memref<4xf32>)
+  return
+}
+func.func @branchy(%x: memref<4xf32> {smepilot.name = "x"}, %pos: index,
+                   %out: memref<4xf32> {smepilot.name = "out"})
+    attributes {smepilot.phase = "branchy"} {
+  %t = memref.alloc() {alignment = 64 : i64} : memref<4xf32>
+  linalg.copy ins(%x : memref<4xf32>) outs(%t : memref<4xf32>)
+  call @two_blocks(%x, %t) : (memref<4xf32>, memref<4xf32>) -> ()
+  linalg.copy ins(%t : memref<4xf32>) outs(%out : memref<4xf32>)
+  return
+}

@@ -394,6 +394,34 @@ TEST(DispatchProgram, SharedPlacementKeepsAlignment) {
   EXPECT_GT(program->last_run_unshared_bytes(), size_t(1 << 20));
 }
 
+// Sharing never costs bytes: Y (50 bytes, aligned to 4096) lives at
+// dispatches 0-1 and X (100 bytes) at 1-2. Placed largest first, X takes
+// offset 0 and Y the next 4096 boundary (4146 bytes); one after the other in
+// table order they take 164. The executor keeps the smaller layout.
+TEST(DispatchProgram, SharingNeverTakesMoreThanOneBufferEach) {
+  table_builder tb;
+  tb.phase = "gaps";
+  const uint32_t x = tb.argument("x"), out = tb.argument("out");
+  const uint32_t Y = tb.temporary("Y", fixed(50), 4096);
+  const uint32_t X = tb.temporary("X", fixed(100));
+  const uint32_t d0 = tb.dispatch("y", tb.kernel(record_kernel<0>), fixed(1), {rd(x), wr(Y)});
+  const uint32_t d1 =
+      tb.dispatch("x", tb.kernel(record_kernel<1>), fixed(1), {rd(Y), wr(X)}, {d0});
+  tb.dispatch("out", tb.kernel(record_kernel<2>), fixed(1), {rd(X), wr(out)}, {d1});
+  auto program = dispatch_program::create(tb.table());
+  ASSERT_TRUE(program) << program.error().message();
+  char xs[4] = {0}, got[4] = {0};
+  void *args[] = {xs, got};
+  thread_pool pool(1);
+  ASSERT_TRUE(program->run(pool, args, {}));
+  EXPECT_EQ(program->last_run_unshared_bytes(), 164u);
+  EXPECT_EQ(program->last_run_temporary_bytes(), 164u);
+  const auto y = reinterpret_cast<uintptr_t>(g_align_ptrs[0][1]);
+  const auto xp = reinterpret_cast<uintptr_t>(g_align_ptrs[1][1]);
+  EXPECT_EQ(y % 4096, 0u);
+  EXPECT_TRUE(y + 50 <= xp || xp + 100 <= y);
+}
+
 // ---------------------------------------------------------------------------
 // (c) Collab split. bindings: marks (int32 per tile), stats (int64: SME calls,
 // CPU calls, first SME tile, end of SME range, tiles seen twice).

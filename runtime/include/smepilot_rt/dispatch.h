@@ -46,7 +46,8 @@
 // dispatch binding it to the last, in table order (the order run() executes
 // in; a scheduler that overlaps dispatches must place them by the deps
 // instead). Each run places them, largest first, at the lowest offset that
-// no temporary living at the same time occupies; the contents need not
+// no temporary living at the same time occupies (or, when alignment gaps
+// would make that larger, each in bytes of its own); the contents need not
 // survive a temporary's last dispatch (abi.h: temporaries start
 // uninitialised).
 #pragma once
@@ -123,6 +124,7 @@ private:
   /// the table), and this run's size; placement scratch.
   std::vector<std::vector<uint32_t>> temp_overlaps_;
   std::vector<size_t> temp_sizes_;
+  std::vector<size_t> temp_seq_offsets_; ///< Each in bytes of its own, in order.
   std::vector<uint32_t> temp_order_;
   std::vector<char> temp_placed_;
   std::vector<char> temp_bound_; ///< Some dispatch binds it.

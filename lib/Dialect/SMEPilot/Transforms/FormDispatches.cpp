@@ -143,12 +143,17 @@ public:
   /// A dispatch of kernel `kernelSym` (printed form `text`) over
   /// `bindings`: per binding, its load-table buffer, or std::nullopt for a
   /// temporary first written here (of `bytes` and `alignment`). Returns the
-  /// buffer of every binding; an identical dispatch already entered gives
-  /// its buffers.
+  /// buffer of every binding. With `shareable` (every temporary it writes
+  /// is written by it alone, so a buffer's contents are this dispatch's
+  /// result on its inputs), an identical shareable dispatch already entered
+  /// (same kernel, tile space, mode and inputs) gives its buffers instead.
+  /// A temporary several dispatches write (a pad: a fill, then a copy into
+  /// it) is never shared: its contents are the whole sequence's.
   SmallVector<unsigned>
   dispatch(StringRef text, FlatSymbolRefAttr kernelSym, DictionaryAttr fields,
            ArrayRef<std::tuple<std::optional<unsigned>, int64_t, int64_t, int64_t>>
-               bindings);
+               bindings,
+           bool shareable);
   /// Marks `buffer` as read by a phase: a packed buffer (an argument the
   /// load table writes). Returns its name.
   StringAttr pack(unsigned buffer, MLIRContext *ctx);
@@ -196,18 +201,33 @@ unsigned LoadTable::weight(StringRef name, int64_t bytes) {
 SmallVector<unsigned> LoadTable::dispatch(
     StringRef text, FlatSymbolRefAttr kernelSym, DictionaryAttr fields,
     ArrayRef<std::tuple<std::optional<unsigned>, int64_t, int64_t, int64_t>>
-        bindings) {
-  // The key: the kernel, and per binding the buffer it reads or "new".
+        bindings,
+    bool shareable) {
+  // The key: the kernel, its tile space and mode (the kernel text does not
+  // hold the forall's bounds), and per binding the buffer it reads or "new".
   std::string key = text.str();
+  {
+    llvm::raw_string_ostream os(key);
+    os << "|tiles";
+    for (int64_t v : fields.getAs<DenseI64ArrayAttr>("tiles").asArrayRef())
+      os << ":" << v;
+    if (auto mode = fields.getAs<IntegerAttr>("mode"))
+      os << "|mode:" << mode.getInt();
+  }
   for (auto [buffer, access, bytes, alignment] : bindings)
     key += "|" + (buffer ? std::to_string(*buffer) : std::string("new")) +
            ":" + std::to_string(access);
-  if (auto it = dispatchByKey.find(key); it != dispatchByKey.end()) {
-    SmallVector<unsigned> result;
-    for (auto [buffer, access] : dispatches[it->second].bindings)
-      result.push_back(buffer);
-    return result;
-  }
+  if (shareable)
+    if (auto it = dispatchByKey.find(key); it != dispatchByKey.end()) {
+      SmallVector<unsigned> result;
+      for (auto [i, binding] : llvm::enumerate(dispatches[it->second].bindings)) {
+        result.push_back(binding.first);
+        // The strictest alignment any phase assumes.
+        Buffer &b = buffers[binding.first];
+        b.alignment = std::max(b.alignment, std::get<3>(bindings[i]));
+      }
+      return result;
+    }
   auto [kernelIt, newKernel] =
       kernelByText.try_emplace(text, kernelSyms.size());
   if (newKernel)
@@ -219,6 +239,11 @@ SmallVector<unsigned> LoadTable::dispatch(
   for (auto [buffer, access, bytes, alignment] : bindings)
     if (buffer && source.empty())
       source = buffers[*buffer].source;
+  // A buffer first written from nothing (a pad's fill) is named after what
+  // is later written into it.
+  for (auto [buffer, access, bytes, alignment] : bindings)
+    if (buffer && (access & kWrite) && buffers[*buffer].source.empty())
+      buffers[*buffer].source = source;
   SmallVector<unsigned> result;
   for (auto [buffer, access, bytes, alignment] : bindings) {
     unsigned index;
@@ -255,7 +280,8 @@ SmallVector<unsigned> LoadTable::dispatch(
   }
   d.deps.assign(deps.begin(), deps.end());
   llvm::sort(d.deps);
-  dispatchByKey[key] = dispatches.size();
+  if (shareable)
+    dispatchByKey.try_emplace(key, dispatches.size());
   dispatches.push_back(d);
   return result;
 }
@@ -359,7 +385,8 @@ private:
   LoadTable *load;
   /// The printed form of each kernel of kernelSyms.
   SmallVector<std::string> kernelTexts;
-  /// Per dispatch: whether its kernel reads a constant.
+  /// Per dispatch: whether its kernel reads a constant or a global that is
+  /// not constant (state of the run).
   SmallVector<bool> usesConstants;
   bool materializedConstant = false;
   /// The phase arguments marked kWeightAttr.
@@ -679,6 +706,13 @@ Value PhaseOutliner::materialize(OpBuilder &b, Value v, IRMapping &map,
     }
   for (Value operand : def->getOperands())
     materialize(b, operand, map, bindings, constants, binds);
+  // A global the phase may write is state of the run, like a constant.
+  if (auto get = dyn_cast<memref::GetGlobalOp>(def)) {
+    auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+        get, get.getNameAttr());
+    if (!global || !global.getConstant())
+      materializedConstant = true;
+  }
   b.clone(*def, map);
   return map.lookup(v);
 }
@@ -711,7 +745,10 @@ static bool forEachAccess(Operation *root,
     if (auto call = dyn_cast<func::CallOp>(op)) {
       auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
           call, call.getCalleeAttr());
-      if (!callee || callee.isExternal() || depth > 4)
+      // Single-block callees only: a value reaching another block through a
+      // block argument would not be traced back to the call's operands.
+      if (!callee || callee.isExternal() || !callee.getBody().hasOneBlock() ||
+          depth > 4)
         return WalkResult::interrupt();
       Block &body = callee.getBody().front();
       auto markArgument = [&](Value v, int64_t access) {
@@ -1001,11 +1038,22 @@ void PhaseOutliner::hoistLoadTime() {
     return;
 
   // Enter them into the load table; note which load buffer each of this
-  // phase's temporaries became.
+  // phase's temporaries became. A dispatch may share another's buffers only
+  // if each temporary it writes has no other writer.
+  llvm::DenseMap<unsigned, unsigned> writers;
+  for (unsigned d = 0; d < nDispatches; ++d)
+    if (loadTime[d])
+      for (auto [buffer, access] : bindingsOf(d))
+        if (access & kWrite)
+          ++writers[buffer];
   llvm::DenseMap<unsigned, unsigned> loadBufferOf;
   for (unsigned d = 0; d < nDispatches; ++d) {
     if (!loadTime[d])
       continue;
+    bool shareable = true;
+    for (auto [buffer, access] : bindingsOf(d))
+      if (access & kWrite)
+        shareable &= access == kWrite && writers[buffer] == 1;
     SmallVector<std::tuple<std::optional<unsigned>, int64_t, int64_t, int64_t>>
         binds;
     for (auto [buffer, access] : bindingsOf(d)) {
@@ -1022,7 +1070,7 @@ void PhaseOutliner::hoistLoadTime() {
     int64_t kernel = fieldsOf(d).getAs<IntegerAttr>("kernel").getInt();
     SmallVector<unsigned> result =
         load->dispatch(kernelTexts[kernel], cast<FlatSymbolRefAttr>(kernelSyms[kernel]),
-                       fieldsOf(d), binds);
+                       fieldsOf(d), binds, shareable);
     for (auto [i, binding] : llvm::enumerate(bindingsOf(d)))
       loadBufferOf.try_emplace(binding.first, result[i]);
   }
@@ -1050,12 +1098,21 @@ void PhaseOutliner::hoistLoadTime() {
   for (unsigned a = 0; a < oldArguments; ++a)
     if (!weights.count(a) || usedBuffers.count(a))
       keep(a, buffers[a]);
+  // One argument per packed buffer: two temporaries of the phase that are
+  // the same load-table result (the same transpose of one weight) bind it
+  // once.
+  llvm::DenseMap<unsigned, int64_t> argumentOfPack;
   for (unsigned t = oldArguments; t < nBuffers; ++t) {
     auto it = loadBufferOf.find(t);
     if (it == loadBufferOf.end() || !usedBuffers.count(t))
       continue;
+    if (auto seen = argumentOfPack.find(it->second); seen != argumentOfPack.end()) {
+      newBuffer[t] = seen->second;
+      continue;
+    }
     NamedAttrList fields(cast<DictionaryAttr>(buffers[t]));
     fields.set("name", load->pack(it->second, ctx));
+    argumentOfPack[it->second] = newBuffers.size();
     keep(t, fields.getDictionary(ctx));
   }
   nArguments = newBuffers.size();

@@ -169,8 +169,9 @@ def TileSME : Pass<"smepilot-tile-sme", "ModuleOp"> {
 
     With `weight-type=bf16` (or `f16`), an f32 contraction whose B operand
     is a weight computes in that type, as llama.cpp does for BF16/F16
-    weights: both operands are rounded to it (round to nearest even) in the
-    same linalg.generic that makes them K-major, and the kernel uses the
+    weights: both operands are rounded to it (round to nearest even; f16
+    activations beyond 65504 become infinities, as in llama.cpp's F16 path)
+    in the same linalg.generic that makes them K-major, and the kernel uses the
     2-way widening outer products accumulating in f32. The weight's generic
     reads the weight alone, so it is packed once at load (half the bytes of
     the f32 copy).
