@@ -308,20 +308,15 @@ LogicalResult TableEmitter::emit() {
   return success();
 }
 
-/// `smepilot_compiled_model` (abi.h): every table of the module as a phase,
-/// except the load table (`smepilot.load`), which is its own field.
-void emitCompiledModel(ModuleOp module, ArrayRef<DispatchTableOp> allTables) {
+/// `smepilot_compiled_model` (abi.h): the phase tables as its phases and the
+/// load table (`smepilot.load`, may be null) as its own field.
+void emitCompiledModel(ModuleOp module, ArrayRef<DispatchTableOp> tables,
+                       DispatchTableOp loadTable) {
   struct ModelEmitter : GlobalEmitter {
     using GlobalEmitter::GlobalEmitter;
-    void emit(ArrayRef<DispatchTableOp> allTables) {
-      SmallVector<DispatchTableOp> tables;
-      std::string load;
-      for (DispatchTableOp t : allTables) {
-        if (t->hasAttr(kLoadTableAttr))
-          load = "smepilot_table_" + t.getSymName().str();
-        else
-          tables.push_back(t);
-      }
+    void emit(ArrayRef<DispatchTableOp> tables, DispatchTableOp loadTable) {
+      std::string load =
+          loadTable ? "smepilot_table_" + loadTable.getSymName().str() : "";
       b.setInsertionPointToEnd(module.getBody());
       auto phaseType =
           LLVM::LLVMStructType::getLiteral(ctx, {ptr, i64, i32, i32, ptr});
@@ -361,7 +356,7 @@ void emitCompiledModel(ModuleOp module, ArrayRef<DispatchTableOp> allTables) {
              });
     }
   };
-  ModelEmitter(module, module.getLoc()).emit(allTables);
+  ModelEmitter(module, module.getLoc()).emit(tables, loadTable);
 }
 
 struct EmitDispatchTablesPass
@@ -373,9 +368,12 @@ struct EmitDispatchTablesPass
       return;
     // A compiled model has at most one load table (abi.h).
     DispatchTableOp load;
+    SmallVector<DispatchTableOp> phases;
     for (DispatchTableOp t : tables) {
-      if (!t->hasAttr(kLoadTableAttr))
+      if (!t->hasAttr(kLoadTableAttr)) {
+        phases.push_back(t);
         continue;
+      }
       if (load) {
         t.emitOpError("is a second load table; a module has at most one (@")
             << load.getSymName() << ")";
@@ -385,7 +383,7 @@ struct EmitDispatchTablesPass
     }
     // The manifest refers to the tables by symbol: built (at the end of the
     // module) before the table ops are erased.
-    emitCompiledModel(module, tables);
+    emitCompiledModel(module, phases, load);
     for (DispatchTableOp table : tables)
       if (failed(TableEmitter(module, table).emit()))
         return signalPassFailure();
