@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <initializer_list>
 #include <vector>
 
@@ -365,30 +366,46 @@ template <int Id> void record_kernel(void *const *b, const int64_t *, int64_t, i
   static_cast<char *>(b[1])[0] = char(Id);
 }
 
-TEST(DispatchProgram, SharedPlacementKeepsAlignment) {
-  table_builder tb;
-  tb.phase = "align";
+/// Runs x -> first -> second -> out, three record_kernel dispatches, so that
+/// the two temporaries live at dispatches 0-1 and 1-2 (both at 1); `extra`
+/// adds a temporary nothing binds. Returns the program after one run.
+std::optional<dispatch_program> run_two_temporaries(table_builder &tb,
+                                                    smepilot_rt_buffer first,
+                                                    smepilot_rt_buffer second,
+                                                    bool extra = false) {
   const uint32_t x = tb.argument("x"), out = tb.argument("out");
-  const uint32_t A = tb.temporary("A", fixed(100));
-  const uint32_t B = tb.temporary("B", fixed(100), 4096);
-  tb.temporary("unused", fixed(1 << 20));
-  const uint32_t d0 = tb.dispatch("a", tb.kernel(record_kernel<0>), fixed(1), {rd(x), wr(A)});
+  const uint32_t t0 = tb.temporary(first.name, first.size, first.alignment);
+  const uint32_t t1 = tb.temporary(second.name, second.size, second.alignment);
+  if (extra)
+    tb.temporary("unused", fixed(1 << 20));
+  const uint32_t d0 = tb.dispatch("first", tb.kernel(record_kernel<0>), fixed(1), {rd(x), wr(t0)});
   const uint32_t d1 =
-      tb.dispatch("b", tb.kernel(record_kernel<1>), fixed(1), {rd(A), wr(B)}, {d0});
-  tb.dispatch("out", tb.kernel(record_kernel<2>), fixed(1), {rd(B), wr(out)}, {d1});
+      tb.dispatch("second", tb.kernel(record_kernel<1>), fixed(1), {rd(t0), wr(t1)}, {d0});
+  tb.dispatch("out", tb.kernel(record_kernel<2>), fixed(1), {rd(t1), wr(out)}, {d1});
   auto program = dispatch_program::create(tb.table());
-  ASSERT_TRUE(program) << program.error().message();
+  EXPECT_TRUE(program) << program.error().message();
+  if (!program)
+    return std::nullopt;
   char xs[4] = {0}, got[4] = {0};
   void *args[] = {xs, got};
   thread_pool pool(1);
-  ASSERT_TRUE(program->run(pool, args, {}));
+  EXPECT_TRUE(program->run(pool, args, {}));
+  EXPECT_EQ(g_align_ptrs[1][0], g_align_ptrs[0][1]);
+  EXPECT_EQ(got[0], 2);
+  return std::move(*program);
+}
+
+TEST(DispatchProgram, SharedPlacementKeepsAlignment) {
+  table_builder tb;
+  tb.phase = "align";
+  auto program = run_two_temporaries(tb, {"A", fixed(100), 0, 0}, {"B", fixed(100), 4096, 0},
+                                     /*extra=*/true);
+  ASSERT_TRUE(program);
   const auto a = reinterpret_cast<uintptr_t>(g_align_ptrs[0][1]);
   const auto b = reinterpret_cast<uintptr_t>(g_align_ptrs[1][1]);
   EXPECT_EQ(a % 64, 0u);
   EXPECT_EQ(b % 4096, 0u);
   EXPECT_TRUE(a + 100 <= b || b + 100 <= a) << "A and B live at the same time";
-  EXPECT_EQ(g_align_ptrs[1][0], g_align_ptrs[0][1]);
-  EXPECT_EQ(got[0], 2);
   // The 1 MiB nobody binds takes no bytes: A and B fit in 8 KiB.
   EXPECT_LE(program->last_run_temporary_bytes(), size_t(8192));
   EXPECT_GT(program->last_run_unshared_bytes(), size_t(1 << 20));
@@ -401,19 +418,8 @@ TEST(DispatchProgram, SharedPlacementKeepsAlignment) {
 TEST(DispatchProgram, SharingNeverTakesMoreThanOneBufferEach) {
   table_builder tb;
   tb.phase = "gaps";
-  const uint32_t x = tb.argument("x"), out = tb.argument("out");
-  const uint32_t Y = tb.temporary("Y", fixed(50), 4096);
-  const uint32_t X = tb.temporary("X", fixed(100));
-  const uint32_t d0 = tb.dispatch("y", tb.kernel(record_kernel<0>), fixed(1), {rd(x), wr(Y)});
-  const uint32_t d1 =
-      tb.dispatch("x", tb.kernel(record_kernel<1>), fixed(1), {rd(Y), wr(X)}, {d0});
-  tb.dispatch("out", tb.kernel(record_kernel<2>), fixed(1), {rd(X), wr(out)}, {d1});
-  auto program = dispatch_program::create(tb.table());
-  ASSERT_TRUE(program) << program.error().message();
-  char xs[4] = {0}, got[4] = {0};
-  void *args[] = {xs, got};
-  thread_pool pool(1);
-  ASSERT_TRUE(program->run(pool, args, {}));
+  auto program = run_two_temporaries(tb, {"Y", fixed(50), 4096, 0}, {"X", fixed(100), 0, 0});
+  ASSERT_TRUE(program);
   EXPECT_EQ(program->last_run_unshared_bytes(), 164u);
   EXPECT_EQ(program->last_run_temporary_bytes(), 164u);
   const auto y = reinterpret_cast<uintptr_t>(g_align_ptrs[0][1]);
