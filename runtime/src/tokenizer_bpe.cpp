@@ -25,7 +25,6 @@
 
 #include <algorithm>
 #include <array>
-#include <queue>
 
 namespace smepilot::rt::detail {
 namespace {
@@ -216,34 +215,27 @@ void encode_word(const tokenizer::state &s, const bpe_model &m, std::string_view
   for (int64_t i = 0; i < n; ++i)
     sym[i] = {i - 1, i + 1 < n ? i + 1 : -1, m.byte_id[static_cast<unsigned char>(raw[i])], true};
 
-  std::priority_queue<bpe_bigram, std::vector<bpe_bigram>, bpe_order> queue;
-  auto try_add = [&](int64_t left, int64_t right) {
-    if (left < 0 || right < 0 || sym[left].id < 0 || sym[right].id < 0)
-      return;
-    auto it = m.merges.find(pair_key(sym[left].id, sym[right].id));
-    if (it == m.merges.end())
-      return;
-    queue.push({it->second.rank, left, right, sym[left].id, sym[right].id, it->second.result});
-  };
-  for (int64_t i = 1; i < n; ++i)
-    try_add(i - 1, i);
-
-  while (!queue.empty()) {
-    const bpe_bigram b = queue.top();
-    queue.pop();
-    bpe_symbol &l = sym[b.left];
-    bpe_symbol &r = sym[b.right];
-    // Stale: either side has changed since the pair was queued.
-    if (!l.alive || !r.alive || l.next != b.right || l.id != b.left_id || r.id != b.right_id)
-      continue;
-    l.id = b.result;
-    r.alive = false;
-    l.next = r.next;
-    if (r.next >= 0)
-      sym[r.next].prev = b.left;
-    try_add(l.prev, b.left);
-    try_add(b.left, l.next);
-  }
+  merge_pairs<bpe_bigram, bpe_order>(
+      sym,
+      [&](int64_t left, int64_t right) -> std::optional<bpe_bigram> {
+        if (sym[left].id < 0 || sym[right].id < 0)
+          return std::nullopt;
+        auto it = m.merges.find(pair_key(sym[left].id, sym[right].id));
+        if (it == m.merges.end())
+          return std::nullopt;
+        return bpe_bigram{it->second.rank, left, right, sym[left].id, sym[right].id,
+                          it->second.result};
+      },
+      [&](const bpe_bigram &b) {
+        bpe_symbol &l = sym[b.left];
+        bpe_symbol &r = sym[b.right];
+        // Stale: either side has changed since the pair was queued.
+        if (!l.alive || !r.alive || l.next != b.right || l.id != b.left_id || r.id != b.right_id)
+          return false;
+        l.id = b.result;
+        r.alive = false;
+        return true;
+      });
 
   for (int64_t i = 0; i != -1; i = sym[i].next) {
     if (sym[i].id >= 0)

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,6 +29,44 @@ void append_utf8(std::string &out, uint32_t cp);
 
 /// Decodes the well-formed sequence of `len` bytes at s[pos].
 uint32_t decode_utf8(std::string_view s, size_t pos, size_t len);
+
+// ---- greedy pair merging -------------------------------------------------------
+
+/// The merge loop of the SPM and BPE encoders. `sym` is a doubly linked list
+/// of symbols over its indices (members `prev` and `next`, -1 at the ends)
+/// that starts as the sequence 0..n-1. `find_pair(left, right)` returns the
+/// candidate merge of two adjacent symbols, a `Pair` with members `left` and
+/// `right`, or nothing; `Order` puts the pair to merge first on top of a
+/// priority queue. `merge(pair)` merges the pair's right symbol into its left
+/// one and returns true, or returns false when the pair is stale (a side has
+/// changed since it was queued). After a merge the right symbol is unlinked and
+/// the new symbol's pairs with its neighbours are queued, until no pair is left.
+template <class Pair, class Order, class Symbol, class FindPair, class Merge>
+void merge_pairs(std::vector<Symbol> &sym, FindPair find_pair, Merge merge) {
+  std::priority_queue<Pair, std::vector<Pair>, Order> queue;
+  auto try_add = [&](int64_t left, int64_t right) {
+    if (left < 0 || right < 0)
+      return;
+    if (std::optional<Pair> p = find_pair(left, right))
+      queue.push(*p);
+  };
+  for (int64_t i = 1; i < static_cast<int64_t>(sym.size()); ++i)
+    try_add(i - 1, i);
+
+  while (!queue.empty()) {
+    const Pair p = queue.top();
+    queue.pop();
+    if (!merge(p))
+      continue;
+    Symbol &l = sym[p.left];
+    const int64_t next = sym[p.right].next;
+    l.next = next;
+    if (next >= 0)
+      sym[next].prev = p.left;
+    try_add(l.prev, p.left);
+    try_add(p.left, next);
+  }
+}
 
 // ---- vocabulary lookups -------------------------------------------------------
 

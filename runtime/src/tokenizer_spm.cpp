@@ -16,8 +16,6 @@
 // byte and never fails.
 #include "tokenizer_internal.h"
 
-#include <queue>
-
 namespace smepilot::rt::detail {
 namespace {
 
@@ -59,35 +57,25 @@ void spm_encode(const tokenizer::state &s, std::string_view text, std::vector<in
   if (sym.empty())
     return;
 
-  std::priority_queue<bigram, std::vector<bigram>, bigram_order> queue;
-  auto try_add = [&](int64_t left, int64_t right) {
-    if (left < 0 || right < 0)
-      return;
-    const size_t size = sym[left].n + sym[right].n;
-    const int32_t id = s.find(text.substr(sym[left].off, size));
-    if (id < 0)
-      return;
-    queue.push({left, right, s.score[id], size});
-  };
-  for (int64_t i = 1; i < static_cast<int64_t>(sym.size()); ++i)
-    try_add(i - 1, i);
-
-  while (!queue.empty()) {
-    const bigram b = queue.top();
-    queue.pop();
-    symbol &l = sym[b.left];
-    symbol &r = sym[b.right];
-    // Stale: one side has been merged since the pair was queued.
-    if (l.n == 0 || r.n == 0 || l.n + r.n != b.size)
-      continue;
-    l.n += r.n;
-    r.n = 0;
-    l.next = r.next;
-    if (r.next >= 0)
-      sym[r.next].prev = b.left;
-    try_add(l.prev, b.left);
-    try_add(b.left, l.next);
-  }
+  merge_pairs<bigram, bigram_order>(
+      sym,
+      [&](int64_t left, int64_t right) -> std::optional<bigram> {
+        const size_t size = sym[left].n + sym[right].n;
+        const int32_t id = s.find(text.substr(sym[left].off, size));
+        if (id < 0)
+          return std::nullopt;
+        return bigram{left, right, s.score[id], size};
+      },
+      [&](const bigram &b) {
+        symbol &l = sym[b.left];
+        symbol &r = sym[b.right];
+        // Stale: one side has been merged since the pair was queued.
+        if (l.n == 0 || r.n == 0 || l.n + r.n != b.size)
+          return false;
+        l.n += r.n;
+        r.n = 0;
+        return true;
+      });
 
   for (int64_t i = 0; i != -1; i = sym[i].next) {
     const std::string_view piece = text.substr(sym[i].off, sym[i].n);
