@@ -212,29 +212,24 @@ void gguf_writer::push_tensor(tensor t) {
 void gguf_writer::add_tensor(std::string_view name, ggml_type type, std::vector<int64_t> dims,
                              std::vector<uint8_t> bytes) {
   tensor t;
-  if (!check_tensor(name, type, dims, t.n_bytes))
-    return;
-  if (bytes.size() != t.n_bytes) {
-    fail("gguf_writer: tensor '" + std::string(name) + "': " + std::to_string(bytes.size()) +
-         " bytes given, " + ggml_type_name(type) + " " + gguf_dims_string(dims) + " takes " +
-         std::to_string(t.n_bytes));
-    return;
-  }
-  t.name = name;
-  t.type = type;
-  t.dims = std::move(dims);
   t.owned = std::move(bytes);
-  t.ref = t.owned;
-  push_tensor(std::move(t));
+  t.ref = t.owned; // stays valid: moving the tensor moves the vector's buffer with it
+  add_bytes_tensor(name, type, std::move(dims), std::move(t));
 }
 
 void gguf_writer::add_tensor_ref(std::string_view name, ggml_type type, std::vector<int64_t> dims,
                                  std::span<const uint8_t> bytes) {
   tensor t;
+  t.ref = bytes;
+  add_bytes_tensor(name, type, std::move(dims), std::move(t));
+}
+
+void gguf_writer::add_bytes_tensor(std::string_view name, ggml_type type,
+                                   std::vector<int64_t> dims, tensor t) {
   if (!check_tensor(name, type, dims, t.n_bytes))
     return;
-  if (bytes.size() != t.n_bytes) {
-    fail("gguf_writer: tensor '" + std::string(name) + "': " + std::to_string(bytes.size()) +
+  if (t.ref.size() != t.n_bytes) {
+    fail("gguf_writer: tensor '" + std::string(name) + "': " + std::to_string(t.ref.size()) +
          " bytes given, " + ggml_type_name(type) + " " + gguf_dims_string(dims) + " takes " +
          std::to_string(t.n_bytes));
     return;
@@ -242,7 +237,6 @@ void gguf_writer::add_tensor_ref(std::string_view name, ggml_type type, std::vec
   t.name = name;
   t.type = type;
   t.dims = std::move(dims);
-  t.ref = bytes;
   push_tensor(std::move(t));
 }
 

@@ -130,6 +130,10 @@ private:
                         const std::function<std::string_view(size_t)> &at);
   bool check_tensor(std::string_view name, ggml_type type, const std::vector<int64_t> &dims,
                     uint64_t &n_bytes);
+  /// add_tensor and add_tensor_ref: checks `t.ref` (the bytes) against the
+  /// shape, then adds `t`.
+  void add_bytes_tensor(std::string_view name, ggml_type type, std::vector<int64_t> dims,
+                        tensor t);
   void push_tensor(tensor t);
   status write_to(const output_fn &out) const;
   uint64_t infos_size() const;
