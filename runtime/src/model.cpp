@@ -42,12 +42,17 @@ public:
                                 what.c_str()));
   }
 
+  // The error for a required key that is absent.
+  status missing(const char *name) const {
+    return status::error(strformat("%s: key '%s' not found (required for architecture %s)",
+                                   file_.path().c_str(), key(name).c_str(), arch_.c_str()));
+  }
+
   // A positive 32-bit count; `fallback` when absent (0 = required).
   status count(const char *name, uint32_t &out, uint32_t fallback = 0) const {
     if (!has(name)) {
       if (fallback == 0)
-        return status::error(strformat("%s: key '%s' not found (required for architecture %s)",
-                                    file_.path().c_str(), key(name).c_str(), arch_.c_str()));
+        return missing(name);
       out = fallback;
       return status::ok();
     }
@@ -65,8 +70,7 @@ public:
   status positive(const char *name, float &out, float fallback) const {
     if (!has(name)) {
       if (std::isnan(fallback))
-        return status::error(strformat("%s: key '%s' not found (required for architecture %s)",
-                                    file_.path().c_str(), key(name).c_str(), arch_.c_str()));
+        return missing(name);
       out = fallback;
       return status::ok();
     }
