@@ -206,9 +206,13 @@ void k4_scale_min(const uint8_t *s, int i, int &sc, int &m) {
   }
 }
 
-void dequant_q4_k(const uint8_t *b, float *y) {
+// q4_K and q5_K: four chunks of 64 elements, each two sub-blocks of 32 with a
+// 6-bit scale and min; the low nibbles of qs[32c..32c+32) are the first
+// sub-block, the high nibbles the second. q5_K adds each element's 5th bit:
+// bit (e/32) of qh[e % 32].
+template <bool five_bit> void dequant_k4(const uint8_t *b, float *y) {
   const float d = load_half(b), dmin = load_half(b + 2);
-  const uint8_t *scales = b + 4, *qs = b + 16;
+  const uint8_t *scales = b + 4, *qh = b + 16, *qs = five_bit ? b + 48 : b + 16;
   for (int c = 0; c < 4; ++c) {
     int sc0, m0, sc1, m1;
     k4_scale_min(scales, 2 * c, sc0, m0);
@@ -216,24 +220,11 @@ void dequant_q4_k(const uint8_t *b, float *y) {
     const float d0 = d * float(sc0), o0 = dmin * float(m0);
     const float d1 = d * float(sc1), o1 = dmin * float(m1);
     for (int l = 0; l < 32; ++l) {
-      y[64 * c + l] = d0 * float(qs[32 * c + l] & 15) - o0;
-      y[64 * c + 32 + l] = d1 * float(qs[32 * c + l] >> 4) - o1;
-    }
-  }
-}
-
-void dequant_q5_k(const uint8_t *b, float *y) {
-  const float d = load_half(b), dmin = load_half(b + 2);
-  const uint8_t *scales = b + 4, *qh = b + 16, *qs = b + 48;
-  for (int c = 0; c < 4; ++c) {
-    int sc0, m0, sc1, m1;
-    k4_scale_min(scales, 2 * c, sc0, m0);
-    k4_scale_min(scales, 2 * c + 1, sc1, m1);
-    const float d0 = d * float(sc0), o0 = dmin * float(m0);
-    const float d1 = d * float(sc1), o1 = dmin * float(m1);
-    for (int l = 0; l < 32; ++l) {
-      int q0 = (qs[32 * c + l] & 15) | ((qh[l] >> (2 * c)) & 1) << 4;
-      int q1 = (qs[32 * c + l] >> 4) | ((qh[l] >> (2 * c + 1)) & 1) << 4;
+      int q0 = qs[32 * c + l] & 15, q1 = qs[32 * c + l] >> 4;
+      if constexpr (five_bit) {
+        q0 |= ((qh[l] >> (2 * c)) & 1) << 4;
+        q1 |= ((qh[l] >> (2 * c + 1)) & 1) << 4;
+      }
       y[64 * c + l] = d0 * float(q0) - o0;
       y[64 * c + 32 + l] = d1 * float(q1) - o1;
     }
@@ -276,8 +267,8 @@ block_fn block_dequantizer(ggml_type type) {
   case ggml_type::q8_1: return dequant_q8_1;
   case ggml_type::q2_k: return dequant_q2_k;
   case ggml_type::q3_k: return dequant_q3_k;
-  case ggml_type::q4_k: return dequant_q4_k;
-  case ggml_type::q5_k: return dequant_q5_k;
+  case ggml_type::q4_k: return dequant_k4<false>;
+  case ggml_type::q5_k: return dequant_k4<true>;
   case ggml_type::q6_k: return dequant_q6_k;
   case ggml_type::q8_k: return dequant_q8_k;
   default: return nullptr;
