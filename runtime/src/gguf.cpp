@@ -106,10 +106,13 @@ void decode_scalar(gguf_type type, const uint8_t *p, gguf_value &v) {
   }
 }
 
-// Bounds-checked cursor over the image.
+// Bounds-checked cursor over the image; its errors name the file and an offset.
 class cursor {
 public:
-  cursor(const uint8_t *base, uint64_t size) : base_(base), size_(size) {}
+  cursor(const std::string &path, const uint8_t *base, uint64_t size)
+      : path_(path), base_(base), size_(size) {}
+  const uint8_t *base() const { return base_; }
+  uint64_t size() const { return size_; }
   uint64_t pos() const { return pos_; }
   uint64_t remaining() const { return size_ - pos_; }
   bool has(uint64_t n) const { return n <= remaining(); }
@@ -123,7 +126,28 @@ public:
     return true;
   }
 
+  status error_at(uint64_t offset, const std::string &what) const {
+    return status::error(strformat("%s: offset %llu: %s", path_.c_str(), ull(offset),
+                                   what.c_str()));
+  }
+
+  // Reads a string at the cursor; `what` says whose string it is.
+  status read_string(std::string_view &out, const std::string &what) {
+    const uint64_t at = pos_;
+    uint64_t len;
+    if (!read(len))
+      return error_at(at, strformat("file ends inside the length of %s (file size %llu)",
+                                    what.c_str(), ull(size_)));
+    if (!has(len))
+      return error_at(at, strformat("%s has length %llu, but only %llu bytes remain in the file",
+                                    what.c_str(), ull(len), ull(remaining())));
+    out = std::string_view(reinterpret_cast<const char *>(here()), size_t(len));
+    skip(len);
+    return status::ok();
+  }
+
 private:
+  const std::string &path_;
   const uint8_t *base_;
   uint64_t size_;
   uint64_t pos_ = 0;
@@ -233,10 +257,6 @@ gguf_load_mode gguf_resolve_load_mode(gguf_load_mode requested, uint64_t file_si
 gguf_file::~gguf_file() {
   if (mapping_)
     munmap(mapping_, size_);
-}
-
-status gguf_file::error_at(uint64_t offset, const std::string &what) const {
-  return status::error(strformat("%s: offset %llu: %s", path_.c_str(), ull(offset), what.c_str()));
 }
 
 result<std::unique_ptr<gguf_file>> gguf_file::from_bytes(std::vector<uint8_t> bytes,
@@ -367,268 +387,271 @@ result<std::unique_ptr<gguf_file>> gguf_file::open(const std::string &path,
   return f;
 }
 
-status gguf_file::parse() {
-  cursor c(base_, size_);
-  kvs_.clear();
-  tensors_.clear();
-  kv_index_.clear();
-  tensor_index_.clear();
+namespace {
 
-  // Reads a string at the cursor; `what` says whose string it is.
-  auto read_string = [&](std::string_view &out, const std::string &what) -> status {
-    const uint64_t at = c.pos();
-    uint64_t len;
-    if (!c.read(len))
-      return error_at(at, strformat("file ends inside the length of %s (file size %llu)",
-                                 what.c_str(), ull(size_)));
-    if (!c.has(len))
-      return error_at(at, strformat("%s has length %llu, but only %llu bytes remain in the file",
-                                 what.c_str(), ull(len), ull(c.remaining())));
-    out = std::string_view(reinterpret_cast<const char *>(c.here()), size_t(len));
-    c.skip(len);
-    return status::ok();
-  };
+struct gguf_header {
+  uint32_t version;
+  uint64_t n_tensors;
+  uint64_t n_kv;
+};
 
-  // --- header
-  if (size_ < 4)
-    return error_at(0, strformat("file is %llu bytes, too short for the GGUF magic: not a GGUF file",
-                              ull(size_)));
-  if (std::memcmp(base_, "GGUF", 4) != 0) {
+// The header: magic, version, and the tensor and metadata counts, each count
+// bounded by the bytes left.
+result<gguf_header> read_header(cursor &c) {
+  const uint8_t *base = c.base();
+  const uint64_t size = c.size();
+  if (size < 4)
+    return c.error_at(0, strformat("file is %llu bytes, too short for the GGUF magic: not a GGUF "
+                                   "file",
+                                   ull(size)));
+  if (std::memcmp(base, "GGUF", 4) != 0) {
     std::string shown;
     for (int i = 0; i < 4; ++i)
-      shown += (base_[i] >= 0x20 && base_[i] < 0x7f) ? char(base_[i]) : '.';
-    return error_at(0, strformat("bad magic '%s' (bytes %02x %02x %02x %02x), expected 'GGUF': "
-                              "not a GGUF file",
-                              shown.c_str(), base_[0], base_[1], base_[2], base_[3]));
+      shown += (base[i] >= 0x20 && base[i] < 0x7f) ? char(base[i]) : '.';
+    return c.error_at(0, strformat("bad magic '%s' (bytes %02x %02x %02x %02x), expected 'GGUF': "
+                                   "not a GGUF file",
+                                   shown.c_str(), base[0], base[1], base[2], base[3]));
   }
   c.skip(4);
-  if (!c.read(version_))
-    return error_at(4, strformat("file ends inside the header (file size %llu, the header is %llu "
-                              "bytes)",
-                              ull(size_), ull(header_size)));
-  if (version_ == 1)
-    return error_at(4, "GGUF version 1 is not supported (it uses 32-bit counts); expected "
-                       "version 2 or 3: convert the file again with a current llama.cpp");
-  if (version_ == 0x02000000u || version_ == 0x03000000u)
-    return error_at(4, strformat("version field reads 0x%08x: this looks like a big-endian GGUF "
-                              "file, which is not supported (expected a little-endian version "
-                              "2 or 3)",
-                              version_));
-  if (version_ != 2 && version_ != 3)
-    return error_at(4, strformat("unsupported GGUF version %u, expected 2 or 3", version_));
-  uint64_t n_tensors, n_kv;
-  if (!c.read(n_tensors) || !c.read(n_kv))
-    return error_at(c.pos(), strformat("file ends inside the header (file size %llu, the header is "
-                                    "%llu bytes)",
-                                    ull(size_), ull(header_size)));
-  if (n_kv > c.remaining() / min_kv_size)
-    return error_at(16, strformat("metadata count n_kv = %llu is more than the remaining %llu bytes "
-                               "could hold (each key-value pair takes at least %llu bytes)",
-                               ull(n_kv), ull(c.remaining()), ull(min_kv_size)));
-  if (n_tensors > c.remaining() / min_tensor_info_size ||
-      n_kv * min_kv_size + n_tensors * min_tensor_info_size > c.remaining())
-    return error_at(8, strformat("tensor count n_tensors = %llu is more than the remaining %llu "
-                              "bytes could hold (each tensor info takes at least %llu bytes, "
-                              "after %llu key-value pairs)",
-                              ull(n_tensors), ull(c.remaining()), ull(min_tensor_info_size),
-                              ull(n_kv)));
+  gguf_header h;
+  if (!c.read(h.version))
+    return c.error_at(4, strformat("file ends inside the header (file size %llu, the header is "
+                                   "%llu bytes)",
+                                   ull(size), ull(header_size)));
+  if (h.version == 1)
+    return c.error_at(4, "GGUF version 1 is not supported (it uses 32-bit counts); expected "
+                         "version 2 or 3: convert the file again with a current llama.cpp");
+  if (h.version == 0x02000000u || h.version == 0x03000000u)
+    return c.error_at(4, strformat("version field reads 0x%08x: this looks like a big-endian "
+                                   "GGUF file, which is not supported (expected a little-endian "
+                                   "version 2 or 3)",
+                                   h.version));
+  if (h.version != 2 && h.version != 3)
+    return c.error_at(4, strformat("unsupported GGUF version %u, expected 2 or 3", h.version));
+  if (!c.read(h.n_tensors) || !c.read(h.n_kv))
+    return c.error_at(c.pos(), strformat("file ends inside the header (file size %llu, the "
+                                         "header is %llu bytes)",
+                                         ull(size), ull(header_size)));
+  if (h.n_kv > c.remaining() / min_kv_size)
+    return c.error_at(16, strformat("metadata count n_kv = %llu is more than the remaining %llu "
+                                    "bytes could hold (each key-value pair takes at least %llu "
+                                    "bytes)",
+                                    ull(h.n_kv), ull(c.remaining()), ull(min_kv_size)));
+  if (h.n_tensors > c.remaining() / min_tensor_info_size ||
+      h.n_kv * min_kv_size + h.n_tensors * min_tensor_info_size > c.remaining())
+    return c.error_at(8, strformat("tensor count n_tensors = %llu is more than the remaining %llu "
+                                   "bytes could hold (each tensor info takes at least %llu "
+                                   "bytes, after %llu key-value pairs)",
+                                   ull(h.n_tensors), ull(c.remaining()),
+                                   ull(min_tensor_info_size), ull(h.n_kv)));
+  return h;
+}
 
-  // --- metadata
-  kvs_.reserve(size_t(n_kv));
-  kv_index_.reserve(size_t(n_kv));
-  for (uint64_t k = 0; k < n_kv; ++k) {
-    gguf_kv kv;
-    kv.offset = c.pos();
-    SMEPILOT_RT_RETURN_IF_ERROR(read_string(kv.key, strformat("the key of metadata entry %llu",
-                                                           ull(k))));
-    const std::string what = "key " + quoted(kv.key);
-    const uint64_t type_at = c.pos();
-    uint32_t type_id;
-    if (!c.read(type_id))
-      return error_at(type_at, what + ": file ends inside the value type");
-    if (!is_known_type(type_id))
-      return error_at(type_at, strformat("%s: unknown value type %u (expected 0 to 12)",
-                                      what.c_str(), type_id));
-    gguf_value &v = kv.value;
-    v.type = gguf_type(type_id);
-    const uint64_t value_at = c.pos();
-    if (v.type == gguf_type::string) {
-      SMEPILOT_RT_RETURN_IF_ERROR(read_string(v.str, "the value of " + what));
-    } else if (v.type == gguf_type::array) {
-      uint32_t elem_id;
-      if (!c.read(elem_id) || !c.read(v.array_count))
-        return error_at(value_at, what + ": file ends inside the array header");
-      if (elem_id == uint32_t(gguf_type::array))
-        return error_at(value_at, what + ": nested arrays are not supported (array of array)");
-      if (!is_known_type(elem_id))
-        return error_at(value_at, strformat("%s: unknown array element type %u (expected 0 to 12)",
-                                         what.c_str(), elem_id));
-      v.array_type = gguf_type(elem_id);
-      v.array_offset = c.pos();
-      if (v.array_type == gguf_type::string) {
-        if (v.array_count > c.remaining() / 8)
-          return error_at(value_at, strformat("%s: array of %llu strings cannot fit in the "
-                                           "remaining %llu bytes (8 bytes at least each)",
-                                           what.c_str(), ull(v.array_count), ull(c.remaining())));
-        for (uint64_t e = 0; e < v.array_count; ++e) {
-          const uint64_t at = c.pos();
-          uint64_t len;
-          if (!c.read(len))
-            return error_at(at, strformat("%s: file ends inside the length of element %llu",
-                                       what.c_str(), ull(e)));
-          if (!c.has(len))
-            return error_at(at, strformat("%s: element %llu has length %llu, but only %llu bytes "
-                                       "remain in the file",
-                                       what.c_str(), ull(e), ull(len), ull(c.remaining())));
-          c.skip(len);
-        }
-      } else {
-        const uint64_t elem_size = gguf_scalar_size(v.array_type);
-        if (v.array_count > c.remaining() / elem_size)
-          return error_at(value_at, strformat("%s: array of %llu %s is past the end of the file "
-                                           "(%llu bytes remain)",
-                                           what.c_str(), ull(v.array_count),
-                                           gguf_type_name(v.array_type), ull(c.remaining())));
-        if (v.array_type == gguf_type::boolean) {
-          for (uint64_t e = 0; e < v.array_count; ++e)
-            if (c.here()[e] > 1)
-              return error_at(c.pos() + e, strformat("%s: element %llu is a bool of value %u, "
-                                                  "expected 0 or 1",
-                                                  what.c_str(), ull(e), c.here()[e]));
-        }
-        c.skip(v.array_count * elem_size);
-      }
-    } else {
-      const uint64_t n = gguf_scalar_size(v.type);
-      if (!c.has(n))
-        return error_at(value_at, strformat("%s: file ends inside the %s value", what.c_str(),
-                                         gguf_type_name(v.type)));
-      if (v.type == gguf_type::boolean && c.here()[0] > 1)
-        return error_at(value_at, strformat("%s: bool of value %u, expected 0 or 1", what.c_str(),
-                                         c.here()[0]));
-      decode_scalar(v.type, c.here(), v);
-      c.skip(n);
-    }
-    auto [it, inserted] = kv_index_.emplace(kv.key, kvs_.size());
-    if (!inserted)
-      return error_at(kv.offset, strformat("%s appears twice (first at offset %llu)", what.c_str(),
-                                        ull(kvs_[it->second].offset)));
-    kvs_.push_back(kv);
-  }
-
-  // --- alignment
-  alignment_ = 32;
-  if (const gguf_kv *a = find("general.alignment")) {
-    const gguf_value &v = a->value;
-    if (!is_integer(v.type))
-      return error_at(a->offset, strformat("key 'general.alignment' has type %s, expected uint32",
-                                        gguf_type_name(v.type)));
-    if (is_signed(v.type) && v.i <= 0)
-      return error_at(a->offset, strformat("key 'general.alignment' is %lld, expected a non-zero "
-                                        "power of two",
-                                        (long long)v.i));
-    uint64_t align = is_signed(v.type) ? uint64_t(v.i) : v.u;
-    if (align == 0 || (align & (align - 1)) != 0)
-      return error_at(a->offset, strformat("key 'general.alignment' is %llu, expected a non-zero "
-                                        "power of two",
-                                        ull(align)));
-    alignment_ = align;
-  }
-
-  // --- tensor infos
-  tensors_.reserve(size_t(n_tensors));
-  tensor_index_.reserve(size_t(n_tensors));
-  for (uint64_t t = 0; t < n_tensors; ++t) {
-    gguf_tensor_info ti;
-    ti.info_offset = c.pos();
-    SMEPILOT_RT_RETURN_IF_ERROR(
-        read_string(ti.name, strformat("the name of tensor %llu", ull(t))));
-    const std::string what = "tensor " + quoted(ti.name);
-    const uint64_t dims_at = c.pos();
-    uint32_t n_dims;
-    if (!c.read(n_dims))
-      return error_at(dims_at, what + ": file ends inside the dimension count");
-    if (n_dims == 0 || n_dims > max_dims)
-      return error_at(dims_at, strformat("%s: %u dimensions, expected 1 to %u", what.c_str(),
-                                      n_dims, max_dims));
-    uint64_t n_elements = 1;
-    for (uint32_t d = 0; d < n_dims; ++d) {
+// An array value after its type id (at `value_at`): element type and count,
+// then the elements, checked and skipped (the accessors decode them later).
+status read_array(cursor &c, const std::string &what, uint64_t value_at, gguf_value &v) {
+  uint32_t elem_id;
+  if (!c.read(elem_id) || !c.read(v.array_count))
+    return c.error_at(value_at, what + ": file ends inside the array header");
+  if (elem_id == uint32_t(gguf_type::array))
+    return c.error_at(value_at, what + ": nested arrays are not supported (array of array)");
+  if (!is_known_type(elem_id))
+    return c.error_at(value_at, strformat("%s: unknown array element type %u (expected 0 to 12)",
+                                          what.c_str(), elem_id));
+  v.array_type = gguf_type(elem_id);
+  v.array_offset = c.pos();
+  if (v.array_type == gguf_type::string) {
+    if (v.array_count > c.remaining() / 8)
+      return c.error_at(value_at, strformat("%s: array of %llu strings cannot fit in the "
+                                            "remaining %llu bytes (8 bytes at least each)",
+                                            what.c_str(), ull(v.array_count),
+                                            ull(c.remaining())));
+    for (uint64_t e = 0; e < v.array_count; ++e) {
       const uint64_t at = c.pos();
-      uint64_t ne;
-      if (!c.read(ne))
-        return error_at(at, what + ": file ends inside the dimensions");
-      if (ne == 0 || ne > uint64_t(std::numeric_limits<int64_t>::max()))
-        return error_at(at, strformat("%s: dimension %u is %llu, expected 1 to 2^63-1",
-                                   what.c_str(), d, ull(ne)));
-      if (mul_overflows(n_elements, ne, n_elements))
-        return error_at(at, strformat("%s: the element count overflows 64 bits at dimension %u "
-                                   "(%llu)",
-                                   what.c_str(), d, ull(ne)));
-      ti.dims.push_back(int64_t(ne));
+      uint64_t len;
+      if (!c.read(len))
+        return c.error_at(at, strformat("%s: file ends inside the length of element %llu",
+                                        what.c_str(), ull(e)));
+      if (!c.has(len))
+        return c.error_at(at, strformat("%s: element %llu has length %llu, but only %llu bytes "
+                                        "remain in the file",
+                                        what.c_str(), ull(e), ull(len), ull(c.remaining())));
+      c.skip(len);
     }
-    if (n_elements > uint64_t(std::numeric_limits<int64_t>::max()))
-      return error_at(dims_at, strformat("%s: %llu elements is more than int64 can count",
-                                      what.c_str(), ull(n_elements)));
-    const uint64_t type_at = c.pos();
-    uint32_t type_id;
-    if (!c.read(type_id))
-      return error_at(type_at, what + ": file ends inside the tensor type");
-    const ggml_type_traits *traits = ggml_traits(type_id);
-    if (!traits)
-      return error_at(type_at, strformat("%s: unknown ggml type id %u", what.c_str(), type_id));
-    ti.type = ggml_type(type_id);
-    if (uint64_t(ti.dims[0]) % traits->block_size != 0)
-      return error_at(dims_at, strformat("%s: ne[0] = %lld is not a multiple of the %s block size "
-                                      "%u",
-                                      what.c_str(), (long long)ti.dims[0], traits->name,
-                                      traits->block_size));
-    uint64_t n_bytes = uint64_t(ti.dims[0]) / traits->block_size;
-    bool overflow = mul_overflows(n_bytes, traits->type_size, n_bytes);
-    for (uint32_t d = 1; d < n_dims && !overflow; ++d)
-      overflow = mul_overflows(n_bytes, uint64_t(ti.dims[d]), n_bytes);
-    if (overflow)
-      return error_at(dims_at, strformat("%s: the byte size of %s %s overflows 64 bits",
-                                      what.c_str(), traits->name,
-                                      gguf_dims_string(ti.dims).c_str()));
-    ti.n_elements = n_elements;
-    ti.n_bytes = n_bytes;
-    const uint64_t offset_at = c.pos();
-    if (!c.read(ti.offset))
-      return error_at(offset_at, what + ": file ends inside the data offset");
-    if (ti.offset % alignment_ != 0)
-      return error_at(offset_at, strformat("%s: data offset %llu is not a multiple of the "
-                                        "alignment %llu",
-                                        what.c_str(), ull(ti.offset), ull(alignment_)));
-    auto [it, inserted] = tensor_index_.emplace(ti.name, tensors_.size());
-    if (!inserted)
-      return error_at(ti.info_offset, strformat("%s appears twice (first at offset %llu)",
-                                             what.c_str(),
-                                             ull(tensors_[it->second].info_offset)));
-    tensors_.push_back(std::move(ti));
+    return status::ok();
   }
+  const uint64_t elem_size = gguf_scalar_size(v.array_type);
+  if (v.array_count > c.remaining() / elem_size)
+    return c.error_at(value_at, strformat("%s: array of %llu %s is past the end of the file "
+                                          "(%llu bytes remain)",
+                                          what.c_str(), ull(v.array_count),
+                                          gguf_type_name(v.array_type), ull(c.remaining())));
+  if (v.array_type == gguf_type::boolean) {
+    for (uint64_t e = 0; e < v.array_count; ++e)
+      if (c.here()[e] > 1)
+        return c.error_at(c.pos() + e, strformat("%s: element %llu is a bool of value %u, "
+                                                 "expected 0 or 1",
+                                                 what.c_str(), ull(e), c.here()[e]));
+  }
+  c.skip(v.array_count * elem_size);
+  return status::ok();
+}
 
-  // --- data section
+// Metadata entry `k`: key, value type and value.
+status read_kv(cursor &c, uint64_t k, gguf_kv &kv) {
+  kv.offset = c.pos();
+  SMEPILOT_RT_RETURN_IF_ERROR(
+      c.read_string(kv.key, strformat("the key of metadata entry %llu", ull(k))));
+  const std::string what = "key " + quoted(kv.key);
+  const uint64_t type_at = c.pos();
+  uint32_t type_id;
+  if (!c.read(type_id))
+    return c.error_at(type_at, what + ": file ends inside the value type");
+  if (!is_known_type(type_id))
+    return c.error_at(type_at, strformat("%s: unknown value type %u (expected 0 to 12)",
+                                         what.c_str(), type_id));
+  gguf_value &v = kv.value;
+  v.type = gguf_type(type_id);
+  const uint64_t value_at = c.pos();
+  if (v.type == gguf_type::string)
+    return c.read_string(v.str, "the value of " + what);
+  if (v.type == gguf_type::array)
+    return read_array(c, what, value_at, v);
+  const uint64_t n = gguf_scalar_size(v.type);
+  if (!c.has(n))
+    return c.error_at(value_at, strformat("%s: file ends inside the %s value", what.c_str(),
+                                          gguf_type_name(v.type)));
+  if (v.type == gguf_type::boolean && c.here()[0] > 1)
+    return c.error_at(value_at, strformat("%s: bool of value %u, expected 0 or 1", what.c_str(),
+                                          c.here()[0]));
+  decode_scalar(v.type, c.here(), v);
+  c.skip(n);
+  return status::ok();
+}
+
+// The tensor data alignment: general.alignment (a non-zero power of two) if
+// the key `a` is present, else 32.
+result<uint64_t> read_alignment(const cursor &c, const gguf_kv *a) {
+  if (!a)
+    return uint64_t(32);
+  const gguf_value &v = a->value;
+  if (!is_integer(v.type))
+    return c.error_at(a->offset, strformat("key 'general.alignment' has type %s, expected uint32",
+                                           gguf_type_name(v.type)));
+  if (is_signed(v.type) && v.i <= 0)
+    return c.error_at(a->offset, strformat("key 'general.alignment' is %lld, expected a non-zero "
+                                           "power of two",
+                                           (long long)v.i));
+  uint64_t align = is_signed(v.type) ? uint64_t(v.i) : v.u;
+  if (align == 0 || (align & (align - 1)) != 0)
+    return c.error_at(a->offset, strformat("key 'general.alignment' is %llu, expected a non-zero "
+                                           "power of two",
+                                           ull(align)));
+  return align;
+}
+
+// A tensor's dimension count and dimensions (at `dims_at`), into ti.dims and
+// ti.n_elements.
+status read_dims(cursor &c, const std::string &what, uint64_t dims_at, gguf_tensor_info &ti) {
+  uint32_t n_dims;
+  if (!c.read(n_dims))
+    return c.error_at(dims_at, what + ": file ends inside the dimension count");
+  if (n_dims == 0 || n_dims > max_dims)
+    return c.error_at(dims_at, strformat("%s: %u dimensions, expected 1 to %u", what.c_str(),
+                                         n_dims, max_dims));
+  uint64_t n_elements = 1;
+  for (uint32_t d = 0; d < n_dims; ++d) {
+    const uint64_t at = c.pos();
+    uint64_t ne;
+    if (!c.read(ne))
+      return c.error_at(at, what + ": file ends inside the dimensions");
+    if (ne == 0 || ne > uint64_t(std::numeric_limits<int64_t>::max()))
+      return c.error_at(at, strformat("%s: dimension %u is %llu, expected 1 to 2^63-1",
+                                      what.c_str(), d, ull(ne)));
+    if (mul_overflows(n_elements, ne, n_elements))
+      return c.error_at(at, strformat("%s: the element count overflows 64 bits at dimension %u "
+                                      "(%llu)",
+                                      what.c_str(), d, ull(ne)));
+    ti.dims.push_back(int64_t(ne));
+  }
+  if (n_elements > uint64_t(std::numeric_limits<int64_t>::max()))
+    return c.error_at(dims_at, strformat("%s: %llu elements is more than int64 can count",
+                                         what.c_str(), ull(n_elements)));
+  ti.n_elements = n_elements;
+  return status::ok();
+}
+
+// Tensor info `t`: name, dimensions, type and data offset (a multiple of
+// `alignment`), with the byte size the type and shape give.
+status read_tensor_info(cursor &c, uint64_t t, uint64_t alignment, gguf_tensor_info &ti) {
+  ti.info_offset = c.pos();
+  SMEPILOT_RT_RETURN_IF_ERROR(c.read_string(ti.name, strformat("the name of tensor %llu", ull(t))));
+  const std::string what = "tensor " + quoted(ti.name);
+  const uint64_t dims_at = c.pos();
+  SMEPILOT_RT_RETURN_IF_ERROR(read_dims(c, what, dims_at, ti));
+  const uint64_t type_at = c.pos();
+  uint32_t type_id;
+  if (!c.read(type_id))
+    return c.error_at(type_at, what + ": file ends inside the tensor type");
+  const ggml_type_traits *traits = ggml_traits(type_id);
+  if (!traits)
+    return c.error_at(type_at, strformat("%s: unknown ggml type id %u", what.c_str(), type_id));
+  ti.type = ggml_type(type_id);
+  if (uint64_t(ti.dims[0]) % traits->block_size != 0)
+    return c.error_at(dims_at, strformat("%s: ne[0] = %lld is not a multiple of the %s block "
+                                         "size %u",
+                                         what.c_str(), (long long)ti.dims[0], traits->name,
+                                         traits->block_size));
+  uint64_t n_bytes = uint64_t(ti.dims[0]) / traits->block_size;
+  bool overflow = mul_overflows(n_bytes, traits->type_size, n_bytes);
+  for (size_t d = 1; d < ti.dims.size() && !overflow; ++d)
+    overflow = mul_overflows(n_bytes, uint64_t(ti.dims[d]), n_bytes);
+  if (overflow)
+    return c.error_at(dims_at, strformat("%s: the byte size of %s %s overflows 64 bits",
+                                         what.c_str(), traits->name,
+                                         gguf_dims_string(ti.dims).c_str()));
+  ti.n_bytes = n_bytes;
+  const uint64_t offset_at = c.pos();
+  if (!c.read(ti.offset))
+    return c.error_at(offset_at, what + ": file ends inside the data offset");
+  if (ti.offset % alignment != 0)
+    return c.error_at(offset_at, strformat("%s: data offset %llu is not a multiple of the "
+                                           "alignment %llu",
+                                           what.c_str(), ull(ti.offset), ull(alignment)));
+  return status::ok();
+}
+
+// The data section starts at the first multiple of `alignment` after the
+// tensor infos (the cursor's position). Points each tensor at its data, which
+// must lie inside the image; returns the data section's offset.
+result<uint64_t> place_tensor_data(const cursor &c, uint64_t alignment,
+                                   std::vector<gguf_tensor_info> &tensors) {
   const uint64_t end_of_infos = c.pos();
   uint64_t padded;
-  if (add_overflows(end_of_infos, alignment_ - 1, padded))
-    return error_at(end_of_infos, strformat("alignment %llu overflows the data section offset",
-                                         ull(alignment_)));
-  data_offset_ = padded / alignment_ * alignment_;
-  for (gguf_tensor_info &ti : tensors_) {
+  if (add_overflows(end_of_infos, alignment - 1, padded))
+    return c.error_at(end_of_infos, strformat("alignment %llu overflows the data section offset",
+                                              ull(alignment)));
+  const uint64_t data_offset = padded / alignment * alignment;
+  for (gguf_tensor_info &ti : tensors) {
     uint64_t begin, end;
-    if (add_overflows(data_offset_, ti.offset, begin) || add_overflows(begin, ti.n_bytes, end) ||
-        end > size_)
-      return error_at(ti.info_offset,
-                      strformat("tensor %s: data [%llu, %llu) is past the end of the file (size "
-                             "%llu)",
-                             quoted(ti.name).c_str(), ull(data_offset_ + ti.offset),
-                             ull(data_offset_ + ti.offset + ti.n_bytes), ull(size_)));
-    ti.data = base_ + begin;
+    if (add_overflows(data_offset, ti.offset, begin) || add_overflows(begin, ti.n_bytes, end) ||
+        end > c.size())
+      return c.error_at(ti.info_offset,
+                        strformat("tensor %s: data [%llu, %llu) is past the end of the file "
+                                  "(size %llu)",
+                                  quoted(ti.name).c_str(), ull(data_offset + ti.offset),
+                                  ull(data_offset + ti.offset + ti.n_bytes), ull(c.size())));
+    ti.data = c.base() + begin;
   }
-  // No two tensors may share bytes.
+  return data_offset;
+}
+
+// No two tensors may share bytes.
+status check_no_overlap(const cursor &c, uint64_t data_offset,
+                        const std::vector<gguf_tensor_info> &tensors) {
   std::vector<const gguf_tensor_info *> by_offset;
-  by_offset.reserve(tensors_.size());
-  for (const gguf_tensor_info &ti : tensors_)
+  by_offset.reserve(tensors.size());
+  for (const gguf_tensor_info &ti : tensors)
     by_offset.push_back(&ti);
   std::sort(by_offset.begin(), by_offset.end(),
             [](const gguf_tensor_info *a, const gguf_tensor_info *b) {
@@ -637,14 +660,66 @@ status gguf_file::parse() {
   for (size_t i = 1; i < by_offset.size(); ++i) {
     const gguf_tensor_info &a = *by_offset[i - 1], &b = *by_offset[i];
     if (a.offset + a.n_bytes > b.offset)
-      return error_at(b.info_offset,
-                      strformat("tensor %s: data [%llu, %llu) overlaps tensor %s [%llu, %llu)",
-                             quoted(b.name).c_str(), ull(data_offset_ + b.offset),
-                             ull(data_offset_ + b.offset + b.n_bytes), quoted(a.name).c_str(),
-                             ull(data_offset_ + a.offset),
-                             ull(data_offset_ + a.offset + a.n_bytes)));
+      return c.error_at(b.info_offset,
+                        strformat("tensor %s: data [%llu, %llu) overlaps tensor %s [%llu, %llu)",
+                                  quoted(b.name).c_str(), ull(data_offset + b.offset),
+                                  ull(data_offset + b.offset + b.n_bytes),
+                                  quoted(a.name).c_str(), ull(data_offset + a.offset),
+                                  ull(data_offset + a.offset + a.n_bytes)));
   }
   return status::ok();
+}
+
+} // namespace
+
+status gguf_file::parse() {
+  cursor c(path_, base_, size_);
+  kvs_.clear();
+  tensors_.clear();
+  kv_index_.clear();
+  tensor_index_.clear();
+
+  result<gguf_header> header = read_header(c);
+  if (!header)
+    return header.take_error();
+  version_ = header->version;
+
+  kvs_.reserve(size_t(header->n_kv));
+  kv_index_.reserve(size_t(header->n_kv));
+  for (uint64_t k = 0; k < header->n_kv; ++k) {
+    gguf_kv kv;
+    SMEPILOT_RT_RETURN_IF_ERROR(read_kv(c, k, kv));
+    auto [it, inserted] = kv_index_.emplace(kv.key, kvs_.size());
+    if (!inserted)
+      return c.error_at(kv.offset, strformat("key %s appears twice (first at offset %llu)",
+                                             quoted(kv.key).c_str(),
+                                             ull(kvs_[it->second].offset)));
+    kvs_.push_back(kv);
+  }
+
+  result<uint64_t> alignment = read_alignment(c, find("general.alignment"));
+  if (!alignment)
+    return alignment.take_error();
+  alignment_ = *alignment;
+
+  tensors_.reserve(size_t(header->n_tensors));
+  tensor_index_.reserve(size_t(header->n_tensors));
+  for (uint64_t t = 0; t < header->n_tensors; ++t) {
+    gguf_tensor_info ti;
+    SMEPILOT_RT_RETURN_IF_ERROR(read_tensor_info(c, t, alignment_, ti));
+    auto [it, inserted] = tensor_index_.emplace(ti.name, tensors_.size());
+    if (!inserted)
+      return c.error_at(ti.info_offset, strformat("tensor %s appears twice (first at offset %llu)",
+                                                  quoted(ti.name).c_str(),
+                                                  ull(tensors_[it->second].info_offset)));
+    tensors_.push_back(std::move(ti));
+  }
+
+  result<uint64_t> data_offset = place_tensor_data(c, alignment_, tensors_);
+  if (!data_offset)
+    return data_offset.take_error();
+  data_offset_ = *data_offset;
+  return check_no_overlap(c, data_offset_, tensors_);
 }
 
 // --- lookups and typed accessors ------------------------------------------------

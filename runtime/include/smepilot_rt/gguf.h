@@ -187,7 +187,6 @@ public:
 private:
   gguf_file() = default;
   status parse();
-  status error_at(uint64_t offset, const std::string &what) const;
 
   std::string path_;
   uint32_t version_ = 0;
