@@ -157,171 +157,191 @@ std::string usage() {
          "  -h,  --help               this text\n";
 }
 
-result<options> parse_args(int argc, char **argv) {
-  options o;
-  o.model = SMEPILOT_DEFAULT_MODEL;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_inline_value = false;
-    if (arg.size() > 2 && arg[0] == '-' && arg[1] == '-') {
-      size_t eq = arg.find('=');
+namespace {
+
+// The argument being parsed: the option as given, its value if given after
+// '=' (--temp=0.7), and the arguments after it, from which take() fetches the
+// value otherwise.
+class arg_reader {
+public:
+  arg_reader(int argc, char **argv) : argc_(argc), argv_(argv) {}
+
+  /// Moves to the next argument; false after the last.
+  bool next() {
+    if (++i_ >= argc_)
+      return false;
+    arg_ = argv_[i_];
+    value_.clear();
+    has_inline_value_ = false;
+    if (arg_.size() > 2 && arg_[0] == '-' && arg_[1] == '-') {
+      size_t eq = arg_.find('=');
       if (eq != std::string::npos) {
-        value = arg.substr(eq + 1);
-        arg = arg.substr(0, eq);
-        has_inline_value = true;
+        value_ = arg_.substr(eq + 1);
+        arg_ = arg_.substr(0, eq);
+        has_inline_value_ = true;
       }
     }
-    auto is = [&](const char *short_name, const char *long_name) {
-      return (short_name && arg == short_name) || arg == long_name;
-    };
-    // Fetches the option's value; an error when there is none.
-    auto take = [&](std::string &out) -> status {
-      if (has_inline_value) {
-        out = value;
-        return status::ok();
-      }
-      if (i + 1 >= argc)
-        return status::error("option " + arg + " needs a value");
-      out = argv[++i];
+    return true;
+  }
+
+  const std::string &arg() const { return arg_; }
+
+  bool is(const char *short_name, const char *long_name) const {
+    return (short_name && arg_ == short_name) || arg_ == long_name;
+  }
+
+  /// Fetches the option's value; an error when there is none.
+  status take(std::string &out) {
+    if (has_inline_value_) {
+      out = value_;
       return status::ok();
-    };
-    auto flag_only = [&]() -> status {
-      if (has_inline_value)
-        return status::error("option " + arg + " takes no value");
-      return status::ok();
-    };
+    }
+    if (i_ + 1 >= argc_)
+      return status::error("option " + arg_ + " needs a value");
+    out = argv_[++i_];
+    return status::ok();
+  }
+
+  /// An option without a value: sets `out`.
+  status flag(bool &out) {
+    if (has_inline_value_)
+      return status::error("option " + arg_ + " takes no value");
+    out = true;
+    return status::ok();
+  }
+
+  template <typename T> status take_int(T &field, int64_t lo, int64_t hi) {
     std::string v;
-    auto take_int = [&](auto &field, int64_t lo, int64_t hi) -> status {
-      SMEPILOT_RT_RETURN_IF_ERROR(take(v));
-      result<int64_t> r = parse_int(v, arg, lo, hi);
-      if (!r)
-        return r.take_error();
-      field = static_cast<std::remove_reference_t<decltype(field)>>(*r);
-      return status::ok();
-    };
-    auto take_float = [&](float &field, double lo, double hi) -> status {
-      SMEPILOT_RT_RETURN_IF_ERROR(take(v));
-      result<float> r = parse_float(v, arg, lo, hi);
-      if (!r)
-        return r.take_error();
-      field = *r;
-      return status::ok();
-    };
-    constexpr int64_t kMaxI32 = std::numeric_limits<int32_t>::max();
-
-    status s;
-    if (is("-h", "--help")) {
-      s = flag_only();
-      o.help = true;
-    } else if (is(nullptr, "--version")) {
-      s = flag_only();
-      o.version = true;
-    } else if (is("-m", "--model")) {
-      s = take(o.model);
-    } else if (is("-p", "--prompt")) {
-      s = take(o.prompt);
-      o.has_prompt = true;
-    } else if (is("-f", "--file")) {
-      s = take(o.prompt_file);
-    } else if (is(nullptr, "--prompt-ids")) {
-      s = take(v);
-      if (s) {
-        auto ids = parse_id_list(v, "--prompt-ids");
-        s = ids ? status::ok() : ids.take_error();
-        if (s) {
-          o.prompt_ids = *ids;
-          o.has_prompt_ids = true;
-        }
-      }
-    } else if (is("-n", "--n-predict")) {
-      s = take_int(o.n_predict, -1, kMaxI32);
-    } else if (is("-c", "--ctx-size")) {
-      s = take_int(o.n_ctx, 0, kMaxI32);
-    } else if (is("-t", "--threads")) {
-      s = take_int(o.n_threads, 1, 1024);
-    } else if (is("-b", "--batch-size")) {
-      s = take_int(o.n_batch, 1, 1 << 20);
-    } else if (is(nullptr, "--kv-type")) {
-      s = take(v);
-      if (s) {
-        auto t = rt::parse_kv_cache_type(v);
-        s = t ? status::ok() : status::error("--kv-type: " + t.error().message());
-        if (s)
-          o.kv_type = *t;
-      }
-    } else if (is(nullptr, "--temp")) {
-      s = take_float(o.sampling.temp, -1e9, 1e9);
-    } else if (is(nullptr, "--top-k")) {
-      s = take_int(o.sampling.top_k, 0, kMaxI32);
-    } else if (is(nullptr, "--top-p")) {
-      s = take_float(o.sampling.top_p, 0.0, 1.0);
-    } else if (is(nullptr, "--min-p")) {
-      s = take_float(o.sampling.min_p, 0.0, 1.0);
-    } else if (is(nullptr, "--repeat-penalty")) {
-      s = take_float(o.sampling.repeat_penalty, 1e-6, 1e9);
-    } else if (is(nullptr, "--repeat-last-n")) {
-      s = take_int(o.sampling.repeat_last_n, 0, kMaxI32);
-    } else if (is("-s", "--seed")) {
-      s = take_int(o.seed, -1, std::numeric_limits<uint32_t>::max());
-    } else if (is(nullptr, "--ignore-eos")) {
-      s = flag_only();
-      o.ignore_eos = true;
-    } else if (is(nullptr, "--engine")) {
-      s = take(o.engine);
-    } else if (is(nullptr, "--dump-mlir")) {
-      s = take(o.dump_mlir);
-    } else if (is(nullptr, "--target")) {
-      s = take(o.target);
-    } else if (is(nullptr, "--emit-object")) {
-      s = take(o.emit_object);
-    } else if (is(nullptr, "--profile")) {
-      s = take(o.profile);
-    } else if (is(nullptr, "--sme-all")) {
-      s = flag_only();
-      o.sme_all = true;
-    } else if (is(nullptr, "--sme-type")) {
-      s = take(o.sme_type);
-      if (s && o.sme_type != "auto" && o.sme_type != "f32" && o.sme_type != "bf16" &&
-          o.sme_type != "f16")
-        s = status::error("unknown --sme-type '" + o.sme_type + "' (auto, f32, bf16 or f16)");
-    } else if (is("-v", "--verbose")) {
-      s = flag_only();
-      o.verbose = true;
-    } else if (is(nullptr, "--logits-out")) {
-      s = take(o.logits_out);
-    } else if (is(nullptr, "--teacher-ids")) {
-      s = take(v);
-      if (s) {
-        auto ids = parse_id_list(v, "--teacher-ids");
-        s = ids ? status::ok() : ids.take_error();
-        if (s) {
-          o.teacher_ids = *ids;
-          o.has_teacher_ids = true;
-        }
-      }
-    } else if (is(nullptr, "--perplexity")) {
-      s = flag_only();
-      o.perplexity = true;
-    } else if (arg.size() > 1 && arg[0] == '-') {
-      s = status::error("unknown option '" + arg + "' (see --help)");
-    } else {
-      s = status::error("unexpected argument '" + arg + "' (see --help)");
-    }
-    if (!s)
-      return s;
-  }
-  if (o.help || o.version)
-    return o;
-  if (!o.emit_object.empty() || !o.target.empty()) {
-    if (o.emit_object.empty())
-      return status::error("--target needs --emit-object FILE (the model is compiled ahead of "
-                           "time for it)");
-    if (o.target.empty())
-      return status::error("--emit-object needs --target NAME (sme-sve or sme2-nosve)");
-    return o; // no prompt: nothing is generated
+    SMEPILOT_RT_RETURN_IF_ERROR(take(v));
+    result<int64_t> r = parse_int(v, arg_, lo, hi);
+    if (!r)
+      return r.take_error();
+    field = static_cast<T>(*r);
+    return status::ok();
   }
 
+  status take_float(float &field, double lo, double hi) {
+    std::string v;
+    SMEPILOT_RT_RETURN_IF_ERROR(take(v));
+    result<float> r = parse_float(v, arg_, lo, hi);
+    if (!r)
+      return r.take_error();
+    field = *r;
+    return status::ok();
+  }
+
+  /// A token id list (parse_id_list); sets `given`.
+  status take_ids(std::vector<int32_t> &ids, bool &given, const char *flag) {
+    std::string v;
+    SMEPILOT_RT_RETURN_IF_ERROR(take(v));
+    result<std::vector<int32_t>> r = parse_id_list(v, flag);
+    if (!r)
+      return r.take_error();
+    ids = *r;
+    given = true;
+    return status::ok();
+  }
+
+private:
+  int argc_;
+  char **argv_;
+  int i_ = 0;
+  std::string arg_;
+  std::string value_;
+  bool has_inline_value_ = false;
+};
+
+// Applies the option at `r` to `o`; an error names an unknown option or a
+// value that does not parse.
+status parse_option(arg_reader &r, options &o) {
+  constexpr int64_t kMaxI32 = std::numeric_limits<int32_t>::max();
+  // model and prompt
+  if (r.is("-h", "--help"))
+    return r.flag(o.help);
+  if (r.is(nullptr, "--version"))
+    return r.flag(o.version);
+  if (r.is("-m", "--model"))
+    return r.take(o.model);
+  if (r.is("-p", "--prompt")) {
+    o.has_prompt = true;
+    return r.take(o.prompt);
+  }
+  if (r.is("-f", "--file"))
+    return r.take(o.prompt_file);
+  if (r.is(nullptr, "--prompt-ids"))
+    return r.take_ids(o.prompt_ids, o.has_prompt_ids, "--prompt-ids");
+  // generation
+  if (r.is("-n", "--n-predict"))
+    return r.take_int(o.n_predict, -1, kMaxI32);
+  if (r.is("-c", "--ctx-size"))
+    return r.take_int(o.n_ctx, 0, kMaxI32);
+  if (r.is("-t", "--threads"))
+    return r.take_int(o.n_threads, 1, 1024);
+  if (r.is("-b", "--batch-size"))
+    return r.take_int(o.n_batch, 1, 1 << 20);
+  if (r.is(nullptr, "--kv-type")) {
+    std::string v;
+    SMEPILOT_RT_RETURN_IF_ERROR(r.take(v));
+    auto t = rt::parse_kv_cache_type(v);
+    if (!t)
+      return status::error("--kv-type: " + t.error().message());
+    o.kv_type = *t;
+    return status::ok();
+  }
+  // sampling
+  if (r.is(nullptr, "--temp"))
+    return r.take_float(o.sampling.temp, -1e9, 1e9);
+  if (r.is(nullptr, "--top-k"))
+    return r.take_int(o.sampling.top_k, 0, kMaxI32);
+  if (r.is(nullptr, "--top-p"))
+    return r.take_float(o.sampling.top_p, 0.0, 1.0);
+  if (r.is(nullptr, "--min-p"))
+    return r.take_float(o.sampling.min_p, 0.0, 1.0);
+  if (r.is(nullptr, "--repeat-penalty"))
+    return r.take_float(o.sampling.repeat_penalty, 1e-6, 1e9);
+  if (r.is(nullptr, "--repeat-last-n"))
+    return r.take_int(o.sampling.repeat_last_n, 0, kMaxI32);
+  if (r.is("-s", "--seed"))
+    return r.take_int(o.seed, -1, std::numeric_limits<uint32_t>::max());
+  if (r.is(nullptr, "--ignore-eos"))
+    return r.flag(o.ignore_eos);
+  // engines and ahead-of-time compilation
+  if (r.is(nullptr, "--engine"))
+    return r.take(o.engine);
+  if (r.is(nullptr, "--dump-mlir"))
+    return r.take(o.dump_mlir);
+  if (r.is(nullptr, "--target"))
+    return r.take(o.target);
+  if (r.is(nullptr, "--emit-object"))
+    return r.take(o.emit_object);
+  if (r.is(nullptr, "--profile"))
+    return r.take(o.profile);
+  if (r.is(nullptr, "--sme-all"))
+    return r.flag(o.sme_all);
+  if (r.is(nullptr, "--sme-type")) {
+    SMEPILOT_RT_RETURN_IF_ERROR(r.take(o.sme_type));
+    if (o.sme_type != "auto" && o.sme_type != "f32" && o.sme_type != "bf16" &&
+        o.sme_type != "f16")
+      return status::error("unknown --sme-type '" + o.sme_type + "' (auto, f32, bf16 or f16)");
+    return status::ok();
+  }
+  // inspection
+  if (r.is("-v", "--verbose"))
+    return r.flag(o.verbose);
+  if (r.is(nullptr, "--logits-out"))
+    return r.take(o.logits_out);
+  if (r.is(nullptr, "--teacher-ids"))
+    return r.take_ids(o.teacher_ids, o.has_teacher_ids, "--teacher-ids");
+  if (r.is(nullptr, "--perplexity"))
+    return r.flag(o.perplexity);
+  if (r.arg().size() > 1 && r.arg()[0] == '-')
+    return status::error("unknown option '" + r.arg() + "' (see --help)");
+  return status::error("unexpected argument '" + r.arg() + "' (see --help)");
+}
+
+// The rules between the options of a run that generates text (or scores it):
+// exactly one prompt source, and the inspection modes' prerequisites.
+status check_generation_options(const options &o) {
   const int n_sources = int(o.has_prompt) + int(!o.prompt_file.empty()) + int(o.has_prompt_ids);
   if (n_sources > 1)
     return status::error("give only one of -p, -f and --prompt-ids");
@@ -333,6 +353,28 @@ result<options> parse_args(int argc, char **argv) {
     return status::error("--perplexity and --logits-out cannot be combined");
   if (o.perplexity && o.has_prompt_ids)
     return status::error("--perplexity needs text (-p or -f), not --prompt-ids");
+  return status::ok();
+}
+
+} // namespace
+
+result<options> parse_args(int argc, char **argv) {
+  options o;
+  o.model = SMEPILOT_DEFAULT_MODEL;
+  arg_reader r(argc, argv);
+  while (r.next())
+    SMEPILOT_RT_RETURN_IF_ERROR(parse_option(r, o));
+  if (o.help || o.version)
+    return o;
+  if (!o.emit_object.empty() || !o.target.empty()) {
+    if (o.emit_object.empty())
+      return status::error("--target needs --emit-object FILE (the model is compiled ahead of "
+                           "time for it)");
+    if (o.target.empty())
+      return status::error("--emit-object needs --target NAME (sme-sve or sme2-nosve)");
+    return o; // no prompt: nothing is generated
+  }
+  SMEPILOT_RT_RETURN_IF_ERROR(check_generation_options(o));
   if (o.seed >= 0)
     o.sampling.seed = uint32_t(o.seed);
   return o;
