@@ -221,23 +221,23 @@ std::string xmlEscape(StringRef s) {
   return out;
 }
 
-/// A log-log Roofline chart.
-void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
-  const double width = 1040, height = 560, left = 80, right = 370, top = 50,
-               bottom = 60;
-  const double plotW = width - left - right, plotH = height - top - bottom;
+/// One roof of the chart: a unit's (or both units') peak and bandwidth for an
+/// element type.
+struct Roof {
+  std::string label, color;
+  double peak, bw;
+  bool dashed;
+};
 
-  // Element types present, and the roofs to draw for each.
+/// The roofs to draw: for each element type present (f32 if none), the CPU
+/// roof and, where the matrix unit supports the type, the SME roof and the
+/// combined one. All but the first two are dashed.
+SmallVector<Roof> chartRoofs(TargetAttr target, ArrayRef<Row> rows) {
   llvm::SetVector<Type> types;
   for (const Row &r : rows)
     types.insert(r.d.getElem());
   if (types.empty())
     types.insert(Float32Type::get(target.getContext()));
-  struct Roof {
-    std::string label, color;
-    double peak, bw;
-    bool dashed;
-  };
   SmallVector<Roof> roofs;
   for (Type t : types) {
     roofs.push_back({"CPU " + typeName(t), "#1f77b4",
@@ -254,8 +254,29 @@ void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
                        target.getMemBwGbps(), roofs.size() >= 3});
     }
   }
+  return roofs;
+}
 
-  // Axis ranges in decades covering the roofs' ridges and every op.
+/// The chart's geometry: the plot area in pixels (legend on the right) and
+/// log-log axes spanning whole decades, 10^lx0..10^lx1 FLOP/byte and
+/// 10^ly0..10^ly1 GFLOP/s.
+struct ChartAxes {
+  static constexpr double width = 1040, height = 560, left = 80, right = 370,
+                          top = 50, bottom = 60;
+  static constexpr double plotW = width - left - right,
+                          plotH = height - top - bottom;
+  double lx0, lx1, ly0, ly1;
+
+  double x(double v) const {
+    return left + (std::log10(v) - lx0) / (lx1 - lx0) * plotW;
+  }
+  double y(double v) const {
+    return top + plotH - (std::log10(v) - ly0) / (ly1 - ly0) * plotH;
+  }
+};
+
+/// Axis ranges in decades covering the roofs' ridges and every op.
+ChartAxes chartAxes(ArrayRef<Roof> roofs, ArrayRef<Row> rows) {
   double xMin = 0.1, xMax = 1000, yMin = 1, yMax = 10;
   for (const Roof &r : roofs)
     yMax = std::max(yMax, r.peak * 2);
@@ -266,15 +287,15 @@ void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
     if (us > 0 && r.d.getFlops() > 0)
       yMin = std::min(yMin, r.d.getFlops() / us / 1e3 / 2);
   }
-  double lx0 = std::floor(std::log10(xMin)), lx1 = std::ceil(std::log10(xMax));
-  double ly0 = std::floor(std::log10(yMin)), ly1 = std::ceil(std::log10(yMax));
-  auto X = [&](double x) {
-    return left + (std::log10(x) - lx0) / (lx1 - lx0) * plotW;
-  };
-  auto Y = [&](double y) {
-    return top + plotH - (std::log10(y) - ly0) / (ly1 - ly0) * plotH;
-  };
+  return {std::floor(std::log10(xMin)), std::ceil(std::log10(xMax)),
+          std::floor(std::log10(yMin)), std::ceil(std::log10(yMax))};
+}
 
+/// The SVG element, title, decade grid with labels, frame and axis titles.
+void writeSvgFrame(llvm::raw_ostream &os, TargetAttr target,
+                   const ChartAxes &a) {
+  const double width = a.width, height = a.height, left = a.left,
+               top = a.top, plotW = a.plotW, plotH = a.plotH;
   os << llvm::formatv("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" "
                       "height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
                       "font-family=\"sans-serif\" font-size=\"12\">\n",
@@ -284,8 +305,8 @@ void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
   os << "<text x=\"" << left << "\" y=\"25\" font-size=\"16\">Roofline: "
      << xmlEscape(target.getName()) << " (predicted)</text>\n";
   // Grid and axes.
-  for (double e = lx0; e <= lx1; ++e) {
-    double x = X(std::pow(10, e));
+  for (double e = a.lx0; e <= a.lx1; ++e) {
+    double x = a.x(std::pow(10, e));
     os << llvm::formatv("<line x1=\"{0:F1}\" y1=\"{1}\" x2=\"{0:F1}\" "
                         "y2=\"{2}\" stroke=\"#ddd\"/>\n"
                         "<text x=\"{0:F1}\" y=\"{3}\" "
@@ -293,8 +314,8 @@ void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
                         x, top, top + plotH, top + plotH + 18, int(e))
               .str();
   }
-  for (double e = ly0; e <= ly1; ++e) {
-    double y = Y(std::pow(10, e));
+  for (double e = a.ly0; e <= a.ly1; ++e) {
+    double y = a.y(std::pow(10, e));
     os << llvm::formatv("<line x1=\"{0}\" y1=\"{1:F1}\" x2=\"{2}\" "
                         "y2=\"{1:F1}\" stroke=\"#ddd\"/>\n"
                         "<text x=\"{3}\" y=\"{4:F1}\" "
@@ -315,19 +336,24 @@ void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
                       "</text>\n",
                       top + plotH / 2)
             .str();
-  // Roofs: bandwidth slope up to the ridge, then the flat peak.
-  double legendY = top + 10;
+}
+
+/// Roofs: bandwidth slope up to the ridge, then the flat peak; each with a
+/// legend line from `legendY` down.
+void writeSvgRoofs(llvm::raw_ostream &os, const ChartAxes &a,
+                   ArrayRef<Roof> roofs, double &legendY) {
+  const double left = a.left, plotW = a.plotW;
   for (const Roof &r : roofs) {
-    double x0 = std::pow(10, lx0), x1 = std::pow(10, lx1);
+    double x0 = std::pow(10, a.lx0), x1 = std::pow(10, a.lx1);
     double ridge = r.peak / r.bw;
-    double yStart = std::max(r.bw * x0, std::pow(10, ly0));
+    double yStart = std::max(r.bw * x0, std::pow(10, a.ly0));
     double xStart = yStart / r.bw;
     os << llvm::formatv("<polyline fill=\"none\" stroke=\"{0}\" "
                         "stroke-width=\"2\"{1} points=\"{2:F1},{3:F1} "
                         "{4:F1},{5:F1} {6:F1},{5:F1}\"/>\n",
                         r.color, r.dashed ? " stroke-dasharray=\"6 4\"" : "",
-                        X(xStart), Y(yStart), X(std::min(ridge, x1)),
-                        Y(r.peak), X(x1))
+                        a.x(xStart), a.y(yStart), a.x(std::min(ridge, x1)),
+                        a.y(r.peak), a.x(x1))
               .str();
     os << llvm::formatv("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" "
                         "stroke=\"{3}\" stroke-width=\"2\"{4}/>\n"
@@ -340,7 +366,13 @@ void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
               .str();
     legendY += 18;
   }
-  // Ops.
+}
+
+/// Ops: a legend of the mode colours from `legendY` down, then a point per op
+/// that does arithmetic, at its intensity and predicted throughput.
+void writeSvgOps(llvm::raw_ostream &os, const ChartAxes &a,
+                 ArrayRef<Row> rows, double &legendY) {
+  const double left = a.left, plotW = a.plotW;
   const char *modeColor[3] = {"#1f77b4", "#d62728", "#9467bd"};
   legendY += 10;
   for (unsigned m = 0; m < 3; ++m) {
@@ -362,14 +394,24 @@ void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
                         "{4} ({5}): {6} flop/B, {7} GFLOP/s, {8}</title>"
                         "</circle>\n<text x=\"{9:F1}\" y=\"{10:F1}\" "
                         "font-size=\"10\">{3}</text>\n",
-                        X(x), Y(gflops),
+                        a.x(x), a.y(gflops),
                         modeColor[static_cast<unsigned>(r.d.getMode())],
                         r.index, xmlEscape(r.d.getKind()),
                         r.d.getShapeClass(), fmt(x), fmt(gflops),
-                        stringifyExecMode(r.d.getMode()), X(x) + 6,
-                        Y(gflops) - 6)
+                        stringifyExecMode(r.d.getMode()), a.x(x) + 6,
+                        a.y(gflops) - 6)
               .str();
   }
+}
+
+/// A log-log Roofline chart.
+void writeSvg(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
+  SmallVector<Roof> roofs = chartRoofs(target, rows);
+  ChartAxes axes = chartAxes(roofs, rows);
+  writeSvgFrame(os, target, axes);
+  double legendY = axes.top + 10;
+  writeSvgRoofs(os, axes, roofs, legendY);
+  writeSvgOps(os, axes, rows, legendY);
   os << "</svg>\n";
 }
 
