@@ -15,6 +15,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::smepilot;
 using namespace mlir::smepilot::detail;
@@ -62,11 +64,13 @@ Value GraphEmitter::projection(Value x, Value w) {
       .getResult(0);
 }
 
-Value GraphEmitter::sumOfSquares(Value x) {
+Value GraphEmitter::reduceLastDim(
+    Value x, double init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
   auto type = cast<RankedTensorType>(x.getType());
   int64_t rank = type.getRank();
   ArrayRef<int64_t> shape = type.getShape();
-  Value init = filled(shape.drop_back(), 0.0);
+  Value acc = filled(shape.drop_back(), init);
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
   AffineMap rows = id.getMajorSubMap(rank - 1);
@@ -74,14 +78,28 @@ Value GraphEmitter::sumOfSquares(Value x) {
                                          utils::IteratorType::parallel);
   iters.push_back(utils::IteratorType::reduction);
   return linalg::GenericOp::create(
-             b, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
+             b, loc, TypeRange{acc.getType()}, ValueRange{x}, ValueRange{acc},
              ArrayRef<AffineMap>{id, rows}, iters,
-             [](OpBuilder &nb, Location l, ValueRange args) {
-               Value sq = arith::MulFOp::create(nb, l, args[0], args[0]);
-               Value sum = arith::AddFOp::create(nb, l, args[1], sq);
-               linalg::YieldOp::create(nb, l, sum);
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(nb, l,
+                                       combine(nb, l, args[0], args[1]));
              })
       .getResult(0);
+}
+
+Value GraphEmitter::sumOfSquares(Value x) {
+  return reduceLastDim(x, 0.0,
+                       [](OpBuilder &nb, Location l, Value elem, Value acc) {
+                         Value sq = arith::MulFOp::create(nb, l, elem, elem);
+                         return arith::AddFOp::create(nb, l, acc, sq);
+                       });
+}
+
+Value GraphEmitter::rowMax(Value x) {
+  return reduceLastDim(x, -std::numeric_limits<float>::infinity(),
+                       [](OpBuilder &nb, Location l, Value elem, Value acc) {
+                         return arith::MaximumFOp::create(nb, l, elem, acc);
+                       });
 }
 
 Value GraphEmitter::rmsNorm(Value x, Value weight, double eps) {
@@ -98,17 +116,7 @@ Value GraphEmitter::rmsNorm(Value x, Value weight, double eps) {
              b, loc, TypeRange{type}, ValueRange{x, ss, weight},
              ValueRange{init}, ArrayRef<AffineMap>{id, row, col, id}, iters,
              [&](OpBuilder &nb, Location l, ValueRange args) {
-               Type f32 = nb.getF32Type();
-               Value nV = arith::ConstantOp::create(
-                   nb, l, nb.getFloatAttr(f32, double(n)));
-               Value epsV = arith::ConstantOp::create(
-                   nb, l, nb.getFloatAttr(f32, float(eps)));
-               Value one =
-                   arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, 1.0));
-               Value mean = arith::DivFOp::create(nb, l, args[1], nV);
-               Value sum = arith::AddFOp::create(nb, l, mean, epsV);
-               Value root = math::SqrtOp::create(nb, l, sum);
-               Value scale = arith::DivFOp::create(nb, l, one, root);
+               Value scale = emitRmsScale(nb, l, args[1], n, eps);
                Value scaled = arith::MulFOp::create(nb, l, args[0], scale);
                Value y = arith::MulFOp::create(nb, l, scaled, args[2]);
                linalg::YieldOp::create(nb, l, y);
@@ -134,12 +142,7 @@ Value GraphEmitter::swiglu(Value gate, Value up) {
              ValueRange{empty(type.getShape(), dynamicDims(gate))},
              ArrayRef<AffineMap>{id, id, id}, par,
              [](OpBuilder &nb, Location l, ValueRange args) {
-               Value one =
-                   arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0f));
-               Value e = math::ExpOp::create(
-                   nb, l, arith::NegFOp::create(nb, l, args[0]));
-               Value den = arith::AddFOp::create(nb, l, one, e);
-               Value silu = arith::DivFOp::create(nb, l, args[0], den);
+               Value silu = emitSilu(nb, l, args[0]);
                Value y = arith::MulFOp::create(nb, l, silu, args[1]);
                linalg::YieldOp::create(nb, l, y);
              })
@@ -155,4 +158,35 @@ Value GraphEmitter::expand(Value x, ArrayRef<int64_t> shape,
 Value GraphEmitter::collapse(Value x,
                              ArrayRef<ReassociationIndices> reassociation) {
   return tensor::CollapseShapeOp::create(b, loc, x, reassociation);
+}
+
+Value mlir::smepilot::detail::emitRmsScale(OpBuilder &nb, Location l,
+                                           Value sumSq, int64_t n, double eps) {
+  Type f32 = nb.getF32Type();
+  Value nV =
+      arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, double(n)));
+  Value epsV =
+      arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, float(eps)));
+  Value one = arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, 1.0));
+  Value mean = arith::DivFOp::create(nb, l, sumSq, nV);
+  Value sum = arith::AddFOp::create(nb, l, mean, epsV);
+  Value root = math::SqrtOp::create(nb, l, sum);
+  return arith::DivFOp::create(nb, l, one, root);
+}
+
+/// numerator / (1 + exp(-x)), with the numerator x (silu) or 1 (sigmoid).
+static Value emitOverOnePlusExpNeg(OpBuilder &nb, Location l, Value x,
+                                   bool xOnTop) {
+  Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0f));
+  Value e = math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, x));
+  Value den = arith::AddFOp::create(nb, l, one, e);
+  return arith::DivFOp::create(nb, l, xOnTop ? x : one, den);
+}
+
+Value mlir::smepilot::detail::emitSigmoid(OpBuilder &nb, Location l, Value x) {
+  return emitOverOnePlusExpNeg(nb, l, x, /*xOnTop=*/false);
+}
+
+Value mlir::smepilot::detail::emitSilu(OpBuilder &nb, Location l, Value x) {
+  return emitOverOnePlusExpNeg(nb, l, x, /*xOnTop=*/true);
 }

@@ -1,8 +1,10 @@
 //===- GraphEmitter.h - linalg building blocks of the model -----*- C++ -*-===//
 //
-// Small emitters shared by the forward function (ModelBuilder.cpp) and the
-// layer body (Layer.cpp): zero-filled inits, transposed-B projections,
-// RMSNorm, elementwise add. Internal to lib/Model.
+// Small emitters shared by the forward function (ModelBuilder.cpp), the
+// layer body (Layer.cpp) and the MoE feed-forward (MoE.cpp): zero-filled
+// inits, transposed-B projections, RMSNorm, row reductions, elementwise add,
+// and the scalar bodies more than one linalg.generic computes. Internal to
+// lib/Model.
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,6 +52,17 @@ public:
   /// Sum of squares of x over its last dimension (a reduction generic).
   Value sumOfSquares(Value x);
 
+  /// Maximum of x over its last dimension, from -inf (a reduction generic).
+  Value rowMax(Value x);
+
+  /// acc = combine(x[..., k], acc) over the last dimension of x, acc starting
+  /// at `init`: a reduction generic whose result drops that dimension (the
+  /// others must be static).
+  Value reduceLastDim(
+      Value x, double init,
+      function_ref<Value(OpBuilder &, Location, Value elem, Value acc)>
+          combine);
+
   /// a + b, same shapes.
   Value add(Value a, Value bv);
 
@@ -67,6 +80,20 @@ private:
   Location loc;
 };
 
+/// Scalar bodies for linalg.generic regions, built with the region's builder.
+/// In the reference executor's order of operations, so every caller rounds
+/// alike.
+
+/// 1 / sqrt(sumSq / n + eps): the RMSNorm scale of a row of n elements whose
+/// squares sum to `sumSq` (f32).
+Value emitRmsScale(OpBuilder &nb, Location l, Value sumSq, int64_t n,
+                   double eps);
+
+/// sigmoid(x) = 1 / (1 + exp(-x)) (f32).
+Value emitSigmoid(OpBuilder &nb, Location l, Value x);
+
+/// silu(x) = x / (1 + exp(-x)) (f32).
+Value emitSilu(OpBuilder &nb, Location l, Value x);
 
 /// Builds the private layer function for chunk size `chunk` at the end of
 /// `module`:

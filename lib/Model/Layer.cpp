@@ -138,17 +138,7 @@ Value LayerEmitter::normAndRope(Value proj, int64_t kvHeads, int64_t groups,
             Value x0 = args[0], x1 = args[1];
             unsigned next = 2;
             if (norm) {
-              Type f32 = nb.getF32Type();
-              Value n = arith::ConstantOp::create(
-                  nb, l, nb.getFloatAttr(f32, double(hd)));
-              Value epsV = arith::ConstantOp::create(
-                  nb, l, nb.getFloatAttr(f32, float(eps)));
-              Value one =
-                  arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, 1.0));
-              Value mean = arith::DivFOp::create(nb, l, args[2], n);
-              Value sum = arith::AddFOp::create(nb, l, mean, epsV);
-              Value root = math::SqrtOp::create(nb, l, sum);
-              Value scale = arith::DivFOp::create(nb, l, one, root);
+              Value scale = emitRmsScale(nb, l, args[2], hd, eps);
               x0 = arith::MulFOp::create(
                   nb, l, arith::MulFOp::create(nb, l, x0, scale), args[3]);
               x1 = arith::MulFOp::create(
@@ -217,16 +207,7 @@ Value LayerEmitter::maskedSoftmax(Value scores, Value pos, Value keyLen) {
 
   // Row max, sum of exp(s - max), then exp(s - max) * (1 / sum), as the
   // reference's softmax.
-  Value maxInit = g.filled(rowShape, negInf);
-  Value rowMax = linalg::GenericOp::create(
-                     b, loc, TypeRange{maxInit.getType()}, ValueRange{masked},
-                     ValueRange{maxInit}, ArrayRef<AffineMap>{id, rows}, red,
-                     [](OpBuilder &nb, Location l, ValueRange args) {
-                       Value m =
-                           arith::MaximumFOp::create(nb, l, args[0], args[1]);
-                       linalg::YieldOp::create(nb, l, m);
-                     })
-                     .getResult(0);
+  Value rowMax = g.rowMax(masked);
   Value sumInit = g.filled(rowShape, 0.0);
   Value rowSum =
       linalg::GenericOp::create(

@@ -88,29 +88,13 @@ Value emitGating(GraphEmitter &g, const ModelDescription &desc, Value logits) {
                ValueRange{g.empty(type.getShape())},
                ArrayRef<AffineMap>{id, id}, par,
                [](OpBuilder &nb, Location l, ValueRange args) {
-                 Value one =
-                     arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0f));
-                 Value e = math::ExpOp::create(
-                     nb, l, arith::NegFOp::create(nb, l, args[0]));
-                 Value den = arith::AddFOp::create(nb, l, one, e);
-                 Value p = arith::DivFOp::create(nb, l, one, den);
-                 linalg::YieldOp::create(nb, l, p);
+                 linalg::YieldOp::create(nb, l, emitSigmoid(nb, l, args[0]));
                })
         .getResult(0);
 
   // Softmax as ref::softmax: max, sum of exp(x - max) in f64, then
   // exp(x - max) * f32(1 / sum).
-  const float negInf = -std::numeric_limits<float>::infinity();
-  Value maxInit = g.filled({c}, negInf);
-  Value rowMax = linalg::GenericOp::create(
-                     b, loc, TypeRange{maxInit.getType()}, ValueRange{logits},
-                     ValueRange{maxInit}, ArrayRef<AffineMap>{id, row}, red,
-                     [](OpBuilder &nb, Location l, ValueRange args) {
-                       Value m =
-                           arith::MaximumFOp::create(nb, l, args[0], args[1]);
-                       linalg::YieldOp::create(nb, l, m);
-                     })
-                     .getResult(0);
+  Value rowMax = g.rowMax(logits);
   Type f64 = b.getF64Type();
   Value zero64 = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0));
   Value sumInit = linalg::FillOp::create(b, loc, ValueRange{zero64},
