@@ -10,7 +10,6 @@
 #include <cstdio>
 
 namespace smepilot::rt {
-namespace detail {
 
 size_t utf8_sequence_length(std::string_view s, size_t pos) {
   const size_t n = s.size();
@@ -50,6 +49,8 @@ size_t utf8_sequence_length(std::string_view s, size_t pos) {
   }
   return len;
 }
+
+namespace detail {
 
 void append_utf8(std::string &out, uint32_t cp) {
   if (cp < 0x80) {

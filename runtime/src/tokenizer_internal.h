@@ -3,6 +3,7 @@
 #pragma once
 
 #include "smepilot_rt/tokenizer.h"
+#include "smepilot_rt/utf8.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -19,10 +20,7 @@ namespace smepilot::rt::detail {
 
 // ---- UTF-8 ------------------------------------------------------------------
 
-/// Length of the well-formed UTF-8 sequence starting at s[pos] (1..4), or 0
-/// if the bytes there are not one (stray continuation byte, overlong form,
-/// surrogate, > U+10FFFF, or truncated).
-size_t utf8_sequence_length(std::string_view s, size_t pos);
+// utf8_sequence_length: smepilot_rt/utf8.h.
 
 /// Appends the UTF-8 encoding of code point `cp` (< 0x110000) to `out`.
 void append_utf8(std::string &out, uint32_t cp);

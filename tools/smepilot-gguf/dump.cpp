@@ -41,6 +41,7 @@
 // `smepilot-gguf: error: ...` on stderr); 2 on usage errors.
 #include "smepilot_rt/gguf.h"
 #include "smepilot_rt/model.h"
+#include "smepilot_rt/utf8.h"
 
 #include <cmath>
 #include <cstdio>
@@ -75,39 +76,6 @@ std::string fmt_float(double v, bool is64) {
   return buf;
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0.
-size_t utf8_len(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  size_t n;
-  uint32_t cp;
-  if (c < 0x80)
-    return 1;
-  if ((c & 0xe0) == 0xc0) {
-    n = 2;
-    cp = c & 0x1f;
-  } else if ((c & 0xf0) == 0xe0) {
-    n = 3;
-    cp = c & 0x0f;
-  } else if ((c & 0xf8) == 0xf0) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size())
-    return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xc0) != 0x80)
-      return 0;
-    cp = cp << 6 | (b(i + k) & 0x3f);
-  }
-  static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return n;
-}
-
 std::string text_string(std::string_view s) {
   std::string out = "\"";
   size_t limit = s.size() > max_text_string ? max_text_string : s.size();
@@ -115,7 +83,7 @@ std::string text_string(std::string_view s) {
   while (i < limit) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
-      size_t n = utf8_len(s, i);
+      size_t n = utf8_sequence_length(s, i);
       if (n > 1) { // whole characters, even across the cut
         out.append(s.substr(i, n));
         i += n;
@@ -153,7 +121,7 @@ std::string json_string(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
-      size_t n = utf8_len(s, i);
+      size_t n = utf8_sequence_length(s, i);
       if (n == 0) {
         out += "\\ufffd";
         ++i;

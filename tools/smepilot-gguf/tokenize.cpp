@@ -29,6 +29,7 @@
 // `smepilot-gguf: error: ...` on stderr.
 #include "smepilot_rt/gguf.h"
 #include "smepilot_rt/tokenizer.h"
+#include "smepilot_rt/utf8.h"
 
 #include <cstdio>
 #include <cstring>
@@ -55,39 +56,11 @@ void usage(FILE *out) {
                usage_line);
 }
 
-// Length of the valid UTF-8 sequence at s[i] (1..4), or 0.
-size_t utf8_len(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t n;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xC2 && c <= 0xDF)
-    n = 2;
-  else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    lo = c == 0xE0 ? 0xA0 : 0x80;
-    hi = c == 0xED ? 0x9F : 0xBF;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    lo = c == 0xF0 ? 0x90 : 0x80;
-    hi = c == 0xF4 ? 0x8F : 0xBF;
-  } else
-    return 0;
-  if (i + n > s.size() || b(i + 1) < lo || b(i + 1) > hi)
-    return 0;
-  for (size_t k = 2; k < n; ++k)
-    if (b(i + k) < 0x80 || b(i + k) > 0xBF)
-      return 0;
-  return n;
-}
-
 std::string escape(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const size_t n = utf8_len(s, i);
+    const size_t n = utf8_sequence_length(s, i);
     if (n > 1) {
       out.append(s.substr(i, n));
       i += n;
