@@ -63,8 +63,6 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
 
-#include <functional>
-
 namespace mlir::smepilot {
 #define GEN_PASS_DEF_TILECPU
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h.inc"
@@ -240,165 +238,173 @@ std::optional<DotContraction> matchDotContraction(linalg::LinalgOp op) {
   return dot;
 }
 
-/// Replaces one register-block tile `op` (every loop but m, n and k of size
-/// one; m <= mr, n <= nr) by the vector code described at the top of the
-/// file. Returns the updated output tensor.
-Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
-                     const DotContraction &dot, int64_t mr, int64_t nr,
-                     int64_t vl) {
-  Location loc = op.getLoc();
-  MLIRContext *ctx = b.getContext();
-  b.setInsertionPoint(op);
-  SmallVector<Range, 4> ranges = op.createLoopRanges(b, loc);
-  OpFoldResult mSize = ranges[dot.m].size, nSize = ranges[dot.n].size,
-               kSize = ranges[dot.k].size;
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  Value init = op.getDpsInitOperand(0)->get();
-  AffineMap outMap = maps.back();
-
-  Type f32 = b.getF32Type();
-  auto vecType = VectorType::get({vl}, f32);
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(f32));
-  Value zeroVec = arith::ConstantOp::create(b, loc, b.getZeroAttr(vecType));
-
-  // Row r of a block of `count` rows, clamped to the last valid row.
+/// Row r of a block of `count` rows, for r < count: min(r, size - 1), so
+/// rows past a partial block re-read the last valid row.
+SmallVector<Value> clampedBlockRows(OpBuilder &b, Location loc,
+                                    OpFoldResult size, int64_t count) {
   AffineExpr d0 = b.getAffineDimExpr(0);
-  auto clampedRows = [&](OpFoldResult size, int64_t count) {
-    SmallVector<Value> rows;
-    for (int64_t r = 0; r < count; ++r) {
-      AffineMap clamp =
-          AffineMap::get(1, 0, {b.getAffineConstantExpr(r), d0 - 1}, ctx);
-      rows.push_back(getValueOrCreateConstantIndexOp(
-          b, loc, affine::makeComposedFoldedAffineMin(b, loc, clamp, {size})));
-    }
-    return rows;
-  };
-  SmallVector<Value> lhsRows = clampedRows(mSize, mr);
-  SmallVector<Value> rhsRows = clampedRows(nSize, nr);
-
-  // One factor as a k vector: inputs indexed by k are read contiguously
-  // (masked if `mask`), the others are read once and broadcast, and the
-  // factor's ops are applied lane-wise.
-  // Induction variables of the loops over the other reduction dimensions.
-  llvm::DenseMap<unsigned, Value> outerIvs;
-  auto evalFactor = [&](OpBuilder &nb, Location l, const DotFactor &factor,
-                        unsigned rowDim, Value row, Value k, Value mask) {
-    IRMapping mapping;
-    auto vectorOf = [&](Type t) { return VectorType::get({vl}, t); };
-    for (unsigned input : factor.inputs) {
-      Value src = op.getDpsInputOperand(input)->get();
-      AffineMap map = maps[input];
-      SmallVector<Value> idx;
-      for (AffineExpr e : map.getResults()) {
-        unsigned pos = cast<AffineDimExpr>(e).getPosition();
-        Value outer = outerIvs.lookup(pos);
-        idx.push_back(pos == rowDim ? row
-                      : pos == dot.k ? k
-                      : outer        ? outer
-                                     : c0);
-      }
-      Type elt = getElementTypeOrSelf(src.getType());
-      Value v;
-      if (map.isFunctionOfDim(dot.k)) {
-        int64_t rank = map.getNumResults();
-        Value pad = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elt));
-        v = vector::TransferReadOp::create(
-            nb, l, vectorOf(elt), src, idx,
-            AffineMapAttr::get(AffineMap::getMinorIdentityMap(rank, 1, ctx)),
-            pad, mask, nb.getBoolArrayAttr({true}));
-      } else {
-        Value s = tensor::ExtractOp::create(nb, l, src, idx);
-        v = vector::BroadcastOp::create(nb, l, vectorOf(elt), s);
-      }
-      mapping.map(op.getBlock()->getArgument(input), v);
-    }
-    for (Operation *bodyOp : factor.ops) {
-      SmallVector<Value> operands;
-      for (Value operand : bodyOp->getOperands()) {
-        if (Value mapped = mapping.lookupOrNull(operand))
-          operands.push_back(mapped);
-        else // defined above the body: a scalar for every lane
-          operands.push_back(vector::BroadcastOp::create(
-              nb, l, vectorOf(operand.getType()), operand));
-      }
-      OperationState state(l, bodyOp->getName());
-      state.addOperands(operands);
-      state.addAttributes(bodyOp->getAttrs());
-      state.addTypes(vectorOf(bodyOp->getResult(0).getType()));
-      mapping.map(bodyOp->getResult(0), nb.create(state)->getResult(0));
-    }
-    Value result = mapping.lookupOrNull(factor.root);
-    if (!result) // defined above the body
-      result = vector::BroadcastOp::create(nb, l, vecType, factor.root);
-    // Masked-off lanes read 0, but fused ops may turn that into inf or NaN:
-    // zero them so they add nothing.
-    if (mask)
-      result = arith::SelectOp::create(nb, l, mask, result, zeroVec);
-    return result;
-  };
-  // One k step: Mr + Nr factor vectors, Mr x Nr FMAs.
-  auto kStep = [&](OpBuilder &nb, Location l, Value k, ValueRange accs,
-                   Value mask) {
-    SmallVector<Value> a, w, next;
-    for (Value row : lhsRows)
-      a.push_back(evalFactor(nb, l, dot.lhs, dot.m, row, k, mask));
-    for (Value row : rhsRows)
-      w.push_back(evalFactor(nb, l, dot.rhs, dot.n, row, k, mask));
-    for (int64_t i = 0; i < mr; ++i)
-      for (int64_t j = 0; j < nr; ++j)
-        next.push_back(
-            vector::FMAOp::create(nb, l, a[i], w[j], accs[i * nr + j]));
-    return next;
-  };
-
-  OpFoldResult kMain = affine::makeComposedFoldedAffineApply(
-      b, loc, d0.floorDiv(vl) * vl, {kSize});
-  Value kMainValue = getValueOrCreateConstantIndexOp(b, loc, kMain);
-  Value vlValue = arith::ConstantIndexOp::create(b, loc, vl);
-  std::optional<int64_t> staticK = getConstantIntValue(kSize);
-  Value tailMask;
-  if (!staticK || *staticK % vl != 0) {
-    OpFoldResult rest = affine::makeComposedFoldedAffineApply(
-        b, loc, d0 - d0.floorDiv(vl) * vl, {kSize});
-    tailMask = vector::CreateMaskOp::create(
-        b, loc, VectorType::get({vl}, b.getI1Type()),
-        ArrayRef<OpFoldResult>{rest});
+  SmallVector<Value> rows;
+  for (int64_t r = 0; r < count; ++r) {
+    AffineMap clamp = AffineMap::get(1, 0, {b.getAffineConstantExpr(r), d0 - 1},
+                                     b.getContext());
+    rows.push_back(getValueOrCreateConstantIndexOp(
+        b, loc, affine::makeComposedFoldedAffineMin(b, loc, clamp, {size})));
   }
-  // The k loop over full vectors, then one masked step for the tail.
-  auto kLoop = [&](OpBuilder &nb, Location l, ValueRange accsIn) {
-    auto loop = scf::ForOp::create(
-        nb, l, c0, kMainValue, vlValue, accsIn,
-        [&](OpBuilder &lb, Location ll, Value k, ValueRange accs) {
-          scf::YieldOp::create(lb, ll, kStep(lb, ll, k, accs, Value()));
-        });
-    SmallVector<Value> accs(loop.getResults());
-    if (tailMask)
-      accs = kStep(nb, l, kMainValue, accs, tailMask);
-    return accs;
-  };
-  // Loops over the other reduction dimensions around it.
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  std::function<SmallVector<Value>(OpBuilder &, Location, unsigned,
-                                   ValueRange)>
-      nest = [&](OpBuilder &nb, Location l, unsigned level,
-                 ValueRange accsIn) -> SmallVector<Value> {
-    if (level == dot.outerK.size())
-      return kLoop(nb, l, accsIn);
-    unsigned dim = dot.outerK[level];
-    Value size = getValueOrCreateConstantIndexOp(nb, l, ranges[dim].size);
-    auto loop = scf::ForOp::create(
-        nb, l, c0, size, c1, accsIn,
-        [&](OpBuilder &lb, Location ll, Value iv, ValueRange accs) {
-          outerIvs[dim] = iv;
-          scf::YieldOp::create(lb, ll, nest(lb, ll, level + 1, accs));
-        });
-    return SmallVector<Value>(loop.getResults());
-  };
-  SmallVector<Value> inits(mr * nr, zeroVec);
-  SmallVector<Value> accs = nest(b, loc, 0, inits);
+  return rows;
+}
 
-  // Horizontal sums into an Mr x Nr block, added to C under the tile mask.
+/// Writes one register-block tile of a dot contraction as vector code (see
+/// the top of the file). The pieces, in the order they are emitted:
+/// the clamped block rows, the k loop (full vectors, then a masked tail)
+/// inside loops over the other reduction dimensions, and the update of the
+/// output block with the horizontal sums.
+class DotKernelBuilder {
+public:
+  DotKernelBuilder(RewriterBase &b, linalg::LinalgOp op,
+                   const DotContraction &dot, int64_t mr, int64_t nr,
+                   int64_t vl)
+      : b(b), op(op), dot(dot), mr(mr), nr(nr), vl(vl), loc(op.getLoc()),
+        maps(op.getIndexingMapsArray()),
+        vecType(VectorType::get({vl}, b.getF32Type())) {}
+
+  /// Emits the kernel before `op`; returns the updated output tensor.
+  Value build();
+
+private:
+  /// One factor as a k vector at block row `row` (of loop `rowDim`): inputs
+  /// indexed by k are read contiguously (masked if `mask`), the others are
+  /// read once and broadcast, and the factor's ops are applied lane-wise.
+  Value evalFactor(OpBuilder &nb, Location l, const DotFactor &factor,
+                   unsigned rowDim, Value row, Value k, Value mask);
+  /// One k step: Mr + Nr factor vectors, Mr x Nr FMAs into `accs`.
+  SmallVector<Value> kStep(OpBuilder &nb, Location l, Value k,
+                           ValueRange accs, Value mask);
+  /// The k loop over full vectors, then one masked step for the tail.
+  SmallVector<Value> kLoop(OpBuilder &nb, Location l, ValueRange accsIn);
+  /// Loops over the other reduction dimensions (from `level` on) around the
+  /// k loop.
+  SmallVector<Value> reductionNest(OpBuilder &nb, Location l, unsigned level,
+                                   ValueRange accsIn);
+  /// Horizontal sums into an Mr x Nr block, added to C under the tile mask.
+  Value updateOutputBlock(ArrayRef<Value> accs);
+
+  RewriterBase &b;
+  linalg::LinalgOp op;
+  const DotContraction &dot;
+  int64_t mr, nr, vl;
+  Location loc;
+  SmallVector<AffineMap> maps;
+  VectorType vecType;
+  SmallVector<Range, 4> ranges;
+  Value c0, c1, zero, zeroVec, vlValue, kMainValue, tailMask;
+  SmallVector<Value> lhsRows, rhsRows;
+  /// Induction variables of the loops over the other reduction dimensions.
+  llvm::DenseMap<unsigned, Value> outerIvs;
+};
+
+Value DotKernelBuilder::evalFactor(OpBuilder &nb, Location l,
+                                   const DotFactor &factor, unsigned rowDim,
+                                   Value row, Value k, Value mask) {
+  MLIRContext *ctx = nb.getContext();
+  IRMapping mapping;
+  auto vectorOf = [&](Type t) { return VectorType::get({vl}, t); };
+  for (unsigned input : factor.inputs) {
+    Value src = op.getDpsInputOperand(input)->get();
+    AffineMap map = maps[input];
+    SmallVector<Value> idx;
+    for (AffineExpr e : map.getResults()) {
+      unsigned pos = cast<AffineDimExpr>(e).getPosition();
+      Value outer = outerIvs.lookup(pos);
+      idx.push_back(pos == rowDim ? row
+                    : pos == dot.k ? k
+                    : outer        ? outer
+                                   : c0);
+    }
+    Type elt = getElementTypeOrSelf(src.getType());
+    Value v;
+    if (map.isFunctionOfDim(dot.k)) {
+      int64_t rank = map.getNumResults();
+      Value pad = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elt));
+      v = vector::TransferReadOp::create(
+          nb, l, vectorOf(elt), src, idx,
+          AffineMapAttr::get(AffineMap::getMinorIdentityMap(rank, 1, ctx)),
+          pad, mask, nb.getBoolArrayAttr({true}));
+    } else {
+      Value s = tensor::ExtractOp::create(nb, l, src, idx);
+      v = vector::BroadcastOp::create(nb, l, vectorOf(elt), s);
+    }
+    mapping.map(op.getBlock()->getArgument(input), v);
+  }
+  for (Operation *bodyOp : factor.ops) {
+    SmallVector<Value> operands;
+    for (Value operand : bodyOp->getOperands()) {
+      if (Value mapped = mapping.lookupOrNull(operand))
+        operands.push_back(mapped);
+      else // defined above the body: a scalar for every lane
+        operands.push_back(vector::BroadcastOp::create(
+            nb, l, vectorOf(operand.getType()), operand));
+    }
+    OperationState state(l, bodyOp->getName());
+    state.addOperands(operands);
+    state.addAttributes(bodyOp->getAttrs());
+    state.addTypes(vectorOf(bodyOp->getResult(0).getType()));
+    mapping.map(bodyOp->getResult(0), nb.create(state)->getResult(0));
+  }
+  Value result = mapping.lookupOrNull(factor.root);
+  if (!result) // defined above the body
+    result = vector::BroadcastOp::create(nb, l, vecType, factor.root);
+  // Masked-off lanes read 0, but fused ops may turn that into inf or NaN:
+  // zero them so they add nothing.
+  if (mask)
+    result = arith::SelectOp::create(nb, l, mask, result, zeroVec);
+  return result;
+}
+
+SmallVector<Value> DotKernelBuilder::kStep(OpBuilder &nb, Location l, Value k,
+                                           ValueRange accs, Value mask) {
+  SmallVector<Value> a, w, next;
+  for (Value row : lhsRows)
+    a.push_back(evalFactor(nb, l, dot.lhs, dot.m, row, k, mask));
+  for (Value row : rhsRows)
+    w.push_back(evalFactor(nb, l, dot.rhs, dot.n, row, k, mask));
+  for (int64_t i = 0; i < mr; ++i)
+    for (int64_t j = 0; j < nr; ++j)
+      next.push_back(
+          vector::FMAOp::create(nb, l, a[i], w[j], accs[i * nr + j]));
+  return next;
+}
+
+SmallVector<Value> DotKernelBuilder::kLoop(OpBuilder &nb, Location l,
+                                           ValueRange accsIn) {
+  auto loop = scf::ForOp::create(
+      nb, l, c0, kMainValue, vlValue, accsIn,
+      [&](OpBuilder &lb, Location ll, Value k, ValueRange accs) {
+        scf::YieldOp::create(lb, ll, kStep(lb, ll, k, accs, Value()));
+      });
+  SmallVector<Value> accs(loop.getResults());
+  if (tailMask)
+    accs = kStep(nb, l, kMainValue, accs, tailMask);
+  return accs;
+}
+
+SmallVector<Value> DotKernelBuilder::reductionNest(OpBuilder &nb, Location l,
+                                                   unsigned level,
+                                                   ValueRange accsIn) {
+  if (level == dot.outerK.size())
+    return kLoop(nb, l, accsIn);
+  unsigned dim = dot.outerK[level];
+  Value size = getValueOrCreateConstantIndexOp(nb, l, ranges[dim].size);
+  auto loop = scf::ForOp::create(
+      nb, l, c0, size, c1, accsIn,
+      [&](OpBuilder &lb, Location ll, Value iv, ValueRange accs) {
+        outerIvs[dim] = iv;
+        scf::YieldOp::create(lb, ll, reductionNest(lb, ll, level + 1, accs));
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+Value DotKernelBuilder::updateOutputBlock(ArrayRef<Value> accs) {
+  Type f32 = b.getF32Type();
   auto blockType = VectorType::get({mr, nr}, f32);
   Value block = arith::ConstantOp::create(b, loc, b.getZeroAttr(blockType));
   for (int64_t i = 0; i < mr; ++i) {
@@ -407,10 +413,12 @@ Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
       sums.push_back(vector::ReductionOp::create(
           b, loc, vector::CombiningKind::ADD, accs[i * nr + j],
           arith::FastMathFlags::reassoc));
-    Value row =
-        vector::FromElementsOp::create(b, loc, VectorType::get({nr}, f32), sums);
+    Value row = vector::FromElementsOp::create(
+        b, loc, VectorType::get({nr}, f32), sums);
     block = vector::InsertOp::create(b, loc, row, block, ArrayRef<int64_t>{i});
   }
+  // The block as an (m, n) view of C: a permutation of C's dimensions.
+  AffineMap outMap = maps.back();
   SmallVector<AffineExpr> outDims;
   unsigned outRank = outMap.getNumResults();
   for (auto [pos, e] : llvm::enumerate(outMap.getResults()))
@@ -419,12 +427,13 @@ Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
   for (auto [pos, e] : llvm::enumerate(outMap.getResults()))
     if (cast<AffineDimExpr>(e).getPosition() == dot.n)
       outDims.push_back(b.getAffineDimExpr(pos));
-  AffineMap outPerm = AffineMap::get(outRank, 0, outDims, ctx);
+  AffineMap outPerm = AffineMap::get(outRank, 0, outDims, b.getContext());
   SmallVector<Value> outIdx(outRank, c0);
   Value outMask = vector::CreateMaskOp::create(
       b, loc, VectorType::get({mr, nr}, b.getI1Type()),
-      ArrayRef<OpFoldResult>{mSize, nSize});
+      ArrayRef<OpFoldResult>{ranges[dot.m].size, ranges[dot.n].size});
   ArrayAttr inBounds = b.getBoolArrayAttr({true, true});
+  Value init = op.getDpsInitOperand(0)->get();
   Value old = vector::TransferReadOp::create(
       b, loc, blockType, init, outIdx, AffineMapAttr::get(outPerm), zero,
       outMask, inBounds);
@@ -433,6 +442,47 @@ Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
                                          outIdx, AffineMapAttr::get(outPerm),
                                          outMask, inBounds)
       .getResult();
+}
+
+Value DotKernelBuilder::build() {
+  b.setInsertionPoint(op);
+  ranges = op.createLoopRanges(b, loc);
+  Type f32 = b.getF32Type();
+  c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(f32));
+  zeroVec = arith::ConstantOp::create(b, loc, b.getZeroAttr(vecType));
+  lhsRows = clampedBlockRows(b, loc, ranges[dot.m].size, mr);
+  rhsRows = clampedBlockRows(b, loc, ranges[dot.n].size, nr);
+
+  // k in full vectors [0, kMain), then a tail of k - kMain lanes.
+  OpFoldResult kSize = ranges[dot.k].size;
+  AffineExpr d0 = b.getAffineDimExpr(0);
+  OpFoldResult kMain = affine::makeComposedFoldedAffineApply(
+      b, loc, d0.floorDiv(vl) * vl, {kSize});
+  kMainValue = getValueOrCreateConstantIndexOp(b, loc, kMain);
+  vlValue = arith::ConstantIndexOp::create(b, loc, vl);
+  std::optional<int64_t> staticK = getConstantIntValue(kSize);
+  if (!staticK || *staticK % vl != 0) {
+    OpFoldResult rest = affine::makeComposedFoldedAffineApply(
+        b, loc, d0 - d0.floorDiv(vl) * vl, {kSize});
+    tailMask = vector::CreateMaskOp::create(
+        b, loc, VectorType::get({vl}, b.getI1Type()),
+        ArrayRef<OpFoldResult>{rest});
+  }
+  c1 = arith::ConstantIndexOp::create(b, loc, 1);
+
+  SmallVector<Value> inits(mr * nr, zeroVec);
+  SmallVector<Value> accs = reductionNest(b, loc, 0, inits);
+  return updateOutputBlock(accs);
+}
+
+/// Replaces one register-block tile `op` (every loop but m, n and k of size
+/// one; m <= mr, n <= nr) by the vector code described at the top of the
+/// file. Returns the updated output tensor.
+Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
+                     const DotContraction &dot, int64_t mr, int64_t nr,
+                     int64_t vl) {
+  return DotKernelBuilder(b, op, dot, mr, nr, vl).build();
 }
 
 /// Tiles `op` into register blocks and writes each as vector code; see the
