@@ -578,6 +578,14 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
 
     IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops) {
+      // A static dimension of size 0: the op does nothing, and a vector of
+      // 0 lanes does not exist. Its loops (lowered later) run no iteration.
+      if (llvm::is_contained(op.getStaticLoopRanges(), 0)) {
+        if (report)
+          op->emitRemark("smepilot-tile-cpu: empty iteration space, not "
+                         "tiled");
+        continue;
+      }
       if (std::optional<DotContraction> dot = matchDotContraction(op)) {
         FailureOr<bool> done =
             tileDotContraction(rewriter, op, *dot, vectorWidth, report);
