@@ -50,12 +50,32 @@ struct ApproximateMathPass
     auto shouldApproximate = [&](StringRef name) {
       return approximated.contains(name);
     };
+    SmallVector<StringRef> expanded = {"sinh",  "cosh", "tan",
+                                       "asinh", "acosh", "atanh",
+                                       "powf",  "fpowi", "exp2"};
+
+    // The patterns build scalar or vector constants: on tensors they would
+    // produce IR that does not verify.
+    WalkResult onTensors = getOperation().walk([&](Operation *op) {
+      if (!isa<math::MathDialect>(op->getDialect()))
+        return WalkResult::advance();
+      StringRef name = op->getName().stripDialect();
+      if (!shouldApproximate(op->getName().getStringRef()) &&
+          !llvm::is_contained(expanded, name))
+        return WalkResult::advance();
+      if (llvm::none_of(op->getOperandTypes(), llvm::IsaPred<TensorType>))
+        return WalkResult::advance();
+      op->emitError("smepilot-approximate-math: math on tensors is not "
+                    "supported (only scalars and vectors: apply it in a "
+                    "linalg op's body)");
+      return WalkResult::interrupt();
+    });
+    if (onTensors.wasInterrupted())
+      return signalPassFailure();
 
     // Composite functions first, in terms of the approximated primitives.
     RewritePatternSet expansions(&getContext());
-    math::populateExpansionPatterns(
-        expansions, {"sinh", "cosh", "tan", "asinh", "acosh", "atanh", "powf",
-                     "fpowi", "exp2"});
+    math::populateExpansionPatterns(expansions, expanded);
     if (failed(applyPatternsGreedily(getOperation(), std::move(expansions))))
       return signalPassFailure();
 
