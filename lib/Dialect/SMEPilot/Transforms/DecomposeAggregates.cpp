@@ -33,6 +33,14 @@ struct DecomposeAggregatesPass
         [&](linalg::AggregatedOpInterface op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
     for (linalg::AggregatedOpInterface op : ops) {
+      // The decompositions build tensors: on buffers they would produce IR
+      // that does not verify.
+      if (llvm::any_of(op->getOperandTypes(), llvm::IsaPred<BaseMemRefType>)) {
+        op->emitError("smepilot-decompose-aggregates: cannot decompose an op "
+                      "on buffers (the decomposition is on tensors: run the "
+                      "pass before bufferization)");
+        return signalPassFailure();
+      }
       rewriter.setInsertionPoint(op);
       FailureOr<SmallVector<Value>> values = op.decomposeOperation(rewriter);
       if (failed(values))
