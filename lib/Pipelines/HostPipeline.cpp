@@ -93,6 +93,8 @@ void addDispatchRegions(OpPassManager &pm, const StageConfig &config) {
 
 void addDispatch(OpPassManager &pm) {
   pm.addPass(createFormDispatches());
+  // Right after outlining: it compares the kernels as outlined.
+  pm.addPass(createHoistLoadTime());
   addCleanup(pm);
 }
 

@@ -11,8 +11,8 @@
 // CHECK: func.func @forward_c1_k{{[0-9]+}}(
 // CHECK: call @smepilot_layer_c1_sme0(
 // CHECK-LABEL: smepilot.dispatch_table @forward_c1
-// CHECK-SAME: {bindings = array<i64: {{[0-9, ]+}}>, deps = array<i64{{[0-9:, ]*}}>, kernel = [[K:[0-9]+]] : i64, mode = 1 : i64, name = "forward_c1_d{{[0-9]+}}:func.call", sme_kernel = [[K]] : i64, tiles = array<i64: 1, 0, -1>}
+// CHECK-SAME: #smepilot.dispatch<name = "forward_c1_d{{[0-9]+}}:func.call", kernel = [[K:[0-9]+]], sme_kernel = [[K]], mode = sme, tiles = <1>, bindings = [<{{[0-9a-z|<>, ]+}}>], deps = [{{[0-9, ]*}}]>
 /// The vector-core dispatches around them keep their tile spaces (no mode:
 /// cpu).
-// CHECK-SAME: kernel = {{[0-9]+}} : i64, name = "forward_c1_d{{[0-9]+}}:scf.forall", tiles = array<i64: 4, 0, -1>}
+// CHECK-SAME: #smepilot.dispatch<name = "forward_c1_d{{[0-9]+}}:scf.forall", kernel = {{[0-9]+}}, tiles = <4>, bindings
 // CHECK-NOT: smepilot_layer_c1(

@@ -17,9 +17,10 @@
 /// smepilot_rt_buffer: name, size {base, scale, constant, 0}, alignment, 0.
 // CHECK-DAG: @__smepilot_ph_buffers = private constant [2 x { ptr, { i64, i64, i32, i32 }, i32, i32 }] [{ ptr, { i64, i64, i32, i32 }, i32, i32 } { ptr @__smepilot_ph_s0, { i64, i64, i32, i32 } { i64 64, i64 0, i32 -1, i32 0 }, i32 0, i32 0 }, { ptr, { i64, i64, i32, i32 }, i32, i32 } { ptr @__smepilot_ph_s1, { i64, i64, i32, i32 } { i64 24, i64 8, i32 0, i32 0 }, i32 64, i32 0 }]
 /// smepilot_rt_dispatch: name, cpu_kernel, sme_kernel (none = -1), mode
-/// (cpu = 0), sme_share, tile_granule, tile_count, bindings begin/count,
-/// deps begin/count.
-// CHECK-DAG: @__smepilot_ph_dispatches = private constant [2 x {{.*}}] [{{.*}} { ptr @__smepilot_ph_s2, i32 0, i32 -1, i32 0, i32 0, i64 1, { i64, i64, i32, i32 } { i64 4, i64 0, i32 -1, i32 0 }, i32 0, i32 1, i32 0, i32 0 }, {{.*}} { ptr @__smepilot_ph_s3, i32 0, i32 -1, i32 0, i32 0, i64 1, { i64, i64, i32, i32 } { i64 2, i64 3, i32 0, i32 0 }, i32 1, i32 2, i32 0, i32 1 }]
+/// (cpu = 0, collab = 2), sme_share, tile_granule, tile_count, bindings
+/// begin/count, deps begin/count: "fill" with every field abi.h gives a
+/// default left out, "use" a collab dispatch with all of them given.
+// CHECK-DAG: @__smepilot_ph_dispatches = private constant [2 x {{.*}}] [{{.*}} { ptr @__smepilot_ph_s2, i32 0, i32 -1, i32 0, i32 0, i64 1, { i64, i64, i32, i32 } { i64 4, i64 0, i32 -1, i32 0 }, i32 0, i32 1, i32 0, i32 0 }, {{.*}} { ptr @__smepilot_ph_s3, i32 0, i32 0, i32 2, i32 32768, i64 2, { i64, i64, i32, i32 } { i64 2, i64 3, i32 0, i32 0 }, i32 1, i32 2, i32 0, i32 1 }]
 // CHECK-DAG: @__smepilot_ph_bindings = private constant [3 x { i32, i32 }] [{ i32, i32 } { i32 1, i32 2 }, { i32, i32 } { i32 1, i32 1 }, { i32, i32 } { i32 0, i32 2 }]
 // CHECK-DAG: @__smepilot_ph_deps = private constant [1 x i32] zeroinitializer
 // CHECK-DAG: @smepilot_table_ph = constant { i32, i32, ptr, i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr, ptr } { i32 2, i32 1, ptr @__smepilot_ph_s4, i32 1, i32 1, ptr @__smepilot_ph_kernels, i32 2, i32 2, ptr @__smepilot_ph_buffers, ptr @__smepilot_ph_dispatches, i32 3, i32 1, ptr @__smepilot_ph_bindings, ptr @__smepilot_ph_deps }
@@ -34,12 +35,14 @@ llvm.func @k0(%b: !llvm.ptr, %c: !llvm.ptr, %tb: i64, %te: i64) {
   llvm.return
 }
 smepilot.dispatch_table @ph {
-  buffers = [{alignment = 0 : i64, name = "arg0", size = array<i64: 64, 0, -1>},
-             {alignment = 64 : i64, name = "tmp0", size = array<i64: 24, 8, 0>}],
-  dispatches = [{bindings = array<i64: 1, 2>, deps = array<i64>, kernel = 0 : i64,
-                 name = "fill", tiles = array<i64: 4, 0, -1>},
-                {bindings = array<i64: 1, 1, 0, 2>, deps = array<i64: 0>, kernel = 0 : i64,
-                 name = "use", tiles = array<i64: 2, 3, 0>}],
+  buffers = [#smepilot.buffer<name = "arg0", size = <64>>,
+             #smepilot.buffer<name = "tmp0", size = <24 + 8 * c0>, alignment = 64>],
+  dispatches = [#smepilot.dispatch<name = "fill", kernel = 0, tiles = <4>,
+                                   bindings = [<1, write>], deps = []>,
+                #smepilot.dispatch<name = "use", kernel = 0, sme_kernel = 0,
+                                   mode = collab, sme_share = 32768, tile_granule = 2,
+                                   tiles = <2 + 3 * c0>, bindings = [<1, read>, <0, write>],
+                                   deps = [0]>],
   kernels = [@k0], n_arguments = 1 : i64, n_constants = 1 : i64,
   chunk = 4 : i64, last_row_only}
 
@@ -52,9 +55,9 @@ llvm.func @k(%b: !llvm.ptr, %c: !llvm.ptr, %tb: i64, %te: i64) {
   llvm.return
 }
 smepilot.dispatch_table @nodeps {
-  buffers = [{alignment = 0 : i64, name = "arg0", size = array<i64: 64, 0, -1>}],
-  dispatches = [{bindings = array<i64: 0, 3>, deps = array<i64>, kernel = 0 : i64,
-                 name = "only", tiles = array<i64: 1, 0, -1>}],
+  buffers = [#smepilot.buffer<name = "arg0", size = <64>>],
+  dispatches = [#smepilot.dispatch<name = "only", kernel = 0, tiles = <1>,
+                                   bindings = [<0, read|write>], deps = []>],
   kernels = [@k], n_arguments = 1 : i64, n_constants = 0 : i64}
 
 // -----
@@ -68,13 +71,13 @@ llvm.func @kl(%b: !llvm.ptr, %c: !llvm.ptr, %tb: i64, %te: i64) {
   llvm.return
 }
 smepilot.dispatch_table @decode {
-  buffers = [{alignment = 0 : i64, name = "pack0(w)", size = array<i64: 64, 0, -1>}],
-  dispatches = [{bindings = array<i64: 0, 1>, deps = array<i64>, kernel = 0 : i64,
-                 name = "use", tiles = array<i64: 1, 0, -1>}],
+  buffers = [#smepilot.buffer<name = "pack0(w)", size = <64>>],
+  dispatches = [#smepilot.dispatch<name = "use", kernel = 0, tiles = <1>,
+                                   bindings = [<0, read>], deps = []>],
   kernels = [@kl], n_arguments = 1 : i64, n_constants = 1 : i64, chunk = 1 : i64}
 smepilot.dispatch_table @load {
-  buffers = [{alignment = 0 : i64, name = "w", size = array<i64: 64, 0, -1>},
-             {alignment = 64 : i64, name = "pack0(w)", size = array<i64: 64, 0, -1>}],
-  dispatches = [{bindings = array<i64: 0, 1, 1, 2>, deps = array<i64>, kernel = 0 : i64,
-                 name = "load_d0:pack", tiles = array<i64: 4, 0, -1>}],
+  buffers = [#smepilot.buffer<name = "w", size = <64>>,
+             #smepilot.buffer<name = "pack0(w)", size = <64>, alignment = 64>],
+  dispatches = [#smepilot.dispatch<name = "load_d0:pack", kernel = 0, tiles = <4>,
+                                   bindings = [<0, read>, <1, write>], deps = []>],
   kernels = [@kl], n_arguments = 2 : i64, n_constants = 0 : i64, smepilot.load}

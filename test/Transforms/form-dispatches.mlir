@@ -28,11 +28,11 @@
 // CHECK:   %[[DST:.*]] = memref.subview %[[OUT]][%[[I]], 0] [2, 16] [1, 1]
 // CHECK:   linalg.copy ins(%[[SRC]] : {{.*}}) outs(%[[DST]] : {{.*}})
 // CHECK-LABEL: smepilot.dispatch_table @fwd
-// CHECK-SAME: buffers = [{alignment = 0 : i64, name = "arg0", size = array<i64: 512, 0, -1>},
-// CHECK-SAME: {alignment = 0 : i64, name = "arg2", size = array<i64: 512, 0, -1>},
-// CHECK-SAME: {alignment = 64 : i64, name = "tmp0", size = array<i64: 512, 0, -1>}]
-// CHECK-SAME: dispatches = [{bindings = array<i64: 0, 1, 2, 2>, deps = array<i64>, kernel = 0 : i64, name = "fwd_d0:scf.forall", tiles = array<i64: 4, 0, -1>},
-// CHECK-SAME: {bindings = array<i64: 2, 1, 1, 2>, deps = array<i64: 0>, kernel = 0 : i64, name = "fwd_d1:scf.forall", tiles = array<i64: 4, 0, -1>}]
+// CHECK-SAME: buffers = [#smepilot.buffer<name = "arg0", size = <512>>,
+// CHECK-SAME: #smepilot.buffer<name = "arg2", size = <512>>,
+// CHECK-SAME: #smepilot.buffer<name = "tmp0", size = <512>, alignment = 64>]
+// CHECK-SAME: dispatches = [#smepilot.dispatch<name = "fwd_d0:scf.forall", kernel = 0, tiles = <4>, bindings = [<0, read>, <2, write>], deps = []>,
+// CHECK-SAME: #smepilot.dispatch<name = "fwd_d1:scf.forall", kernel = 0, tiles = <4>, bindings = [<2, read>, <1, write>], deps = [0]>]
 // CHECK-SAME: kernels = [@fwd_k0], n_arguments = 2 : i64, n_constants = 1 : i64
 // CHECK-NOT: func.func @fwd(
 // CHECK-NOT: @fwd_k1
@@ -64,7 +64,9 @@ func.func @fwd(%x: memref<8x16xf32>, %pos: index, %out: memref<8x16xf32>)
 /// A vector read in one top-level op and written by the next: one one-tile
 /// dispatch, since no SSA value may leave a dispatch. The view of the cache
 /// at row %pos is free: it is re-made inside the kernel from the cache's
-/// binding and constants[0].
+/// binding and constants[0], so the dispatch reads run-time state
+/// (`reads_state`: never load-time work). The first case's kernels, which
+/// read no constant, do not.
 // CHECK-LABEL: func.func @rows_k0(
 // CHECK-SAME: %[[BIND:.*]]: !llvm.ptr, %[[CONST:.*]]: !llvm.ptr
 // CHECK: %[[ROW:.*]] = memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [1, 16], strides: [16, 1]
@@ -78,7 +80,7 @@ func.func @fwd(%x: memref<8x16xf32>, %pos: index, %out: memref<8x16xf32>)
 // CHECK: %[[V:.*]] = vector.transfer_read %[[ROW]]
 // CHECK: vector.transfer_write %[[V]], %[[VIEW]]
 // CHECK-LABEL: smepilot.dispatch_table @rows
-// CHECK-SAME: dispatches = [{bindings = array<i64: 1, 1, 0, 2>, deps = array<i64>, kernel = 0 : i64, name = "rows_d0:vector.transfer_read", tiles = array<i64: 1, 0, -1>}]
+// CHECK-SAME: dispatches = [#smepilot.dispatch<name = "rows_d0:vector.transfer_read", kernel = 0, tiles = <1>, bindings = [<1, read>, <0, write>], deps = [], reads_state = true>]
 // CHECK-SAME: n_arguments = 2 : i64, n_constants = 1 : i64
 func.func @rows(%cache: memref<4x16xf32>, %pos: index, %row: memref<1x16xf32>)
     attributes {smepilot.phase = "rows"} {
@@ -104,9 +106,9 @@ func.func @rows(%cache: memref<4x16xf32>, %pos: index, %row: memref<1x16xf32>)
 // CHECK: %[[T:.*]] = memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [2, %[[N]]], strides: [%[[N]], 1] : memref<f32> to memref<2x?xf32>
 // CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[T]] : memref<2x?xf32>)
 // CHECK-LABEL: smepilot.dispatch_table @dyn
-// CHECK-SAME: {alignment = 0 : i64, name = "tmp0", size = array<i64: 24, 8, 0>}
-// CHECK-SAME: dispatches = [{bindings = array<i64: 1, 2>, deps = array<i64>, kernel = 0 : i64, name = "dyn_d0:linalg.fill", tiles = array<i64: 1, 0, -1>},
-// CHECK-SAME: {bindings = array<i64: 1, 1, 0, 2>, deps = array<i64: 0>, kernel = 1 : i64, name = "dyn_d1:memref.load"
+// CHECK-SAME: #smepilot.buffer<name = "tmp0", size = <24 + 8 * c0>>
+// CHECK-SAME: dispatches = [#smepilot.dispatch<name = "dyn_d0:linalg.fill", kernel = 0, tiles = <1>, bindings = [<1, write>], deps = [], reads_state = true>,
+// CHECK-SAME: #smepilot.dispatch<name = "dyn_d1:memref.load", kernel = 1, tiles = <1>, bindings = [<1, read>, <0, write>], deps = [0], reads_state = true>]
 func.func @dyn(%out: memref<1xf32>, %pos: index) attributes {smepilot.phase = "dyn"} {
   %c0 = arith.constant 0 : index
   %c3 = arith.constant 3 : index

@@ -12,6 +12,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallBitVector.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -388,4 +389,108 @@ void LayoutAttr::print(AsmPrinter &printer) const {
     printer << "]";
   }
   printer << ">";
+}
+
+//===----------------------------------------------------------------------===//
+// Dispatch-table attributes
+//===----------------------------------------------------------------------===//
+
+LogicalResult ExtentAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 int64_t base, int64_t scale,
+                                 int64_t constant) {
+  if (constant < -1)
+    return emitError() << "extent: constant index " << constant
+                       << " must be -1 (fixed) or a constant's index";
+  if (constant == -1 && scale != 0)
+    return emitError() << "extent: a fixed extent (constant -1) has scale 0, "
+                          "got "
+                       << scale;
+  if (base < 0 && scale <= 0)
+    return emitError() << "extent: " << base << " + " << scale
+                       << " * c is negative for every constant";
+  return success();
+}
+
+// `<base>` for a fixed extent, `<base + scale * cN>` for one linear in
+// constant N.
+Attribute ExtentAttr::parse(AsmParser &parser, Type) {
+  int64_t base = 0, scale = 0, constant = -1;
+  if (parser.parseLess() || parser.parseInteger(base))
+    return {};
+  if (succeeded(parser.parseOptionalPlus())) {
+    StringRef keyword;
+    SMLoc loc = parser.getCurrentLocation();
+    if (parser.parseInteger(scale) || parser.parseStar() ||
+        parser.parseKeyword(&keyword))
+      return {};
+    if (!keyword.consume_front("c") || keyword.getAsInteger(10, constant) ||
+        constant < 0) {
+      parser.emitError(loc, "extent: expected `scale * cN` (N: a constant's "
+                            "index)");
+      return {};
+    }
+  }
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(parser.getNameLoc()); },
+                    parser.getContext(), base, scale, constant);
+}
+
+void ExtentAttr::print(AsmPrinter &printer) const {
+  printer << "<" << getBase();
+  if (!isFixed())
+    printer << " + " << getScale() << " * c" << getConstant();
+  printer << ">";
+}
+
+LogicalResult BufferAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 StringRef name, ExtentAttr size,
+                                 int64_t alignment, bool weight) {
+  if (!size)
+    return emitError() << "buffer '" << name << "': no size";
+  if (alignment < 0 || (alignment != 0 && !llvm::isPowerOf2_64(alignment)))
+    return emitError() << "buffer '" << name << "': alignment " << alignment
+                       << " is not 0 or a power of two";
+  return success();
+}
+
+LogicalResult BindingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  int64_t buffer, Access access) {
+  if (buffer < 0)
+    return emitError() << "binding: buffer index " << buffer
+                       << " is negative";
+  if (access == Access::none)
+    return emitError() << "binding of buffer " << buffer
+                       << ": access must be read, write or read|write";
+  return success();
+}
+
+LogicalResult DispatchAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, StringRef name,
+    int64_t kernel, int64_t smeKernel, ExecMode mode, int64_t smeShare,
+    int64_t tileGranule, ExtentAttr tiles, ArrayRef<BindingAttr> bindings,
+    ArrayRef<int64_t> deps, bool readsState) {
+  auto error = [&] { return emitError() << "dispatch '" << name << "': "; };
+  if (kernel < 0)
+    return error() << "kernel index " << kernel << " is negative";
+  if (smeKernel < -1)
+    return error() << "sme_kernel " << smeKernel
+                   << " must be -1 (none) or a kernel index";
+  if (mode != ExecMode::cpu && smeKernel < 0)
+    return error() << "mode " << stringifyExecMode(mode)
+                   << " needs an sme_kernel";
+  if (smeShare < 0 || smeShare > 65536)
+    return error() << "sme_share " << smeShare
+                   << " is not in [0, 65536] (parts per 65536)";
+  if (tileGranule < 1)
+    return error() << "tile_granule " << tileGranule << " must be >= 1";
+  if (!tiles)
+    return error() << "no tile count";
+  for (BindingAttr binding : bindings)
+    if (!binding)
+      return error() << "a binding is null";
+  for (auto [i, dep] : llvm::enumerate(deps))
+    if (dep < 0 || (i > 0 && dep <= deps[i - 1]))
+      return error() << "deps must be increasing dispatch indices";
+  return success();
 }

@@ -85,6 +85,11 @@ static_assert(offsetof(smepilot_rt_dispatch_table, abi_version) == 0 &&
 static_assert(offsetof(smepilot_rt_phase, chunk) == 8 &&
               offsetof(smepilot_rt_phase, last_row_only) == 16 &&
               offsetof(smepilot_rt_phase, table) == 24 && sizeof(smepilot_rt_phase) == 32);
+static_assert(uint32_t(ExecMode::cpu) == SMEPILOT_RT_MODE_CPU &&
+              uint32_t(ExecMode::sme) == SMEPILOT_RT_MODE_SME &&
+              uint32_t(ExecMode::collab) == SMEPILOT_RT_MODE_COLLAB);
+static_assert(uint32_t(Access::read) == SMEPILOT_RT_ACCESS_READ &&
+              uint32_t(Access::write) == SMEPILOT_RT_ACCESS_WRITE);
 static_assert(offsetof(smepilot_rt_compiled_model, n_phases) == 4 &&
               offsetof(smepilot_rt_compiled_model, phases) == 8 &&
               offsetof(smepilot_rt_compiled_model, target) == 16 &&
@@ -178,9 +183,10 @@ private:
     stringGlobal(name, text);
     return name;
   }
-  Value extent(OpBuilder &ob, ArrayRef<int64_t> e) {
+  Value extent(OpBuilder &ob, ExtentAttr e) {
     return aggregate(ob, extentType,
-                     {c64(ob, e[0]), c64(ob, e[1]), c32(ob, e[2]), c32(ob, 0)});
+                     {c64(ob, e.getBase()), c64(ob, e.getScale()),
+                      c32(ob, e.getConstant()), c32(ob, 0)});
   }
   /// An array global of `elements` built by `element(i)`; "" when empty.
   std::string array(StringRef suffix, Type elementType, size_t count,
@@ -218,34 +224,32 @@ LogicalResult TableEmitter::emit() {
     kernels.push_back(kernel.str());
   }
 
-  // Names first (string globals), then the arrays that point to them.
-  auto nameOf = [&](DictionaryAttr d) {
-    auto n = d.getAs<StringAttr>("name");
-    return n ? string(n.getValue()) : std::string();
+  // Names first (string globals), then the arrays that point to them. An
+  // empty name is a null pointer.
+  auto nameOf = [&](StringRef name) {
+    return name.empty() ? std::string() : string(name);
   };
-  SmallVector<DictionaryAttr> buffers, dispatches;
-  for (Attribute a : table.getBuffers())
-    buffers.push_back(cast<DictionaryAttr>(a));
-  for (Attribute a : table.getDispatches())
-    dispatches.push_back(cast<DictionaryAttr>(a));
+  SmallVector<BufferAttr> buffers(table.getBufferList());
+  SmallVector<DispatchAttr> dispatches(table.getDispatchList());
   SmallVector<std::string> bufferNames, dispatchNames;
-  for (DictionaryAttr d : buffers)
-    bufferNames.push_back(nameOf(d));
-  for (DictionaryAttr d : dispatches)
-    dispatchNames.push_back(nameOf(d));
+  for (BufferAttr b : buffers)
+    bufferNames.push_back(nameOf(b.getName()));
+  for (DispatchAttr d : dispatches)
+    dispatchNames.push_back(nameOf(d.getName()));
   std::string phaseName = string(table.getSymName());
 
   // Bindings and deps, concatenated in dispatch order.
   SmallVector<std::pair<int64_t, int64_t>> bindings;
   SmallVector<int64_t> deps;
   SmallVector<std::array<int64_t, 4>> ranges; // bindings begin/count, deps
-  for (DictionaryAttr d : dispatches) {
-    ArrayRef<int64_t> bs = d.getAs<DenseI64ArrayAttr>("bindings").asArrayRef();
-    ArrayRef<int64_t> ds = d.getAs<DenseI64ArrayAttr>("deps").asArrayRef();
-    ranges.push_back({int64_t(bindings.size()), int64_t(bs.size() / 2),
+  for (DispatchAttr d : dispatches) {
+    ArrayRef<BindingAttr> bs = d.getBindings();
+    ArrayRef<int64_t> ds = d.getDeps();
+    ranges.push_back({int64_t(bindings.size()), int64_t(bs.size()),
                       int64_t(deps.size()), int64_t(ds.size())});
-    for (size_t i = 0; i + 1 < bs.size(); i += 2)
-      bindings.push_back({bs[i], bs[i + 1]});
+    for (BindingAttr binding : bs)
+      bindings.push_back(
+          {binding.getBuffer(), int64_t(uint32_t(binding.getAccess()))});
     deps.append(ds.begin(), ds.end());
   }
 
@@ -255,30 +259,25 @@ LogicalResult TableEmitter::emit() {
       });
   std::string bufferArray =
       array("_buffers", bufferType, buffers.size(), [&](OpBuilder &ob, size_t i) {
-        DictionaryAttr d = buffers[i];
-        auto align = d.getAs<IntegerAttr>("alignment");
-        return aggregate(
-            ob, bufferType,
-            {addressOrNull(ob, bufferNames[i]),
-             extent(ob, d.getAs<DenseI64ArrayAttr>("size").asArrayRef()),
-             c32(ob, align ? align.getInt() : 0), c32(ob, 0)});
+        BufferAttr buffer = buffers[i];
+        return aggregate(ob, bufferType,
+                         {addressOrNull(ob, bufferNames[i]),
+                          extent(ob, buffer.getSize()),
+                          c32(ob, buffer.getAlignment()), c32(ob, 0)});
       });
   std::string dispatchArray = array(
       "_dispatches", dispatchType, dispatches.size(),
       [&](OpBuilder &ob, size_t i) {
-        DictionaryAttr d = dispatches[i];
-        auto get = [&](StringRef key, int64_t dflt) {
-          auto a = d.getAs<IntegerAttr>(key);
-          return a ? a.getInt() : dflt;
-        };
+        DispatchAttr d = dispatches[i];
+        int64_t smeKernel = d.getSmeKernel() < 0
+                                ? int64_t(SMEPILOT_RT_NO_KERNEL)
+                                : d.getSmeKernel();
         return aggregate(
             ob, dispatchType,
-            {addressOrNull(ob, dispatchNames[i]),
-             c32(ob, get("kernel", 0)),
-             c32(ob, get("sme_kernel", int64_t(SMEPILOT_RT_NO_KERNEL))),
-             c32(ob, get("mode", SMEPILOT_RT_MODE_CPU)),
-             c32(ob, get("sme_share", 0)), c64(ob, get("tile_granule", 1)),
-             extent(ob, d.getAs<DenseI64ArrayAttr>("tiles").asArrayRef()),
+            {addressOrNull(ob, dispatchNames[i]), c32(ob, d.getKernel()),
+             c32(ob, smeKernel), c32(ob, uint32_t(d.getMode())),
+             c32(ob, d.getSmeShare()), c64(ob, d.getTileGranule()),
+             extent(ob, d.getTiles()),
              c32(ob, ranges[i][0]), c32(ob, ranges[i][1]),
              c32(ob, ranges[i][2]), c32(ob, ranges[i][3])});
       });
@@ -335,12 +334,11 @@ void emitCompiledModel(ModuleOp module, ArrayRef<DispatchTableOp> tables,
                SmallVector<Value> entries;
                for (DispatchTableOp t : tables) {
                  std::string name = t.getSymName().str();
-                 auto chunk = t->getAttrOfType<IntegerAttr>("chunk");
                  entries.push_back(aggregate(
                      ob, phaseType,
                      {addressOrNull(ob, "__smepilot_" + name + "_s_phase"),
-                      c64(ob, chunk ? chunk.getInt() : 0),
-                      c32(ob, t->hasAttr("last_row_only") ? 1 : 0), c32(ob, 0),
+                      c64(ob, t.getChunk().value_or(0)),
+                      c32(ob, t.getLastRowOnly() ? 1 : 0), c32(ob, 0),
                       addressOrNull(ob, "smepilot_table_" + name)}));
                }
                return aggregate(ob, phasesType, entries);
@@ -370,7 +368,7 @@ struct EmitDispatchTablesPass
     DispatchTableOp load;
     SmallVector<DispatchTableOp> phases;
     for (DispatchTableOp t : tables) {
-      if (!t->hasAttr(kLoadTableAttr)) {
+      if (!t.isLoadTable()) {
         phases.push_back(t);
         continue;
       }

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 namespace mlir::smepilot {
 /// A double as an attribute parameter: converts to and from double, and
@@ -44,6 +45,37 @@ FailureOr<F64> parseF64(AsmParser &parser);
 void printF64(AsmPrinter &printer, double value);
 } // namespace mlir::smepilot::detail
 
+namespace mlir::smepilot::detail {
+/// Parses `[e, e, ...]` (possibly empty) of FieldParser<T> elements: a list
+/// parameter of an attribute that may stand anywhere in a struct of
+/// parameters (ArrayRefParameter's own syntax has no brackets).
+template <typename T>
+FailureOr<llvm::SmallVector<T>> parseList(AsmParser &parser) {
+  llvm::SmallVector<T> elements;
+  if (parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&] {
+        FailureOr<T> element = FieldParser<T>::parse(parser);
+        if (failed(element))
+          return failure();
+        elements.push_back(*element);
+        return success();
+      }))
+    return failure();
+  return elements;
+}
+/// Prints what parseList parses; attributes without their dialect prefix.
+template <typename T>
+void printList(AsmPrinter &printer, llvm::ArrayRef<T> elements) {
+  printer << '[';
+  llvm::interleaveComma(elements, printer, [&](const T &element) {
+    if constexpr (std::is_base_of_v<Attribute, T>)
+      printer.printStrippedAttrOrType(element);
+    else
+      printer << element;
+  });
+  printer << ']';
+}
+} // namespace mlir::smepilot::detail
+
 namespace mlir::smepilot {
 /// A double in its shortest round-tripping form, always with a '.' or an
 /// exponent ("70.0", "0.125", "1e-06"): for IR and for messages.
@@ -55,12 +87,6 @@ std::string formatF64(double value);
 
 #define GET_ATTRDEF_CLASSES
 #include "smepilot/Dialect/SMEPilot/IR/SMEPilotAttrs.h.inc"
-
-#include "mlir/Bytecode/BytecodeOpInterface.h"
-#include "mlir/IR/SymbolTable.h"
-
-#define GET_OP_CLASSES
-#include "smepilot/Dialect/SMEPilot/IR/SMEPilotOps.h.inc"
 
 namespace mlir::smepilot {
 /// Marks a public function as a phase of a compiled model (a prefill chunk,
@@ -104,5 +130,11 @@ inline constexpr llvm::StringLiteral kLoadTableAttr = "smepilot.load";
 /// Marks a function outlined by dispatch formation as a kernel (abi.h).
 inline constexpr llvm::StringLiteral kKernelAttr = "smepilot.kernel";
 } // namespace mlir::smepilot
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/SymbolTable.h"
+
+#define GET_OP_CLASSES
+#include "smepilot/Dialect/SMEPilot/IR/SMEPilotOps.h.inc"
 
 #endif // SMEPILOT_DIALECT_SMEPILOT_IR_SMEPILOT_H

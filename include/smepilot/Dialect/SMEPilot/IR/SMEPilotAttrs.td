@@ -218,4 +218,147 @@ def SMEPilot_LayoutAttr : SMEPilot_Attr<"Layout", "layout"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Dispatch tables
+//===----------------------------------------------------------------------===//
+//
+// The parts of `smepilot.dispatch_table` (SMEPilotOps.td), one attribute per
+// struct of runtime/include/smepilot_rt/abi.h: smepilot-form-dispatches makes
+// them, smepilot-hoist-load-time rewrites them, the op's verifier checks them
+// against each other and smepilot-emit-dispatch-tables lays them out as the
+// ABI's structs. Indices (buffers, kernels, dependencies) are positions in the
+// table's own lists.
+
+def SMEPilot_Access : I32BitEnumAttr<"Access",
+    "how a dispatch accesses a bound buffer", [
+    I32BitEnumAttrCaseNone<"none">,
+    I32BitEnumAttrCaseBit<"read", 0>,
+    I32BitEnumAttrCaseBit<"write", 1>
+  ]> {
+  let cppNamespace = "::mlir::smepilot";
+  let genSpecializedAttr = 0;
+  let separator = "|";
+}
+
+// A list printed in square brackets, so that it can stand anywhere in a
+// struct of parameters.
+class SMEPilot_ListParam<string element, string desc>
+    : ArrayRefParameter<element, desc> {
+  let parser = "::mlir::smepilot::detail::parseList<" # element # ">($_parser)";
+  let printer = "::mlir::smepilot::detail::printList($_printer, $_self)";
+}
+
+def SMEPilot_ExtentAttr : SMEPilot_Attr<"Extent", "extent"> {
+  let summary = "a count that is fixed or linear in one run-time constant";
+  let description = [{
+    `base + scale * constants[constant]` (abi.h's `smepilot_rt_extent`): the
+    size in bytes of a buffer or the tile count of a dispatch. `constant` is
+    an index into the table's run-time constants, or -1 for a fixed count
+    (then `scale` is 0).
+
+    Examples: `#smepilot.extent<64>` (fixed), `#smepilot.extent<0 + 256 * c0>`
+    (256 bytes per unit of constant 0, e.g. per token of a chunk).
+  }];
+  let parameters = (ins "int64_t":$base, "int64_t":$scale, "int64_t":$constant);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins "int64_t":$base), [{
+      return $_get($_ctxt, base, 0, -1);
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// Whether the count does not depend on a run-time constant.
+    bool isFixed() const { return getConstant() < 0; }
+  }];
+}
+
+def SMEPilot_BufferAttr : SMEPilot_Attr<"Buffer", "buffer"> {
+  let summary = "a buffer of a dispatch table: an argument or a temporary";
+  let description = [{
+    abi.h's `smepilot_rt_buffer`. The table's first `n_arguments` buffers are
+    bound by name by the runtime (activations, the KV cache, weights, packed
+    buffers of the load table); the rest are temporaries in its arena.
+
+    - `name`: the name the runtime binds an argument by (`argN` / `tmpN` when
+      there is none to give).
+    - `size`: bytes, an extent.
+    - `alignment`: bytes the kernels assume (0: the runtime's default).
+    - `weight`: an argument the compiler may treat as fixed for the whole
+      run (marked `smepilot.weight`): what smepilot-hoist-load-time moves work
+      on into the load table. Not part of the ABI.
+
+    Example: `#smepilot.buffer<name = "blk.0.attn_q.weight", size = <256>,
+    weight = true>`
+  }];
+  let parameters = (ins
+    StringRefParameter<"the name the runtime binds it by">:$name,
+    "ExtentAttr":$size,
+    DefaultValuedParameter<"int64_t", "0", "alignment in bytes">:$alignment,
+    DefaultValuedParameter<"bool", "false", "a weight">:$weight
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def SMEPilot_BindingAttr : SMEPilot_Attr<"Binding", "binding"> {
+  let summary = "a buffer a dispatch binds, and how it accesses it";
+  let description = [{
+    abi.h's `smepilot_rt_binding`: the kernel's bindings[j] points at
+    buffer `buffer` of the table; `access` says whether the kernel reads it,
+    writes it or both, which is what the table's dependencies (and the
+    runtime's placement of temporaries) follow from.
+
+    Example: `#smepilot.binding<2, read|write>`
+  }];
+  let parameters = (ins "int64_t":$buffer,
+                        EnumParameter<SMEPilot_Access>:$access);
+  let assemblyFormat = "`<` $buffer `,` $access `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    bool reads() const { return bitEnumContainsAll(getAccess(), Access::read); }
+    bool writes() const {
+      return bitEnumContainsAll(getAccess(), Access::write);
+    }
+  }];
+}
+
+def SMEPilot_DispatchAttr : SMEPilot_Attr<"Dispatch", "dispatch"> {
+  let summary = "one dispatch of a dispatch table";
+  let description = [{
+    abi.h's `smepilot_rt_dispatch`: a kernel run over a tile space.
+
+    - `name`: `<phase>_d<i>:<op>`, for traces and errors.
+    - `kernel`: the kernel (index into the table's kernels) the vector cores
+      run; `sme_kernel`: the matrix unit's variant, or -1 for none.
+    - `mode`: `cpu`, `sme` (one call of the SME kernel for all tiles) or
+      `collab` (the tiles split by `sme_share`, parts per 65536, rounded to a
+      multiple of `tile_granule` tiles).
+    - `tiles`: the tile count, an extent.
+    - `bindings`: the buffers its kernels bind, in the kernels' binding order.
+    - `deps`: earlier dispatches that must be done before it starts, in
+      increasing order.
+    - `reads_state`: whether its kernel reads a run-time constant or a global
+      the phase may write: work that may differ between runs, which
+      smepilot-hoist-load-time never moves to load time. Not part of the ABI.
+
+    Example: `#smepilot.dispatch<name = "c1_d0:linalg.fill", kernel = 0,
+    tiles = <1>, bindings = [<1, write>], deps = []>`
+  }];
+  let parameters = (ins
+    StringRefParameter<"name">:$name,
+    "int64_t":$kernel,
+    DefaultValuedParameter<"int64_t", "-1", "SME kernel">:$sme_kernel,
+    DefaultValuedParameter<"::mlir::smepilot::ExecMode", "::mlir::smepilot::ExecMode::cpu", "mode">:$mode,
+    DefaultValuedParameter<"int64_t", "0", "SME parts per 65536">:$sme_share,
+    DefaultValuedParameter<"int64_t", "1", "SME tile multiple">:$tile_granule,
+    "ExtentAttr":$tiles,
+    SMEPilot_ListParam<"::mlir::smepilot::BindingAttr", "bindings">:$bindings,
+    SMEPilot_ListParam<"int64_t", "dependencies">:$deps,
+    DefaultValuedParameter<"bool", "false", "reads run state">:$reads_state
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // SMEPILOT_ATTRS_TD

@@ -24,28 +24,47 @@ def SMEPilot_DispatchTableOp : Op<SMEPilot_Dialect, "dispatch_table", [Symbol]> 
       !llvm.ptr, tile_begin: i64, tile_end: i64)`.
     - `n_constants`: the phase's run-time scalars (its index arguments, in
       order); `n_arguments`: its memref arguments, buffers [0, n_arguments).
-    - `buffers`: one dictionary per buffer, `{name, size = [base, scale,
-      constant], alignment}` (size in bytes, `base + scale * constants[c]`,
-      c = -1 for a fixed size); arguments first, then temporaries.
-    - `dispatches`: one dictionary per dispatch, in execution order: `{name,
-      kernel, mode, tiles = [base, scale, constant], bindings = [buffer,
-      access, ...], deps = [dispatch, ...]}` with access 1 = read, 2 = write,
-      3 = both.
+    - `buffers`: one `#smepilot.buffer` per buffer, arguments first, then
+      temporaries.
+    - `dispatches`: one `#smepilot.dispatch` per dispatch, in an order that
+      respects their dependencies (each depends on earlier ones only).
+    - `chunk`, `last_row_only`: what the compiled model's phase list says of
+      the phase (tokens per call; logits of the last position only).
+
+    The verifier checks the parts against each other: every index names a
+    kernel, buffer, constant or earlier dispatch of this table; the load
+    table (`smepilot.load`) has no constants, no chunk and fixed sizes.
 
     Example:
     ```mlir
     smepilot.dispatch_table @forward_c1 {kernels = [@forward_c1_k0],
-      n_arguments = 3 : i64, n_constants = 1 : i64, buffers = [...],
-      dispatches = [{kernel = 0 : i64, tiles = array<i64: 8, 0, -1>, ...} ]}
+      n_arguments = 1 : i64, n_constants = 1 : i64,
+      buffers = [#smepilot.buffer<name = "x", size = <64>>,
+                 #smepilot.buffer<name = "tmp0", size = <0 + 16 * c0>>],
+      dispatches = [#smepilot.dispatch<name = "forward_c1_d0:scf.forall",
+        kernel = 0, tiles = <8>, bindings = [<0, read>, <1, write>],
+        deps = []>]}
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        FlatSymbolRefArrayAttr:$kernels,
                        I64Attr:$n_constants,
                        I64Attr:$n_arguments,
-                       DictArrayAttr:$buffers,
-                       DictArrayAttr:$dispatches);
+                       TypedArrayAttrBase<SMEPilot_BufferAttr,
+                                          "buffers">:$buffers,
+                       TypedArrayAttrBase<SMEPilot_DispatchAttr,
+                                          "dispatches">:$dispatches,
+                       OptionalAttr<I64Attr>:$chunk,
+                       UnitAttr:$last_row_only);
   let assemblyFormat = "$sym_name attr-dict";
+  let extraClassDeclaration = [{
+    auto getBufferList() { return getBuffers().getAsRange<BufferAttr>(); }
+    auto getDispatchList() {
+      return getDispatches().getAsRange<DispatchAttr>();
+    }
+    /// Whether this is the load table (abi.h), run once at load.
+    bool isLoadTable() { return (*this)->hasAttr(kLoadTableAttr); }
+  }];
   let hasVerifier = 1;
 }
 

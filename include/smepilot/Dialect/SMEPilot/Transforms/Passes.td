@@ -356,32 +356,58 @@ def FormDispatches : Pass<"smepilot-form-dispatches", "ModuleOp"> {
       depends on the last earlier writer of each buffer it touches and, when
       it writes, on the readers since;
     - structurally equal kernels (the same layer op in every layer) are
-      emitted once;
-    - with `hoist-load-time` (the default), a dispatch that reads only
-      weights (arguments marked `smepilot.weight` that nothing writes) and
-      temporaries written by such dispatches, writes only fixed-size
-      temporaries nothing else writes, and uses no constant (the K-major
-      weight copies of smepilot-tile-sme) moves into the load table,
-      `smepilot.dispatch_table @load {smepilot.load}`, with no constants,
-      which the runtime runs once (abi.h). The same dispatch of several
-      phases is entered once. A temporary it writes that a phase still
-      reads becomes a packed buffer: an argument of the load table and of
-      the phase, named `pack<i>(<weight>)`. Weights nothing but load-time
-      work reads leave the phase's arguments.
+      emitted once.
+
+    Each buffer and dispatch is a typed attribute (`#smepilot.buffer`,
+    `#smepilot.dispatch`); argument buffers keep the phase argument's
+    `smepilot.weight` mark as `weight = true`, and a dispatch whose kernel
+    reads a run-time constant or a mutable global says so (`reads_state`):
+    what smepilot-hoist-load-time, which runs next, decides by.
 
     Phase functions that break these rules (results, non-memref non-integer
     arguments, a temporary with a size that is not linear in one constant)
     are rejected with an error naming the op.
   }];
-  let options = [
-    Option<"hoistLoadTime", "hoist-load-time", "bool", /*default=*/"true",
-           "Move work on weights alone into the load table (run once)">
-  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::smepilot::SMEPilotDialect"];
+}
+
+def HoistLoadTime : Pass<"smepilot-hoist-load-time", "ModuleOp"> {
+  let summary = "Move work on weights alone from the phase tables into the "
+                "load table";
+  let description = [{
+    Runs right after smepilot-form-dispatches, on its phase tables. A
+    dispatch that reads only weights (buffers marked `weight` that nothing
+    writes) and temporaries written by such dispatches, writes only
+    fixed-size temporaries nothing else writes, has a fixed tile count and
+    reads no run-time state (`reads_state`), such as the K-major weight
+    copies of smepilot-tile-sme, moves into the load table,
+    `smepilot.dispatch_table @load {smepilot.load}`, with no constants, which
+    the runtime runs once (abi.h). The same dispatch of several phases is
+    entered once. A temporary it writes that a phase still reads becomes a
+    packed buffer: an argument of the load table and of the phase, named
+    `pack<i>(<weight>)`. Weights nothing but load-time work reads leave the
+    phase's arguments; kernels no table refers to any more are erased.
+
+    Before (one phase):
+    ```mlir
+    smepilot.dispatch_table @c1 {kernels = [@c1_k0, @c1_k1], ...,
+      buffers = [#smepilot.buffer<name = "w", size = <256>, weight = true>,
+                 #smepilot.buffer<name = "tmp0", size = <256>>, ...],
+      dispatches = [#smepilot.dispatch<name = "c1_d0:linalg.transpose",
+                      kernel = 0, ..., bindings = [<0, read>, <1, write>]>,
+                    #smepilot.dispatch<name = "c1_d1:func.call", kernel = 1,
+                      ..., bindings = [<1, read>, ...]>]}
+    ```
+    After: @c1 keeps the call, binding `pack0(w)` (an argument) instead of
+    the temporary, and `@load` holds the transpose from `w` to `pack0(w)`.
+
+    A module that already has a load table is refused.
+  }];
+  let dependentDialects = ["::mlir::smepilot::SMEPilotDialect"];
 }
 
 def EmitDispatchTables : Pass<"smepilot-emit-dispatch-tables", "ModuleOp"> {
