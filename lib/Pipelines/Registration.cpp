@@ -1,6 +1,6 @@
 //===- Registration.cpp - Dialects the host pipeline needs ------------------===//
 //
-// The host pipeline's input (linalg on tensors from lib/Model) and its
+// The host pipeline's input (linalg on tensors from lib/ModelBuilder) and its
 // intermediate IR touch most upstream dialects plus their external interface
 // models (bufferization, tiling, subset hoisting, value bounds, LLVM
 // conversion). Registering them all is the robust choice; it lives in its own

@@ -1,6 +1,6 @@
 //===- smepilot-build-model.cpp - print the graph builder's module --------===//
 //
-// Test driver of lib/Model: builds the module of a preset (mirroring
+// Test driver of lib/ModelBuilder: builds the module of a preset (mirroring
 // ../shared/models/README.md) or of a description given field by field, and
 // prints it, so lit tests can check the builder's output and pipe it into
 // smepilot-opt. Links the compiler only; smepilot-run builds from the GGUF.
@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "smepilot/Model/ModelBuilder.h"
+#include "smepilot/ModelBuilder/ModelBuilder.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Support/FileUtilities.h"

@@ -4,13 +4,13 @@
 // smepilot-compile in.mlir --target=sme-sve -o out.o
 //
 // Runs smepilot-sme-pipeline (linalg on tensors -> LLVM dialect with SME
-// kernels) and emits an aarch64-linux-gnu ELF object (lib/JIT/AOTCompile).
+// kernels) and emits an aarch64-linux-gnu ELF object (lib/Codegen/AOTCompile).
 // `--emit=llvm-mlir` writes the LLVM-dialect module instead. Used by the
 // tests to build kernels for the QEMU harness and for disassembly checks.
 //
 //===----------------------------------------------------------------------===//
 
-#include "smepilot/JIT/AOTCompile.h"
+#include "smepilot/Codegen/AOTCompile.h"
 #include "smepilot/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"

@@ -1,5 +1,6 @@
-// smepilot-run: engine selection. The JIT engine is built in when the
-// compiler is (SMEPILOT_RUN_WITH_JIT; not in the runtime-only aarch64 build).
+// smepilot-run: engine selection. The JIT engine (lib/Engine) is linked in
+// when the compiler is built (SMEPILOT_RUN_WITH_JIT; not in the runtime-only
+// aarch64 build).
 // The aot engine runs a model compiled ahead of time (smepilot-run
 // --emit-object) and linked into the program: the object defines
 // `smepilot_compiled_model` (abi.h), which this file references weakly, so
@@ -17,7 +18,7 @@ extern const smepilot_rt_compiled_model smepilot_compiled_model __attribute__((w
 }
 
 #ifdef SMEPILOT_RUN_WITH_JIT
-#include "jit_engine.h"
+#include "smepilot/Engine/JITEngine.h"
 #endif
 
 namespace smepilot::run {
@@ -66,7 +67,7 @@ rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,
   SMEPILOT_RT_RETURN_IF_ERROR(check_engine(name));
 #ifdef SMEPILOT_RUN_WITH_JIT
   if (name == "jit")
-    return load_jit_engine(file, options, {dump_mlir_dir, verbose});
+    return engine::load_jit_engine(file, options, {dump_mlir_dir, verbose});
 #endif
   if (name == "aot") {
     if (verbose)
@@ -81,7 +82,15 @@ rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,
 rt::status emit_object(const rt::gguf_file &file, const rt::engine_options &options,
                        const emit_object_options &aot) {
 #ifdef SMEPILOT_RUN_WITH_JIT
-  return emit_aot_object(file, options, aot);
+  engine::aot_object_options o;
+  o.target = aot.target;
+  o.object_path = aot.object_path;
+  o.profile = aot.profile;
+  o.sme_all = aot.sme_all;
+  o.sme_type = aot.sme_type;
+  o.dump_mlir_dir = aot.dump_mlir_dir;
+  o.verbose = aot.verbose;
+  return engine::emit_aot_object(file, options, o);
 #else
   (void)file;
   (void)options;

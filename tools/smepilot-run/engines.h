@@ -13,7 +13,9 @@ namespace smepilot::run {
 /// create_engine would give (checked before a model is loaded).
 rt::status check_engine(const std::string &name);
 
-/// Options of --emit-object (ahead-of-time compilation, jit/jit_engine.h).
+/// Options of --emit-object (ahead-of-time compilation). The CLI's own copy
+/// of lib/Engine's aot_object_options: this header is also built without the
+/// compiler.
 struct emit_object_options {
   std::string target;      ///< sme-sve, sme2-nosve
   std::string object_path; ///< where the object goes

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "smepilot/JIT/AOTCompile.h"
+#include "smepilot/Codegen/AOTCompile.h"
 #include "smepilot/Pipelines/Pipelines.h"
 
 #include "mlir/IR/BuiltinOps.h"

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "smepilot/JIT/HostJIT.h"
+#include "smepilot/Codegen/HostJIT.h"
 #include "smepilot/Pipelines/Pipelines.h"
 
 #include "mlir/IR/BuiltinOps.h"

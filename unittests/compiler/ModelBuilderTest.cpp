@@ -1,4 +1,4 @@
-//===- ModelBuilderTest.cpp - lib/Model graph builder ---------------------===//
+//===- ModelBuilderTest.cpp - lib/ModelBuilder graph builder --------------===//
 //
 // Builds the tiny configurations through the C++ API, verifies the modules
 // and counts what the contract (docs/compiled-model.md) fixes: functions,
@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "smepilot/Model/ModelBuilder.h"
+#include "smepilot/ModelBuilder/ModelBuilder.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -7,7 +7,7 @@
 // oracles (unittests/runtime/reference_executor_test.cpp), so agreement here
 // carries over; the argmax is also checked against llama.cpp's tokens
 // wherever the reference's top-1/top-2 gap is clear.
-#include "jit_engine.h"
+#include "smepilot/Engine/JITEngine.h"
 
 #include "smepilot_rt/engine.h"
 #include "smepilot_rt/gguf.h"
@@ -70,7 +70,7 @@ TEST_P(JITEngine, MatchesReferenceAtEveryPosition) {
   options.n_batch = 8;
   auto ref = rt::load_reference_engine(**file, options);
   ASSERT_TRUE(ref.is_ok()) << ref.error().message();
-  auto jit = smepilot::run::load_jit_engine(**file, options, {});
+  auto jit = smepilot::engine::load_jit_engine(**file, options, {});
   ASSERT_TRUE(jit.is_ok()) << jit.error().message();
   const int32_t vocab = (*ref)->n_vocab();
   ASSERT_EQ((*jit)->n_vocab(), vocab);
@@ -155,7 +155,7 @@ TEST_P(JITEngineThreads, LogitsDoNotDependOnTheThreadCount) {
     options.n_ctx = 64;
     options.n_batch = 8;
     options.n_threads = threads;
-    auto jit = smepilot::run::load_jit_engine(**file, options, {});
+    auto jit = smepilot::engine::load_jit_engine(**file, options, {});
     ASSERT_TRUE(jit.is_ok()) << jit.error().message();
     const int32_t vocab = (*jit)->n_vocab();
     if (seq.empty())
@@ -208,7 +208,7 @@ TEST(JITEngineErrors, PartialRotaryIsRejectedWithTheMissingFeature) {
   ASSERT_TRUE(bytes.is_ok()) << bytes.error().message();
   auto file = rt::gguf_file::from_bytes(std::move(*bytes), "partial-rope.gguf");
   ASSERT_TRUE(file.is_ok()) << file.error().message();
-  auto jit = smepilot::run::load_jit_engine(**file, {}, {});
+  auto jit = smepilot::engine::load_jit_engine(**file, {}, {});
   ASSERT_FALSE(jit.is_ok());
   EXPECT_NE(jit.error().message().find("the JIT engine cannot compile this model"),
             std::string::npos)
@@ -223,7 +223,7 @@ TEST(JITEngineErrors, EvalChecksPositionsAndTokens) {
   ASSERT_TRUE(file.is_ok()) << file.error().message();
   rt::engine_options options;
   options.n_ctx = 16;
-  auto jit = smepilot::run::load_jit_engine(**file, options, {});
+  auto jit = smepilot::engine::load_jit_engine(**file, options, {});
   ASSERT_TRUE(jit.is_ok()) << jit.error().message();
   std::vector<float> logits(512);
   std::vector<int32_t> one{1};
@@ -244,7 +244,7 @@ TEST(JITEngineLastRow, LastModeMatchesTheLastRowOfAll) {
   rt::engine_options options;
   options.n_ctx = 64;
   options.n_batch = 8;
-  auto jit = smepilot::run::load_jit_engine(**file, options, {});
+  auto jit = smepilot::engine::load_jit_engine(**file, options, {});
   ASSERT_TRUE(jit.is_ok()) << jit.error().message();
   const int32_t vocab = (*jit)->n_vocab();
   std::vector<int32_t> seq;

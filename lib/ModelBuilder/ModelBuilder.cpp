@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "smepilot/Model/ModelBuilder.h"
+#include "smepilot/ModelBuilder/ModelBuilder.h"
 
 #include "GraphEmitter.h"
 

@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SMEPILOT_JIT_AOTCOMPILE_H
-#define SMEPILOT_JIT_AOTCOMPILE_H
+#ifndef SMEPILOT_CODEGEN_AOTCOMPILE_H
+#define SMEPILOT_CODEGEN_AOTCOMPILE_H
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
@@ -43,4 +43,4 @@ emitAArch64Object(ModuleOp module, const AOTOptions &options);
 
 } // namespace mlir::smepilot
 
-#endif // SMEPILOT_JIT_AOTCOMPILE_H
+#endif // SMEPILOT_CODEGEN_AOTCOMPILE_H

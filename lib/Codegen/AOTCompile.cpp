@@ -12,7 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "smepilot/JIT/AOTCompile.h"
+#include "smepilot/Codegen/AOTCompile.h"
 
 #include "smepilot/Pipelines/Pipelines.h"
 

@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "smepilot/JIT/HostJIT.h"
+#include "smepilot/Codegen/HostJIT.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"

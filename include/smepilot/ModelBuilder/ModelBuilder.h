@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SMEPILOT_MODEL_MODELBUILDER_H
-#define SMEPILOT_MODEL_MODELBUILDER_H
+#ifndef SMEPILOT_MODELBUILDER_MODELBUILDER_H
+#define SMEPILOT_MODELBUILDER_MODELBUILDER_H
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -143,4 +143,4 @@ llvm::ArrayRef<StringRef> getModelPresetNames();
 
 } // namespace mlir::smepilot
 
-#endif // SMEPILOT_MODEL_MODELBUILDER_H
+#endif // SMEPILOT_MODELBUILDER_MODELBUILDER_H

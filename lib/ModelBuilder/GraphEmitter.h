@@ -4,15 +4,15 @@
 // layer body (Layer.cpp) and the MoE feed-forward (MoE.cpp): zero-filled
 // inits, transposed-B projections, RMSNorm, row reductions, elementwise add,
 // and the scalar bodies more than one linalg.generic computes. Internal to
-// lib/Model.
+// lib/ModelBuilder.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SMEPILOT_LIB_MODEL_GRAPHEMITTER_H
-#define SMEPILOT_LIB_MODEL_GRAPHEMITTER_H
+#ifndef SMEPILOT_LIB_MODELBUILDER_GRAPHEMITTER_H
+#define SMEPILOT_LIB_MODELBUILDER_GRAPHEMITTER_H
 
 #include "smepilot/Dialect/SMEPilot/IR/SMEPilot.h"
-#include "smepilot/Model/ModelBuilder.h"
+#include "smepilot/ModelBuilder/ModelBuilder.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
@@ -128,4 +128,4 @@ Value emitMoeFeedForward(GraphEmitter &g, const ModelDescription &desc,
 
 } // namespace mlir::smepilot::detail
 
-#endif // SMEPILOT_LIB_MODEL_GRAPHEMITTER_H
+#endif // SMEPILOT_LIB_MODELBUILDER_GRAPHEMITTER_H

@@ -13,8 +13,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SMEPILOT_JIT_HOSTJIT_H
-#define SMEPILOT_JIT_HOSTJIT_H
+#ifndef SMEPILOT_CODEGEN_HOSTJIT_H
+#define SMEPILOT_CODEGEN_HOSTJIT_H
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
@@ -116,4 +116,4 @@ private:
 
 } // namespace mlir::smepilot
 
-#endif // SMEPILOT_JIT_HOSTJIT_H
+#endif // SMEPILOT_CODEGEN_HOSTJIT_H

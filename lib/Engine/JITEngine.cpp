@@ -1,9 +1,18 @@
-// smepilot-run: the JIT engine. See jit_engine.h.
-#include "jit_engine.h"
+//===- JITEngine.cpp - a GGUF model compiled for the runtime --------------===//
+//
+// See JITEngine.h. One path for both ends: compile_module builds the graph of
+// the file's model and takes it through a list of pipeline stages (dumping
+// each if asked); the JIT engine hands the host pipeline's result to
+// HostJIT and the runtime's compiled engine, emit_aot_object hands the SME
+// pipeline's result to the object emitter.
+//
+//===----------------------------------------------------------------------===//
 
-#include "smepilot/JIT/AOTCompile.h"
-#include "smepilot/JIT/HostJIT.h"
-#include "smepilot/Model/ModelBuilder.h"
+#include "smepilot/Engine/JITEngine.h"
+
+#include "smepilot/Codegen/AOTCompile.h"
+#include "smepilot/Codegen/HostJIT.h"
+#include "smepilot/ModelBuilder/ModelBuilder.h"
 #include "smepilot/Pipelines/Pipelines.h"
 
 #include "smepilot_rt/compiled_engine.h"
@@ -22,12 +31,12 @@
 #include <chrono>
 #include <cstdio>
 
-namespace smepilot::run {
+namespace smepilot::engine {
 namespace {
 
 using namespace mlir;
 namespace rt = ::smepilot::rt;
-/// The compiler (lib/): graph builder, host pipeline, JIT.
+/// The compiler (lib/): graph builder, pipelines, codegen.
 namespace cc = ::mlir::smepilot;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -227,7 +236,7 @@ static std::string resolve_sme_type(const rt::gguf_file &file, const std::string
 }
 
 rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &options,
-                           const emit_object_options &aot) {
+                           const aot_object_options &aot) {
   if (!cc::isKnownSMETarget(aot.target))
     return rt::status::error("--emit-object: unknown --target '" + aot.target +
                              "' (targets: " + llvm::join(cc::getSMETargetNames(), ", ") + ")");
@@ -294,4 +303,4 @@ rt::result<std::unique_ptr<rt::engine>> load_jit_engine(const rt::gguf_file &fil
   return load(file, options, jit_options);
 }
 
-} // namespace smepilot::run
+} // namespace smepilot::engine

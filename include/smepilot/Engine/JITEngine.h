@@ -1,0 +1,64 @@
+//===- JITEngine.h - a GGUF model compiled for the runtime -------*- C++ -*-===//
+//
+// Where the compiler and the runtime meet. For a model file this builds the
+// linalg graph from its GGUF metadata (lib/ModelBuilder), runs a registered
+// pipeline (lib/Pipelines) and hands the result on (lib/Codegen): JIT-compiled
+// for the host, as an engine whose dispatch tables the runtime's compiled
+// engine (smepilot_rt/compiled_engine.h) runs on its thread pool on
+// runtime-owned buffers; or, compiled for an aarch64 SME target, as an object
+// holding the kernels, the tables and `smepilot_compiled_model` (abi.h).
+// Weights are dequantized to F32 at load.
+//
+// The API is the runtime's (rt::status, rt::engine, snake_case): its callers
+// are runtime-side programs (smepilot-run, the JIT engine tests). The runtime
+// itself never links this library. Error messages name smepilot-run's flags
+// (--emit-object, --target, --dump-mlir), which these options mirror.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SMEPILOT_ENGINE_JITENGINE_H
+#define SMEPILOT_ENGINE_JITENGINE_H
+
+#include "smepilot_rt/engine.h"
+#include "smepilot_rt/gguf.h"
+
+#include <memory>
+#include <string>
+
+namespace smepilot::engine {
+
+struct jit_engine_options {
+  /// Write the module before and after every pipeline stage here ("" = no).
+  std::string dump_mlir_dir;
+  /// Print compile times to stderr.
+  bool verbose = false;
+};
+
+/// What emit_aot_object compiles for and where the object goes.
+struct aot_object_options {
+  std::string target;      ///< sme-sve, sme2-nosve
+  std::string object_path; ///< where the object goes
+  std::string profile;     ///< Roofline profile choosing the SME ops
+  bool sme_all = false;    ///< every contraction on SME instead
+  std::string sme_type = "auto"; ///< auto, f32, bf16, f16
+  /// Write the module before and after every pipeline stage here ("" = no).
+  std::string dump_mlir_dir;
+  /// Print compile times and the object's size to stderr.
+  bool verbose = false;
+};
+
+/// Compiles `file`'s model for an aarch64 SME target into an object holding
+/// its kernels, dispatch tables and `smepilot_compiled_model` (abi.h), for
+/// options.n_ctx positions and prompt chunks of options.n_batch (at most 64).
+rt::status emit_aot_object(const rt::gguf_file &file,
+                           const rt::engine_options &options,
+                           const aot_object_options &aot);
+
+/// Compiles `file`'s model for the host. The file must outlive the engine.
+rt::result<std::unique_ptr<rt::engine>>
+load_jit_engine(const rt::gguf_file &file, const rt::engine_options &options,
+                const jit_engine_options &jit_options);
+
+} // namespace smepilot::engine
+
+#endif // SMEPILOT_ENGINE_JITENGINE_H
