@@ -324,37 +324,18 @@ SmallVector<bool> classifyLoadTime(ArrayRef<BufferAttr> buffers,
   }
 }
 
-/// Moves `table`'s load-time dispatches into `load` and rebuilds the table
-/// from what stays. Returns whether anything moved.
-bool hoistTable(DispatchTableOp table, LoadTable &load,
-                SymbolTable &symbols) {
-  MLIRContext *ctx = table.getContext();
-  SmallVector<BufferAttr> buffers(table.getBufferList());
-  SmallVector<DispatchAttr> dispatches(table.getDispatchList());
-  SmallVector<FlatSymbolRefAttr> kernelSyms;
-  for (Attribute k : table.getKernels())
-    kernelSyms.push_back(cast<FlatSymbolRefAttr>(k));
-  const unsigned nBuffers = buffers.size(), nDispatches = dispatches.size();
-  const unsigned oldArguments = table.getNArguments();
-
-  // A weight is an argument so marked that no dispatch writes.
-  llvm::DenseSet<unsigned> weights;
-  for (unsigned a = 0; a < oldArguments; ++a)
-    if (buffers[a].getWeight())
-      weights.insert(a);
-  for (DispatchAttr d : dispatches)
-    for (BindingAttr binding : d.getBindings())
-      if (binding.writes())
-        weights.erase(binding.getBuffer());
-
-  SmallVector<bool> loadTime =
-      classifyLoadTime(buffers, dispatches, oldArguments, weights);
-  if (llvm::none_of(loadTime, [](bool b) { return b; }))
-    return false;
-
-  // Enter them into the load table; note which load buffer each of this
-  // phase's temporaries became. A dispatch may share another's buffers only
-  // if each temporary it writes has no other writer.
+/// Enters the load-time dispatches of a table into `load` (step 2 of the
+/// file comment). Returns, per temporary of the table they bind, the load
+/// table's buffer it became.
+llvm::DenseMap<unsigned, unsigned>
+enterLoadTime(ArrayRef<BufferAttr> buffers, ArrayRef<DispatchAttr> dispatches,
+              ArrayRef<FlatSymbolRefAttr> kernelSyms,
+              ArrayRef<bool> loadTime,
+              const llvm::DenseSet<unsigned> &weights, LoadTable &load,
+              SymbolTable &symbols) {
+  const unsigned nDispatches = dispatches.size();
+  // A dispatch may share another's buffers only if each temporary it writes
+  // has no other writer.
   llvm::DenseMap<unsigned, unsigned> writers;
   for (unsigned d = 0; d < nDispatches; ++d)
     if (loadTime[d])
@@ -390,8 +371,22 @@ bool hoistTable(DispatchTableOp table, LoadTable &load,
       loadBufferOf.try_emplace(binding.getBuffer(), result[i]);
   }
 
-  // What stays: the other dispatches, the kernels and buffers they use, the
-  // load-time temporaries they read becoming packed arguments.
+  return loadBufferOf;
+}
+
+/// Rebuilds `table` from the dispatches that stay (step 3 of the file
+/// comment): the kernels and buffers they use, the load-time temporaries
+/// they read becoming packed arguments, everything renumbered.
+void rebuildTable(DispatchTableOp table, ArrayRef<BufferAttr> buffers,
+                  ArrayRef<DispatchAttr> dispatches,
+                  ArrayRef<FlatSymbolRefAttr> kernelSyms,
+                  ArrayRef<bool> loadTime,
+                  const llvm::DenseSet<unsigned> &weights,
+                  const llvm::DenseMap<unsigned, unsigned> &loadBufferOf,
+                  LoadTable &load) {
+  MLIRContext *ctx = table.getContext();
+  const unsigned nBuffers = buffers.size(), nDispatches = dispatches.size();
+  const unsigned oldArguments = table.getNArguments();
   llvm::SetVector<unsigned> usedBuffers;
   llvm::SetVector<int64_t> usedKernels;
   for (unsigned d = 0; d < nDispatches; ++d) {
@@ -466,6 +461,37 @@ bool hoistTable(DispatchTableOp table, LoadTable &load,
   table.setNArguments(nArguments);
   table.setBuffersAttr(b.getArrayAttr(newBuffers));
   table.setDispatchesAttr(b.getArrayAttr(newDispatches));
+}
+
+/// Moves `table`'s load-time dispatches into `load` and rebuilds the table
+/// from what stays. Returns whether anything moved.
+bool hoistTable(DispatchTableOp table, LoadTable &load,
+                SymbolTable &symbols) {
+  SmallVector<BufferAttr> buffers(table.getBufferList());
+  SmallVector<DispatchAttr> dispatches(table.getDispatchList());
+  SmallVector<FlatSymbolRefAttr> kernelSyms;
+  for (Attribute k : table.getKernels())
+    kernelSyms.push_back(cast<FlatSymbolRefAttr>(k));
+  const unsigned oldArguments = table.getNArguments();
+
+  // A weight is an argument so marked that no dispatch writes.
+  llvm::DenseSet<unsigned> weights;
+  for (unsigned a = 0; a < oldArguments; ++a)
+    if (buffers[a].getWeight())
+      weights.insert(a);
+  for (DispatchAttr d : dispatches)
+    for (BindingAttr binding : d.getBindings())
+      if (binding.writes())
+        weights.erase(binding.getBuffer());
+
+  SmallVector<bool> loadTime =
+      classifyLoadTime(buffers, dispatches, oldArguments, weights);
+  if (llvm::none_of(loadTime, [](bool b) { return b; }))
+    return false;
+  llvm::DenseMap<unsigned, unsigned> loadBufferOf = enterLoadTime(
+      buffers, dispatches, kernelSyms, loadTime, weights, load, symbols);
+  rebuildTable(table, buffers, dispatches, kernelSyms, loadTime, weights,
+               loadBufferOf, load);
   return true;
 }
 
