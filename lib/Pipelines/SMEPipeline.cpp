@@ -64,22 +64,6 @@ void addCleanup(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-/// Records the target on the module for the object emitter.
-struct RecordSMETargetPass
-    : public PassWrapper<RecordSMETargetPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(RecordSMETargetPass)
-  explicit RecordSMETargetPass(std::string target)
-      : target(std::move(target)) {}
-  StringRef getArgument() const override {
-    return "smepilot-record-sme-target";
-  }
-  void runOnOperation() override {
-    getOperation()->setAttr(kSMETargetAttrName,
-                            StringAttr::get(&getContext(), target));
-  }
-  std::string target;
-};
-
 void addTileSME(OpPassManager &pm, bool allContractions,
                 const std::string &weightType) {
   TileSMEOptions options;
@@ -119,17 +103,20 @@ void addLowerToLLVM(OpPassManager &pm) {
 } // namespace
 
 bool mlir::smepilot::isKnownSMETarget(StringRef target) {
-  return llvm::is_contained(getSMETargetNames(), target);
+  return symbolizeSMETarget(target).has_value();
 }
 
 SmallVector<std::string> mlir::smepilot::getSMETargetNames() {
-  return {"sme-sve", "sme2-nosve"};
+  return {stringifySMETarget(SMETarget::sme_sve).str(),
+          stringifySMETarget(SMETarget::sme2_nosve).str()};
 }
 
 SmallVector<PipelineStage>
 mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
   bool allContractions = options.allContractions;
-  std::string target = options.target;
+  // buildSMEPipeline rejects unknown targets; for other callers an unknown
+  // one records nothing (the object emitter then needs the target given).
+  std::optional<SMETarget> target = symbolizeSMETarget(options.target);
   // The host stages the SME path shares. Its annotate stage is not used:
   // the decisions are the input (or all-contractions).
   HostPipelineOptions host;
@@ -149,7 +136,11 @@ mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
                          "approximate-math", "bufferize", "dispatch"})
     stages.push_back(hostStage(name));
   stages.push_back({"lower-sme", [target](OpPassManager &pm) {
-                      pm.addPass(std::make_unique<RecordSMETargetPass>(target));
+                      if (target) {
+                        RecordSMETargetOptions record;
+                        record.target = *target;
+                        pm.addPass(createRecordSMETarget(record));
+                      }
                       addLowerSME(pm);
                     }});
   stages.push_back({"lower-to-llvm", addLowerToLLVM});

@@ -8,6 +8,8 @@
 #ifndef SMEPILOT_PIPELINES_PIPELINES_H
 #define SMEPILOT_PIPELINES_PIPELINES_H
 
+#include "smepilot/Dialect/SMEPilot/Transforms/PassEnums.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 #include "llvm/ADT/SmallVector.h"
@@ -130,11 +132,9 @@ struct SMEPipelineOptions : public PassPipelineOptions<SMEPipelineOptions> {
       llvm::cl::init("")};
 };
 
-/// The module attribute naming the SME target (a string such as "sme-sve"),
-/// written by smepilot-sme-pipeline and read by the object emitter.
-inline constexpr llvm::StringLiteral kSMETargetAttrName = "smepilot.sme_target";
-
-/// The SME target names, and whether `target` is one of them.
+/// The SME target names, and whether `target` is one of them. The SME
+/// target is also `smepilot.sme_target` (kSMETargetAttrName, PassEnums.h),
+/// which the lower-sme stage writes for the object emitter.
 SmallVector<std::string> getSMETargetNames();
 bool isKnownSMETarget(llvm::StringRef target);
 

@@ -4,6 +4,7 @@
 #define SMEPILOT_DIALECT_SMEPILOT_TRANSFORMS_PASSES_H
 
 #include "smepilot/Dialect/SMEPilot/IR/SMEPilot.h"
+#include "smepilot/Dialect/SMEPilot/Transforms/PassEnums.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"

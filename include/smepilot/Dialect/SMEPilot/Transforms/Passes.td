@@ -57,6 +57,36 @@ def RooflineAnnotate : Pass<"smepilot-roofline-annotate", "ModuleOp"> {
   let dependentDialects = ["::mlir::smepilot::SMEPilotDialect"];
 }
 
+def RecordSMETarget : Pass<"smepilot-record-sme-target", "ModuleOp"> {
+  let summary = "Record the SME target on the module for the object emitter";
+  let description = [{
+    Writes `target` as the module attribute `smepilot.sme_target`, a string,
+    replacing any earlier one. The target does not change the IR: the object
+    emitter (lib/Codegen/AOTCompile.cpp) reads the attribute to choose the
+    CPU features when it is not given a target itself. Part of
+    smepilot-sme-pipeline's lower-sme stage.
+
+    Before:
+    ```mlir
+    module { ... }
+    ```
+    After (target=sme2-nosve):
+    ```mlir
+    module attributes {smepilot.sme_target = "sme2-nosve"} { ... }
+    ```
+  }];
+  let options = [
+    Option<"target", "target", "::mlir::smepilot::SMETarget",
+           /*default=*/"::mlir::smepilot::SMETarget::sme_sve",
+           "The SME target",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::smepilot::SMETarget::sme_sve, "sme-sve",
+                        "+sve,+sme,+bf16 (runs under QEMU)"),
+             clEnumValN(::mlir::smepilot::SMETarget::sme2_nosve, "sme2-nosve",
+                        "+sme2 without +sve (Apple M4 style)"))}]>
+  ];
+}
+
 def RooflineReport : Pass<"smepilot-roofline-report", "ModuleOp"> {
   let summary = "Write the Roofline decisions as a table (text, CSV, JSON) and an SVG chart";
   let description = [{
