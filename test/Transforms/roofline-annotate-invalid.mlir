@@ -7,7 +7,7 @@
 
 // BADPROFILE: error: smepilot-roofline-annotate: unknown hardware profile 'apple-m9' (built-in profiles: apple-m4, host-x86, phone-c1-sme2, xeon6-amx; or give a path to a .json profile)
 // BADFILE: error: smepilot-roofline-annotate: {{.*}}bad-profile.json: field 'vector.ghz': expected a number
-// BADMODE: error: smepilot-roofline-annotate: force-mode must be cpu, sme or collab, got 'gpu'
+// BADMODE: for the --force-mode option: Cannot find option named 'gpu'!
 // NOUNIT: error: smepilot-roofline-annotate: cannot force mode sme: target 'host-x86' has no matrix unit
 
 /// A payload op the model has no cost for.

@@ -33,6 +33,21 @@ std::optional<ExecMode> parseMode(StringRef s) {
   return symbolizeExecMode(s);
 }
 
+/// The mode `force-mode` forces, if any.
+std::optional<ExecMode> getForcedMode(ForceMode force) {
+  switch (force) {
+  case ForceMode::none:
+    return std::nullopt;
+  case ForceMode::cpu:
+    return ExecMode::cpu;
+  case ForceMode::sme:
+    return ExecMode::sme;
+  case ForceMode::collab:
+    return ExecMode::collab;
+  }
+  llvm_unreachable("unknown ForceMode");
+}
+
 std::string formatUs(double us) {
   if (us < 0)
     return "n/a";
@@ -69,16 +84,7 @@ struct RooflineAnnotatePass
       }
     }
 
-    std::optional<ExecMode> globalForce;
-    if (!forceMode.empty()) {
-      globalForce = parseMode(forceMode);
-      if (!globalForce) {
-        module.emitError("smepilot-roofline-annotate: force-mode must be cpu, "
-                         "sme or collab, got '")
-            << forceMode << "'";
-        return signalPassFailure();
-      }
-    }
+    std::optional<ExecMode> globalForce = getForcedMode(forceMode);
     llvm::StringMap<ExecMode> kindForce;
     for (const std::string &entry : forceKind) {
       auto [kind, mode] = StringRef(entry).split(':');

@@ -15,6 +15,10 @@
 
 namespace mlir::smepilot {
 
+/// smepilot-roofline-annotate's `force-mode`: `none` (the default) keeps the
+/// model's choice; the others force that execution mode where possible.
+enum class ForceMode { none, cpu, sme, collab };
+
 /// The SME targets: which CPU features the object emitter enables.
 enum class SMETarget {
   /// +sve,+sme,+bf16: runs under QEMU.
