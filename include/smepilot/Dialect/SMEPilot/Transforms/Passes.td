@@ -123,7 +123,9 @@ def DecomposeAggregates : Pass<"smepilot-decompose-aggregates", "func::FuncOp"> 
     `linalg.softmax`) with its decomposition into structured ops (for softmax:
     a max reduction, `exp(x - max)`, a sum reduction and a division), so that
     tiling and vectorization see only structured ops. Ops whose decomposition
-    fails are left alone (they later lower to loops).
+    fails are left alone (they later lower to loops). The decompositions
+    build tensors: an aggregated op on buffers is an error (the pass runs
+    before bufferization).
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::arith::ArithDialect",
@@ -153,7 +155,8 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
     - everything else (elementwise, reductions, gathers, RoPE-like generics):
       the innermost loop gets `vector-width` lanes, every other loop 1.
 
-    Static dimensions smaller than their tile are not tiled. Tiles that the
+    Static dimensions smaller than their tile are not tiled. Ops with a static
+    dimension of size 0 do nothing and are left alone. Tiles that the
     vectorizer rejects (e.g. some gathers) stay scalar linalg ops and are
     lowered to loops later: correctness first. With `report` a remark per op
     says which it was.
@@ -263,6 +266,8 @@ def ApproximateMath : Pass<"smepilot-approximate-math", "func::FuncOp"> {
     to the sqrt instruction). `math.sin` / `math.cos` are approximated only with
     `sin-cos` (their approximation loses accuracy for the large angles RoPE
     produces at long positions); otherwise they stay libm calls (sinf/cosf).
+    Math on tensors that would be rewritten is an error (the approximations
+    are built for scalars and vectors).
   }];
   let options = [
     Option<"sinCos", "sin-cos", "bool", /*default=*/"false",
