@@ -9,7 +9,7 @@
 // caller-provided out-params, each phase function (`smepilot.phase`) becomes
 // kernels over tile ranges and a dispatch table (FormDispatchRegions before
 // tiling, FormDispatches after bufferization, EmitDispatchTables at the end),
-// and everything is lowered to the LLVM dialect for the JIT (lib/JIT).
+// and everything is lowered to the LLVM dialect for the JIT (lib/Codegen).
 //
 // The stages are data (getHostPipelineStages), so a driver can print the IR
 // between them and tests can stop after any of them (stop-after=<stage>).

@@ -17,7 +17,7 @@
 //
 // The target (sme-sve or sme2-nosve) does not change the IR: it is recorded
 // on the module as `smepilot.sme_target` and chooses the CPU features when
-// the object is emitted (lib/JIT/AOTCompile.cpp).
+// the object is emitted (lib/Codegen/AOTCompile.cpp).
 //
 //===----------------------------------------------------------------------===//
 
