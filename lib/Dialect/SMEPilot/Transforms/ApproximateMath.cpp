@@ -50,7 +50,7 @@ struct ApproximateMathPass
     auto shouldApproximate = [&](StringRef name) {
       return approximated.contains(name);
     };
-    SmallVector<StringRef> expanded = {"sinh",  "cosh", "tan",
+    SmallVector<StringRef> expanded = {"sinh",  "cosh",  "tan",
                                        "asinh", "acosh", "atanh",
                                        "powf",  "fpowi", "exp2"};
 

@@ -277,8 +277,8 @@ private:
   Value evalFactor(OpBuilder &nb, Location l, const DotFactor &factor,
                    unsigned rowDim, Value row, Value k, Value mask);
   /// One k step: Mr + Nr factor vectors, Mr x Nr FMAs into `accs`.
-  SmallVector<Value> kStep(OpBuilder &nb, Location l, Value k,
-                           ValueRange accs, Value mask);
+  SmallVector<Value> kStep(OpBuilder &nb, Location l, Value k, ValueRange accs,
+                           Value mask);
   /// The k loop over full vectors, then one masked step for the tail.
   SmallVector<Value> kLoop(OpBuilder &nb, Location l, ValueRange accsIn);
   /// Loops over the other reduction dimensions (from `level` on) around the
@@ -315,7 +315,7 @@ Value DotKernelBuilder::evalFactor(OpBuilder &nb, Location l,
     for (AffineExpr e : map.getResults()) {
       unsigned pos = cast<AffineDimExpr>(e).getPosition();
       Value outer = outerIvs.lookup(pos);
-      idx.push_back(pos == rowDim ? row
+      idx.push_back(pos == rowDim  ? row
                     : pos == dot.k ? k
                     : outer        ? outer
                                    : c0);
@@ -327,8 +327,8 @@ Value DotKernelBuilder::evalFactor(OpBuilder &nb, Location l,
       Value pad = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elt));
       v = vector::TransferReadOp::create(
           nb, l, vectorOf(elt), src, idx,
-          AffineMapAttr::get(AffineMap::getMinorIdentityMap(rank, 1, ctx)),
-          pad, mask, nb.getBoolArrayAttr({true}));
+          AffineMapAttr::get(AffineMap::getMinorIdentityMap(rank, 1, ctx)), pad,
+          mask, nb.getBoolArrayAttr({true}));
     } else {
       Value s = tensor::ExtractOp::create(nb, l, src, idx);
       v = vector::BroadcastOp::create(nb, l, vectorOf(elt), s);
