@@ -10,11 +10,15 @@ pipeline this compares, with what smepilot-opt reports:
   - that each pass named in a row runs in that stage (the passes
     --dump-pass-pipeline adds between stop-after=<previous> and
     stop-after=<stage>);
-  - that each file named in a row exists under SOURCE_ROOT.
+  - that each file named in a row exists under SOURCE_ROOT;
+and that every other repository path the page names (lib/..., runtime/...,
+globs allowed) exists.
 Prints one line per pipeline and exits 0 when all agree; otherwise prints
 what differs and exits 1.
 """
 
+import glob
+import os
 import re
 import subprocess
 import sys
@@ -114,6 +118,12 @@ def main():
                                   (pipeline, stage, path))
         if not any(e.startswith(pipeline) for e in errors):
             print("%s: %d stages as documented" % (pipeline, len(stages)))
+    with open(doc) as f:
+        text = f.read()
+    for path in sorted(set(re.findall(
+            r"\b(?:lib|include|runtime|tools|test|unittests|docs)/[\w./*-]*[\w*]", text))):
+        if not glob.glob(os.path.join(root, path)):
+            errors.append("%s names '%s', which does not exist" % (os.path.basename(doc), path))
     for e in errors:
         print("error: " + e)
     return 1 if errors else 0
