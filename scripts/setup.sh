@@ -11,6 +11,8 @@ PACKAGES=(
   # LLVM/MLIR 22 (TOOLCHAIN.md: from the security suite, everything under /usr/lib/llvm-22)
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
   libclang-rt-22-dev
+  # gates: formatting (scripts/check-format.sh) and .clang-tidy
+  clang-format-22 clang-tidy-22
   # tests
   libgtest-dev googletest python3 librsvg2-bin nlohmann-json3-dev
   # tokenizers: Unicode-aware regexes for the BPE pre-tokenizers
