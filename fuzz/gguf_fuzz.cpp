@@ -132,8 +132,8 @@ void walk_tensors(const gguf_file &file) {
       violated("n_elements is not the product of the dimensions", t.name);
     if (t.offset % alignment != 0)
       violated("tensor offset not a multiple of the alignment", t.name);
-    if (t.n_bytes > 0 && (t.data < begin || t.data > end ||
-                          t.n_bytes > static_cast<uint64_t>(end - t.data)))
+    if (t.n_bytes > 0 &&
+        (t.data < begin || t.data > end || t.n_bytes > static_cast<uint64_t>(end - t.data)))
       violated("tensor data outside the image", t.name);
     if (t.data != begin + file.data_offset() + t.offset)
       violated("tensor data pointer does not match data_offset + offset", t.name);
@@ -195,8 +195,8 @@ std::string walk_model(const gguf_file &file) {
   check_bound(file, w.rope_freqs, "rope_freqs");
   for (const layer_weights &l : w.layers) {
     for (const gguf_tensor_info *t :
-         {l.attn_norm, l.wq, l.wk, l.wv, l.wo, l.q_norm, l.k_norm, l.ffn_norm, l.ffn_gate,
-          l.ffn_up, l.ffn_down, l.ffn_gate_inp, l.ffn_gate_exps, l.ffn_up_exps, l.ffn_down_exps})
+         {l.attn_norm, l.wq, l.wk, l.wv, l.wo, l.q_norm, l.k_norm, l.ffn_norm, l.ffn_gate, l.ffn_up,
+          l.ffn_down, l.ffn_gate_inp, l.ffn_gate_exps, l.ffn_up_exps, l.ffn_down_exps})
       check_bound(file, t, "layer weight");
   }
   return std::string("model ") + model_arch_name(c.arch) + " bound";

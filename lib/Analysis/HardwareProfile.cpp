@@ -1,4 +1,5 @@
-//===- HardwareProfile.cpp - hardware profiles as data ----------------------===//
+//===- HardwareProfile.cpp - hardware profiles as data
+//----------------------===//
 //
 // Reads profiles/*.json (compiled in) or a user's profile file into a
 // #smepilot.target attribute. Every field is required unless marked optional
@@ -10,10 +11,11 @@
 //   { "name": "apple-m4", "arch": "aarch64", "features": "+sme2,...",
 //     "description": "...",
 //     "vector": { "cores": 4, "bits": 128, "ghz": 4.4,
-//                 "flops_per_cycle": { "f32": 32, "f16": 64, "bf16": 64, "i8": 128 },
-//                 "bandwidth_gbps": 100 },
-//     "matrix": { "units": 1, "ghz": 4.4, "svl_bits": 512,            (optional:
-//                 "flops_per_cycle": { ... }, "bandwidth_gbps": 90 },   no matrix unit)
+//                 "flops_per_cycle": { "f32": 32, "f16": 64, "bf16": 64, "i8":
+//                 128 }, "bandwidth_gbps": 100 },
+//     "matrix": { "units": 1, "ghz": 4.4, "svl_bits": 512, (optional:
+//                 "flops_per_cycle": { ... }, "bandwidth_gbps": 90 },   no
+//                 matrix unit)
 //     "memory": { "bandwidth_gbps": 120, "llc_bytes": 16777216 },
 //     "sync_overhead_us": 2.0,
 //     "sources": { "vector.ghz": "...", ... } }
@@ -142,9 +144,9 @@ mlir::smepilot::parseHardwareProfile(MLIRContext *ctx, llvm::StringRef json,
   };
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
   if (!parsed)
-    return makeError((sourceName + ": invalid JSON: " +
-                      llvm::toString(parsed.takeError()))
-                         .str());
+    return makeError(
+        (sourceName + ": invalid JSON: " + llvm::toString(parsed.takeError()))
+            .str());
   const llvm::json::Object *root = parsed->getAsObject();
   if (!root)
     return makeError((sourceName + ": expected a JSON object").str());
@@ -206,7 +208,9 @@ mlir::smepilot::parseHardwareProfile(MLIRContext *ctx, llvm::StringRef json,
       diag = d.str();
       return success();
     });
-    auto emitAtUnknown = [&]() { return mlir::emitError(UnknownLoc::get(ctx)); };
+    auto emitAtUnknown = [&]() {
+      return mlir::emitError(UnknownLoc::get(ctx));
+    };
     // Exact parameter types, so the generated (verifying) getChecked is
     // chosen over the generic template.
     TargetAttr target = TargetAttr::getChecked(

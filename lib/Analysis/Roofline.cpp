@@ -1,4 +1,5 @@
-//===- Roofline.cpp - the Roofline cost model --------------------------------===//
+//===- Roofline.cpp - the Roofline cost model
+//--------------------------------===//
 //
 // Characterizes linalg operators (FLOPs, compulsory bytes, vectorizability,
 // matrix-unit eligibility) and predicts their time on the vector cores, the
@@ -211,8 +212,8 @@ characterizeLinalg(linalg::LinalgOp linalgOp,
       out.k = productOf(dims->k, ranges);
     }
     out.shapeClass = (out.m == 1 || out.n == 1) ? "gemv" : "gemm";
-    out.matrixEligible = out.elementType.isIntOrFloat() &&
-                         bitWidthOf(out.elementType) <= 32;
+    out.matrixEligible =
+        out.elementType.isIntOrFloat() && bitWidthOf(out.elementType) <= 32;
   } else if (gather) {
     out.shapeClass = "gather";
   } else if (hasReduction) {
@@ -361,8 +362,8 @@ struct CollabSplit {
   bool memoryBound = false;
 };
 
-CollabSplit bestSplit(const OpCharacterization &op, TargetAttr target,
-                      Unit cpu, Unit sme) {
+CollabSplit bestSplit(const OpCharacterization &op, TargetAttr target, Unit cpu,
+                      Unit sme) {
   double f = double(op.flops), bw = double(op.weightBytes),
          ba = double(op.actBytes);
   auto smeTime = [&](double s) {
@@ -386,9 +387,8 @@ CollabSplit bestSplit(const OpCharacterization &op, TargetAttr target,
   double shared = (bw + ba) / (target.getMemBwGbps() * 1e3);
   double units = std::max(smeTime(split.fraction), cpuTime(split.fraction));
   split.us = std::max(units, shared) + target.getSyncOverheadUs();
-  double computeUs =
-      std::max(split.fraction * f * sme.usPerFlop,
-               (1 - split.fraction) * f * cpu.usPerFlop);
+  double computeUs = std::max(split.fraction * f * sme.usPerFlop,
+                              (1 - split.fraction) * f * cpu.usPerFlop);
   split.memoryBound = std::max(units, shared) > computeUs;
   return split;
 }
@@ -399,16 +399,16 @@ RooflinePrediction mlir::smepilot::predict(const OpCharacterization &op,
                                            TargetAttr target) {
   RooflinePrediction p;
   Unit cpu;
-  double cpuPeak = vectorPeakGflops(target, op.elementType) *
-                   cpuEfficiency(op, target);
+  double cpuPeak =
+      vectorPeakGflops(target, op.elementType) * cpuEfficiency(op, target);
   cpu.usPerFlop = 1.0 / (cpuPeak * 1e3);
   cpu.usPerByte = 1.0 / (target.getVectorBwGbps() * 1e3);
   p.cpuComputeUs = op.flops * cpu.usPerFlop;
   p.cpuMemoryUs = op.totalBytes() * cpu.usPerByte;
   p.cpuUs = std::max(p.cpuComputeUs, p.cpuMemoryUs);
 
-  double smePeak = op.matrixEligible ? matrixPeakGflops(target, op.elementType)
-                                     : 0.0;
+  double smePeak =
+      op.matrixEligible ? matrixPeakGflops(target, op.elementType) : 0.0;
   if (smePeak > 0) {
     p.smeUtilization =
         matrixUtilization(target, op.elementType, op.m, op.n, op.k);
@@ -502,9 +502,9 @@ DecisionAttr mlir::smepilot::buildDecision(MLIRContext *context,
 // Layouts
 //===----------------------------------------------------------------------===//
 
-SmallVector<LayoutAttr>
-mlir::smepilot::operandLayoutsFor(Operation *op, ExecMode mode,
-                                  TargetAttr target) {
+SmallVector<LayoutAttr> mlir::smepilot::operandLayoutsFor(Operation *op,
+                                                          ExecMode mode,
+                                                          TargetAttr target) {
   MLIRContext *ctx = op->getContext();
   LayoutAttr identity = LayoutAttr::get(ctx, {}, {}, {}, {});
   SmallVector<LayoutAttr> layouts(op->getNumOperands(), identity);
@@ -517,9 +517,8 @@ mlir::smepilot::operandLayoutsFor(Operation *op, ExecMode mode,
   if (failed(dims) || dims->m.size() > 1 || dims->n.size() > 1 ||
       dims->k.size() != 1 || !dims->batch.empty())
     return layouts;
-  Type elem =
-      cast<ShapedType>(linalgOp.getDpsInputOperand(0)->get().getType())
-          .getElementType();
+  Type elem = cast<ShapedType>(linalgOp.getDpsInputOperand(0)->get().getType())
+                  .getElementType();
   unsigned bits = bitWidthOf(elem);
   int64_t widening = bits >= 32 ? 1 : bits >= 16 ? 2 : 4;
 
@@ -528,7 +527,8 @@ mlir::smepilot::operandLayoutsFor(Operation *op, ExecMode mode,
                         unsigned loopDim) -> std::optional<int64_t> {
     AffineMap map = linalgOp.getMatchingIndexingMap(operand);
     for (auto [i, expr] : llvm::enumerate(map.getResults()))
-      if (auto d = dyn_cast<AffineDimExpr>(expr); d && d.getPosition() == loopDim)
+      if (auto d = dyn_cast<AffineDimExpr>(expr);
+          d && d.getPosition() == loopDim)
         return i;
     return std::nullopt;
   };

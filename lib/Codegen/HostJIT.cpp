@@ -1,4 +1,5 @@
-//===- HostJIT.cpp - JIT-compile and call lowered modules on the host -------===//
+//===- HostJIT.cpp - JIT-compile and call lowered modules on the host
+//-------===//
 //
 // A thin layer over mlir::ExecutionEngine: LLVM IR translation, the O3
 // optimizer and code generator for the host CPU (detected, with its
@@ -83,9 +84,9 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
     return failure();
   }
 
-  auto transformer = makeOptimizingTransformer(options.optLevel,
-                                               /*sizeLevel=*/0,
-                                               targetMachine->get());
+  auto transformer =
+      makeOptimizingTransformer(options.optLevel,
+                                /*sizeLevel=*/0, targetMachine->get());
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = codeGenLevel;

@@ -22,8 +22,8 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -40,7 +40,8 @@ namespace rt = ::smepilot::rt;
 namespace cc = ::mlir::smepilot;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
 }
 
 /// Collects the diagnostics emitted while it lives, for one-line errors.
@@ -75,8 +76,9 @@ cc::ModelDescription describe(const rt::model_config &cfg) {
   d.headDim = cfg.head_dim;
   d.nFf = cfg.n_ff;
   d.ropeTheta = cfg.rope_theta;
-  d.ropeStyle = cfg.rope_type == rt::rope_style::neox ? cc::RopeStyle::Neox
-                                                      : cc::RopeStyle::Interleaved;
+  d.ropeStyle = cfg.rope_type == rt::rope_style::neox
+                    ? cc::RopeStyle::Neox
+                    : cc::RopeStyle::Interleaved;
   d.ropeDim = cfg.rope_dim;
   d.rmsEps = cfg.rms_eps;
   d.hasRopeFreqs = cfg.has_rope_freqs;
@@ -85,15 +87,16 @@ cc::ModelDescription describe(const rt::model_config &cfg) {
   d.nExpert = cfg.n_expert;
   d.nExpertUsed = cfg.n_expert_used;
   d.nFfExpert = cfg.n_ff_expert;
-  d.expertGating = cfg.gating == rt::expert_gating::sigmoid ? cc::ExpertGating::Sigmoid
-                                                            : cc::ExpertGating::Softmax;
+  d.expertGating = cfg.gating == rt::expert_gating::sigmoid
+                       ? cc::ExpertGating::Sigmoid
+                       : cc::ExpertGating::Softmax;
   d.expertWeightsNorm = cfg.expert_weights_norm;
   return d;
 }
 
 /// Writes `module` to DIR/NN-name.mlir.
-rt::status dump_module(const std::string &dir, int index, const std::string &name,
-                       ModuleOp module) {
+rt::status dump_module(const std::string &dir, int index,
+                       const std::string &name, ModuleOp module) {
   char file[256];
   std::snprintf(file, sizeof file, "%02d-%s.mlir", index, name.c_str());
   llvm::SmallString<256> path(dir);
@@ -117,27 +120,29 @@ struct jit_state {
 /// dumped to `dump_dir` if set). Diagnostics go to `diags`; `who` names the
 /// caller in errors ("the JIT engine"). `n_ctx_out` gets the context the
 /// module was built for.
-rt::result<OwningOpRef<ModuleOp>> compile_module(const char *who, const rt::gguf_file &file,
-                                                 const rt::engine_options &options,
-                                                 MLIRContext &ctx,
-                                                 ArrayRef<cc::PipelineStage> stages,
-                                                 const std::string &dump_dir,
-                                                 diagnostic_collector &diags, double times[2],
-                                                 int64_t *n_ctx_out) {
+rt::result<OwningOpRef<ModuleOp>>
+compile_module(const char *who, const rt::gguf_file &file,
+               const rt::engine_options &options, MLIRContext &ctx,
+               ArrayRef<cc::PipelineStage> stages, const std::string &dump_dir,
+               diagnostic_collector &diags, double times[2],
+               int64_t *n_ctx_out) {
   rt::result<rt::model_config> cfg = rt::read_model_config(file);
   if (!cfg)
     return cfg.take_error();
   if (options.n_batch < 1)
-    return rt::status::error("invalid batch size " + std::to_string(options.n_batch) +
+    return rt::status::error("invalid batch size " +
+                             std::to_string(options.n_batch) +
                              " (expected at least 1)");
   const cc::ModelDescription desc = describe(*cfg);
-  const int64_t n_ctx = options.n_ctx > 0 ? options.n_ctx : int64_t(cfg->n_ctx_train);
+  const int64_t n_ctx =
+      options.n_ctx > 0 ? options.n_ctx : int64_t(cfg->n_ctx_train);
   if (n_ctx < 1)
     return rt::status::error("invalid context size " + std::to_string(n_ctx));
   *n_ctx_out = n_ctx;
   // The prompt function's chunk: -b, at most 64 (compile time grows with
   // it) and at most the context.
-  const int64_t big_chunk = std::min<int64_t>({int64_t(options.n_batch), 64, n_ctx});
+  const int64_t big_chunk =
+      std::min<int64_t>({int64_t(options.n_batch), 64, n_ctx});
 
   auto t0 = std::chrono::steady_clock::now();
   cc::ModelBuildOptions build;
@@ -146,15 +151,18 @@ rt::result<OwningOpRef<ModuleOp>> compile_module(const char *who, const rt::gguf
   build.lastRowLogits = true;
   if (big_chunk > 1)
     build.chunkSizes.push_back(big_chunk);
-  FailureOr<OwningOpRef<ModuleOp>> module = cc::buildModelModule(&ctx, desc, build);
+  FailureOr<OwningOpRef<ModuleOp>> module =
+      cc::buildModelModule(&ctx, desc, build);
   if (failed(module))
-    return rt::status::error(file.path() + ": " + who + " cannot compile this model: " +
+    return rt::status::error(file.path() + ": " + who +
+                             " cannot compile this model: " +
                              diags.take("the graph builder failed"));
   times[0] = seconds_since(t0);
 
   if (!dump_dir.empty()) {
     if (std::error_code ec = llvm::sys::fs::create_directories(dump_dir))
-      return rt::status::error("--dump-mlir: cannot create '" + dump_dir + "': " + ec.message());
+      return rt::status::error("--dump-mlir: cannot create '" + dump_dir +
+                               "': " + ec.message());
     SMEPILOT_RT_RETURN_IF_ERROR(dump_module(dump_dir, 0, "builder", **module));
   }
   t0 = std::chrono::steady_clock::now();
@@ -166,7 +174,8 @@ rt::result<OwningOpRef<ModuleOp>> compile_module(const char *who, const rt::gguf
       return rt::status::error(file.path() + ": pipeline stage '" + stage.name +
                                "' failed: " + diags.take("no diagnostic"));
     if (!dump_dir.empty())
-      SMEPILOT_RT_RETURN_IF_ERROR(dump_module(dump_dir, index++, stage.name, **module));
+      SMEPILOT_RT_RETURN_IF_ERROR(
+          dump_module(dump_dir, index++, stage.name, **module));
   }
   times[1] = seconds_since(t0);
   return std::move(*module);
@@ -190,14 +199,15 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   int64_t n_ctx = 0;
   // The registered host pipeline, stage by stage so each can be dumped.
   cc::HostPipelineOptions pipeline;
-  rt::result<OwningOpRef<ModuleOp>> module =
-      compile_module("the JIT engine", file, options, ctx, cc::getHostPipelineStages(pipeline),
-                     jit.dump_mlir_dir, diags, times, &n_ctx);
+  rt::result<OwningOpRef<ModuleOp>> module = compile_module(
+      "the JIT engine", file, options, ctx, cc::getHostPipelineStages(pipeline),
+      jit.dump_mlir_dir, diags, times, &n_ctx);
   if (!module)
     return module.take_error();
 
   auto t0 = std::chrono::steady_clock::now();
-  FailureOr<std::unique_ptr<cc::HostJIT>> compiled = cc::HostJIT::compile(**module);
+  FailureOr<std::unique_ptr<cc::HostJIT>> compiled =
+      cc::HostJIT::compile(**module);
   if (failed(compiled))
     return rt::status::error(file.path() + ": JIT compilation failed: " +
                              diags.take("no diagnostic"));
@@ -208,15 +218,18 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   FailureOr<void *> model = state->jit->lookupCompiledModel(&error);
   if (failed(model))
     return rt::status::error(file.path() + ": jit: " + error);
-  const auto *compiled_model = static_cast<const smepilot_rt_compiled_model *>(*model);
+  const auto *compiled_model =
+      static_cast<const smepilot_rt_compiled_model *>(*model);
   if (jit.verbose)
     std::fprintf(stderr,
-                 "smepilot-run: jit: graph %.1f ms, pipeline %.1f ms, LLVM %.1f ms; %s\n",
+                 "smepilot-run: jit: graph %.1f ms, pipeline %.1f ms, LLVM "
+                 "%.1f ms; %s\n",
                  times[0] * 1e3, times[1] * 1e3, jit_s * 1e3,
                  rt::describe_compiled_model(*compiled_model).c_str());
   rt::engine_options run_options = options;
   run_options.n_ctx = int32_t(n_ctx);
-  return rt::load_compiled_engine(file, run_options, compiled_model, "jit", std::move(state));
+  return rt::load_compiled_engine(file, run_options, compiled_model, "jit",
+                                  std::move(state));
 }
 
 } // namespace
@@ -224,7 +237,8 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
 /// --sme-type auto: what llama.cpp computes a projection in for the model's
 /// weights (the type of blk.0.attn_q.weight): bf16 for BF16, f16 for F16,
 /// else f32 (quantized weights are dequantized to F32 at load).
-static std::string resolve_sme_type(const rt::gguf_file &file, const std::string &requested) {
+static std::string resolve_sme_type(const rt::gguf_file &file,
+                                    const std::string &requested) {
   if (requested != "auto")
     return requested;
   const rt::gguf_tensor_info *t = file.find_tensor("blk.0.attn_q.weight");
@@ -235,11 +249,13 @@ static std::string resolve_sme_type(const rt::gguf_file &file, const std::string
   return "f32";
 }
 
-rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &options,
+rt::status emit_aot_object(const rt::gguf_file &file,
+                           const rt::engine_options &options,
                            const aot_object_options &aot) {
   if (!cc::isKnownSMETarget(aot.target))
-    return rt::status::error("--emit-object: unknown --target '" + aot.target +
-                             "' (targets: " + llvm::join(cc::getSMETargetNames(), ", ") + ")");
+    return rt::status::error(
+        "--emit-object: unknown --target '" + aot.target +
+        "' (targets: " + llvm::join(cc::getSMETargetNames(), ", ") + ")");
   MLIRContext ctx;
   load_dialects(ctx);
   diagnostic_collector diags(ctx);
@@ -260,8 +276,9 @@ rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &
     stages.push_back(s);
   double times[2] = {0, 0};
   int64_t n_ctx = 0;
-  rt::result<OwningOpRef<ModuleOp>> module = compile_module(
-      "--emit-object", file, options, ctx, stages, aot.dump_mlir_dir, diags, times, &n_ctx);
+  rt::result<OwningOpRef<ModuleOp>> module =
+      compile_module("--emit-object", file, options, ctx, stages,
+                     aot.dump_mlir_dir, diags, times, &n_ctx);
   if (!module)
     return module.take_error();
   auto t0 = std::chrono::steady_clock::now();
@@ -270,8 +287,8 @@ rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &
   llvm::Expected<llvm::SmallVector<char, 0>> object =
       cc::emitAArch64Object(**module, object_options);
   if (!object)
-    return rt::status::error(file.path() + ": --emit-object: " +
-                             llvm::toString(object.takeError()));
+    return rt::status::error(
+        file.path() + ": --emit-object: " + llvm::toString(object.takeError()));
   // Written next to the destination and renamed: a failed write never
   // leaves half an object.
   std::string tmp = aot.object_path + ".tmp";
@@ -279,27 +296,29 @@ rt::status emit_aot_object(const rt::gguf_file &file, const rt::engine_options &
     std::error_code ec;
     llvm::raw_fd_ostream os(tmp, ec);
     if (ec)
-      return rt::status::error("--emit-object: cannot write '" + tmp + "': " + ec.message());
+      return rt::status::error("--emit-object: cannot write '" + tmp +
+                               "': " + ec.message());
     os.write(object->data(), object->size());
     os.close();
     if (os.has_error())
       return rt::status::error("--emit-object: writing '" + tmp + "' failed");
   }
   if (std::error_code ec = llvm::sys::fs::rename(tmp, aot.object_path))
-    return rt::status::error("--emit-object: cannot rename to '" + aot.object_path +
-                             "': " + ec.message());
+    return rt::status::error("--emit-object: cannot rename to '" +
+                             aot.object_path + "': " + ec.message());
   if (aot.verbose)
     std::fprintf(stderr,
-                 "smepilot-run: aot: graph %.1f ms, pipeline %.1f ms, object %.1f ms; %zu bytes "
+                 "smepilot-run: aot: graph %.1f ms, pipeline %.1f ms, object "
+                 "%.1f ms; %zu bytes "
                  "for %s -> %s\n",
-                 times[0] * 1e3, times[1] * 1e3, seconds_since(t0) * 1e3, object->size(),
-                 aot.target.c_str(), aot.object_path.c_str());
+                 times[0] * 1e3, times[1] * 1e3, seconds_since(t0) * 1e3,
+                 object->size(), aot.target.c_str(), aot.object_path.c_str());
   return rt::status::ok();
 }
 
-rt::result<std::unique_ptr<rt::engine>> load_jit_engine(const rt::gguf_file &file,
-                                                        const rt::engine_options &options,
-                                                        const jit_engine_options &jit_options) {
+rt::result<std::unique_ptr<rt::engine>>
+load_jit_engine(const rt::gguf_file &file, const rt::engine_options &options,
+                const jit_engine_options &jit_options) {
   return load(file, options, jit_options);
 }
 

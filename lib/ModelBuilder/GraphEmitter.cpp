@@ -81,8 +81,7 @@ Value GraphEmitter::reduceLastDim(
              b, loc, TypeRange{acc.getType()}, ValueRange{x}, ValueRange{acc},
              ArrayRef<AffineMap>{id, rows}, iters,
              [&](OpBuilder &nb, Location l, ValueRange args) {
-               linalg::YieldOp::create(nb, l,
-                                       combine(nb, l, args[0], args[1]));
+               linalg::YieldOp::create(nb, l, combine(nb, l, args[0], args[1]));
              })
       .getResult(0);
 }
@@ -163,8 +162,7 @@ Value GraphEmitter::collapse(Value x,
 Value mlir::smepilot::detail::emitRmsScale(OpBuilder &nb, Location l,
                                            Value sumSq, int64_t n, double eps) {
   Type f32 = nb.getF32Type();
-  Value nV =
-      arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, double(n)));
+  Value nV = arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, double(n)));
   Value epsV =
       arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, float(eps)));
   Value one = arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, 1.0));

@@ -267,8 +267,7 @@ void buildForwardFunction(OpBuilder &b, ModuleOp module,
       func::FuncOp::create(b, loc, getForwardFunctionName(chunk, lastRowOnly),
                            FunctionType::get(ctx, argTypes, resultTypes));
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  func->setAttr(kPhaseAttr,
-                b.getStringAttr(getPhaseName(chunk, lastRowOnly)));
+  func->setAttr(kPhaseAttr, b.getStringAttr(getPhaseName(chunk, lastRowOnly)));
   func->setAttr(kChunkAttr, b.getI64IntegerAttr(chunk));
   if (lastRowOnly)
     func->setAttr(kLastRowAttr, b.getUnitAttr());

@@ -1,4 +1,5 @@
-//===- HostPipeline.cpp - linalg on tensors to LLVM for the host CPU --------===//
+//===- HostPipeline.cpp - linalg on tensors to LLVM for the host CPU
+//--------===//
 //
 // smepilot-host-pipeline: the whole-module host path of the compiled model
 // (docs/compiled-model.md). Every op runs on the vector cores: the Roofline
@@ -130,9 +131,9 @@ void addBufferize(OpPassManager &pm) {
   // buffers are visible as allocations below.
   addCleanup(pm);
   // Results that are an argument updated in place (the KV caches) leave the
-  // signature, public functions included; the others become trailing out-params the caller
-  // allocates, and a static allocation that is returned is replaced by the
-  // out-param (no copy).
+  // signature, public functions included; the others become trailing out-params
+  // the caller allocates, and a static allocation that is returned is replaced
+  // by the out-param (no copy).
   pm.addPass(createDropInPlaceResults());
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.hoistStaticAllocs = true;
@@ -171,7 +172,8 @@ void mlir::smepilot::addLowerToLLVMPasses(OpPassManager &pm, bool armSME) {
   // vector.contract -> outer products: one FMA of a broadcast A element and
   // a 16-lane B row per output row.
   ConvertVectorToLLVMPassOptions vectorToLLVM;
-  vectorToLLVM.vectorContractLowering = vector::VectorContractLowering::OuterProduct;
+  vectorToLLVM.vectorContractLowering =
+      vector::VectorContractLowering::OuterProduct;
   vectorToLLVM.armSVE = armSME;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
@@ -192,8 +194,10 @@ mlir::smepilot::getHostPipelineStages(const HostPipelineOptions &options) {
   StageConfig config{options.profile,
                      SmallVector<int64_t>(options.contractionTileSizes.begin(),
                                           options.contractionTileSizes.end()),
-                     options.vectorWidth, options.vectorize,
-                     options.approximateSinCos, options.maxTiles};
+                     options.vectorWidth,
+                     options.vectorize,
+                     options.approximateSinCos,
+                     options.maxTiles};
   SmallVector<PipelineStage> stages;
   stages.push_back(
       {"annotate", [config](OpPassManager &pm) { addAnnotate(pm, config); }});
@@ -229,8 +233,7 @@ mlir::smepilot::buildHostPipeline(OpPassManager &pm,
 LogicalResult mlir::smepilot::addPipelineStages(OpPassManager &pm,
                                                 ArrayRef<PipelineStage> stages,
                                                 StringRef stopAfter) {
-  if (!stopAfter.empty() &&
-      llvm::none_of(stages, [&](const PipelineStage &s) {
+  if (!stopAfter.empty() && llvm::none_of(stages, [&](const PipelineStage &s) {
         return s.name == stopAfter;
       }))
     return failure();
@@ -247,12 +250,12 @@ void mlir::smepilot::registerHostPipeline() {
   if (registered)
     return;
   registered = true;
-  std::string names =
-      llvm::join(getHostPipelineStageNames(), ", ");
+  std::string names = llvm::join(getHostPipelineStageNames(), ", ");
   registerPassPipeline(
       "smepilot-host-pipeline",
       "Compile linalg on tensors for the host CPU down to the LLVM dialect "
-      "(stages: " + names + ")",
+      "(stages: " +
+          names + ")",
       [](OpPassManager &pm, StringRef optionString,
          function_ref<LogicalResult(const Twine &)> errorHandler) {
         std::unique_ptr<HostPipelineOptions> options =

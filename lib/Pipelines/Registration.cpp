@@ -1,4 +1,5 @@
-//===- Registration.cpp - Dialects the host pipeline needs ------------------===//
+//===- Registration.cpp - Dialects the host pipeline needs
+//------------------===//
 //
 // The host pipeline's input (linalg on tensors from lib/ModelBuilder) and its
 // intermediate IR touch most upstream dialects plus their external interface

@@ -127,9 +127,10 @@ mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
   };
   SmallVector<PipelineStage> stages;
   std::string weightType = options.weightType;
-  stages.push_back({"tile-sme", [allContractions, weightType](OpPassManager &pm) {
-                      addTileSME(pm, allContractions, weightType);
-                    }});
+  stages.push_back(
+      {"tile-sme", [allContractions, weightType](OpPassManager &pm) {
+         addTileSME(pm, allContractions, weightType);
+       }});
   // The phases of a model (smepilot.phase) become dispatch tables as on the
   // host; a call to an SME kernel stays a call, in a dispatch of its own.
   for (StringRef name : {"decompose", "fuse", "dispatch-regions", "vectorize",

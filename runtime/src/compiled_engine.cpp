@@ -106,8 +106,8 @@ status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &pha
   // Sizes below are products of the chunk: keep them far from overflow (a
   // chunk is a number of tokens, -b is an int32).
   if (phase.chunk > (int64_t(1) << 31))
-    return status::error(strformat("compiled model: phase '%s' has chunk %lld",
-                                   pname.c_str(), (long long)phase.chunk));
+    return status::error(strformat("compiled model: phase '%s' has chunk %lld", pname.c_str(),
+                                   (long long)phase.chunk));
   auto p = std::make_unique<bound_phase>(std::move(*program));
   const smepilot_rt_dispatch_table &t = p->program.table();
   if (t.n_constants != 1)
@@ -198,8 +198,7 @@ status compiled_engine::bind_weight(const gguf_file &file, const std::string &wh
     return status::error(strformat("compiled model: %s argument %u '%s' is %lld bytes, %s needs "
                                    "%llu",
                                    where.c_str(), a, bname.c_str(), (long long)buffer.size.base,
-                                   file.path().c_str(),
-                                   (unsigned long long)(ti->n_elements * 4)));
+                                   file.path().c_str(), (unsigned long long)(ti->n_elements * 4)));
   weights_.try_emplace(bname);
   return status::ok();
 }
@@ -279,8 +278,8 @@ status compiled_engine::load_weights(const gguf_file &file) {
   std::vector<work_item> work;
   for (auto &[wname, storage] : weights_) {
     const gguf_tensor_info *t = file.find_tensor(wname);
-    result<large_buffer> data = large_buffer::allocate(
-        size_t(t->n_elements) * sizeof(float), ("the F32 copy of '" + wname + "'").c_str());
+    result<large_buffer> data = large_buffer::allocate(size_t(t->n_elements) * sizeof(float),
+                                                       ("the F32 copy of '" + wname + "'").c_str());
     if (!data)
       return data.take_error();
     storage = std::move(*data);
@@ -311,10 +310,11 @@ status compiled_engine::load_weights(const gguf_file &file) {
   return status::ok();
 }
 
-result<std::unique_ptr<engine>>
-compiled_engine::load(const gguf_file &file, const engine_options &options,
-                      const smepilot_rt_compiled_model *model, std::string name,
-                      std::shared_ptr<void> keep_alive) {
+result<std::unique_ptr<engine>> compiled_engine::load(const gguf_file &file,
+                                                      const engine_options &options,
+                                                      const smepilot_rt_compiled_model *model,
+                                                      std::string name,
+                                                      std::shared_ptr<void> keep_alive) {
   if (!model)
     return status::error("no compiled model");
   if (model->abi_version != SMEPILOT_RT_ABI_VERSION)
@@ -433,8 +433,9 @@ status compiled_engine::eval(std::span<const int32_t> tokens, int32_t pos, logit
     // runs the variant that computes only the last position's logits.
     const bool big = tokens.size() - done >= size_t(chunk_) && chunk_ > 1;
     const int64_t chunk = big ? chunk_ : 1;
-    bound_phase *p = !big ? decode_ : (mode != logits_mode::all && chunk_last_) ? chunk_last_
-                                                                                : chunk_all_;
+    bound_phase *p = !big                                        ? decode_
+                     : (mode != logits_mode::all && chunk_last_) ? chunk_last_
+                                                                 : chunk_all_;
     SMEPILOT_RT_RETURN_IF_ERROR(
         run(*p, tokens.data() + done, pos + int64_t(done), chunk_logits_.data()));
     if (mode == logits_mode::all)
@@ -466,16 +467,16 @@ std::string describe_compiled_model(const smepilot_rt_compiled_model &model) {
     uint32_t packed = 0;
     for (uint32_t a = 0; a < t->n_arguments && t->buffers && t->bindings; ++a)
       packed += (argument_access(*t, a) & SMEPILOT_RT_ACCESS_WRITE) ? 1 : 0;
-    out += strformat(" load (once: %u dispatches, %u kernels, %u packed buffers)",
-                     t->n_dispatches, t->n_kernels, packed);
+    out += strformat(" load (once: %u dispatches, %u kernels, %u packed buffers)", t->n_dispatches,
+                     t->n_kernels, packed);
   }
   for (uint32_t i = 0; i < model.n_phases && model.phases; ++i) {
     const smepilot_rt_phase &p = model.phases[i];
     const smepilot_rt_dispatch_table *t = p.table;
     out += strformat(" %s (chunk %lld%s: %u dispatches, %u kernels, %u temporaries)",
-                     p.name ? p.name : "?", (long long)p.chunk,
-                     p.last_row_only ? ", last row" : "", t ? t->n_dispatches : 0,
-                     t ? t->n_kernels : 0, t ? t->n_buffers - t->n_arguments : 0);
+                     p.name ? p.name : "?", (long long)p.chunk, p.last_row_only ? ", last row" : "",
+                     t ? t->n_dispatches : 0, t ? t->n_kernels : 0,
+                     t ? t->n_buffers - t->n_arguments : 0);
   }
   return out;
 }

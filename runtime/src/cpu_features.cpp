@@ -105,9 +105,9 @@ void detect(cpu_features &f) {
 
 #elif defined(__x86_64__)
 // XCR0 state components the OS must enable (Intel SDM vol. 1, 13.1).
-constexpr uint64_t xcr0_avx = (1u << 1) | (1u << 2);                 // SSE, YMM
-constexpr uint64_t xcr0_avx512 = (1u << 5) | (1u << 6) | (1u << 7);  // k, ZMM
-constexpr uint64_t xcr0_amx = (1u << 17) | (1u << 18);               // TILECFG, TILEDATA
+constexpr uint64_t xcr0_avx = (1u << 1) | (1u << 2);                // SSE, YMM
+constexpr uint64_t xcr0_avx512 = (1u << 5) | (1u << 6) | (1u << 7); // k, ZMM
+constexpr uint64_t xcr0_amx = (1u << 17) | (1u << 18);              // TILECFG, TILEDATA
 
 uint64_t read_xcr0() {
   uint32_t lo, hi;
@@ -219,12 +219,12 @@ std::string describe(const cpu_features &f) {
 
 status require_sme(const cpu_features &f) {
   if (f.arch != cpu_arch::aarch64)
-    return status::error(strformat(
-        "this CPU is %s, not aarch64: it has no SME, so the sme target cannot run here",
-        f.arch == cpu_arch::x86_64 ? "x86-64" : "of an unknown architecture"));
+    return status::error(
+        strformat("this CPU is %s, not aarch64: it has no SME, so the sme target cannot run here",
+                  f.arch == cpu_arch::x86_64 ? "x86-64" : "of an unknown architecture"));
   if (!f.sme) {
     const char *why = std::string(f.source) == "sysctlbyname" ? "hw.optional.arm.FEAT_SME is 0"
-                                                               : "HWCAP2_SME clear";
+                                                              : "HWCAP2_SME clear";
     return status::error(
         strformat("this CPU has no SME (%s): the sme target cannot run here", why));
   }

@@ -259,19 +259,32 @@ using block_fn = void (*)(const uint8_t *, float *);
 
 block_fn block_dequantizer(ggml_type type) {
   switch (type) {
-  case ggml_type::q4_0: return dequant_q4_0;
-  case ggml_type::q4_1: return dequant_q4_1;
-  case ggml_type::q5_0: return dequant_q5_0;
-  case ggml_type::q5_1: return dequant_q5_1;
-  case ggml_type::q8_0: return dequant_q8_0;
-  case ggml_type::q8_1: return dequant_q8_1;
-  case ggml_type::q2_k: return dequant_q2_k;
-  case ggml_type::q3_k: return dequant_q3_k;
-  case ggml_type::q4_k: return dequant_k4<false>;
-  case ggml_type::q5_k: return dequant_k4<true>;
-  case ggml_type::q6_k: return dequant_q6_k;
-  case ggml_type::q8_k: return dequant_q8_k;
-  default: return nullptr;
+  case ggml_type::q4_0:
+    return dequant_q4_0;
+  case ggml_type::q4_1:
+    return dequant_q4_1;
+  case ggml_type::q5_0:
+    return dequant_q5_0;
+  case ggml_type::q5_1:
+    return dequant_q5_1;
+  case ggml_type::q8_0:
+    return dequant_q8_0;
+  case ggml_type::q8_1:
+    return dequant_q8_1;
+  case ggml_type::q2_k:
+    return dequant_q2_k;
+  case ggml_type::q3_k:
+    return dequant_q3_k;
+  case ggml_type::q4_k:
+    return dequant_k4<false>;
+  case ggml_type::q5_k:
+    return dequant_k4<true>;
+  case ggml_type::q6_k:
+    return dequant_q6_k;
+  case ggml_type::q8_k:
+    return dequant_q8_k;
+  default:
+    return nullptr;
   }
 }
 
@@ -323,12 +336,23 @@ status dequantize_row(ggml_type type, const void *src, float *dst, uint64_t n) {
     for (uint64_t i = 0; i < n; ++i)
       dst[i] = bf16_to_fp32(load<uint16_t>(s + 2 * i));
     return status::ok();
-  case ggml_type::f64: convert_plain<double>(s, dst, n); return status::ok();
-  case ggml_type::i8: convert_plain<int8_t>(s, dst, n); return status::ok();
-  case ggml_type::i16: convert_plain<int16_t>(s, dst, n); return status::ok();
-  case ggml_type::i32: convert_plain<int32_t>(s, dst, n); return status::ok();
-  case ggml_type::i64: convert_plain<int64_t>(s, dst, n); return status::ok();
-  default: break;
+  case ggml_type::f64:
+    convert_plain<double>(s, dst, n);
+    return status::ok();
+  case ggml_type::i8:
+    convert_plain<int8_t>(s, dst, n);
+    return status::ok();
+  case ggml_type::i16:
+    convert_plain<int16_t>(s, dst, n);
+    return status::ok();
+  case ggml_type::i32:
+    convert_plain<int32_t>(s, dst, n);
+    return status::ok();
+  case ggml_type::i64:
+    convert_plain<int64_t>(s, dst, n);
+    return status::ok();
+  default:
+    break;
   }
   block_fn fn = block_dequantizer(type);
   if (!fn)

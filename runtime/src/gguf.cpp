@@ -31,7 +31,6 @@
 namespace smepilot::rt {
 namespace {
 
-
 using ull = unsigned long long;
 
 bool mul_overflows(uint64_t a, uint64_t b, uint64_t &out) {
@@ -58,8 +57,10 @@ bool is_integer(gguf_type t) {
   case gguf_type::uint32:
   case gguf_type::int32:
   case gguf_type::uint64:
-  case gguf_type::int64: return true;
-  default: return false;
+  case gguf_type::int64:
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -91,18 +92,41 @@ std::string quoted(std::string_view s) {
 void decode_scalar(gguf_type type, const uint8_t *p, gguf_value &v) {
   v.type = type;
   switch (type) {
-  case gguf_type::uint8: v.u = p[0]; break;
-  case gguf_type::int8: v.i = static_cast<int8_t>(p[0]); break;
-  case gguf_type::uint16: v.u = load<uint16_t>(p); break;
-  case gguf_type::int16: v.i = load<int16_t>(p); break;
-  case gguf_type::uint32: v.u = load<uint32_t>(p); break;
-  case gguf_type::int32: v.i = load<int32_t>(p); break;
-  case gguf_type::uint64: v.u = load<uint64_t>(p); break;
-  case gguf_type::int64: v.i = load<int64_t>(p); break;
-  case gguf_type::float32: v.f = load<float>(p); break;
-  case gguf_type::float64: v.f = load<double>(p); break;
-  case gguf_type::boolean: v.b = p[0] != 0; break;
-  default: break;
+  case gguf_type::uint8:
+    v.u = p[0];
+    break;
+  case gguf_type::int8:
+    v.i = static_cast<int8_t>(p[0]);
+    break;
+  case gguf_type::uint16:
+    v.u = load<uint16_t>(p);
+    break;
+  case gguf_type::int16:
+    v.i = load<int16_t>(p);
+    break;
+  case gguf_type::uint32:
+    v.u = load<uint32_t>(p);
+    break;
+  case gguf_type::int32:
+    v.i = load<int32_t>(p);
+    break;
+  case gguf_type::uint64:
+    v.u = load<uint64_t>(p);
+    break;
+  case gguf_type::int64:
+    v.i = load<int64_t>(p);
+    break;
+  case gguf_type::float32:
+    v.f = load<float>(p);
+    break;
+  case gguf_type::float64:
+    v.f = load<double>(p);
+    break;
+  case gguf_type::boolean:
+    v.b = p[0] != 0;
+    break;
+  default:
+    break;
   }
 }
 
@@ -127,8 +151,8 @@ public:
   }
 
   status error_at(uint64_t offset, const std::string &what) const {
-    return status::error(strformat("%s: offset %llu: %s", path_.c_str(), ull(offset),
-                                   what.c_str()));
+    return status::error(
+        strformat("%s: offset %llu: %s", path_.c_str(), ull(offset), what.c_str()));
   }
 
   // Reads a string at the cursor; `what` says whose string it is.
@@ -155,7 +179,7 @@ private:
 
 constexpr uint64_t header_size = 24;
 // The smallest possible encodings, used to bound counts by the bytes left.
-constexpr uint64_t min_kv_size = 8 + 4 + 1;                // empty key, u8 value
+constexpr uint64_t min_kv_size = 8 + 4 + 1;                  // empty key, u8 value
 constexpr uint64_t min_tensor_info_size = 8 + 4 + 8 + 4 + 8; // empty name, 1 dim
 constexpr uint32_t max_dims = 4;
 
@@ -169,34 +193,52 @@ uint64_t gguf_scalar_size(gguf_type type) {
   switch (type) {
   case gguf_type::uint8:
   case gguf_type::int8:
-  case gguf_type::boolean: return 1;
+  case gguf_type::boolean:
+    return 1;
   case gguf_type::uint16:
-  case gguf_type::int16: return 2;
+  case gguf_type::int16:
+    return 2;
   case gguf_type::uint32:
   case gguf_type::int32:
-  case gguf_type::float32: return 4;
+  case gguf_type::float32:
+    return 4;
   case gguf_type::uint64:
   case gguf_type::int64:
-  case gguf_type::float64: return 8;
-  default: return 0;
+  case gguf_type::float64:
+    return 8;
+  default:
+    return 0;
   }
 }
 
 const char *gguf_type_name(gguf_type type) {
   switch (type) {
-  case gguf_type::uint8: return "uint8";
-  case gguf_type::int8: return "int8";
-  case gguf_type::uint16: return "uint16";
-  case gguf_type::int16: return "int16";
-  case gguf_type::uint32: return "uint32";
-  case gguf_type::int32: return "int32";
-  case gguf_type::float32: return "float32";
-  case gguf_type::boolean: return "bool";
-  case gguf_type::string: return "string";
-  case gguf_type::array: return "array";
-  case gguf_type::uint64: return "uint64";
-  case gguf_type::int64: return "int64";
-  case gguf_type::float64: return "float64";
+  case gguf_type::uint8:
+    return "uint8";
+  case gguf_type::int8:
+    return "int8";
+  case gguf_type::uint16:
+    return "uint16";
+  case gguf_type::int16:
+    return "int16";
+  case gguf_type::uint32:
+    return "uint32";
+  case gguf_type::int32:
+    return "int32";
+  case gguf_type::float32:
+    return "float32";
+  case gguf_type::boolean:
+    return "bool";
+  case gguf_type::string:
+    return "string";
+  case gguf_type::array:
+    return "array";
+  case gguf_type::uint64:
+    return "uint64";
+  case gguf_type::int64:
+    return "int64";
+  case gguf_type::float64:
+    return "float64";
   }
   return "unknown";
 }
@@ -213,9 +255,12 @@ std::string gguf_dims_string(const std::vector<int64_t> &dims) {
 
 const char *gguf_load_mode_name(gguf_load_mode mode) {
   switch (mode) {
-  case gguf_load_mode::automatic: return "automatic";
-  case gguf_load_mode::mmap: return "mmap";
-  case gguf_load_mode::read: return "read";
+  case gguf_load_mode::automatic:
+    return "automatic";
+  case gguf_load_mode::mmap:
+    return "mmap";
+  case gguf_load_mode::read:
+    return "read";
   }
   return "unknown";
 }
@@ -291,12 +336,12 @@ status read_all(int fd, uint8_t *dst, uint64_t size, const std::string &path, bo
       if (errno == EINTR)
         continue;
       return status::error(strformat("%s: offset %llu: read failed: %s", path.c_str(), ull(done),
-                                  std::strerror(errno)));
+                                     std::strerror(errno)));
     }
     if (n == 0)
       return status::error(strformat("%s: offset %llu: file ended while reading (expected %llu "
-                                  "bytes; was it truncated meanwhile?)",
-                                  path.c_str(), ull(done), ull(size)));
+                                     "bytes; was it truncated meanwhile?)",
+                                     path.c_str(), ull(done), ull(size)));
     done += uint64_t(n);
     if (show) {
       int tenth = int(done * 10 / size);
@@ -343,7 +388,7 @@ result<std::unique_ptr<gguf_file>> gguf_file::open(const std::string &path,
   const uint64_t size = uint64_t(st.st_size);
   if (size > std::numeric_limits<size_t>::max())
     return status::error(strformat("%s: file of %llu bytes does not fit in the address space",
-                                path.c_str(), ull(size)));
+                                   path.c_str(), ull(size)));
 
   gguf_load_mode mode = options.mode;
   if (mode == gguf_load_mode::automatic)
@@ -353,12 +398,12 @@ result<std::unique_ptr<gguf_file>> gguf_file::open(const std::string &path,
     // Nothing to map: parse() reports the empty file.
     f->base_ = f->owned_.data();
   } else if (mode == gguf_load_mode::read) {
-    void *p = mmap(nullptr, size_t(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
+    void *p =
+        mmap(nullptr, size_t(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
       if (options.mode == gguf_load_mode::read)
         return status::error(strformat("%s: cannot allocate %llu bytes to read the file into: %s",
-                                    path.c_str(), ull(size), std::strerror(errno)));
+                                       path.c_str(), ull(size), std::strerror(errno)));
       mode = gguf_load_mode::mmap; // automatic: fall back to mapping the file
     } else {
       f->mapping_ = p;
@@ -366,8 +411,8 @@ result<std::unique_ptr<gguf_file>> gguf_file::open(const std::string &path,
 #ifdef MADV_HUGEPAGE
       madvise(p, size_t(size), MADV_HUGEPAGE); // fewer TLB misses on weights; advisory
 #endif
-      SMEPILOT_RT_RETURN_IF_ERROR(read_all(fd, static_cast<uint8_t *>(p), size, path,
-                                           options.progress));
+      SMEPILOT_RT_RETURN_IF_ERROR(
+          read_all(fd, static_cast<uint8_t *>(p), size, path, options.progress));
       mprotect(p, size_t(size), PROT_READ); // weights are read-only from here on
       f->base_ = static_cast<const uint8_t *>(p);
     }
@@ -376,7 +421,7 @@ result<std::unique_ptr<gguf_file>> gguf_file::open(const std::string &path,
     void *p = mmap(nullptr, size_t(size), PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED)
       return status::error(strformat("%s: cannot mmap %llu bytes: %s", path.c_str(), ull(size),
-                                  std::strerror(errno)));
+                                     std::strerror(errno)));
     f->mapping_ = p;
     f->base_ = static_cast<const uint8_t *>(p);
   }
@@ -442,8 +487,8 @@ result<gguf_header> read_header(cursor &c) {
     return c.error_at(8, strformat("tensor count n_tensors = %llu is more than the remaining %llu "
                                    "bytes could hold (each tensor info takes at least %llu "
                                    "bytes, after %llu key-value pairs)",
-                                   ull(h.n_tensors), ull(c.remaining()),
-                                   ull(min_tensor_info_size), ull(h.n_kv)));
+                                   ull(h.n_tensors), ull(c.remaining()), ull(min_tensor_info_size),
+                                   ull(h.n_kv)));
   return h;
 }
 
@@ -464,14 +509,13 @@ status read_array(cursor &c, const std::string &what, uint64_t value_at, gguf_va
     if (v.array_count > c.remaining() / 8)
       return c.error_at(value_at, strformat("%s: array of %llu strings cannot fit in the "
                                             "remaining %llu bytes (8 bytes at least each)",
-                                            what.c_str(), ull(v.array_count),
-                                            ull(c.remaining())));
+                                            what.c_str(), ull(v.array_count), ull(c.remaining())));
     for (uint64_t e = 0; e < v.array_count; ++e) {
       const uint64_t at = c.pos();
       uint64_t len;
       if (!c.read(len))
-        return c.error_at(at, strformat("%s: file ends inside the length of element %llu",
-                                        what.c_str(), ull(e)));
+        return c.error_at(
+            at, strformat("%s: file ends inside the length of element %llu", what.c_str(), ull(e)));
       if (!c.has(len))
         return c.error_at(at, strformat("%s: element %llu has length %llu, but only %llu bytes "
                                         "remain in the file",
@@ -508,8 +552,8 @@ status read_kv(cursor &c, uint64_t k, gguf_kv &kv) {
   if (!c.read(type_id))
     return c.error_at(type_at, what + ": file ends inside the value type");
   if (!is_known_type(type_id))
-    return c.error_at(type_at, strformat("%s: unknown value type %u (expected 0 to 12)",
-                                         what.c_str(), type_id));
+    return c.error_at(
+        type_at, strformat("%s: unknown value type %u (expected 0 to 12)", what.c_str(), type_id));
   gguf_value &v = kv.value;
   v.type = gguf_type(type_id);
   const uint64_t value_at = c.pos();
@@ -522,8 +566,8 @@ status read_kv(cursor &c, uint64_t k, gguf_kv &kv) {
     return c.error_at(value_at, strformat("%s: file ends inside the %s value", what.c_str(),
                                           gguf_type_name(v.type)));
   if (v.type == gguf_type::boolean && c.here()[0] > 1)
-    return c.error_at(value_at, strformat("%s: bool of value %u, expected 0 or 1", what.c_str(),
-                                          c.here()[0]));
+    return c.error_at(
+        value_at, strformat("%s: bool of value %u, expected 0 or 1", what.c_str(), c.here()[0]));
   decode_scalar(v.type, c.here(), v);
   c.skip(n);
   return status::ok();
@@ -557,8 +601,8 @@ status read_dims(cursor &c, const std::string &what, uint64_t dims_at, gguf_tens
   if (!c.read(n_dims))
     return c.error_at(dims_at, what + ": file ends inside the dimension count");
   if (n_dims == 0 || n_dims > max_dims)
-    return c.error_at(dims_at, strformat("%s: %u dimensions, expected 1 to %u", what.c_str(),
-                                         n_dims, max_dims));
+    return c.error_at(
+        dims_at, strformat("%s: %u dimensions, expected 1 to %u", what.c_str(), n_dims, max_dims));
   uint64_t n_elements = 1;
   for (uint32_t d = 0; d < n_dims; ++d) {
     const uint64_t at = c.pos();
@@ -607,9 +651,9 @@ status read_tensor_info(cursor &c, uint64_t t, uint64_t alignment, gguf_tensor_i
   for (size_t d = 1; d < ti.dims.size() && !overflow; ++d)
     overflow = mul_overflows(n_bytes, uint64_t(ti.dims[d]), n_bytes);
   if (overflow)
-    return c.error_at(dims_at, strformat("%s: the byte size of %s %s overflows 64 bits",
-                                         what.c_str(), traits->name,
-                                         gguf_dims_string(ti.dims).c_str()));
+    return c.error_at(dims_at,
+                      strformat("%s: the byte size of %s %s overflows 64 bits", what.c_str(),
+                                traits->name, gguf_dims_string(ti.dims).c_str()));
   ti.n_bytes = n_bytes;
   const uint64_t offset_at = c.pos();
   if (!c.read(ti.offset))
@@ -653,18 +697,17 @@ status check_no_overlap(const cursor &c, uint64_t data_offset,
   by_offset.reserve(tensors.size());
   for (const gguf_tensor_info &ti : tensors)
     by_offset.push_back(&ti);
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const gguf_tensor_info *a, const gguf_tensor_info *b) {
-              return a->offset < b->offset;
-            });
+  std::sort(
+      by_offset.begin(), by_offset.end(),
+      [](const gguf_tensor_info *a, const gguf_tensor_info *b) { return a->offset < b->offset; });
   for (size_t i = 1; i < by_offset.size(); ++i) {
     const gguf_tensor_info &a = *by_offset[i - 1], &b = *by_offset[i];
     if (a.offset + a.n_bytes > b.offset)
       return c.error_at(b.info_offset,
                         strformat("tensor %s: data [%llu, %llu) overlaps tensor %s [%llu, %llu)",
                                   quoted(b.name).c_str(), ull(data_offset + b.offset),
-                                  ull(data_offset + b.offset + b.n_bytes),
-                                  quoted(a.name).c_str(), ull(data_offset + a.offset),
+                                  ull(data_offset + b.offset + b.n_bytes), quoted(a.name).c_str(),
+                                  ull(data_offset + a.offset),
                                   ull(data_offset + a.offset + a.n_bytes)));
   }
   return status::ok();
@@ -692,8 +735,7 @@ status gguf_file::parse() {
     auto [it, inserted] = kv_index_.emplace(kv.key, kvs_.size());
     if (!inserted)
       return c.error_at(kv.offset, strformat("key %s appears twice (first at offset %llu)",
-                                             quoted(kv.key).c_str(),
-                                             ull(kvs_[it->second].offset)));
+                                             quoted(kv.key).c_str(), ull(kvs_[it->second].offset)));
     kvs_.push_back(kv);
   }
 
@@ -709,9 +751,9 @@ status gguf_file::parse() {
     SMEPILOT_RT_RETURN_IF_ERROR(read_tensor_info(c, t, alignment_, ti));
     auto [it, inserted] = tensor_index_.emplace(ti.name, tensors_.size());
     if (!inserted)
-      return c.error_at(ti.info_offset, strformat("tensor %s appears twice (first at offset %llu)",
-                                                  quoted(ti.name).c_str(),
-                                                  ull(tensors_[it->second].info_offset)));
+      return c.error_at(ti.info_offset,
+                        strformat("tensor %s appears twice (first at offset %llu)",
+                                  quoted(ti.name).c_str(), ull(tensors_[it->second].info_offset)));
     tensors_.push_back(std::move(ti));
   }
 
@@ -745,7 +787,7 @@ status wrong_type(const std::string &path, const gguf_kv &kv, const char *expect
   if (kv.value.type == gguf_type::array)
     got = std::string("array of ") + gguf_type_name(kv.value.array_type);
   return status::error(strformat("%s: offset %llu: key %s has type %s, expected %s", path.c_str(),
-                              ull(kv.offset), quoted(kv.key).c_str(), got.c_str(), expected));
+                                 ull(kv.offset), quoted(kv.key).c_str(), got.c_str(), expected));
 }
 
 } // namespace
@@ -768,9 +810,9 @@ result<uint64_t> gguf_file::get_uint(std::string_view key) const {
   if (is_signed(kv->value.type)) {
     if (kv->value.i < 0)
       return status::error(strformat("%s: offset %llu: key %s is %lld, expected a non-negative "
-                                  "integer",
-                                  path_.c_str(), ull(kv->offset), quoted(key).c_str(),
-                                  (long long)kv->value.i));
+                                     "integer",
+                                     path_.c_str(), ull(kv->offset), quoted(key).c_str(),
+                                     (long long)kv->value.i));
     return uint64_t(kv->value.i);
   }
   return kv->value.u;
@@ -786,8 +828,8 @@ result<int64_t> gguf_file::get_int(std::string_view key) const {
     return kv->value.i;
   if (kv->value.u > uint64_t(std::numeric_limits<int64_t>::max()))
     return status::error(strformat("%s: offset %llu: key %s is %llu, too large for int64",
-                                path_.c_str(), ull(kv->offset), quoted(key).c_str(),
-                                ull(kv->value.u)));
+                                   path_.c_str(), ull(kv->offset), quoted(key).c_str(),
+                                   ull(kv->value.u)));
   return int64_t(kv->value.u);
 }
 
@@ -856,8 +898,7 @@ result<std::vector<float>> gguf_file::get_f32_array(std::string_view key) const 
   if (!kv)
     return missing_key(path_, key);
   const gguf_type et = kv->value.array_type;
-  if (kv->value.type != gguf_type::array ||
-      (et != gguf_type::float32 && et != gguf_type::float64))
+  if (kv->value.type != gguf_type::array || (et != gguf_type::float32 && et != gguf_type::float64))
     return wrong_type(path_, *kv, "array of float32");
   std::vector<float> out(size_t(kv->value.array_count));
   const uint8_t *p = base_ + kv->value.array_offset;
@@ -883,9 +924,9 @@ result<std::vector<int64_t>> gguf_file::get_int_array(std::string_view key) cons
       out[i] = v.i;
     } else if (v.u > uint64_t(std::numeric_limits<int64_t>::max())) {
       return status::error(strformat("%s: offset %llu: key %s: element %zu is %llu, too large for "
-                                  "int64",
-                                  path_.c_str(), ull(kv->offset), quoted(key).c_str(), i,
-                                  ull(v.u)));
+                                     "int64",
+                                     path_.c_str(), ull(kv->offset), quoted(key).c_str(), i,
+                                     ull(v.u)));
     } else {
       out[i] = int64_t(v.u);
     }

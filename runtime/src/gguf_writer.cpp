@@ -87,16 +87,36 @@ template <typename T> void gguf_writer::add_scalar(std::string_view key, uint32_
     append<T>(kv_bytes_, v);
 }
 
-void gguf_writer::add_u8(std::string_view key, uint8_t v) { add_scalar(key, id(gguf_type::uint8), v); }
-void gguf_writer::add_i8(std::string_view key, int8_t v) { add_scalar(key, id(gguf_type::int8), v); }
-void gguf_writer::add_u16(std::string_view key, uint16_t v) { add_scalar(key, id(gguf_type::uint16), v); }
-void gguf_writer::add_i16(std::string_view key, int16_t v) { add_scalar(key, id(gguf_type::int16), v); }
-void gguf_writer::add_u32(std::string_view key, uint32_t v) { add_scalar(key, id(gguf_type::uint32), v); }
-void gguf_writer::add_i32(std::string_view key, int32_t v) { add_scalar(key, id(gguf_type::int32), v); }
-void gguf_writer::add_u64(std::string_view key, uint64_t v) { add_scalar(key, id(gguf_type::uint64), v); }
-void gguf_writer::add_i64(std::string_view key, int64_t v) { add_scalar(key, id(gguf_type::int64), v); }
-void gguf_writer::add_f32(std::string_view key, float v) { add_scalar(key, id(gguf_type::float32), v); }
-void gguf_writer::add_f64(std::string_view key, double v) { add_scalar(key, id(gguf_type::float64), v); }
+void gguf_writer::add_u8(std::string_view key, uint8_t v) {
+  add_scalar(key, id(gguf_type::uint8), v);
+}
+void gguf_writer::add_i8(std::string_view key, int8_t v) {
+  add_scalar(key, id(gguf_type::int8), v);
+}
+void gguf_writer::add_u16(std::string_view key, uint16_t v) {
+  add_scalar(key, id(gguf_type::uint16), v);
+}
+void gguf_writer::add_i16(std::string_view key, int16_t v) {
+  add_scalar(key, id(gguf_type::int16), v);
+}
+void gguf_writer::add_u32(std::string_view key, uint32_t v) {
+  add_scalar(key, id(gguf_type::uint32), v);
+}
+void gguf_writer::add_i32(std::string_view key, int32_t v) {
+  add_scalar(key, id(gguf_type::int32), v);
+}
+void gguf_writer::add_u64(std::string_view key, uint64_t v) {
+  add_scalar(key, id(gguf_type::uint64), v);
+}
+void gguf_writer::add_i64(std::string_view key, int64_t v) {
+  add_scalar(key, id(gguf_type::int64), v);
+}
+void gguf_writer::add_f32(std::string_view key, float v) {
+  add_scalar(key, id(gguf_type::float32), v);
+}
+void gguf_writer::add_f64(std::string_view key, double v) {
+  add_scalar(key, id(gguf_type::float64), v);
+}
 void gguf_writer::add_bool(std::string_view key, bool v) {
   add_scalar<uint8_t>(key, id(gguf_type::boolean), v ? 1 : 0);
 }
@@ -115,16 +135,36 @@ void gguf_writer::add_numeric_array(std::string_view key, uint32_t type_id, std:
     append<T>(kv_bytes_, x);
 }
 
-void gguf_writer::add_array(std::string_view key, std::span<const uint8_t> v) { add_numeric_array(key, id(gguf_type::uint8), v); }
-void gguf_writer::add_array(std::string_view key, std::span<const int8_t> v) { add_numeric_array(key, id(gguf_type::int8), v); }
-void gguf_writer::add_array(std::string_view key, std::span<const uint16_t> v) { add_numeric_array(key, id(gguf_type::uint16), v); }
-void gguf_writer::add_array(std::string_view key, std::span<const int16_t> v) { add_numeric_array(key, id(gguf_type::int16), v); }
-void gguf_writer::add_array(std::string_view key, std::span<const uint32_t> v) { add_numeric_array(key, id(gguf_type::uint32), v); }
-void gguf_writer::add_array(std::string_view key, std::span<const int32_t> v) { add_numeric_array(key, id(gguf_type::int32), v); }
-void gguf_writer::add_array(std::string_view key, std::span<const uint64_t> v) { add_numeric_array(key, id(gguf_type::uint64), v); }
-void gguf_writer::add_array(std::string_view key, std::span<const int64_t> v) { add_numeric_array(key, id(gguf_type::int64), v); }
-void gguf_writer::add_array(std::string_view key, std::span<const float> v) { add_numeric_array(key, id(gguf_type::float32), v); }
-void gguf_writer::add_array(std::string_view key, std::span<const double> v) { add_numeric_array(key, id(gguf_type::float64), v); }
+void gguf_writer::add_array(std::string_view key, std::span<const uint8_t> v) {
+  add_numeric_array(key, id(gguf_type::uint8), v);
+}
+void gguf_writer::add_array(std::string_view key, std::span<const int8_t> v) {
+  add_numeric_array(key, id(gguf_type::int8), v);
+}
+void gguf_writer::add_array(std::string_view key, std::span<const uint16_t> v) {
+  add_numeric_array(key, id(gguf_type::uint16), v);
+}
+void gguf_writer::add_array(std::string_view key, std::span<const int16_t> v) {
+  add_numeric_array(key, id(gguf_type::int16), v);
+}
+void gguf_writer::add_array(std::string_view key, std::span<const uint32_t> v) {
+  add_numeric_array(key, id(gguf_type::uint32), v);
+}
+void gguf_writer::add_array(std::string_view key, std::span<const int32_t> v) {
+  add_numeric_array(key, id(gguf_type::int32), v);
+}
+void gguf_writer::add_array(std::string_view key, std::span<const uint64_t> v) {
+  add_numeric_array(key, id(gguf_type::uint64), v);
+}
+void gguf_writer::add_array(std::string_view key, std::span<const int64_t> v) {
+  add_numeric_array(key, id(gguf_type::int64), v);
+}
+void gguf_writer::add_array(std::string_view key, std::span<const float> v) {
+  add_numeric_array(key, id(gguf_type::float32), v);
+}
+void gguf_writer::add_array(std::string_view key, std::span<const double> v) {
+  add_numeric_array(key, id(gguf_type::float64), v);
+}
 
 void gguf_writer::add_bool_array(std::string_view key, const std::vector<bool> &v) {
   if (!begin_key(key, id(gguf_type::array)))
@@ -224,8 +264,8 @@ void gguf_writer::add_tensor_ref(std::string_view name, ggml_type type, std::vec
   add_bytes_tensor(name, type, std::move(dims), std::move(t));
 }
 
-void gguf_writer::add_bytes_tensor(std::string_view name, ggml_type type,
-                                   std::vector<int64_t> dims, tensor t) {
+void gguf_writer::add_bytes_tensor(std::string_view name, ggml_type type, std::vector<int64_t> dims,
+                                   tensor t) {
   if (!check_tensor(name, type, dims, t.n_bytes))
     return;
   if (t.ref.size() != t.n_bytes) {

@@ -18,8 +18,7 @@ result<kv_cache_type> parse_kv_cache_type(std::string_view name) {
     return kv_cache_type::f32;
   if (name == "f16")
     return kv_cache_type::f16;
-  return status::error("unknown KV cache type '" + std::string(name) +
-                       "' (expected f32 or f16)");
+  return status::error("unknown KV cache type '" + std::string(name) + "' (expected f32 or f16)");
 }
 
 result<std::unique_ptr<kv_cache>> kv_cache::create(const kv_cache_shape &shape,
@@ -29,8 +28,8 @@ result<std::unique_ptr<kv_cache>> kv_cache::create(const kv_cache_shape &shape,
     return status::error("invalid KV cache shape: n_layer " + std::to_string(shape.n_layer) +
                          ", n_ctx " + std::to_string(shape.n_ctx) + ", n_head_kv " +
                          std::to_string(shape.n_head_kv) + ", head_dim " +
-                         std::to_string(shape.head_dim_k) + "/" +
-                         std::to_string(shape.head_dim_v) + " (all must be positive)");
+                         std::to_string(shape.head_dim_k) + "/" + std::to_string(shape.head_dim_v) +
+                         " (all must be positive)");
   std::unique_ptr<kv_cache> c(new kv_cache());
   c->shape_ = shape;
   c->type_ = type;

@@ -23,8 +23,8 @@ result<large_buffer> large_buffer::allocate(size_t bytes, const char *what, size
   const size_t map_bytes = bytes + extra;
   void *p = mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
-    return status::error(strformat("out of memory: %zu bytes for %s (%s)", bytes, what,
-                                   std::strerror(errno)));
+    return status::error(
+        strformat("out of memory: %zu bytes for %s (%s)", bytes, what, std::strerror(errno)));
 #ifdef MADV_HUGEPAGE
   if (map_bytes >= (size_t(2) << 20))
     madvise(p, map_bytes, MADV_HUGEPAGE); // advisory: fewer faults and TLB misses

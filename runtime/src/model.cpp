@@ -20,7 +20,6 @@
 namespace smepilot::rt {
 namespace {
 
-
 using ull = unsigned long long;
 
 constexpr const char *supported_archs = "llama, qwen3, qwen3moe";
@@ -37,9 +36,9 @@ public:
     std::string k = key(name);
     if (const gguf_kv *kv = file_.find(k))
       return status::error(strformat("%s: offset %llu: key '%s' %s", file_.path().c_str(),
-                                  ull(kv->offset), k.c_str(), what.c_str()));
-    return status::error(strformat("%s: key '%s' %s", file_.path().c_str(), k.c_str(),
-                                what.c_str()));
+                                     ull(kv->offset), k.c_str(), what.c_str()));
+    return status::error(
+        strformat("%s: key '%s' %s", file_.path().c_str(), k.c_str(), what.c_str()));
   }
 
   // The error for a required key that is absent.
@@ -61,7 +60,7 @@ public:
       return v.take_error();
     if (*v == 0 || *v > std::numeric_limits<uint32_t>::max())
       return error(name, strformat("is %llu, expected 1 to %u", ull(*v),
-                                std::numeric_limits<uint32_t>::max()));
+                                   std::numeric_limits<uint32_t>::max()));
     out = uint32_t(*v);
     return status::ok();
   }
@@ -92,9 +91,12 @@ private:
 
 const char *model_arch_name(model_arch arch) {
   switch (arch) {
-  case model_arch::llama: return "llama";
-  case model_arch::qwen3: return "qwen3";
-  case model_arch::qwen3moe: return "qwen3moe";
+  case model_arch::llama:
+    return "llama";
+  case model_arch::qwen3:
+    return "qwen3";
+  case model_arch::qwen3moe:
+    return "qwen3moe";
   }
   return "unknown";
 }
@@ -111,8 +113,8 @@ result<model_config> read_model_config(const gguf_file &file) {
   const std::string &path = file.path();
   result<std::string_view> arch_name = file.get_string("general.architecture");
   if (!arch_name)
-    return status::error(arch_name.error().message() + " (expected one of: " +
-                         supported_archs + ")");
+    return status::error(arch_name.error().message() + " (expected one of: " + supported_archs +
+                         ")");
   model_config c;
   if (*arch_name == "llama") {
     c.arch = model_arch::llama;
@@ -122,9 +124,9 @@ result<model_config> read_model_config(const gguf_file &file) {
     c.arch = model_arch::qwen3moe;
   } else {
     return status::error(strformat("%s: offset %llu: architecture '%.*s' is not supported "
-                                "(general.architecture; supported: %s)",
-                                path.c_str(), ull(file.find("general.architecture")->offset),
-                                int(arch_name->size()), arch_name->data(), supported_archs));
+                                   "(general.architecture; supported: %s)",
+                                   path.c_str(), ull(file.find("general.architecture")->offset),
+                                   int(arch_name->size()), arch_name->data(), supported_archs));
   }
   const std::string arch(*arch_name);
   key_reader k(file, arch);
@@ -140,14 +142,14 @@ result<model_config> read_model_config(const gguf_file &file) {
   SMEPILOT_RT_RETURN_IF_ERROR(k.count("attention.head_count", c.n_head));
   SMEPILOT_RT_RETURN_IF_ERROR(k.count("attention.head_count_kv", c.n_head_kv, c.n_head));
   if (c.n_head % c.n_head_kv != 0)
-    return k.error("attention.head_count_kv",
-                   strformat("is %u, which does not divide attention.head_count %u", c.n_head_kv,
-                          c.n_head));
+    return k.error(
+        "attention.head_count_kv",
+        strformat("is %u, which does not divide attention.head_count %u", c.n_head_kv, c.n_head));
   if (!k.has("attention.key_length") && c.n_embd % c.n_head != 0)
     return k.error("embedding_length",
                    strformat("is %u, not a multiple of attention.head_count %u (and there is no "
-                          "attention.key_length)",
-                          c.n_embd, c.n_head));
+                             "attention.key_length)",
+                             c.n_embd, c.n_head));
   SMEPILOT_RT_RETURN_IF_ERROR(k.count("attention.key_length", c.head_dim, c.n_embd / c.n_head));
   SMEPILOT_RT_RETURN_IF_ERROR(k.count("attention.value_length", c.head_dim_v, c.head_dim));
   if (uint64_t(c.n_head) * c.head_dim > std::numeric_limits<int32_t>::max())
@@ -163,9 +165,9 @@ result<model_config> read_model_config(const gguf_file &file) {
   SMEPILOT_RT_RETURN_IF_ERROR(k.positive("rope.freq_base", c.rope_theta, 10000.0f));
   SMEPILOT_RT_RETURN_IF_ERROR(k.count("rope.dimension_count", c.rope_dim, c.head_dim));
   if (c.rope_dim > c.head_dim || c.rope_dim % 2 != 0)
-    return k.error("rope.dimension_count",
-                   strformat("is %u, expected an even number <= the head size %u", c.rope_dim,
-                          c.head_dim));
+    return k.error(
+        "rope.dimension_count",
+        strformat("is %u, expected an even number <= the head size %u", c.rope_dim, c.head_dim));
   c.rope_type = qwen ? rope_style::neox : rope_style::interleaved;
   SMEPILOT_RT_RETURN_IF_ERROR(k.positive("attention.layer_norm_rms_epsilon", c.rms_eps, NAN));
   if (k.has("rope.scaling.type")) {
@@ -173,10 +175,11 @@ result<model_config> read_model_config(const gguf_file &file) {
     if (!type)
       return type.take_error();
     if (*type != "none")
-      return k.error("rope.scaling.type",
-                     strformat("is '%.*s': RoPE scaling other than 'none' is not supported (Llama-3 "
-                            "scaling is read from the rope_freqs tensor)",
-                            int(type->size()), type->data()));
+      return k.error(
+          "rope.scaling.type",
+          strformat("is '%.*s': RoPE scaling other than 'none' is not supported (Llama-3 "
+                    "scaling is read from the rope_freqs tensor)",
+                    int(type->size()), type->data()));
   }
 
   // Experts.
@@ -184,18 +187,17 @@ result<model_config> read_model_config(const gguf_file &file) {
     SMEPILOT_RT_RETURN_IF_ERROR(k.count("expert_count", c.n_expert));
     SMEPILOT_RT_RETURN_IF_ERROR(k.count("expert_used_count", c.n_expert_used));
     if (c.n_expert_used > c.n_expert)
-      return k.error("expert_used_count", strformat("is %u, more than expert_count %u",
-                                                 c.n_expert_used, c.n_expert));
+      return k.error("expert_used_count",
+                     strformat("is %u, more than expert_count %u", c.n_expert_used, c.n_expert));
     uint32_t from_tensor = 0;
     if (const gguf_tensor_info *t = file.find_tensor("blk.0.ffn_gate_exps.weight");
         t && t->dims.size() == 3 && t->dims[1] <= std::numeric_limits<uint32_t>::max())
       from_tensor = uint32_t(t->dims[1]);
     if (!k.has("expert_feed_forward_length") && from_tensor == 0)
       return status::error(strformat("%s: key '%s' not found and there is no "
-                                  "blk.0.ffn_gate_exps.weight to infer it from",
-                                  path.c_str(), k.key("expert_feed_forward_length").c_str()));
-    SMEPILOT_RT_RETURN_IF_ERROR(
-        k.count("expert_feed_forward_length", c.n_ff_expert, from_tensor));
+                                     "blk.0.ffn_gate_exps.weight to infer it from",
+                                     path.c_str(), k.key("expert_feed_forward_length").c_str()));
+    SMEPILOT_RT_RETURN_IF_ERROR(k.count("expert_feed_forward_length", c.n_ff_expert, from_tensor));
     if (k.has("expert_gating_func")) {
       result<uint64_t> g = file.get_uint(k.key("expert_gating_func"));
       if (!g)
@@ -223,8 +225,8 @@ result<model_config> read_model_config(const gguf_file &file) {
       return n.take_error();
     if (*n > 0)
       return k.error("expert_count", strformat("is %llu: mixture-of-experts %s models are not "
-                                            "supported (only qwen3moe)",
-                                            ull(*n), arch.c_str()));
+                                               "supported (only qwen3moe)",
+                                               ull(*n), arch.c_str()));
   }
 
   // Vocabulary size: the key, else the tokenizer, else the embedding matrix.
@@ -236,17 +238,17 @@ result<model_config> read_model_config(const gguf_file &file) {
     if (tokens->value.array_count == 0 ||
         tokens->value.array_count > std::numeric_limits<uint32_t>::max())
       return status::error(strformat("%s: offset %llu: key 'tokenizer.ggml.tokens' has %llu "
-                                  "tokens, expected 1 to 2^32-1",
-                                  path.c_str(), ull(tokens->offset),
-                                  ull(tokens->value.array_count)));
+                                     "tokens, expected 1 to 2^32-1",
+                                     path.c_str(), ull(tokens->offset),
+                                     ull(tokens->value.array_count)));
     c.n_vocab = uint32_t(tokens->value.array_count);
   } else if (embd && embd->dims.size() == 2 &&
              embd->dims[1] <= std::numeric_limits<uint32_t>::max()) {
     c.n_vocab = uint32_t(embd->dims[1]);
   } else {
     return status::error(strformat("%s: cannot tell the vocabulary size: no key '%s', no "
-                                "tokenizer.ggml.tokens and no 2-D token_embd.weight",
-                                path.c_str(), k.key("vocab_size").c_str()));
+                                   "tokenizer.ggml.tokens and no 2-D token_embd.weight",
+                                   path.c_str(), k.key("vocab_size").c_str()));
   }
 
   c.tied_embeddings = file.find_tensor("output.weight") == nullptr;
@@ -309,29 +311,26 @@ public:
 
   // Finds `name`, checks it has `dims` (described symbolically by `formula`)
   // and an allowed type. Sets `out` to nullptr when absent and not required.
-  status bind(const gguf_tensor_info *&out, const std::string &name,
-              std::vector<int64_t> dims, const char *formula, tensor_kind kind,
-              bool required = true) {
+  status bind(const gguf_tensor_info *&out, const std::string &name, std::vector<int64_t> dims,
+              const char *formula, tensor_kind kind, bool required = true) {
     out = file_.find_tensor(name);
-    const std::string expected =
-        std::string(formula) + " = " + gguf_dims_string(dims);
+    const std::string expected = std::string(formula) + " = " + gguf_dims_string(dims);
     if (!out) {
       if (!required)
         return status::ok();
       return status::error(strformat("%s: tensor '%s' not found (expected %s, required by %s)",
-                                  file_.path().c_str(), name.c_str(), expected.c_str(),
-                                  model_arch_name(c_.arch)));
+                                     file_.path().c_str(), name.c_str(), expected.c_str(),
+                                     model_arch_name(c_.arch)));
     }
     if (out->dims != dims)
       return status::error(strformat("%s: offset %llu: tensor '%s' has shape %s, expected %s",
-                                  file_.path().c_str(), ull(out->info_offset), name.c_str(),
-                                  gguf_dims_string(out->dims).c_str(), expected.c_str()));
+                                     file_.path().c_str(), ull(out->info_offset), name.c_str(),
+                                     gguf_dims_string(out->dims).c_str(), expected.c_str()));
     if (!type_allowed(out->type, kind))
-      return status::error(strformat("%s: offset %llu: tensor '%s' has type %s, expected %s",
-                                  file_.path().c_str(), ull(out->info_offset), name.c_str(),
-                                  ggml_type_name(out->type),
-                                  kind == tensor_kind::vector
-                                      ? "f32, f16 or bf16"
+      return status::error(strformat(
+          "%s: offset %llu: tensor '%s' has type %s, expected %s", file_.path().c_str(),
+          ull(out->info_offset), name.c_str(), ggml_type_name(out->type),
+          kind == tensor_kind::vector ? "f32, f16 or bf16"
                                       : "a float or quantized type (f32, f16, bf16, q8_0, "
                                         "q4_0, q4_1, q5_0, q5_1, q2_K..q8_K)"));
     return status::ok();
@@ -352,8 +351,7 @@ result<model_weights> bind_model_weights(const gguf_file &file, const model_conf
   const int64_t embd = c.n_embd, vocab = c.n_vocab;
   SMEPILOT_RT_RETURN_IF_ERROR(
       b.bind(w.token_embd, "token_embd.weight", {embd, vocab}, "[n_embd, n_vocab]", mat));
-  SMEPILOT_RT_RETURN_IF_ERROR(
-      b.bind(w.output_norm, "output_norm.weight", {embd}, "[n_embd]", vec));
+  SMEPILOT_RT_RETURN_IF_ERROR(b.bind(w.output_norm, "output_norm.weight", {embd}, "[n_embd]", vec));
   SMEPILOT_RT_RETURN_IF_ERROR(
       b.bind(w.output, "output.weight", {embd, vocab}, "[n_embd, n_vocab]", mat, false));
   if (!w.output)
@@ -368,45 +366,41 @@ result<model_weights> bind_model_weights(const gguf_file &file, const model_conf
   for (uint32_t i = 0; i < c.n_layer; ++i) {
     layer_weights &l = w.layers.emplace_back();
     const std::string p = "blk." + std::to_string(i) + ".";
-    SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.attn_norm, p + "attn_norm.weight", {embd}, "[n_embd]",
-                                       vec));
-    SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.wq, p + "attn_q.weight", {embd, q},
-                                       "[n_embd, n_head*head_dim]", mat));
-    SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.wk, p + "attn_k.weight", {embd, kv},
-                                       "[n_embd, n_head_kv*head_dim]", mat));
-    SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.wv, p + "attn_v.weight", {embd, v},
-                                       "[n_embd, n_head_kv*head_dim_v]", mat));
-    SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.wo, p + "attn_output.weight", {o, embd},
-                                       "[n_head*head_dim_v, n_embd]", mat));
+    SMEPILOT_RT_RETURN_IF_ERROR(
+        b.bind(l.attn_norm, p + "attn_norm.weight", {embd}, "[n_embd]", vec));
+    SMEPILOT_RT_RETURN_IF_ERROR(
+        b.bind(l.wq, p + "attn_q.weight", {embd, q}, "[n_embd, n_head*head_dim]", mat));
+    SMEPILOT_RT_RETURN_IF_ERROR(
+        b.bind(l.wk, p + "attn_k.weight", {embd, kv}, "[n_embd, n_head_kv*head_dim]", mat));
+    SMEPILOT_RT_RETURN_IF_ERROR(
+        b.bind(l.wv, p + "attn_v.weight", {embd, v}, "[n_embd, n_head_kv*head_dim_v]", mat));
+    SMEPILOT_RT_RETURN_IF_ERROR(
+        b.bind(l.wo, p + "attn_output.weight", {o, embd}, "[n_head*head_dim_v, n_embd]", mat));
     if (c.has_qk_norm) {
-      SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.q_norm, p + "attn_q_norm.weight",
-                                         {int64_t(c.head_dim)}, "[head_dim]", vec));
-      SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.k_norm, p + "attn_k_norm.weight",
-                                         {int64_t(c.head_dim)}, "[head_dim]", vec));
+      SMEPILOT_RT_RETURN_IF_ERROR(
+          b.bind(l.q_norm, p + "attn_q_norm.weight", {int64_t(c.head_dim)}, "[head_dim]", vec));
+      SMEPILOT_RT_RETURN_IF_ERROR(
+          b.bind(l.k_norm, p + "attn_k_norm.weight", {int64_t(c.head_dim)}, "[head_dim]", vec));
     }
-    SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.ffn_norm, p + "ffn_norm.weight", {embd}, "[n_embd]",
-                                       vec));
+    SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.ffn_norm, p + "ffn_norm.weight", {embd}, "[n_embd]", vec));
     if (c.is_moe()) {
       const int64_t ne = c.n_expert, ff = c.n_ff_expert;
-      SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.ffn_gate_inp, p + "ffn_gate_inp.weight", {embd, ne},
-                                         "[n_embd, n_expert]", mat));
+      SMEPILOT_RT_RETURN_IF_ERROR(
+          b.bind(l.ffn_gate_inp, p + "ffn_gate_inp.weight", {embd, ne}, "[n_embd, n_expert]", mat));
       SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.ffn_gate_exps, p + "ffn_gate_exps.weight",
-                                         {embd, ff, ne}, "[n_embd, n_ff_expert, n_expert]",
-                                         mat));
-      SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.ffn_up_exps, p + "ffn_up_exps.weight",
-                                         {embd, ff, ne}, "[n_embd, n_ff_expert, n_expert]",
-                                         mat));
+                                         {embd, ff, ne}, "[n_embd, n_ff_expert, n_expert]", mat));
+      SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.ffn_up_exps, p + "ffn_up_exps.weight", {embd, ff, ne},
+                                         "[n_embd, n_ff_expert, n_expert]", mat));
       SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.ffn_down_exps, p + "ffn_down_exps.weight",
-                                         {ff, embd, ne}, "[n_ff_expert, n_embd, n_expert]",
-                                         mat));
+                                         {ff, embd, ne}, "[n_ff_expert, n_embd, n_expert]", mat));
     } else {
       const int64_t ff = c.n_ff;
-      SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.ffn_gate, p + "ffn_gate.weight", {embd, ff},
-                                         "[n_embd, n_ff]", mat));
-      SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.ffn_up, p + "ffn_up.weight", {embd, ff},
-                                         "[n_embd, n_ff]", mat));
-      SMEPILOT_RT_RETURN_IF_ERROR(b.bind(l.ffn_down, p + "ffn_down.weight", {ff, embd},
-                                         "[n_ff, n_embd]", mat));
+      SMEPILOT_RT_RETURN_IF_ERROR(
+          b.bind(l.ffn_gate, p + "ffn_gate.weight", {embd, ff}, "[n_embd, n_ff]", mat));
+      SMEPILOT_RT_RETURN_IF_ERROR(
+          b.bind(l.ffn_up, p + "ffn_up.weight", {embd, ff}, "[n_embd, n_ff]", mat));
+      SMEPILOT_RT_RETURN_IF_ERROR(
+          b.bind(l.ffn_down, p + "ffn_down.weight", {ff, embd}, "[n_ff, n_embd]", mat));
     }
   }
   return w;

@@ -69,14 +69,13 @@ result<f32_matrix> to_f32(const gguf_tensor_info *t, thread_pool &pool) {
 
 struct layer {
   f32_matrix attn_norm, wq, wk, wv, wo, q_norm, k_norm, ffn_norm;
-  f32_matrix ffn_gate, ffn_up, ffn_down;                              // dense
-  f32_matrix router, gate_exps, up_exps, down_exps;                  // MoE
+  f32_matrix ffn_gate, ffn_up, ffn_down;            // dense
+  f32_matrix router, gate_exps, up_exps, down_exps; // MoE
 };
 
 class reference_engine final : public engine {
 public:
-  static result<std::unique_ptr<engine>> load(const gguf_file &file,
-                                              const engine_options &options);
+  static result<std::unique_ptr<engine>> load(const gguf_file &file, const engine_options &options);
 
   std::string_view name() const override { return "reference"; }
   int32_t n_vocab() const override { return int32_t(cfg_.n_vocab); }
@@ -180,13 +179,20 @@ status reference_engine::bind(const gguf_file &file) {
     const layer_weights &lw = w->layers[il];
     layer &L = layers_[il];
     const std::pair<const gguf_tensor_info *, f32_matrix *> all[] = {
-        {lw.attn_norm, &L.attn_norm}, {lw.wq, &L.wq},
-        {lw.wk, &L.wk},               {lw.wv, &L.wv},
-        {lw.wo, &L.wo},               {lw.q_norm, &L.q_norm},
-        {lw.k_norm, &L.k_norm},       {lw.ffn_norm, &L.ffn_norm},
-        {lw.ffn_gate, &L.ffn_gate},   {lw.ffn_up, &L.ffn_up},
-        {lw.ffn_down, &L.ffn_down},   {lw.ffn_gate_inp, &L.router},
-        {lw.ffn_gate_exps, &L.gate_exps}, {lw.ffn_up_exps, &L.up_exps},
+        {lw.attn_norm, &L.attn_norm},
+        {lw.wq, &L.wq},
+        {lw.wk, &L.wk},
+        {lw.wv, &L.wv},
+        {lw.wo, &L.wo},
+        {lw.q_norm, &L.q_norm},
+        {lw.k_norm, &L.k_norm},
+        {lw.ffn_norm, &L.ffn_norm},
+        {lw.ffn_gate, &L.ffn_gate},
+        {lw.ffn_up, &L.ffn_up},
+        {lw.ffn_down, &L.ffn_down},
+        {lw.ffn_gate_inp, &L.router},
+        {lw.ffn_gate_exps, &L.gate_exps},
+        {lw.ffn_up_exps, &L.up_exps},
         {lw.ffn_down_exps, &L.down_exps},
     };
     for (const auto &[t, m] : all)
@@ -238,8 +244,9 @@ status reference_engine::alloc_scratch() {
 status reference_engine::eval(std::span<const int32_t> tokens, int32_t pos, logits_mode mode,
                               float *logits) {
   if (pos < 0 || pos > n_past_)
-    return status::error("cannot evaluate at position " + std::to_string(pos) + ": the cache holds " +
-                         std::to_string(n_past_) + " positions (no holes allowed)");
+    return status::error("cannot evaluate at position " + std::to_string(pos) +
+                         ": the cache holds " + std::to_string(n_past_) +
+                         " positions (no holes allowed)");
   SMEPILOT_RT_RETURN_IF_ERROR(kv_->check_room(pos, int64_t(tokens.size())));
   for (size_t i = 0; i < tokens.size(); ++i)
     if (tokens[i] < 0 || uint32_t(tokens[i]) >= cfg_.n_vocab)
@@ -427,13 +434,11 @@ void reference_engine::ffn_moe(const layer &L, int64_t n) {
     for (int64_t j = 0; j < m; ++j)
       std::memcpy(&expert_in_[size_t(j * d)], &h_[size_t(rows[size_t(j)] / k * d)],
                   sizeof(float) * size_t(d));
-    ref::matmul(pool_, L.gate_exps.row(e * ffe), ffe, d, expert_in_.data(), m,
-                expert_gate_.data());
+    ref::matmul(pool_, L.gate_exps.row(e * ffe), ffe, d, expert_in_.data(), m, expert_gate_.data());
     ref::matmul(pool_, L.up_exps.row(e * ffe), ffe, d, expert_in_.data(), m, expert_up_.data());
     for (int64_t j = 0; j < m * ffe; ++j)
       expert_gate_[size_t(j)] = ref::silu(expert_gate_[size_t(j)]) * expert_up_[size_t(j)];
-    ref::matmul(pool_, L.down_exps.row(e * d), d, ffe, expert_gate_.data(), m,
-                expert_down_.data());
+    ref::matmul(pool_, L.down_exps.row(e * d), d, ffe, expert_gate_.data(), m, expert_down_.data());
     for (int64_t j = 0; j < m; ++j)
       std::memcpy(&expert_out_[size_t(rows[size_t(j)] * d)], &expert_down_[size_t(j * d)],
                   sizeof(float) * size_t(d));

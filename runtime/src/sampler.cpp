@@ -44,8 +44,7 @@ void softmax_candidates(candidate_list &c) {
     t.p = float(t.p / sum);
 }
 
-void apply_repetition_penalty(candidate_list &c, std::span<const int32_t> recent,
-                              float penalty) {
+void apply_repetition_penalty(candidate_list &c, std::span<const int32_t> recent, float penalty) {
   if (penalty == 1.0f || recent.empty())
     return;
   std::unordered_set<int32_t> seen(recent.begin(), recent.end());

@@ -130,9 +130,8 @@ void thread_pool::worker_main(int worker_id) {
     }
     if (!have_job) {
       std::unique_lock<std::mutex> lock(mutex_);
-      work_cv_.wait(lock, [&] {
-        return stop_ || generation_.load(std::memory_order_acquire) != seen;
-      });
+      work_cv_.wait(lock,
+                    [&] { return stop_ || generation_.load(std::memory_order_acquire) != seen; });
       if (stop_)
         return;
     }

@@ -71,7 +71,9 @@ void append_utf8(std::string &out, uint32_t cp) {
 }
 
 uint32_t decode_utf8(std::string_view s, size_t pos, size_t len) {
-  const auto b = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(s[pos + k])); };
+  const auto b = [&](size_t k) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(s[pos + k]));
+  };
   switch (len) {
   case 1:
     return b(0);
@@ -93,9 +95,8 @@ constexpr std::string_view k_escaped_space = "\xE2\x96\x81"; // U+2581 "▁"
 // Texts llama.cpp treats as end of generation (llama-vocab.cpp keeps the same
 // list, matched on the token text because GGUF files have no key for most).
 constexpr std::string_view k_eog_texts[] = {
-    "<|eot_id|>",  "<|im_end|>", "<|end|>",  "<|return|>",     "<|call|>",
-    "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
-    "<|end_of_text|>", "<end_of_utterance>",
+    "<|eot_id|>",    "<|im_end|>", "<|end|>", "<|return|>", "<|call|>",        "<end_of_turn>",
+    "<|endoftext|>", "<|eom_id|>", "<EOT>",   "_<EOT>",     "<|end_of_text|>", "<end_of_utterance>",
 };
 // Texts of the EOT token when tokenizer.ggml.eot_token_id is absent.
 constexpr std::string_view k_eot_texts[] = {
@@ -103,7 +104,8 @@ constexpr std::string_view k_eot_texts[] = {
 };
 // Fill-in-the-middle pad / repository / file separator tokens also end generation.
 constexpr std::string_view k_fim_pad_texts[] = {"<|fim_pad|>", "<fim-pad>", "<PAD>"};
-constexpr std::string_view k_fim_rep_texts[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>"};
+constexpr std::string_view k_fim_rep_texts[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>",
+                                                "<REPO>"};
 constexpr std::string_view k_fim_sep_texts[] = {"<|file_sep|>"};
 
 template <size_t N>
@@ -282,9 +284,10 @@ result<std::unique_ptr<tokenizer>> tokenizer::from_vocab(tokenizer_vocab v) {
   }
   s->add_eos = v.add_eos.value_or(false);
   if (s->add_bos && s->bos < 0)
-    return status::error(nm + ": tokenizer.ggml.add_bos_token is true (" +
-                         (v.add_bos ? std::string("set in the file") : "the " + model_name(v.model) + " default") +
-                         ") but the vocabulary has no BOS token (tokenizer.ggml.bos_token_id)");
+    return status::error(
+        nm + ": tokenizer.ggml.add_bos_token is true (" +
+        (v.add_bos ? std::string("set in the file") : "the " + model_name(v.model) + " default") +
+        ") but the vocabulary has no BOS token (tokenizer.ggml.bos_token_id)");
   if (s->add_eos && s->eos < 0)
     return status::error(nm + ": tokenizer.ggml.add_eos_token is true but the vocabulary has no "
                               "EOS token (tokenizer.ggml.eos_token_id)");

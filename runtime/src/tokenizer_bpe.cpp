@@ -223,8 +223,8 @@ void encode_word(const tokenizer::state &s, const bpe_model &m, std::string_view
         auto it = m.merges.find(pair_key(sym[left].id, sym[right].id));
         if (it == m.merges.end())
           return std::nullopt;
-        return bpe_bigram{it->second.rank, left, right, sym[left].id, sym[right].id,
-                          it->second.result};
+        return bpe_bigram{it->second.rank, left,          right,
+                          sym[left].id,    sym[right].id, it->second.result};
       },
       [&](const bpe_bigram &b) {
         bpe_symbol &l = sym[b.left];

@@ -13,7 +13,8 @@
 //   metadata: N keys
 //     KEY: TYPE = VALUE          one line per key, in file order
 //   tensors: N
-//     INDEX  NAME  TYPE  DIMS  OFFSET  BYTES     header line, then one per tensor
+//     INDEX  NAME  TYPE  DIMS  OFFSET  BYTES     header line, then one per
+//     tensor
 //   model_config: ARCH           only for llama, qwen3, qwen3moe
 //     FIELD = VALUE              see model.h
 //   weights: ok, N of M tensors bound   (or "none" for a vocabulary-only file)
@@ -23,8 +24,9 @@
 // \t, \", \\, \xNN for other control bytes; UTF-8 passes through) and
 // shortened to 160 bytes with `..." (N bytes)`. Arrays print as
 // `[COUNT x ELEMENT_TYPE] v0, v1, ...` with the first 8 elements, or only
-// `[COUNT x ELEMENT_TYPE]` with --no-arrays. DIMS are ne[0] first; OFFSET is the
-// absolute file offset of the tensor's data; TYPE is the llama.cpp type name.
+// `[COUNT x ELEMENT_TYPE]` with --no-arrays. DIMS are ne[0] first; OFFSET is
+// the absolute file offset of the tensor's data; TYPE is the llama.cpp type
+// name.
 //
 // --json prints one JSON object instead:
 //   {"file", "version", "alignment", "data_offset", "file_size",
@@ -57,17 +59,20 @@ namespace {
 constexpr size_t max_text_string = 160;
 constexpr uint64_t max_text_elements = 8;
 
-constexpr const char *usage_line = "usage: smepilot-gguf dump FILE [--json] [--no-arrays]";
+constexpr const char *usage_line =
+    "usage: smepilot-gguf dump FILE [--json] [--no-arrays]";
 
 void usage(FILE *out) {
-  std::fprintf(out, "%s\n"
-                    "\n"
-                    "Prints the GGUF version, alignment, metadata, tensor table and, for\n"
-                    "llama/qwen3/qwen3moe files, the model config.\n"
-                    "\n"
-                    "  --json       one JSON object instead of text (arrays complete)\n"
-                    "  --no-arrays  print array lengths and types, not their elements\n",
-               usage_line);
+  std::fprintf(
+      out,
+      "%s\n"
+      "\n"
+      "Prints the GGUF version, alignment, metadata, tensor table and, for\n"
+      "llama/qwen3/qwen3moe files, the model config.\n"
+      "\n"
+      "  --json       one JSON object instead of text (arrays complete)\n"
+      "  --no-arrays  print array lengths and types, not their elements\n",
+      usage_line);
 }
 
 std::string fmt_float(double v, bool is64) {
@@ -112,7 +117,8 @@ std::string text_string(std::string_view s) {
   }
   out += '"';
   if (i < s.size())
-    out = out.substr(0, out.size() - 1) + "...\" (" + std::to_string(s.size()) + " bytes)";
+    out = out.substr(0, out.size() - 1) + "...\" (" + std::to_string(s.size()) +
+          " bytes)";
   return out;
 }
 
@@ -132,13 +138,27 @@ std::string json_string(std::string_view s) {
       continue;
     }
     switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\t': out += "\\t"; break;
-    case '\r': out += "\\r"; break;
-    case '\b': out += "\\b"; break;
-    case '\f': out += "\\f"; break;
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
     default:
       if (c < 0x20) {
         char buf[8];
@@ -159,19 +179,24 @@ std::string value_string(const gguf_value &v, bool json) {
   case gguf_type::uint8:
   case gguf_type::uint16:
   case gguf_type::uint32:
-  case gguf_type::uint64: return std::to_string(v.u);
+  case gguf_type::uint64:
+    return std::to_string(v.u);
   case gguf_type::int8:
   case gguf_type::int16:
   case gguf_type::int32:
-  case gguf_type::int64: return std::to_string(v.i);
+  case gguf_type::int64:
+    return std::to_string(v.i);
   case gguf_type::float32:
   case gguf_type::float64:
     if (json && !std::isfinite(v.f))
       return "null";
     return fmt_float(v.f, v.type == gguf_type::float64);
-  case gguf_type::boolean: return v.b ? "true" : "false";
-  case gguf_type::string: return json ? json_string(v.str) : text_string(v.str);
-  case gguf_type::array: break;
+  case gguf_type::boolean:
+    return v.b ? "true" : "false";
+  case gguf_type::string:
+    return json ? json_string(v.str) : text_string(v.str);
+  case gguf_type::array:
+    break;
   }
   return "?";
 }
@@ -212,14 +237,17 @@ void print_text(const gguf_file &f, bool no_arrays) {
     w_dims = std::max(w_dims, gguf_dims_string(t.dims).size());
     w_type = std::max(w_type, std::strlen(ggml_type_name(t.type)));
   }
-  std::printf("  %5s  %-*s  %-*s  %-*s  %12s  %12s\n", "index", int(w_name), "name",
-              int(w_type), "type", int(w_dims), "dims", "offset", "bytes");
+  std::printf("  %5s  %-*s  %-*s  %-*s  %12s  %12s\n", "index", int(w_name),
+              "name", int(w_type), "type", int(w_dims), "dims", "offset",
+              "bytes");
   for (size_t i = 0; i < ts.size(); ++i) {
     const gguf_tensor_info &t = ts[i];
     std::printf("  %5zu  %-*.*s  %-*s  %-*s  %12llu  %12llu\n", i, int(w_name),
-                int(t.name.size()), t.name.data(), int(w_type), ggml_type_name(t.type),
-                int(w_dims), gguf_dims_string(t.dims).c_str(),
-                (unsigned long long)(f.data_offset() + t.offset), (unsigned long long)t.n_bytes);
+                int(t.name.size()), t.name.data(), int(w_type),
+                ggml_type_name(t.type), int(w_dims),
+                gguf_dims_string(t.dims).c_str(),
+                (unsigned long long)(f.data_offset() + t.offset),
+                (unsigned long long)t.n_bytes);
   }
 }
 
@@ -236,12 +264,14 @@ void print_json(const gguf_file &f, bool no_arrays) {
     const gguf_value &v = kv.value;
     out += first ? "\n  " : ",\n  ";
     first = false;
-    out += "{\"key\": " + json_string(kv.key) + ", \"type\": \"" + gguf_type_name(v.type) + "\"";
+    out += "{\"key\": " + json_string(kv.key) + ", \"type\": \"" +
+           gguf_type_name(v.type) + "\"";
     if (v.type != gguf_type::array) {
       out += ", \"value\": " + value_string(v, true) + "}";
       continue;
     }
-    out += ", \"element_type\": \"" + std::string(gguf_type_name(v.array_type)) +
+    out += ", \"element_type\": \"" +
+           std::string(gguf_type_name(v.array_type)) +
            "\", \"count\": " + std::to_string(v.array_count);
     if (!no_arrays) {
       out += ", \"values\": [";
@@ -261,9 +291,11 @@ void print_json(const gguf_file &f, bool no_arrays) {
   for (size_t i = 0; i < f.tensors().size(); ++i) {
     const gguf_tensor_info &t = f.tensors()[i];
     out += i ? ",\n  " : "\n  ";
-    out += "{\"index\": " + std::to_string(i) + ", \"name\": " + json_string(t.name) +
-           ", \"type\": \"" + ggml_type_name(t.type) + "\", \"dims\": " +
-           gguf_dims_string(t.dims) + ", \"offset\": " + std::to_string(f.data_offset() + t.offset) +
+    out += "{\"index\": " + std::to_string(i) +
+           ", \"name\": " + json_string(t.name) + ", \"type\": \"" +
+           ggml_type_name(t.type) +
+           "\", \"dims\": " + gguf_dims_string(t.dims) +
+           ", \"offset\": " + std::to_string(f.data_offset() + t.offset) +
            ", \"bytes\": " + std::to_string(t.n_bytes) + "}";
   }
   out += "]";
@@ -307,13 +339,13 @@ std::string config_json(const model_config &c) {
 }
 
 size_t count_bound(const model_weights &w) {
-  std::set<const gguf_tensor_info *> seen = {w.token_embd, w.output_norm, w.output,
-                                             w.rope_freqs};
+  std::set<const gguf_tensor_info *> seen = {w.token_embd, w.output_norm,
+                                             w.output, w.rope_freqs};
   for (const layer_weights &l : w.layers)
     for (const gguf_tensor_info *t :
-         {l.attn_norm, l.wq, l.wk, l.wv, l.wo, l.q_norm, l.k_norm, l.ffn_norm, l.ffn_gate,
-          l.ffn_up, l.ffn_down, l.ffn_gate_inp, l.ffn_gate_exps, l.ffn_up_exps,
-          l.ffn_down_exps})
+         {l.attn_norm, l.wq, l.wk, l.wv, l.wo, l.q_norm, l.k_norm, l.ffn_norm,
+          l.ffn_gate, l.ffn_up, l.ffn_down, l.ffn_gate_inp, l.ffn_gate_exps,
+          l.ffn_up_exps, l.ffn_down_exps})
       seen.insert(t);
   seen.erase(nullptr);
   return seen.size();
@@ -334,11 +366,14 @@ int smepilot_gguf_dump(int argc, char **argv) {
       usage(stdout);
       return 0;
     } else if (a.size() > 1 && a[0] == '-') {
-      std::fprintf(stderr, "smepilot-gguf: error: dump: unknown option '%s' (%s)\n", argv[i],
-                   usage_line);
+      std::fprintf(stderr,
+                   "smepilot-gguf: error: dump: unknown option '%s' (%s)\n",
+                   argv[i], usage_line);
       return 2;
     } else if (path) {
-      std::fprintf(stderr, "smepilot-gguf: error: dump: one FILE expected, got '%s' and '%s' (%s)\n",
+      std::fprintf(stderr,
+                   "smepilot-gguf: error: dump: one FILE expected, got '%s' "
+                   "and '%s' (%s)\n",
                    path, argv[i], usage_line);
       return 2;
     } else {
@@ -346,7 +381,8 @@ int smepilot_gguf_dump(int argc, char **argv) {
     }
   }
   if (!path) {
-    std::fprintf(stderr, "smepilot-gguf: error: dump: missing FILE (%s)\n", usage_line);
+    std::fprintf(stderr, "smepilot-gguf: error: dump: missing FILE (%s)\n",
+                 usage_line);
     return 2;
   }
 
@@ -354,7 +390,8 @@ int smepilot_gguf_dump(int argc, char **argv) {
   options.mode = gguf_load_mode::mmap; // only the header is read
   result<std::unique_ptr<gguf_file>> opened = gguf_file::open(path, options);
   if (!opened) {
-    std::fprintf(stderr, "smepilot-gguf: error: %s\n", opened.error().message().c_str());
+    std::fprintf(stderr, "smepilot-gguf: error: %s\n",
+                 opened.error().message().c_str());
     return 1;
   }
   const gguf_file &f = **opened;
@@ -372,7 +409,8 @@ int smepilot_gguf_dump(int argc, char **argv) {
     config = read_model_config(f);
     if (!config) {
       model_error = config.error().message();
-    } else if (!f.tensors().empty()) { // vocab-only files have no weights to bind
+    } else if (!f.tensors()
+                    .empty()) { // vocab-only files have no weights to bind
       result<model_weights> w = bind_model_weights(f, *config);
       if (!w)
         model_error = w.error().message();
@@ -397,7 +435,8 @@ int smepilot_gguf_dump(int argc, char **argv) {
       if (f.tensors().empty())
         std::printf("weights: none (no tensors: a vocabulary-only file)\n");
       else if (model_error.empty())
-        std::printf("weights: ok, %zu of %zu tensors bound\n", n_bound, f.tensors().size());
+        std::printf("weights: ok, %zu of %zu tensors bound\n", n_bound,
+                    f.tensors().size());
     }
   }
   std::fflush(stdout);

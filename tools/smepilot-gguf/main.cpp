@@ -17,7 +17,8 @@ static void print_usage(FILE *out) {
                "usage: smepilot-gguf <command> [options]\n"
                "\n"
                "commands:\n"
-               "  dump FILE [--json] [--no-arrays]   print metadata and the tensor table\n"
+               "  dump FILE [--json] [--no-arrays]   print metadata and the "
+               "tensor table\n"
                "  tokenize FILE TEXT [--ids-only] [--no-bos] [--no-special]\n"
                "                                     print the tokens of TEXT\n"
                "\n"
@@ -43,7 +44,9 @@ int main(int argc, char **argv) {
     return smepilot_gguf_dump(argc - 1, argv + 1);
   if (!std::strcmp(cmd, "tokenize"))
     return smepilot_gguf_tokenize(argc - 1, argv + 1);
-  std::fprintf(stderr, "smepilot-gguf: error: unknown command '%s' (expected dump or tokenize)\n",
+  std::fprintf(stderr,
+               "smepilot-gguf: error: unknown command '%s' (expected dump or "
+               "tokenize)\n",
                cmd);
   return 2;
 }

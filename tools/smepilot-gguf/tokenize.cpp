@@ -40,20 +40,22 @@ using namespace smepilot::rt;
 
 namespace {
 
-constexpr const char *usage_line =
-    "usage: smepilot-gguf tokenize FILE TEXT [--ids-only] [--no-bos] [--no-special]";
+constexpr const char *usage_line = "usage: smepilot-gguf tokenize FILE TEXT "
+                                   "[--ids-only] [--no-bos] [--no-special]";
 
 void usage(FILE *out) {
-  std::fprintf(out,
-               "%s\n"
-               "\n"
-               "Prints the tokens of TEXT under FILE's tokenizer, one `ID -> 'PIECE'` per line.\n"
-               "\n"
-               "  --ids-only    print only the list of ids: [1, 403, ...]\n"
-               "  --no-bos      do not add BOS/EOS even if the model asks for them\n"
-               "  --no-special  treat special-token strings in TEXT as plain text\n"
-               "  --            end of options\n",
-               usage_line);
+  std::fprintf(
+      out,
+      "%s\n"
+      "\n"
+      "Prints the tokens of TEXT under FILE's tokenizer, one `ID -> 'PIECE'` "
+      "per line.\n"
+      "\n"
+      "  --ids-only    print only the list of ids: [1, 403, ...]\n"
+      "  --no-bos      do not add BOS/EOS even if the model asks for them\n"
+      "  --no-special  treat special-token strings in TEXT as plain text\n"
+      "  --            end of options\n",
+      usage_line);
 }
 
 std::string escape(std::string_view s) {
@@ -99,7 +101,8 @@ std::string escape(std::string_view s) {
 } // namespace
 
 int smepilot_gguf_tokenize(int argc, char **argv) {
-  bool ids_only = false, add_special = true, parse_special = true, options_done = false;
+  bool ids_only = false, add_special = true, parse_special = true,
+       options_done = false;
   const char *positional[2] = {nullptr, nullptr};
   int n_positional = 0;
   for (int i = 1; i < argc; ++i) {
@@ -117,15 +120,18 @@ int smepilot_gguf_tokenize(int argc, char **argv) {
       } else if (!std::strcmp(a, "--no-special")) {
         parse_special = false;
       } else {
-        std::fprintf(stderr, "smepilot-gguf: error: tokenize: unknown option '%s' (%s)\n", a,
-                     usage_line);
+        std::fprintf(
+            stderr,
+            "smepilot-gguf: error: tokenize: unknown option '%s' (%s)\n", a,
+            usage_line);
         return 2;
       }
       continue;
     }
     if (n_positional == 2) {
       std::fprintf(stderr,
-                   "smepilot-gguf: error: tokenize: unexpected argument '%s' after FILE and TEXT "
+                   "smepilot-gguf: error: tokenize: unexpected argument '%s' "
+                   "after FILE and TEXT "
                    "(quote TEXT as one argument; %s)\n",
                    a, usage_line);
       return 2;
@@ -142,15 +148,18 @@ int smepilot_gguf_tokenize(int argc, char **argv) {
   open_options.mode = gguf_load_mode::mmap; // only the metadata is read
   auto file = gguf_file::open(positional[0], open_options);
   if (!file) {
-    std::fprintf(stderr, "smepilot-gguf: error: %s\n", file.error().message().c_str());
+    std::fprintf(stderr, "smepilot-gguf: error: %s\n",
+                 file.error().message().c_str());
     return 1;
   }
   auto tok = tokenizer::from_gguf(**file);
   if (!tok) {
-    std::fprintf(stderr, "smepilot-gguf: error: %s\n", tok.error().message().c_str());
+    std::fprintf(stderr, "smepilot-gguf: error: %s\n",
+                 tok.error().message().c_str());
     return 1;
   }
-  const std::vector<int32_t> ids = (*tok)->encode(positional[1], add_special, parse_special);
+  const std::vector<int32_t> ids =
+      (*tok)->encode(positional[1], add_special, parse_special);
   if (ids_only) {
     std::string line = "[";
     for (size_t i = 0; i < ids.size(); ++i)
@@ -158,7 +167,8 @@ int smepilot_gguf_tokenize(int argc, char **argv) {
     std::printf("%s]\n", line.c_str());
   } else {
     for (int32_t id : ids)
-      std::printf("%6d -> '%s'\n", id, escape((*tok)->token_to_piece(id)).c_str());
+      std::printf("%6d -> '%s'\n", id,
+                  escape((*tok)->token_to_piece(id)).c_str());
   }
   return std::fflush(stdout) == 0 ? 0 : 1;
 }

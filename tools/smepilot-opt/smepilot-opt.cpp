@@ -1,4 +1,5 @@
-//===- smepilot-opt.cpp - mlir-opt with SMEPilot's passes -------------------===//
+//===- smepilot-opt.cpp - mlir-opt with SMEPilot's passes
+//-------------------===//
 //
 // An mlir-opt style driver: the upstream dialects and passes SMEPilot's
 // pipelines use, plus the smepilot dialect and passes.
@@ -26,6 +27,6 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   registry.insert<mlir::smepilot::SMEPilotDialect>();
 
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "SMEPilot optimizer driver\n", registry));
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "SMEPilot optimizer driver\n", registry));
 }

@@ -21,26 +21,29 @@ using rt::status;
 
 namespace {
 
-result<int64_t> parse_int(const std::string &text, const std::string &flag, int64_t lo,
-                          int64_t hi) {
+result<int64_t> parse_int(const std::string &text, const std::string &flag,
+                          int64_t lo, int64_t hi) {
   errno = 0;
   char *end = nullptr;
   long long v = std::strtoll(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno == ERANGE)
-    return status::error("invalid value '" + text + "' for " + flag + ": expected an integer");
+    return status::error("invalid value '" + text + "' for " + flag +
+                         ": expected an integer");
   if (v < lo || v > hi)
-    return status::error("invalid value '" + text + "' for " + flag + ": expected " +
-                         std::to_string(lo) + " to " + std::to_string(hi));
+    return status::error("invalid value '" + text + "' for " + flag +
+                         ": expected " + std::to_string(lo) + " to " +
+                         std::to_string(hi));
   return int64_t(v);
 }
 
-result<float> parse_float(const std::string &text, const std::string &flag, double lo,
-                          double hi) {
+result<float> parse_float(const std::string &text, const std::string &flag,
+                          double lo, double hi) {
   errno = 0;
   char *end = nullptr;
   double v = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
-    return status::error("invalid value '" + text + "' for " + flag + ": expected a number");
+    return status::error("invalid value '" + text + "' for " + flag +
+                         ": expected a number");
   if (v < lo || v > hi) {
     auto num = [](double x) {
       std::string s = std::to_string(x);
@@ -49,15 +52,16 @@ result<float> parse_float(const std::string &text, const std::string &flag, doub
         s.pop_back();
       return s;
     };
-    return status::error("invalid value '" + text + "' for " + flag + ": expected " + num(lo) +
-                         " to " + num(hi));
+    return status::error("invalid value '" + text + "' for " + flag +
+                         ": expected " + num(lo) + " to " + num(hi));
   }
   return float(v);
 }
 
 } // namespace
 
-result<std::vector<int32_t>> parse_id_list(const std::string &text, const char *flag) {
+result<std::vector<int32_t>> parse_id_list(const std::string &text,
+                                           const char *flag) {
   std::vector<int32_t> ids;
   size_t i = 0;
   while (i < text.size()) {
@@ -87,44 +91,62 @@ std::string usage() {
     std::snprintf(buf, sizeof buf, "%g", double(x));
     return std::string(buf);
   };
-  return std::string("usage: smepilot-run [options]\n"
-                     "\n"
-                     "Generates text with a GGUF model (llama, qwen3, qwen3moe).\n"
-                     "\n"
-                     "model and prompt:\n"
-                     "  -m,  --model FILE         GGUF model (default: ") +
+  return std::string(
+             "usage: smepilot-run [options]\n"
+             "\n"
+             "Generates text with a GGUF model (llama, qwen3, qwen3moe).\n"
+             "\n"
+             "model and prompt:\n"
+             "  -m,  --model FILE         GGUF model (default: ") +
          SMEPILOT_DEFAULT_MODEL +
          ")\n"
          "  -p,  --prompt TEXT        prompt text\n"
-         "  -f,  --file FILE          read the prompt from FILE (one trailing newline dropped)\n"
-         "       --prompt-ids IDS     the prompt as token ids, e.g. \"1,403,407\"\n"
+         "  -f,  --file FILE          read the prompt from FILE (one trailing "
+         "newline dropped)\n"
+         "       --prompt-ids IDS     the prompt as token ids, e.g. "
+         "\"1,403,407\"\n"
          "\n"
          "generation:\n"
-         "  -n,  --n-predict N        tokens to generate (default: -1 = until end of\n"
+         "  -n,  --n-predict N        tokens to generate (default: -1 = until "
+         "end of\n"
          "                            generation or a full context)\n"
-         "  -c,  --ctx-size N         context size in tokens (default: 0 = the model's)\n"
-         "  -b,  --batch-size N       prompt tokens evaluated together (default: " +
+         "  -c,  --ctx-size N         context size in tokens (default: 0 = the "
+         "model's)\n"
+         "  -b,  --batch-size N       prompt tokens evaluated together "
+         "(default: " +
          std::to_string(d.n_batch) +
          ")\n"
          "  -t,  --threads N          threads (default: all hardware threads)\n"
-         "       --kv-type TYPE       KV cache element type, f32 or f16 (default: f32)\n"
-         "       --engine NAME        reference (default), jit, or aot (a model compiled ahead of\n"
+         "       --kv-type TYPE       KV cache element type, f32 or f16 "
+         "(default: f32)\n"
+         "       --engine NAME        reference (default), jit, or aot (a "
+         "model compiled ahead of\n"
          "                            time and linked into this binary)\n"
-         "       --dump-mlir DIR      jit/--emit-object: write the module after each compiler stage\n"
+         "       --dump-mlir DIR      jit/--emit-object: write the module "
+         "after each compiler stage\n"
          "\n"
          "ahead-of-time compilation (no generation):\n"
-         "       --emit-object FILE   compile the model for --target into an object FILE that,\n"
-         "                            linked with the runtime, runs it (--engine aot)\n"
-         "       --target NAME        sme-sve (aarch64 SME with SVE, runs under qemu) or\n"
-         "                            sme2-nosve (SME2 without SVE, as Apple M4)\n"
-         "       --profile NAME       hardware profile choosing the SME ops (default: apple-m4)\n"
+         "       --emit-object FILE   compile the model for --target into an "
+         "object FILE that,\n"
+         "                            linked with the runtime, runs it "
+         "(--engine aot)\n"
+         "       --target NAME        sme-sve (aarch64 SME with SVE, runs "
+         "under qemu) or\n"
+         "                            sme2-nosve (SME2 without SVE, as Apple "
+         "M4)\n"
+         "       --profile NAME       hardware profile choosing the SME ops "
+         "(default: apple-m4)\n"
          "       --sme-all            every matrix multiplication on SME\n"
-         "       --sme-type TYPE      what SME projections compute in: auto (default: bf16 or\n"
-         "                            f16 for BF16/F16 weights, else f32), f32, bf16, f16\n"
-         "       --ignore-eos         keep generating after an end-of-generation token\n"
+         "       --sme-type TYPE      what SME projections compute in: auto "
+         "(default: bf16 or\n"
+         "                            f16 for BF16/F16 weights, else f32), "
+         "f32, bf16, f16\n"
+         "       --ignore-eos         keep generating after an "
+         "end-of-generation token\n"
          "\n"
          "sampling (applied in this order; --temp 0 = greedy argmax):\n"
-         "       --repeat-penalty X   penalize the last --repeat-last-n tokens (default: " +
+         "       --repeat-penalty X   penalize the last --repeat-last-n tokens "
+         "(default: " +
          f(d.sampling.repeat_penalty) +
          ", 1 = off)\n"
          "       --repeat-last-n N    (default: " +
@@ -145,14 +167,21 @@ std::string usage() {
          "  -s,  --seed N             RNG seed (default: -1 = random)\n"
          "\n"
          "inspection:\n"
-         "       --logits-out FILE    write the logits of every position of the prompt\n"
-         "                            (+ --teacher-ids) to FILE as .npy [n_tokens, n_vocab]\n"
-         "                            float32 instead of generating (docs/logits-file.md)\n"
-         "       --teacher-ids IDS    continuation fed after the prompt for --logits-out\n"
-         "       --perplexity         perplexity of the -f/-p text in chunks of -c tokens\n"
-         "                            (default chunk: 512), like llama-perplexity\n"
+         "       --logits-out FILE    write the logits of every position of "
+         "the prompt\n"
+         "                            (+ --teacher-ids) to FILE as .npy "
+         "[n_tokens, n_vocab]\n"
+         "                            float32 instead of generating "
+         "(docs/logits-file.md)\n"
+         "       --teacher-ids IDS    continuation fed after the prompt for "
+         "--logits-out\n"
+         "       --perplexity         perplexity of the -f/-p text in chunks "
+         "of -c tokens\n"
+         "                            (default chunk: 512), like "
+         "llama-perplexity\n"
          "\n"
-         "  -v,  --verbose            print the model, prompt tokens and settings to stderr\n"
+         "  -v,  --verbose            print the model, prompt tokens and "
+         "settings to stderr\n"
          "       --version            print the version\n"
          "  -h,  --help               this text\n";
 }
@@ -322,7 +351,8 @@ status parse_option(arg_reader &r, options &o) {
     SMEPILOT_RT_RETURN_IF_ERROR(r.take(o.sme_type));
     if (o.sme_type != "auto" && o.sme_type != "f32" && o.sme_type != "bf16" &&
         o.sme_type != "f16")
-      return status::error("unknown --sme-type '" + o.sme_type + "' (auto, f32, bf16 or f16)");
+      return status::error("unknown --sme-type '" + o.sme_type +
+                           "' (auto, f32, bf16 or f16)");
     return status::ok();
   }
   // inspection
@@ -342,17 +372,20 @@ status parse_option(arg_reader &r, options &o) {
 // The rules between the options of a run that generates text (or scores it):
 // exactly one prompt source, and the inspection modes' prerequisites.
 status check_generation_options(const options &o) {
-  const int n_sources = int(o.has_prompt) + int(!o.prompt_file.empty()) + int(o.has_prompt_ids);
+  const int n_sources =
+      int(o.has_prompt) + int(!o.prompt_file.empty()) + int(o.has_prompt_ids);
   if (n_sources > 1)
     return status::error("give only one of -p, -f and --prompt-ids");
   if (n_sources == 0)
-    return status::error("no prompt: give -p TEXT, -f FILE or --prompt-ids IDS");
+    return status::error(
+        "no prompt: give -p TEXT, -f FILE or --prompt-ids IDS");
   if (o.has_teacher_ids && o.logits_out.empty())
     return status::error("--teacher-ids needs --logits-out");
   if (o.perplexity && !o.logits_out.empty())
     return status::error("--perplexity and --logits-out cannot be combined");
   if (o.perplexity && o.has_prompt_ids)
-    return status::error("--perplexity needs text (-p or -f), not --prompt-ids");
+    return status::error(
+        "--perplexity needs text (-p or -f), not --prompt-ids");
   return status::ok();
 }
 
@@ -368,10 +401,12 @@ result<options> parse_args(int argc, char **argv) {
     return o;
   if (!o.emit_object.empty() || !o.target.empty()) {
     if (o.emit_object.empty())
-      return status::error("--target needs --emit-object FILE (the model is compiled ahead of "
-                           "time for it)");
+      return status::error(
+          "--target needs --emit-object FILE (the model is compiled ahead of "
+          "time for it)");
     if (o.target.empty())
-      return status::error("--emit-object needs --target NAME (sme-sve or sme2-nosve)");
+      return status::error(
+          "--emit-object needs --target NAME (sme-sve or sme2-nosve)");
     return o; // no prompt: nothing is generated
   }
   SMEPILOT_RT_RETURN_IF_ERROR(check_generation_options(o));

@@ -58,6 +58,7 @@ rt::result<options> parse_args(int argc, char **argv);
 std::string usage();
 
 /// Parses "1,403, 407" (commas and/or spaces) into ids.
-rt::result<std::vector<int32_t>> parse_id_list(const std::string &text, const char *flag);
+rt::result<std::vector<int32_t>> parse_id_list(const std::string &text,
+                                               const char *flag);
 
 } // namespace smepilot::run

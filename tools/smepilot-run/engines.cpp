@@ -14,7 +14,8 @@
 #include <cstring>
 
 extern "C" {
-extern const smepilot_rt_compiled_model smepilot_compiled_model __attribute__((weak));
+extern const smepilot_rt_compiled_model smepilot_compiled_model
+    __attribute__((weak));
 }
 
 #ifdef SMEPILOT_RUN_WITH_JIT
@@ -25,17 +26,20 @@ namespace smepilot::run {
 
 namespace {
 
-const smepilot_rt_compiled_model *linked_model() { return &smepilot_compiled_model; }
+const smepilot_rt_compiled_model *linked_model() {
+  return &smepilot_compiled_model;
+}
 
 /// The aot engine: the linked model, if the CPU can run what it was compiled
 /// for.
 rt::status check_aot() {
   const smepilot_rt_compiled_model *model = linked_model();
   if (!model)
-    return rt::status::error(
-        "engine 'aot': no compiled model is linked into this binary (compile one with "
-        "smepilot-run --target sme-sve --emit-object model.o and link it with the runtime; "
-        "docs/sme-path.md)");
+    return rt::status::error("engine 'aot': no compiled model is linked into "
+                             "this binary (compile one with "
+                             "smepilot-run --target sme-sve --emit-object "
+                             "model.o and link it with the runtime; "
+                             "docs/sme-path.md)");
   if (model->target && std::strncmp(model->target, "sme", 3) == 0)
     return rt::require_sme(rt::detect_cpu_features());
   return rt::status::ok();
@@ -52,18 +56,19 @@ rt::status check_engine(const std::string &name) {
 #ifdef SMEPILOT_RUN_WITH_JIT
     return rt::status::ok();
 #else
-    return rt::status::error("engine 'jit' is not available in this build (it needs the "
-                             "compiler; use --engine reference)");
+    return rt::status::error(
+        "engine 'jit' is not available in this build (it needs the "
+        "compiler; use --engine reference)");
 #endif
   }
-  return rt::status::error("unknown engine '" + name + "' (expected reference, jit or aot)");
+  return rt::status::error("unknown engine '" + name +
+                           "' (expected reference, jit or aot)");
 }
 
-rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,
-                                                      const rt::gguf_file &file,
-                                                      const rt::engine_options &options,
-                                                      const std::string &dump_mlir_dir,
-                                                      bool verbose) {
+rt::result<std::unique_ptr<rt::engine>>
+create_engine(const std::string &name, const rt::gguf_file &file,
+              const rt::engine_options &options,
+              const std::string &dump_mlir_dir, bool verbose) {
   SMEPILOT_RT_RETURN_IF_ERROR(check_engine(name));
 #ifdef SMEPILOT_RUN_WITH_JIT
   if (name == "jit")
@@ -79,7 +84,8 @@ rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,
   return rt::load_reference_engine(file, options);
 }
 
-rt::status emit_object(const rt::gguf_file &file, const rt::engine_options &options,
+rt::status emit_object(const rt::gguf_file &file,
+                       const rt::engine_options &options,
                        const emit_object_options &aot) {
 #ifdef SMEPILOT_RUN_WITH_JIT
   engine::aot_object_options o;
@@ -95,8 +101,9 @@ rt::status emit_object(const rt::gguf_file &file, const rt::engine_options &opti
   (void)file;
   (void)options;
   (void)aot;
-  return rt::status::error("--emit-object needs the compiler, which this build does not "
-                           "have");
+  return rt::status::error(
+      "--emit-object needs the compiler, which this build does not "
+      "have");
 #endif
 }
 

@@ -17,26 +17,26 @@ rt::status check_engine(const std::string &name);
 /// of lib/Engine's aot_object_options: this header is also built without the
 /// compiler.
 struct emit_object_options {
-  std::string target;      ///< sme-sve, sme2-nosve
-  std::string object_path; ///< where the object goes
-  std::string profile;     ///< Roofline profile choosing the SME ops
-  bool sme_all = false;    ///< every contraction on SME instead
+  std::string target;            ///< sme-sve, sme2-nosve
+  std::string object_path;       ///< where the object goes
+  std::string profile;           ///< Roofline profile choosing the SME ops
+  bool sme_all = false;          ///< every contraction on SME instead
   std::string sme_type = "auto"; ///< auto, f32, bf16, f16 (--sme-type)
   std::string dump_mlir_dir;
   bool verbose = false;
 };
 
 /// Compiles the model ahead of time (needs the compiler build).
-rt::status emit_object(const rt::gguf_file &file, const rt::engine_options &options,
+rt::status emit_object(const rt::gguf_file &file,
+                       const rt::engine_options &options,
                        const emit_object_options &aot);
 
 /// "reference" always; "jit" when the build includes the compiler
 /// (SMEPILOT_RUN_WITH_JIT), else an error saying so.
 /// `dump_mlir_dir` (jit only): where to write the IR of each compiler stage.
-rt::result<std::unique_ptr<rt::engine>> create_engine(const std::string &name,
-                                                      const rt::gguf_file &file,
-                                                      const rt::engine_options &options,
-                                                      const std::string &dump_mlir_dir = "",
-                                                      bool verbose = false);
+rt::result<std::unique_ptr<rt::engine>>
+create_engine(const std::string &name, const rt::gguf_file &file,
+              const rt::engine_options &options,
+              const std::string &dump_mlir_dir = "", bool verbose = false);
 
 } // namespace smepilot::run

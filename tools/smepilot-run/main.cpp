@@ -54,8 +54,10 @@ void write_text(const std::string &text) {
 }
 
 void print_rate(const char *what, int64_t n, double seconds) {
-  std::fprintf(stderr, "smepilot-run: %-8s %6lld tokens in %9.2f ms (%10.2f tokens/s)\n", what,
-               (long long)n, seconds * 1e3, seconds > 0 ? double(n) / seconds : 0.0);
+  std::fprintf(
+      stderr, "smepilot-run: %-8s %6lld tokens in %9.2f ms (%10.2f tokens/s)\n",
+      what, (long long)n, seconds * 1e3,
+      seconds > 0 ? double(n) / seconds : 0.0);
 }
 
 /// Everything a mode needs once the model is up.
@@ -85,14 +87,16 @@ status load(session &s) {
   s.tok = std::move(*tok);
 
   rt::engine_options eo;
-  eo.n_threads = s.opts.n_threads > 0 ? s.opts.n_threads
-                                      : std::max(1u, std::thread::hardware_concurrency());
+  eo.n_threads = s.opts.n_threads > 0
+                     ? s.opts.n_threads
+                     : std::max(1u, std::thread::hardware_concurrency());
   eo.n_ctx = s.opts.n_ctx;
   eo.n_batch = s.opts.n_batch;
   eo.kv_type = s.opts.kv_type;
   if (s.opts.perplexity && eo.n_ctx == 0)
     eo.n_ctx = int32_t(std::min<uint32_t>(512, s.config.n_ctx_train));
-  auto eng = run::create_engine(s.opts.engine, *s.file, eo, s.opts.dump_mlir, s.opts.verbose);
+  auto eng = run::create_engine(s.opts.engine, *s.file, eo, s.opts.dump_mlir,
+                                s.opts.verbose);
   if (!eng)
     return eng.take_error();
   s.eng = std::move(*eng);
@@ -101,9 +105,11 @@ status load(session &s) {
     std::fprintf(stderr, "smepilot-run: model %s\n%s", s.opts.model.c_str(),
                  rt::describe_model_config(s.config).c_str());
     std::fprintf(stderr,
-                 "smepilot-run: engine %.*s, %d threads, context %d, batch %d, KV cache %s\n",
-                 int(s.eng->name().size()), s.eng->name().data(), eo.n_threads, s.eng->n_ctx(),
-                 eo.n_batch, rt::kv_cache_type_name(eo.kv_type));
+                 "smepilot-run: engine %.*s, %d threads, context %d, batch %d, "
+                 "KV cache %s\n",
+                 int(s.eng->name().size()), s.eng->name().data(), eo.n_threads,
+                 s.eng->n_ctx(), eo.n_batch,
+                 rt::kv_cache_type_name(eo.kv_type));
   }
   return status::ok();
 }
@@ -122,7 +128,8 @@ rt::result<std::string> prompt_text(const run::options &o) {
   return text;
 }
 
-rt::result<std::vector<int32_t>> prompt_tokens(const session &s, bool parse_special) {
+rt::result<std::vector<int32_t>> prompt_tokens(const session &s,
+                                               bool parse_special) {
   if (s.opts.has_prompt_ids) {
     for (int32_t id : s.opts.prompt_ids)
       if (id >= s.eng->n_vocab())
@@ -131,7 +138,8 @@ rt::result<std::vector<int32_t>> prompt_tokens(const session &s, bool parse_spec
                              std::to_string(s.eng->n_vocab()) + ")");
     return s.opts.prompt_ids;
   }
-  std::vector<int32_t> ids = s.tok->encode(s.text, /*add_special=*/true, parse_special);
+  std::vector<int32_t> ids =
+      s.tok->encode(s.text, /*add_special=*/true, parse_special);
   if (ids.empty())
     return status::error("the prompt gives no tokens");
   return ids;
@@ -152,12 +160,14 @@ int generate(session &s) {
   const int64_t n_ctx = s.eng->n_ctx();
   if (n_prompt > n_ctx)
     return fail("context overflow: the prompt has " + std::to_string(n_prompt) +
-                " tokens but the context holds " + std::to_string(n_ctx) + " (raise -c)");
+                " tokens but the context holds " + std::to_string(n_ctx) +
+                " (raise -c)");
   if (s.opts.n_predict >= 0 && n_prompt + s.opts.n_predict > n_ctx)
-    return fail("context overflow: the prompt (" + std::to_string(n_prompt) + " tokens) plus -n " +
-                std::to_string(s.opts.n_predict) + " needs " +
-                std::to_string(n_prompt + s.opts.n_predict) + " positions but the context holds " +
-                std::to_string(n_ctx) + " (raise -c or lower -n)");
+    return fail("context overflow: the prompt (" + std::to_string(n_prompt) +
+                " tokens) plus -n " + std::to_string(s.opts.n_predict) +
+                " needs " + std::to_string(n_prompt + s.opts.n_predict) +
+                " positions but the context holds " + std::to_string(n_ctx) +
+                " (raise -c or lower -n)");
 
   rt::sampler_params sp = s.opts.sampling;
   if (s.opts.seed < 0)
@@ -165,10 +175,11 @@ int generate(session &s) {
   if (s.opts.verbose) {
     print_ids("prompt tokens", *prompt);
     std::fprintf(stderr,
-                 "smepilot-run: sampling: repeat_penalty %g (last %d), top_k %d, top_p %g, "
+                 "smepilot-run: sampling: repeat_penalty %g (last %d), top_k "
+                 "%d, top_p %g, "
                  "min_p %g, temp %g, seed %u\n",
-                 double(sp.repeat_penalty), sp.repeat_last_n, sp.top_k, double(sp.top_p),
-                 double(sp.min_p), double(sp.temp), sp.seed);
+                 double(sp.repeat_penalty), sp.repeat_last_n, sp.top_k,
+                 double(sp.top_p), double(sp.min_p), double(sp.temp), sp.seed);
   }
   rt::sampler smp(sp);
   for (int32_t id : *prompt)
@@ -209,7 +220,8 @@ int generate(session &s) {
       break;
     }
     auto t_decode = clock_type::now();
-    st = s.eng->eval({&id, 1}, int32_t(pos), rt::logits_mode::last, logits.data());
+    st = s.eng->eval({&id, 1}, int32_t(pos), rt::logits_mode::last,
+                     logits.data());
     if (!st)
       return fail(st.message());
     decode_seconds += seconds_since(t_decode);
@@ -221,8 +233,9 @@ int generate(session &s) {
 
   if (stop_reason && s.opts.verbose)
     std::fprintf(stderr, "smepilot-run: stopped: %s\n", stop_reason);
-  std::fprintf(stderr, "\nsmepilot-run: load    %9.2f ms (%.*s engine)\n", s.load_seconds * 1e3,
-               int(s.eng->name().size()), s.eng->name().data());
+  std::fprintf(stderr, "\nsmepilot-run: load    %9.2f ms (%.*s engine)\n",
+               s.load_seconds * 1e3, int(s.eng->name().size()),
+               s.eng->name().data());
   print_rate("prefill", n_prompt, prefill_seconds);
   print_rate("decode", n_decode, decode_seconds);
   std::fprintf(stderr, "smepilot-run: sampling %5lld tokens in %9.2f ms\n",
@@ -241,7 +254,8 @@ int logits_out(session &s) {
   for (int32_t id : s.opts.teacher_ids) {
     if (id >= s.eng->n_vocab())
       return fail("--teacher-ids: token id " + std::to_string(id) +
-                  " is out of range (vocabulary size " + std::to_string(s.eng->n_vocab()) + ")");
+                  " is out of range (vocabulary size " +
+                  std::to_string(s.eng->n_vocab()) + ")");
     tokens.push_back(id);
   }
   if (int64_t(tokens.size()) > s.eng->n_ctx())
@@ -257,15 +271,19 @@ int logits_out(session &s) {
   if (!st)
     return fail(st.message());
   const double eval_seconds = seconds_since(t0);
-  st = run::write_npy_f32(s.opts.logits_out, {int64_t(tokens.size()), n_vocab}, logits.data());
+  st = run::write_npy_f32(s.opts.logits_out, {int64_t(tokens.size()), n_vocab},
+                          logits.data());
   if (!st)
     return fail(st.message());
-  std::fprintf(stderr, "smepilot-run: wrote %zu x %lld logits (%zu prompt + %zu teacher tokens) "
-                       "to %s\n",
-               tokens.size(), (long long)n_vocab, prompt->size(), s.opts.teacher_ids.size(),
-               s.opts.logits_out.c_str());
-  std::fprintf(stderr, "smepilot-run: load    %9.2f ms (%.*s engine)\n", s.load_seconds * 1e3,
-               int(s.eng->name().size()), s.eng->name().data());
+  std::fprintf(
+      stderr,
+      "smepilot-run: wrote %zu x %lld logits (%zu prompt + %zu teacher tokens) "
+      "to %s\n",
+      tokens.size(), (long long)n_vocab, prompt->size(),
+      s.opts.teacher_ids.size(), s.opts.logits_out.c_str());
+  std::fprintf(stderr, "smepilot-run: load    %9.2f ms (%.*s engine)\n",
+               s.load_seconds * 1e3, int(s.eng->name().size()),
+               s.eng->name().data());
   print_rate("eval", int64_t(tokens.size()), eval_seconds);
   return 0;
 }
@@ -281,31 +299,37 @@ int perplexity(session &s) {
   const int64_t n_chunks = int64_t(tokens.size()) / n_ctx;
   if (n_chunks < 1 || n_ctx < 4)
     return fail("the text has " + std::to_string(tokens.size()) +
-                " tokens, fewer than one chunk of " + std::to_string(n_ctx) + " (lower -c)");
+                " tokens, fewer than one chunk of " + std::to_string(n_ctx) +
+                " (lower -c)");
   const bool add_bos = s.tok->add_bos_default() && s.tok->bos_id() >= 0;
   const int64_t first = n_ctx / 2, piece = std::max<int64_t>(1, s.opts.n_batch);
-  std::fprintf(stderr, "smepilot-run: perplexity over %lld chunks of %lld tokens (%zu tokens)\n",
-               (long long)n_chunks, (long long)n_ctx, tokens.size());
+  std::fprintf(
+      stderr,
+      "smepilot-run: perplexity over %lld chunks of %lld tokens (%zu tokens)\n",
+      (long long)n_chunks, (long long)n_ctx, tokens.size());
   double nll = 0, nll2 = 0;
   int64_t count = 0;
   std::vector<float> logits(size_t(piece * n_vocab));
   auto t0 = clock_type::now();
   for (int64_t c = 0; c < n_chunks; ++c) {
-    std::vector<int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
+    std::vector<int32_t> chunk(tokens.begin() + c * n_ctx,
+                               tokens.begin() + (c + 1) * n_ctx);
     if (add_bos)
       chunk[0] = s.tok->bos_id();
     s.eng->reset();
     for (int64_t off = 0; off < n_ctx; off += piece) {
       const int64_t len = std::min(piece, n_ctx - off);
       const bool scored = off + len > first;
-      status st = s.eng->eval(std::span<const int32_t>(chunk).subspan(size_t(off), size_t(len)),
-                              int32_t(off), scored ? rt::logits_mode::all : rt::logits_mode::none,
-                              logits.data());
+      status st = s.eng->eval(
+          std::span<const int32_t>(chunk).subspan(size_t(off), size_t(len)),
+          int32_t(off), scored ? rt::logits_mode::all : rt::logits_mode::none,
+          logits.data());
       if (!st)
         return fail(st.message());
       if (!scored)
         continue;
-      for (int64_t j = std::max(off, first); j < off + len && j + 1 < n_ctx; ++j) {
+      for (int64_t j = std::max(off, first); j < off + len && j + 1 < n_ctx;
+           ++j) {
         const float *row = &logits[size_t((j - off) * n_vocab)];
         float max = row[0];
         for (int64_t v = 1; v < n_vocab; ++v)
@@ -320,16 +344,21 @@ int perplexity(session &s) {
         ++count;
       }
     }
-    std::printf("[%lld]%.4f,", (long long)(c + 1), std::exp(nll / double(count)));
+    std::printf("[%lld]%.4f,", (long long)(c + 1),
+                std::exp(nll / double(count)));
     std::fflush(stdout);
   }
   const double mean = nll / double(count), mean2 = nll2 / double(count);
   const double ppl = std::exp(mean);
-  const double err =
-      count > 1 ? ppl * std::sqrt(std::max(0.0, mean2 - mean * mean) / double(count - 1)) : 0;
-  std::printf("\nPPL = %.4f +/- %.5f (%lld scored tokens)\n", ppl, err, (long long)count);
-  std::fprintf(stderr, "smepilot-run: load    %9.2f ms (%.*s engine)\n", s.load_seconds * 1e3,
-               int(s.eng->name().size()), s.eng->name().data());
+  const double err = count > 1
+                         ? ppl * std::sqrt(std::max(0.0, mean2 - mean * mean) /
+                                           double(count - 1))
+                         : 0;
+  std::printf("\nPPL = %.4f +/- %.5f (%lld scored tokens)\n", ppl, err,
+              (long long)count);
+  std::fprintf(stderr, "smepilot-run: load    %9.2f ms (%.*s engine)\n",
+               s.load_seconds * 1e3, int(s.eng->name().size()),
+               s.eng->name().data());
   print_rate("eval", n_chunks * n_ctx, seconds_since(t0));
   return 0;
 }
@@ -353,7 +382,8 @@ int emit_object(const run::options &o) {
   status st = run::emit_object(**file, eo, aot);
   if (!st)
     return fail(st.message());
-  std::fprintf(stderr, "smepilot-run: wrote %s (%s)\n", o.emit_object.c_str(), o.target.c_str());
+  std::fprintf(stderr, "smepilot-run: wrote %s (%s)\n", o.emit_object.c_str(),
+               o.target.c_str());
   return 0;
 }
 
@@ -384,7 +414,8 @@ int main(int argc, char **argv) {
     if (!text)
       return fail(text.error().message());
     if (text->empty())
-      return fail(s.opts.perplexity ? "the text is empty" : "the prompt is empty");
+      return fail(s.opts.perplexity ? "the text is empty"
+                                    : "the prompt is empty");
     s.text = std::move(*text);
   }
   st = load(s);

@@ -11,9 +11,10 @@
 
 namespace smepilot::run {
 
-rt::status write_npy_f32(const std::string &path, const std::vector<int64_t> &shape,
-                         const float *data) {
-  static_assert(std::endian::native == std::endian::little, "the writer assumes little-endian");
+rt::status write_npy_f32(const std::string &path,
+                         const std::vector<int64_t> &shape, const float *data) {
+  static_assert(std::endian::native == std::endian::little,
+                "the writer assumes little-endian");
   std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
   uint64_t count = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -35,7 +36,8 @@ rt::status write_npy_f32(const std::string &path, const std::vector<int64_t> &sh
 
   std::FILE *f = std::fopen(path.c_str(), "wb");
   if (!f)
-    return rt::status::error(path + ": cannot open for writing: " + std::strerror(errno));
+    return rt::status::error(
+        path + ": cannot open for writing: " + std::strerror(errno));
   bool ok = std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
             std::fwrite(data, sizeof(float), count, f) == count;
   ok = (std::fclose(f) == 0) && ok;

@@ -47,7 +47,7 @@ namespace {
 
 struct shape {
   const char *name;
-  const char *arch; // llama, qwen3, qwen3moe
+  const char *arch;   // llama, qwen3, qwen3moe
   const char *source; ///< The published model these shapes come from.
   uint32_t n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_ctx;
   float rope_theta, rms_eps;
@@ -60,24 +60,27 @@ struct shape {
 
 // From each model's config.json (Hugging Face).
 const shape kShapes[] = {
-    {"llama3.2-1b", "llama", "meta-llama/Llama-3.2-1B", 2048, 16, 32, 8, 64, 8192, 131072,
-     500000.0f, 1e-5f, true, true, 0, 0, 0, 16, "llama3-tiny-f16.gguf"},
-    {"llama3.2-3b", "llama", "meta-llama/Llama-3.2-3B", 3072, 28, 24, 8, 128, 8192, 131072,
-     500000.0f, 1e-5f, true, true, 0, 0, 0, 28, "llama3-tiny-f16.gguf"},
-    {"qwen3-0.6b", "qwen3", "Qwen/Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072, 40960, 1000000.0f,
-     1e-6f, true, false, 0, 0, 0, 28, "qwen3-tiny-f16.gguf"},
-    {"qwen3-4b", "qwen3", "Qwen/Qwen3-4B", 2560, 36, 32, 8, 128, 9728, 40960, 1000000.0f, 1e-6f,
-     true, false, 0, 0, 0, 36, "qwen3-tiny-f16.gguf"},
+    {"llama3.2-1b", "llama", "meta-llama/Llama-3.2-1B", 2048, 16, 32, 8, 64,
+     8192, 131072, 500000.0f, 1e-5f, true, true, 0, 0, 0, 16,
+     "llama3-tiny-f16.gguf"},
+    {"llama3.2-3b", "llama", "meta-llama/Llama-3.2-3B", 3072, 28, 24, 8, 128,
+     8192, 131072, 500000.0f, 1e-5f, true, true, 0, 0, 0, 28,
+     "llama3-tiny-f16.gguf"},
+    {"qwen3-0.6b", "qwen3", "Qwen/Qwen3-0.6B", 1024, 28, 16, 8, 128, 3072,
+     40960, 1000000.0f, 1e-6f, true, false, 0, 0, 0, 28, "qwen3-tiny-f16.gguf"},
+    {"qwen3-4b", "qwen3", "Qwen/Qwen3-4B", 2560, 36, 32, 8, 128, 9728, 40960,
+     1000000.0f, 1e-6f, true, false, 0, 0, 0, 36, "qwen3-tiny-f16.gguf"},
     // 48 layers of 128 experts are 30B parameters: 2 layers by default.
-    {"qwen3-30b-a3b", "qwen3moe", "Qwen/Qwen3-30B-A3B", 2048, 48, 32, 4, 128, 6144, 40960,
-     1000000.0f, 1e-6f, false, false, 128, 8, 768, 2, "qwen3-tiny-f16.gguf"},
+    {"qwen3-30b-a3b", "qwen3moe", "Qwen/Qwen3-30B-A3B", 2048, 48, 32, 4, 128,
+     6144, 40960, 1000000.0f, 1e-6f, false, false, 128, 8, 768, 2,
+     "qwen3-tiny-f16.gguf"},
     // Small shapes for tests (the shared tiny models' dimensions).
-    {"tiny-llama3", "llama", "(test shape)", 64, 2, 4, 2, 16, 192, 512, 500000.0f, 1e-5f, true,
-     true, 0, 0, 0, 2, "llama3-tiny-f16.gguf"},
-    {"tiny-qwen3", "qwen3", "(test shape)", 64, 2, 4, 2, 32, 192, 512, 1000000.0f, 1e-6f, true,
-     false, 0, 0, 0, 2, "qwen3-tiny-f16.gguf"},
-    {"tiny-qwen3moe", "qwen3moe", "(test shape)", 64, 2, 4, 2, 32, 192, 512, 1000000.0f, 1e-6f,
-     false, false, 8, 2, 32, 2, "qwen3-tiny-f16.gguf"},
+    {"tiny-llama3", "llama", "(test shape)", 64, 2, 4, 2, 16, 192, 512,
+     500000.0f, 1e-5f, true, true, 0, 0, 0, 2, "llama3-tiny-f16.gguf"},
+    {"tiny-qwen3", "qwen3", "(test shape)", 64, 2, 4, 2, 32, 192, 512,
+     1000000.0f, 1e-6f, true, false, 0, 0, 0, 2, "qwen3-tiny-f16.gguf"},
+    {"tiny-qwen3moe", "qwen3moe", "(test shape)", 64, 2, 4, 2, 32, 192, 512,
+     1000000.0f, 1e-6f, false, false, 8, 2, 32, 2, "qwen3-tiny-f16.gguf"},
 };
 
 const shape *find_shape(const std::string &name) {
@@ -149,18 +152,42 @@ status copy_tokenizer(const gguf_file &src, gguf_writer &w, uint32_t &n_vocab) {
       continue;
     const gguf_value &v = kv.value;
     switch (v.type) {
-    case gguf_type::string: w.add_string(kv.key, v.str); break;
-    case gguf_type::uint8: w.add_u8(kv.key, uint8_t(v.u)); break;
-    case gguf_type::uint16: w.add_u16(kv.key, uint16_t(v.u)); break;
-    case gguf_type::uint32: w.add_u32(kv.key, uint32_t(v.u)); break;
-    case gguf_type::uint64: w.add_u64(kv.key, v.u); break;
-    case gguf_type::int8: w.add_i8(kv.key, int8_t(v.i)); break;
-    case gguf_type::int16: w.add_i16(kv.key, int16_t(v.i)); break;
-    case gguf_type::int32: w.add_i32(kv.key, int32_t(v.i)); break;
-    case gguf_type::int64: w.add_i64(kv.key, v.i); break;
-    case gguf_type::float32: w.add_f32(kv.key, float(v.f)); break;
-    case gguf_type::float64: w.add_f64(kv.key, v.f); break;
-    case gguf_type::boolean: w.add_bool(kv.key, v.b); break;
+    case gguf_type::string:
+      w.add_string(kv.key, v.str);
+      break;
+    case gguf_type::uint8:
+      w.add_u8(kv.key, uint8_t(v.u));
+      break;
+    case gguf_type::uint16:
+      w.add_u16(kv.key, uint16_t(v.u));
+      break;
+    case gguf_type::uint32:
+      w.add_u32(kv.key, uint32_t(v.u));
+      break;
+    case gguf_type::uint64:
+      w.add_u64(kv.key, v.u);
+      break;
+    case gguf_type::int8:
+      w.add_i8(kv.key, int8_t(v.i));
+      break;
+    case gguf_type::int16:
+      w.add_i16(kv.key, int16_t(v.i));
+      break;
+    case gguf_type::int32:
+      w.add_i32(kv.key, int32_t(v.i));
+      break;
+    case gguf_type::int64:
+      w.add_i64(kv.key, v.i);
+      break;
+    case gguf_type::float32:
+      w.add_f32(kv.key, float(v.f));
+      break;
+    case gguf_type::float64:
+      w.add_f64(kv.key, v.f);
+      break;
+    case gguf_type::boolean:
+      w.add_bool(kv.key, v.b);
+      break;
     case gguf_type::array:
       if (v.array_type == gguf_type::string) {
         auto a = src.get_string_array(kv.key);
@@ -174,7 +201,8 @@ status copy_tokenizer(const gguf_file &src, gguf_writer &w, uint32_t &n_vocab) {
         if (!a)
           return a.take_error();
         w.add_array(kv.key, std::span<const float>(*a));
-      } else if (v.array_type == gguf_type::int32 || v.array_type == gguf_type::uint32) {
+      } else if (v.array_type == gguf_type::int32 ||
+                 v.array_type == gguf_type::uint32) {
         auto a = src.get_int_array(kv.key);
         if (!a)
           return a.take_error();
@@ -186,8 +214,9 @@ status copy_tokenizer(const gguf_file &src, gguf_writer &w, uint32_t &n_vocab) {
           w.add_array(kv.key, std::span<const uint32_t>(b));
         }
       } else {
-        return status::error(src.path() + ": key '" + std::string(kv.key) + "': arrays of " +
-                             gguf_type_name(v.array_type) + " are not copied");
+        return status::error(src.path() + ": key '" + std::string(kv.key) +
+                             "': arrays of " + gguf_type_name(v.array_type) +
+                             " are not copied");
       }
       break;
     }
@@ -200,23 +229,36 @@ status copy_tokenizer(const gguf_file &src, gguf_writer &w, uint32_t &n_vocab) {
 /// llama.cpp's general.file_type for a model whose matrices are `t`.
 uint32_t file_type(ggml_type t) {
   switch (t) {
-  case ggml_type::f32: return 0;
-  case ggml_type::f16: return 1;
-  case ggml_type::q4_0: return 2;
-  case ggml_type::q8_0: return 7;
-  case ggml_type::bf16: return 32;
-  default: return 0;
+  case ggml_type::f32:
+    return 0;
+  case ggml_type::f16:
+    return 1;
+  case ggml_type::q4_0:
+    return 2;
+  case ggml_type::q8_0:
+    return 7;
+  case ggml_type::bf16:
+    return 32;
+  default:
+    return 0;
   }
 }
 
-std::vector<tensor_plan> plan_tensors(const shape &s, uint32_t n_layer, uint32_t n_vocab,
-                                      ggml_type wtype, uint64_t seed) {
+std::vector<tensor_plan> plan_tensors(const shape &s, uint32_t n_layer,
+                                      uint32_t n_vocab, ggml_type wtype,
+                                      uint64_t seed) {
   std::vector<tensor_plan> out;
-  auto weight = [&](const std::string &name, ggml_type type, std::vector<int64_t> dims) {
-    out.push_back({name, type, std::move(dims), {hash_name(name, seed), 0.0f, 0.02f * std::sqrt(3.0f)}, {}});
+  auto weight = [&](const std::string &name, ggml_type type,
+                    std::vector<int64_t> dims) {
+    out.push_back({name,
+                   type,
+                   std::move(dims),
+                   {hash_name(name, seed), 0.0f, 0.02f * std::sqrt(3.0f)},
+                   {}});
   };
   auto norm = [&](const std::string &name, int64_t n) {
-    out.push_back({name, ggml_type::f32, {n}, {hash_name(name, seed), 1.0f, 0.1f}, {}});
+    out.push_back(
+        {name, ggml_type::f32, {n}, {hash_name(name, seed), 1.0f, 0.1f}, {}});
   };
   const int64_t d = s.n_embd, hd = s.head_dim;
   const int64_t q = int64_t(s.n_head) * hd, kv = int64_t(s.n_head_kv) * hd;
@@ -264,25 +306,28 @@ status fill_range(const tensor_plan &t, thread_pool &pool, uint64_t offset,
                   std::span<uint8_t> out) {
   const ggml_type_traits *tr = ggml_traits(t.type);
   const uint64_t bb = tr->type_size, be = tr->block_size;
-  const uint64_t first = offset / bb, last = (offset + out.size() + bb - 1) / bb;
+  const uint64_t first = offset / bb,
+                 last = (offset + out.size() + bb - 1) / bb;
   const uint64_t n_blocks = last - first;
   std::vector<uint8_t> bytes(n_blocks * bb);
   constexpr uint64_t kBlocksPerTask = 1024;
   std::vector<status> errors(size_t(pool.n_threads()));
-  pool.parallel_for(int64_t((n_blocks + kBlocksPerTask - 1) / kBlocksPerTask), 1,
-                    [&](int64_t t0, int64_t t1, int w) {
-                      std::vector<float> vals(kBlocksPerTask * be);
-                      for (int64_t task = t0; task < t1; ++task) {
-                        const uint64_t b0 = uint64_t(task) * kBlocksPerTask;
-                        const uint64_t nb = std::min(kBlocksPerTask, n_blocks - b0);
-                        const uint64_t e0 = (first + b0) * be;
-                        for (uint64_t i = 0; i < nb * be; ++i)
-                          vals[i] = t.fixed.empty() ? t.gen(e0 + i) : t.fixed[e0 + i];
-                        status s = quantize_row(t.type, vals.data(), &bytes[b0 * bb], nb * be);
-                        if (!s && errors[size_t(w)])
-                          errors[size_t(w)] = s;
-                      }
-                    });
+  pool.parallel_for(
+      int64_t((n_blocks + kBlocksPerTask - 1) / kBlocksPerTask), 1,
+      [&](int64_t t0, int64_t t1, int w) {
+        std::vector<float> vals(kBlocksPerTask * be);
+        for (int64_t task = t0; task < t1; ++task) {
+          const uint64_t b0 = uint64_t(task) * kBlocksPerTask;
+          const uint64_t nb = std::min(kBlocksPerTask, n_blocks - b0);
+          const uint64_t e0 = (first + b0) * be;
+          for (uint64_t i = 0; i < nb * be; ++i)
+            vals[i] = t.fixed.empty() ? t.gen(e0 + i) : t.fixed[e0 + i];
+          status s =
+              quantize_row(t.type, vals.data(), &bytes[b0 * bb], nb * be);
+          if (!s && errors[size_t(w)])
+            errors[size_t(w)] = s;
+        }
+      });
   for (const status &s : errors)
     if (!s)
       return s;
@@ -291,23 +336,28 @@ status fill_range(const tensor_plan &t, thread_pool &pool, uint64_t offset,
 }
 
 void print_usage(FILE *f) {
-  std::fprintf(f,
-               "usage: smepilot-synth SHAPE -o FILE [options]\n"
-               "       smepilot-synth --list\n"
-               "\n"
-               "Writes a GGUF model with random weights at the shapes of a published model.\n"
-               "\n"
-               "  -o, --output FILE     output file (required)\n"
-               "      --type TYPE       matrix type: f32, f16, bf16, q8_0, q4_0 (default: f16)\n"
-               "      --layers N        number of layers (default: the model's; qwen3-30b-a3b: 2)\n"
-               "      --seed N          weight seed (default: 0)\n"
-               "      --tokenizer FILE  GGUF to copy tokenizer.* from (default: the shape's\n"
-               "                        tiny model in %s)\n"
-               "  -t, --threads N       threads (default: all hardware threads)\n"
-               "      --list            list the shapes\n"
-               "  -h, --help            this text\n"
-               "      --version         print the version\n",
-               SMEPILOT_MODELS_DIR);
+  std::fprintf(
+      f,
+      "usage: smepilot-synth SHAPE -o FILE [options]\n"
+      "       smepilot-synth --list\n"
+      "\n"
+      "Writes a GGUF model with random weights at the shapes of a published "
+      "model.\n"
+      "\n"
+      "  -o, --output FILE     output file (required)\n"
+      "      --type TYPE       matrix type: f32, f16, bf16, q8_0, q4_0 "
+      "(default: f16)\n"
+      "      --layers N        number of layers (default: the model's; "
+      "qwen3-30b-a3b: 2)\n"
+      "      --seed N          weight seed (default: 0)\n"
+      "      --tokenizer FILE  GGUF to copy tokenizer.* from (default: the "
+      "shape's\n"
+      "                        tiny model in %s)\n"
+      "  -t, --threads N       threads (default: all hardware threads)\n"
+      "      --list            list the shapes\n"
+      "  -h, --help            this text\n"
+      "      --version         print the version\n",
+      SMEPILOT_MODELS_DIR);
 }
 
 int fail(const std::string &message) {
@@ -328,7 +378,8 @@ int main(int argc, char **argv) {
       (void)flag;
       return argv[++i];
     };
-    auto integer = [&](const char *flag, long long lo, long long hi, long long &out) -> bool {
+    auto integer = [&](const char *flag, long long lo, long long hi,
+                       long long &out) -> bool {
       const char *v = value(flag);
       if (!v) {
         fail(std::string("option ") + flag + " needs a value");
@@ -338,8 +389,9 @@ int main(int argc, char **argv) {
       errno = 0;
       long long x = std::strtoll(v, &end, 10);
       if (*v == '\0' || *end != '\0' || errno || x < lo || x > hi) {
-        fail(std::string("invalid value '") + v + "' for " + flag + ": expected an integer from " +
-             std::to_string(lo) + " to " + std::to_string(hi));
+        fail(std::string("invalid value '") + v + "' for " + flag +
+             ": expected an integer from " + std::to_string(lo) + " to " +
+             std::to_string(hi));
         return false;
       }
       out = x;
@@ -353,20 +405,26 @@ int main(int argc, char **argv) {
       return 0;
     } else if (a == "--list") {
       for (const shape &s : kShapes)
-        std::printf("%-14s %-9s %-24s n_embd %u, layers %u (default %u), heads %u/%u, head_dim "
+        std::printf("%-14s %-9s %-24s n_embd %u, layers %u (default %u), heads "
+                    "%u/%u, head_dim "
                     "%u, ffn %u%s\n",
-                    s.name, s.arch, s.source, s.n_embd, s.n_layer, s.default_layers, s.n_head,
-                    s.n_head_kv, s.head_dim, s.n_expert ? s.n_ff_expert : s.n_ff,
-                    s.n_expert ? (", " + std::to_string(s.n_expert) + " experts, " +
-                                  std::to_string(s.n_expert_used) + " used")
-                                     .c_str()
-                               : "");
+                    s.name, s.arch, s.source, s.n_embd, s.n_layer,
+                    s.default_layers, s.n_head, s.n_head_kv, s.head_dim,
+                    s.n_expert ? s.n_ff_expert : s.n_ff,
+                    s.n_expert
+                        ? (", " + std::to_string(s.n_expert) + " experts, " +
+                           std::to_string(s.n_expert_used) + " used")
+                              .c_str()
+                        : "");
       return 0;
-    } else if (a == "-o" || a == "--output" || a == "--type" || a == "--tokenizer") {
+    } else if (a == "-o" || a == "--output" || a == "--type" ||
+               a == "--tokenizer") {
       const char *v = value(a.c_str());
       if (!v)
         return fail("option " + a + " needs a value");
-      (a == "--type" ? type_name : a == "--tokenizer" ? tokenizer_path : output) = v;
+      (a == "--type"        ? type_name
+       : a == "--tokenizer" ? tokenizer_path
+                            : output) = v;
     } else if (a == "--layers") {
       if (!integer("--layers", 1, 1000, layers))
         return 1;
@@ -403,7 +461,8 @@ int main(int argc, char **argv) {
   else if (type_name == "q4_0")
     wtype = ggml_type::q4_0;
   else
-    return fail("unknown type '" + type_name + "' (expected f32, f16, bf16, q8_0 or q4_0)");
+    return fail("unknown type '" + type_name +
+                "' (expected f32, f16, bf16, q8_0 or q4_0)");
   const uint32_t n_layer = layers > 0 ? uint32_t(layers) : s->default_layers;
   if (tokenizer_path.empty())
     tokenizer_path = std::string(SMEPILOT_MODELS_DIR) + "/" + s->tokenizer;
@@ -416,8 +475,8 @@ int main(int argc, char **argv) {
   gguf_writer w;
   const std::string arch = s->arch;
   w.add_string("general.architecture", arch);
-  w.add_string("general.name", std::string("synthetic ") + s->name + " (" + s->source +
-                                   " shapes, random weights)");
+  w.add_string("general.name", std::string("synthetic ") + s->name + " (" +
+                                   s->source + " shapes, random weights)");
   uint32_t n_vocab = 0;
   status st = copy_tokenizer(**src, w, n_vocab);
   if (!st)
@@ -445,23 +504,31 @@ int main(int argc, char **argv) {
   if (wtype == ggml_type::q8_0 || wtype == ggml_type::q4_0)
     w.add_u32("general.quantization_version", 2);
 
-  thread_pool pool(threads > 0 ? int(threads)
-                               : int(std::max(1u, std::thread::hardware_concurrency())));
-  const std::vector<tensor_plan> plan = plan_tensors(*s, n_layer, n_vocab, wtype, uint64_t(seed));
+  thread_pool pool(
+      threads > 0 ? int(threads)
+                  : int(std::max(1u, std::thread::hardware_concurrency())));
+  const std::vector<tensor_plan> plan =
+      plan_tensors(*s, n_layer, n_vocab, wtype, uint64_t(seed));
   for (const tensor_plan &t : plan)
-    w.add_tensor_stream(t.name, t.type, t.dims, [&t, &pool](uint64_t off, std::span<uint8_t> out) {
-      return fill_range(t, pool, off, out);
-    });
+    w.add_tensor_stream(t.name, t.type, t.dims,
+                        [&t, &pool](uint64_t off, std::span<uint8_t> out) {
+                          return fill_range(t, pool, off, out);
+                        });
   if (!w.error())
     return fail(w.error().message());
-  std::fprintf(stderr, "smepilot-synth: writing %s: %s shapes, %u layers, %s, vocab %u, %.2f GiB\n",
+  std::fprintf(stderr,
+               "smepilot-synth: writing %s: %s shapes, %u layers, %s, vocab "
+               "%u, %.2f GiB\n",
                output.c_str(), s->name, n_layer, type_name.c_str(), n_vocab,
                double(w.file_size()) / double(1ull << 30));
   st = w.write_file(output);
   if (!st)
     return fail(st.message());
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::fprintf(stderr, "smepilot-synth: wrote %zu tensors, %llu bytes in %.1f s\n", plan.size(),
-               (unsigned long long)w.file_size(), secs);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::fprintf(stderr,
+               "smepilot-synth: wrote %zu tensors, %llu bytes in %.1f s\n",
+               plan.size(), (unsigned long long)w.file_size(), secs);
   return 0;
 }

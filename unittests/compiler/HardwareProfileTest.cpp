@@ -1,4 +1,5 @@
-//===- HardwareProfileTest.cpp - profile files ------------------------------===//
+//===- HardwareProfileTest.cpp - profile files
+//------------------------------===//
 
 #include "smepilot/Analysis/HardwareProfile.h"
 
@@ -71,9 +72,10 @@ TEST_F(HardwareProfileTest, ErrorsNameTheField) {
                 .find("'matrix_bw_gbps' (70.0) exceeds 'mem_bw_gbps'"),
             std::string::npos)
       << errorOf(replace("\"bandwidth_gbps\": 40", "\"bandwidth_gbps\": 70"));
-  EXPECT_EQ(errorOf(replace("{ \"everything\": \"made up for a test\" }", "{}")),
-            "p.json: field 'sources': must cite a source for the profile's "
-            "numbers");
+  EXPECT_EQ(
+      errorOf(replace("{ \"everything\": \"made up for a test\" }", "{}")),
+      "p.json: field 'sources': must cite a source for the profile's "
+      "numbers");
   EXPECT_EQ(errorOf(replace("\"i8\": 64", "\"i8\": 64, \"f8\": 1")),
             "p.json: field 'vector.flops_per_cycle.f8': unknown element type "
             "(expected f32, f16, bf16, i8)");

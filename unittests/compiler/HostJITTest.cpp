@@ -115,7 +115,6 @@ func.func @mm(%a: tensor<{0}x{2}xf32>, %b: tensor<{1}x{2}xf32>) -> tensor<{0}x{1
       .str();
 }
 
-
 void HostJITTest::checkMatmulTransposedB(int64_t m, int64_t n, int64_t k,
                                          unsigned seed, float tolerance) {
   std::unique_ptr<HostJIT> jit = compile(matmulTransposedB(m, n, k));
@@ -179,7 +178,9 @@ func.func @scores(%q: tensor<{0}x{1}x{3}xf32>, %k: tensor<{0}x{2}x{3}xf32>) -> t
   } -> tensor<{0}x{1}x{2}xf32>
   return %r : tensor<{0}x{1}x{2}xf32>
 }
-)mlir", h, m, n, k).str());
+)mlir",
+                                                       h, m, n, k)
+                                             .str());
   ASSERT_TRUE(jit);
   std::vector<float> q = random(h * m * k, 9), kk = random(h * n * k, 10);
   std::vector<float> s(h * m * n, -42.0f), want(h * m * n, 0.0f);
@@ -190,7 +191,8 @@ func.func @scores(%q: tensor<{0}x{1}x{3}xf32>, %k: tensor<{0}x{2}x{3}xf32>) -> t
           want[(b * m + i) * n + j] +=
               q[(b * m + i) * k + p] * kk[(b * n + j) * k + p];
   call(*jit, "scores",
-       {JITArg::memref(q.data(), {h, m, k}), JITArg::memref(kk.data(), {h, n, k}),
+       {JITArg::memref(q.data(), {h, m, k}),
+        JITArg::memref(kk.data(), {h, n, k}),
         JITArg::memref(s.data(), {h, m, n})});
   expectNear(s, want, 1e-5f);
 }
@@ -231,7 +233,9 @@ func.func @head(%x: tensor<{0}x{2}xf32>, %s: tensor<{0}xf32>, %g: tensor<{2}xf32
   } -> tensor<{0}x{1}xf32>
   return %r : tensor<{0}x{1}xf32>
 }
-)mlir", m, n, k).str());
+)mlir",
+                                                       m, n, k)
+                                             .str());
   ASSERT_TRUE(jit);
   std::vector<float> x = random(m * k, 11), g = random(k, 12),
                      w = random(n * k, 13), sum(m, 0.0f);
@@ -276,7 +280,9 @@ func.func @proj(%x: tensor<{0}x{2}x{3}xf32>, %w: tensor<{1}x{2}x{3}xf32>) -> ten
   } -> tensor<{0}x{1}xf32>
   return %r : tensor<{0}x{1}xf32>
 }
-)mlir", m, n, h, k).str());
+)mlir",
+                                                       m, n, h, k)
+                                             .str());
   ASSERT_TRUE(jit);
   std::vector<float> x = random(m * h * k, 14), w = random(n * h * k, 15);
   std::vector<float> c(m * n, -42.0f), want(m * n, 0.0f);
@@ -285,8 +291,8 @@ func.func @proj(%x: tensor<{0}x{2}x{3}xf32>, %w: tensor<{1}x{2}x{3}xf32>) -> ten
       for (int64_t p = 0; p < h * k; ++p)
         want[i * n + j] += x[i * h * k + p] * w[j * h * k + p];
   call(*jit, "proj",
-       {JITArg::memref(x.data(), {m, h, k}), JITArg::memref(w.data(), {n, h, k}),
-        JITArg::memref(c.data(), {m, n})});
+       {JITArg::memref(x.data(), {m, h, k}),
+        JITArg::memref(w.data(), {n, h, k}), JITArg::memref(c.data(), {m, n})});
   expectNear(c, want, 1e-5f);
 }
 
@@ -463,8 +469,8 @@ func.func @update(%cache: tensor<8x16xf32>, %x: tensor<1x16xf32>, %pos: index) -
     want[pos * 16 + j] = 2.0f * x[j];
   // No out-param: the result is the cache argument itself.
   call(*jit, "update",
-       {JITArg::memref(cache.data(), {8, 16}), JITArg::memref(x.data(), {1, 16}),
-        JITArg::index(pos)});
+       {JITArg::memref(cache.data(), {8, 16}),
+        JITArg::memref(x.data(), {1, 16}), JITArg::index(pos)});
   expectNear(cache, want, 0.0f);
 }
 
@@ -476,10 +482,10 @@ TEST_F(HostJITTest, InvokeChecksArguments) {
   EXPECT_TRUE(failed(jit->invoke("mm", {JITArg::memref(buf, {2, 2})}, &error)));
   EXPECT_NE(error.find("expects 3 arguments"), std::string::npos) << error;
   EXPECT_TRUE(failed(jit->invoke("nope", {}, &error)));
-  EXPECT_TRUE(failed(jit->invoke(
-      "mm",
-      {JITArg::memref(buf, {2, 2}), JITArg::index(2), JITArg::memref(buf, {2, 2})},
-      &error)));
+  EXPECT_TRUE(failed(jit->invoke("mm",
+                                 {JITArg::memref(buf, {2, 2}), JITArg::index(2),
+                                  JITArg::memref(buf, {2, 2})},
+                                 &error)));
   EXPECT_NE(error.find("argument 1 must be a memref"), std::string::npos)
       << error;
 }

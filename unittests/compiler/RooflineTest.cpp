@@ -1,12 +1,13 @@
-//===- RooflineTest.cpp - the Roofline cost model ---------------------------===//
+//===- RooflineTest.cpp - the Roofline cost model
+//---------------------------===//
 //
 // Parses small modules from strings and checks the cost model's numbers
 // against values computed by hand here.
 //
 //===----------------------------------------------------------------------===//
 
-#include "smepilot/Analysis/HardwareProfile.h"
 #include "smepilot/Analysis/Roofline.h"
+#include "smepilot/Analysis/HardwareProfile.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -312,9 +313,8 @@ TEST_F(RooflineTest, M4DecodeGemvIsBandwidthBound) {
   // The CPU side is memory-bound: bytes / 100 GB/s.
   EXPECT_NEAR(p.cpuUs, double(c.totalBytes()) / (100 * 1e3), 1e-6);
   // Together both units are capped by the shared 120 GB/s.
-  EXPECT_GE(p.collabUs,
-            double(c.totalBytes()) / (120 * 1e3) + m4.getSyncOverheadUs() -
-                1e-9);
+  EXPECT_GE(p.collabUs, double(c.totalBytes()) / (120 * 1e3) +
+                            m4.getSyncOverheadUs() - 1e-9);
 }
 
 TEST_F(RooflineTest, ForcingSmeOnSoftmaxExplainsWhyNot) {

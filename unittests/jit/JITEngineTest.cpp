@@ -43,8 +43,8 @@ struct model_case {
 
 std::string models_dir() { return SMEPILOT_MODELS_DIR; }
 
-std::vector<int32_t> teacher_sequence(const std::string &oracle, const char *prompt,
-                                      size_t &n_prompt) {
+std::vector<int32_t> teacher_sequence(const std::string &oracle,
+                                      const char *prompt, size_t &n_prompt) {
   std::ifstream in(models_dir() + "/oracles/" + oracle);
   EXPECT_TRUE(in.good()) << "missing oracle " << oracle;
   if (!in.good())
@@ -79,7 +79,8 @@ TEST_P(JITEngine, MatchesReferenceAtEveryPosition) {
     size_t n_prompt = 0;
     std::vector<int32_t> seq = teacher_sequence(m.oracle, prompt, n_prompt);
     ASSERT_FALSE(seq.empty());
-    ASSERT_GT(seq.size(), size_t(options.n_batch)) << "must span more than one chunk";
+    ASSERT_GT(seq.size(), size_t(options.n_batch))
+        << "must span more than one chunk";
     std::vector<float> a(seq.size() * vocab), b(seq.size() * vocab);
     (*ref)->reset();
     (*jit)->reset();
@@ -98,7 +99,8 @@ TEST_P(JITEngine, MatchesReferenceAtEveryPosition) {
       if (row + 1 < n_prompt)
         continue;
       std::vector<float> sorted(ra, ra + vocab);
-      std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
+      std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(),
+                        std::greater<>());
       float gap = sorted[0] - sorted[1];
       if (gap <= 2 * m.tolerance)
         continue; // a near tie: either answer is right
@@ -111,9 +113,11 @@ TEST_P(JITEngine, MatchesReferenceAtEveryPosition) {
         EXPECT_EQ(got, expect) << m.file << " " << prompt << " row " << row
                                << ": llama.cpp's greedy token differs";
     }
-    std::printf("[ jit      ] %-24s %s: %zu positions, max |jit - reference| = %.3g (tol %.3g), "
+    std::printf("[ jit      ] %-24s %s: %zu positions, max |jit - reference| = "
+                "%.3g (tol %.3g), "
                 "argmax checked at %d\n",
-                m.file, prompt, seq.size(), max_diff, m.tolerance, argmax_checked);
+                m.file, prompt, seq.size(), max_diff, m.tolerance,
+                argmax_checked);
     EXPECT_LE(max_diff, m.tolerance) << m.file << " " << prompt;
     EXPECT_GT(argmax_checked, 0);
   }
@@ -126,9 +130,12 @@ INSTANTIATE_TEST_SUITE_P(
         model_case{"llama3-tiny-f16.gguf", "llama3-tiny-f16.json", 1e-5, 4e-4},
         model_case{"qwen3-tiny-f16.gguf", "qwen3-tiny-f16.json", 1e-5, 4e-4},
         model_case{"qwen3-tiny-bf16.gguf", "qwen3-tiny-bf16.json", 1e-5, 4e-3},
-        model_case{"qwen3-tiny-q8_0.gguf", "qwen3-tiny-q8_0.json", 1e-5, 1.5e-2},
-        model_case{"qwen3-tiny-q4_0.gguf", "qwen3-tiny-q4_0.json", 1e-5, 1.5e-2},
-        model_case{"qwen3moe-tiny-f16.gguf", "qwen3moe-tiny-f16.json", 1e-5, 4e-4}),
+        model_case{"qwen3-tiny-q8_0.gguf", "qwen3-tiny-q8_0.json", 1e-5,
+                   1.5e-2},
+        model_case{"qwen3-tiny-q4_0.gguf", "qwen3-tiny-q4_0.json", 1e-5,
+                   1.5e-2},
+        model_case{"qwen3moe-tiny-f16.gguf", "qwen3moe-tiny-f16.json", 1e-5,
+                   4e-4}),
     [](const ::testing::TestParamInfo<model_case> &info) {
       std::string name = info.param.file;
       name = name.substr(0, name.find(".gguf"));
@@ -169,20 +176,22 @@ TEST_P(JITEngineThreads, LogitsDoNotDependOnTheThreadCount) {
   size_t differing = 0;
   for (size_t i = 0; i < logits[0].size(); ++i)
     differing += std::memcmp(&logits[0][i], &logits[1][i], sizeof(float)) != 0;
-  EXPECT_EQ(differing, 0u) << GetParam() << ": logits differ between 1 and 2 threads";
+  EXPECT_EQ(differing, 0u) << GetParam()
+                           << ": logits differ between 1 and 2 threads";
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, JITEngineThreads,
-                         ::testing::Values("stories260K.gguf", "qwen3-tiny-q8_0.gguf",
-                                           "qwen3moe-tiny-f16.gguf"),
-                         [](const ::testing::TestParamInfo<const char *> &info) {
-                           std::string name = info.param;
-                           name = name.substr(0, name.find(".gguf"));
-                           for (char &c : name)
-                             if (!std::isalnum(static_cast<unsigned char>(c)))
-                               c = '_';
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Models, JITEngineThreads,
+    ::testing::Values("stories260K.gguf", "qwen3-tiny-q8_0.gguf",
+                      "qwen3moe-tiny-f16.gguf"),
+    [](const ::testing::TestParamInfo<const char *> &info) {
+      std::string name = info.param;
+      name = name.substr(0, name.find(".gguf"));
+      for (char &c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)))
+          c = '_';
+      return name;
+    });
 
 // What the graph builder cannot express yet is refused at load with the
 // missing feature named: a llama file whose RoPE rotates only part of each
@@ -202,7 +211,8 @@ TEST(JITEngineErrors, PartialRotaryIsRejectedWithTheMissingFeature) {
   w.add_u32("llama.rope.dimension_count", 2);
   std::vector<int64_t> embd{8, 32};
   w.add_tensor("token_embd.weight", rt::ggml_type::f32, embd,
-               std::vector<uint8_t>(rt::gguf_writer::tensor_bytes(rt::ggml_type::f32, embd)));
+               std::vector<uint8_t>(
+                   rt::gguf_writer::tensor_bytes(rt::ggml_type::f32, embd)));
   ASSERT_TRUE(w.error().is_ok()) << w.error().message();
   auto bytes = w.write_bytes();
   ASSERT_TRUE(bytes.is_ok()) << bytes.error().message();
@@ -210,11 +220,13 @@ TEST(JITEngineErrors, PartialRotaryIsRejectedWithTheMissingFeature) {
   ASSERT_TRUE(file.is_ok()) << file.error().message();
   auto jit = smepilot::engine::load_jit_engine(**file, {}, {});
   ASSERT_FALSE(jit.is_ok());
-  EXPECT_NE(jit.error().message().find("the JIT engine cannot compile this model"),
-            std::string::npos)
+  EXPECT_NE(
+      jit.error().message().find("the JIT engine cannot compile this model"),
+      std::string::npos)
       << jit.error().message();
-  EXPECT_NE(jit.error().message().find("partial rotary embeddings are not supported"),
-            std::string::npos)
+  EXPECT_NE(
+      jit.error().message().find("partial rotary embeddings are not supported"),
+      std::string::npos)
       << jit.error().message();
 }
 
@@ -227,11 +239,14 @@ TEST(JITEngineErrors, EvalChecksPositionsAndTokens) {
   ASSERT_TRUE(jit.is_ok()) << jit.error().message();
   std::vector<float> logits(512);
   std::vector<int32_t> one{1};
-  EXPECT_FALSE((*jit)->eval(one, 3, rt::logits_mode::last, logits.data()).is_ok());
+  EXPECT_FALSE(
+      (*jit)->eval(one, 3, rt::logits_mode::last, logits.data()).is_ok());
   std::vector<int32_t> bad{1, 512};
-  EXPECT_FALSE((*jit)->eval(bad, 0, rt::logits_mode::last, logits.data()).is_ok());
+  EXPECT_FALSE(
+      (*jit)->eval(bad, 0, rt::logits_mode::last, logits.data()).is_ok());
   std::vector<int32_t> too_long(17, 1);
-  EXPECT_FALSE((*jit)->eval(too_long, 0, rt::logits_mode::last, logits.data()).is_ok());
+  EXPECT_FALSE(
+      (*jit)->eval(too_long, 0, rt::logits_mode::last, logits.data()).is_ok());
   EXPECT_EQ((*jit)->n_past(), 0);
 }
 
@@ -256,16 +271,19 @@ TEST(JITEngineLastRow, LastModeMatchesTheLastRowOfAll) {
   ASSERT_TRUE((*jit)->eval(seq, 0, rt::logits_mode::last, last.data()).is_ok());
   double max_diff = 0;
   for (int32_t v = 0; v < vocab; ++v)
-    max_diff = std::max(max_diff,
-                        double(std::fabs(last[v] - all[(seq.size() - 1) * vocab + v])));
+    max_diff = std::max(
+        max_diff,
+        double(std::fabs(last[v] - all[(seq.size() - 1) * vocab + v])));
   EXPECT_LE(max_diff, 1e-6);
   // Ending on a whole chunk: the last row comes from the `_last` variant.
   std::vector<int32_t> sixteen(seq.begin(), seq.begin() + 16);
   (*jit)->reset();
-  ASSERT_TRUE((*jit)->eval(sixteen, 0, rt::logits_mode::last, last.data()).is_ok());
+  ASSERT_TRUE(
+      (*jit)->eval(sixteen, 0, rt::logits_mode::last, last.data()).is_ok());
   max_diff = 0;
   for (int32_t v = 0; v < vocab; ++v)
-    max_diff = std::max(max_diff, double(std::fabs(last[v] - all[15 * size_t(vocab) + v])));
+    max_diff = std::max(
+        max_diff, double(std::fabs(last[v] - all[15 * size_t(vocab) + v])));
   EXPECT_LE(max_diff, 1e-6);
 }
 

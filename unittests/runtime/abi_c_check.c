@@ -27,8 +27,10 @@ static const smepilot_rt_dispatch c_dispatches[] = {{
     0, /* sme_share */
     1, /* tile_granule */
     {0, 1, 1, 0},
-    0, 1, /* bindings */
-    0, 0, /* deps */
+    0,
+    1, /* bindings */
+    0,
+    0, /* deps */
 }};
 
 /* constants: {offset, n}; argument 0: n floats. */
@@ -52,14 +54,23 @@ const smepilot_rt_dispatch_table smepilot_rt_test_c_table = {
 /* The layouts as the C compiler sees them, for comparison with C++. */
 size_t smepilot_rt_test_c_layout(int which) {
   switch (which) {
-  case 0: return sizeof(smepilot_rt_extent);
-  case 1: return sizeof(smepilot_rt_buffer);
-  case 2: return sizeof(smepilot_rt_binding);
-  case 3: return sizeof(smepilot_rt_dispatch);
-  case 4: return sizeof(smepilot_rt_dispatch_table);
-  case 5: return offsetof(smepilot_rt_dispatch, tile_count);
-  case 6: return offsetof(smepilot_rt_dispatch_table, dispatches);
-  case 7: return offsetof(smepilot_rt_dispatch_table, deps);
-  default: return 0;
+  case 0:
+    return sizeof(smepilot_rt_extent);
+  case 1:
+    return sizeof(smepilot_rt_buffer);
+  case 2:
+    return sizeof(smepilot_rt_binding);
+  case 3:
+    return sizeof(smepilot_rt_dispatch);
+  case 4:
+    return sizeof(smepilot_rt_dispatch_table);
+  case 5:
+    return offsetof(smepilot_rt_dispatch, tile_count);
+  case 6:
+    return offsetof(smepilot_rt_dispatch_table, dispatches);
+  case 7:
+    return offsetof(smepilot_rt_dispatch_table, deps);
+  default:
+    return 0;
   }
 }

@@ -265,8 +265,8 @@ std::unique_ptr<table_builder> make_phase(phase_kind kind, phase_options opt = {
   const int64_t chunk = kind == phase_kind::decode ? 1 : 4;
   const bool last = kind == phase_kind::chunk4_last;
   tb->phase = kind == phase_kind::decode   ? "decode"
-                   : kind == phase_kind::chunk4 ? "prefill_c4"
-                                                : "prefill_c4_last";
+              : kind == phase_kind::chunk4 ? "prefill_c4"
+                                           : "prefill_c4_last";
   const int64_t cache = compiled_ctx * g_dims.cache_row;
   const int64_t logits_bytes = (last ? 1 : chunk) * g_dims.n_vocab * 4;
   uint32_t tok = 0, embd = 0, k = 0, v = 0, lg = 0, probe = 0;
@@ -299,8 +299,7 @@ std::unique_ptr<table_builder> make_phase(phase_kind kind, phase_options opt = {
                                       : kind == phase_kind::chunk4 ? &trace_kernel<4>
                                                                    : &trace_kernel<5>;
   tb->dispatch("trace", tb->kernel(trace), fixed(1), {rd(tok), rd(embd)});
-  tb->dispatch("cache", tb->kernel(&cache_kernel), fixed(chunk),
-               {rd(tok), rd(embd), rw(k), rw(v)});
+  tb->dispatch("cache", tb->kernel(&cache_kernel), fixed(chunk), {rd(tok), rd(embd), rw(k), rw(v)});
   const int64_t rows = last ? 1 : chunk;
   tb->dispatch("logits", tb->kernel(last ? &logits_last_kernel<4> : &logits_all_kernel),
                fixed(rows * g_dims.blocks_per_row), {rd(tok), rd(embd), rd(k), rd(v), wr(lg)}, {1});
@@ -440,8 +439,8 @@ std::string compare(const std::vector<float> &got, const std::vector<float> &wan
   for (size_t i = 0; i < got.size(); ++i)
     if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0)
       return "row " + std::to_string(i / size_t(g_dims.n_vocab)) + " col " +
-             std::to_string(i % size_t(g_dims.n_vocab)) + ": " + std::to_string(got[i]) +
-             " vs " + std::to_string(want[i]);
+             std::to_string(i % size_t(g_dims.n_vocab)) + ": " + std::to_string(got[i]) + " vs " +
+             std::to_string(want[i]);
   return "";
 }
 
@@ -616,8 +615,8 @@ TEST_F(CompiledEngine, IncrementalDecodeAndTruncationReadTheCache) {
   for (int32_t t : {9, 10, 11}) {
     history.push_back(t);
     std::vector<float> row(size_t(g_dims.n_vocab));
-    ASSERT_TRUE(e->eval(std::vector<int32_t>{t}, int32_t(history.size() - 1),
-                        rt::logits_mode::last, row.data()));
+    ASSERT_TRUE(e->eval(std::vector<int32_t>{t}, int32_t(history.size() - 1), rt::logits_mode::last,
+                        row.data()));
     EXPECT_EQ(compare(row, expected_row(history, int64_t(history.size() - 1), file_embd_)), "")
         << "token " << t;
   }
@@ -702,8 +701,7 @@ TEST_F(CompiledEngine, EvalChecksFailBeforeAnyKernelRuns) {
   EXPECT_THAT(overflow.message(), HasSubstr("positions 9..17 exceed the context size 16"));
 
   for (int32_t bad : {int32_t(g_dims.n_vocab), -1}) {
-    rt::status st =
-        e->eval(std::vector<int32_t>{3, bad}, 9, rt::logits_mode::last, logits.data());
+    rt::status st = e->eval(std::vector<int32_t>{3, bad}, 9, rt::logits_mode::last, logits.data());
     ASSERT_FALSE(st) << bad;
     EXPECT_THAT(st.message(), HasSubstr("token id " + std::to_string(bad) + " is out of range"));
     EXPECT_THAT(st.message(), HasSubstr("[0, " + std::to_string(g_dims.n_vocab) + ")"));
@@ -777,10 +775,9 @@ TEST_F(CompiledEngine, WrongAbiVersion) {
   toy_model tm = full_model();
   smepilot_rt_compiled_model m = *tm.model();
   m.abi_version = SMEPILOT_RT_ABI_VERSION + 1;
-  EXPECT_THAT(load_error(&m), HasSubstr("ABI version " +
-                                        std::to_string(SMEPILOT_RT_ABI_VERSION + 1) +
-                                        ", this runtime reads " +
-                                        std::to_string(SMEPILOT_RT_ABI_VERSION)));
+  EXPECT_THAT(load_error(&m),
+              HasSubstr("ABI version " + std::to_string(SMEPILOT_RT_ABI_VERSION + 1) +
+                        ", this runtime reads " + std::to_string(SMEPILOT_RT_ABI_VERSION)));
 }
 
 TEST_F(CompiledEngine, NoPhases) {
@@ -819,8 +816,8 @@ TEST_F(CompiledEngine, WeightSizeNotTheTensorsF32Size) {
   toy_model tm = full_model();
   tm.tables[1]->arg("token_embd.weight").size.base = g_dims.embd_bytes / 2;
   const std::string msg = load_error(tm.model());
-  EXPECT_THAT(msg, HasSubstr("'token_embd.weight' is " + std::to_string(g_dims.embd_bytes / 2) +
-                             " bytes"));
+  EXPECT_THAT(
+      msg, HasSubstr("'token_embd.weight' is " + std::to_string(g_dims.embd_bytes / 2) + " bytes"));
   EXPECT_THAT(msg, HasSubstr("needs " + std::to_string(g_dims.embd_bytes)));
 }
 
@@ -975,8 +972,8 @@ TEST_F(CompiledEngine, LoadTableRunsOnceAndThePhasesReadWhatItPacked) {
   for (int32_t t : {42, 43}) {
     history.push_back(t);
     std::vector<float> row(size_t(g_dims.n_vocab), -1.0f);
-    ASSERT_TRUE(e->eval(std::vector<int32_t>{t}, int32_t(history.size() - 1),
-                        rt::logits_mode::last, row.data()));
+    ASSERT_TRUE(e->eval(std::vector<int32_t>{t}, int32_t(history.size() - 1), rt::logits_mode::last,
+                        row.data()));
     EXPECT_EQ(compare(row, expected_row(history, int64_t(history.size() - 1), neg)), "")
         << "token " << t;
   }
@@ -1164,17 +1161,16 @@ TEST_F(CompiledEngine, LoadTableWritingANameOfTheAbi) {
 TEST_F(CompiledEngine, TwoPackedBuffersOfOneName) {
   toy_model tm = packed_model({.scratch = true});
   tm.load->buffers[2].name = packed_name;
-  EXPECT_THAT(load_error(tm.model()),
-              HasSubstr(std::string("the load table has two packed buffers '") + packed_name +
-                        "'"));
+  EXPECT_THAT(
+      load_error(tm.model()),
+      HasSubstr(std::string("the load table has two packed buffers '") + packed_name + "'"));
 }
 
 TEST_F(CompiledEngine, PackedBufferOfNoBytes) {
   toy_model tm = packed_model({.scratch = true});
   tm.load->buffers[2].size.base = 0;
-  EXPECT_THAT(load_error(tm.model()),
-              HasSubstr(std::string("the load table's packed buffer '") + scratch_name +
-                        "' is 0 bytes"));
+  EXPECT_THAT(load_error(tm.model()), HasSubstr(std::string("the load table's packed buffer '") +
+                                                scratch_name + "' is 0 bytes"));
   // Far too large to allocate: refused before any allocation.
   tm.load->buffers[2].size.base = (int64_t(1) << 40) + 1;
   EXPECT_THAT(load_error(tm.model()),
@@ -1204,12 +1200,12 @@ TEST_F(CompiledEngine, PhaseBindsAPackedBufferWithAnotherSize) {
 TEST_F(CompiledEngine, PhaseWritesAPackedBuffer) {
   for (uint32_t access : {SMEPILOT_RT_ACCESS_WRITE, SMEPILOT_RT_ACCESS_READ_WRITE}) {
     toy_model tm = packed_model({.scratch = true});
-    tm.tables[0] = make_phase(phase_kind::decode, {.probe = scratch_name,
-                                                   .probe_bytes = scratch_bytes,
-                                                   .probe_access = access});
+    tm.tables[0] =
+        make_phase(phase_kind::decode,
+                   {.probe = scratch_name, .probe_bytes = scratch_bytes, .probe_access = access});
     EXPECT_THAT(load_error(tm.model()),
-                HasSubstr(std::string("phase 'decode' writes the packed buffer '") +
-                          scratch_name + "' (only the load table may)"))
+                HasSubstr(std::string("phase 'decode' writes the packed buffer '") + scratch_name +
+                          "' (only the load table may)"))
         << "access " << access;
   }
 }

@@ -13,8 +13,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <optional>
 #include <initializer_list>
+#include <optional>
 #include <vector>
 
 // The straight computations below must round exactly like the kernels.
@@ -304,11 +304,21 @@ template <int Id> void share_kernel(void *const *b, const int64_t *, int64_t, in
   float *out = static_cast<float *>(b[Id == 4 ? 2 : 1]);
   for (int64_t i = 0; i < share_n; ++i) {
     switch (Id) {
-    case 0: out[i] = in[i] + 1.0f; break;
-    case 1: out[i] = 2.0f * in[i]; break;
-    case 2: out[i] = in[i] + 1.0f; break;
-    case 3: out[i] = 3.0f * in[i]; break;
-    default: out[i] = in[i] + static_cast<const float *>(b[1])[i]; break;
+    case 0:
+      out[i] = in[i] + 1.0f;
+      break;
+    case 1:
+      out[i] = 2.0f * in[i];
+      break;
+    case 2:
+      out[i] = in[i] + 1.0f;
+      break;
+    case 3:
+      out[i] = 3.0f * in[i];
+      break;
+    default:
+      out[i] = in[i] + static_cast<const float *>(b[1])[i];
+      break;
     }
   }
 }
@@ -369,10 +379,8 @@ template <int Id> void record_kernel(void *const *b, const int64_t *, int64_t, i
 /// Runs x -> first -> second -> out, three record_kernel dispatches, so that
 /// the two temporaries live at dispatches 0-1 and 1-2 (both at 1); `extra`
 /// adds a temporary nothing binds. Returns the program after one run.
-std::optional<dispatch_program> run_two_temporaries(table_builder &tb,
-                                                    smepilot_rt_buffer first,
-                                                    smepilot_rt_buffer second,
-                                                    bool extra = false) {
+std::optional<dispatch_program> run_two_temporaries(table_builder &tb, smepilot_rt_buffer first,
+                                                    smepilot_rt_buffer second, bool extra = false) {
   const uint32_t x = tb.argument("x"), out = tb.argument("out");
   const uint32_t t0 = tb.temporary(first.name, first.size, first.alignment);
   const uint32_t t1 = tb.temporary(second.name, second.size, second.alignment);

@@ -105,24 +105,24 @@ TEST(Fp16, KnownEncodings) {
   EXPECT_EQ(h16(-2.0f), 0xc000);
   EXPECT_EQ(h16(0.5f), 0x3800);
   EXPECT_EQ(h16(0.1f), 0x2e66);
-  EXPECT_EQ(h16(65504.0f), 0x7bff);                   // largest finite
-  EXPECT_EQ(h16(65519.0f), 0x7bff);                   // below the halfway point
-  EXPECT_EQ(h16(65520.0f), 0x7c00);                   // tie with odd 0x7bff: up, to inf
+  EXPECT_EQ(h16(65504.0f), 0x7bff); // largest finite
+  EXPECT_EQ(h16(65519.0f), 0x7bff); // below the halfway point
+  EXPECT_EQ(h16(65520.0f), 0x7c00); // tie with odd 0x7bff: up, to inf
   EXPECT_EQ(h16(1e6f), 0x7c00);
   EXPECT_EQ(h16(-1e6f), 0xfc00);
   EXPECT_EQ(h16(std::numeric_limits<float>::infinity()), 0x7c00);
   EXPECT_EQ(h16(-std::numeric_limits<float>::infinity()), 0xfc00);
-  EXPECT_EQ(h16(std::ldexp(1.0f, -14)), 0x0400);      // smallest normal
-  EXPECT_EQ(h16(std::ldexp(1023.0f, -24)), 0x03ff);   // largest subnormal
-  EXPECT_EQ(h16(std::ldexp(1.0f, -24)), 0x0001);      // smallest subnormal
-  EXPECT_EQ(h16(std::ldexp(1.0f, -25)), 0x0000);      // tie with 0: to even (0)
+  EXPECT_EQ(h16(std::ldexp(1.0f, -14)), 0x0400);    // smallest normal
+  EXPECT_EQ(h16(std::ldexp(1023.0f, -24)), 0x03ff); // largest subnormal
+  EXPECT_EQ(h16(std::ldexp(1.0f, -24)), 0x0001);    // smallest subnormal
+  EXPECT_EQ(h16(std::ldexp(1.0f, -25)), 0x0000);    // tie with 0: to even (0)
   EXPECT_EQ(h16(std::nextafter(std::ldexp(1.0f, -25), 1.0f)), 0x0001);
-  EXPECT_EQ(h16(std::ldexp(3.0f, -25)), 0x0002);      // 1.5 ulp: tie, to even (2)
-  EXPECT_EQ(h16(std::ldexp(5.0f, -25)), 0x0002);      // 2.5 ulp: tie, to even (2)
-  EXPECT_EQ(h16(-std::ldexp(1.0f, -26)), 0x8000);     // underflow keeps the sign
+  EXPECT_EQ(h16(std::ldexp(3.0f, -25)), 0x0002);        // 1.5 ulp: tie, to even (2)
+  EXPECT_EQ(h16(std::ldexp(5.0f, -25)), 0x0002);        // 2.5 ulp: tie, to even (2)
+  EXPECT_EQ(h16(-std::ldexp(1.0f, -26)), 0x8000);       // underflow keeps the sign
   EXPECT_EQ(h16(1.0f + std::ldexp(1.0f, -11)), 0x3c00); // tie: to even
   EXPECT_EQ(h16(1.0f + std::ldexp(3.0f, -11)), 0x3c02); // tie: to even (up)
-  EXPECT_EQ(h16(std::ldexp(2047.0f, -25)), 0x0400);   // rounds up into the normals
+  EXPECT_EQ(h16(std::ldexp(2047.0f, -25)), 0x0400);     // rounds up into the normals
   EXPECT_EQ(h16(1e-10f), 0x0000);
 }
 
@@ -219,8 +219,8 @@ TEST(Bf16, KnownEncodingsAndRounding) {
   EXPECT_EQ(fp32_to_bf16(INFINITY), 0x7f80);
   EXPECT_EQ(fp32_to_bf16(-INFINITY), 0xff80);
   EXPECT_EQ(fp32_to_bf16(std::numeric_limits<float>::max()), 0x7f80); // rounds to inf
-  EXPECT_EQ(fp32_to_bf16(bits_to_float(0x00010000)), 0x0001);        // subnormal
-  EXPECT_EQ(fp32_to_bf16(bits_to_float(0x00008000)), 0x0000);        // subnormal tie
+  EXPECT_EQ(fp32_to_bf16(bits_to_float(0x00010000)), 0x0001);         // subnormal
+  EXPECT_EQ(fp32_to_bf16(bits_to_float(0x00008000)), 0x0000);         // subnormal tie
   EXPECT_EQ(fp32_to_bf16(bits_to_float(0x00018000)), 0x0002);
   EXPECT_EQ(bf16_to_fp32(0x3f80), 1.0f);
   EXPECT_EQ(bf16_to_fp32(0x0001), bits_to_float(0x00010000));

@@ -20,8 +20,8 @@ using smepilot::rt::test::gguf_bytes;
 using smepilot::rt::test::model_path;
 using smepilot::rt::test::parse_error;
 
-#define EXPECT_CONTAINS(text, part)                                                             \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                                    \
+#define EXPECT_CONTAINS(text, part)                                                                \
+  EXPECT_NE(std::string(text).find(part), std::string::npos)                                       \
       << "expected to find \"" << (part) << "\" in: " << (text)
 
 namespace {
@@ -141,8 +141,8 @@ TEST(Gguf, TypedAccessorErrorsNameFileAndKey) {
   ASSERT_FALSE(wrong.is_ok());
   EXPECT_CONTAINS(wrong.error().message(), "small.gguf: offset ");
   EXPECT_CONTAINS(wrong.error().message(), "key 't.u32' has type uint32, expected string");
-  EXPECT_FALSE(g.get_uint("t.i8").is_ok());  // negative
-  EXPECT_FALSE(g.get_int("t.u64").is_ok());  // > INT64_MAX
+  EXPECT_FALSE(g.get_uint("t.i8").is_ok()); // negative
+  EXPECT_FALSE(g.get_int("t.u64").is_ok()); // > INT64_MAX
   EXPECT_FALSE(g.get_float("t.u32").is_ok());
   EXPECT_FALSE(g.get_bool("t.u8").is_ok());
   EXPECT_FALSE(g.get_string_array("t.i32s").is_ok());
@@ -428,10 +428,18 @@ TEST(GgufCorrupt, RandomMutationsNeverCrash) {
     for (int m = 0; m < n_mut; ++m) {
       size_t at = rng() % b.size();
       switch (rng() % 4) {
-      case 0: b[at] = uint8_t(rng()); break;
-      case 1: b[at] ^= uint8_t(1u << (rng() % 8)); break;
-      case 2: b[at] = 0xff; break;
-      default: b.resize(at); break;
+      case 0:
+        b[at] = uint8_t(rng());
+        break;
+      case 1:
+        b[at] ^= uint8_t(1u << (rng() % 8));
+        break;
+      case 2:
+        b[at] = 0xff;
+        break;
+      default:
+        b.resize(at);
+        break;
       }
       if (b.empty())
         break;
@@ -455,8 +463,7 @@ TEST(GgufCorrupt, RandomMutationsNeverCrash) {
 
 TEST(GgufOpen, ModeResolution) {
   const uint64_t gib = 1ull << 30;
-  EXPECT_EQ(gguf_resolve_load_mode(gguf_load_mode::automatic, gib, 4 * gib),
-            gguf_load_mode::read);
+  EXPECT_EQ(gguf_resolve_load_mode(gguf_load_mode::automatic, gib, 4 * gib), gguf_load_mode::read);
   EXPECT_EQ(gguf_resolve_load_mode(gguf_load_mode::automatic, 2 * gib, 4 * gib),
             gguf_load_mode::mmap);
   EXPECT_EQ(gguf_resolve_load_mode(gguf_load_mode::automatic, gib, 0), gguf_load_mode::mmap);
@@ -480,8 +487,8 @@ TEST(GgufOpen, MissingFileAndDirectory) {
 }
 
 TEST(GgufOpen, EveryModeGivesTheSameImage) {
-  const std::string path = ::testing::TempDir() + "gguf_open_modes_" +
-                           std::to_string(getpid()) + ".gguf";
+  const std::string path =
+      ::testing::TempDir() + "gguf_open_modes_" + std::to_string(getpid()) + ".gguf";
   ASSERT_TRUE(small_writer().write_file(path).is_ok());
   std::vector<uint8_t> expected = small_file();
   for (gguf_load_mode mode :
@@ -506,8 +513,8 @@ TEST(GgufOpen, EveryModeGivesTheSameImage) {
 }
 
 TEST(GgufOpen, EmptyAndCorruptFilesOnDisk) {
-  const std::string path = ::testing::TempDir() + "gguf_empty_" + std::to_string(getpid()) +
-                           ".gguf";
+  const std::string path =
+      ::testing::TempDir() + "gguf_empty_" + std::to_string(getpid()) + ".gguf";
   for (gguf_load_mode mode : {gguf_load_mode::mmap, gguf_load_mode::read}) {
     FILE *fp = std::fopen(path.c_str(), "wb");
     ASSERT_NE(fp, nullptr);
@@ -539,8 +546,7 @@ TEST(GgufModels, EveryModelOpens) {
   };
   for (expect e : {expect{"stories260K.gguf", 48, 19}, expect{"qwen3-tiny-f16.gguf", 24, 23},
                    expect{"qwen3-tiny-bf16.gguf", 24, 23}, expect{"qwen3-tiny-q8_0.gguf", 24, 24},
-                   expect{"qwen3-tiny-q4_0.gguf", 24, 24},
-                   expect{"qwen3moe-tiny-f16.gguf", 26, 26},
+                   expect{"qwen3-tiny-q4_0.gguf", 24, 24}, expect{"qwen3moe-tiny-f16.gguf", 26, 26},
                    expect{"llama3-tiny-f16.gguf", 21, 23},
                    expect{"tokenizer-tests/ggml-vocab-llama-spm.gguf", 0, 22},
                    expect{"tokenizer-tests/ggml-vocab-gpt-2.gguf", 0, 16}}) {

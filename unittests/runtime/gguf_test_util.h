@@ -70,9 +70,9 @@ inline std::string model_path(std::string_view name) {
 }
 
 /// Fails (never skips) when the shared models are missing.
-#define SMEPILOT_REQUIRE_MODELS()                                                               \
-  ASSERT_TRUE(std::filesystem::is_directory(::smepilot::rt::test::models_dir()))               \
-      << "test models not found at " << ::smepilot::rt::test::models_dir()                      \
+#define SMEPILOT_REQUIRE_MODELS()                                                                  \
+  ASSERT_TRUE(std::filesystem::is_directory(::smepilot::rt::test::models_dir()))                   \
+      << "test models not found at " << ::smepilot::rt::test::models_dir()                         \
       << " (SMEPILOT_MODELS_DIR); these tests need /work/shared/models"
 
 /// Parses `bytes` and returns the error message ("" if it parsed).

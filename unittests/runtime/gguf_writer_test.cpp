@@ -13,8 +13,8 @@
 using namespace smepilot::rt;
 using smepilot::rt::test::gguf_bytes;
 
-#define EXPECT_CONTAINS(text, part)                                                             \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                                    \
+#define EXPECT_CONTAINS(text, part)                                                                \
+  EXPECT_NE(std::string(text).find(part), std::string::npos)                                       \
       << "expected to find \"" << (part) << "\" in: " << (text)
 
 namespace {
@@ -225,9 +225,8 @@ TEST(GgufWriter, WritesFilesAtomically) {
   // A failing generator leaves neither the file nor the .part behind.
   std::remove(path.c_str());
   gguf_writer bad;
-  bad.add_tensor_stream("s", ggml_type::f32, {4}, [](uint64_t, std::span<uint8_t>) {
-    return status::error("out of ideas");
-  });
+  bad.add_tensor_stream("s", ggml_type::f32, {4},
+                        [](uint64_t, std::span<uint8_t>) { return status::error("out of ideas"); });
   status s = bad.write_file(path);
   ASSERT_FALSE(s.is_ok());
   EXPECT_EQ(access(path.c_str(), F_OK), -1);

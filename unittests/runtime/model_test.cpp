@@ -16,8 +16,8 @@
 using namespace smepilot::rt;
 using smepilot::rt::test::model_path;
 
-#define EXPECT_CONTAINS(text, part)                                                             \
-  EXPECT_NE(std::string(text).find(part), std::string::npos)                                    \
+#define EXPECT_CONTAINS(text, part)                                                                \
+  EXPECT_NE(std::string(text).find(part), std::string::npos)                                       \
       << "expected to find \"" << (part) << "\" in: " << (text)
 
 namespace {
@@ -206,8 +206,7 @@ struct synth {
         dims = it->second;
       if (auto it = types.find(name); it != types.end())
         type = it->second;
-      w.add_tensor(name, type, dims,
-                   std::vector<uint8_t>(gguf_writer::tensor_bytes(type, dims)));
+      w.add_tensor(name, type, dims, std::vector<uint8_t>(gguf_writer::tensor_bytes(type, dims)));
     };
     const ggml_type f32 = ggml_type::f32, f16 = ggml_type::f16;
     tensor("token_embd.weight", {n_embd, n_vocab}, f16);
@@ -286,15 +285,15 @@ TEST(ModelConfig, DefaultsForAbsentOptionalKeys) {
     ASSERT_TRUE(f);
     auto c = read_model_config(*f);
     ASSERT_TRUE(c.is_ok()) << c.error().message();
-    EXPECT_EQ(c->rope_theta, 10000.0f);   // no rope.freq_base
-    EXPECT_EQ(c->head_dim, 4u);           // no key_length: n_embd / n_head
-    EXPECT_EQ(c->head_dim_v, 4u);         // no value_length: head_dim
-    EXPECT_EQ(c->rope_dim, 4u);           // no rope.dimension_count: head_dim
-    EXPECT_EQ(c->n_vocab, 32u);           // no vocab_size, no tokens: token_embd
+    EXPECT_EQ(c->rope_theta, 10000.0f); // no rope.freq_base
+    EXPECT_EQ(c->head_dim, 4u);         // no key_length: n_embd / n_head
+    EXPECT_EQ(c->head_dim_v, 4u);       // no value_length: head_dim
+    EXPECT_EQ(c->rope_dim, 4u);         // no rope.dimension_count: head_dim
+    EXPECT_EQ(c->n_vocab, 32u);         // no vocab_size, no tokens: token_embd
     EXPECT_EQ(c->name, "");
     EXPECT_TRUE(c->tied_embeddings);
-    EXPECT_EQ(c->rope_type, std::string(arch) == "llama" ? rope_style::interleaved
-                                                         : rope_style::neox);
+    EXPECT_EQ(c->rope_type,
+              std::string(arch) == "llama" ? rope_style::interleaved : rope_style::neox);
     auto w = bind_model_weights(*f, *c);
     ASSERT_TRUE(w.is_ok()) << w.error().message();
     EXPECT_EQ(w->output, w->token_embd);
@@ -337,10 +336,9 @@ TEST(ModelConfig, ExplicitOptionalKeys) {
 }
 
 TEST(ModelConfig, MissingRequiredKeysAreNamed) {
-  for (const char *key :
-       {"llama.context_length", "llama.embedding_length", "llama.block_count",
-        "llama.feed_forward_length", "llama.attention.head_count",
-        "llama.attention.layer_norm_rms_epsilon"}) {
+  for (const char *key : {"llama.context_length", "llama.embedding_length", "llama.block_count",
+                          "llama.feed_forward_length", "llama.attention.head_count",
+                          "llama.attention.layer_norm_rms_epsilon"}) {
     synth s;
     s.drop_keys = {key};
     EXPECT_CONTAINS(config_error(s), std::string("synth.gguf: key '") + key +

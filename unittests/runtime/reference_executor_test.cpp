@@ -128,10 +128,10 @@ struct oracle_case {
 const oracle_case kCases[] = {
     {"stories260K", "stories260K.gguf", "stories260K.json", "f32kv", kv_cache_type::f32, 1e-4f,
      "F32 weights and F32 math on both sides: only summation order differs (README: 1e-4)"},
-    {"qwen3_f32", "qwen3-tiny-f16.gguf", "qwen3-tiny-f32.json", "f32kv", kv_cache_type::f32,
-     1e-4f, "the F32 oracle file is the exact upcast of the F16 one; F32 math on both sides"},
-    {"qwen3_f16", "qwen3-tiny-f16.gguf", "qwen3-tiny-f16.json", "f32kv", kv_cache_type::f32,
-     4e-4f, "llama.cpp rounds activations to F16 for F16 weights (README: 2e-4)"},
+    {"qwen3_f32", "qwen3-tiny-f16.gguf", "qwen3-tiny-f32.json", "f32kv", kv_cache_type::f32, 1e-4f,
+     "the F32 oracle file is the exact upcast of the F16 one; F32 math on both sides"},
+    {"qwen3_f16", "qwen3-tiny-f16.gguf", "qwen3-tiny-f16.json", "f32kv", kv_cache_type::f32, 4e-4f,
+     "llama.cpp rounds activations to F16 for F16 weights (README: 2e-4)"},
     {"qwen3_bf16", "qwen3-tiny-bf16.gguf", "qwen3-tiny-bf16.json", "f32kv", kv_cache_type::f32,
      4e-3f, "llama.cpp rounds activations to BF16 for BF16 weights (README: 2.7e-3)"},
     {"qwen3_q8_0", "qwen3-tiny-q8_0.gguf", "qwen3-tiny-q8_0.json", "f32kv", kv_cache_type::f32,
@@ -148,8 +148,8 @@ const oracle_case kCases[] = {
     // Its CPU flash attention also rounds Q to F16 and accumulates the
     // weighted V sum in F16: about 1e-3 relative to the logits' magnitude
     // (~1 for the random models, ~17 for stories260K).
-    {"qwen3_f16_f16kv", "qwen3-tiny-f16.gguf", "qwen3-tiny-f16.json", "f16kv",
-     kv_cache_type::f16, 1e-3f, "F16 activations, F16 K/V, F16 flash-attention accumulation"},
+    {"qwen3_f16_f16kv", "qwen3-tiny-f16.gguf", "qwen3-tiny-f16.json", "f16kv", kv_cache_type::f16,
+     1e-3f, "F16 activations, F16 K/V, F16 flash-attention accumulation"},
     {"qwen3_q8_0_f16kv", "qwen3-tiny-q8_0.gguf", "qwen3-tiny-q8_0.json", "f16kv",
      kv_cache_type::f16, 1.5e-2f, "8-bit activations dominate, as qwen3_q8_0"},
     {"qwen3moe_f16_f16kv", "qwen3moe-tiny-f16.gguf", "qwen3moe-tiny-f16.json", "f16kv",
@@ -169,8 +169,7 @@ class OracleTest : public ::testing::TestWithParam<oracle_case> {};
 
 TEST_P(OracleTest, TeacherForcedLogitsMatch) {
   const oracle_case &c = GetParam();
-  SCOPED_TRACE(std::string(c.label) + ": tolerance " + std::to_string(c.tol) + " because " +
-               c.why);
+  SCOPED_TRACE(std::string(c.label) + ": tolerance " + std::to_string(c.tol) + " because " + c.why);
   auto file = open_model(c.model);
   ASSERT_TRUE(file);
   const json oracle = load_json(kModels + "/oracles/" + c.oracle);
@@ -197,9 +196,9 @@ TEST_P(OracleTest, TeacherForcedLogitsMatch) {
     for (size_t k = 0; k < steps.size(); ++k) {
       if (k > 0) {
         const int32_t fed = gen[k - 1];
-        ASSERT_TRUE(eng->eval({&fed, 1}, int32_t(prompt.size() + k - 1), logits_mode::last,
-                              logits.data())
-                        .is_ok());
+        ASSERT_TRUE(
+            eng->eval({&fed, 1}, int32_t(prompt.size() + k - 1), logits_mode::last, logits.data())
+                .is_ok());
       }
       const json &step = steps[k];
       ++n_steps;
@@ -231,8 +230,8 @@ TEST_P(OracleTest, TeacherForcedLogitsMatch) {
         }
         if (row.contains("full_npy")) {
           std::vector<int64_t> shape;
-          auto full = read_npy_f32(kModels + "/oracles/" + row["full_npy"].get<std::string>(),
-                                   &shape);
+          auto full =
+              read_npy_f32(kModels + "/oracles/" + row["full_npy"].get<std::string>(), &shape);
           ASSERT_EQ(full.size(), size_t(n_vocab)) << row["full_npy"];
           ++n_npy;
           for (int32_t id = 0; id < n_vocab; ++id) {
@@ -439,8 +438,7 @@ TEST(ReferenceExecutor, EvalRejectsBadInputWithoutTouchingTheCache) {
 
   status overflow = eng->eval(prompt, 5, logits_mode::last, again.data());
   ASSERT_FALSE(overflow.is_ok());
-  EXPECT_NE(overflow.message().find("context overflow"), std::string::npos)
-      << overflow.message();
+  EXPECT_NE(overflow.message().find("context overflow"), std::string::npos) << overflow.message();
 
   const int32_t bad = 512;
   status range = eng->eval({&bad, 1}, 5, logits_mode::last, again.data());

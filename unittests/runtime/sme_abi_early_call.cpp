@@ -30,8 +30,8 @@ void call_before_initializers() {
 }
 } // namespace
 
-__attribute__((section(".preinit_array"), used)) static void (*const early_call)() =
-    call_before_initializers;
+__attribute__((section(".preinit_array"),
+               used)) static void (*const early_call)() = call_before_initializers;
 
 int main() {
   std::puts("main reached");

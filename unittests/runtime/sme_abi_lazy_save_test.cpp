@@ -62,8 +62,9 @@ SMEPILOT_SME_TARGET __attribute__((noinline)) void disable_za() {
 
 /// Loads ZA from `in`, calls `callee` (a private-ZA function: the compiler
 /// wraps the call in a lazy save), stores ZA to `out`.
-__arm_new("za") SMEPILOT_SME_TARGET __attribute__((noinline)) void
-keep_za_across_call(const uint8_t *in, uint8_t *out, int64_t svl, bool use_disable) {
+__arm_new("za") SMEPILOT_SME_TARGET
+    __attribute__((noinline)) void keep_za_across_call(const uint8_t *in, uint8_t *out, int64_t svl,
+                                                       bool use_disable) {
   for (int64_t row = 0; row < svl; ++row)
     svldr_za(uint32_t(row), in + row * svl);
   if (use_disable)
@@ -76,9 +77,9 @@ keep_za_across_call(const uint8_t *in, uint8_t *out, int64_t svl, bool use_disab
 
 /// The same in streaming mode: the call to the non-streaming callee also
 /// leaves and re-enters streaming mode around the lazy save.
-__arm_new("za") __arm_locally_streaming SMEPILOT_SME_TARGET __attribute__((noinline)) void
-keep_za_across_call_streaming(
-    const uint8_t *in, uint8_t *out, int64_t svl, bool use_disable) {
+__arm_new("za") __arm_locally_streaming SMEPILOT_SME_TARGET
+    __attribute__((noinline)) void keep_za_across_call_streaming(const uint8_t *in, uint8_t *out,
+                                                                 int64_t svl, bool use_disable) {
   for (int64_t row = 0; row < svl; ++row)
     svldr_za(uint32_t(row), in + row * svl);
   if (use_disable)

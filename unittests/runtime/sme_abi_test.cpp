@@ -142,11 +142,11 @@ call_recording:
 5:
         )" SMEPILOT_CANARY(1) SMEPILOT_CANARY(2) SMEPILOT_CANARY(3) SMEPILOT_CANARY(4)
         SMEPILOT_CANARY(5) SMEPILOT_CANARY(6) SMEPILOT_CANARY(7) SMEPILOT_CANARY(8)
-        SMEPILOT_CANARY(9) SMEPILOT_CANARY(10) SMEPILOT_CANARY(11) SMEPILOT_CANARY(12)
-        SMEPILOT_CANARY(13) SMEPILOT_CANARY(14) SMEPILOT_CANARY(15) SMEPILOT_CANARY(19)
-        SMEPILOT_CANARY(20) SMEPILOT_CANARY(21) SMEPILOT_CANARY(22) SMEPILOT_CANARY(23)
-        SMEPILOT_CANARY(24) SMEPILOT_CANARY(25) SMEPILOT_CANARY(26) SMEPILOT_CANARY(27)
-        SMEPILOT_CANARY(28) SMEPILOT_CANARY(29) R"(
+            SMEPILOT_CANARY(9) SMEPILOT_CANARY(10) SMEPILOT_CANARY(11) SMEPILOT_CANARY(12)
+                SMEPILOT_CANARY(13) SMEPILOT_CANARY(14) SMEPILOT_CANARY(15) SMEPILOT_CANARY(19)
+                    SMEPILOT_CANARY(20) SMEPILOT_CANARY(21) SMEPILOT_CANARY(22) SMEPILOT_CANARY(23)
+                        SMEPILOT_CANARY(24) SMEPILOT_CANARY(25) SMEPILOT_CANARY(26)
+                            SMEPILOT_CANARY(27) SMEPILOT_CANARY(28) SMEPILOT_CANARY(29) R"(
         blr     x16
         ldr     x17, [sp, #96]
         stp     x0, x1, [x17, #0]
@@ -620,8 +620,7 @@ TEST(SmeAbiWithoutSmeDeathTest, Tpidr2RestoreAbortsWithoutSme) {
   if (smepilot::rt::detect_cpu_features().sme)
     GTEST_SKIP() << "this CPU has SME";
   tpidr2_block block{};
-  EXPECT_DEATH(__arm_tpidr2_restore(&block),
-               "__arm_tpidr2_restore called on a thread without SME");
+  EXPECT_DEATH(__arm_tpidr2_restore(&block), "__arm_tpidr2_restore called on a thread without SME");
 }
 
 } // namespace

@@ -6,9 +6,7 @@ using smepilot::rt::result;
 using smepilot::rt::status;
 
 namespace {
-status fail_if(bool fail) {
-  return fail ? status::error("boom") : status::ok();
-}
+status fail_if(bool fail) { return fail ? status::error("boom") : status::ok(); }
 status chain(bool fail) {
   SMEPILOT_RT_RETURN_IF_ERROR(fail_if(fail));
   return status::error("reached the end");

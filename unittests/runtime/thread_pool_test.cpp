@@ -29,8 +29,8 @@ TEST(ThreadPool, EveryTaskRunsExactlyOnce) {
         EXPECT_EQ(bad_worker.load(), 0);
         EXPECT_EQ(bad_range.load(), 0);
         for (int64_t i = 0; i < n; ++i)
-          ASSERT_EQ(hits[size_t(i)].load(), 1) << "task " << i << " n " << n << " grain " << grain
-                                               << " threads " << n_threads;
+          ASSERT_EQ(hits[size_t(i)].load(), 1)
+              << "task " << i << " n " << n << " grain " << grain << " threads " << n_threads;
       }
     }
   }

@@ -262,9 +262,12 @@ TEST(TokenizerOracle, Llama3) { check_oracle("llama3-tiny-f16.json", "llama3-tin
 TEST(TokenizerOracle, P3Text) {
   // The prompt with digits, punctuation, accents, an em dash and a euro sign,
   // spelled out here too so that a change of the oracle files is noticed.
-  const std::string p3 = "In 2024, the caf\xC3\xA9 served 3.5 kg of cr\xC3\xA8me br\xC3\xBBl\xC3\xA9"
-                         "e \xE2\x80\x94 \xC3\xBC" "ber lecker! Prices rose 12% (from \xE2\x82\xAC"
-                         "4.20 to \xE2\x82\xAC" "4.70), yet 1,337 guests came.";
+  const std::string p3 =
+      "In 2024, the caf\xC3\xA9 served 3.5 kg of cr\xC3\xA8me br\xC3\xBBl\xC3\xA9"
+      "e \xE2\x80\x94 \xC3\xBC"
+      "ber lecker! Prices rose 12% (from \xE2\x82\xAC"
+      "4.20 to \xE2\x82\xAC"
+      "4.70), yet 1,337 guests came.";
   bool ok;
   const auto j = nlohmann::json::parse(slurp(models_dir() + "/oracles/qwen3-tiny-f16.json", ok));
   ASSERT_TRUE(ok);
@@ -299,13 +302,13 @@ void check_js_vectors(const std::string &data, const std::string &model) {
   bool ok;
   const std::string js = slurp(test_data_dir() + "/" + data, ok);
   ASSERT_TRUE(ok) << "missing " << test_data_dir() << "/" << data;
-  const std::string inp =
-      slurp(models_dir() + "/tokenizer-tests/ggml-vocab-gpt-2.gguf.inp", ok);
+  const std::string inp = slurp(models_dir() + "/tokenizer-tests/ggml-vocab-gpt-2.gguf.inp", ok);
   ASSERT_TRUE(ok);
   const auto texts = read_inp(inp);
   const auto j = nlohmann::json::parse(js);
   int passed = 0, total = 0;
-  auto check = [&](const std::string &text, const std::vector<int32_t> &want, const std::string &what) {
+  auto check = [&](const std::string &text, const std::vector<int32_t> &want,
+                   const std::string &what) {
     // transformers.js always cuts out added tokens: parse_special = true. (Only
     // one extra string contains special-token text.)
     const auto got = l.tok->encode(text, false, true);
@@ -347,11 +350,11 @@ TEST(TokenizerModels, Qwen3Properties) {
   EXPECT_FALSE(t.add_bos_default());
   EXPECT_EQ(t.eos_id(), 151645);
   EXPECT_EQ(t.token_text(151645), "<|im_end|>");
-  EXPECT_TRUE(t.is_eog(151645)); // <|im_end|>, the EOS
-  EXPECT_TRUE(t.is_eog(151643)); // <|endoftext|>
-  EXPECT_TRUE(t.is_eog(151662)); // <|fim_pad|>
-  EXPECT_TRUE(t.is_eog(151663)); // <|repo_name|>
-  EXPECT_TRUE(t.is_eog(151664)); // <|file_sep|>
+  EXPECT_TRUE(t.is_eog(151645));  // <|im_end|>, the EOS
+  EXPECT_TRUE(t.is_eog(151643));  // <|endoftext|>
+  EXPECT_TRUE(t.is_eog(151662));  // <|fim_pad|>
+  EXPECT_TRUE(t.is_eog(151663));  // <|repo_name|>
+  EXPECT_TRUE(t.is_eog(151664));  // <|file_sep|>
   EXPECT_FALSE(t.is_eog(151644)); // <|im_start|>
   EXPECT_FALSE(t.is_eog(13));
   EXPECT_FALSE(t.is_eog(-1));
@@ -428,8 +431,7 @@ TEST(TokenizerSpecial, QwenControlAndUserDefined) {
       EXPECT_EQ(ids[1], 151667);
   }
   // Longest match first: "<|im_end|>" is not split into shorter specials.
-  EXPECT_EQ(t.encode("<|im_end|><|im_end|>", false, true),
-            (std::vector<int32_t>{151645, 151645}));
+  EXPECT_EQ(t.encode("<|im_end|><|im_end|>", false, true), (std::vector<int32_t>{151645, 151645}));
 }
 
 TEST(TokenizerSpecial, SpmSpacePrefixAfterSpecial) {
@@ -452,9 +454,9 @@ TEST(TokenizerSpecial, SpmSpacePrefixAfterSpecial) {
 
 TEST(TokenizerInvalidUtf8, EncodedAsBytesLosslessly) {
   const std::string bad = "ok \xFF\xFE tail \xE2\x82 x\xC0\xAF \xED\xA0\x80 end\xF0\x9F";
-  for (const char *m : {"tokenizer-tests/ggml-vocab-llama-spm.gguf",
-                        "tokenizer-tests/ggml-vocab-gpt-2.gguf", "qwen3-tiny-f16.gguf",
-                        "llama3-tiny-f16.gguf", "stories260K.gguf"}) {
+  for (const char *m :
+       {"tokenizer-tests/ggml-vocab-llama-spm.gguf", "tokenizer-tests/ggml-vocab-gpt-2.gguf",
+        "qwen3-tiny-f16.gguf", "llama3-tiny-f16.gguf", "stories260K.gguf"}) {
     SCOPED_TRACE(m);
     loaded l = load(m);
     ASSERT_TRUE(l.tok);
@@ -482,7 +484,9 @@ TEST(Detokenizer, HoldsBackPartialUtf8SpmByteTokens) {
   ASSERT_GE(x82, 0);
   ASSERT_GE(xac, 0);
   detokenizer d(t);
-  EXPECT_EQ(d.push(t.find("\xE2\x96\x81" "cost")), "cost"); // first token: prefixed space dropped
+  EXPECT_EQ(d.push(t.find("\xE2\x96\x81"
+                          "cost")),
+            "cost"); // first token: prefixed space dropped
   EXPECT_EQ(d.push(t.find("\xE2\x96\x81")), " ");
   EXPECT_EQ(d.push(e2), "");
   EXPECT_EQ(d.push(x82), "");
@@ -494,7 +498,8 @@ TEST(Detokenizer, HoldsBackPartialUtf8SpmByteTokens) {
   detokenizer d2(t, {.sequence_start = false});
   EXPECT_EQ(d2.push(e2), "");
   EXPECT_EQ(d2.push(x82), "");
-  EXPECT_EQ(d2.push(t.find("<0x41>")), "\xEF\xBF\xBD" "A");
+  EXPECT_EQ(d2.push(t.find("<0x41>")), "\xEF\xBF\xBD"
+                                       "A");
   // Stray continuation byte: replaced at once.
   EXPECT_EQ(d2.push(xac), "\xEF\xBF\xBD");
   // Dangling at the end: flush() replaces it.
@@ -507,8 +512,9 @@ TEST(Detokenizer, EveryPrefixIsValidUtf8) {
   loaded l = load("tokenizer-tests/ggml-vocab-llama-spm.gguf");
   ASSERT_TRUE(l.tok);
   // Khmer and emoji fall back to byte tokens in this vocabulary.
-  const std::string text = "\xE1\x9E\x80\xE1\x9E\xB6 \xF0\x9F\x9A\x80 (normal) \xF0\x9F\x98\xB6\xE2\x80\x8D"
-                           "\xF0\x9F\x8C\xAB\xEF\xB8\x8F caf\xC3\xA9 \xE2\x82\xAC";
+  const std::string text =
+      "\xE1\x9E\x80\xE1\x9E\xB6 \xF0\x9F\x9A\x80 (normal) \xF0\x9F\x98\xB6\xE2\x80\x8D"
+      "\xF0\x9F\x8C\xAB\xEF\xB8\x8F caf\xC3\xA9 \xE2\x82\xAC";
   const auto ids = l.tok->encode(text, true, false);
   detokenizer d(*l.tok);
   std::string all;
@@ -552,7 +558,15 @@ namespace {
 tokenizer_vocab tiny_spm() {
   tokenizer_vocab v;
   v.model = tokenizer_model::spm;
-  v.tokens = {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "b", "\xE2\x96\x81" "a", "ab"};
+  v.tokens = {"<unk>",
+              "<s>",
+              "</s>",
+              "\xE2\x96\x81",
+              "a",
+              "b",
+              "\xE2\x96\x81"
+              "a",
+              "ab"};
   v.scores = {0, 0, 0, -1, -2, -2, -0.5f, -0.1f};
   v.types = {token_type::unknown, token_type::control, token_type::control, token_type::normal,
              token_type::normal,  token_type::normal,  token_type::normal,  token_type::normal};
@@ -629,7 +643,8 @@ TEST(TokenizerVocab, UnknownPreTokenizer) {
       << error_of(v);
 }
 
-// ---- malformed GGUF metadata ----------------------------------------------------------------------
+// ---- malformed GGUF metadata
+// ----------------------------------------------------------------------
 
 namespace {
 
@@ -688,7 +703,8 @@ gguf_builder tiny_gguf_spm() {
 
 TEST(TokenizerGguf, MinimalSpmLoads) {
   gguf_builder b = tiny_gguf_spm();
-  b.u32("tokenizer.ggml.padding_token_id", 0xFFFFFFFFu).u32("tokenizer.ggml.eot_token_id", 0xFFFFFFFFu);
+  b.u32("tokenizer.ggml.padding_token_id", 0xFFFFFFFFu)
+      .u32("tokenizer.ggml.eot_token_id", 0xFFFFFFFFu);
   auto f = b.open();
   ASSERT_TRUE(f.is_ok()) << f.error().message();
   auto t = tokenizer::from_gguf(**f);

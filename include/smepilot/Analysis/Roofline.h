@@ -52,8 +52,9 @@ struct CharacterizeOptions {
 /// What an operator does, independent of the machine.
 struct OpCharacterization {
   std::string kind;       ///< "matmul", "generic", "softmax", ...
-  std::string shapeClass; ///< gemm | gemv | elementwise | reduction | fill | softmax | gather | other
-  Type elementType;       ///< What the FLOPs are computed on (the inputs' type).
+  std::string shapeClass; ///< gemm | gemv | elementwise | reduction | fill |
+                          ///< softmax | gather | other
+  Type elementType; ///< What the FLOPs are computed on (the inputs' type).
   uint64_t flops = 0;
   uint64_t weightBytes = 0;
   uint64_t actBytes = 0;
@@ -77,8 +78,8 @@ struct OpCharacterization {
 /// (unsupported element types, unknown ops in a payload, dynamic sizes when
 /// no assumption is allowed); returns failure without a diagnostic for ops
 /// that are not operators (use isCostableOp to tell).
-FailureOr<OpCharacterization> characterizeOp(Operation *op,
-                                             const CharacterizeOptions &options);
+FailureOr<OpCharacterization>
+characterizeOp(Operation *op, const CharacterizeOptions &options);
 
 /// Whether `op` is an operator the cost model should see.
 bool isCostableOp(Operation *op);
@@ -98,7 +99,7 @@ struct RooflinePrediction {
   /// Optimal share of the tiles on the matrix unit for collab.
   double collabSmeFraction = 0;
   ExecMode mode = ExecMode::cpu;
-  double smeFraction = 0; ///< Of the chosen mode.
+  double smeFraction = 0;   ///< Of the chosen mode.
   bool memoryBound = false; ///< Of the chosen mode.
   /// Roofline pieces, for explanations.
   double cpuComputeUs = 0, cpuMemoryUs = 0, smeComputeUs = -1, smeMemoryUs = -1;

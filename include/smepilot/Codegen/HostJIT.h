@@ -1,4 +1,5 @@
-//===- HostJIT.h - JIT-compile and call lowered modules on the host -*- C++ -*-===//
+//===- HostJIT.h - JIT-compile and call lowered modules on the host -*- C++
+//-*-===//
 //
 // Compiles a module lowered by smepilot-host-pipeline (LLVM dialect) with
 // mlir::ExecutionEngine for the host CPU and calls its functions through the

@@ -1,4 +1,5 @@
-//===- JITEngine.h - a GGUF model compiled for the runtime -------*- C++ -*-===//
+//===- JITEngine.h - a GGUF model compiled for the runtime -------*- C++
+//-*-===//
 //
 // Where the compiler and the runtime meet. For a model file this builds the
 // linalg graph from its GGUF metadata (lib/ModelBuilder), runs a registered
@@ -36,10 +37,10 @@ struct jit_engine_options {
 
 /// What emit_aot_object compiles for and where the object goes.
 struct aot_object_options {
-  std::string target;      ///< sme-sve, sme2-nosve
-  std::string object_path; ///< where the object goes
-  std::string profile;     ///< Roofline profile choosing the SME ops
-  bool sme_all = false;    ///< every contraction on SME instead
+  std::string target;            ///< sme-sve, sme2-nosve
+  std::string object_path;       ///< where the object goes
+  std::string profile;           ///< Roofline profile choosing the SME ops
+  bool sme_all = false;          ///< every contraction on SME instead
   std::string sme_type = "auto"; ///< auto, f32, bf16, f16
   /// Write the module before and after every pipeline stage here ("" = no).
   std::string dump_mlir_dir;

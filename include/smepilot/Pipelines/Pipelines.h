@@ -49,7 +49,8 @@ struct HostPipelineOptions : public PassPipelineOptions<HostPipelineOptions> {
       llvm::cl::init(false)};
   Option<int64_t> maxTiles{
       *this, "max-tiles",
-      llvm::cl::desc("Tiles per op of a phase (smepilot-form-dispatch-regions)"),
+      llvm::cl::desc(
+          "Tiles per op of a phase (smepilot-form-dispatch-regions)"),
       llvm::cl::init(64)};
   Option<std::string> stopAfter{
       *this, "stop-after",
@@ -128,7 +129,8 @@ struct SMEPipelineOptions : public PassPipelineOptions<SMEPipelineOptions> {
       llvm::cl::init("f32")};
   Option<std::string> stopAfter{
       *this, "stop-after",
-      llvm::cl::desc("Stop after the named stage (see getSMEPipelineStageNames)"),
+      llvm::cl::desc(
+          "Stop after the named stage (see getSMEPipelineStageNames)"),
       llvm::cl::init("")};
 };
 

@@ -139,13 +139,11 @@
  *
  *   Work that depends on the weights alone (the K-major copies of the weights
  *   the SME outer products read, "packed once at load"; or on nothing, a
- *   constant table), moved out of the phases by the compiler. A dispatch table like any other, with no
- *   constants (n_constants = 0). The runtime runs it exactly once, after
- *   binding the weights and before any phase runs. Its arguments are
- *     weights         GGUF tensor names, as in the phases, bound read-only;
- *     packed buffers  every argument the load table writes: the runtime
- *                     allocates each (its exact size in bytes, aligned to at
- *                     least SMEPILOT_RT_MIN_ALIGNMENT and to its alignment
+ *   constant table), moved out of the phases by the compiler. A dispatch table like any other, with
+ * no constants (n_constants = 0). The runtime runs it exactly once, after binding the weights and
+ * before any phase runs. Its arguments are weights         GGUF tensor names, as in the phases,
+ * bound read-only; packed buffers  every argument the load table writes: the runtime allocates each
+ * (its exact size in bytes, aligned to at least SMEPILOT_RT_MIN_ALIGNMENT and to its alignment
  *                     field, zero-filled) once, and every phase that names
  *                     it binds the same memory, read-only (a phase may not
  *                     assume a larger alignment than the load table gives).
@@ -245,10 +243,10 @@ typedef struct smepilot_rt_dispatch_table {
 } smepilot_rt_dispatch_table;
 
 typedef struct smepilot_rt_phase {
-  const char *name;          /* e.g. "forward_c1", "forward_c32_last" */
-  int64_t chunk;             /* tokens per call */
-  uint32_t last_row_only;    /* 1: writes the logits of the last position only */
-  uint32_t reserved;         /* 0 */
+  const char *name;       /* e.g. "forward_c1", "forward_c32_last" */
+  int64_t chunk;          /* tokens per call */
+  uint32_t last_row_only; /* 1: writes the logits of the last position only */
+  uint32_t reserved;      /* 0 */
   const smepilot_rt_dispatch_table *table;
 } smepilot_rt_phase;
 
@@ -256,7 +254,7 @@ typedef struct smepilot_rt_compiled_model {
   uint32_t abi_version; /* SMEPILOT_RT_ABI_VERSION */
   uint32_t n_phases;
   const smepilot_rt_phase *phases;
-  const char *target; /* may be NULL */
+  const char *target;                     /* may be NULL */
   const smepilot_rt_dispatch_table *load; /* may be NULL */
 } smepilot_rt_compiled_model;
 

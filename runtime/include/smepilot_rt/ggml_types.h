@@ -36,10 +36,10 @@ enum class ggml_type : uint32_t {
 };
 
 struct ggml_type_traits {
-  const char *name;       ///< "f32", "q4_K", ... as llama.cpp prints them.
-  uint32_t block_size;    ///< Elements per block (1 for plain types).
-  uint32_t type_size;     ///< Bytes per block.
-  bool dequantizable;     ///< Whether dequantize_row() supports it.
+  const char *name;    ///< "f32", "q4_K", ... as llama.cpp prints them.
+  uint32_t block_size; ///< Elements per block (1 for plain types).
+  uint32_t type_size;  ///< Bytes per block.
+  bool dequantizable;  ///< Whether dequantize_row() supports it.
 };
 
 /// Traits of a known type, or nullptr for an id this runtime does not know.
@@ -61,8 +61,8 @@ uint64_t ggml_row_bytes(ggml_type type, uint64_t n);
 status dequantize_row(ggml_type type, const void *src, float *dst, uint64_t n);
 
 float fp16_to_fp32(uint16_t h);
-uint16_t fp32_to_fp16(float f);   ///< Round to nearest even.
+uint16_t fp32_to_fp16(float f); ///< Round to nearest even.
 float bf16_to_fp32(uint16_t h);
-uint16_t fp32_to_bf16(float f);   ///< Round to nearest even; NaN stays NaN.
+uint16_t fp32_to_bf16(float f); ///< Round to nearest even; NaN stays NaN.
 
 } // namespace smepilot::rt

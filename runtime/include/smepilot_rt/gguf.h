@@ -196,8 +196,8 @@ private:
   uint64_t size_ = 0;
   gguf_load_mode load_mode_ = gguf_load_mode::read;
   double load_seconds_ = 0;
-  std::vector<uint8_t> owned_;     // read / from_bytes
-  void *mapping_ = nullptr;        // mmap of the file, or anonymous memory (read)
+  std::vector<uint8_t> owned_; // read / from_bytes
+  void *mapping_ = nullptr;    // mmap of the file, or anonymous memory (read)
   std::vector<gguf_kv> kvs_;
   std::vector<gguf_tensor_info> tensors_;
   std::unordered_map<std::string_view, size_t> kv_index_;

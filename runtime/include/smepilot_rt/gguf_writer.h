@@ -124,16 +124,15 @@ private:
   bool begin_key(std::string_view key, uint32_t type_id);
   void fail(std::string message);
   template <typename T> void add_scalar(std::string_view key, uint32_t type_id, T v);
-  template <typename T> void add_numeric_array(std::string_view key, uint32_t type_id,
-                                               std::span<const T> v);
+  template <typename T>
+  void add_numeric_array(std::string_view key, uint32_t type_id, std::span<const T> v);
   void add_string_array(std::string_view key, size_t n,
                         const std::function<std::string_view(size_t)> &at);
   bool check_tensor(std::string_view name, ggml_type type, const std::vector<int64_t> &dims,
                     uint64_t &n_bytes);
   /// add_tensor and add_tensor_ref: checks `t.ref` (the bytes) against the
   /// shape, then adds `t`.
-  void add_bytes_tensor(std::string_view name, ggml_type type, std::vector<int64_t> dims,
-                        tensor t);
+  void add_bytes_tensor(std::string_view name, ggml_type type, std::vector<int64_t> dims, tensor t);
   void push_tensor(tensor t);
   status write_to(const output_fn &out) const;
   uint64_t infos_size() const;

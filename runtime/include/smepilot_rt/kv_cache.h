@@ -39,8 +39,7 @@ class kv_cache {
 public:
   /// Allocates the cache; fails (with the size in the message) when the
   /// memory cannot be reserved or the shape is invalid.
-  static result<std::unique_ptr<kv_cache>> create(const kv_cache_shape &shape,
-                                                  kv_cache_type type);
+  static result<std::unique_ptr<kv_cache>> create(const kv_cache_shape &shape, kv_cache_type type);
 
   const kv_cache_shape &shape() const { return shape_; }
   kv_cache_type type() const { return type_; }

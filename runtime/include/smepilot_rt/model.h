@@ -89,17 +89,15 @@ std::string describe_model_config(const model_config &config);
 
 struct layer_weights {
   const gguf_tensor_info *attn_norm = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr,
-                         *wo = nullptr, *q_norm = nullptr, *k_norm = nullptr,
-                         *ffn_norm = nullptr, *ffn_gate = nullptr, *ffn_up = nullptr,
-                         *ffn_down = nullptr, *ffn_gate_inp /*router*/ = nullptr,
-                         *ffn_gate_exps = nullptr, *ffn_up_exps = nullptr,
-                         *ffn_down_exps = nullptr;
+                         *wo = nullptr, *q_norm = nullptr, *k_norm = nullptr, *ffn_norm = nullptr,
+                         *ffn_gate = nullptr, *ffn_up = nullptr, *ffn_down = nullptr,
+                         *ffn_gate_inp /*router*/ = nullptr, *ffn_gate_exps = nullptr,
+                         *ffn_up_exps = nullptr, *ffn_down_exps = nullptr;
 };
 
 struct model_weights {
   const gguf_tensor_info *token_embd = nullptr, *output_norm = nullptr,
-                         *output /*== token_embd when tied*/ = nullptr,
-                         *rope_freqs = nullptr;
+                         *output /*== token_embd when tied*/ = nullptr, *rope_freqs = nullptr;
   std::vector<layer_weights> layers;
 };
 

@@ -48,8 +48,7 @@ void softmax_candidates(candidate_list &c);
 
 /// Divides positive logits by `penalty` and multiplies non-positive ones by
 /// it, once per distinct token in `recent`. penalty == 1 is a no-op.
-void apply_repetition_penalty(candidate_list &c, std::span<const int32_t> recent,
-                              float penalty);
+void apply_repetition_penalty(candidate_list &c, std::span<const int32_t> recent, float penalty);
 /// Keeps the k most likely (k <= 0 or k >= size: no-op). Leaves c sorted.
 void apply_top_k(candidate_list &c, int32_t k);
 /// Keeps the smallest prefix (by probability) whose mass reaches p, at least
@@ -69,12 +68,12 @@ int32_t select_random(candidate_list &c, std::mt19937 &rng);
 double uniform_res53(std::mt19937 &rng);
 
 struct sampler_params {
-  float temp = 0.8f;          ///< <= 0: greedy.
-  int32_t top_k = 40;         ///< <= 0: off.
-  float top_p = 0.95f;        ///< >= 1: off.
-  float min_p = 0.05f;        ///< <= 0: off.
+  float temp = 0.8f;           ///< <= 0: greedy.
+  int32_t top_k = 40;          ///< <= 0: off.
+  float top_p = 0.95f;         ///< >= 1: off.
+  float min_p = 0.05f;         ///< <= 0: off.
   float repeat_penalty = 1.0f; ///< 1: off.
-  int32_t repeat_last_n = 64; ///< Tokens the penalty looks back over (0: off).
+  int32_t repeat_last_n = 64;  ///< Tokens the penalty looks back over (0: off).
   uint32_t seed = 0;
 };
 

@@ -60,9 +60,9 @@ private:
 
 /// Returns early from the enclosing function with the error of a failed
 /// `status` expression.
-#define SMEPILOT_RT_RETURN_IF_ERROR(expr)                                      \
-  do {                                                                         \
-    ::smepilot::rt::status smepilot_rt_status_ = (expr);                       \
-    if (!smepilot_rt_status_.is_ok())                                          \
-      return smepilot_rt_status_;                                              \
+#define SMEPILOT_RT_RETURN_IF_ERROR(expr)                                                          \
+  do {                                                                                             \
+    ::smepilot::rt::status smepilot_rt_status_ = (expr);                                           \
+    if (!smepilot_rt_status_.is_ok())                                                              \
+      return smepilot_rt_status_;                                                                  \
   } while (0)

@@ -1,4 +1,5 @@
-//===- SMEPilotAttrs.cpp - smepilot attributes ------------------------------===//
+//===- SMEPilotAttrs.cpp - smepilot attributes
+//------------------------------===//
 //
 // Parsers, printers and verifiers of the smepilot attributes. Verifiers reject
 // what no later pass could make sense of (a profile with no cores, a negative
@@ -78,12 +79,14 @@ void SMEPilotDialect::registerAttributes() {
 
 LogicalResult PeaksAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 F64 f32, F64 f16, F64 bf16, F64 i8) {
-  for (auto [name, v] :
-       {std::pair<const char *, double>{"f32", f32}, {"f16", f16},
-        {"bf16", bf16}, {"i8", i8}})
+  for (auto [name, v] : {std::pair<const char *, double>{"f32", f32},
+                         {"f16", f16},
+                         {"bf16", bf16},
+                         {"i8", i8}})
     if (!(v >= 0) || !std::isfinite(v))
       return emitError() << "peaks: '" << name
-                         << "' must be a finite FLOP/cycle >= 0, got " << formatF64(v);
+                         << "' must be a finite FLOP/cycle >= 0, got "
+                         << formatF64(v);
   return success();
 }
 
@@ -103,12 +106,13 @@ double PeaksAttr::forType(Type elementType) const {
 // TargetAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult TargetAttr::verify(
-    function_ref<InFlightDiagnostic()> emitError, StringRef name,
-    StringRef arch, StringRef features, uint32_t vectorCores, uint32_t vectorBits,
-    F64 vectorGhz, PeaksAttr vectorFlops, F64 vectorBw, uint32_t matrixUnits,
-    F64 matrixGhz, PeaksAttr matrixFlops, F64 matrixBw, uint32_t svlBits,
-    F64 memBw, uint64_t llcBytes, F64 syncOverheadUs) {
+LogicalResult
+TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError, StringRef name,
+                   StringRef arch, StringRef features, uint32_t vectorCores,
+                   uint32_t vectorBits, F64 vectorGhz, PeaksAttr vectorFlops,
+                   F64 vectorBw, uint32_t matrixUnits, F64 matrixGhz,
+                   PeaksAttr matrixFlops, F64 matrixBw, uint32_t svlBits,
+                   F64 memBw, uint64_t llcBytes, F64 syncOverheadUs) {
   (void)features;
   (void)llcBytes;
   if (name.empty())
@@ -140,8 +144,8 @@ LogicalResult TargetAttr::verify(
                        << "': 'vector_flops' must give an f32 peak > 0";
   if (vectorBw > memBw)
     return emitError() << "target '" << name << "': 'vector_bw_gbps' ("
-                       << formatF64(vectorBw) << ") exceeds 'mem_bw_gbps' (" << formatF64(memBw)
-                       << ")";
+                       << formatF64(vectorBw) << ") exceeds 'mem_bw_gbps' ("
+                       << formatF64(memBw) << ")";
   if (!(syncOverheadUs >= 0))
     return emitError() << "target '" << name
                        << "': 'sync_overhead_us' must be >= 0";
@@ -152,8 +156,8 @@ LogicalResult TargetAttr::verify(
     return failure();
   if (matrixBw > memBw)
     return emitError() << "target '" << name << "': 'matrix_bw_gbps' ("
-                       << formatF64(matrixBw) << ") exceeds 'mem_bw_gbps' (" << formatF64(memBw)
-                       << ")";
+                       << formatF64(matrixBw) << ") exceeds 'mem_bw_gbps' ("
+                       << formatF64(memBw) << ")";
   // SME requires a power-of-two streaming vector length.
   if (svlBits < 128 || svlBits > 2048 || !llvm::isPowerOf2_32(svlBits))
     return emitError() << "target '" << name
@@ -169,8 +173,8 @@ LogicalResult TargetAttr::verify(
 }
 
 TargetAttr TargetAttr::lookup(Operation *op) {
-  ModuleOp module = isa<ModuleOp>(op) ? cast<ModuleOp>(op)
-                                      : op->getParentOfType<ModuleOp>();
+  ModuleOp module =
+      isa<ModuleOp>(op) ? cast<ModuleOp>(op) : op->getParentOfType<ModuleOp>();
   if (!module)
     return {};
   return module->getAttrOfType<TargetAttr>(kAttrName);
@@ -180,12 +184,14 @@ TargetAttr TargetAttr::lookup(Operation *op) {
 // DecisionAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult DecisionAttr::verify(
-    function_ref<InFlightDiagnostic()> emitError, StringRef kind,
-    StringRef shapeClass, Type elem, ExecMode mode, uint64_t flops,
-    uint64_t weightBytes, uint64_t actBytes, F64 intensity, F64 cpuUs,
-    F64 smeUs, F64 collabUs, F64 smeFraction, StringRef bound,
-    StringRef vectorization, StringRef reason, StringRef assumed) {
+LogicalResult DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   StringRef kind, StringRef shapeClass,
+                                   Type elem, ExecMode mode, uint64_t flops,
+                                   uint64_t weightBytes, uint64_t actBytes,
+                                   F64 intensity, F64 cpuUs, F64 smeUs,
+                                   F64 collabUs, F64 smeFraction,
+                                   StringRef bound, StringRef vectorization,
+                                   StringRef reason, StringRef assumed) {
   (void)flops;
   (void)weightBytes;
   (void)actBytes;
@@ -248,15 +254,16 @@ LogicalResult DecisionAttr::verify(
 // LayoutAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult
-LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                   ArrayRef<int64_t> innerDimsPos, ArrayRef<int64_t> innerTiles,
-                   ArrayRef<bool> scalableTiles,
-                   ArrayRef<int64_t> outerDimsPerm) {
+LogicalResult LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 ArrayRef<int64_t> innerDimsPos,
+                                 ArrayRef<int64_t> innerTiles,
+                                 ArrayRef<bool> scalableTiles,
+                                 ArrayRef<int64_t> outerDimsPerm) {
   if (innerDimsPos.size() != innerTiles.size() ||
       scalableTiles.size() != innerTiles.size())
     return emitError() << "layout: 'inner_dims_pos' has " << innerDimsPos.size()
-                       << " entries but 'inner_tiles' has " << innerTiles.size();
+                       << " entries but 'inner_tiles' has "
+                       << innerTiles.size();
   llvm::SmallBitVector seen(64);
   for (int64_t d : innerDimsPos) {
     if (d < 0 || d >= 64)
@@ -282,9 +289,10 @@ LayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     }
     for (int64_t d : innerDimsPos)
       if (d >= static_cast<int64_t>(outerDimsPerm.size()))
-        return emitError() << "layout: tiled dimension " << d
-                           << " is outside the rank given by 'outer_dims_perm' ("
-                           << outerDimsPerm.size() << ")";
+        return emitError()
+               << "layout: tiled dimension " << d
+               << " is outside the rank given by 'outer_dims_perm' ("
+               << outerDimsPerm.size() << ")";
   }
   return success();
 }
@@ -457,19 +465,20 @@ LogicalResult BufferAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult BindingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                   int64_t buffer, Access access) {
   if (buffer < 0)
-    return emitError() << "binding: buffer index " << buffer
-                       << " is negative";
+    return emitError() << "binding: buffer index " << buffer << " is negative";
   if (access == Access::none)
     return emitError() << "binding of buffer " << buffer
                        << ": access must be read, write or read|write";
   return success();
 }
 
-LogicalResult DispatchAttr::verify(
-    function_ref<InFlightDiagnostic()> emitError, StringRef name,
-    int64_t kernel, int64_t smeKernel, ExecMode mode, int64_t smeShare,
-    int64_t tileGranule, ExtentAttr tiles, ArrayRef<BindingAttr> bindings,
-    ArrayRef<int64_t> deps, bool readsState) {
+LogicalResult DispatchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   StringRef name, int64_t kernel,
+                                   int64_t smeKernel, ExecMode mode,
+                                   int64_t smeShare, int64_t tileGranule,
+                                   ExtentAttr tiles,
+                                   ArrayRef<BindingAttr> bindings,
+                                   ArrayRef<int64_t> deps, bool readsState) {
   auto error = [&] { return emitError() << "dispatch '" << name << "': "; };
   if (kernel < 0)
     return error() << "kernel index " << kernel << " is negative";

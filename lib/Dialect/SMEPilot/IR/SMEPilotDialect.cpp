@@ -1,4 +1,5 @@
-//===- SMEPilotDialect.cpp - the smepilot dialect --------------------------===//
+//===- SMEPilotDialect.cpp - the smepilot dialect
+//--------------------------===//
 
 #include "smepilot/Dialect/SMEPilot/IR/SMEPilot.h"
 
@@ -29,12 +30,11 @@ LogicalResult DispatchTableOp::verify() {
   if (nConstants < 0 || nArguments < 0 || nArguments > nBuffers)
     return emitOpError() << "n_arguments = " << getNArguments()
                          << " and n_constants = " << getNConstants()
-                         << " must be non-negative, n_arguments <= "
-                         << nBuffers << " buffers";
+                         << " must be non-negative, n_arguments <= " << nBuffers
+                         << " buffers";
   // The load table (abi.h) runs once, before any phase: no constants, no
   // chunk, and every buffer a fixed size.
-  if (isLoadTable() &&
-      (nConstants != 0 || getChunk() || getLastRowOnly()))
+  if (isLoadTable() && (nConstants != 0 || getChunk() || getLastRowOnly()))
     return emitOpError() << "the load table (" << kLoadTableAttr
                          << ") takes no constants and has no chunk or "
                             "last_row_only";
@@ -51,16 +51,15 @@ LogicalResult DispatchTableOp::verify() {
     if (failed(checkExtent(buffer.getSize(), "buffer", i)))
       return failure();
   for (auto [i, dispatch] : llvm::enumerate(getDispatchList())) {
-    if (dispatch.getKernel() >= nKernels ||
-        dispatch.getSmeKernel() >= nKernels)
+    if (dispatch.getKernel() >= nKernels || dispatch.getSmeKernel() >= nKernels)
       return emitOpError() << "dispatch " << i
                            << ": its kernels must index the kernels";
     if (failed(checkExtent(dispatch.getTiles(), "dispatch", i)))
       return failure();
     for (auto [b, binding] : llvm::enumerate(dispatch.getBindings()))
       if (binding.getBuffer() >= nBuffers)
-        return emitOpError() << "dispatch " << i << ": binding " << b
-                             << " names no buffer";
+        return emitOpError()
+               << "dispatch " << i << ": binding " << b << " names no buffer";
     for (int64_t d : dispatch.getDeps())
       if (d >= int64_t(i))
         return emitOpError() << "dispatch " << i << ": dependency " << d

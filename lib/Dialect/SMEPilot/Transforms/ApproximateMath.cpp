@@ -1,4 +1,5 @@
-//===- ApproximateMath.cpp - Polynomial approximations of math functions ----===//
+//===- ApproximateMath.cpp - Polynomial approximations of math functions
+//----===//
 //
 // Kernels must not call libm: calls are slow in vector code (the backend
 // scalarizes them) and impossible in SME streaming code. This pass expands
@@ -40,9 +41,9 @@ struct ApproximateMathPass
     // Functions with a polynomial approximation in MLIR 22 (the predicate
     // sees full operation names).
     llvm::StringSet<> approximated = {
-        "math.atan", "math.atan2", "math.tanh",  "math.log",  "math.log2",
-        "math.log1p", "math.erf",  "math.erfc",  "math.asin", "math.acos",
-        "math.exp",  "math.expm1", "math.cbrt"};
+        "math.atan",  "math.atan2", "math.tanh", "math.log",  "math.log2",
+        "math.log1p", "math.erf",   "math.erfc", "math.asin", "math.acos",
+        "math.exp",   "math.expm1", "math.cbrt"};
     if (sinCos) {
       approximated.insert("math.sin");
       approximated.insert("math.cos");

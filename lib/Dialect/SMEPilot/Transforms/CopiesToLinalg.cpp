@@ -1,4 +1,5 @@
-//===- CopiesToLinalg.cpp - strided memref.copy -> linalg.copy ---------------===//
+//===- CopiesToLinalg.cpp - strided memref.copy -> linalg.copy
+//---------------===//
 //
 // memref.copy lowers to a memcpy intrinsic only between contiguous
 // identity-layout buffers; every other copy becomes a call of the C runner

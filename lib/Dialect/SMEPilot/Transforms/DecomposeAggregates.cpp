@@ -1,4 +1,5 @@
-//===- DecomposeAggregates.cpp - Decompose aggregated linalg ops ------------===//
+//===- DecomposeAggregates.cpp - Decompose aggregated linalg ops
+//------------===//
 //
 // linalg.softmax is not a structured op: it cannot be tiled with the other
 // ops' schedule nor vectorized. It implements linalg's AggregatedOpInterface,

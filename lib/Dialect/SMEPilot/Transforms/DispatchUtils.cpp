@@ -44,7 +44,8 @@ LogicalResult mlir::smepilot::inlinePhaseCalls(func::FuncOp phase,
       for (Operation &op : body.without_terminator())
         b.clone(op, map);
       auto ret = cast<func::ReturnOp>(body.getTerminator());
-      for (auto [result, value] : llvm::zip(call.getResults(), ret.getOperands()))
+      for (auto [result, value] :
+           llvm::zip(call.getResults(), ret.getOperands()))
         result.replaceAllUsesWith(map.lookupOrDefault(value));
       call.erase();
       changed = true;
@@ -114,7 +115,7 @@ static bool forEachAccessAt(Operation *root,
         return WalkResult::interrupt();
       }
       mark(e.getValue(), (read ? Access::read : Access::none) |
-                               (write ? Access::write : Access::none));
+                             (write ? Access::write : Access::none));
     }
     return WalkResult::advance();
   });

@@ -70,9 +70,9 @@ struct DropInPlaceResultsPass
         for (auto [i, type] : llvm::enumerate(call.getResultTypes()))
           if (!drop.test(i))
             kept.push_back(type);
-        auto newCall = func::CallOp::create(builder, call.getLoc(),
-                                            call.getCalleeAttr(), kept,
-                                            call.getOperands());
+        auto newCall =
+            func::CallOp::create(builder, call.getLoc(), call.getCalleeAttr(),
+                                 kept, call.getOperands());
         unsigned next = 0;
         for (auto [i, result] : llvm::enumerate(call.getResults())) {
           if (drop.test(i))

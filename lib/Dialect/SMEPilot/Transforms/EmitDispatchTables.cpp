@@ -84,7 +84,8 @@ static_assert(offsetof(smepilot_rt_dispatch_table, abi_version) == 0 &&
               sizeof(smepilot_rt_dispatch_table) == 80);
 static_assert(offsetof(smepilot_rt_phase, chunk) == 8 &&
               offsetof(smepilot_rt_phase, last_row_only) == 16 &&
-              offsetof(smepilot_rt_phase, table) == 24 && sizeof(smepilot_rt_phase) == 32);
+              offsetof(smepilot_rt_phase, table) == 24 &&
+              sizeof(smepilot_rt_phase) == 32);
 static_assert(uint32_t(ExecMode::cpu) == SMEPILOT_RT_MODE_CPU &&
               uint32_t(ExecMode::sme) == SMEPILOT_RT_MODE_SME &&
               uint32_t(ExecMode::collab) == SMEPILOT_RT_MODE_COLLAB);
@@ -125,8 +126,8 @@ public:
     bytes.push_back('\0');
     auto type = LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
     LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
-                           LLVM::Linkage::Private, name,
-                           b.getStringAttr(bytes), /*alignment=*/1);
+                           LLVM::Linkage::Private, name, b.getStringAttr(bytes),
+                           /*alignment=*/1);
   }
   Value c32(OpBuilder &ob, int64_t v) {
     return LLVM::ConstantOp::create(ob, loc, i32, ob.getI32IntegerAttr(v));
@@ -169,8 +170,8 @@ public:
     dispatchType = LLVM::LLVMStructType::getLiteral(
         ctx, {ptr, i32, i32, i32, i32, i64, extentType, i32, i32, i32, i32});
     tableType = LLVM::LLVMStructType::getLiteral(
-        ctx, {i32, i32, ptr, i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr,
-              ptr});
+        ctx,
+        {i32, i32, ptr, i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr, ptr});
   }
 
   LogicalResult emit();
@@ -218,9 +219,10 @@ LogicalResult TableEmitter::emit() {
     StringRef kernel = cast<FlatSymbolRefAttr>(attr).getValue();
     if (!symbols.lookup<LLVM::LLVMFuncOp>(kernel))
       return table.emitOpError("kernel @")
-             << kernel << " is not an LLVM function yet (run "
-                          "smepilot-emit-dispatch-tables after "
-                          "convert-func-to-llvm)";
+             << kernel
+             << " is not an LLVM function yet (run "
+                "smepilot-emit-dispatch-tables after "
+                "convert-func-to-llvm)";
     kernels.push_back(kernel.str());
   }
 
@@ -257,34 +259,35 @@ LogicalResult TableEmitter::emit() {
       array("_kernels", ptr, kernels.size(), [&](OpBuilder &ob, size_t i) {
         return addressOrNull(ob, kernels[i]);
       });
-  std::string bufferArray =
-      array("_buffers", bufferType, buffers.size(), [&](OpBuilder &ob, size_t i) {
+  std::string bufferArray = array(
+      "_buffers", bufferType, buffers.size(), [&](OpBuilder &ob, size_t i) {
         BufferAttr buffer = buffers[i];
         return aggregate(ob, bufferType,
                          {addressOrNull(ob, bufferNames[i]),
                           extent(ob, buffer.getSize()),
                           c32(ob, buffer.getAlignment()), c32(ob, 0)});
       });
-  std::string dispatchArray = array(
-      "_dispatches", dispatchType, dispatches.size(),
-      [&](OpBuilder &ob, size_t i) {
-        DispatchAttr d = dispatches[i];
-        int64_t smeKernel = d.getSmeKernel() < 0
-                                ? int64_t(SMEPILOT_RT_NO_KERNEL)
-                                : d.getSmeKernel();
-        return aggregate(
-            ob, dispatchType,
-            {addressOrNull(ob, dispatchNames[i]), c32(ob, d.getKernel()),
-             c32(ob, smeKernel), c32(ob, uint32_t(d.getMode())),
-             c32(ob, d.getSmeShare()), c64(ob, d.getTileGranule()),
-             extent(ob, d.getTiles()),
-             c32(ob, ranges[i][0]), c32(ob, ranges[i][1]),
-             c32(ob, ranges[i][2]), c32(ob, ranges[i][3])});
-      });
+  std::string dispatchArray =
+      array("_dispatches", dispatchType, dispatches.size(),
+            [&](OpBuilder &ob, size_t i) {
+              DispatchAttr d = dispatches[i];
+              int64_t smeKernel = d.getSmeKernel() < 0
+                                      ? int64_t(SMEPILOT_RT_NO_KERNEL)
+                                      : d.getSmeKernel();
+              return aggregate(
+                  ob, dispatchType,
+                  {addressOrNull(ob, dispatchNames[i]), c32(ob, d.getKernel()),
+                   c32(ob, smeKernel), c32(ob, uint32_t(d.getMode())),
+                   c32(ob, d.getSmeShare()), c64(ob, d.getTileGranule()),
+                   extent(ob, d.getTiles()), c32(ob, ranges[i][0]),
+                   c32(ob, ranges[i][1]), c32(ob, ranges[i][2]),
+                   c32(ob, ranges[i][3])});
+            });
   std::string bindingArray = array(
       "_bindings", bindingType, bindings.size(), [&](OpBuilder &ob, size_t i) {
-        return aggregate(ob, bindingType,
-                         {c32(ob, bindings[i].first), c32(ob, bindings[i].second)});
+        return aggregate(
+            ob, bindingType,
+            {c32(ob, bindings[i].first), c32(ob, bindings[i].second)});
       });
   std::string depArray =
       array("_deps", i32, deps.size(),
@@ -345,12 +348,12 @@ void emitCompiledModel(ModuleOp module, ArrayRef<DispatchTableOp> tables,
              });
       global("smepilot_compiled_model", modelType, LLVM::Linkage::External,
              [&](OpBuilder &ob) {
-               return aggregate(
-                   ob, modelType,
-                   {c32(ob, SMEPILOT_RT_ABI_VERSION), c32(ob, tables.size()),
-                    addressOrNull(ob, "__smepilot_model_phases"),
-                    addressOrNull(ob, "__smepilot_model_target"),
-                    addressOrNull(ob, load)});
+               return aggregate(ob, modelType,
+                                {c32(ob, SMEPILOT_RT_ABI_VERSION),
+                                 c32(ob, tables.size()),
+                                 addressOrNull(ob, "__smepilot_model_phases"),
+                                 addressOrNull(ob, "__smepilot_model_target"),
+                                 addressOrNull(ob, load)});
              });
     }
   };

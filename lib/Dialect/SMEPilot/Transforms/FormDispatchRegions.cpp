@@ -83,9 +83,9 @@ std::optional<TileChoice> chooseTile(linalg::LinalgOp op, int64_t maxTiles,
   FailureOr<linalg::ContractionDimensions> cdims =
       linalg::inferContractionDims(op);
   if (succeeded(cdims) && !cdims->k.empty()) {
-    for (ArrayRef<unsigned> group : {ArrayRef<unsigned>(cdims->n),
-                                     ArrayRef<unsigned>(cdims->batch),
-                                     ArrayRef<unsigned>(cdims->m)}) {
+    for (ArrayRef<unsigned> group :
+         {ArrayRef<unsigned>(cdims->n), ArrayRef<unsigned>(cdims->batch),
+          ArrayRef<unsigned>(cdims->m)}) {
       for (unsigned d : group)
         if (usable(d) && (!dim || d < *dim))
           dim = d;

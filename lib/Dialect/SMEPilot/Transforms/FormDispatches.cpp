@@ -113,8 +113,9 @@ Value PhaseOutliner::materialize(OpBuilder &b, Value v, IRMapping &map,
   auto ptrType = LLVM::LLVMPointerType::get(ctx);
   if (auto it = roots.constantOf.find(v); it != roots.constantOf.end()) {
     materializedConstant = true;
-    Value slot = LLVM::GEPOp::create(b, loc, ptrType, b.getI64Type(), constants,
-                                     ArrayRef<LLVM::GEPArg>{int32_t(it->second)});
+    Value slot =
+        LLVM::GEPOp::create(b, loc, ptrType, b.getI64Type(), constants,
+                            ArrayRef<LLVM::GEPArg>{int32_t(it->second)});
     Value c = LLVM::LoadOp::create(b, loc, b.getI64Type(), slot);
     Value r = c;
     if (v.getType().isIndex())
@@ -139,10 +140,11 @@ Value PhaseOutliner::materialize(OpBuilder &b, Value v, IRMapping &map,
     desc = LLVM::InsertValueOp::create(b, loc, desc, ptr, ArrayRef<int64_t>{1});
     Value zero = LLVM::ConstantOp::create(b, loc, b.getI64Type(),
                                           b.getI64IntegerAttr(0));
-    desc = LLVM::InsertValueOp::create(b, loc, desc, zero, ArrayRef<int64_t>{2});
+    desc =
+        LLVM::InsertValueOp::create(b, loc, desc, zero, ArrayRef<int64_t>{2});
     auto scalarType = MemRefType::get({}, type.getElementType());
-    Value scalar =
-        UnrealizedConversionCastOp::create(b, loc, scalarType, desc).getResult(0);
+    Value scalar = UnrealizedConversionCastOp::create(b, loc, scalarType, desc)
+                       .getResult(0);
     // Sizes (dynamic ones from the alloc's operands) and row-major strides.
     SmallVector<OpFoldResult> sizes, strides(type.getRank());
     unsigned dyn = 0;
@@ -172,8 +174,9 @@ Value PhaseOutliner::materialize(OpBuilder &b, Value v, IRMapping &map,
           return arith::ConstantIndexOp::create(b, loc,
                                                 *getConstantIntValue(f));
         };
-        stride = arith::MulIOp::create(b, loc, asValue(stride), asValue(sizes[d]))
-                     .getResult();
+        stride =
+            arith::MulIOp::create(b, loc, asValue(stride), asValue(sizes[d]))
+                .getResult();
       }
     }
     Value view = memref::ReinterpretCastOp::create(
@@ -412,7 +415,8 @@ struct FormDispatchesPass
       auto name = phase->getAttrOfType<StringAttr>(kPhaseAttr);
       if (!name || name.getValue().empty() || phase.isPrivate()) {
         phase.emitError("smepilot-form-dispatches: '")
-            << kPhaseAttr << "' must be a non-empty string on a public function";
+            << kPhaseAttr
+            << "' must be a non-empty string on a public function";
         return signalPassFailure();
       }
       phase.walk([&](func::CallOp call) {

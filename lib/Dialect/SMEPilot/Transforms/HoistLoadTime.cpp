@@ -128,11 +128,9 @@ unsigned LoadTable::weight(StringRef name, int64_t bytes) {
   return it->second;
 }
 
-SmallVector<unsigned> LoadTable::dispatch(StringRef text,
-                                          FlatSymbolRefAttr kernelSym,
-                                          DispatchAttr d,
-                                          ArrayRef<Binding> bindings,
-                                          bool shareable) {
+SmallVector<unsigned>
+LoadTable::dispatch(StringRef text, FlatSymbolRefAttr kernelSym, DispatchAttr d,
+                    ArrayRef<Binding> bindings, bool shareable) {
   // The key: the kernel, its tile space and mode (the kernel text does not
   // hold the forall's bounds), and per binding the buffer it reads or "new".
   std::string key = text.str();
@@ -226,9 +224,8 @@ void LoadTable::build(OpBuilder &b, Location loc) {
   for (auto [pos, i] : llvm::enumerate(order)) {
     index[i] = pos;
     const Buffer &buf = buffers[i];
-    std::string name = buf.name.empty()
-                           ? "tmp" + std::to_string(pos - nArguments)
-                           : buf.name;
+    std::string name =
+        buf.name.empty() ? "tmp" + std::to_string(pos - nArguments) : buf.name;
     bufferAttrs.push_back(BufferAttr::get(ctx, name,
                                           ExtentAttr::get(ctx, buf.bytes),
                                           buf.alignment, buf.isWeight));
@@ -283,8 +280,8 @@ SmallVector<bool> classifyLoadTime(ArrayRef<BufferAttr> buffers,
     llvm::DenseSet<unsigned> readByPhase;
     bool changed = false;
     for (unsigned d = 0; d < nDispatches; ++d) {
-      bool ok = !dispatches[d].getReadsState() &&
-                dispatches[d].getTiles().isFixed();
+      bool ok =
+          !dispatches[d].getReadsState() && dispatches[d].getTiles().isFixed();
       for (BindingAttr binding : dispatches[d].getBindings()) {
         if (!ok)
           break;
@@ -329,8 +326,7 @@ SmallVector<bool> classifyLoadTime(ArrayRef<BufferAttr> buffers,
 /// table's buffer it became.
 llvm::DenseMap<unsigned, unsigned>
 enterLoadTime(ArrayRef<BufferAttr> buffers, ArrayRef<DispatchAttr> dispatches,
-              ArrayRef<FlatSymbolRefAttr> kernelSyms,
-              ArrayRef<bool> loadTime,
+              ArrayRef<FlatSymbolRefAttr> kernelSyms, ArrayRef<bool> loadTime,
               const llvm::DenseSet<unsigned> &weights, LoadTable &load,
               SymbolTable &symbols) {
   const unsigned nDispatches = dispatches.size();
@@ -349,8 +345,7 @@ enterLoadTime(ArrayRef<BufferAttr> buffers, ArrayRef<DispatchAttr> dispatches,
     bool shareable = true;
     for (BindingAttr binding : dispatches[d].getBindings())
       if (binding.writes())
-        shareable &=
-            !binding.reads() && writers[binding.getBuffer()] == 1;
+        shareable &= !binding.reads() && writers[binding.getBuffer()] == 1;
     SmallVector<LoadTable::Binding> binds;
     for (BindingAttr binding : dispatches[d].getBindings()) {
       unsigned buffer = binding.getBuffer();
@@ -421,9 +416,9 @@ void rebuildTable(DispatchTableOp table, ArrayRef<BufferAttr> buffers,
     }
     argumentOfPack[it->second] = newBuffers.size();
     BufferAttr old = buffers[t];
-    keep(t, BufferAttr::get(ctx, load.pack(it->second, ctx).getValue(),
-                            old.getSize(), old.getAlignment(),
-                            old.getWeight()));
+    keep(t,
+         BufferAttr::get(ctx, load.pack(it->second, ctx).getValue(),
+                         old.getSize(), old.getAlignment(), old.getWeight()));
   }
   const int64_t nArguments = newBuffers.size();
   for (unsigned t = oldArguments; t < nBuffers; ++t)
@@ -447,14 +442,14 @@ void rebuildTable(DispatchTableOp table, ArrayRef<BufferAttr> buffers,
     SmallVector<BindingAttr> bindings;
     SmallVector<int64_t> deps;
     for (BindingAttr binding : dispatches[d].getBindings())
-      bindings.push_back(BindingAttr::get(
-          ctx, newBuffer[binding.getBuffer()], binding.getAccess()));
+      bindings.push_back(BindingAttr::get(ctx, newBuffer[binding.getBuffer()],
+                                          binding.getAccess()));
     for (int64_t dep : dispatches[d].getDeps())
       if (newDispatch[dep] >= 0)
         deps.push_back(newDispatch[dep]);
-    newDispatches.push_back(rebuildDispatch(
-        dispatches[d], dispatches[d].getName(),
-        newKernel[dispatches[d].getKernel()], bindings, deps));
+    newDispatches.push_back(
+        rebuildDispatch(dispatches[d], dispatches[d].getName(),
+                        newKernel[dispatches[d].getKernel()], bindings, deps));
   }
   Builder b(ctx);
   table.setKernelsAttr(b.getArrayAttr(newKernelSyms));
@@ -465,8 +460,7 @@ void rebuildTable(DispatchTableOp table, ArrayRef<BufferAttr> buffers,
 
 /// Moves `table`'s load-time dispatches into `load` and rebuilds the table
 /// from what stays. Returns whether anything moved.
-bool hoistTable(DispatchTableOp table, LoadTable &load,
-                SymbolTable &symbols) {
+bool hoistTable(DispatchTableOp table, LoadTable &load, SymbolTable &symbols) {
   SmallVector<BufferAttr> buffers(table.getBufferList());
   SmallVector<DispatchAttr> dispatches(table.getDispatchList());
   SmallVector<FlatSymbolRefAttr> kernelSyms;
@@ -513,8 +507,9 @@ struct HoistLoadTimePass
         if (!symbols.lookup<func::FuncOp>(
                 cast<FlatSymbolRefAttr>(k).getValue())) {
           table.emitOpError("smepilot-hoist-load-time: kernel ")
-              << k << " is not a func.func (run the pass right after "
-                      "smepilot-form-dispatches)";
+              << k
+              << " is not a func.func (run the pass right after "
+                 "smepilot-form-dispatches)";
           return signalPassFailure();
         }
     LoadTable load;

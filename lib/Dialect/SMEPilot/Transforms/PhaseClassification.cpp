@@ -117,7 +117,8 @@ std::optional<Extent> PhaseClassification::linearize(Value v) const {
   return std::nullopt;
 }
 
-std::optional<Extent> PhaseClassification::bufferBytes(memref::AllocOp alloc) const {
+std::optional<Extent>
+PhaseClassification::bufferBytes(memref::AllocOp alloc) const {
   MemRefType type = alloc.getType();
   int64_t elemBytes = llvm::divideCeil(type.getElementTypeBitWidth(), 8);
   Extent bytes{elemBytes, 0, -1};
@@ -128,7 +129,8 @@ std::optional<Extent> PhaseClassification::bufferBytes(memref::AllocOp alloc) co
       continue;
     }
     // One dynamic dimension, linear in one constant: bytes * (b + s * c).
-    std::optional<Extent> size = linearize(alloc.getDynamicSizes()[type.getDynamicDimIndex(d)]);
+    std::optional<Extent> size =
+        linearize(alloc.getDynamicSizes()[type.getDynamicDimIndex(d)]);
     if (!size || dynamicSeen || bytes.constant >= 0)
       return std::nullopt;
     dynamicSeen = true;
@@ -158,7 +160,8 @@ std::optional<unsigned> PhaseClassification::rootBuffer(Value v) const {
 /// The buffer name of a phase argument: its `smepilot.name`, else argN.
 static StringAttr argumentName(BlockArgument arg) {
   auto func = cast<func::FuncOp>(arg.getOwner()->getParentOp());
-  if (auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kNameAttr))
+  if (auto name =
+          func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kNameAttr))
     return name;
   return StringAttr::get(func.getContext(),
                          "arg" + std::to_string(arg.getArgNumber()));
@@ -207,8 +210,7 @@ LogicalResult PhaseClassification::run(func::FuncOp phase) {
       continue;
     }
     auto operandsFree = [&] {
-      return llvm::all_of(op.getOperands(),
-                          [&](Value v) { return isFree(v); });
+      return llvm::all_of(op.getOperands(), [&](Value v) { return isFree(v); });
     };
     if (auto alloc = dyn_cast<memref::AllocOp>(&op);
         alloc && operandsFree() && alloc.getType().getLayout().isIdentity()) {
@@ -240,4 +242,3 @@ LogicalResult PhaseClassification::run(func::FuncOp phase) {
   }
   return success();
 }
-

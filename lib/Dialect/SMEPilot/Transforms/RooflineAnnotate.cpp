@@ -1,4 +1,5 @@
-//===- RooflineAnnotate.cpp - Roofline-driven mode selection ----------------===//
+//===- RooflineAnnotate.cpp - Roofline-driven mode selection
+//----------------===//
 //
 // Chooses, for every operator, whether the vector cores (cpu), the matrix
 // unit (sme) or both (collab) run it, from the Roofline model in
@@ -29,9 +30,7 @@ using namespace mlir::smepilot;
 
 namespace {
 
-std::optional<ExecMode> parseMode(StringRef s) {
-  return symbolizeExecMode(s);
-}
+std::optional<ExecMode> parseMode(StringRef s) { return symbolizeExecMode(s); }
 
 /// The mode `force-mode` forces, if any.
 std::optional<ExecMode> getForcedMode(ForceMode force) {

@@ -1,4 +1,5 @@
-//===- RooflineReport.cpp - Roofline tables and chart ------------------------===//
+//===- RooflineReport.cpp - Roofline tables and chart
+//------------------------===//
 //
 // Turns the decisions of smepilot-roofline-annotate into what people read: a
 // per-op table (text and CSV), the same data as JSON for tools, and a Roofline
@@ -87,19 +88,18 @@ const char *kAssumptions[] = {
     "predictions, not measurements: this machine has no matrix unit",
 };
 
-void writeText(llvm::raw_ostream &os, TargetAttr target,
-               ArrayRef<Row> rows) {
+void writeText(llvm::raw_ostream &os, TargetAttr target, ArrayRef<Row> rows) {
   os << "SMEPilot Roofline report, profile '" << target.getName() << "' ("
-     << target.getArch() << ", " << target.getVectorCores()
-     << " vector cores, " << target.getMatrixUnits() << " matrix unit(s)";
+     << target.getArch() << ", " << target.getVectorCores() << " vector cores, "
+     << target.getMatrixUnits() << " matrix unit(s)";
   if (target.hasMatrixUnit())
     os << ", SVL " << target.getSvlBits();
   os << ", " << fmt(target.getMemBwGbps()) << " GB/s)\n\n";
   os << llvm::formatv("{0,4} {1,-14} {2,-12} {3,-6} {4,12} {5,12} {6,10} "
                       "{7,10} {8,10} {9,10} {10,-6} {11,6} {12,-7} {13}\n",
                       "#", "op", "class", "elem", "flops", "bytes", "flop/B",
-                      "cpu_us", "sme_us", "collab_us", "mode", "sme%",
-                      "bound", "where")
+                      "cpu_us", "sme_us", "collab_us", "mode", "sme%", "bound",
+                      "where")
             .str();
   double total = 0, allCpu = 0;
   unsigned counts[3] = {0, 0, 0};
@@ -158,15 +158,15 @@ void writeCsv(llvm::raw_ostream &os, ArrayRef<Row> rows) {
         "vectorization,reason,assumed\n";
   for (const Row &r : rows) {
     const DecisionAttr &d = r.d;
-    os << r.index << "," << csvField(r.function) << ","
-       << csvField(r.location) << "," << csvField(d.getKind()) << ","
-       << d.getShapeClass() << "," << typeName(d.getElem()) << ","
-       << d.getFlops() << "," << d.getWeightBytes() << "," << d.getActBytes()
-       << "," << d.getIntensity() << "," << d.getCpuUs() << ","
-       << d.getSmeUs() << "," << d.getCollabUs() << ","
-       << stringifyExecMode(d.getMode()) << "," << d.getSmeFraction() << ","
-       << d.getBound() << "," << d.getVectorization() << "," << d.getReason()
-       << "," << csvField(d.getAssumed()) << "\n";
+    os << r.index << "," << csvField(r.function) << "," << csvField(r.location)
+       << "," << csvField(d.getKind()) << "," << d.getShapeClass() << ","
+       << typeName(d.getElem()) << "," << d.getFlops() << ","
+       << d.getWeightBytes() << "," << d.getActBytes() << ","
+       << d.getIntensity() << "," << d.getCpuUs() << "," << d.getSmeUs() << ","
+       << d.getCollabUs() << "," << stringifyExecMode(d.getMode()) << ","
+       << d.getSmeFraction() << "," << d.getBound() << ","
+       << d.getVectorization() << "," << d.getReason() << ","
+       << csvField(d.getAssumed()) << "\n";
   }
 }
 
@@ -211,11 +211,20 @@ std::string xmlEscape(StringRef s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '&': out += "&amp;"; break;
-    case '"': out += "&quot;"; break;
-    default: out += c;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '&':
+      out += "&amp;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    default:
+      out += c;
     }
   }
   return out;
@@ -249,9 +258,10 @@ SmallVector<Roof> chartRoofs(TargetAttr target, ArrayRef<Row> rows) {
                        roofs.size() >= 2});
       // Collab ops can sit above both: both units' compute, the memory
       // system's whole bandwidth.
-      roofs.push_back({"CPU+SME " + typeName(t), "#9467bd",
-                       vectorPeakGflops(target, t) + matrixPeakGflops(target, t),
-                       target.getMemBwGbps(), roofs.size() >= 3});
+      roofs.push_back(
+          {"CPU+SME " + typeName(t), "#9467bd",
+           vectorPeakGflops(target, t) + matrixPeakGflops(target, t),
+           target.getMemBwGbps(), roofs.size() >= 3});
     }
   }
   return roofs;
@@ -294,16 +304,17 @@ ChartAxes chartAxes(ArrayRef<Roof> roofs, ArrayRef<Row> rows) {
 /// The SVG element, title, decade grid with labels, frame and axis titles.
 void writeSvgFrame(llvm::raw_ostream &os, TargetAttr target,
                    const ChartAxes &a) {
-  const double width = a.width, height = a.height, left = a.left,
-               top = a.top, plotW = a.plotW, plotH = a.plotH;
+  const double width = a.width, height = a.height, left = a.left, top = a.top,
+               plotW = a.plotW, plotH = a.plotH;
   os << llvm::formatv("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" "
                       "height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
                       "font-family=\"sans-serif\" font-size=\"12\">\n",
                       width, height)
             .str();
   os << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  os << "<text x=\"" << left << "\" y=\"25\" font-size=\"16\">Roofline: "
-     << xmlEscape(target.getName()) << " (predicted)</text>\n";
+  os << "<text x=\"" << left
+     << "\" y=\"25\" font-size=\"16\">Roofline: " << xmlEscape(target.getName())
+     << " (predicted)</text>\n";
   // Grid and axes.
   for (double e = a.lx0; e <= a.lx1; ++e) {
     double x = a.x(std::pow(10, e));
@@ -359,8 +370,8 @@ void writeSvgRoofs(llvm::raw_ostream &os, const ChartAxes &a,
                         "stroke=\"{3}\" stroke-width=\"2\"{4}/>\n"
                         "<text x=\"{5}\" y=\"{6}\">{7}: {8} GFLOP/s, {9} "
                         "GB/s</text>\n",
-                        left + plotW + 10, legendY, left + plotW + 30,
-                        r.color, r.dashed ? " stroke-dasharray=\"6 4\"" : "",
+                        left + plotW + 10, legendY, left + plotW + 30, r.color,
+                        r.dashed ? " stroke-dasharray=\"6 4\"" : "",
                         left + plotW + 35, legendY + 4, xmlEscape(r.label),
                         fmt(r.peak), fmt(r.bw))
               .str();
@@ -370,8 +381,8 @@ void writeSvgRoofs(llvm::raw_ostream &os, const ChartAxes &a,
 
 /// Ops: a legend of the mode colours from `legendY` down, then a point per op
 /// that does arithmetic, at its intensity and predicted throughput.
-void writeSvgOps(llvm::raw_ostream &os, const ChartAxes &a,
-                 ArrayRef<Row> rows, double &legendY) {
+void writeSvgOps(llvm::raw_ostream &os, const ChartAxes &a, ArrayRef<Row> rows,
+                 double &legendY) {
   const double left = a.left, plotW = a.plotW;
   const char *modeColor[3] = {"#1f77b4", "#d62728", "#9467bd"};
   legendY += 10;
@@ -396,10 +407,9 @@ void writeSvgOps(llvm::raw_ostream &os, const ChartAxes &a,
                         "font-size=\"10\">{3}</text>\n",
                         a.x(x), a.y(gflops),
                         modeColor[static_cast<unsigned>(r.d.getMode())],
-                        r.index, xmlEscape(r.d.getKind()),
-                        r.d.getShapeClass(), fmt(x), fmt(gflops),
-                        stringifyExecMode(r.d.getMode()), a.x(x) + 6,
-                        a.y(gflops) - 6)
+                        r.index, xmlEscape(r.d.getKind()), r.d.getShapeClass(),
+                        fmt(x), fmt(gflops), stringifyExecMode(r.d.getMode()),
+                        a.x(x) + 6, a.y(gflops) - 6)
               .str();
   }
 }
@@ -425,8 +435,7 @@ struct RooflineReportPass
     auto target = module->getAttrOfType<TargetAttr>(TargetAttr::kAttrName);
     if (!target) {
       module.emitError("smepilot-roofline-report: the module has no '")
-          << TargetAttr::kAttrName
-          << "': run smepilot-roofline-annotate first";
+          << TargetAttr::kAttrName << "': run smepilot-roofline-annotate first";
       return signalPassFailure();
     }
     SmallVector<Row> rows;
@@ -459,9 +468,8 @@ struct RooflineReportPass
       }
       return true;
     };
-    if (!write(".txt", [&](llvm::raw_ostream &os) {
-          writeText(os, target, rows);
-        }) ||
+    if (!write(".txt",
+               [&](llvm::raw_ostream &os) { writeText(os, target, rows); }) ||
         !write(".csv", [&](llvm::raw_ostream &os) { writeCsv(os, rows); }) ||
         !write(".json",
                [&](llvm::raw_ostream &os) { writeJson(os, target, rows); }) ||

@@ -1,4 +1,5 @@
-//===- TileCPU.cpp - Tile and vectorize linalg ops for the vector cores -----===//
+//===- TileCPU.cpp - Tile and vectorize linalg ops for the vector cores
+//-----===//
 //
 // The host (and the CPU side of collab) schedule: every linalg op on tensors
 // is tiled with scf.for and each tile is vectorized by linalg's vectorizer
@@ -25,10 +26,10 @@
 // at a time. The body may be `acc + f(lhs inputs) * g(rhs inputs)` with
 // elementwise producers fused in (the final RMSNorm fused into the LM head):
 // f and g are evaluated lane-wise on k vectors, inputs not indexed by k are
-// read once and broadcast. Instead the parallel dims are tiled into a register block of
-// Mr x Nr outputs (n loop outside m loop, so each block of W rows is streamed
-// from memory once and A is reread from cache), k is left whole, and each
-// block is written directly as vector code:
+// read once and broadcast. Instead the parallel dims are tiled into a register
+// block of Mr x Nr outputs (n loop outside m loop, so each block of W rows is
+// streamed from memory once and A is reread from cache), k is left whole, and
+// each block is written directly as vector code:
 //   scf.for k step VL iter_args(Mr*Nr vector<VLxf32> accumulators):
 //     Mr A-row loads + Nr W-row loads along k, Mr*Nr vector.fma
 //   one masked k step for the k % VL tail,
@@ -57,9 +58,9 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -170,7 +171,8 @@ std::optional<DotContraction> matchDotContraction(linalg::LinalgOp op) {
 
   Block *body = op.getBlock();
   Value accArg = body->getArgument(op.getNumDpsInputs());
-  auto add = body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+  auto add =
+      body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
   if (!add || add->getBlock() != body)
     return std::nullopt;
   Value acc = add.getLhs(), prod = add.getRhs();
@@ -232,8 +234,7 @@ std::optional<DotContraction> matchDotContraction(linalg::LinalgOp op) {
   dot.n = *n;
   for (unsigned i = 0, e = op.getNumDpsInputs(); i < e; ++i)
     if (maps[i].isFunctionOfDim(dot.k) &&
-        cast<AffineDimExpr>(maps[i].getResults().back()).getPosition() !=
-            dot.k)
+        cast<AffineDimExpr>(maps[i].getResults().back()).getPosition() != dot.k)
       return std::nullopt;
   return dot;
 }
@@ -434,9 +435,9 @@ Value DotKernelBuilder::updateOutputBlock(ArrayRef<Value> accs) {
       ArrayRef<OpFoldResult>{ranges[dot.m].size, ranges[dot.n].size});
   ArrayAttr inBounds = b.getBoolArrayAttr({true, true});
   Value init = op.getDpsInitOperand(0)->get();
-  Value old = vector::TransferReadOp::create(
-      b, loc, blockType, init, outIdx, AffineMapAttr::get(outPerm), zero,
-      outMask, inBounds);
+  Value old = vector::TransferReadOp::create(b, loc, blockType, init, outIdx,
+                                             AffineMapAttr::get(outPerm), zero,
+                                             outMask, inBounds);
   Value sum = arith::AddFOp::create(b, loc, old, block);
   return vector::TransferWriteOp::create(b, loc, init.getType(), sum, init,
                                          outIdx, AffineMapAttr::get(outPerm),
@@ -538,8 +539,9 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
     // The factors refer to body ops: match the tile's own (cloned) body.
     std::optional<DotContraction> tileDot = matchDotContraction(tile);
     if (!tileDot)
-      return static_cast<LogicalResult>(tile->emitError("smepilot-tile-cpu: tiled contraction lost its "
-                             "dot-product form"));
+      return static_cast<LogicalResult>(
+          tile->emitError("smepilot-tile-cpu: tiled contraction lost its "
+                          "dot-product form"));
     Value result = buildDotKernel(rewriter, tile, *tileDot, mr, nr, vl);
     rewriter.replaceOp(tile, result);
   }

@@ -164,8 +164,8 @@ Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map,
     SmallVector<utils::IteratorType> iterators(rank,
                                                utils::IteratorType::parallel);
     pack = linalg::GenericOp::create(
-        b, loc, TypeRange{init.getType()}, ValueRange{v}, ValueRange{init}, maps,
-        iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        b, loc, TypeRange{init.getType()}, ValueRange{v}, ValueRange{init},
+        maps, iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
           Value r = arith::TruncFOp::create(nb, nloc, elementType, args[0]);
           linalg::YieldOp::create(nb, nloc, r);
         });

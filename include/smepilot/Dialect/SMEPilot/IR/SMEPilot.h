@@ -80,10 +80,10 @@ namespace mlir::smepilot {
 /// A double in its shortest round-tripping form, always with a '.' or an
 /// exponent ("70.0", "0.125", "1e-06"): for IR and for messages.
 std::string formatF64(double value);
-} // namespace mlir::smepilot::detail
+} // namespace mlir::smepilot
 
-#include "smepilot/Dialect/SMEPilot/IR/SMEPilotOpsDialect.h.inc"
 #include "smepilot/Dialect/SMEPilot/IR/SMEPilotEnums.h.inc"
+#include "smepilot/Dialect/SMEPilot/IR/SMEPilotOpsDialect.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "smepilot/Dialect/SMEPilot/IR/SMEPilotAttrs.h.inc"

@@ -1,4 +1,5 @@
-//===- DispatchFormation.h - shared by the dispatch-table passes -*- C++ -*-===//
+//===- DispatchFormation.h - shared by the dispatch-table passes -*- C++
+//-*-===//
 //
 // What smepilot-form-dispatches (phases -> kernels + tables) and
 // smepilot-hoist-load-time (phase tables -> load table) share: the
