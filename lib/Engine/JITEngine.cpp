@@ -269,9 +269,15 @@ rt::status emit_aot_object(const rt::gguf_file &file,
       if (s.name == "annotate")
         stages.push_back(s);
   cc::SMEPipelineOptions sme;
-  sme.target = aot.target;
+  sme.target = *cc::symbolizeSMETarget(aot.target); // checked above
   sme.allContractions = aot.sme_all;
-  sme.weightType = resolve_sme_type(file, aot.sme_type);
+  std::string weight_type = resolve_sme_type(file, aot.sme_type);
+  std::optional<cc::SMEWeightType> weight =
+      cc::symbolizeSMEWeightType(weight_type);
+  if (!weight)
+    return rt::status::error("--emit-object: unknown --sme-type '" +
+                             weight_type + "' (auto, f32, bf16 or f16)");
+  sme.weightType = *weight;
   for (const cc::PipelineStage &s : cc::getSMEPipelineStages(sme))
     stages.push_back(s);
   double times[2] = {0, 0};

@@ -65,7 +65,7 @@ void addCleanup(OpPassManager &pm) {
 }
 
 void addTileSME(OpPassManager &pm, bool allContractions,
-                const std::string &weightType) {
+                SMEWeightType weightType) {
   TileSMEOptions options;
   options.allContractions = allContractions;
   options.weightType = weightType;
@@ -114,9 +114,7 @@ SmallVector<std::string> mlir::smepilot::getSMETargetNames() {
 SmallVector<PipelineStage>
 mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
   bool allContractions = options.allContractions;
-  // buildSMEPipeline rejects unknown targets; for other callers an unknown
-  // one records nothing (the object emitter then needs the target given).
-  std::optional<SMETarget> target = symbolizeSMETarget(options.target);
+  SMETarget target = options.target;
   // The host stages the SME path shares. Its annotate stage is not used:
   // the decisions are the input (or all-contractions).
   HostPipelineOptions host;
@@ -126,7 +124,7 @@ mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
         hostStages, [&](const PipelineStage &s) { return s.name == name; });
   };
   SmallVector<PipelineStage> stages;
-  std::string weightType = options.weightType;
+  SMEWeightType weightType = options.weightType;
   stages.push_back(
       {"tile-sme", [allContractions, weightType](OpPassManager &pm) {
          addTileSME(pm, allContractions, weightType);
@@ -137,11 +135,9 @@ mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
                          "approximate-math", "bufferize", "dispatch"})
     stages.push_back(hostStage(name));
   stages.push_back({"lower-sme", [target](OpPassManager &pm) {
-                      if (target) {
-                        RecordSMETargetOptions record;
-                        record.target = *target;
-                        pm.addPass(createRecordSMETarget(record));
-                      }
+                      RecordSMETargetOptions record;
+                      record.target = target;
+                      pm.addPass(createRecordSMETarget(record));
                       addLowerSME(pm);
                     }});
   stages.push_back({"lower-to-llvm", addLowerToLLVM});
@@ -158,12 +154,6 @@ LogicalResult
 mlir::smepilot::buildSMEPipeline(OpPassManager &pm,
                                  const SMEPipelineOptions &options,
                                  function_ref<void(const Twine &)> emitError) {
-  std::string target = options.target;
-  if (!isKnownSMETarget(target)) {
-    emitError("smepilot-sme-pipeline: unknown target '" + target +
-              "' (targets: " + llvm::join(getSMETargetNames(), ", ") + ")");
-    return failure();
-  }
   std::string stopAfter = options.stopAfter;
   if (failed(addPipelineStages(pm, getSMEPipelineStages(options), stopAfter))) {
     emitError("smepilot-sme-pipeline: unknown stop-after stage '" + stopAfter +

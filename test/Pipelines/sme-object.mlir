@@ -44,7 +44,7 @@
 // LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
 // LOADS-LABEL: <proj_i8>:
 
-// BADTARGET: smepilot-compile: error: smepilot-sme-pipeline: unknown target 'sme9' (targets: sme-sve, sme2-nosve)
+// BADTARGET: smepilot-compile: for the --target option: Cannot find option named 'sme9'!
 
 // REGIONS-NOSVE: streaming regions: 3, {{.*}} violations outside streaming mode: 0
 // REGIONS-SVE: streaming regions: 3, {{.*}} violations outside streaming mode: {{[1-9][0-9]*}}

@@ -4,7 +4,8 @@
 // RUN: not smepilot-opt %s --smepilot-sme-pipeline=target=sme3 2>&1 | FileCheck %s --check-prefix=BADTARGET
 // RUN: not smepilot-opt %s --smepilot-sme-pipeline=stop-after=tile 2>&1 | FileCheck %s --check-prefix=BADSTAGE
 
-// BADTARGET: smepilot-sme-pipeline: unknown target 'sme3' (targets: sme-sve, sme2-nosve)
+// BADTARGET: for the --target option: Cannot find option named 'sme3'!
+// BADTARGET: error: smepilot-sme-pipeline: bad options 'target=sme3'
 // BADSTAGE: smepilot-sme-pipeline: unknown stop-after stage 'tile' (stages: tile-sme, decompose, fuse, dispatch-regions, vectorize, approximate-math, bufferize, dispatch, lower-sme, lower-to-llvm)
 
 // LLVM: module attributes {smepilot.sme_target = "sme-sve"}

@@ -54,4 +54,4 @@ func.func @scores(%q: tensor<4x16xf32>, %k: tensor<8x16xf32>, %c: tensor<4x8xf32
   return %r : tensor<4x8xf32>
 }
 
-// BAD: smepilot-tile-sme: weight-type must be f32, bf16 or f16, not 'i4'
+// BAD: for the --weight-type option: Cannot find option named 'i4'!

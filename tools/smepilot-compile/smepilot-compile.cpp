@@ -36,18 +36,25 @@ static llvm::cl::opt<std::string> outputPath("o", llvm::cl::desc("Output file"),
 static llvm::cl::opt<std::string>
     pipeline("pipeline", llvm::cl::desc("Pipeline: sme (the only one)"),
              llvm::cl::init("sme"));
-static llvm::cl::opt<std::string>
-    target("target", llvm::cl::desc("SME target: sme-sve or sme2-nosve"),
-           llvm::cl::init("sme-sve"));
+static llvm::cl::opt<SMETarget>
+    target("target", llvm::cl::desc("SME target"),
+           llvm::cl::init(SMETarget::sme_sve),
+           llvm::cl::values(clEnumValN(SMETarget::sme_sve, "sme-sve",
+                                       "+sve,+sme,+bf16 (runs under QEMU)"),
+                            clEnumValN(SMETarget::sme2_nosve, "sme2-nosve",
+                                       "+sme2 without +sve (Apple M4 style)")));
 static llvm::cl::opt<bool> allContractions(
     "all-contractions",
     llvm::cl::desc("Put every contraction on SME, whatever its decision"),
     llvm::cl::init(false));
-static llvm::cl::opt<std::string> weightType(
+static llvm::cl::opt<SMEWeightType> weightType(
     "weight-type",
-    llvm::cl::desc("What f32 contractions with a weight compute in on SME: "
-                   "f32 (default), bf16 or f16"),
-    llvm::cl::init("f32"));
+    llvm::cl::desc("What f32 contractions with a weight compute in on SME"),
+    llvm::cl::init(SMEWeightType::f32),
+    llvm::cl::values(
+        clEnumValN(SMEWeightType::f32, "f32", "f32 outer products (default)"),
+        clEnumValN(SMEWeightType::bf16, "bf16", "bf16 widening outer products"),
+        clEnumValN(SMEWeightType::f16, "f16", "f16 widening outer products")));
 static llvm::cl::opt<std::string>
     emit("emit", llvm::cl::desc("obj (default) or llvm-mlir"),
          llvm::cl::init("obj"));
@@ -96,8 +103,8 @@ int main(int argc, char **argv) {
   if (emit == "llvm-mlir") {
     module->print(output->os());
   } else {
-    llvm::Expected<llvm::SmallVector<char, 0>> object =
-        emitAArch64Object(*module, AOTOptions{target, 3});
+    llvm::Expected<llvm::SmallVector<char, 0>> object = emitAArch64Object(
+        *module, AOTOptions{stringifySMETarget(target).str(), 3});
     if (!object)
       return fail(llvm::toString(object.takeError()));
     output->os().write(object->data(), object->size());

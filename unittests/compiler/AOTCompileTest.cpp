@@ -59,7 +59,7 @@ protected:
       return nullptr;
     }
     SMEPipelineOptions options;
-    options.target = target.str();
+    options.target = *symbolizeSMETarget(target);
     options.allContractions = true;
     PassManager pm(&context);
     std::string error;

@@ -112,21 +112,29 @@ void registerHostPipeline();
 
 /// Options of `smepilot-sme-pipeline`.
 struct SMEPipelineOptions : public PassPipelineOptions<SMEPipelineOptions> {
-  Option<std::string> target{
-      *this, "target",
-      llvm::cl::desc("SME target: sme-sve (+sve,+sme,+bf16; runs under QEMU) "
-                     "or sme2-nosve (+sme2 without +sve, Apple M4 style)"),
-      llvm::cl::init("sme-sve")};
+  Option<SMETarget> target{
+      *this, "target", llvm::cl::desc("SME target"),
+      llvm::cl::init(SMETarget::sme_sve),
+      llvm::cl::values(clEnumValN(SMETarget::sme_sve, "sme-sve",
+                                  "+sve,+sme,+bf16 (runs under QEMU)"),
+                       clEnumValN(SMETarget::sme2_nosve, "sme2-nosve",
+                                  "+sme2 without +sve (Apple M4 style)"))};
   Option<bool> allContractions{
       *this, "all-contractions",
       llvm::cl::desc("Put every contraction of a supported type on SME, "
                      "whatever its smepilot.decision (for tests)"),
       llvm::cl::init(false)};
-  Option<std::string> weightType{
+  Option<SMEWeightType> weightType{
       *this, "weight-type",
-      llvm::cl::desc("What f32 contractions with a weight compute in on SME: "
-                     "f32, bf16 or f16 (smepilot-tile-sme weight-type)"),
-      llvm::cl::init("f32")};
+      llvm::cl::desc("What f32 contractions with a weight compute in on SME "
+                     "(smepilot-tile-sme weight-type)"),
+      llvm::cl::init(SMEWeightType::f32),
+      llvm::cl::values(
+          clEnumValN(SMEWeightType::f32, "f32", "f32 outer products"),
+          clEnumValN(SMEWeightType::bf16, "bf16",
+                     "bf16 widening outer products"),
+          clEnumValN(SMEWeightType::f16, "f16",
+                     "f16 widening outer products"))};
   Option<std::string> stopAfter{
       *this, "stop-after",
       llvm::cl::desc(
@@ -156,7 +164,8 @@ SmallVector<PipelineStage> getSMEPipelineStages(const SMEPipelineOptions &);
 SmallVector<std::string> getSMEPipelineStageNames();
 
 /// Adds the SME pipeline to `pm` (anchored on builtin.module). Fails, after
-/// calling `emitError`, on an unknown target or stop-after stage.
+/// calling `emitError`, on an unknown stop-after stage (the target and the
+/// weight type are enum options: parsing them already rejects a bad name).
 LogicalResult buildSMEPipeline(OpPassManager &pm,
                                const SMEPipelineOptions &options,
                                function_ref<void(const Twine &)> emitError);

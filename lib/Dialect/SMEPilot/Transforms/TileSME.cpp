@@ -459,16 +459,10 @@ struct TileSMEPass : public smepilot::impl::TileSMEBase<TileSMEPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     Type narrow;
-    if (weightType == "bf16")
+    if (weightType == SMEWeightType::bf16)
       narrow = BFloat16Type::get(&getContext());
-    else if (weightType == "f16")
+    else if (weightType == SMEWeightType::f16)
       narrow = Float16Type::get(&getContext());
-    else if (weightType != "f32") {
-      module.emitError("smepilot-tile-sme: weight-type must be f32, bf16 or "
-                       "f16, not '")
-          << weightType << "'";
-      return signalPassFailure();
-    }
     SymbolTable symbols(module);
     IRRewriter rewriter(&getContext());
     bool failedAny = false;

@@ -27,6 +27,35 @@ enum class SMETarget {
   sme2_nosve,
 };
 
+/// smepilot-tile-sme's `weight-type`: what an f32 contraction with a weight
+/// operand computes in on SME (both operands rounded to it, f32
+/// accumulation): f32 (no rounding), bf16 or f16 (the widening outer
+/// products).
+enum class SMEWeightType { f32, bf16, f16 };
+
+/// The name of `type`, as in options ("f32", "bf16", "f16").
+inline llvm::StringRef stringifySMEWeightType(SMEWeightType type) {
+  switch (type) {
+  case SMEWeightType::f32:
+    return "f32";
+  case SMEWeightType::bf16:
+    return "bf16";
+  case SMEWeightType::f16:
+    return "f16";
+  }
+  return "";
+}
+
+/// The weight type named `name`, if there is one.
+inline std::optional<SMEWeightType>
+symbolizeSMEWeightType(llvm::StringRef name) {
+  for (SMEWeightType type :
+       {SMEWeightType::f32, SMEWeightType::bf16, SMEWeightType::f16})
+    if (stringifySMEWeightType(type) == name)
+      return type;
+  return std::nullopt;
+}
+
 /// The module attribute naming the SME target (a string such as "sme-sve"),
 /// written by smepilot-record-sme-target and read by the object emitter.
 inline constexpr llvm::StringLiteral kSMETargetAttrName = "smepilot.sme_target";

@@ -240,9 +240,17 @@ def TileSME : Pass<"smepilot-tile-sme", "ModuleOp"> {
     Option<"allContractions", "all-contractions", "bool", /*default=*/"false",
            "Tile every contraction of a supported type, whatever its "
            "decision (for tests)">,
-    Option<"weightType", "weight-type", "std::string", /*default=*/"\"f32\"",
-           "Element type of f32 contractions with a weight operand on SME: "
-           "f32, bf16 or f16 (both operands rounded to it, f32 accumulation)">
+    Option<"weightType", "weight-type", "::mlir::smepilot::SMEWeightType",
+           /*default=*/"::mlir::smepilot::SMEWeightType::f32",
+           "Element type of f32 contractions with a weight operand on SME "
+           "(both operands rounded to it, f32 accumulation)",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::smepilot::SMEWeightType::f32, "f32",
+                        "f32 outer products (the default)"),
+             clEnumValN(::mlir::smepilot::SMEWeightType::bf16, "bf16",
+                        "bf16 widening outer products"),
+             clEnumValN(::mlir::smepilot::SMEWeightType::f16, "f16",
+                        "f16 widening outer products"))}]>
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
