@@ -6,6 +6,8 @@
 // writing needs memory for the metadata and one 4 MiB chunk, not the model.
 #include "smepilot_rt/gguf_writer.h"
 
+#include "smepilot_rt/output_file.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -36,21 +38,6 @@ void append_string(std::vector<uint8_t> &out, std::string_view s) {
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 constexpr uint32_t id(gguf_type type) { return static_cast<uint32_t>(type); }
-
-// Writes all of [p, p+n) to fd.
-status write_fd(int fd, const uint8_t *p, size_t n, const std::string &path) {
-  while (n > 0) {
-    ssize_t k = ::write(fd, p, n);
-    if (k < 0) {
-      if (errno == EINTR)
-        continue;
-      return status::error(path + ": write failed: " + std::strerror(errno));
-    }
-    p += k;
-    n -= size_t(k);
-  }
-  return status::ok();
-}
 
 } // namespace
 
@@ -374,17 +361,18 @@ result<std::vector<uint8_t>> gguf_writer::write_bytes() const {
   return bytes;
 }
 
-status gguf_writer::write_file(const std::string &path) const {
+status gguf_writer::write_file(const std::string &path,
+                               const std::vector<std::string> &inputs) const {
   if (!error_.is_ok())
     return error_;
-  const std::string part = path + ".part";
-  int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return status::error(part + ": cannot create: " + std::strerror(errno));
+  auto file = output_file::create(path, inputs);
+  if (!file)
+    return file.take_error();
+  output_file &out = **file;
   std::vector<uint8_t> buffer;
   buffer.reserve(file_buffer_size);
   auto flush = [&]() -> status {
-    status s = write_fd(fd, buffer.data(), buffer.size(), part);
+    status s = out.write(buffer.data(), buffer.size());
     buffer.clear();
     return s;
   };
@@ -392,20 +380,15 @@ status gguf_writer::write_file(const std::string &path) const {
     if (buffer.size() + n > file_buffer_size) {
       SMEPILOT_RT_RETURN_IF_ERROR(flush());
       if (n >= file_buffer_size)
-        return write_fd(fd, p, n, part); // large spans go straight through
+        return out.write(p, n); // large spans go straight through
     }
     buffer.insert(buffer.end(), p, p + n);
     return status::ok();
   });
-  if (s.is_ok())
-    s = flush();
-  if (::close(fd) != 0 && s.is_ok())
-    s = status::error(part + ": close failed: " + std::strerror(errno));
-  if (s.is_ok() && std::rename(part.c_str(), path.c_str()) != 0)
-    s = status::error(path + ": cannot rename " + part + " into place: " + std::strerror(errno));
   if (!s.is_ok())
-    ::unlink(part.c_str());
-  return s;
+    return s; // the temporary is removed with `file`
+  SMEPILOT_RT_RETURN_IF_ERROR(flush());
+  return out.commit();
 }
 
 } // namespace smepilot::rt

@@ -20,7 +20,8 @@
 // The add_* calls do not return a status: the first mistake (a duplicate key
 // or tensor name, a bad shape, a data size that does not match the shape) is
 // remembered and returned by error() and by every write. Files are written
-// to "PATH.part" and renamed into place only when complete.
+// to a fresh temporary beside PATH and renamed into place only when complete
+// (output_file.h).
 #pragma once
 
 #include "smepilot_rt/ggml_types.h"
@@ -103,8 +104,10 @@ public:
   uint64_t data_offset() const;
   uint64_t file_size() const;
 
-  /// Writes the file (via PATH.part, renamed on success). Can be called again.
-  status write_file(const std::string &path) const;
+  /// Writes the file through output_file (output_file.h): a fresh temporary
+  /// beside PATH, renamed into place when complete; PATH must not be one of
+  /// `inputs` nor a directory, device or FIFO. Can be called again.
+  status write_file(const std::string &path, const std::vector<std::string> &inputs = {}) const;
   /// The whole file as bytes.
   result<std::vector<uint8_t>> write_bytes() const;
 
