@@ -14,6 +14,7 @@
 #include "smepilot/Codegen/HostJIT.h"
 #include "smepilot/ModelBuilder/ModelBuilder.h"
 #include "smepilot/Pipelines/Pipelines.h"
+#include "smepilot/Support/OutputFile.h"
 
 #include "smepilot_rt/compiled_engine.h"
 #include "smepilot_rt/model.h"
@@ -94,19 +95,19 @@ cc::ModelDescription describe(const rt::model_config &cfg) {
   return d;
 }
 
-/// Writes `module` to DIR/NN-name.mlir.
+/// Writes `module` to DIR/NN-name.mlir (an OutputFile: never onto the model
+/// file, never half a file).
 rt::status dump_module(const std::string &dir, int index,
-                       const std::string &name, ModuleOp module) {
+                       const std::string &name, ModuleOp module,
+                       const std::string &model_path) {
   char file[256];
   std::snprintf(file, sizeof file, "%02d-%s.mlir", index, name.c_str());
   llvm::SmallString<256> path(dir);
   llvm::sys::path::append(path, file);
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return rt::status::error("--dump-mlir: cannot write '" + std::string(path) +
-                             "': " + ec.message());
-  module.print(os);
+  if (llvm::Error err = cc::writeOutputFile(
+          path, {model_path}, [&](llvm::raw_ostream &os) { module.print(os); }))
+    return rt::status::error("--dump-mlir: cannot write " +
+                             llvm::toString(std::move(err)));
   return rt::status::ok();
 }
 
@@ -163,7 +164,8 @@ compile_module(const char *who, const rt::gguf_file &file,
     if (std::error_code ec = llvm::sys::fs::create_directories(dump_dir))
       return rt::status::error("--dump-mlir: cannot create '" + dump_dir +
                                "': " + ec.message());
-    SMEPILOT_RT_RETURN_IF_ERROR(dump_module(dump_dir, 0, "builder", **module));
+    SMEPILOT_RT_RETURN_IF_ERROR(
+        dump_module(dump_dir, 0, "builder", **module, file.path()));
   }
   t0 = std::chrono::steady_clock::now();
   int index = 1;
@@ -175,7 +177,7 @@ compile_module(const char *who, const rt::gguf_file &file,
                                "' failed: " + diags.take("no diagnostic"));
     if (!dump_dir.empty())
       SMEPILOT_RT_RETURN_IF_ERROR(
-          dump_module(dump_dir, index++, stage.name, **module));
+          dump_module(dump_dir, index++, stage.name, **module, file.path()));
   }
   times[1] = seconds_since(t0);
   return std::move(*module);
@@ -256,6 +258,14 @@ rt::status emit_aot_object(const rt::gguf_file &file,
     return rt::status::error(
         "--emit-object: unknown --target '" + aot.target +
         "' (targets: " + llvm::join(cc::getSMETargetNames(), ", ") + ")");
+  // The object file is checked and its temporary created before compiling:
+  // a bad path (the model itself, a directory, a device such as /dev/null)
+  // fails at once, and a failure later leaves the previous object alone.
+  llvm::Expected<std::unique_ptr<cc::OutputFile>> output =
+      cc::OutputFile::create(aot.object_path, {file.path(), aot.profile});
+  if (!output)
+    return rt::status::error("--emit-object: cannot write " +
+                             llvm::toString(output.takeError()));
   MLIRContext ctx;
   load_dialects(ctx);
   diagnostic_collector diags(ctx);
@@ -295,23 +305,11 @@ rt::status emit_aot_object(const rt::gguf_file &file,
   if (!object)
     return rt::status::error(
         file.path() + ": --emit-object: " + llvm::toString(object.takeError()));
-  // Written next to the destination and renamed: a failed write never
-  // leaves half an object.
-  std::string tmp = aot.object_path + ".tmp";
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(tmp, ec);
-    if (ec)
-      return rt::status::error("--emit-object: cannot write '" + tmp +
-                               "': " + ec.message());
-    os.write(object->data(), object->size());
-    os.close();
-    if (os.has_error())
-      return rt::status::error("--emit-object: writing '" + tmp + "' failed");
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(tmp, aot.object_path))
-    return rt::status::error("--emit-object: cannot rename to '" +
-                             aot.object_path + "': " + ec.message());
+  (*output)->os().write(object->data(), object->size());
+  llvm::Error written = (*output)->commit();
+  if (written)
+    return rt::status::error("--emit-object: cannot write " +
+                             llvm::toString(std::move(written)));
   if (aot.verbose)
     std::fprintf(stderr,
                  "smepilot-run: aot: graph %.1f ms, pipeline %.1f ms, object "

@@ -6,6 +6,17 @@
 // RUN: llvm-objdump -d --mattr=+sme,+sve,+bf16 %t.sve.o | not %python %S/Inputs/check-streaming-regions.py | FileCheck %s --check-prefix=REGIONS-SVE
 // RUN: llvm-objdump -d --mattr=+sme,+sve,+bf16 %t.sve.o | FileCheck %s --check-prefix=LOADS
 // RUN: not smepilot-compile %s --target=sme9 -o %t.bad.o 2>&1 | FileCheck %s --check-prefix=BADTARGET
+// Output files (docs/tools.md): never onto the input, never into a device
+// or a directory; `-o -` is stdout, and a stdout that fails is an error.
+// RUN: cp %s %t.in.mlir
+// RUN: not smepilot-compile %t.in.mlir -o %t.in.mlir 2>&1 | FileCheck %s --check-prefix=INPUT
+// RUN: diff %s %t.in.mlir
+// RUN: not smepilot-compile %s -o /dev/null 2>&1 | FileCheck %s --check-prefix=DEVNULL
+// RUN: rm -rf %t.dir && mkdir -p %t.dir
+// RUN: not smepilot-compile %s -o %t.dir 2>&1 | FileCheck %s --check-prefix=DIR
+// RUN: smepilot-compile %s --all-contractions --emit=llvm-mlir -o - | FileCheck %s --check-prefix=STDOUT
+// RUN: not smepilot-compile %s --all-contractions -o - > /dev/full 2> %t.full.err
+// RUN: FileCheck %s --check-prefix=FULL < %t.full.err
 
 /// The emitted aarch64 objects. Each kernel saves a live lazy ZA state
 /// (__arm_tpidr2_save), enters streaming mode with ZA, runs the outer
@@ -45,6 +56,11 @@
 // LOADS-LABEL: <proj_i8>:
 
 // BADTARGET: smepilot-compile: for the --target option: Cannot find option named 'sme9'!
+// INPUT: smepilot-compile: error: '{{.*}}.in.mlir': is the input file {{.*}}.in.mlir; refusing to overwrite it
+// DEVNULL: smepilot-compile: error: '/dev/null': is a character device, not a regular file
+// DIR: smepilot-compile: error: '{{.*}}.dir': is a directory, not a regular file
+// STDOUT: llvm.func
+// FULL: smepilot-compile: error: cannot write to standard output: No space left on device
 
 // REGIONS-NOSVE: streaming regions: 3, {{.*}} violations outside streaming mode: 0
 // REGIONS-SVE: streaming regions: 3, {{.*}} violations outside streaming mode: {{[1-9][0-9]*}}

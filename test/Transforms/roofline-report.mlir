@@ -7,6 +7,17 @@
 // RUN: smepilot-opt %S/../Examples/llama3.2-3b-decode.mlir --smepilot-roofline-annotate=profile=apple-m4 --smepilot-roofline-report -o /dev/null | FileCheck %s --check-prefix=TXT
 // RUN: not smepilot-opt %S/../Examples/llama3.2-3b-decode.mlir --smepilot-roofline-report -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOTARGET
 // RUN: not smepilot-opt %S/../Examples/llama3.2-3b-decode.mlir --smepilot-roofline-annotate=profile=apple-m4 --smepilot-roofline-report=output=%t/missing-dir/r -o /dev/null 2>&1 | FileCheck %s --check-prefix=NODIR
+/// Output files (docs/tools.md): a report file that would replace a
+/// directory or the input is refused, and the input stays as it was; a
+/// stdout that fails is an error; no temporary is left behind.
+// RUN: mkdir -p %t/dir.txt
+// RUN: not smepilot-opt %S/../Examples/llama3.2-3b-decode.mlir --smepilot-roofline-annotate=profile=apple-m4 --smepilot-roofline-report=output=%t/dir -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOTREGULAR
+// RUN: cp %S/../Examples/llama3.2-3b-decode.mlir %t/in.txt
+// RUN: not smepilot-opt %t/in.txt --smepilot-roofline-annotate=profile=apple-m4 --smepilot-roofline-report=output=%t/in -o /dev/null 2>&1 | FileCheck %s --check-prefix=INPUT
+// RUN: diff %S/../Examples/llama3.2-3b-decode.mlir %t/in.txt
+// RUN: not smepilot-opt %S/../Examples/llama3.2-3b-decode.mlir --smepilot-roofline-annotate=profile=apple-m4 --smepilot-roofline-report -o /dev/null > /dev/full 2> %t/full.err
+// RUN: FileCheck %s --check-prefix=FULL < %t/full.err
+// RUN: ls %t | FileCheck %s --check-prefix=NOTEMP
 
 /// The table: a header naming the profile, one row per op, totals and the
 /// model's assumptions.
@@ -42,3 +53,9 @@
 
 // NOTARGET: error: smepilot-roofline-report: the module has no 'smepilot.target': run smepilot-roofline-annotate first
 // NODIR: error: smepilot-roofline-report: cannot write '{{.*}}missing-dir/r.txt'
+// NOTREGULAR: error: smepilot-roofline-report: cannot write '{{.*}}dir.txt': is a directory, not a regular file
+// INPUT: error: smepilot-roofline-report: cannot write '{{.*}}in.txt': is the input file {{.*}}in.txt; refusing to overwrite it
+// FULL: error: smepilot-roofline-report: cannot write to standard output: No space left on device
+// NOTEMP-NOT: .tmp-
+// NOTEMP: decode.txt
+// NOTEMP-NOT: .tmp-

@@ -12,6 +12,7 @@
 
 #include "smepilot/Codegen/AOTCompile.h"
 #include "smepilot/Pipelines/Pipelines.h"
+#include "smepilot/Support/OutputFile.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -22,7 +23,6 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
 using namespace mlir;
@@ -31,8 +31,9 @@ using namespace mlir::smepilot;
 static llvm::cl::opt<std::string> inputPath(llvm::cl::Positional,
                                             llvm::cl::desc("<input .mlir>"),
                                             llvm::cl::Required);
-static llvm::cl::opt<std::string> outputPath("o", llvm::cl::desc("Output file"),
-                                             llvm::cl::Required);
+static llvm::cl::opt<std::string>
+    outputPath("o", llvm::cl::desc("Output file ('-' for stdout)"),
+               llvm::cl::Required);
 static llvm::cl::opt<std::string>
     pipeline("pipeline", llvm::cl::desc("Pipeline: sme (the only one)"),
              llvm::cl::init("sme"));
@@ -72,6 +73,18 @@ int main(int argc, char **argv) {
   if (emit != "obj" && emit != "llvm-mlir")
     return fail("--emit must be obj or llvm-mlir, got '" + emit + "'");
 
+  // The output is checked, and its temporary created, before any work: a
+  // bad path (the input itself, a directory, a device) fails at once, and a
+  // failure later leaves the previous file alone (docs/tools.md).
+  std::unique_ptr<OutputFile> output;
+  if (outputPath != "-") {
+    auto created = OutputFile::create(outputPath, {inputPath});
+    if (!created)
+      return fail(llvm::toString(created.takeError()));
+    output = std::move(*created);
+  }
+  llvm::raw_ostream &os = output ? output->os() : llvm::outs();
+
   DialectRegistry registry;
   registerHostPipelineDialects(registry);
   MLIRContext context(registry);
@@ -97,18 +110,16 @@ int main(int argc, char **argv) {
   if (failed(pm.run(*module)))
     return 1;
 
-  auto output = openOutputFile(outputPath, &error);
-  if (!output)
-    return fail(error);
   if (emit == "llvm-mlir") {
-    module->print(output->os());
+    module->print(os);
   } else {
     llvm::Expected<llvm::SmallVector<char, 0>> object = emitAArch64Object(
         *module, AOTOptions{stringifySMETarget(target).str(), 3});
     if (!object)
       return fail(llvm::toString(object.takeError()));
-    output->os().write(object->data(), object->size());
+    os.write(object->data(), object->size());
   }
-  output->keep();
+  if (llvm::Error err = output ? output->commit() : flushStdout())
+    return fail(llvm::toString(std::move(err)));
   return 0;
 }

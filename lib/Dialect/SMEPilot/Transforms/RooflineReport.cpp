@@ -11,6 +11,7 @@
 
 #include "smepilot/Analysis/Roofline.h"
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
+#include "smepilot/Support/OutputFile.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -451,19 +452,25 @@ struct RooflineReportPass
 
     if (output == "-") {
       writeText(llvm::outs(), target, rows);
+      if (llvm::Error err = flushStdout()) {
+        module.emitError("smepilot-roofline-report: ")
+            << llvm::toString(std::move(err));
+        return signalPassFailure();
+      }
       return;
     }
+    // The file the module was read from is never overwritten.
+    SmallVector<std::string> inputs;
+    if (auto loc = dyn_cast<FileLineColLoc>(module.getLoc()))
+      inputs.push_back(loc.getFilename().str());
     auto write = [&](StringRef ext, auto &&fn) -> bool {
       std::string path = std::string(output) + ext.str();
-      // writeToOutput writes a temporary file and renames it into place, so
-      // an existing report is never left half-written.
-      llvm::Error err = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
-        fn(os);
-        return llvm::Error::success();
-      });
-      if (err) {
-        module.emitError("smepilot-roofline-report: cannot write '")
-            << path << "': " << llvm::toString(std::move(err));
+      // Each file goes through a temporary renamed into place (OutputFile):
+      // an existing report is never left half-written, and a path that is a
+      // directory, a device or the input is refused.
+      if (llvm::Error err = writeOutputFile(path, inputs, fn)) {
+        module.emitError("smepilot-roofline-report: cannot write ")
+            << llvm::toString(std::move(err));
         return false;
       }
       return true;

@@ -107,8 +107,10 @@ def RooflineReport : Pass<"smepilot-roofline-report", "ModuleOp"> {
     chart: each unit's roof per element type, each op plotted at its
     arithmetic intensity and predicted throughput, coloured by mode).
     With `output=-` the text table goes to stdout and nothing is written.
-    Existing files are replaced only as a whole (written to a temporary
-    file, then renamed). The IR is not changed.
+    Existing files are replaced only as a whole (written to a fresh temporary
+    file beside them, then renamed); a path that names the input file, a
+    directory or a device is an error, and so is a failed write, to a file or
+    to stdout (docs/tools.md, "Output files"). The IR is not changed.
   }];
   let options = [
     Option<"output", "output", "std::string", /*default=*/"\"-\"",
