@@ -17,6 +17,7 @@
 
 #include "smepilot_rt/gguf.h"
 #include "smepilot_rt/model.h"
+#include "smepilot_rt/output_file.h"
 #include "smepilot_rt/sampler.h"
 #include "smepilot_rt/tokenizer.h"
 #include "smepilot_rt/version.h"
@@ -46,11 +47,18 @@ int fail(const std::string &message) {
   return 1;
 }
 
-void write_text(const std::string &text) {
+/// Generated text goes out as it is made. A failed write stops the run: an
+/// error (exit 1) for a full disk or a closed terminal, silently killed by
+/// SIGPIPE (status 141) when the reader of a pipe has gone.
+status write_text(const std::string &text) {
   if (text.empty())
-    return;
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
+    return status::ok();
+  return rt::write_stdout(text);
+}
+
+/// The files a run reads, which no output may replace.
+std::vector<std::string> input_files(const run::options &o) {
+  return {o.model, o.prompt_file};
 }
 
 void print_rate(const char *what, int64_t n, double seconds) {
@@ -187,7 +195,8 @@ int generate(session &s) {
 
   rt::detokenizer detok(*s.tok);
   for (int32_t id : *prompt)
-    write_text(detok.push(id));
+    if (status w = write_text(detok.push(id)); !w)
+      return fail(w.message());
 
   std::vector<float> logits(size_t(s.eng->n_vocab()));
   auto t_prefill = clock_type::now();
@@ -212,7 +221,8 @@ int generate(session &s) {
       break;
     }
     ++n_generated;
-    write_text(detok.push(id));
+    if (status w = write_text(detok.push(id)); !w)
+      return fail(w.message());
     if (s.opts.n_predict >= 0 && n_generated >= s.opts.n_predict)
       break;
     if (pos >= n_ctx) {
@@ -228,8 +238,8 @@ int generate(session &s) {
     ++n_decode;
     ++pos;
   }
-  write_text(detok.flush());
-  write_text("\n");
+  if (status w = write_text(detok.flush() + "\n"); !w)
+    return fail(w.message());
 
   if (stop_reason && s.opts.verbose)
     std::fprintf(stderr, "smepilot-run: stopped: %s\n", stop_reason);
@@ -272,9 +282,9 @@ int logits_out(session &s) {
     return fail(st.message());
   const double eval_seconds = seconds_since(t0);
   st = run::write_npy_f32(s.opts.logits_out, {int64_t(tokens.size()), n_vocab},
-                          logits.data());
+                          logits.data(), input_files(s.opts));
   if (!st)
-    return fail(st.message());
+    return fail("--logits-out: " + st.message());
   std::fprintf(
       stderr,
       "smepilot-run: wrote %zu x %lld logits (%zu prompt + %zu teacher tokens) "
@@ -346,7 +356,8 @@ int perplexity(session &s) {
     }
     std::printf("[%lld]%.4f,", (long long)(c + 1),
                 std::exp(nll / double(count)));
-    std::fflush(stdout);
+    if (status w = rt::flush_stdout(); !w)
+      return fail(w.message());
   }
   const double mean = nll / double(count), mean2 = nll2 / double(count);
   const double ppl = std::exp(mean);
@@ -387,9 +398,7 @@ int emit_object(const run::options &o) {
   return 0;
 }
 
-} // namespace
-
-int main(int argc, char **argv) {
+int run_main(int argc, char **argv) {
   auto parsed = run::parse_args(argc, argv);
   if (!parsed)
     return fail(parsed.error().message());
@@ -418,6 +427,11 @@ int main(int argc, char **argv) {
                                     : "the prompt is empty");
     s.text = std::move(*text);
   }
+  // Refuse a bad output path (an input, a directory, a device) before the
+  // model loads and runs; the write checks again.
+  if (!s.opts.logits_out.empty())
+    if (st = rt::check_output_path(s.opts.logits_out, input_files(s.opts)); !st)
+      return fail("--logits-out: " + st.message());
   st = load(s);
   if (!st)
     return fail(st.message());
@@ -426,4 +440,15 @@ int main(int argc, char **argv) {
   if (s.opts.perplexity)
     return perplexity(s);
   return generate(s);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const int rc = run_main(argc, argv);
+  // What is still buffered (--help, --version, the perplexity summary) must
+  // arrive too: a failed stdout is an error, never exit 0.
+  if (status st = rt::flush_stdout(); !st)
+    return rc != 0 ? rc : fail(st.message());
+  return rc;
 }

@@ -4,15 +4,15 @@
 // float32 data.
 #include "npy.h"
 
+#include "smepilot_rt/output_file.h"
+
 #include <bit>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 
 namespace smepilot::run {
 
 rt::status write_npy_f32(const std::string &path,
-                         const std::vector<int64_t> &shape, const float *data) {
+                         const std::vector<int64_t> &shape, const float *data,
+                         const std::vector<std::string> &inputs) {
   static_assert(std::endian::native == std::endian::little,
                 "the writer assumes little-endian");
   std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
@@ -34,16 +34,14 @@ rt::status write_npy_f32(const std::string &path,
   header += char(dict.size() >> 8);
   header += dict;
 
-  std::FILE *f = std::fopen(path.c_str(), "wb");
-  if (!f)
-    return rt::status::error(
-        path + ": cannot open for writing: " + std::strerror(errno));
-  bool ok = std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
-            std::fwrite(data, sizeof(float), count, f) == count;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok)
-    return rt::status::error(path + ": write failed: " + std::strerror(errno));
-  return rt::status::ok();
+  // Through a temporary renamed into place (output_file.h): a failed write
+  // leaves the previous file as it was.
+  auto out = rt::output_file::create(path, inputs);
+  if (!out)
+    return out.take_error();
+  SMEPILOT_RT_RETURN_IF_ERROR((*out)->write(header.data(), header.size()));
+  SMEPILOT_RT_RETURN_IF_ERROR((*out)->write(data, count * sizeof(float)));
+  return (*out)->commit();
 }
 
 } // namespace smepilot::run

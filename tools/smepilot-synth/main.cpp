@@ -20,6 +20,7 @@
 // router stay F32, as llama.cpp keeps them.
 #include "smepilot_rt/gguf.h"
 #include "smepilot_rt/gguf_writer.h"
+#include "smepilot_rt/output_file.h"
 #include "smepilot_rt/quantize.h"
 #include "smepilot_rt/thread_pool.h"
 #include "smepilot_rt/version.h"
@@ -367,7 +368,7 @@ int fail(const std::string &message) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+static int synth_main(int argc, char **argv) {
   std::string shape_name, output, type_name = "f16", tokenizer_path;
   long long layers = 0, seed = 0, threads = 0;
   for (int i = 1; i < argc; ++i) {
@@ -467,6 +468,8 @@ int main(int argc, char **argv) {
   if (tokenizer_path.empty())
     tokenizer_path = std::string(SMEPILOT_MODELS_DIR) + "/" + s->tokenizer;
 
+  if (status ok = check_output_path(output, {tokenizer_path}); !ok)
+    return fail(ok.message());
   auto t0 = std::chrono::steady_clock::now();
   auto src = gguf_file::open(tokenizer_path);
   if (!src)
@@ -521,7 +524,8 @@ int main(int argc, char **argv) {
                "%u, %.2f GiB\n",
                output.c_str(), s->name, n_layer, type_name.c_str(), n_vocab,
                double(w.file_size()) / double(1ull << 30));
-  st = w.write_file(output);
+  // Through a temporary renamed into place; never onto the tokenizer file.
+  st = w.write_file(output, {tokenizer_path});
   if (!st)
     return fail(st.message());
   const double secs =
@@ -531,4 +535,12 @@ int main(int argc, char **argv) {
                "smepilot-synth: wrote %zu tensors, %llu bytes in %.1f s\n",
                plan.size(), (unsigned long long)w.file_size(), secs);
   return 0;
+}
+
+int main(int argc, char **argv) {
+  const int rc = synth_main(argc, argv);
+  // --help, --list and --version go to stdout: a failed write is an error.
+  if (status st = flush_stdout(); !st)
+    return rc != 0 ? rc : fail(st.message());
+  return rc;
 }
