@@ -131,3 +131,54 @@ func.func @weights_only(%wk: tensor<32x64xf32> {smepilot.weight},
   %s = linalg.add ins(%x, %x : tensor<64x32xf32>, tensor<64x32xf32>) outs(%e : tensor<64x32xf32>) -> tensor<64x32xf32>
   return %kt, %vt, %s : tensor<64x32xf32>, tensor<64x32xf32>, tensor<64x32xf32>
 }
+
+// -----
+
+/// An op with a static dimension of size 0 does nothing: it stays one
+/// (empty) tile, whichever dimension is 0 (m, n or k of a matmul, or the
+/// rows of an elementwise op), even when another dimension could be split.
+/// Tiling it used to crash in MLIR's slice computation. A non-empty op of
+/// the same phase is still split.
+// CHECK-LABEL: func.func @empty_dims
+// CHECK-NOT: scf.forall
+// CHECK: linalg.matmul ins(%{{.*}} : tensor<0x64xf32>, tensor<64x32xf32>)
+// CHECK-NOT: scf.forall
+// CHECK: linalg.matmul ins(%{{.*}} : tensor<16x64xf32>, tensor<64x0xf32>)
+// CHECK-NOT: scf.forall
+// CHECK: linalg.matmul ins(%{{.*}} : tensor<16x0xf32>, tensor<0x32xf32>)
+// CHECK-NOT: scf.forall
+// CHECK: linalg.exp ins(%{{.*}} : tensor<0x64xf32>)
+// CHECK: scf.forall
+// CHECK:   linalg.exp {{.*}} -> tensor<1x64xf32>
+func.func @empty_dims(%a0: tensor<0x64xf32>, %w: tensor<64x32xf32>, %c0: tensor<0x32xf32>,
+                      %a: tensor<16x64xf32>, %b0: tensor<64x0xf32>, %c1: tensor<16x0xf32>,
+                      %ak: tensor<16x0xf32>, %bk: tensor<0x32xf32>, %c: tensor<16x32xf32>,
+                      %x0: tensor<0x64xf32>, %x: tensor<4x64xf32>)
+    -> (tensor<0x32xf32>, tensor<16x0xf32>, tensor<16x32xf32>, tensor<0x64xf32>, tensor<4x64xf32>)
+    attributes {smepilot.phase = "p"} {
+  %0 = linalg.matmul ins(%a0, %w : tensor<0x64xf32>, tensor<64x32xf32>)
+                     outs(%c0 : tensor<0x32xf32>) -> tensor<0x32xf32>
+  %1 = linalg.matmul ins(%a, %b0 : tensor<16x64xf32>, tensor<64x0xf32>)
+                     outs(%c1 : tensor<16x0xf32>) -> tensor<16x0xf32>
+  %2 = linalg.matmul ins(%ak, %bk : tensor<16x0xf32>, tensor<0x32xf32>)
+                     outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
+  %e0 = tensor.empty() : tensor<0x64xf32>
+  %3 = linalg.exp ins(%x0 : tensor<0x64xf32>) outs(%e0 : tensor<0x64xf32>) -> tensor<0x64xf32>
+  %e = tensor.empty() : tensor<4x64xf32>
+  %4 = linalg.exp ins(%x : tensor<4x64xf32>) outs(%e : tensor<4x64xf32>) -> tensor<4x64xf32>
+  return %0, %1, %2, %3, %4 : tensor<0x32xf32>, tensor<16x0xf32>, tensor<16x32xf32>, tensor<0x64xf32>, tensor<4x64xf32>
+}
+
+// -----
+
+/// Sizes near INT64_MAX: the tile size and count stay in range (the rows are
+/// split in max-tiles parts of INT64_MAX / 8 rounded up).
+// CHECK-LABEL: func.func @int64_max_rows
+// CHECK: scf.forall (%{{.*}}) = (0) to (9223372036854775807) step (1152921504606846976)
+func.func @int64_max_rows(%x: tensor<9223372036854775807x4xf32>)
+    -> tensor<9223372036854775807x4xf32> attributes {smepilot.phase = "p"} {
+  %e = tensor.empty() : tensor<9223372036854775807x4xf32>
+  %0 = linalg.exp ins(%x : tensor<9223372036854775807x4xf32>)
+                  outs(%e : tensor<9223372036854775807x4xf32>) -> tensor<9223372036854775807x4xf32>
+  return %0 : tensor<9223372036854775807x4xf32>
+}

@@ -19,8 +19,9 @@
 //     (rows of a [C, D] elementwise op, heads of a softmax; the columns of a
 //     [1, D] op in decode).
 // Dynamic dimensions are never chosen (the tile count must be known from the
-// table's constants), and an op with no such dimension is left alone: it
-// becomes a single-tile dispatch.
+// table's constants), and an op with no such dimension, or with a static
+// dimension of size 0 (it does nothing), is left alone: it becomes a
+// single-tile dispatch.
 //
 // Weight-only ops. An op whose inputs are all weights (function arguments
 // marked `smepilot.weight`; the K-major weight copies of smepilot-tile-sme)
@@ -72,6 +73,10 @@ std::optional<TileChoice> chooseTile(linalg::LinalgOp op, int64_t maxTiles,
                                      int64_t vectorWidth) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  // An empty iteration space (a static dimension of size 0) has nothing to
+  // split, and MLIR's tiling crashes computing its slices: one (empty) tile.
+  if (llvm::is_contained(ranges, 0))
+    return std::nullopt;
   auto usable = [&](unsigned d) {
     return iters[d] == utils::IteratorType::parallel &&
            !ShapedType::isDynamic(ranges[d]) && ranges[d] >= 2;
@@ -103,19 +108,24 @@ std::optional<TileChoice> chooseTile(linalg::LinalgOp op, int64_t maxTiles,
   }
   if (!dim)
     return std::nullopt;
-  const int64_t extent = ranges[*dim];
-  int64_t size = llvm::divideCeil(extent, maxTiles);
-  size = llvm::alignTo(size, block);
+  // In unsigned arithmetic: extents up to INT64_MAX must not overflow.
+  const uint64_t extent = ranges[*dim];
+  uint64_t size = llvm::alignTo(llvm::divideCeil(extent, uint64_t(maxTiles)),
+                                uint64_t(block));
+  if (size >= extent)
+    return std::nullopt;
   // A size dividing the extent, within a factor of two, avoids a partial
-  // (masked) last tile.
-  for (int64_t s = size; s <= 2 * size && s < extent; s += block)
+  // (masked) last tile. The search is bounded: with huge extents the
+  // candidates between size and 2 * size are too many to try.
+  constexpr unsigned kMaxCandidates = 1024;
+  uint64_t s = size;
+  for (unsigned i = 0; i < kMaxCandidates && s - size <= size && s < extent;
+       ++i, s += uint64_t(block))
     if (extent % s == 0) {
       size = s;
       break;
     }
-  if (size >= extent)
-    return std::nullopt;
-  return TileChoice{*dim, size};
+  return TileChoice{*dim, static_cast<int64_t>(size)};
 }
 
 /// Whether every input of `op` is a weight argument of `func`.
