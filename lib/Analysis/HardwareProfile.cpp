@@ -27,6 +27,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -126,6 +127,37 @@ PeaksAttr readPeaks(MLIRContext *ctx, FieldReader &r,
              "unknown element type (expected f32, f16, bf16, i8)");
   return PeaksAttr::get(ctx, f32, f16, bf16, i8);
 }
+
+/// How deep arrays and objects may nest in a profile (a real one nests 3).
+constexpr unsigned kMaxJsonDepth = 64;
+
+/// The offset of the first bracket that nests deeper than kMaxJsonDepth, if
+/// any. llvm::json::parse recurses once per level without a limit: a deep
+/// enough file overflows the stack, so it is refused before parsing. Brackets
+/// inside strings do not count; the rest of the syntax is the parser's job.
+std::optional<size_t> findTooDeepNesting(llvm::StringRef json) {
+  unsigned depth = 0;
+  bool inString = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (inString) {
+      if (c == '\\')
+        ++i; // skip the escaped character
+      else if (c == '"')
+        inString = false;
+      continue;
+    }
+    if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
 } // namespace
 
 std::vector<std::string> mlir::smepilot::getBuiltinProfileNames() {
@@ -142,6 +174,12 @@ mlir::smepilot::parseHardwareProfile(MLIRContext *ctx, llvm::StringRef json,
   auto makeError = [&](const std::string &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
   };
+  if (std::optional<size_t> offset = findTooDeepNesting(json))
+    return makeError(
+        llvm::formatv("{0}: invalid JSON: arrays and objects nest deeper than "
+                      "{1} levels (at byte offset {2})",
+                      sourceName, kMaxJsonDepth, *offset)
+            .str());
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
   if (!parsed)
     return makeError(

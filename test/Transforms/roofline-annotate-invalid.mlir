@@ -3,11 +3,23 @@
 // RUN: not smepilot-opt %s --smepilot-roofline-annotate=profile=apple-m9 2>&1 | FileCheck %s --check-prefix=BADPROFILE
 // RUN: not smepilot-opt %s --smepilot-roofline-annotate=profile=%S/Inputs/bad-profile.json 2>&1 | FileCheck %s --check-prefix=BADFILE
 // RUN: not smepilot-opt %s --smepilot-roofline-annotate="profile=apple-m4 force-mode=gpu" 2>&1 | FileCheck %s --check-prefix=BADMODE
+// RUN: %python -c 'print("[" * 100000 + "]" * 100000)' > %t.deep.json
+// RUN: not smepilot-opt %s --smepilot-roofline-annotate=profile=%t.deep.json 2>&1 | FileCheck %s --check-prefix=DEEP
+// RUN: %python -c 'print("{\"a\": " * 65 + "1" + "}" * 65)' > %t.deep65.json
+// RUN: not smepilot-opt %s --smepilot-roofline-annotate=profile=%t.deep65.json 2>&1 | FileCheck %s --check-prefix=DEEP65
+// RUN: %python -c 'print("{\"a\": " * 64 + "1" + "}" * 64)' > %t.deep64.json
+// RUN: not smepilot-opt %s --smepilot-roofline-annotate=profile=%t.deep64.json 2>&1 | FileCheck %s --check-prefix=DEEP64
 // RUN: not smepilot-opt %s -split-input-file --smepilot-roofline-annotate="profile=host-x86 force-kind=matmul:sme" 2>&1 | FileCheck %s --check-prefix=NOUNIT
 
 // BADPROFILE: error: smepilot-roofline-annotate: unknown hardware profile 'apple-m9' (built-in profiles: apple-m4, host-x86, phone-c1-sme2, xeon6-amx; or give a path to a .json profile)
 // BADFILE: error: smepilot-roofline-annotate: {{.*}}bad-profile.json: field 'vector.ghz': expected a number
 // BADMODE: for the --force-mode option: Cannot find option named 'gpu'!
+/// JSON nested deeper than 64 levels is refused before it is parsed (the
+/// parser recurses once per level: 100000 levels overflowed the stack); 64
+/// levels pass to the field checks.
+// DEEP: error: smepilot-roofline-annotate: {{.*}}deep.json: invalid JSON: arrays and objects nest deeper than 64 levels (at byte offset 64)
+// DEEP65: error: smepilot-roofline-annotate: {{.*}}deep65.json: invalid JSON: arrays and objects nest deeper than 64 levels (at byte offset 384)
+// DEEP64: error: smepilot-roofline-annotate: {{.*}}deep64.json: field 'name': missing
 // NOUNIT: error: smepilot-roofline-annotate: cannot force mode sme: target 'host-x86' has no matrix unit
 
 /// A payload op the model has no cost for.

@@ -111,4 +111,24 @@ TEST_F(HardwareProfileTest, UnknownProfileListsTheKnownOnes) {
             std::string::npos);
 }
 
+TEST_F(HardwareProfileTest, DeepNestingIsRefusedBeforeParsing) {
+  // Deep enough to overflow the stack of llvm::json::parse.
+  std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  std::string error = errorOf(deep);
+  EXPECT_NE(error.find("p.json: invalid JSON: arrays and objects nest deeper "
+                       "than 64 levels (at byte offset 64)"),
+            std::string::npos)
+      << error;
+
+  // 64 levels are fine (and then not a profile); brackets in strings do not
+  // count, escaped quotes do not end a string.
+  std::string ok = std::string(64, '[') + std::string(64, ']');
+  EXPECT_NE(errorOf(ok).find("expected a JSON object"), std::string::npos);
+  std::string inString =
+      "{\"name\": \"\\\"" + std::string(100, '[') + "\", \"arch\": 1}";
+  EXPECT_NE(errorOf(inString).find("field 'arch': expected a string"),
+            std::string::npos)
+      << errorOf(inString);
+}
+
 } // namespace
