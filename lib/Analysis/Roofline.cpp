@@ -18,12 +18,25 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
 #include <cmath>
 
 using namespace mlir;
 using namespace mlir::smepilot;
+
+uint64_t mlir::smepilot::saturatingMul(uint64_t a, uint64_t b) {
+  bool overflow = false;
+  uint64_t r = llvm::SaturatingMultiply(a, b, &overflow);
+  return std::min(r, kSaturatedCount);
+}
+
+uint64_t mlir::smepilot::saturatingAdd(uint64_t a, uint64_t b) {
+  bool overflow = false;
+  uint64_t r = llvm::SaturatingAdd(a, b, &overflow);
+  return std::min(r, kSaturatedCount);
+}
 
 namespace {
 
@@ -93,13 +106,16 @@ std::optional<uint64_t> numElements(ShapedType type, int64_t dynamicSize) {
         return std::nullopt;
       d = dynamicSize;
     }
-    n *= static_cast<uint64_t>(d);
+    n = saturatingMul(n, static_cast<uint64_t>(d));
   }
   return n;
 }
 
 uint64_t bytesOf(uint64_t elements, unsigned bits) {
-  return (elements * bits + 7) / 8;
+  uint64_t bitCount = saturatingMul(elements, bits);
+  if (bitCount == kSaturatedCount)
+    return kSaturatedCount;
+  return (bitCount + 7) / 8;
 }
 
 /// Adds the compulsory traffic of one shaped value.
@@ -123,19 +139,19 @@ LogicalResult addTraffic(Operation *op, Value v, uint64_t multiplier,
                    ? " has dynamic sizes and no size may be assumed "
                      "(dynamic-size=0)"
                    : " is unranked");
-  uint64_t bytes = bytesOf(*n, bits) * multiplier;
-  if (isWeight(v))
-    out.weightBytes += bytes;
-  else
-    out.actBytes += bytes;
+  uint64_t bytes = saturatingMul(bytesOf(*n, bits), multiplier);
+  uint64_t &total = isWeight(v) ? out.weightBytes : out.actBytes;
+  total = saturatingAdd(total, bytes);
   return success();
 }
 
+/// The product of the (non-negative) `ranges` of `dims`, clamped.
 int64_t productOf(ArrayRef<unsigned> dims, ArrayRef<int64_t> ranges) {
-  int64_t p = 1;
+  uint64_t p = 1;
   for (unsigned d : dims)
-    p *= ranges[d];
-  return p;
+    p = saturatingMul(p,
+                      static_cast<uint64_t>(std::max<int64_t>(ranges[d], 0)));
+  return static_cast<int64_t>(p);
 }
 
 FailureOr<OpCharacterization>
@@ -159,7 +175,8 @@ characterizeLinalg(linalg::LinalgOp linalgOp,
   }
   uint64_t iterations = 1;
   for (int64_t r : ranges)
-    iterations *= static_cast<uint64_t>(std::max<int64_t>(r, 0));
+    iterations = saturatingMul(iterations,
+                               static_cast<uint64_t>(std::max<int64_t>(r, 0)));
 
   // Payload.
   uint64_t flopsPerIteration = 0;
@@ -169,11 +186,11 @@ characterizeLinalg(linalg::LinalgOp linalgOp,
     if (!c)
       return op->emitOpError("cannot be costed: payload op '")
              << bodyOp.getName() << "' has no known cost";
-    flopsPerIteration += c->flops;
+    flopsPerIteration = saturatingAdd(flopsPerIteration, c->flops);
     out.hasTranscendental |= c->transcendental;
     gather |= c->gather;
   }
-  out.flops = iterations * flopsPerIteration;
+  out.flops = saturatingMul(iterations, flopsPerIteration);
 
   // Element type: the first shaped input's, else the first init's.
   for (OpOperand *in : linalgOp.getDpsInputOperands())
@@ -274,7 +291,7 @@ mlir::smepilot::characterizeOp(Operation *op,
                              "be assumed (dynamic-size=0)");
     if (!type.hasStaticShape())
       out.assumptions.push_back("dyn=" + std::to_string(options.dynamicSize));
-    out.flops = *n * (1 + 1 + 10 + 1 + 4);
+    out.flops = saturatingMul(*n, 1 + 1 + 10 + 1 + 4);
     if (failed(addTraffic(op, softmax.getInput(), 1, options, out)) ||
         failed(addTraffic(op, softmax.getOutput(), 1, options, out)))
       return failure();
@@ -323,11 +340,15 @@ double mlir::smepilot::matrixUtilization(TargetAttr target, Type elementType,
     return 0;
   // Accumulator tiles are SVL/32 x SVL/32 (f32 or i32 accumulation).
   int64_t tile = target.getSvlBits() / 32;
+  if (tile < 1)
+    return 0;
   unsigned bits = bitWidthOf(elementType);
   int64_t widening = bits >= 32 ? 1 : bits >= 16 ? 2 : 4;
+  // In doubles: rounding `size` up to the granule must not overflow.
   auto fill = [](int64_t size, int64_t granule) {
-    int64_t padded = (size + granule - 1) / granule * granule;
-    return double(size) / double(padded);
+    double padded =
+        double(size / granule + (size % granule != 0)) * double(granule);
+    return double(size) / padded;
   };
   return fill(m, tile) * fill(n, tile) * fill(k, widening);
 }
@@ -413,7 +434,10 @@ RooflinePrediction mlir::smepilot::predict(const OpCharacterization &op,
     p.smeUtilization =
         matrixUtilization(target, op.elementType, op.m, op.n, op.k);
     Unit sme;
-    sme.usPerFlop = 1.0 / (smePeak * p.smeUtilization * 1e3);
+    // Utilization 0: an empty iteration space (0 FLOPs); any finite time per
+    // FLOP gives it a compute time of 0 rather than 0 * inf = NaN.
+    double utilization = p.smeUtilization > 0 ? p.smeUtilization : 1.0;
+    sme.usPerFlop = 1.0 / (smePeak * utilization * 1e3);
     sme.usPerByte = 1.0 / (target.getMatrixBwGbps() * 1e3);
     p.smeComputeUs = op.flops * sme.usPerFlop;
     p.smeMemoryUs = op.totalBytes() * sme.usPerByte;

@@ -159,3 +159,61 @@ func.func @no_operators(%a: tensor<4x4xf32>) -> tensor<16xf32> {
   %0 = tensor.collapse_shape %a [[0, 1]] : tensor<4x4xf32> into tensor<16xf32>
   return %0 : tensor<16xf32>
 }
+
+// -----
+
+/// FLOP and byte counts saturate instead of wrapping around 2^64: a matmul of
+/// 2^22 x 2^22 x 2^22 does 2^67 FLOPs, recorded as the ceiling INT64_MAX
+/// (it used to be "flops = 0"), and its predicted time is huge, not 0.
+// M4-LABEL: func.func @huge_matmul
+// M4: linalg.matmul
+// M4-SAME: mode = [[MODE:cpu|sme|collab]], flops = 9223372036854775807, weight_bytes = 70368744177664, act_bytes = 211106232532992
+// M4-SAME: cpu_us = {{[0-9.]+}}e+13, sme_us = {{[0-9.]+}}e+{{1[0-9]}}, collab_us = {{[0-9.]+}}e+{{1[0-9]}}
+// M4-SAME: bound = "compute"
+func.func @huge_matmul(%a: tensor<4194304x4194304xf32>,
+                       %w: tensor<4194304x4194304xf32> {smepilot.weight},
+                       %c: tensor<4194304x4194304xf32>) -> tensor<4194304x4194304xf32> {
+  %0 = linalg.matmul ins(%a, %w : tensor<4194304x4194304xf32>, tensor<4194304x4194304xf32>)
+                     outs(%c : tensor<4194304x4194304xf32>) -> tensor<4194304x4194304xf32>
+  return %0 : tensor<4194304x4194304xf32>
+}
+
+// -----
+
+/// A static size of INT64_MAX: the element and byte counts saturate too.
+// M4-LABEL: func.func @int64_max_rows
+// M4: linalg.matmul
+// M4-SAME: flops = 9223372036854775807, weight_bytes = 32, act_bytes = 9223372036854775807
+// M4-NOT: nan
+func.func @int64_max_rows(%a: tensor<9223372036854775807x2xf32>, %w: tensor<2x4xf32> {smepilot.weight},
+                          %c: tensor<9223372036854775807x4xf32>) -> tensor<9223372036854775807x4xf32> {
+  %0 = linalg.matmul ins(%a, %w : tensor<9223372036854775807x2xf32>, tensor<2x4xf32>)
+                     outs(%c : tensor<9223372036854775807x4xf32>) -> tensor<9223372036854775807x4xf32>
+  return %0 : tensor<9223372036854775807x4xf32>
+}
+
+// -----
+
+/// 0-sized m, n or k: no FLOPs, only the traffic of the non-empty operands,
+/// and finite times (the matrix unit's tile use is 0; its time used to be
+/// 0 * inf = NaN).
+// M4-LABEL: func.func @empty_matmuls
+// M4: linalg.matmul
+// M4-SAME: flops = 0, weight_bytes = 8192, act_bytes = 0, {{.*}} sme_us = {{[0-9.e+-]+}}, collab_us = {{[0-9.e+-]+}},
+// M4: linalg.matmul
+// M4-SAME: flops = 0, weight_bytes = 0, act_bytes = 4096,
+// M4: linalg.matmul
+// M4-SAME: flops = 0, weight_bytes = 0, act_bytes = 4096,
+// M4-NOT: nan
+func.func @empty_matmuls(%a0: tensor<0x64xf32>, %w: tensor<64x32xf32> {smepilot.weight}, %c0: tensor<0x32xf32>,
+                         %a: tensor<16x64xf32>, %b0: tensor<64x0xf32>, %c1: tensor<16x0xf32>,
+                         %ak: tensor<16x0xf32>, %bk: tensor<0x32xf32>, %c: tensor<16x32xf32>)
+    -> (tensor<0x32xf32>, tensor<16x0xf32>, tensor<16x32xf32>) {
+  %0 = linalg.matmul ins(%a0, %w : tensor<0x64xf32>, tensor<64x32xf32>)
+                     outs(%c0 : tensor<0x32xf32>) -> tensor<0x32xf32>
+  %1 = linalg.matmul ins(%a, %b0 : tensor<16x64xf32>, tensor<64x0xf32>)
+                     outs(%c1 : tensor<16x0xf32>) -> tensor<16x0xf32>
+  %2 = linalg.matmul ins(%ak, %bk : tensor<16x0xf32>, tensor<0x32xf32>)
+                     outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %0, %1, %2 : tensor<0x32xf32>, tensor<16x0xf32>, tensor<16x32xf32>
+}

@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::smepilot;
 
@@ -330,6 +332,75 @@ TEST_F(RooflineTest, ForcingSmeOnSoftmaxExplainsWhyNot) {
   EXPECT_TRUE(failed(forceMode(c, m4, ExecMode::sme, why)));
   EXPECT_NE(why.find("not a contraction"), std::string::npos) << why;
   EXPECT_TRUE(succeeded(forceMode(c, m4, ExecMode::cpu, why)));
+}
+
+TEST_F(RooflineTest, CountsSaturateInsteadOfWrapping) {
+  EXPECT_EQ(saturatingMul(uint64_t(1) << 32, uint64_t(1) << 32),
+            kSaturatedCount);
+  EXPECT_EQ(saturatingMul(uint64_t(1) << 31, uint64_t(1) << 31), uint64_t(1)
+                                                                     << 62);
+  EXPECT_EQ(saturatingAdd(kSaturatedCount, 1), kSaturatedCount);
+  EXPECT_EQ(saturatingAdd(kSaturatedCount - 1, 1), kSaturatedCount);
+  EXPECT_EQ(saturatingMul(0, kSaturatedCount), 0u);
+
+  // 2 * 2^22 * 2^22 * 2^22 = 2^67 FLOPs used to wrap to 0; each operand is
+  // 2^46 bytes (exact), C is read and written.
+  OpCharacterization c = characterize(R"mlir(
+    func.func @f(%a: tensor<4194304x4194304xf32>,
+                 %w: tensor<4194304x4194304xf32> {smepilot.weight},
+                 %c: tensor<4194304x4194304xf32>) -> tensor<4194304x4194304xf32> {
+      %0 = linalg.matmul
+             ins(%a, %w : tensor<4194304x4194304xf32>, tensor<4194304x4194304xf32>)
+             outs(%c : tensor<4194304x4194304xf32>) -> tensor<4194304x4194304xf32>
+      return %0 : tensor<4194304x4194304xf32>
+    })mlir");
+  EXPECT_EQ(c.flops, kSaturatedCount);
+  EXPECT_EQ(c.weightBytes, uint64_t(1) << 46);
+  EXPECT_EQ(c.actBytes, 3 * (uint64_t(1) << 46));
+  EXPECT_EQ(c.m, int64_t(1) << 22);
+
+  TargetAttr m4 = profile("apple-m4");
+  ASSERT_TRUE(m4);
+  RooflinePrediction p = predict(c, m4);
+  // At least 2^63 FLOPs at 563.2 GFLOP/s (4 cores x 4.4 GHz x 32).
+  EXPECT_GT(p.cpuUs, 1e13);
+  EXPECT_GT(p.smeUs, 1e12);
+  EXPECT_GT(p.collabUs, 1e12);
+  EXPECT_TRUE(std::isfinite(p.cpuUs) && std::isfinite(p.smeUs) &&
+              std::isfinite(p.collabUs));
+
+  // A size of INT64_MAX saturates the element and byte counts too.
+  OpCharacterization big = characterize(R"mlir(
+    func.func @f(%x: tensor<9223372036854775807x4xf32>,
+                 %o: tensor<9223372036854775807x4xf32>)
+        -> tensor<9223372036854775807x4xf32> {
+      %0 = linalg.exp ins(%x : tensor<9223372036854775807x4xf32>)
+                      outs(%o : tensor<9223372036854775807x4xf32>)
+                      -> tensor<9223372036854775807x4xf32>
+      return %0 : tensor<9223372036854775807x4xf32>
+    })mlir");
+  EXPECT_EQ(big.flops, kSaturatedCount);
+  EXPECT_EQ(big.actBytes, kSaturatedCount);
+  EXPECT_EQ(big.totalBytes(), kSaturatedCount);
+}
+
+TEST_F(RooflineTest, EmptyMatmulHasFiniteTimes) {
+  // m = 0: no FLOPs and a matrix-unit tile use of 0, but no NaN time.
+  OpCharacterization c = characterize(R"mlir(
+    func.func @f(%a: tensor<0x64xf32>, %w: tensor<64x32xf32> {smepilot.weight},
+                 %c: tensor<0x32xf32>) -> tensor<0x32xf32> {
+      %0 = linalg.matmul ins(%a, %w : tensor<0x64xf32>, tensor<64x32xf32>)
+                         outs(%c : tensor<0x32xf32>) -> tensor<0x32xf32>
+      return %0 : tensor<0x32xf32>
+    })mlir");
+  EXPECT_EQ(c.flops, 0u);
+  EXPECT_EQ(c.weightBytes, 64u * 32 * 4);
+  EXPECT_EQ(c.actBytes, 0u);
+  RooflinePrediction p = predict(c, profile("apple-m4"));
+  EXPECT_TRUE(std::isfinite(p.cpuUs));
+  EXPECT_TRUE(std::isfinite(p.smeUs));
+  EXPECT_TRUE(std::isfinite(p.collabUs));
+  EXPECT_EQ(p.smeComputeUs, 0.0);
 }
 
 } // namespace

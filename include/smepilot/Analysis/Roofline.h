@@ -49,12 +49,24 @@ struct CharacterizeOptions {
   int64_t dynamicSize = 128;
 };
 
+/// The ceiling of every FLOP and byte count of the model: a count that would
+/// exceed it (a product of huge static sizes) is clamped to it instead of
+/// wrapping around. It is INT64_MAX, so that a count stays a valid signed
+/// 64-bit integer (JSON, int64_t consumers) and the sum of two counts
+/// (`totalBytes`) cannot wrap.
+inline constexpr uint64_t kSaturatedCount = INT64_MAX;
+
+/// `a * b` and `a + b`, clamped to kSaturatedCount.
+uint64_t saturatingMul(uint64_t a, uint64_t b);
+uint64_t saturatingAdd(uint64_t a, uint64_t b);
+
 /// What an operator does, independent of the machine.
 struct OpCharacterization {
   std::string kind;       ///< "matmul", "generic", "softmax", ...
   std::string shapeClass; ///< gemm | gemv | elementwise | reduction | fill |
                           ///< softmax | gather | other
   Type elementType; ///< What the FLOPs are computed on (the inputs' type).
+  /// Work and compulsory traffic, each at most kSaturatedCount.
   uint64_t flops = 0;
   uint64_t weightBytes = 0;
   uint64_t actBytes = 0;
@@ -62,7 +74,8 @@ struct OpCharacterization {
   bool hasTranscendental = false;
   /// Whether a matrix unit can run it: a multiply-accumulate contraction.
   bool matrixEligible = false;
-  /// Contraction sizes (products over the batch/m/n/k loop dimensions).
+  /// Contraction sizes (products over the batch/m/n/k loop dimensions,
+  /// clamped to INT64_MAX).
   int64_t batch = 1, m = 1, n = 1, k = 1;
   /// Assumptions made for dynamic sizes, e.g. "d0=128".
   llvm::SmallVector<std::string> assumptions;
