@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <random>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -222,10 +223,24 @@ status write_stdout(std::string_view text) {
 }
 
 status flush_stdout() {
+  // An earlier buffered write may have failed (the error flag is set) while
+  // this flush has nothing left to write: its errno is then the best
+  // witness of why, when it is one a write gives.
+  const int earlier = errno;
   errno = 0;
-  if (std::fflush(stdout) != 0 || std::ferror(stdout))
-    return stdout_error(errno);
-  return status::ok();
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout))
+    return status::ok();
+  int err = errno;
+  if (err == 0) {
+    // A pipe's write end polls POLLERR once its reader has gone.
+    struct pollfd p = {::fileno(stdout), POLLOUT, 0};
+    if (::poll(&p, 1, 0) == 1 && (p.revents & POLLERR))
+      err = EPIPE;
+    else if (earlier == ENOSPC || earlier == EIO || earlier == EFBIG || earlier == EDQUOT ||
+             earlier == EPIPE)
+      err = earlier;
+  }
+  return stdout_error(err);
 }
 
 } // namespace smepilot::rt

@@ -54,4 +54,9 @@ head -c 1000000 "$models/stories260K.gguf" > "$work/cut.gguf"
 "$tool" dump "$work/cut.gguf" > /dev/null 2> "$work/err"; [ $? -eq 1 ] || fail "cut file should exit 1"
 grep -q "cut.gguf: offset [0-9]*: tensor 'blk\.[0-9]*\..*': data \[[0-9]*, [0-9]*) is past the end of the file (size 1000000)" "$work/err" ||
   fail "unexpected message for a cut file: $(cat "$work/err")"
+# A stdout that fails is an error (exit 1, one line), not a silent exit 0.
+"$tool" dump "$models/stories260K.gguf" > /dev/full 2> "$work/err"; [ $? -eq 1 ] ||
+  fail "a full stdout should exit 1"
+grep -qx "smepilot-gguf: error: cannot write to standard output: No space left on device" "$work/err" ||
+  fail "unexpected message for a full stdout: $(cat "$work/err")"
 echo "dump_test: ok"

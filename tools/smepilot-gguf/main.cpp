@@ -4,6 +4,7 @@
 //   smepilot-gguf tokenize FILE TEXT   token ids of TEXT with FILE's tokenizer
 //
 // Each subcommand lives in its own file; see their --help for options.
+#include "smepilot_rt/output_file.h"
 #include "smepilot_rt/version.h"
 
 #include <cstdio>
@@ -26,7 +27,7 @@ static void print_usage(FILE *out) {
                "  --version  print the version\n");
 }
 
-int main(int argc, char **argv) {
+static int gguf_main(int argc, char **argv) {
   if (argc < 2) {
     print_usage(stderr);
     return 2;
@@ -49,4 +50,15 @@ int main(int argc, char **argv) {
                "tokenize)\n",
                cmd);
   return 2;
+}
+
+int main(int argc, char **argv) {
+  const int rc = gguf_main(argc, argv);
+  // Everything goes to stdout: a failed write (> /dev/full) is an error, a
+  // gone reader (| head) ends the run by SIGPIPE (docs/tools.md).
+  if (smepilot::rt::status st = smepilot::rt::flush_stdout(); !st) {
+    std::fprintf(stderr, "smepilot-gguf: error: %s\n", st.message().c_str());
+    return rc != 0 ? rc : 1;
+  }
+  return rc;
 }
