@@ -163,3 +163,17 @@ func.func @f64(%a: tensor<8x8xf64>, %b: tensor<8x8xf64>, %c: tensor<8x8xf64>) ->
   %r = linalg.matmul ins(%a, %b : tensor<8x8xf64>, tensor<8x8xf64>) outs(%c : tensor<8x8xf64>) -> tensor<8x8xf64>
   return %r : tensor<8x8xf64>
 }
+
+/// A 0-sized m (an empty prompt): outlined like any other contraction, and
+/// the kernel's loops over 0 rows fold away, leaving C as it was. The pass
+/// must not build 0-lane vectors or divide by the 0 extent.
+// CHECK-LABEL: func.func private @empty_m_sme0(
+// CHECK-SAME: %{{.*}}: tensor<64x0xf32>, %{{.*}}: tensor<64x32xf32>, %[[C:.*]]: tensor<0x32xf32>) -> tensor<0x32xf32> attributes {smepilot.sme_kernel}
+// CHECK-NEXT: return %[[C]] : tensor<0x32xf32>
+// CHECK-LABEL: func.func @empty_m(
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<0x64xf32>) outs(%{{.*}} : tensor<64x0xf32>) permutation = [1, 0]
+// CHECK: call @empty_m_sme0
+func.func @empty_m(%a: tensor<0x64xf32>, %b: tensor<64x32xf32>, %c: tensor<0x32xf32>) -> tensor<0x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<0x64xf32>, tensor<64x32xf32>) outs(%c : tensor<0x32xf32>) -> tensor<0x32xf32>
+  return %r : tensor<0x32xf32>
+}
