@@ -251,20 +251,41 @@ void LoadTable::build(OpBuilder &b, Location loc) {
   table->setAttr(kLoadTableAttr, b.getUnitAttr());
 }
 
-/// The printed form of kernel `sym`, without its name: two kernels with the
-/// same text compute the same thing on their bindings.
-std::string kernelText(func::FuncOp kernel) {
-  StringAttr name = kernel.getSymNameAttr();
-  // The name smepilot-form-dispatches deduplicated candidates under.
-  kernel.setSymName("__smepilot_kernel_candidate");
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  // Local scope: numbering the whole module for every kernel would make
-  // this quadratic in the number of kernels.
-  kernel.print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
-  kernel.setSymNameAttr(name);
-  return text;
-}
+/// The printed form of each kernel, without its name: two kernels with the
+/// same text compute the same thing on their bindings. Printed once per
+/// kernel (a phase's one transpose kernel serves every layer's weights).
+class KernelTexts {
+public:
+  explicit KernelTexts(ModuleOp module) : symbols(module) {}
+
+  /// Whether `kernel` names a func.func (the form the texts are taken of).
+  bool isFunc(FlatSymbolRefAttr kernel) {
+    return bool(symbols.lookup<func::FuncOp>(kernel.getAttr()));
+  }
+  StringRef get(FlatSymbolRefAttr kernel) {
+    auto [it, inserted] = texts.try_emplace(kernel.getAttr());
+    if (inserted)
+      it->second = print(symbols.lookup<func::FuncOp>(kernel.getAttr()));
+    return it->second;
+  }
+
+private:
+  static std::string print(func::FuncOp kernel) {
+    StringAttr name = kernel.getSymNameAttr();
+    // The name smepilot-form-dispatches deduplicated candidates under.
+    kernel.setSymName("__smepilot_kernel_candidate");
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    // Local scope: numbering the whole module for every kernel would make
+    // this quadratic in the number of kernels.
+    kernel.print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
+    kernel.setSymNameAttr(name);
+    return text;
+  }
+
+  SymbolTable symbols;
+  llvm::DenseMap<StringAttr, std::string> texts;
+};
 
 /// Which dispatches of `table` are load-time (step 1 of the file comment).
 SmallVector<bool> classifyLoadTime(ArrayRef<BufferAttr> buffers,
@@ -328,7 +349,7 @@ llvm::DenseMap<unsigned, unsigned>
 enterLoadTime(ArrayRef<BufferAttr> buffers, ArrayRef<DispatchAttr> dispatches,
               ArrayRef<FlatSymbolRefAttr> kernelSyms, ArrayRef<bool> loadTime,
               const llvm::DenseSet<unsigned> &weights, LoadTable &load,
-              SymbolTable &symbols) {
+              KernelTexts &kernelTexts) {
   const unsigned nDispatches = dispatches.size();
   // A dispatch may share another's buffers only if each temporary it writes
   // has no other writer.
@@ -360,8 +381,7 @@ enterLoadTime(ArrayRef<BufferAttr> buffers, ArrayRef<DispatchAttr> dispatches,
     }
     FlatSymbolRefAttr kernel = kernelSyms[dispatches[d].getKernel()];
     SmallVector<unsigned> result = load.dispatch(
-        kernelText(symbols.lookup<func::FuncOp>(kernel.getAttr())), kernel,
-        dispatches[d], binds, shareable);
+        kernelTexts.get(kernel), kernel, dispatches[d], binds, shareable);
     for (auto [i, binding] : llvm::enumerate(dispatches[d].getBindings()))
       loadBufferOf.try_emplace(binding.getBuffer(), result[i]);
   }
@@ -460,7 +480,8 @@ void rebuildTable(DispatchTableOp table, ArrayRef<BufferAttr> buffers,
 
 /// Moves `table`'s load-time dispatches into `load` and rebuilds the table
 /// from what stays. Returns whether anything moved.
-bool hoistTable(DispatchTableOp table, LoadTable &load, SymbolTable &symbols) {
+bool hoistTable(DispatchTableOp table, LoadTable &load,
+                KernelTexts &kernelTexts) {
   SmallVector<BufferAttr> buffers(table.getBufferList());
   SmallVector<DispatchAttr> dispatches(table.getDispatchList());
   SmallVector<FlatSymbolRefAttr> kernelSyms;
@@ -483,7 +504,7 @@ bool hoistTable(DispatchTableOp table, LoadTable &load, SymbolTable &symbols) {
   if (llvm::none_of(loadTime, [](bool b) { return b; }))
     return false;
   llvm::DenseMap<unsigned, unsigned> loadBufferOf = enterLoadTime(
-      buffers, dispatches, kernelSyms, loadTime, weights, load, symbols);
+      buffers, dispatches, kernelSyms, loadTime, weights, load, kernelTexts);
   rebuildTable(table, buffers, dispatches, kernelSyms, loadTime, weights,
                loadBufferOf, load);
   return true;
@@ -493,7 +514,7 @@ struct HoistLoadTimePass
     : public smepilot::impl::HoistLoadTimeBase<HoistLoadTimePass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SymbolTable symbols(module);
+    KernelTexts kernelTexts(module);
     SmallVector<DispatchTableOp> tables(module.getOps<DispatchTableOp>());
     for (DispatchTableOp table : tables)
       if (table.isLoadTable()) {
@@ -504,8 +525,7 @@ struct HoistLoadTimePass
       }
     for (DispatchTableOp table : tables)
       for (Attribute k : table.getKernels())
-        if (!symbols.lookup<func::FuncOp>(
-                cast<FlatSymbolRefAttr>(k).getValue())) {
+        if (!kernelTexts.isFunc(cast<FlatSymbolRefAttr>(k))) {
           table.emitOpError("smepilot-hoist-load-time: kernel ")
               << k
               << " is not a func.func (run the pass right after "
@@ -516,7 +536,7 @@ struct HoistLoadTimePass
     Location loadLoc = module.getLoc();
     for (DispatchTableOp table : tables) {
       bool wasEmpty = load.empty();
-      if (hoistTable(table, load, symbols) && wasEmpty)
+      if (hoistTable(table, load, kernelTexts) && wasEmpty)
         loadLoc = table.getLoc();
     }
     if (load.empty())
