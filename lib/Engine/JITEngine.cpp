@@ -111,9 +111,12 @@ rt::status dump_module(const std::string &dir, int index,
   return rt::status::ok();
 }
 
-/// What the compiled engine's tables live in: the JIT and its context.
+/// What the compiled engine's tables live in: the JIT and its context. The
+/// module lives here too, declared after the context so that it always dies
+/// first, whichever way the engine's construction ends.
 struct jit_state {
   MLIRContext context;
+  OwningOpRef<ModuleOp> module;
   std::unique_ptr<cc::HostJIT> jit;
 };
 
@@ -130,6 +133,13 @@ compile_module(const char *who, const rt::gguf_file &file,
   rt::result<rt::model_config> cfg = rt::read_model_config(file);
   if (!cfg)
     return cfg.take_error();
+  // The same checks as the reference engine, before anything is compiled:
+  // the graph is built from the metadata, so every tensor it will bind must
+  // exist with the shape and type the metadata implies.
+  if (rt::result<rt::model_weights> weights =
+          rt::bind_model_weights(file, *cfg);
+      !weights)
+    return weights.take_error();
   if (options.n_batch < 1)
     return rt::status::error("invalid batch size " +
                              std::to_string(options.n_batch) +
@@ -206,10 +216,11 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
       jit.dump_mlir_dir, diags, times, &n_ctx);
   if (!module)
     return module.take_error();
+  state->module = std::move(*module);
 
   auto t0 = std::chrono::steady_clock::now();
   FailureOr<std::unique_ptr<cc::HostJIT>> compiled =
-      cc::HostJIT::compile(**module);
+      cc::HostJIT::compile(*state->module);
   if (failed(compiled))
     return rt::status::error(file.path() + ": JIT compilation failed: " +
                              diags.take("no diagnostic"));
@@ -317,6 +328,20 @@ rt::status emit_aot_object(const rt::gguf_file &file,
                  "for %s -> %s\n",
                  times[0] * 1e3, times[1] * 1e3, seconds_since(t0) * 1e3,
                  object->size(), aot.target.c_str(), aot.object_path.c_str());
+  return rt::status::ok();
+}
+
+rt::status check_model_graph(const rt::gguf_file &file,
+                             const rt::engine_options &options) {
+  MLIRContext ctx;
+  load_dialects(ctx);
+  diagnostic_collector diags(ctx);
+  double times[2] = {0, 0};
+  int64_t n_ctx = 0;
+  rt::result<OwningOpRef<ModuleOp>> module = compile_module(
+      "the graph builder", file, options, ctx, {}, "", diags, times, &n_ctx);
+  if (!module)
+    return module.take_error();
   return rt::status::ok();
 }
 

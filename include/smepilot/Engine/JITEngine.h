@@ -48,6 +48,14 @@ struct aot_object_options {
   bool verbose = false;
 };
 
+/// The front half of both paths, without codegen: checks the model the way
+/// every engine does (its config, then every tensor's presence, shape and
+/// type) and builds and verifies its linalg graph for options.n_ctx
+/// positions and chunks of options.n_batch. No pipeline, no LLVM: what the
+/// jit_model fuzz target drives with hostile files.
+rt::status check_model_graph(const rt::gguf_file &file,
+                             const rt::engine_options &options);
+
 /// Compiles `file`'s model for an aarch64 SME target into an object holding
 /// its kernels, dispatch tables and `smepilot_compiled_model` (abi.h), for
 /// options.n_ctx positions and prompt chunks of options.n_batch (at most 64).
