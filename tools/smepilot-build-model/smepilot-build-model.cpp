@@ -12,13 +12,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "smepilot/ModelBuilder/ModelBuilder.h"
+#include "smepilot/Support/OutputFile.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -156,15 +156,22 @@ int main(int argc, char **argv) {
   if (failed(module))
     return 1;
 
-  std::string error;
-  std::unique_ptr<llvm::ToolOutputFile> out =
-      openOutputFile(outputFile, &error);
-  if (!out) {
-    llvm::errs() << "error: " << error << "\n";
+  // docs/tools.md, "Output files": a temporary renamed into place, never
+  // onto a non-regular file; "-" is standard output, checked for errors.
+  auto print = [&](llvm::raw_ostream &os) {
+    (*module)->print(os);
+    os << "\n";
+  };
+  llvm::Error err = llvm::Error::success();
+  if (outputFile == "-") {
+    print(llvm::outs());
+    err = flushStdout();
+  } else {
+    err = writeOutputFile(outputFile, {}, print);
+  }
+  if (err) {
+    llvm::errs() << "error: " << llvm::toString(std::move(err)) << "\n";
     return 1;
   }
-  (*module)->print(out->os());
-  out->os() << "\n";
-  out->keep();
   return 0;
 }
