@@ -12,6 +12,8 @@
 // goes through checked arithmetic.
 #include "smepilot_rt/gguf.h"
 
+#include "smepilot_rt/input_file.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -67,25 +69,6 @@ bool is_integer(gguf_type t) {
 bool is_signed(gguf_type t) {
   return t == gguf_type::int8 || t == gguf_type::int16 || t == gguf_type::int32 ||
          t == gguf_type::int64;
-}
-
-// A key or tensor name for messages: printable ASCII kept, the rest escaped,
-// long names shortened.
-std::string quoted(std::string_view s) {
-  std::string out = "'";
-  size_t n = std::min<size_t>(s.size(), 120);
-  for (size_t i = 0; i < n; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'')
-      out += char(c);
-    else
-      out += strformat("\\x%02x", c);
-  }
-  if (n < s.size())
-    out += strformat("...' (%zu bytes)", s.size());
-  else
-    out += "'";
-  return out;
 }
 
 // Decodes one scalar of `type` at `p` into `v` (p is known to be in bounds).
@@ -376,15 +359,14 @@ result<std::unique_ptr<gguf_file>> gguf_file::open(const std::string &path,
   auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<gguf_file> f(new gguf_file());
   f->path_ = path;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return status::error(strformat("%s: cannot open: %s", path.c_str(), std::strerror(errno)));
+  result<int> opened = open_input_file(path); // regular files only; never waits
+  if (!opened)
+    return opened.take_error();
+  const int fd = *opened;
   fd_closer closer{fd};
   struct stat st;
   if (fstat(fd, &st) != 0)
     return status::error(strformat("%s: cannot stat: %s", path.c_str(), std::strerror(errno)));
-  if (!S_ISREG(st.st_mode))
-    return status::error(strformat("%s: not a regular file", path.c_str()));
   const uint64_t size = uint64_t(st.st_size);
   if (size > std::numeric_limits<size_t>::max())
     return status::error(strformat("%s: file of %llu bytes does not fit in the address space",
@@ -678,13 +660,17 @@ result<uint64_t> place_tensor_data(const cursor &c, uint64_t alignment,
   const uint64_t data_offset = padded / alignment * alignment;
   for (gguf_tensor_info &ti : tensors) {
     uint64_t begin, end;
-    if (add_overflows(data_offset, ti.offset, begin) || add_overflows(begin, ti.n_bytes, end) ||
-        end > c.size())
+    if (add_overflows(data_offset, ti.offset, begin) || add_overflows(begin, ti.n_bytes, end))
+      return c.error_at(ti.info_offset,
+                        strformat("tensor %s: data offset %llu + %llu bytes from the data "
+                                  "section at %llu overflows 64 bits",
+                                  quoted(ti.name).c_str(), ull(ti.offset), ull(ti.n_bytes),
+                                  ull(data_offset)));
+    if (end > c.size())
       return c.error_at(ti.info_offset,
                         strformat("tensor %s: data [%llu, %llu) is past the end of the file "
                                   "(size %llu)",
-                                  quoted(ti.name).c_str(), ull(data_offset + ti.offset),
-                                  ull(data_offset + ti.offset + ti.n_bytes), ull(c.size())));
+                                  quoted(ti.name).c_str(), ull(begin), ull(end), ull(c.size())));
     ti.data = c.base() + begin;
   }
   return data_offset;

@@ -2,6 +2,8 @@
 // place, and stdout write errors (see output_file.h).
 #include "smepilot_rt/output_file.h"
 
+#include "smepilot_rt/input_file.h"
+
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -20,19 +22,7 @@ namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-const char *file_kind(mode_t mode) {
-  if (S_ISDIR(mode))
-    return "a directory";
-  if (S_ISCHR(mode))
-    return "a character device";
-  if (S_ISBLK(mode))
-    return "a block device";
-  if (S_ISFIFO(mode))
-    return "a FIFO";
-  if (S_ISSOCK(mode))
-    return "a socket";
-  return "not a regular file";
-}
+const char *file_kind(mode_t mode) { return file_kind_name(mode); }
 
 /// What the rename has to replace: `path`, or the file its symlinks name.
 /// Fills `st` (valid when `exists`) for the checks.

@@ -1,5 +1,6 @@
 #include "strformat.h"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 
@@ -19,6 +20,23 @@ std::string strformat(const char *fmt, ...) {
   va_start(ap, fmt);
   std::vsnprintf(out.data(), out.size() + 1, fmt, ap);
   va_end(ap);
+  return out;
+}
+
+std::string quoted(std::string_view s) {
+  std::string out = "'";
+  size_t n = std::min<size_t>(s.size(), 120);
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'')
+      out += char(c);
+    else
+      out += strformat("\\x%02x", c);
+  }
+  if (n < s.size())
+    out += strformat("...' (%zu bytes)", s.size());
+  else
+    out += "'";
   return out;
 }
 

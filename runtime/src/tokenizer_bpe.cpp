@@ -18,6 +18,7 @@
 //    pair has one. The merge table is kept on token ids; merges whose parts or
 //    result are not vocabulary tokens can never apply and are dropped when
 //    loading (consistent vocabularies have none).
+#include "strformat.h"
 #include "tokenizer_internal.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -137,8 +138,8 @@ result<bpe_model_ptr> make_bpe_model(tokenizer::state &s, const std::vector<std:
       for (std::string_view a : p.aliases)
         if (!a.empty())
           names += (names.empty() ? "" : ", ") + std::string(a);
-    return status::error(s.name + ": unsupported pre-tokenizer tokenizer.ggml.pre = '" + s.pre +
-                         "' (supported: " + names + ")");
+    return status::error(s.name + ": unsupported pre-tokenizer tokenizer.ggml.pre = " +
+                         quoted(s.pre) + " (supported: " + names + ")");
   }
   s.pre = pre->name;
   s.ignore_merges = pre->ignore_merges;

@@ -8,10 +8,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <random>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace smepilot::rt;
@@ -387,8 +390,13 @@ TEST(GgufCorrupt, TensorOffsets) {
     g.patch<uint64_t>(off, 1ull << 40);
     EXPECT_CONTAINS(parse_error(g.b), "tensor 'w': data [1099511627872, 1099511627888) is past "
                                       "the end of the file (size 112)");
+    // An offset whose end wraps around 2^64 is not "past the end" of
+    // anything: the message says that it overflows, with the numbers as read.
     g.patch<uint64_t>(off, ~0ull - 31);
-    EXPECT_CONTAINS(parse_error(g.b), "is past the end of the file");
+    std::string wrapped = parse_error(g.b);
+    EXPECT_CONTAINS(wrapped, "tensor 'w': data offset 18446744073709551584 + 16 bytes from the "
+                             "data section at 96 overflows 64 bits");
+    EXPECT_EQ(wrapped.find("past the end"), std::string::npos) << wrapped;
   }
   {
     // Two tensors sharing bytes.
@@ -483,7 +491,19 @@ TEST(GgufOpen, MissingFileAndDirectory) {
   EXPECT_CONTAINS(f.error().message(), "/nonexistent/x.gguf: cannot open: ");
   auto d = gguf_file::open("/tmp");
   ASSERT_FALSE(d.is_ok());
-  EXPECT_CONTAINS(d.error().message(), "/tmp: not a regular file");
+  EXPECT_CONTAINS(d.error().message(), "/tmp: is a directory, not a regular file");
+}
+
+// A FIFO is refused at once: opening it must not wait for a writer (before,
+// the open blocked forever and this test hung).
+TEST(GgufOpen, FifoIsRefusedWithoutWaiting) {
+  const std::string path = ::testing::TempDir() + "gguf_fifo_" + std::to_string(getpid()) + ".gguf";
+  ::unlink(path.c_str());
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0) << std::strerror(errno);
+  auto f = gguf_file::open(path);
+  ::unlink(path.c_str());
+  ASSERT_FALSE(f.is_ok());
+  EXPECT_CONTAINS(f.error().message(), path + ": is a FIFO, not a regular file");
 }
 
 TEST(GgufOpen, EveryModeGivesTheSameImage) {
