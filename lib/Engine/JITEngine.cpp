@@ -145,10 +145,13 @@ compile_module(const char *who, const rt::gguf_file &file,
                              std::to_string(options.n_batch) +
                              " (expected at least 1)");
   const cc::ModelDescription desc = describe(*cfg);
-  const int64_t n_ctx =
-      options.n_ctx > 0 ? options.n_ctx : int64_t(cfg->n_ctx_train);
-  if (n_ctx < 1)
-    return rt::status::error("invalid context size " + std::to_string(n_ctx));
+  // -c, or the model's context_length: the caches are compiled for it and
+  // the engine reserves them, touching only the positions a run writes.
+  rt::result<int32_t> resolved =
+      rt::resolve_context_size(file, *cfg, options.n_ctx);
+  if (!resolved)
+    return resolved.take_error();
+  const int64_t n_ctx = *resolved;
   *n_ctx_out = n_ctx;
   // The prompt function's chunk: -b, at most 64 (compile time grows with
   // it) and at most the context.
@@ -203,6 +206,12 @@ void load_dialects(MLIRContext &ctx) {
 rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
                                              const rt::engine_options &options,
                                              const jit_engine_options &jit) {
+  // Before compiling: the compiled graph's caches are F32 only.
+  if (options.kv_type != rt::kv_cache_type::f32)
+    return rt::status::error(
+        std::string("--kv-type ") + rt::kv_cache_type_name(options.kv_type) +
+        " is not supported by the jit engine (its compiled graph keeps the "
+        "KV cache in f32); use --kv-type f32 or --engine reference");
   auto state = std::make_shared<jit_state>();
   MLIRContext &ctx = state->context;
   load_dialects(ctx);
@@ -241,8 +250,11 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
                  rt::describe_compiled_model(*compiled_model).c_str());
   rt::engine_options run_options = options;
   run_options.n_ctx = int32_t(n_ctx);
+  // A copy of `state`, not the last reference: when the engine fails to
+  // load it drops its copy, and the context must outlive `diags` (declared
+  // after `state`, so destroyed first) whichever way this returns.
   return rt::load_compiled_engine(file, run_options, compiled_model, "jit",
-                                  std::move(state));
+                                  state);
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 
 #include "smepilot_rt/dispatch.h"
 #include "smepilot_rt/ggml_types.h"
+#include "smepilot_rt/memory.h"
 #include "smepilot_rt/model.h"
 #include "smepilot_rt/thread_pool.h"
 
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -56,6 +58,9 @@ public:
   int32_t n_past() const override { return n_past_; }
   void reset() override { n_past_ = 0; }
   std::string memory_report() const override;
+  uint64_t kv_bytes_per_position() const override {
+    return n_ctx_ > 0 ? 2 * uint64_t(cache_bytes_) / uint64_t(compiled_ctx_) : 0;
+  }
   status eval(std::span<const int32_t> tokens, int32_t pos, logits_mode mode,
               float *logits) override;
 
@@ -78,6 +83,7 @@ private:
   std::shared_ptr<void> keep_alive_;
   model_config cfg_;
   int32_t n_ctx_ = 0, n_past_ = 0;
+  int64_t compiled_ctx_ = 0; ///< Positions the compiled caches hold.
   std::unique_ptr<thread_pool> pool_;
   std::vector<std::unique_ptr<bound_phase>> phases_;
   bound_phase *decode_ = nullptr, *chunk_all_ = nullptr, *chunk_last_ = nullptr;
@@ -90,7 +96,8 @@ private:
   std::map<std::string, packed_buffer> packed_;
   /// The weights some phase binds (the others serve the load table only).
   std::map<std::string, bool> phase_weights_;
-  std::vector<float> k_cache_, v_cache_, chunk_logits_;
+  large_buffer k_cache_, v_cache_; ///< Reserved; backed as positions are written.
+  std::vector<float> chunk_logits_;
   size_t cache_bytes_ = 0;
 };
 
@@ -325,6 +332,13 @@ result<std::unique_ptr<engine>> compiled_engine::load(const gguf_file &file,
   result<model_config> cfg = read_model_config(file);
   if (!cfg)
     return cfg.take_error();
+  // The compiled graph keeps K and V in F32 (abi.h: "k_cache"/"v_cache" are
+  // F32 caches); an F16 cache is the reference engine's.
+  if (options.kv_type != kv_cache_type::f32)
+    return status::error(strformat("--kv-type %s is not supported by the %s engine (its compiled "
+                                   "graph keeps the KV cache in f32); use --kv-type f32 or "
+                                   "--engine reference",
+                                   kv_cache_type_name(options.kv_type), name.c_str()));
   auto e = std::unique_ptr<compiled_engine>(new compiled_engine());
   e->name_ = std::move(name);
   e->keep_alive_ = std::move(keep_alive);
@@ -357,12 +371,29 @@ result<std::unique_ptr<engine>> compiled_engine::load(const gguf_file &file,
     return status::error(strformat("the compiled model holds a context of %lld positions; "
                                    "-c %d asks for more",
                                    (long long)compiled_ctx, options.n_ctx));
+  if (compiled_ctx < 1 || compiled_ctx > std::numeric_limits<int32_t>::max())
+    return status::error(
+        strformat("the compiled model's caches hold %lld positions", (long long)compiled_ctx));
+  e->compiled_ctx_ = compiled_ctx;
   e->n_ctx_ = options.n_ctx > 0 ? options.n_ctx : int32_t(compiled_ctx);
-  e->pool_ = std::make_unique<thread_pool>(options.n_threads);
+  // The caches are sized for the compiled context but, like the reference
+  // engine's, only reserved: a position's pages are backed when written.
+  const std::string cache_what = "the KV cache of " + std::to_string(compiled_ctx) + " positions";
+  SMEPILOT_RT_RETURN_IF_ERROR(check_reservation(probe_memory_budget(),
+                                                2 * uint64_t(e->cache_bytes_), cache_what,
+                                                "use a smaller context size (-c)"));
+  for (large_buffer *cache : {&e->k_cache_, &e->v_cache_}) {
+    result<large_buffer> buf = large_buffer::reserve(e->cache_bytes_, cache_what.c_str());
+    if (!buf)
+      return status::error(buf.error().message() + "; use a smaller context size (-c)");
+    *cache = std::move(*buf);
+  }
+  result<std::unique_ptr<thread_pool>> pool = thread_pool::create(options.n_threads, "; lower -t");
+  if (!pool)
+    return pool.take_error();
+  e->pool_ = std::move(*pool);
   SMEPILOT_RT_RETURN_IF_ERROR(e->load_weights(file));
   SMEPILOT_RT_RETURN_IF_ERROR(e->run_load_table());
-  e->k_cache_.assign(e->cache_bytes_ / 4, 0.0f);
-  e->v_cache_.assign(e->cache_bytes_ / 4, 0.0f);
   e->chunk_logits_.resize(size_t(e->chunk_) * cfg->n_vocab);
 
   // Weights and caches are bound once; tokens and logits per run.

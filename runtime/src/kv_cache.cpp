@@ -2,9 +2,11 @@
 #include "smepilot_rt/kv_cache.h"
 
 #include "smepilot_rt/ggml_types.h"
+#include "smepilot_rt/memory.h"
+
+#include "large_buffer.h"
 
 #include <cstring>
-#include <new>
 #include <string>
 
 namespace smepilot::rt {
@@ -34,18 +36,28 @@ result<std::unique_ptr<kv_cache>> kv_cache::create(const kv_cache_shape &shape,
   c->shape_ = shape;
   c->type_ = type;
   c->elt_size_ = type == kv_cache_type::f16 ? 2 : 4;
-  uint64_t per_pos_k = uint64_t(shape.n_layer) * shape.n_head_kv * shape.head_dim_k;
-  uint64_t per_pos_v = uint64_t(shape.n_layer) * shape.n_head_kv * shape.head_dim_v;
-  uint64_t k_bytes = per_pos_k * uint64_t(shape.n_ctx) * c->elt_size_;
-  uint64_t v_bytes = per_pos_v * uint64_t(shape.n_ctx) * c->elt_size_;
-  c->bytes_ = k_bytes + v_bytes;
-  // Uninitialized on purpose: pages are only backed once written.
-  c->k_.reset(new (std::nothrow) uint8_t[k_bytes]);
-  c->v_.reset(new (std::nothrow) uint8_t[v_bytes]);
-  if (!c->k_ || !c->v_)
-    return status::error("cannot allocate the KV cache: " + std::to_string(shape.n_ctx) +
-                         " positions need " + std::to_string(c->bytes_ >> 20) +
-                         " MiB; use a smaller context size (-c)");
+  const std::string what = "the KV cache of " + std::to_string(shape.n_ctx) + " positions";
+  std::optional<uint64_t> k_bytes =
+      checked_product({uint64_t(shape.n_layer), uint64_t(shape.n_head_kv),
+                       uint64_t(shape.head_dim_k), uint64_t(shape.n_ctx), c->elt_size_});
+  std::optional<uint64_t> v_bytes =
+      checked_product({uint64_t(shape.n_layer), uint64_t(shape.n_head_kv),
+                       uint64_t(shape.head_dim_v), uint64_t(shape.n_ctx), c->elt_size_});
+  if (!k_bytes || !v_bytes || *k_bytes > UINT64_MAX - *v_bytes ||
+      *k_bytes + *v_bytes > uint64_t(SIZE_MAX) / 2)
+    return status::error(what + " does not fit in the address space; use a smaller context "
+                                "size (-c)");
+  c->bytes_ = *k_bytes + *v_bytes;
+  SMEPILOT_RT_RETURN_IF_ERROR(
+      check_reservation(probe_memory_budget(), c->bytes_, what, "use a smaller context size (-c)"));
+  // Reserved, not written: pages are only backed once positions are stored.
+  result<large_buffer> buf = large_buffer::reserve(size_t(c->bytes_), what.c_str());
+  if (!buf)
+    return status::error(buf.error().message() + "; use a smaller context size (-c)");
+  auto storage = std::make_shared<large_buffer>(std::move(*buf));
+  c->k_ = static_cast<uint8_t *>(storage->data());
+  c->v_ = c->k_ + *k_bytes;
+  c->storage_ = std::move(storage);
   return c;
 }
 
@@ -75,8 +87,8 @@ void kv_cache::store(int32_t layer, int32_t pos, const float *k, const float *v)
   for (int32_t h = 0; h < shape_.n_head_kv; ++h) {
     const float *ks = k + int64_t(h) * shape_.head_dim_k;
     const float *vs = v + int64_t(h) * shape_.head_dim_v;
-    uint8_t *kd = slot(k_.get(), layer, h, pos, shape_.head_dim_k);
-    uint8_t *vd = slot(v_.get(), layer, h, pos, shape_.head_dim_v);
+    uint8_t *kd = slot(k_, layer, h, pos, shape_.head_dim_k);
+    uint8_t *vd = slot(v_, layer, h, pos, shape_.head_dim_v);
     if (type_ == kv_cache_type::f32) {
       std::memcpy(kd, ks, sizeof(float) * shape_.head_dim_k);
       std::memcpy(vd, vs, sizeof(float) * shape_.head_dim_v);
@@ -104,11 +116,11 @@ const float *kv_cache::read(const uint8_t *base, int32_t layer, int32_t head, in
 }
 
 const float *kv_cache::keys(int32_t layer, int32_t head, int32_t n_pos, float *scratch) const {
-  return read(k_.get(), layer, head, n_pos, shape_.head_dim_k, scratch);
+  return read(k_, layer, head, n_pos, shape_.head_dim_k, scratch);
 }
 
 const float *kv_cache::values(int32_t layer, int32_t head, int32_t n_pos, float *scratch) const {
-  return read(v_.get(), layer, head, n_pos, shape_.head_dim_v, scratch);
+  return read(v_, layer, head, n_pos, shape_.head_dim_v, scratch);
 }
 
 } // namespace smepilot::rt

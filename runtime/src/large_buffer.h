@@ -37,10 +37,18 @@ public:
   /// at least); `what` names the buffer in the out-of-memory error.
   static result<large_buffer> allocate(size_t bytes, const char *what, size_t alignment = 0);
 
+  /// `bytes` zero bytes that are only backed as they are touched, for a
+  /// buffer sized for the worst case and filled from the front (the KV
+  /// cache): no swap or commit charge is reserved up front (MAP_NORESERVE)
+  /// and no huge pages are asked for (a sparse touch would back 2 MiB each).
+  /// Fails with a message naming `what` when the address space is short.
+  static result<large_buffer> reserve(size_t bytes, const char *what);
+
   void *data() const { return data_; }
   size_t size() const { return bytes_; }
 
 private:
+  static result<large_buffer> map(size_t bytes, const char *what, size_t alignment, bool reserve);
   void release();
   void *map_ = nullptr; ///< The mapping (data_ is inside it when aligned further).
   size_t map_bytes_ = 0;

@@ -123,10 +123,10 @@ result<model_config> read_model_config(const gguf_file &file) {
   } else if (*arch_name == "qwen3moe") {
     c.arch = model_arch::qwen3moe;
   } else {
-    return status::error(strformat("%s: offset %llu: architecture '%.*s' is not supported "
+    return status::error(strformat("%s: offset %llu: architecture %s is not supported "
                                    "(general.architecture; supported: %s)",
                                    path.c_str(), ull(file.find("general.architecture")->offset),
-                                   int(arch_name->size()), arch_name->data(), supported_archs));
+                                   quoted(*arch_name).c_str(), supported_archs));
   }
   const std::string arch(*arch_name);
   key_reader k(file, arch);
@@ -175,11 +175,10 @@ result<model_config> read_model_config(const gguf_file &file) {
     if (!type)
       return type.take_error();
     if (*type != "none")
-      return k.error(
-          "rope.scaling.type",
-          strformat("is '%.*s': RoPE scaling other than 'none' is not supported (Llama-3 "
-                    "scaling is read from the rope_freqs tensor)",
-                    int(type->size()), type->data()));
+      return k.error("rope.scaling.type",
+                     strformat("is %s: RoPE scaling other than 'none' is not supported (Llama-3 "
+                               "scaling is read from the rope_freqs tensor)",
+                               quoted(*type).c_str()));
   }
 
   // Experts.
@@ -265,7 +264,13 @@ std::string describe_model_config(const model_config &c) {
   auto num = [](uint64_t v) { return std::to_string(v); };
   auto boolean = [](bool b) { return std::string(b ? "true" : "false"); };
   line("arch", model_arch_name(c.arch));
-  line("name", "\"" + c.name + "\"");
+  // The name is bytes from the file: control characters (an escape
+  // sequence) are shown, never sent to the terminal; UTF-8 passes through.
+  std::string name = "\"";
+  for (unsigned char ch : c.name)
+    name += ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\' ? strformat("\\x%02x", ch)
+                                                               : std::string(1, char(ch));
+  line("name", name + "\"");
   line("n_vocab", num(c.n_vocab));
   line("n_ctx_train", num(c.n_ctx_train));
   line("n_embd", num(c.n_embd));
@@ -342,6 +347,26 @@ private:
 };
 
 } // namespace
+
+result<int32_t> resolve_context_size(const gguf_file &file, const model_config &config,
+                                     int64_t requested) {
+  constexpr int64_t max_ctx = std::numeric_limits<int32_t>::max();
+  if (requested < 0 || requested > max_ctx)
+    return status::error(strformat("invalid context size -c %lld (expected 0, the model's "
+                                   "context length, to %lld)",
+                                   (long long)requested, (long long)max_ctx));
+  if (requested > 0)
+    return int32_t(requested);
+  if (int64_t(config.n_ctx_train) <= max_ctx)
+    return int32_t(config.n_ctx_train);
+  const std::string key = std::string(model_arch_name(config.arch)) + ".context_length";
+  const gguf_kv *kv = file.find(key);
+  return status::error(strformat("%s: %skey '%s' is %u, more positions than this runtime can "
+                                 "hold (at most %lld); give a context size with -c",
+                                 file.path().c_str(),
+                                 kv ? strformat("offset %llu: ", ull(kv->offset)).c_str() : "",
+                                 key.c_str(), config.n_ctx_train, (long long)max_ctx));
+}
 
 result<model_weights> bind_model_weights(const gguf_file &file, const model_config &c) {
   using V = tensor_kind;

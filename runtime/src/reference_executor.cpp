@@ -12,6 +12,7 @@
 #include "reference_ops.h"
 #include "smepilot_rt/ggml_types.h"
 #include "smepilot_rt/kv_cache.h"
+#include "smepilot_rt/memory.h"
 #include "smepilot_rt/thread_pool.h"
 
 #include <algorithm>
@@ -81,6 +82,7 @@ public:
   int32_t n_vocab() const override { return int32_t(cfg_.n_vocab); }
   int32_t n_ctx() const override { return kv_->capacity(); }
   int32_t n_past() const override { return n_past_; }
+  uint64_t kv_bytes_per_position() const override { return kv_->bytes_per_position(); }
   status eval(std::span<const int32_t> tokens, int32_t pos, logits_mode mode,
               float *logits) override;
   void reset() override { n_past_ = 0; }
@@ -120,7 +122,7 @@ private:
   std::vector<float> expert_out_;
   std::vector<float> expert_in_, expert_gate_, expert_up_, expert_down_;
   // Per worker: attention scores and (F16 cache) converted K/V.
-  std::vector<std::vector<float>> scores_;
+  std::vector<std::unique_ptr<float[]>> scores_;     // [n_ctx] each, uninitialized: pages on use
   std::vector<std::unique_ptr<float[]>> kv_scratch_; // uninitialized: pages on use
 };
 
@@ -135,14 +137,17 @@ result<std::unique_ptr<engine>> reference_engine::load(const gguf_file &file,
   if (options.n_batch < 1)
     return status::error("invalid batch size " + std::to_string(options.n_batch) +
                          " (must be at least 1)");
-  if (options.n_ctx < 0)
-    return status::error("invalid context size " + std::to_string(options.n_ctx));
+  result<int32_t> n_ctx = resolve_context_size(file, *cfg, options.n_ctx);
+  if (!n_ctx)
+    return n_ctx.take_error();
   std::unique_ptr<reference_engine> e(new reference_engine(*cfg, options));
+  if (!e->pool_.start_error().empty())
+    return status::error(e->pool_.start_error() + "; lower -t");
   SMEPILOT_RT_RETURN_IF_ERROR(e->bind(file));
 
   kv_cache_shape shape;
   shape.n_layer = int32_t(cfg->n_layer);
-  shape.n_ctx = options.n_ctx > 0 ? options.n_ctx : int32_t(cfg->n_ctx_train);
+  shape.n_ctx = *n_ctx;
   shape.n_head_kv = int32_t(cfg->n_head_kv);
   shape.head_dim_k = int32_t(cfg->head_dim);
   shape.head_dim_v = int32_t(cfg->head_dim_v);
@@ -205,6 +210,34 @@ status reference_engine::alloc_scratch() {
   // A chunk never holds more tokens than the context.
   const int64_t nb = n_batch_ = std::min(options_.n_batch, kv_->capacity());
   const int64_t d = cfg_.n_embd;
+  // The activations below are written whole (zero-filled): they must fit in
+  // memory. Floats per token, over every buffer; sizes from the file are
+  // 32-bit, so this sum cannot overflow.
+  uint64_t per_token = 3 * uint64_t(d) + cfg_.q_dim() + cfg_.kv_dim() + cfg_.v_dim() +
+                       uint64_t(cfg_.n_head) * cfg_.head_dim_v + cfg_.rope_dim;
+  if (cfg_.is_moe())
+    per_token += uint64_t(cfg_.n_expert) + 3 * uint64_t(cfg_.n_expert_used) +
+                 uint64_t(cfg_.n_expert_used) * d + 2 * uint64_t(d) +
+                 2 * uint64_t(cfg_.n_ff_expert);
+  else
+    per_token += 2 * uint64_t(cfg_.n_ff);
+  const memory_budget budget = probe_memory_budget();
+  SMEPILOT_RT_RETURN_IF_ERROR(check_memory(
+      budget, checked_product({per_token, uint64_t(nb), sizeof(float)}).value_or(UINT64_MAX),
+      "the activations of a batch of " + std::to_string(nb) + " tokens",
+      "lower the batch size (-b)"));
+  // Per worker: attention scores over the context and, for an F16 cache, the
+  // converted keys and values; reserved, touched as far as positions go.
+  const uint64_t kv_scratch =
+      kv_->type() != kv_cache_type::f32 ? std::max(cfg_.head_dim, cfg_.head_dim_v) : 0;
+  SMEPILOT_RT_RETURN_IF_ERROR(
+      check_reservation(budget,
+                        checked_product({uint64_t(pool_.n_threads()), uint64_t(kv_->capacity()),
+                                         1 + kv_scratch, sizeof(float)})
+                            .value_or(UINT64_MAX),
+                        "the attention scratch of " + std::to_string(pool_.n_threads()) +
+                            " threads over " + std::to_string(kv_->capacity()) + " positions",
+                        "use a smaller context size (-c) or fewer threads (-t)"));
   x_.resize(size_t(nb * d));
   h_.resize(size_t(nb * d));
   proj_.resize(size_t(nb * d));
@@ -229,7 +262,12 @@ status reference_engine::alloc_scratch() {
   }
   const size_t workers = size_t(pool_.n_threads());
   const size_t ctx = size_t(kv_->capacity());
-  scores_.assign(workers, std::vector<float>(ctx));
+  for (size_t w = 0; w < workers; ++w) {
+    scores_.emplace_back(new (std::nothrow) float[ctx]);
+    if (!scores_.back())
+      return status::error("cannot allocate " + std::to_string(ctx * sizeof(float) >> 20) +
+                           " MiB of attention scores; use a smaller context size (-c)");
+  }
   if (kv_->type() != kv_cache_type::f32)
     for (size_t w = 0; w < workers; ++w) {
       const size_t n = ctx * std::max(cfg_.head_dim, cfg_.head_dim_v);
@@ -353,7 +391,7 @@ void reference_engine::attention(int64_t n, int32_t pos, int32_t il) {
   const int64_t group = n_head / n_head_kv;
   const float scale = 1.0f / std::sqrt(float(hd));
   pool_.parallel_for(n * n_head, 1, [&](int64_t t0, int64_t t1, int w) {
-    float *scores = scores_[size_t(w)].data();
+    float *scores = scores_[size_t(w)].get();
     float *conv = kv_scratch_.empty() ? nullptr : kv_scratch_[size_t(w)].get();
     for (int64_t task = t0; task < t1; ++task) {
       const int64_t i = task / n_head, h = task % n_head, kvh = h / group;

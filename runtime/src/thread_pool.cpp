@@ -12,6 +12,8 @@
 #include "smepilot_rt/thread_pool.h"
 
 #include <algorithm>
+#include <string>
+#include <system_error>
 
 namespace smepilot::rt {
 
@@ -46,9 +48,30 @@ inline void spin_pause(int iteration) {
 } // namespace
 
 thread_pool::thread_pool(int n_threads) : n_threads_(std::max(1, n_threads)) {
-  threads_.reserve(n_threads_ - 1);
-  for (int i = 1; i < n_threads_; ++i)
-    threads_.emplace_back([this, i] { worker_main(i); });
+  const int wanted = n_threads_;
+  threads_.reserve(size_t(wanted - 1));
+  for (int i = 1; i < wanted; ++i) {
+    // std::thread reports a refused thread (EAGAIN: a thread or memory
+    // limit) as std::system_error; nothing else is thrown here.
+    try {
+      threads_.emplace_back([this, i] { worker_main(i); });
+    } catch (const std::system_error &e) {
+      n_threads_ = i; // workers 0..i-1 exist; worker ids stay below n_threads_
+      start_error_ = "cannot start thread " + std::to_string(i + 1) + " of " +
+                     std::to_string(wanted) + ": " + e.code().message();
+      break;
+    }
+  }
+}
+
+result<std::unique_ptr<thread_pool>> thread_pool::create(int n_threads, const std::string &hint) {
+  if (n_threads < 1)
+    return status::error("invalid thread count " + std::to_string(n_threads) +
+                         " (must be at least 1)" + hint);
+  auto pool = std::make_unique<thread_pool>(n_threads);
+  if (!pool->start_error().empty())
+    return status::error(pool->start_error() + hint); // the destructor joins the others
+  return pool;
 }
 
 thread_pool::~thread_pool() {

@@ -85,3 +85,42 @@ TEST(KvCache, RejectsBadShapesAndTypes) {
   ASSERT_FALSE(bad.is_ok());
   EXPECT_NE(bad.error().message().find("f32 or f16"), std::string::npos);
 }
+
+// Byte counts whose product wraps 64 bits are refused with the flag to
+// change, not reserved at their wrapped (small) size.
+TEST(KvCache, OverflowingShapeIsRefused) {
+  kv_cache_shape s;
+  s.n_layer = 1 << 30;
+  s.n_ctx = 2147483647;
+  s.n_head_kv = 1 << 30;
+  s.head_dim_k = 1 << 30;
+  s.head_dim_v = 1;
+  auto c = kv_cache::create(s, kv_cache_type::f32);
+  ASSERT_FALSE(c.is_ok());
+  EXPECT_NE(c.error().message().find("the KV cache of 2147483647 positions does not fit in the "
+                                     "address space; use a smaller context size (-c)"),
+            std::string::npos)
+      << c.error().message();
+}
+
+// A large context is reserved, not backed: 2^24 positions of a 64-wide head
+// reserve 8 GiB but only the positions written take memory. The first and
+// last positions work.
+TEST(KvCache, LargeContextIsReservedNotTouched) {
+  kv_cache_shape s;
+  s.n_layer = 1;
+  s.n_ctx = 1 << 24;
+  s.n_head_kv = 1;
+  s.head_dim_k = 64;
+  s.head_dim_v = 64;
+  auto c = kv_cache::create(s, kv_cache_type::f32);
+  ASSERT_TRUE(c.is_ok()) << c.error().message();
+  EXPECT_EQ((*c)->bytes(), uint64_t(8) << 30);
+  std::vector<float> k(64, 1.5f), v(64, -2.0f);
+  (*c)->store(0, 0, k.data(), v.data());
+  (*c)->store(0, s.n_ctx - 1, k.data(), v.data());
+  const float *keys = (*c)->keys(0, 0, s.n_ctx, nullptr);
+  EXPECT_EQ(keys[0], 1.5f);
+  EXPECT_EQ(keys[size_t(s.n_ctx - 1) * 64 + 63], 1.5f);
+  EXPECT_EQ(keys[64], 0.0f); // never written: zero
+}

@@ -566,3 +566,48 @@ TEST(ModelWeights, HugeBlockCountFailsAtTheFirstMissingLayer) {
   s.extra_keys = [](gguf_writer &w) { w.add_u32("llama.block_count", 4000000000u); };
   EXPECT_CONTAINS(bind_error(s), "tensor 'blk.2.attn_norm.weight' not found");
 }
+
+// A NUL inside the architecture name: the message shows it, so that
+// "llama\0x" does not read as the supported 'llama'.
+TEST(ModelConfig, ArchitectureWithNulIsShownEscaped) {
+  synth s;
+  s.arch = std::string("llama\0x", 7);
+  std::string err = config_error(s);
+  EXPECT_CONTAINS(err, "architecture 'llama\\x00x' is not supported");
+}
+
+TEST(ModelConfig, ContextSize) {
+  synth s;
+  auto f = s.open();
+  ASSERT_TRUE(f);
+  auto c = read_model_config(*f);
+  ASSERT_TRUE(c.is_ok()) << c.error().message();
+  EXPECT_EQ(*resolve_context_size(*f, *c, 0), 64); // the file's context_length
+  EXPECT_EQ(*resolve_context_size(*f, *c, 100000000), 100000000);
+  auto negative = resolve_context_size(*f, *c, -5);
+  ASSERT_FALSE(negative.is_ok());
+  EXPECT_CONTAINS(negative.error().message(), "invalid context size -c -5");
+  EXPECT_FALSE(resolve_context_size(*f, *c, int64_t(1) << 31).is_ok());
+}
+
+// A context_length of 2^31 is a valid uint32 but no int32: it was printed as
+// "n_ctx -2147483648" (reference) or ran into bad_alloc (jit). The message
+// names the key, its offset and -c.
+TEST(ModelConfig, ContextLengthBeyondInt32NamesTheKey) {
+  synth s;
+  s.drop_keys = {"llama.context_length"};
+  s.extra_keys = [](gguf_writer &w) { w.add_u32("llama.context_length", 2147483648u); };
+  auto f = s.open();
+  ASSERT_TRUE(f);
+  auto c = read_model_config(*f);
+  ASSERT_TRUE(c.is_ok()) << c.error().message();
+  EXPECT_EQ(c->n_ctx_train, 2147483648u);
+  auto n = resolve_context_size(*f, *c, 0);
+  ASSERT_FALSE(n.is_ok());
+  EXPECT_CONTAINS(n.error().message(), "synth.gguf: offset ");
+  EXPECT_CONTAINS(n.error().message(),
+                  "key 'llama.context_length' is 2147483648, more positions than this runtime "
+                  "can hold (at most 2147483647); give a context size with -c");
+  EXPECT_EQ(n.error().message().find("-2147483648"), std::string::npos);
+  EXPECT_EQ(*resolve_context_size(*f, *c, 4096), 4096); // -c overrides it
+}

@@ -8,6 +8,13 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
 using smepilot::rt::thread_pool;
 
 TEST(ThreadPool, EveryTaskRunsExactlyOnce) {
@@ -86,4 +93,65 @@ TEST(ThreadPool, IdleWorkersDoNotSpin) {
   double cpu_seconds = double(std::clock() - cpu0) / CLOCKS_PER_SEC;
   // Two spinning workers would use ~0.6 s of CPU time here.
   EXPECT_LT(cpu_seconds, 0.1);
+}
+
+TEST(ThreadPool, CreateGivesExactlyTheThreadsAskedFor) {
+  auto pool = thread_pool::create(3);
+  ASSERT_TRUE(pool.is_ok()) << pool.error().message();
+  EXPECT_EQ((*pool)->n_threads(), 3);
+  EXPECT_TRUE((*pool)->start_error().empty());
+  auto bad = thread_pool::create(0, "; lower -t");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.error().message(), "invalid thread count 0 (must be at least 1); lower -t");
+}
+
+// A thread the system refuses (here: no address space left for its stack)
+// is an error naming the thread, not an uncaught std::system_error. Runs in
+// a child process, which alone gets the limit.
+TEST(ThreadPool, RefusedThreadIsAnError) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer needs address space of its own";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  GTEST_SKIP() << "AddressSanitizer needs address space of its own";
+#endif
+#endif
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    // Room for the pool object, not for 63 thread stacks of several MiB.
+    std::FILE *st = std::fopen("/proc/self/status", "r");
+    unsigned long long vm_kb = 0;
+    char line[256];
+    while (st && std::fgets(line, sizeof line, st))
+      if (std::sscanf(line, "VmSize: %llu kB", &vm_kb) == 1)
+        break;
+    if (st)
+      std::fclose(st);
+    struct rlimit rl;
+    rl.rlim_cur = rl.rlim_max = rlim_t(vm_kb * 1024 + (16ull << 20));
+    ::setrlimit(RLIMIT_AS, &rl);
+    auto pool = thread_pool::create(64, "; lower -t");
+    const std::string msg = pool ? std::string("OK") : pool.error().message();
+    (void)!::write(fds[1], msg.data(), msg.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string msg;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+    msg.append(buf, size_t(n));
+  ::close(fds[0]);
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+      << "the child died (status " << wstatus << "): a refused thread aborted it";
+  if (msg == "OK")
+    GTEST_SKIP() << "RLIMIT_AS is not enforced here (an emulator?)";
+  EXPECT_NE(msg.find("cannot start thread "), std::string::npos) << msg;
+  EXPECT_NE(msg.find(" of 64: "), std::string::npos) << msg;
+  EXPECT_NE(msg.find("; lower -t"), std::string::npos) << msg;
 }

@@ -62,6 +62,10 @@ public:
   /// Empties the cache (n_past() becomes 0).
   virtual void reset() = 0;
 
+  /// Bytes of KV cache one position takes once written (K and V of every
+  /// layer): how a run's memory grows with its length; 0 when unknown.
+  virtual uint64_t kv_bytes_per_position() const { return 0; }
+
   /// What the engine holds in memory, one line for -v (weights, cache,
   /// temporaries); empty when it does not say.
   virtual std::string memory_report() const { return {}; }

@@ -37,8 +37,10 @@ struct kv_cache_shape {
 
 class kv_cache {
 public:
-  /// Allocates the cache; fails (with the size in the message) when the
-  /// memory cannot be reserved or the shape is invalid.
+  /// Reserves the cache (address space, backed as positions are written);
+  /// fails with the size and the flag to change (-c) when the shape's bytes
+  /// overflow, exceed the address space left (ulimit -v) or cannot be
+  /// reserved, or when the shape is invalid.
   static result<std::unique_ptr<kv_cache>> create(const kv_cache_shape &shape, kv_cache_type type);
 
   const kv_cache_shape &shape() const { return shape_; }
@@ -74,8 +76,9 @@ private:
   kv_cache_type type_ = kv_cache_type::f32;
   size_t elt_size_ = 4;
   uint64_t bytes_ = 0;
-  std::unique_ptr<uint8_t[]> k_;
-  std::unique_ptr<uint8_t[]> v_;
+  std::shared_ptr<void> storage_; ///< The reservation k_ and v_ point into.
+  uint8_t *k_ = nullptr;
+  uint8_t *v_ = nullptr;
 };
 
 } // namespace smepilot::rt

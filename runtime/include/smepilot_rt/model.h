@@ -87,6 +87,13 @@ result<model_config> read_model_config(const gguf_file &file);
 /// A multi-line human-readable listing ("  n_embd = 64\n" ...).
 std::string describe_model_config(const model_config &config);
 
+/// The context size (KV cache positions) of a run: `requested` (-c) when
+/// positive, else the model's context_length. An error naming -c when
+/// `requested` is negative or above INT32_MAX, naming the file's
+/// `<arch>.context_length` key (and -c) when that is above INT32_MAX.
+result<int32_t> resolve_context_size(const gguf_file &file, const model_config &config,
+                                     int64_t requested);
+
 struct layer_weights {
   const gguf_tensor_info *attn_norm = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr,
                          *wo = nullptr, *q_norm = nullptr, *k_norm = nullptr, *ffn_norm = nullptr,

@@ -19,10 +19,14 @@
 // deadlock, no sharing of per-worker scratch).
 #pragma once
 
+#include "smepilot_rt/status.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -36,11 +40,23 @@ public:
   using range_fn = void (*)(void *ctx, int64_t begin, int64_t end, int worker_id);
 
   /// A pool of `n_threads` workers in total: the calling thread plus
-  /// `n_threads - 1` background threads. Values below 1 mean 1.
+  /// `n_threads - 1` background threads. Values below 1 mean 1. The system
+  /// may refuse a thread (a thread or address-space limit): the pool then
+  /// runs with the threads it got (at least the calling one) and
+  /// start_error() says which was refused and why; create() makes that an
+  /// error.
   explicit thread_pool(int n_threads);
+  /// A pool of exactly `n_threads` workers, or an error naming the thread
+  /// the system refused and why ("cannot start thread 37 of 300: Resource
+  /// temporarily unavailable"), with `hint` appended ("; lower -t").
+  static result<std::unique_ptr<thread_pool>> create(int n_threads, const std::string &hint = "");
   ~thread_pool();
   thread_pool(const thread_pool &) = delete;
   thread_pool &operator=(const thread_pool &) = delete;
+
+  /// "" when every thread asked for started, else "cannot start thread 37 of
+  /// 300: Resource temporarily unavailable".
+  const std::string &start_error() const { return start_error_; }
 
   /// Number of workers, including the thread that calls parallel_for.
   int n_threads() const { return n_threads_; }
@@ -72,6 +88,7 @@ private:
   void run_chunks(int worker_id);
 
   int n_threads_ = 1;
+  std::string start_error_;
   std::vector<std::thread> threads_;
 
   // The current job. Written by the submitting thread before `generation_`
