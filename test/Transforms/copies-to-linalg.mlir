@@ -23,3 +23,27 @@ func.func @contiguous(%a: memref<2x8xf32>, %b: memref<2x8xf32>) {
   memref.copy %a, %b : memref<2x8xf32> to memref<2x8xf32>
   return
 }
+
+/// A 0-sized strided copy is still a linalg.copy (it lowers to loops that
+/// run zero times), and so is one with dynamic sizes.
+// CHECK-LABEL: func.func @zero_rows
+// CHECK-NOT: memref.copy
+// CHECK: linalg.copy ins(%{{.*}} : memref<0x8xf32>) outs(%{{.*}} : memref<0x8xf32, strided<[8, 1], offset: ?>>)
+func.func @zero_rows(%rows: memref<0x8xf32>, %cache: memref<4x16x8xf32>, %pos: index) {
+  %c1 = arith.constant 1 : index
+  %view = memref.subview %cache[%c1, %pos, 0] [1, 0, 8] [1, 1, 1]
+      : memref<4x16x8xf32> to memref<0x8xf32, strided<[8, 1], offset: ?>>
+  memref.copy %rows, %view : memref<0x8xf32> to memref<0x8xf32, strided<[8, 1], offset: ?>>
+  return
+}
+
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK-NOT: memref.copy
+// CHECK: linalg.copy ins(%{{.*}} : memref<?x8xf32>) outs(%{{.*}} : memref<?x8xf32, strided<[8, 1], offset: ?>>)
+func.func @dynamic_rows(%rows: memref<?x8xf32>, %cache: memref<4x?x8xf32>, %pos: index, %n: index) {
+  %c1 = arith.constant 1 : index
+  %view = memref.subview %cache[%c1, %pos, 0] [1, %n, 8] [1, 1, 1]
+      : memref<4x?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
+  memref.copy %rows, %view : memref<?x8xf32> to memref<?x8xf32, strided<[8, 1], offset: ?>>
+  return
+}

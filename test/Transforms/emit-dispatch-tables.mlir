@@ -81,3 +81,21 @@ smepilot.dispatch_table @load {
   dispatches = [#smepilot.dispatch<name = "load_d0:pack", kernel = 0, tiles = <4>,
                                    bindings = [<0, read>, <1, write>], deps = []>],
   kernels = [@kl], n_arguments = 2 : i64, n_constants = 0 : i64, smepilot.load}
+
+// -----
+
+/// A 0-sized buffer and a dispatch of 0 tiles are emitted as they are
+/// (size {0, 0, -1, 0}, tile count {0, 0, -1, 0}): the runtime allocates
+/// nothing and runs no tile.
+// CHECK-LABEL: @__smepilot_empty_buffers = private constant
+// CHECK-SAME: { i64, i64, i32, i32 } { i64 0, i64 0, i32 -1, i32 0 }, i32 0, i32 0 }]
+// CHECK-LABEL: @__smepilot_empty_dispatches = private constant
+// CHECK-SAME: i32 0, i32 -1, i32 0, i32 0, i64 1, { i64, i64, i32, i32 } { i64 0, i64 0, i32 -1, i32 0 }, i32 0, i32 1, i32 0, i32 0 }]
+llvm.func @k(%b: !llvm.ptr, %c: !llvm.ptr, %tb: i64, %te: i64) {
+  llvm.return
+}
+smepilot.dispatch_table @empty {
+  buffers = [#smepilot.buffer<name = "arg0", size = <0>>],
+  dispatches = [#smepilot.dispatch<name = "none", kernel = 0, tiles = <0>,
+                                   bindings = [<0, write>], deps = []>],
+  kernels = [@k], n_arguments = 1 : i64, n_constants = 0 : i64}

@@ -148,3 +148,23 @@ func.func @pb(%x: memref<4xf32>, %y: memref<4xf32>) attributes {smepilot.phase =
   func.call @layer(%y, %x) : (memref<4xf32>, memref<4xf32>) -> ()
   return
 }
+
+// -----
+
+/// 0-sized buffers are buffers of size 0: the dispatches, their bindings
+/// and hazards are formed as for any other size (the runtime runs a kernel
+/// whose loops do nothing).
+// CHECK-LABEL: smepilot.dispatch_table @empty
+// CHECK-SAME: buffers = [#smepilot.buffer<name = "arg0", size = <0>>,
+// CHECK-SAME: #smepilot.buffer<name = "arg2", size = <0>>,
+// CHECK-SAME: #smepilot.buffer<name = "tmp0", size = <0>, alignment = 64>]
+// CHECK-SAME: bindings = [<0, read>, <2, write>], deps = []>,
+// CHECK-SAME: bindings = [<2, read>, <1, write>], deps = [0]>]
+func.func @empty(%x: memref<0x16xf32>, %pos: index, %out: memref<0x16xf32>)
+    attributes {smepilot.phase = "empty"} {
+  %tmp = memref.alloc() {alignment = 64 : i64} : memref<0x16xf32>
+  linalg.copy ins(%x : memref<0x16xf32>) outs(%tmp : memref<0x16xf32>)
+  linalg.copy ins(%tmp : memref<0x16xf32>) outs(%out : memref<0x16xf32>)
+  memref.dealloc %tmp : memref<0x16xf32>
+  return
+}

@@ -313,3 +313,33 @@ smepilot.dispatch_table @t {
     #smepilot.dispatch<name = "t_d1", kernel = 0, tiles = <1>, bindings = [<1, read>, <4, write>], deps = []>,
     #smepilot.dispatch<name = "t_d2", kernel = 0, tiles = <1>, bindings = [<0, read>, <5, write>], deps = [], reads_state = true>,
     #smepilot.dispatch<name = "t_d3", kernel = 1, tiles = <1>, bindings = [<3, read>, <4, read>, <5, read>, <2, write>], deps = [0, 1, 2]>]}
+
+// -----
+
+/// A 0-sized weight is hoisted like any other: its packed buffer has size 0.
+// CHECK-LABEL: smepilot.dispatch_table @z
+// CHECK-SAME: #smepilot.buffer<name = "pack0(w)", size = <0>, alignment = 64>]
+// CHECK-LABEL: smepilot.dispatch_table @load
+// CHECK-SAME: buffers = [#smepilot.buffer<name = "w", size = <0>, weight = true>,
+// CHECK-SAME: #smepilot.buffer<name = "pack0(w)", size = <0>, alignment = 64>]
+// CHECK-SAME: name = "load_d0:linalg.transpose"
+// OFF-LABEL: smepilot.dispatch_table @z
+// OFF-SAME: name = "z_d1:linalg.transpose"
+func.func private @mm(%a: memref<1x0xf32>, %b: memref<0x4xf32>, %c: memref<1x4xf32>)
+    attributes {smepilot.sme_kernel} {
+  linalg.matmul ins(%a, %b : memref<1x0xf32>, memref<0x4xf32>)
+                outs(%c : memref<1x4xf32>)
+  return
+}
+func.func @z(%x: memref<1x0xf32> {smepilot.name = "x"}, %pos: index,
+             %w: memref<4x0xf32> {smepilot.name = "w", smepilot.weight},
+             %out: memref<1x4xf32> {smepilot.name = "out"})
+    attributes {smepilot.phase = "z"} {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%out : memref<1x4xf32>)
+  %wt = memref.alloc() {alignment = 64 : i64} : memref<0x4xf32>
+  linalg.transpose ins(%w : memref<4x0xf32>) outs(%wt : memref<0x4xf32>) permutation = [1, 0]
+  call @mm(%x, %wt, %out) : (memref<1x0xf32>, memref<0x4xf32>, memref<1x4xf32>) -> ()
+  memref.dealloc %wt : memref<0x4xf32>
+  return
+}
