@@ -35,11 +35,23 @@ func.func @quadratic(%out: memref<1xf32>, %pos: index) attributes {smepilot.phas
 
 // -----
 
-/// A phase is a public function with a name.
-// expected-error @+1 {{'smepilot.phase' must be a non-empty string on a public function}}
+/// A phase is a public function with a body and a name.
+// expected-error @+1 {{phase 'p' must be a public function}}
 func.func private @hidden(%x: memref<4xf32>) attributes {smepilot.phase = "p"} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{'smepilot.phase' must be a non-empty string}}
+func.func @unnamed(%x: memref<4xf32>) attributes {smepilot.phase = ""} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{phase 'decl' is a declaration: a phase needs a body to form dispatches from}}
+func.func private @declared(%x: memref<4xf32>) attributes {smepilot.phase = "decl"}
 
 // -----
 

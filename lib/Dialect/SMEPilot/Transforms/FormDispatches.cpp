@@ -413,10 +413,21 @@ struct FormDispatchesPass
     llvm::DenseSet<Operation *> callees;
     for (func::FuncOp phase : phases) {
       auto name = phase->getAttrOfType<StringAttr>(kPhaseAttr);
-      if (!name || name.getValue().empty() || phase.isPrivate()) {
+      if (!name || name.getValue().empty()) {
         phase.emitError("smepilot-form-dispatches: '")
-            << kPhaseAttr
-            << "' must be a non-empty string on a public function";
+            << kPhaseAttr << "' must be a non-empty string";
+        return signalPassFailure();
+      }
+      if (phase.isExternal()) {
+        phase.emitError("smepilot-form-dispatches: phase '")
+            << name.getValue()
+            << "' is a declaration: a phase needs a body to form dispatches "
+               "from";
+        return signalPassFailure();
+      }
+      if (phase.isPrivate()) {
+        phase.emitError("smepilot-form-dispatches: phase '")
+            << name.getValue() << "' must be a public function";
         return signalPassFailure();
       }
       phase.walk([&](func::CallOp call) {
