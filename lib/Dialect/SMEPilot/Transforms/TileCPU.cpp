@@ -15,6 +15,11 @@
 //    other loops (elementwise ops, reductions, RoPE-like generics, gathers).
 // A static dimension no larger than its tile is left untiled.
 //
+// Masked min/max reductions (a row max over a dynamic number of keys) get
+// their identity, -inf or +inf, selected into the masked-off lanes and are
+// reduced unmasked: LLVM 22's lowering of the masked form is wrong
+// (MaskedMinMaxReduction below).
+//
 // A tile the vectorizer rejects stays a scalar linalg op; it is lowered to
 // loops after bufferization. The pass never fails on such an op: the slow
 // path is correct, and `report` says which ops took it.
@@ -554,6 +559,60 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   return true;
 }
 
+/// A masked floating-point min/max reduction becomes an unmasked one over
+/// the source with the reduction's identity (-inf for max, +inf for min)
+/// selected into the masked-off lanes. The LLVM 22 lowering of a masked
+/// `maximumf` reduction fills those lanes with -FLT_TRUE_MIN (the negative
+/// number closest to zero, not the most negative one; `minimumf` gets
+/// FLT_MAX): a dynamic row whose values are all below zero then gets a row
+/// max of about 0. Softmax subtracts the same max in its sum and its
+/// probabilities, so a slightly large max cancels out, until every score is
+/// more than ~88 below it: then every exp underflows, the sum is 0 and the
+/// probabilities 0 * inf = NaN (attention with large-magnitude scores).
+struct MaskedMinMaxReduction : OpRewritePattern<vector::MaskOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(vector::MaskOp maskOp,
+                                PatternRewriter &rewriter) const override {
+    if (maskOp.hasPassthru())
+      return failure();
+    auto reduction =
+        dyn_cast_or_null<vector::MultiDimReductionOp>(maskOp.getMaskableOp());
+    if (!reduction)
+      return failure();
+    bool isMax;
+    switch (reduction.getKind()) {
+    case vector::CombiningKind::MAXIMUMF:
+    case vector::CombiningKind::MAXNUMF:
+      isMax = true;
+      break;
+    case vector::CombiningKind::MINIMUMF:
+    case vector::CombiningKind::MINNUMF:
+      isMax = false;
+      break;
+    default:
+      return failure();
+    }
+    VectorType sourceType = reduction.getSourceVectorType();
+    auto elementType = dyn_cast<FloatType>(sourceType.getElementType());
+    if (!elementType ||
+        maskOp.getMask().getType() != reduction.getExpectedMaskType())
+      return failure();
+    Location loc = maskOp.getLoc();
+    APFloat identity =
+        APFloat::getInf(elementType.getFloatSemantics(), /*Negative=*/isMax);
+    Value identities =
+        arith::ConstantOp::create(rewriter, loc, sourceType,
+                                  DenseElementsAttr::get(sourceType, identity));
+    Value source = arith::SelectOp::create(rewriter, loc, maskOp.getMask(),
+                                           reduction.getSource(), identities);
+    rewriter.replaceOpWithNewOp<vector::MultiDimReductionOp>(
+        maskOp, source, reduction.getAcc(), reduction.getReductionMask(),
+        reduction.getKind());
+    return success();
+  }
+};
+
 struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
   using Base::Base;
 
@@ -672,8 +731,11 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
     // Generic contractions vectorize to mulf + multi_reduction over k; with
     // k tiles of 1 that would unroll into scalar multiplies. Fold them into
     // vector.contract (lowered to outer products = FMAs of 16-lane rows).
+    // Masked min/max reductions (row maxima of dynamic rows) select their
+    // identity into the masked-off lanes instead of relying on the lowering.
     RewritePatternSet patterns(&getContext());
     vector::populateVectorReductionToContractPatterns(patterns);
+    patterns.add<MaskedMinMaxReduction>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -157,6 +157,12 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
     - everything else (elementwise, reductions, gathers, RoPE-like generics):
       the innermost loop gets `vector-width` lanes, every other loop 1.
 
+    Masked floating-point min/max reductions (the row max of a softmax over a
+    dynamic number of keys) select the reduction's identity, -inf or +inf,
+    into their masked-off lanes and reduce unmasked: LLVM 22 lowers a masked
+    `maximumf` reduction with -FLT_TRUE_MIN in those lanes, which is not an
+    identity (the max of a row of negative numbers came out as about 0).
+
     Static dimensions smaller than their tile are not tiled. Ops with a static
     dimension of size 0 do nothing and are left alone. Tiles that the
     vectorizer rejects (e.g. some gathers) stay scalar linalg ops and are
