@@ -51,6 +51,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 using namespace smepilot::rt;
 
@@ -231,9 +232,18 @@ void print_text(const gguf_file &f, bool no_arrays) {
 
   const auto &ts = f.tensors();
   std::printf("tensors: %zu\n", ts.size());
-  size_t w_name = 4, w_dims = 4, w_type = 4;
+  // Names escaped as keys are (a name is bytes from the file: a control
+  // character must not reach the terminal).
+  std::vector<std::string> names;
+  names.reserve(ts.size());
   for (const gguf_tensor_info &t : ts) {
-    w_name = std::max(w_name, t.name.size());
+    std::string name = text_string(t.name);
+    names.push_back(name.substr(1, name.size() - 2)); // unquoted
+  }
+  size_t w_name = 4, w_dims = 4, w_type = 4;
+  for (size_t i = 0; i < ts.size(); ++i) {
+    const gguf_tensor_info &t = ts[i];
+    w_name = std::max(w_name, names[i].size());
     w_dims = std::max(w_dims, gguf_dims_string(t.dims).size());
     w_type = std::max(w_type, std::strlen(ggml_type_name(t.type)));
   }
@@ -242,10 +252,9 @@ void print_text(const gguf_file &f, bool no_arrays) {
               "bytes");
   for (size_t i = 0; i < ts.size(); ++i) {
     const gguf_tensor_info &t = ts[i];
-    std::printf("  %5zu  %-*.*s  %-*s  %-*s  %12llu  %12llu\n", i, int(w_name),
-                int(t.name.size()), t.name.data(), int(w_type),
-                ggml_type_name(t.type), int(w_dims),
-                gguf_dims_string(t.dims).c_str(),
+    std::printf("  %5zu  %-*s  %-*s  %-*s  %12llu  %12llu\n", i, int(w_name),
+                names[i].c_str(), int(w_type), ggml_type_name(t.type),
+                int(w_dims), gguf_dims_string(t.dims).c_str(),
                 (unsigned long long)(f.data_offset() + t.offset),
                 (unsigned long long)t.n_bytes);
   }

@@ -59,4 +59,31 @@ grep -q "cut.gguf: offset [0-9]*: tensor 'blk\.[0-9]*\..*': data \[[0-9]*, [0-9]
   fail "a full stdout should exit 1"
 grep -qx "smepilot-gguf: error: cannot write to standard output: No space left on device" "$work/err" ||
   fail "unexpected message for a full stdout: $(cat "$work/err")"
+# A FIFO is refused at once (the open used to wait forever for a writer).
+rm -f "$work/fifo.gguf"
+mkfifo "$work/fifo.gguf" || fail "mkfifo failed"
+timeout 20 "$tool" dump "$work/fifo.gguf" > /dev/null 2> "$work/err"; rc=$?
+rm -f "$work/fifo.gguf"
+[ $rc -eq 1 ] || fail "a FIFO should exit 1 at once (got $rc; 124 = it waited)"
+grep -q "fifo.gguf: is a FIFO, not a regular file" "$work/err" ||
+  fail "unexpected message for a FIFO: $(cat "$work/err")"
+
+# Tensor names are bytes from the file: printed escaped, as keys are, so an
+# escape sequence never reaches the terminal. The name of token_embd.weight
+# (17 bytes) becomes ESC "[2J" "token_embd.we" (17 bytes) in place.
+if command -v python3 > /dev/null; then
+  python3 - "$models/stories260K.gguf" "$work/esc.gguf" <<'EOF' || fail "cannot patch the model"
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+old = struct.pack("<Q", 17) + b"token_embd.weight"
+at = b.index(old)
+b[at + 8:at + 25] = b"\x1b[2Jtoken_embd.we"
+open(sys.argv[2], "wb").write(b)
+EOF
+  "$tool" dump "$work/esc.gguf" > "$work/esc.out" 2> "$work/err"
+  grep -qF '\x1b[2Jtoken_embd.we' "$work/esc.out" || fail "the tensor name is not shown escaped"
+  if LC_ALL=C grep -q "$(printf '\033')" "$work/esc.out"; then
+    fail "an escape byte reached stdout"
+  fi
+fi
 echo "dump_test: ok"

@@ -284,6 +284,9 @@ private:
 // value that does not parse.
 status parse_option(arg_reader &r, options &o) {
   constexpr int64_t kMaxI32 = std::numeric_limits<int32_t>::max();
+  // Beyond this a thread count is a typo (main also caps it at 4 per
+  // hardware thread).
+  constexpr int64_t kMaxThreads = 512;
   // model and prompt
   if (r.is("-h", "--help"))
     return r.flag(o.help);
@@ -305,7 +308,7 @@ status parse_option(arg_reader &r, options &o) {
   if (r.is("-c", "--ctx-size"))
     return r.take_int(o.n_ctx, 0, kMaxI32);
   if (r.is("-t", "--threads"))
-    return r.take_int(o.n_threads, 1, 1024);
+    return r.take_int(o.n_threads, 1, kMaxThreads);
   if (r.is("-b", "--batch-size"))
     return r.take_int(o.n_batch, 1, 1 << 20);
   if (r.is(nullptr, "--kv-type")) {

@@ -16,18 +16,19 @@
 #include "npy.h"
 
 #include "smepilot_rt/gguf.h"
+#include "smepilot_rt/input_file.h"
+#include "smepilot_rt/memory.h"
 #include "smepilot_rt/model.h"
 #include "smepilot_rt/output_file.h"
 #include "smepilot_rt/sampler.h"
 #include "smepilot_rt/tokenizer.h"
 #include "smepilot_rt/version.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 using namespace smepilot;
@@ -95,9 +96,14 @@ status load(session &s) {
   s.tok = std::move(*tok);
 
   rt::engine_options eo;
-  eo.n_threads = s.opts.n_threads > 0
-                     ? s.opts.n_threads
-                     : std::max(1u, std::thread::hardware_concurrency());
+  const int hardware = int(std::max(1u, std::thread::hardware_concurrency()));
+  eo.n_threads = s.opts.n_threads > 0 ? s.opts.n_threads : hardware;
+  // More workers than this only add switching: a sign of a typo.
+  if (eo.n_threads > 4 * hardware)
+    return status::error("-t " + std::to_string(eo.n_threads) +
+                         " is more than 4 threads for each of the " +
+                         std::to_string(hardware) +
+                         " hardware threads of this machine; lower -t");
   eo.n_ctx = s.opts.n_ctx;
   eo.n_batch = s.opts.n_batch;
   eo.kv_type = s.opts.kv_type;
@@ -125,12 +131,12 @@ status load(session &s) {
 rt::result<std::string> prompt_text(const run::options &o) {
   if (o.prompt_file.empty())
     return o.prompt;
-  std::ifstream in(o.prompt_file, std::ios::binary);
-  if (!in)
-    return status::error(o.prompt_file + ": cannot open the prompt file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  // A regular file only: a directory or a FIFO is an error, never an empty
+  // prompt or a wait.
+  rt::result<std::string> read = rt::read_input_file(o.prompt_file);
+  if (!read)
+    return status::error("-f: " + read.error().message());
+  std::string text = std::move(*read);
   if (!text.empty() && text.back() == '\n')
     text.pop_back();
   return text;
@@ -176,6 +182,24 @@ int generate(session &s) {
                 " needs " + std::to_string(n_prompt + s.opts.n_predict) +
                 " positions but the context holds " + std::to_string(n_ctx) +
                 " (raise -c or lower -n)");
+
+  // The KV cache is reserved for the whole context but backed as it fills:
+  // what this run will fill must fit in memory.
+  const bool to_the_end = s.opts.n_predict < 0;
+  const int64_t positions =
+      to_the_end ? n_ctx : std::min(n_ctx, n_prompt + s.opts.n_predict);
+  if (status st = rt::check_memory(
+          rt::probe_memory_budget(),
+          uint64_t(positions) * s.eng->kv_bytes_per_position(),
+          to_the_end
+              ? "generating until the context of " + std::to_string(n_ctx) +
+                    " positions is full (-n -1): its KV cache"
+              : "the KV cache of " + std::to_string(positions) +
+                    " positions (the prompt plus -n " +
+                    std::to_string(s.opts.n_predict) + ")",
+          to_the_end ? "give -n or a smaller context size (-c)" : "lower -n");
+      !st)
+    return fail(st.message());
 
   rt::sampler_params sp = s.opts.sampling;
   if (s.opts.seed < 0)
@@ -275,6 +299,20 @@ int logits_out(session &s) {
   if (s.opts.verbose)
     print_ids("tokens", tokens);
   const int64_t n_vocab = s.eng->n_vocab();
+  // The logits of every token are kept (and written), the KV cache fills.
+  const std::optional<uint64_t> logits_bytes =
+      rt::checked_product({tokens.size(), uint64_t(n_vocab), sizeof(float)});
+  const uint64_t kv_bytes = tokens.size() * s.eng->kv_bytes_per_position();
+  if (status st = rt::check_memory(
+          rt::probe_memory_budget(),
+          logits_bytes && *logits_bytes <= UINT64_MAX - kv_bytes
+              ? *logits_bytes + kv_bytes
+              : UINT64_MAX,
+          "--logits-out: the logits and KV cache of " +
+              std::to_string(tokens.size()) + " tokens",
+          "give fewer prompt or teacher tokens");
+      !st)
+    return fail(st.message());
   std::vector<float> logits(tokens.size() * size_t(n_vocab));
   auto t0 = clock_type::now();
   status st = s.eng->eval(tokens, 0, rt::logits_mode::all, logits.data());
@@ -312,7 +350,20 @@ int perplexity(session &s) {
                 " tokens, fewer than one chunk of " + std::to_string(n_ctx) +
                 " (lower -c)");
   const bool add_bos = s.tok->add_bos_default() && s.tok->bos_id() >= 0;
-  const int64_t first = n_ctx / 2, piece = std::max<int64_t>(1, s.opts.n_batch);
+  // A piece never spans chunks: -b beyond the chunk changes nothing.
+  const int64_t first = n_ctx / 2,
+                piece = std::clamp<int64_t>(s.opts.n_batch, 1, n_ctx);
+  // Each chunk fills the whole KV cache; the logits of a piece are kept.
+  if (status st = rt::check_memory(
+          rt::probe_memory_budget(),
+          uint64_t(n_ctx) * s.eng->kv_bytes_per_position() +
+              rt::checked_product({uint64_t(piece), uint64_t(n_vocab), 4})
+                  .value_or(UINT64_MAX / 2),
+          "--perplexity over chunks of " + std::to_string(n_ctx) +
+              " tokens (-c) in pieces of " + std::to_string(piece) + " (-b)",
+          "lower -c or -b");
+      !st)
+    return fail(st.message());
   std::fprintf(
       stderr,
       "smepilot-run: perplexity over %lld chunks of %lld tokens (%zu tokens)\n",

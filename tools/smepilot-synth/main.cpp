@@ -510,6 +510,8 @@ static int synth_main(int argc, char **argv) {
   thread_pool pool(
       threads > 0 ? int(threads)
                   : int(std::max(1u, std::thread::hardware_concurrency())));
+  if (!pool.start_error().empty()) // a thread the system refused
+    return fail(pool.start_error() + "; lower -t");
   const std::vector<tensor_plan> plan =
       plan_tensors(*s, n_layer, n_vocab, wtype, uint64_t(seed));
   for (const tensor_plan &t : plan)

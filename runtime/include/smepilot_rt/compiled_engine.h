@@ -10,7 +10,8 @@
 // Binding. Every phase's argument buffers are bound by name (abi.h):
 // "tokens", the GGUF tensors by their names (dequantized to F32 once, on the
 // pool, and shared by every phase and by tied names), "k_cache" and
-// "v_cache" (allocated once, shared), "logits". Sizes are checked against the
+// "v_cache" (reserved once for the compiled context, backed as positions are
+// written, shared), "logits". Sizes are checked against the
 // model file and between phases, so a model compiled for another file, shape
 // or context is an error at load, never a wrong read.
 //

@@ -23,6 +23,7 @@
 #   EXPECT_SIGPIPE=1      the run must end as killed by SIGPIPE (status 141)
 #                         and print nothing on stderr;
 #   FSIZE_KIB=<n>         files are limited to n KiB (a full disk);
+#   VMEM_KIB=<n>          the address space is limited to n KiB (ulimit -v);
 #   COPY=<src>|<dst>      copy a file before the run; SYMLINK=<target>|<link>
 #                         makes a link, MKDIR=<dir> a directory and
 #                         MKFIFO=<path> a FIFO;
@@ -41,6 +42,8 @@ function(run_exe arg_string out_var err_var rc_var)
   set(wrap)
   if(DEFINED FSIZE_KIB)
     set(wrap bash ${run_with} fsize ${FSIZE_KIB})
+  elseif(DEFINED VMEM_KIB)
+    set(wrap bash ${run_with} vmem ${VMEM_KIB})
   endif()
   if(STDOUT STREQUAL "full")
     execute_process(COMMAND ${wrap} ${EMULATOR} ${EXE} ${args}

@@ -11,6 +11,8 @@
 #   run_with.sh fsize KIB CMD...            files are limited to KIB KiB
 #                                           (SIGXFSZ ignored): writes past it
 #                                           fail with EFBIG, as on a full disk
+#   run_with.sh vmem KIB CMD...             the address space is limited to
+#                                           KIB KiB (ulimit -v)
 set -u
 mode=$1
 shift
@@ -37,6 +39,12 @@ fsize)
   shift
   trap '' XFSZ
   ulimit -f "$kib"
+  exec "$@"
+  ;;
+vmem)
+  kib=$1
+  shift
+  ulimit -v "$kib"
   exec "$@"
   ;;
 *)
