@@ -307,10 +307,19 @@ TEST(JITEngineErrors, PartialRotaryIsRejectedWithTheMissingFeature) {
   w.add_u32("llama.attention.head_count_kv", 2);
   w.add_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
   w.add_u32("llama.rope.dimension_count", 2);
-  std::vector<int64_t> embd{8, 32};
-  w.add_tensor("token_embd.weight", rt::ggml_type::f32, embd,
-               std::vector<uint8_t>(
-                   rt::gguf_writer::tensor_bytes(rt::ggml_type::f32, embd)));
+  // Every tensor the metadata asks for (the model is checked before the
+  // graph is built), zero-filled; the output is tied to the embedding.
+  const std::pair<const char *, std::vector<int64_t>> tensors[] = {
+      {"token_embd.weight", {8, 32}},       {"output_norm.weight", {8}},
+      {"blk.0.attn_norm.weight", {8}},      {"blk.0.attn_q.weight", {8, 8}},
+      {"blk.0.attn_k.weight", {8, 8}},      {"blk.0.attn_v.weight", {8, 8}},
+      {"blk.0.attn_output.weight", {8, 8}}, {"blk.0.ffn_norm.weight", {8}},
+      {"blk.0.ffn_gate.weight", {8, 16}},   {"blk.0.ffn_up.weight", {8, 16}},
+      {"blk.0.ffn_down.weight", {16, 8}}};
+  for (const auto &[name, dims] : tensors)
+    w.add_tensor(name, rt::ggml_type::f32, dims,
+                 std::vector<uint8_t>(
+                     rt::gguf_writer::tensor_bytes(rt::ggml_type::f32, dims)));
   ASSERT_TRUE(w.error().is_ok()) << w.error().message();
   auto bytes = w.write_bytes();
   ASSERT_TRUE(bytes.is_ok()) << bytes.error().message();
