@@ -478,6 +478,10 @@ status compiled_engine::eval(std::span<const int32_t> tokens, int32_t pos, logit
                   vocab * sizeof(float));
   }
   n_past_ = pos + int32_t(tokens.size());
+  if (mode == logits_mode::all)
+    return check_logits_finite(name_, logits, int64_t(tokens.size()), cfg_.n_vocab, pos);
+  if (mode == logits_mode::last && !tokens.empty())
+    return check_logits_finite(name_, logits, 1, cfg_.n_vocab, pos + int64_t(tokens.size()) - 1);
   return status::ok();
 }
 

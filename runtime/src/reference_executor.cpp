@@ -308,6 +308,10 @@ status reference_engine::eval(std::span<const int32_t> tokens, int32_t pos, logi
     forward(tokens.data() + off, len, pos + int32_t(off), first_row, out);
   }
   n_past_ = pos + int32_t(n);
+  if (mode == logits_mode::all)
+    return check_logits_finite(name(), logits, int64_t(tokens.size()), cfg_.n_vocab, pos);
+  if (mode == logits_mode::last && !tokens.empty())
+    return check_logits_finite(name(), logits, 1, cfg_.n_vocab, pos + int64_t(tokens.size()) - 1);
   return status::ok();
 }
 

@@ -49,10 +49,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -95,10 +97,20 @@ std::mutex g_trace_mutex;
 std::vector<trace_entry> g_trace;
 std::atomic<int64_t> g_logits_calls{0};
 
+/// A logit the toy kernels replace (a model whose arithmetic overflows):
+/// column `col` at absolute position `pos` becomes `value`; pos -1: none.
+struct non_finite_logit {
+  int64_t pos = -1;
+  int64_t col = 0;
+  float value = 0.0f;
+};
+non_finite_logit g_non_finite;
+
 void clear_trace() {
   std::lock_guard<std::mutex> lock(g_trace_mutex);
   g_trace.clear();
   g_logits_calls = 0;
+  g_non_finite = {};
 }
 
 std::vector<trace_entry> trace_entries() {
@@ -161,7 +173,9 @@ void logits_block(void *const *b, int64_t pos, int64_t row, int64_t out_row, int
   const int32_t t = tokens[row];
   for (int64_t j = block * g_dims.vocab_block; j < (block + 1) * g_dims.vocab_block; ++j)
     logits[out_row * g_dims.n_vocab + j] =
-        toy_logit(embd[t * g_dims.n_embd + j % g_dims.n_embd], t, p, ksum, vsum);
+        p == g_non_finite.pos && j == g_non_finite.col
+            ? g_non_finite.value
+            : toy_logit(embd[t * g_dims.n_embd + j % g_dims.n_embd], t, p, ksum, vsum);
 }
 
 /// Every row: tile = row * blocks_per_row + block.
@@ -718,6 +732,62 @@ TEST_F(CompiledEngine, EvalChecksFailBeforeAnyKernelRuns) {
   // Filling the context exactly is fine.
   ASSERT_TRUE(e->eval(std::vector<int32_t>(6, 2), 10, rt::logits_mode::none, nullptr));
   EXPECT_EQ(e->n_past(), compiled_ctx);
+}
+
+// Non-finite logits are an error of the eval that returns them (engine.h,
+// check_logits_finite), naming the engine, the position and what was found,
+// never a result. Only the rows returned are checked; the positions are in
+// the cache either way.
+TEST_F(CompiledEngine, NonFiniteLogitsAreAnError) {
+  toy_model tm = full_model();
+  auto e = load(tm);
+  ASSERT_TRUE(e);
+  std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab));
+
+  // A NaN at position 6 (a chunk row), all rows returned.
+  g_non_finite = {6, 3, std::nanf("")};
+  rt::status st = e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data());
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.message(), "the test engine produced non-finite logits at position 6 (NaN in 1 "
+                          "of " +
+                              std::to_string(g_dims.n_vocab) +
+                              " logits); the model's weights may be out of range");
+  EXPECT_EQ(e->n_past(), 9);
+
+  // No logits wanted: nothing to check.
+  e->reset();
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::none, nullptr));
+
+  // Only the last row is returned: one in it is an error (position 8, the
+  // decode step).
+  e->reset();
+  g_non_finite = {8, 0, -std::numeric_limits<float>::infinity()};
+  st = e->eval(nine_tokens, 0, rt::logits_mode::last, logits.data());
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.message(), HasSubstr("non-finite logits at position 8 (infinity in 1 of"));
+
+  // A decode step at position 9 after a clean prompt.
+  g_non_finite = {9, int64_t(g_dims.n_vocab) - 1, std::numeric_limits<float>::infinity()};
+  st = e->eval(std::vector<int32_t>{12}, 9, rt::logits_mode::last, logits.data());
+  ASSERT_FALSE(st);
+  EXPECT_THAT(st.message(), HasSubstr("at position 9 (infinity in 1 of"));
+  EXPECT_EQ(e->n_past(), 10);
+
+  // Finite again: the same engine goes on.
+  g_non_finite = {};
+  EXPECT_TRUE(e->eval(std::vector<int32_t>{12}, 10, rt::logits_mode::last, logits.data()));
+
+  // Rows computed but not returned are not looked at: without a last-row
+  // phase the chunk at 4 computes position 6 as well, and `last` returns 8.
+  toy_model plain;
+  plain.add(phase_kind::decode);
+  plain.add(phase_kind::chunk4);
+  auto p = load(plain);
+  ASSERT_TRUE(p);
+  clear_trace();
+  g_non_finite = {6, 3, std::nanf("")};
+  EXPECT_TRUE(p->eval(nine_tokens, 0, rt::logits_mode::last, logits.data()));
+  EXPECT_EQ(trace_runs(), (runs{{4, 0}, {4, 4}, {1, 8}}));
 }
 
 TEST_F(CompiledEngine, ResetEmptiesTheCache) {

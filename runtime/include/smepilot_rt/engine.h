@@ -55,7 +55,9 @@ public:
   /// Evaluates `tokens` at positions [pos, pos + tokens.size()) and writes
   /// logits as `mode` says. Fails, without changing the cache, when pos is
   /// beyond n_past(), when the positions do not fit in the context, or when a
-  /// token id is out of range.
+  /// token id is out of range. Fails after evaluating (the positions are in
+  /// the cache) when a logit it writes is NaN or infinite
+  /// (check_logits_finite): non-finite logits are never returned as a result.
   virtual status eval(std::span<const int32_t> tokens, int32_t pos, logits_mode mode,
                       float *logits) = 0;
 
@@ -70,5 +72,14 @@ public:
   /// temporaries); empty when it does not say.
   virtual std::string memory_report() const { return {}; }
 };
+
+/// The check every engine's eval() makes on the logits it writes: `n_rows`
+/// rows of `n_vocab` floats, row r for position first_pos + r. A NaN or an
+/// infinity is an error naming the engine, the first such position and what
+/// was found ("the jit engine produced non-finite logits at position 7 (NaN
+/// in 512 of 512 logits); ..."): sampling from such a row would emit
+/// garbage (the greedy argmax of NaNs is token 0). One pass over the rows.
+status check_logits_finite(std::string_view engine_name, const float *logits, int64_t n_rows,
+                           int64_t n_vocab, int64_t first_pos);
 
 } // namespace smepilot::rt
