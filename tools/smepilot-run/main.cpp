@@ -42,7 +42,16 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
+/// Whether the last text written to stdout left a line open (the prompt or
+/// a reply cut short by an error): the error then ends that line first, so
+/// the shell prompt and the next output start on a line of their own.
+bool stdout_line_open = false;
+
 int fail(const std::string &message) {
+  if (stdout_line_open) {
+    stdout_line_open = false;
+    (void)rt::write_stdout("\n"); // the error below is what matters
+  }
   std::fflush(stdout);
   std::fprintf(stderr, "smepilot-run: error: %s\n", message.c_str());
   return 1;
@@ -54,7 +63,9 @@ int fail(const std::string &message) {
 status write_text(const std::string &text) {
   if (text.empty())
     return status::ok();
-  return rt::write_stdout(text);
+  status st = rt::write_stdout(text);
+  stdout_line_open = st && text.back() != '\n';
+  return st;
 }
 
 /// The files a run reads, which no output may replace.
