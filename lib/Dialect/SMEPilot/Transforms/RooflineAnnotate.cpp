@@ -50,7 +50,7 @@ std::optional<ExecMode> getForcedMode(ForceMode force) {
 std::string formatUs(double us) {
   if (us < 0)
     return "n/a";
-  return llvm::formatv("{0:g4} us", us).str();
+  return llvm::formatv("{0:F2} us", us).str();
 }
 
 struct RooflineAnnotatePass
@@ -158,14 +158,14 @@ struct RooflineAnnotatePass
       r << " (forced)";
     r << "; flops=" << c.flops << " weight_bytes=" << c.weightBytes
       << " act_bytes=" << c.actBytes
-      << llvm::formatv(" intensity={0:g4} flop/B", c.intensity()).str()
+      << llvm::formatv(" intensity={0:F2} flop/B", c.intensity()).str()
       << "; cpu " << formatUs(p.cpuUs)
-      << llvm::formatv(" (compute {0:g4}, memory {1:g4})", p.cpuComputeUs,
+      << llvm::formatv(" (compute {0:F2}, memory {1:F2})", p.cpuComputeUs,
                        p.cpuMemoryUs)
              .str()
       << "; sme " << formatUs(p.smeUs);
     if (p.smeUs >= 0)
-      r << llvm::formatv(" (compute {0:g4}, memory {1:g4}, tile use {2:P})",
+      r << llvm::formatv(" (compute {0:F2}, memory {1:F2}, tile use {2:P})",
                          p.smeComputeUs, p.smeMemoryUs, p.smeUtilization)
                .str();
     r << "; collab " << formatUs(p.collabUs);

@@ -73,7 +73,7 @@ std::string locationOf(Operation *op) {
 std::string fmt(double v) {
   if (v < 0)
     return "-";
-  return llvm::formatv("{0:g4}", v).str();
+  return llvm::formatv("{0:F2}", v).str();
 }
 
 const char *kAssumptions[] = {

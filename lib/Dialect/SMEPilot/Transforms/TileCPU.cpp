@@ -520,6 +520,7 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   if (mr < 1 || nr < 1)
     return false;
 
+  const Location opLoc = op.getLoc();
   SmallVector<Operation *> tiledOps{op};
   if (llvm::any_of(tiles, [](int64_t t) { return t != 0; })) {
     rewriter.setInsertionPoint(op);
@@ -539,6 +540,8 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
     rewriter.replaceOp(op, tiled->replacements);
     tiledOps = tiled->tiledOps;
   }
+  // Where the remark goes, taken now: the ops are replaced below.
+  const Location remarkLoc = tiledOps.empty() ? opLoc : tiledOps[0]->getLoc();
   for (Operation *tiledOp : tiledOps) {
     auto tile = cast<linalg::LinalgOp>(tiledOp);
     // The factors refer to body ops: match the tile's own (cloned) body.
@@ -551,8 +554,7 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
     rewriter.replaceOp(tile, result);
   }
   if (report) {
-    InFlightDiagnostic diag = mlir::emitRemark(
-        tiledOps.empty() ? op.getLoc() : tiledOps[0]->getLoc());
+    InFlightDiagnostic diag = mlir::emitRemark(remarkLoc);
     diag << "smepilot-tile-cpu: dot-product schedule, register block " << mr
          << "x" << nr << ", k vectors of " << vl;
   }
@@ -696,6 +698,9 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
         rewriter.replaceOp(op, tiled->replacements);
         tiledOps = tiled->tiledOps;
       }
+      // Where the remark goes, taken now: the ops are replaced below.
+      const Location remarkLoc =
+          tiledOps.empty() ? getOperation().getLoc() : tiledOps[0]->getLoc();
 
       bool vectorized = true;
       SmallVector<bool> scalableDims(vectorSizes.size(), false);
@@ -718,8 +723,7 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
         rewriter.replaceOp(tiledOp, result->replacements);
       }
       if (report) {
-        InFlightDiagnostic diag = mlir::emitRemark(
-            tiledOps.empty() ? getOperation().getLoc() : tiledOps[0]->getLoc());
+        InFlightDiagnostic diag = mlir::emitRemark(remarkLoc);
         diag << "smepilot-tile-cpu: tiles [";
         llvm::interleaveComma(tiles, diag);
         diag << "] vector sizes [";
