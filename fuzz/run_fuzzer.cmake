@@ -1,10 +1,14 @@
 # Runs a libFuzzer target for a fixed time on a fresh copy of its seeds; fails
 # when libFuzzer reports anything (crash, sanitizer error, leak, timeout, OOM).
 #
-#   cmake -DFUZZER=path -DSEED_DIR=dir [-DEXTRA_SEEDS=file;...] [-DDICT=file]
-#         -DWORK_DIR=dir [-DSECONDS=60] [-DRSS_LIMIT_MB=2048]
+#   cmake -DFUZZER=path -DSEED_DIRS=dir|... [-DEXTRA_SEEDS=file-or-glob|...]
+#         [-DDICT=file] -DWORK_DIR=dir [-DSECONDS=60] [-DRSS_LIMIT_MB=2048]
 #         [-DTIMEOUT_PER_INPUT=25] -P run_fuzzer.cmake
-foreach(var FUZZER SEED_DIR WORK_DIR)
+#
+# Lists are '|'-separated (a ';' would split the -D argument). Every file in
+# each SEED_DIRS directory is a seed; EXTRA_SEEDS are files or globs
+# (shared/models/*.gguf), resolved now: a missing one is skipped.
+foreach(var FUZZER SEED_DIRS WORK_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "run_fuzzer.cmake: ${var} is not set")
   endif()
@@ -24,16 +28,23 @@ set(artifacts "${WORK_DIR}/artifacts")
 file(REMOVE_RECURSE "${corpus}" "${artifacts}")
 file(MAKE_DIRECTORY "${corpus}" "${artifacts}")
 
-file(GLOB seeds "${SEED_DIR}/*")
-foreach(extra IN LISTS EXTRA_SEEDS)
-  if(EXISTS "${extra}")
-    list(APPEND seeds "${extra}")
+string(REPLACE "|" ";" seed_dirs "${SEED_DIRS}")
+string(REPLACE "|" ";" extra_seeds "${EXTRA_SEEDS}")
+set(seeds)
+foreach(dir IN LISTS seed_dirs)
+  file(GLOB dir_seeds "${dir}/*")
+  list(APPEND seeds ${dir_seeds})
+endforeach()
+foreach(extra IN LISTS extra_seeds)
+  file(GLOB found_extra "${extra}")
+  if(found_extra)
+    list(APPEND seeds ${found_extra})
   else()
     message(STATUS "run_fuzzer: ${extra} not found, fuzzing without it")
   endif()
 endforeach()
 if(NOT seeds)
-  message(FATAL_ERROR "run_fuzzer: no seeds in ${SEED_DIR}")
+  message(FATAL_ERROR "run_fuzzer: no seeds in ${SEED_DIRS}")
 endif()
 file(COPY ${seeds} DESTINATION "${corpus}")
 # libFuzzer would cut inputs larger than its default limit (1 MiB) when it
