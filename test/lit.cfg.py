@@ -20,8 +20,34 @@ config.substitutions.append(("%smepilot_src_root", config.smepilot_src_root))
 config.substitutions.append(("%models", config.smepilot_models_dir))
 config.substitutions.append(("%python", sys.executable))
 
-llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP", "LSAN_OPTIONS"])
 llvm_config.use_default_substitutions()
+
+# A sanitizer build (the compiler-sanitize sub-build): every report is fatal
+# and ends the tool by abort() (a signal, so that `not` fails too instead of
+# taking the report for the error a test expects). libMLIR.so / libLLVM.so
+# are not instrumented, which asks for two exceptions:
+#  - allow_user_poisoning=0: LLVM's allocators (BumpPtrAllocator, Recycler)
+#    poison and unpoison their slabs in inline header code only when the
+#    including file is instrumented, so memory handed out by the library's
+#    uninstrumented copy reads as poisoned in ours (false use-after-poison).
+#    Our own code never poisons memory by hand.
+#  - leaks inside those libraries are suppressed (cmake/lsan-suppressions.txt).
+# Options already in the environment win.
+if config.smepilot_sanitize:
+    sanitizer_options = {
+        "ASAN_OPTIONS": "detect_leaks=1:detect_stack_use_after_return=1:abort_on_error=1"
+        ":allow_user_poisoning=0",
+        "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:abort_on_error=1",
+        "LSAN_OPTIONS": "suppressions="
+        + os.path.join(config.smepilot_src_root, "cmake", "lsan-suppressions.txt"),
+    }
+    for name, value in sanitizer_options.items():
+        if name not in config.environment:
+            config.environment[name] = value
+    for sanitizer in config.smepilot_sanitize.split(","):
+        config.available_features.add({"address": "asan", "undefined": "ubsan"}.get(
+            sanitizer, sanitizer))
 
 # Our tools first, then LLVM's (FileCheck, not, count, split-file).
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
