@@ -187,27 +187,8 @@ if(SMEPILOT_COMPILER_SANITIZER_SUBBUILD AND SMEPILOT_BUILD_COMPILER)
   # options for a sanitizer build). e2e/sme-qemu.test is unsupported there:
   # it links against the runtime-aarch64 archives, which this sub-build does
   # not have, and runs under qemu, where nothing is sanitized.
-  #
-  # Known bugs the sanitized run found, marked XFAIL until they are fixed (lit
-  # then reports the test as unexpectedly passing, which fails: take it off
-  # this list). Running lit on build/compiler-sanitize/test by hand shows
-  # them as failures.
-  #   Transforms/tile-cpu.mlir, tile-cpu-gather.mlir: heap-use-after-free in
-  #     smepilot-tile-cpu{report=true}: the remark reads tiledOps[0]->getLoc()
-  #     after rewriter.replaceOp erased that op (TileCPU.cpp:555 and :722).
-  #   Transforms/roofline-annotate.mlir, roofline-report.mlir,
-  #   roofline-report-render.test: formatv("{0:g4}") is not a valid double
-  #     style; LLVM asserts "Invalid precision specifier" (RooflineAnnotate.cpp
-  #     :53, :161-168, RooflineReport.cpp:76; Release builds silently print
-  #     the default fixed format).
-  set(_known_failures
-    Transforms/tile-cpu.mlir Transforms/tile-cpu-gather.mlir
-    Transforms/roofline-annotate.mlir Transforms/roofline-report.mlir
-    Transforms/roofline-report-render.test)
-  list(JOIN _known_failures "$<SEMICOLON>" _known_failures)
   add_test(NAME compiler-sanitize-lit
-    COMMAND ${SMEPILOT_LIT} -sv --order=lexical -j ${SMEPILOT_SUBBUILD_JOBS}
-            "--xfail=${_known_failures}" ${_dir}/test)
+    COMMAND ${SMEPILOT_LIT} -sv --order=lexical -j ${SMEPILOT_SUBBUILD_JOBS} ${_dir}/test)
   set_tests_properties(compiler-sanitize-lit PROPERTIES LABELS "sanitizer;compiler"
     TIMEOUT 2400 RUN_SERIAL ON)
   if(SMEPILOT_FUZZ)
