@@ -123,13 +123,17 @@ struct jit_state {
 /// The model's module for `file`, built and taken through `stages` (each
 /// dumped to `dump_dir` if set). Diagnostics go to `diags`; `who` names the
 /// caller in errors ("the JIT engine"). `n_ctx_out` gets the context the
-/// module was built for.
+/// module was built for. `on_stage` (if set) hears of the builder and each
+/// stage as it starts, numbered out of `n_stages` (the caller's later
+/// stages counted in).
+using stage_callback =
+    std::function<void(const std::string &stage, int index, int count)>;
 rt::result<OwningOpRef<ModuleOp>>
 compile_module(const char *who, const rt::gguf_file &file,
                const rt::engine_options &options, MLIRContext &ctx,
                ArrayRef<cc::PipelineStage> stages, const std::string &dump_dir,
-               diagnostic_collector &diags, double times[2],
-               int64_t *n_ctx_out) {
+               diagnostic_collector &diags, double times[2], int64_t *n_ctx_out,
+               const stage_callback &on_stage = {}, int n_stages = 0) {
   rt::result<rt::model_config> cfg = rt::read_model_config(file);
   if (!cfg)
     return cfg.take_error();
@@ -158,6 +162,8 @@ compile_module(const char *who, const rt::gguf_file &file,
   const int64_t big_chunk =
       std::min<int64_t>({int64_t(options.n_batch), 64, n_ctx});
 
+  if (on_stage)
+    on_stage("graph", 1, n_stages);
   auto t0 = std::chrono::steady_clock::now();
   cc::ModelBuildOptions build;
   build.nCtx = n_ctx;
@@ -181,8 +187,10 @@ compile_module(const char *who, const rt::gguf_file &file,
         dump_module(dump_dir, 0, "builder", **module, file.path()));
   }
   t0 = std::chrono::steady_clock::now();
-  int index = 1;
+  int index = 1, started = 1;
   for (const cc::PipelineStage &stage : stages) {
+    if (on_stage)
+      on_stage(stage.name, ++started, n_stages);
     PassManager pm(&ctx);
     stage.addPasses(pm);
     if (failed(pm.run(**module)))
@@ -220,13 +228,18 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   int64_t n_ctx = 0;
   // The registered host pipeline, stage by stage so each can be dumped.
   cc::HostPipelineOptions pipeline;
+  const auto stages = cc::getHostPipelineStages(pipeline);
+  // The builder, the pipeline's stages, then LLVM.
+  const int n_stages = int(stages.size()) + 2;
   rt::result<OwningOpRef<ModuleOp>> module = compile_module(
-      "the JIT engine", file, options, ctx, cc::getHostPipelineStages(pipeline),
-      jit.dump_mlir_dir, diags, times, &n_ctx);
+      "the JIT engine", file, options, ctx, stages, jit.dump_mlir_dir, diags,
+      times, &n_ctx, jit.on_stage, n_stages);
   if (!module)
     return module.take_error();
   state->module = std::move(*module);
 
+  if (jit.on_stage)
+    jit.on_stage("LLVM", n_stages, n_stages);
   auto t0 = std::chrono::steady_clock::now();
   FailureOr<std::unique_ptr<cc::HostJIT>> compiled =
       cc::HostJIT::compile(*state->module);

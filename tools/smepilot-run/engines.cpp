@@ -68,11 +68,13 @@ rt::status check_engine(const std::string &name) {
 rt::result<std::unique_ptr<rt::engine>>
 create_engine(const std::string &name, const rt::gguf_file &file,
               const rt::engine_options &options,
-              const std::string &dump_mlir_dir, bool verbose) {
+              const std::string &dump_mlir_dir, bool verbose,
+              const compile_stage_callback &on_stage) {
   SMEPILOT_RT_RETURN_IF_ERROR(check_engine(name));
 #ifdef SMEPILOT_RUN_WITH_JIT
   if (name == "jit")
-    return engine::load_jit_engine(file, options, {dump_mlir_dir, verbose});
+    return engine::load_jit_engine(file, options,
+                                   {dump_mlir_dir, verbose, on_stage});
 #endif
   if (name == "aot") {
     if (verbose)
@@ -81,6 +83,7 @@ create_engine(const std::string &name, const rt::gguf_file &file,
     return rt::load_compiled_engine(file, options, linked_model(), "aot");
   }
   (void)dump_mlir_dir;
+  (void)on_stage;
   return rt::load_reference_engine(file, options);
 }
 

@@ -4,6 +4,7 @@
 #include "smepilot_rt/engine.h"
 #include "smepilot_rt/gguf.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,9 +35,14 @@ rt::status emit_object(const rt::gguf_file &file,
 /// "reference" always; "jit" when the build includes the compiler
 /// (SMEPILOT_RUN_WITH_JIT), else an error saying so.
 /// `dump_mlir_dir` (jit only): where to write the IR of each compiler stage.
+/// `on_stage` (jit only): told of each compile stage as it starts (name,
+/// number from 1, count), for a progress display.
+using compile_stage_callback =
+    std::function<void(const std::string &stage, int index, int count)>;
 rt::result<std::unique_ptr<rt::engine>>
 create_engine(const std::string &name, const rt::gguf_file &file,
               const rt::engine_options &options,
-              const std::string &dump_mlir_dir = "", bool verbose = false);
+              const std::string &dump_mlir_dir = "", bool verbose = false,
+              const compile_stage_callback &on_stage = {});
 
 } // namespace smepilot::run

@@ -23,6 +23,7 @@
 #include "smepilot_rt/engine.h"
 #include "smepilot_rt/gguf.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,10 @@ struct jit_engine_options {
   std::string dump_mlir_dir;
   /// Print compile times to stderr.
   bool verbose = false;
+  /// Called as each compile stage starts, for a progress display (the
+  /// engine itself prints nothing): the stage's name ("graph", each pipeline
+  /// stage, "LLVM"), its number from 1, and how many there are.
+  std::function<void(const std::string &stage, int index, int count)> on_stage;
 };
 
 /// What emit_aot_object compiles for and where the object goes.
