@@ -58,7 +58,82 @@ result<float> parse_float(const std::string &text, const std::string &flag,
   return float(v);
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 } // namespace
+
+std::string process_escapes(const std::string &text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    const char c = text[i + 1];
+    char plain = 0;
+    switch (c) {
+    case 'n':
+      plain = '\n';
+      break;
+    case 'r':
+      plain = '\r';
+      break;
+    case 't':
+      plain = '\t';
+      break;
+    case 'a':
+      plain = '\a';
+      break;
+    case 'b':
+      plain = '\b';
+      break;
+    case 'f':
+      plain = '\f';
+      break;
+    case 'v':
+      plain = '\v';
+      break;
+    case '0':
+      plain = '\0';
+      break;
+    case '\\':
+    case '\'':
+    case '"':
+    case '?':
+      plain = c;
+      break;
+    case 'x': {
+      // One or two hex digits; "\x" without one stays as written.
+      int value = -1;
+      size_t j = i + 2;
+      for (; j < text.size() && j < i + 4 && hex_digit(text[j]) >= 0; ++j)
+        value = (value < 0 ? 0 : value * 16) + hex_digit(text[j]);
+      if (value < 0) {
+        out += text[i];
+        continue;
+      }
+      out += char(value);
+      i = j - 1;
+      continue;
+    }
+    default:
+      out += text[i]; // not an escape: the backslash stays
+      continue;
+    }
+    out += plain;
+    ++i;
+  }
+  return out;
+}
 
 result<std::vector<int32_t>> parse_id_list(const std::string &text,
                                            const char *flag) {
@@ -180,6 +255,29 @@ std::string usage() {
          "                            (default chunk: 512), like "
          "llama-perplexity\n"
          "\n"
+         "llama.cpp flags:\n"
+         "  -r,  --reverse-prompt TEXT  stop once the generated text contains "
+         "TEXT (repeatable)\n"
+         "  -e,  --escape             turn \\n \\t \\\\ \\\" \\' \\xHH ... in "
+         "-p "
+         "and -r into their\n"
+         "                            characters (default; -f is read as "
+         "written)\n"
+         "       --no-escape          take -p and -r as written\n"
+         "       --verbose-prompt     print the prompt's tokens (id and piece) "
+         "before generating\n"
+         "       --mlock              keep the model in RAM (mlock; a warning "
+         "if RLIMIT_MEMLOCK\n"
+         "                            is too low)\n"
+         "       --no-mmap            read the model into memory instead of "
+         "mapping it\n"
+         "       --log-disable        nothing on stderr but errors (no "
+         "progress, timing, notes)\n"
+         "  accepted with a note, no effect on a CPU: -ngl N, -fa "
+         "[on|off|auto], -sm X, -mg N,\n"
+         "  -ts X, -dev X, -nkvo, --no-op-offload; -no-cnv (there is no "
+         "conversation mode)\n"
+         "\n"
          "  -v,  --verbose            print the model, prompt tokens and "
          "settings to stderr\n"
          "       --version            print the version\n"
@@ -229,6 +327,17 @@ public:
       return status::error("option " + arg_ + " needs a value");
     out = argv_[++i_];
     return status::ok();
+  }
+
+  /// An optional value: the inline one, else the next argument when `accept`
+  /// takes it (then it is consumed); "" when there is none.
+  std::string
+  take_optional(const std::function<bool(const std::string &)> &accept) {
+    if (has_inline_value_)
+      return value_;
+    if (i_ + 1 < argc_ && accept(argv_[i_ + 1]))
+      return argv_[++i_];
+    return "";
   }
 
   /// An option without a value: sets `out`.
@@ -358,6 +467,77 @@ status parse_option(arg_reader &r, options &o) {
                            "' (auto, f32, bf16 or f16)");
     return status::ok();
   }
+  // llama.cpp flags that mean something on a CPU
+  if (r.is("-r", "--reverse-prompt")) {
+    std::string v;
+    SMEPILOT_RT_RETURN_IF_ERROR(r.take(v));
+    if (v.empty())
+      return status::error("option " + r.arg() + " needs a non-empty text");
+    o.reverse_prompts.push_back(v);
+    return status::ok();
+  }
+  if (r.is("-e", "--escape"))
+    return r.flag(o.escape);
+  if (r.is(nullptr, "--no-escape")) {
+    bool set = false;
+    SMEPILOT_RT_RETURN_IF_ERROR(r.flag(set));
+    o.escape = false;
+    return status::ok();
+  }
+  if (r.is(nullptr, "--mlock"))
+    return r.flag(o.mlock);
+  if (r.is(nullptr, "--no-mmap"))
+    return r.flag(o.no_mmap);
+  if (r.is(nullptr, "--log-disable"))
+    return r.flag(o.log_disable);
+  if (r.is(nullptr, "--verbose-prompt"))
+    return r.flag(o.verbose_prompt);
+  if (r.is("-no-cnv", "--no-conversation")) {
+    bool set = false;
+    SMEPILOT_RT_RETURN_IF_ERROR(r.flag(set));
+    o.notes.push_back(r.arg() +
+                      " changes nothing: smepilot-run has no conversation mode "
+                      "yet (it generates once from the prompt)");
+    return status::ok();
+  }
+  // llama.cpp's GPU flags: accepted (with their values) so that its command
+  // lines run, with a note.
+  struct gpu_flag {
+    const char *short_name, *long_name, *alias;
+    enum { none, value, optional } arity;
+  };
+  static const gpu_flag gpu_flags[] = {
+      {"-ngl", "--n-gpu-layers", "--gpu-layers", gpu_flag::value},
+      {"-fa", "--flash-attn", nullptr, gpu_flag::optional},
+      {"-sm", "--split-mode", nullptr, gpu_flag::value},
+      {"-mg", "--main-gpu", nullptr, gpu_flag::value},
+      {"-ts", "--tensor-split", nullptr, gpu_flag::value},
+      {"-dev", "--device", nullptr, gpu_flag::value},
+      {"-nkvo", "--no-kv-offload", nullptr, gpu_flag::none},
+      {nullptr, "--no-op-offload", nullptr, gpu_flag::none},
+  };
+  for (const gpu_flag &g : gpu_flags) {
+    if (!r.is(g.short_name, g.long_name) && !(g.alias && r.arg() == g.alias))
+      continue;
+    const std::string name = r.arg();
+    std::string v;
+    if (g.arity == gpu_flag::value) {
+      SMEPILOT_RT_RETURN_IF_ERROR(r.take(v));
+    } else if (g.arity == gpu_flag::optional) {
+      // -fa alone (older llama.cpp) or -fa on|off|auto.
+      v = r.take_optional([](const std::string &a) {
+        return a == "on" || a == "off" || a == "auto";
+      });
+      if (!v.empty() && v != "on" && v != "off" && v != "auto")
+        return status::error("invalid value '" + v + "' for " + name +
+                             ": expected on, off or auto");
+    } else {
+      bool set = false;
+      SMEPILOT_RT_RETURN_IF_ERROR(r.flag(set));
+    }
+    o.notes.push_back(name + " has no effect on a CPU");
+    return status::ok();
+  }
   // inspection
   if (r.is("-v", "--verbose"))
     return r.flag(o.verbose);
@@ -413,6 +593,11 @@ result<options> parse_args(int argc, char **argv) {
     return o; // no prompt: nothing is generated
   }
   SMEPILOT_RT_RETURN_IF_ERROR(check_generation_options(o));
+  if (o.escape) {
+    o.prompt = process_escapes(o.prompt);
+    for (std::string &text : o.reverse_prompts)
+      text = process_escapes(text);
+  }
   if (o.seed >= 0)
     o.sampling.seed = uint32_t(o.seed);
   return o;

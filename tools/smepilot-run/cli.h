@@ -41,6 +41,19 @@ struct options {
   /// the model's BF16/F16 projection weights, else f32), f32, bf16 or f16.
   std::string sme_type = "auto";
   bool verbose = false;
+  /// -r/--reverse-prompt TEXT (repeatable): generation stops as soon as the
+  /// generated text contains one of these.
+  std::vector<std::string> reverse_prompts;
+  /// -e/--escape (the default, as in llama.cpp) or --no-escape: whether
+  /// backslash escapes in -p and -r are turned into their characters.
+  bool escape = true;
+  bool mlock = false;          ///< --mlock: lock the model's bytes in memory.
+  bool no_mmap = false;        ///< --no-mmap: read the model, never map it.
+  bool log_disable = false;    ///< --log-disable: only errors on stderr.
+  bool verbose_prompt = false; ///< --verbose-prompt: print the prompt tokens.
+  /// One line each about accepted flags that change nothing here (-ngl,
+  /// -no-cnv, ...); printed unless --log-disable.
+  std::vector<std::string> notes;
   // Inspection modes.
   std::string logits_out;
   std::vector<int32_t> teacher_ids;
@@ -56,6 +69,11 @@ rt::result<options> parse_args(int argc, char **argv);
 
 /// The --help text, with defaults.
 std::string usage();
+
+/// Turns the backslash escapes of `text` into their characters: \n \r \t
+/// \a \b \f \v \0 \\ \' \" \? and \xHH (one or two hex digits). Any
+/// other backslash, and a trailing one, is kept as written.
+std::string process_escapes(const std::string &text);
 
 /// Parses "1,403, 407" (commas and/or spaces) into ids.
 rt::result<std::vector<int32_t>> parse_id_list(const std::string &text,

@@ -4,13 +4,16 @@
 //
 // Modes:
 //  - generation (default): the prompt is echoed, then each token's text is
-//    written to stdout as soon as it is sampled; a timing summary goes to
-//    stderr at the end.
+//    written to stdout as soon as it is sampled; a timing block in
+//    llama.cpp's style goes to stderr at the end, also after Ctrl-C (which
+//    stops at the next token and exits 130, as llama-cli does).
 //  - --logits-out FILE [--teacher-ids IDS]: evaluates prompt + teacher ids and
 //    writes every position's logits as .npy (docs/logits-file.md), so engines
 //    can be compared position by position.
 //  - --perplexity: llama-perplexity's measure over the -f/-p text.
 // Every failure prints one line "smepilot-run: error: ..." and exits 1.
+// Everything else on stderr (notes, warnings, progress, timing) goes through
+// log_info() and is silenced by --log-disable.
 #include "cli.h"
 #include "engines.h"
 #include "npy.h"
@@ -22,14 +25,22 @@
 #include "smepilot_rt/output_file.h"
 #include "smepilot_rt/sampler.h"
 #include "smepilot_rt/tokenizer.h"
+#include "smepilot_rt/utf8.h"
 #include "smepilot_rt/version.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <thread>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 using namespace smepilot;
 using rt::status;
@@ -40,6 +51,35 @@ using clock_type = std::chrono::steady_clock;
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+/// When the run started: the timing block's total.
+clock_type::time_point run_start;
+
+/// False with --log-disable: stderr then carries errors only.
+bool log_enabled = true;
+
+__attribute__((format(printf, 1, 2))) void log_info(const char *format, ...) {
+  if (!log_enabled)
+    return;
+  va_list args;
+  va_start(args, format);
+  std::vfprintf(stderr, format, args);
+  va_end(args);
+}
+
+/// Set by the SIGINT handler while generating: the loop stops at the next
+/// token. The handler is one-shot (SA_RESETHAND): a second Ctrl-C kills.
+volatile std::sig_atomic_t interrupted = 0;
+
+extern "C" void on_sigint(int) { interrupted = 1; }
+
+void catch_sigint(bool on) {
+  struct sigaction sa = {};
+  sa.sa_handler = on ? on_sigint : SIG_DFL;
+  sa.sa_flags = on ? SA_RESTART | SA_RESETHAND : 0;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
 }
 
 /// Whether the last text written to stdout left a line open (the prompt or
@@ -73,11 +113,30 @@ std::vector<std::string> input_files(const run::options &o) {
   return {o.model, o.prompt_file};
 }
 
-void print_rate(const char *what, int64_t n, double seconds) {
-  std::fprintf(
-      stderr, "smepilot-run: %-8s %6lld tokens in %9.2f ms (%10.2f tokens/s)\n",
-      what, (long long)n, seconds * 1e3,
-      seconds > 0 ? double(n) / seconds : 0.0);
+// The timing block, in llama.cpp's layout: one line per phase, the time,
+// the count, and per token both ways.
+void print_time(const char *what, double seconds, const std::string &extra) {
+  log_info("smepilot-run: %16s = %10.2f ms%s\n", what, seconds * 1e3,
+           extra.c_str());
+}
+
+void print_rate(const char *what, double seconds, int64_t n, const char *unit) {
+  char extra[128];
+  std::snprintf(extra, sizeof extra,
+                " / %6lld %-6s (%8.2f ms per token, %10.2f tokens per second)",
+                (long long)n, unit, n > 0 ? seconds * 1e3 / double(n) : 0.0,
+                seconds > 0 ? double(n) / seconds : 0.0);
+  print_time(what, seconds, extra);
+}
+
+void print_load_time(double seconds, std::string_view engine) {
+  print_time("load time", seconds, " (" + std::string(engine) + " engine)");
+}
+
+void print_total_time(int64_t n_tokens) {
+  char extra[64];
+  std::snprintf(extra, sizeof extra, " / %6lld tokens", (long long)n_tokens);
+  print_time("total time", seconds_since(run_start), extra);
 }
 
 /// Everything a mode needs once the model is up.
@@ -93,10 +152,28 @@ struct session {
 
 status load(session &s) {
   auto t0 = clock_type::now();
-  auto file = rt::gguf_file::open(s.opts.model);
+  rt::gguf_open_options open_options;
+  if (s.opts.no_mmap)
+    open_options.mode = rt::gguf_load_mode::read;
+  // Progress only for a person watching: the reader's for large files it
+  // reads, the JIT's compile stages below.
+  const bool show_progress = log_enabled && isatty(STDERR_FILENO);
+  open_options.progress = show_progress;
+  auto file = rt::gguf_file::open(s.opts.model, open_options);
   if (!file)
     return file.take_error();
   s.file = std::move(*file);
+  if (s.opts.mlock) {
+    // As llama.cpp: a model that cannot be locked still runs.
+    const std::span<const uint8_t> bytes = s.file->bytes();
+    if (!bytes.empty() && ::mlock(bytes.data(), bytes.size()) != 0) {
+      const int err = errno;
+      log_info(
+          "smepilot-run: warning: --mlock: cannot lock the model's %zu bytes "
+          "in memory: %s (raise RLIMIT_MEMLOCK: ulimit -l)\n",
+          bytes.size(), std::strerror(err));
+    }
+  }
   auto config = rt::read_model_config(*s.file);
   if (!config)
     return config.take_error();
@@ -120,21 +197,34 @@ status load(session &s) {
   eo.kv_type = s.opts.kv_type;
   if (s.opts.perplexity && eo.n_ctx == 0)
     eo.n_ctx = int32_t(std::min<uint32_t>(512, s.config.n_ctx_train));
+  // One line, rewritten as each compile stage starts, erased at the end.
+  bool progress_shown = false;
+  run::compile_stage_callback on_stage;
+  if (show_progress)
+    on_stage = [&progress_shown](const std::string &stage, int index,
+                                 int count) {
+      std::fprintf(stderr,
+                   "\r\033[Ksmepilot-run: compiling the model: stage %d of %d "
+                   "(%s)",
+                   index, count, stage.c_str());
+      std::fflush(stderr);
+      progress_shown = true;
+    };
   auto eng = run::create_engine(s.opts.engine, *s.file, eo, s.opts.dump_mlir,
-                                s.opts.verbose);
+                                s.opts.verbose, on_stage);
+  if (progress_shown)
+    std::fprintf(stderr, "\r\033[K");
   if (!eng)
     return eng.take_error();
   s.eng = std::move(*eng);
   s.load_seconds = seconds_since(t0);
   if (s.opts.verbose) {
-    std::fprintf(stderr, "smepilot-run: model %s\n%s", s.opts.model.c_str(),
-                 rt::describe_model_config(s.config).c_str());
-    std::fprintf(stderr,
-                 "smepilot-run: engine %.*s, %d threads, context %d, batch %d, "
-                 "KV cache %s\n",
-                 int(s.eng->name().size()), s.eng->name().data(), eo.n_threads,
-                 s.eng->n_ctx(), eo.n_batch,
-                 rt::kv_cache_type_name(eo.kv_type));
+    log_info("smepilot-run: model %s\n%s", s.opts.model.c_str(),
+             rt::describe_model_config(s.config).c_str());
+    log_info("smepilot-run: engine %.*s, %d threads, context %d, batch %d, KV "
+             "cache %s\n",
+             int(s.eng->name().size()), s.eng->name().data(), eo.n_threads,
+             s.eng->n_ctx(), eo.n_batch, rt::kv_cache_type_name(eo.kv_type));
   }
   return status::ok();
 }
@@ -163,18 +253,76 @@ rt::result<std::vector<int32_t>> prompt_tokens(const session &s,
                              std::to_string(s.eng->n_vocab()) + ")");
     return s.opts.prompt_ids;
   }
+  // An empty text is BOS alone when the model starts with one, as in
+  // llama.cpp; without BOS there is nothing to start from.
   std::vector<int32_t> ids =
       s.tok->encode(s.text, /*add_special=*/true, parse_special);
+  if (ids.empty() && s.text.empty())
+    return status::error(
+        "the prompt is empty and this model does not start sequences with a "
+        "BOS token: there is nothing to generate from");
   if (ids.empty())
     return status::error("the prompt gives no tokens");
   return ids;
 }
 
 void print_ids(const char *what, const std::vector<int32_t> &ids) {
-  std::fprintf(stderr, "smepilot-run: %s (%zu):", what, ids.size());
+  log_info("smepilot-run: %s (%zu):", what, ids.size());
   for (int32_t id : ids)
-    std::fprintf(stderr, " %d", id);
-  std::fprintf(stderr, "\n");
+    log_info(" %d", id);
+  log_info("\n");
+}
+
+/// Bytes shown on one line: C escapes for control bytes, backslash and
+/// quote; UTF-8 passes through.
+std::string escaped(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = rt::utf8_sequence_length(s, i);
+    if (n > 1) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    const auto c = static_cast<unsigned char>(s[i++]);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\\' || c == '\'')
+      out += {'\\', char(c)};
+    else if (c < 0x20 || c >= 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else
+      out += char(c);
+  }
+  return out;
+}
+
+/// --verbose-prompt: the prompt and its tokens, as llama-cli prints them.
+void print_prompt_tokens(const session &s, const std::vector<int32_t> &ids) {
+  if (!s.opts.has_prompt_ids)
+    log_info("smepilot-run: prompt: '%s'\n", escaped(s.text).c_str());
+  log_info("smepilot-run: number of tokens in prompt = %zu\n", ids.size());
+  for (int32_t id : ids)
+    log_info("%6d -> '%s'\n", id, escaped(s.tok->token_to_piece(id)).c_str());
+}
+
+/// Whether the generated text, now ending with the `added` bytes, holds a
+/// reverse prompt that ends inside them.
+bool hits_reverse_prompt(const std::vector<std::string> &reverse_prompts,
+                         const std::string &generated, size_t added) {
+  const size_t before = generated.size() - added;
+  for (const std::string &r : reverse_prompts) {
+    const size_t from = before >= r.size() ? before - r.size() + 1 : 0;
+    if (generated.find(r, from) != std::string::npos)
+      return true;
+  }
+  return false;
 }
 
 int generate(session &s) {
@@ -215,19 +363,24 @@ int generate(session &s) {
   rt::sampler_params sp = s.opts.sampling;
   if (s.opts.seed < 0)
     sp.seed = std::random_device{}();
+  if (s.opts.verbose_prompt)
+    print_prompt_tokens(s, *prompt);
   if (s.opts.verbose) {
     print_ids("prompt tokens", *prompt);
-    std::fprintf(stderr,
-                 "smepilot-run: sampling: repeat_penalty %g (last %d), top_k "
-                 "%d, top_p %g, "
-                 "min_p %g, temp %g, seed %u\n",
-                 double(sp.repeat_penalty), sp.repeat_last_n, sp.top_k,
-                 double(sp.top_p), double(sp.min_p), double(sp.temp), sp.seed);
+    log_info(
+        "smepilot-run: sampling: repeat_penalty %g (last %d), top_k %d, top_p "
+        "%g, min_p %g, temp %g, seed %u\n",
+        double(sp.repeat_penalty), sp.repeat_last_n, sp.top_k, double(sp.top_p),
+        double(sp.min_p), double(sp.temp), sp.seed);
   }
   rt::sampler smp(sp);
   for (int32_t id : *prompt)
     smp.accept(id);
 
+  // Ctrl-C from here on stops at the next token with the timing printed;
+  // installed before the prompt is echoed, so that a caller who waits for
+  // output and then interrupts always reaches the handler.
+  catch_sigint(true);
   rt::detokenizer detok(*s.tok);
   for (int32_t id : *prompt)
     if (status w = write_text(detok.push(id)); !w)
@@ -244,9 +397,14 @@ int generate(session &s) {
   int64_t n_decode = 0, n_generated = 0;
   int64_t pos = n_prompt;
   const char *stop_reason = nullptr;
+  std::string generated; // for -r
   for (;;) {
     if (s.opts.n_predict >= 0 && n_generated >= s.opts.n_predict)
       break;
+    if (interrupted) {
+      stop_reason = "interrupted (Ctrl-C)";
+      break;
+    }
     auto t_sample = clock_type::now();
     const int32_t id = smp.sample(logits);
     smp.accept(id);
@@ -256,8 +414,17 @@ int generate(session &s) {
       break;
     }
     ++n_generated;
-    if (status w = write_text(detok.push(id)); !w)
+    const std::string piece = detok.push(id);
+    if (status w = write_text(piece); !w)
       return fail(w.message());
+    if (!s.opts.reverse_prompts.empty()) {
+      generated += piece;
+      if (hits_reverse_prompt(s.opts.reverse_prompts, generated,
+                              piece.size())) {
+        stop_reason = "reverse prompt";
+        break;
+      }
+    }
     if (s.opts.n_predict >= 0 && n_generated >= s.opts.n_predict)
       break;
     if (pos >= n_ctx) {
@@ -273,22 +440,23 @@ int generate(session &s) {
     ++n_decode;
     ++pos;
   }
+  catch_sigint(false);
   if (status w = write_text(detok.flush() + "\n"); !w)
     return fail(w.message());
 
   if (stop_reason && s.opts.verbose)
-    std::fprintf(stderr, "smepilot-run: stopped: %s\n", stop_reason);
-  std::fprintf(stderr, "\nsmepilot-run: load    %9.2f ms (%.*s engine)\n",
-               s.load_seconds * 1e3, int(s.eng->name().size()),
-               s.eng->name().data());
-  print_rate("prefill", n_prompt, prefill_seconds);
-  print_rate("decode", n_decode, decode_seconds);
-  std::fprintf(stderr, "smepilot-run: sampling %5lld tokens in %9.2f ms\n",
-               (long long)n_generated, sample_seconds * 1e3);
+    log_info("smepilot-run: stopped: %s\n", stop_reason);
+  log_info("\n");
+  print_load_time(s.load_seconds, s.eng->name());
+  print_rate("prompt eval time", prefill_seconds, n_prompt, "tokens");
+  print_rate("eval time", decode_seconds, n_decode, "runs");
+  print_rate("sampling time", sample_seconds, n_generated, "tokens");
+  print_total_time(n_prompt + n_decode);
   if (s.opts.verbose)
     if (std::string memory = s.eng->memory_report(); !memory.empty())
-      std::fprintf(stderr, "smepilot-run: memory: %s\n", memory.c_str());
-  return 0;
+      log_info("smepilot-run: memory: %s\n", memory.c_str());
+  // As llama-cli: an interrupted run ends with the status of SIGINT.
+  return interrupted ? 130 : 0;
 }
 
 int logits_out(session &s) {
@@ -334,16 +502,14 @@ int logits_out(session &s) {
                           logits.data(), input_files(s.opts));
   if (!st)
     return fail("--logits-out: " + st.message());
-  std::fprintf(
-      stderr,
-      "smepilot-run: wrote %zu x %lld logits (%zu prompt + %zu teacher tokens) "
-      "to %s\n",
-      tokens.size(), (long long)n_vocab, prompt->size(),
-      s.opts.teacher_ids.size(), s.opts.logits_out.c_str());
-  std::fprintf(stderr, "smepilot-run: load    %9.2f ms (%.*s engine)\n",
-               s.load_seconds * 1e3, int(s.eng->name().size()),
-               s.eng->name().data());
-  print_rate("eval", int64_t(tokens.size()), eval_seconds);
+  log_info("smepilot-run: wrote %zu x %lld logits (%zu prompt + %zu teacher "
+           "tokens) to %s\n",
+           tokens.size(), (long long)n_vocab, prompt->size(),
+           s.opts.teacher_ids.size(), s.opts.logits_out.c_str());
+  print_load_time(s.load_seconds, s.eng->name());
+  print_rate("prompt eval time", eval_seconds, int64_t(tokens.size()),
+             "tokens");
+  print_total_time(int64_t(tokens.size()));
   return 0;
 }
 
@@ -375,10 +541,9 @@ int perplexity(session &s) {
           "lower -c or -b");
       !st)
     return fail(st.message());
-  std::fprintf(
-      stderr,
-      "smepilot-run: perplexity over %lld chunks of %lld tokens (%zu tokens)\n",
-      (long long)n_chunks, (long long)n_ctx, tokens.size());
+  log_info("smepilot-run: perplexity over %lld chunks of %lld tokens (%zu "
+           "tokens)\n",
+           (long long)n_chunks, (long long)n_ctx, tokens.size());
   double nll = 0, nll2 = 0;
   int64_t count = 0;
   std::vector<float> logits(size_t(piece * n_vocab));
@@ -429,10 +594,9 @@ int perplexity(session &s) {
                          : 0;
   std::printf("\nPPL = %.4f +/- %.5f (%lld scored tokens)\n", ppl, err,
               (long long)count);
-  std::fprintf(stderr, "smepilot-run: load    %9.2f ms (%.*s engine)\n",
-               s.load_seconds * 1e3, int(s.eng->name().size()),
-               s.eng->name().data());
-  print_rate("eval", n_chunks * n_ctx, seconds_since(t0));
+  print_load_time(s.load_seconds, s.eng->name());
+  print_rate("prompt eval time", seconds_since(t0), n_chunks * n_ctx, "tokens");
+  print_total_time(n_chunks * n_ctx);
   return 0;
 }
 
@@ -455,18 +619,22 @@ int emit_object(const run::options &o) {
   status st = run::emit_object(**file, eo, aot);
   if (!st)
     return fail(st.message());
-  std::fprintf(stderr, "smepilot-run: wrote %s (%s)\n", o.emit_object.c_str(),
-               o.target.c_str());
+  log_info("smepilot-run: wrote %s (%s)\n", o.emit_object.c_str(),
+           o.target.c_str());
   return 0;
 }
 
 int run_main(int argc, char **argv) {
+  run_start = clock_type::now();
   auto parsed = run::parse_args(argc, argv);
   if (!parsed)
     return fail(parsed.error().message());
   session s;
   status st;
   s.opts = std::move(*parsed);
+  log_enabled = !s.opts.log_disable;
+  for (const std::string &note : s.opts.notes)
+    log_info("smepilot-run: note: %s\n", note.c_str());
   if (s.opts.help) {
     std::fputs(run::usage().c_str(), stdout);
     return 0;
@@ -484,9 +652,10 @@ int run_main(int argc, char **argv) {
     auto text = prompt_text(s.opts);
     if (!text)
       return fail(text.error().message());
-    if (text->empty())
-      return fail(s.opts.perplexity ? "the text is empty"
-                                    : "the prompt is empty");
+    // An empty prompt is BOS alone (prompt_tokens); there is nothing to
+    // score in an empty text.
+    if (text->empty() && s.opts.perplexity)
+      return fail("the text is empty");
     s.text = std::move(*text);
   }
   // Refuse a bad output path (an input, a directory, a device) before the

@@ -11,7 +11,7 @@
 #   Otherwise the run must exit 0, and:
 #   ORACLE=<json> PROMPT=<P1>  stdout must start with the oracle's full_text
 #                         (prompt + its 32 greedy tokens) and go on beyond it;
-#   STDOUT_REGEX / STDERR_REGEX  must match;
+#   STDOUT_REGEX / STDERR_REGEX  must match; STDERR_NOT_REGEX must not;
 #   OUTPUT_FILE=<path> OUTPUT_SIZE=<bytes>  the file must exist with that size
 #                         (removed before the run);
 #   SAME_AS_ARGS="..."    a second run with these arguments must print the
@@ -24,6 +24,7 @@
 #                         and print nothing on stderr;
 #   FSIZE_KIB=<n>         files are limited to n KiB (a full disk);
 #   VMEM_KIB=<n>          the address space is limited to n KiB (ulimit -v);
+#   MEMLOCK_KIB=<n>       at most n KiB may be locked (ulimit -l), even as root;
 #   COPY=<src>|<dst>      copy a file before the run; SYMLINK=<target>|<link>
 #                         makes a link, MKDIR=<dir> a directory and
 #                         MKFIFO=<path> a FIFO;
@@ -44,6 +45,8 @@ function(run_exe arg_string out_var err_var rc_var)
     set(wrap bash ${run_with} fsize ${FSIZE_KIB})
   elseif(DEFINED VMEM_KIB)
     set(wrap bash ${run_with} vmem ${VMEM_KIB})
+  elseif(DEFINED MEMLOCK_KIB)
+    set(wrap bash ${run_with} memlock ${MEMLOCK_KIB})
   endif()
   if(STDOUT STREQUAL "full")
     execute_process(COMMAND ${wrap} ${EMULATOR} ${EXE} ${args}
@@ -168,6 +171,9 @@ if(DEFINED STDOUT_REGEX AND NOT out MATCHES "${STDOUT_REGEX}")
 endif()
 if(DEFINED STDERR_REGEX AND NOT err MATCHES "${STDERR_REGEX}")
   message(FATAL_ERROR "stderr does not match '${STDERR_REGEX}'\n${report}")
+endif()
+if(DEFINED STDERR_NOT_REGEX AND err MATCHES "${STDERR_NOT_REGEX}")
+  message(FATAL_ERROR "stderr matches '${STDERR_NOT_REGEX}'\n${report}")
 endif()
 if(DEFINED OUTPUT_FILE)
   if(NOT EXISTS "${OUTPUT_FILE}")

@@ -13,6 +13,9 @@
 #                                           fail with EFBIG, as on a full disk
 #   run_with.sh vmem KIB CMD...             the address space is limited to
 #                                           KIB KiB (ulimit -v)
+#   run_with.sh memlock KIB CMD...          at most KIB KiB may be locked
+#                                           (ulimit -l); as root, without the
+#                                           capability that ignores the limit
 set -u
 mode=$1
 shift
@@ -45,6 +48,16 @@ vmem)
   kib=$1
   shift
   ulimit -v "$kib"
+  exec "$@"
+  ;;
+memlock)
+  kib=$1
+  shift
+  ulimit -l "$kib"
+  if [ "$(id -u)" = 0 ]; then
+    # CAP_IPC_LOCK lets root lock past the limit: drop it for CMD.
+    exec setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock "$@"
+  fi
   exec "$@"
   ;;
 *)
