@@ -12,15 +12,21 @@
 namespace smepilot::rt {
 namespace {
 
+/// Takes the first line of `rest` (without its '\n') into `line`; false once
+/// `rest` is empty.
+bool next_line(std::string_view &rest, std::string_view &line) {
+  if (rest.empty())
+    return false;
+  const size_t end = std::min(rest.find('\n'), rest.size());
+  line = rest.substr(0, end);
+  rest.remove_prefix(std::min(end + 1, rest.size()));
+  return true;
+}
+
 /// The value of the line "KEY: NUMBER kB" of a /proc file, in bytes.
 std::optional<uint64_t> parse_kb_line(std::string_view text, std::string_view key) {
-  size_t at = 0;
-  while (at < text.size()) {
-    size_t end = text.find('\n', at);
-    if (end == std::string_view::npos)
-      end = text.size();
-    std::string_view line = text.substr(at, end - at);
-    at = end + 1;
+  std::string_view line;
+  while (next_line(text, line)) {
     if (line.size() <= key.size() || line.substr(0, key.size()) != key || line[key.size()] != ':')
       continue;
     line.remove_prefix(key.size() + 1);
@@ -133,13 +139,8 @@ std::optional<uint64_t> parse_cgroup_bytes(std::string_view text) {
 
 cgroup_paths parse_proc_self_cgroup(std::string_view text) {
   cgroup_paths out;
-  size_t at = 0;
-  while (at < text.size()) {
-    size_t end = text.find('\n', at);
-    if (end == std::string_view::npos)
-      end = text.size();
-    std::string_view line = text.substr(at, end - at);
-    at = end + 1;
+  std::string_view line;
+  while (next_line(text, line)) {
     // ID:CONTROLLERS:PATH (the path may itself contain ':').
     size_t c1 = line.find(':');
     if (c1 == std::string_view::npos)
