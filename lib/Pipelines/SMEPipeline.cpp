@@ -125,6 +125,21 @@ mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
   };
   SmallVector<PipelineStage> stages;
   SMEWeightType weightType = options.weightType;
+  int64_t forceShare = options.forceShare;
+  bool pipelineAttention = options.pipelineAttention;
+  stages.push_back({"partition-collab", [forceShare](OpPassManager &pm) {
+                      PartitionCollabOptions partition;
+                      partition.forceShare = forceShare;
+                      pm.addPass(createPartitionCollab(partition));
+                      addCleanup(pm);
+                    }});
+  stages.push_back(
+      {"pipeline-attention", [pipelineAttention](OpPassManager &pm) {
+         PipelineAttentionOptions pipeline;
+         pipeline.force = pipelineAttention;
+         pm.addPass(createPipelineAttention(pipeline));
+         addCleanup(pm);
+       }});
   stages.push_back(
       {"tile-sme", [allContractions, weightType](OpPassManager &pm) {
          addTileSME(pm, allContractions, weightType);

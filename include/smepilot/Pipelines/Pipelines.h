@@ -135,6 +135,18 @@ struct SMEPipelineOptions : public PassPipelineOptions<SMEPipelineOptions> {
                      "bf16 widening outer products"),
           clEnumValN(SMEWeightType::f16, "f16",
                      "f16 widening outer products"))};
+  Option<int64_t> forceShare{
+      *this, "force-share",
+      llvm::cl::desc("Partition every SME-capable contraction between both "
+                     "units with this SME share in parts per 65536 "
+                     "(smepilot-partition-collab force-share; -1: the "
+                     "Roofline decisions)"),
+      llvm::cl::init(-1)};
+  Option<bool> pipelineAttention{
+      *this, "pipeline-attention",
+      llvm::cl::desc("Pipeline prefill attention whatever the decisions say "
+                     "(smepilot-pipeline-attention force)"),
+      llvm::cl::init(false)};
   Option<std::string> stopAfter{
       *this, "stop-after",
       llvm::cl::desc(

@@ -270,6 +270,56 @@ def TileSME : Pass<"smepilot-tile-sme", "ModuleOp"> {
                            "::mlir::ub::UBDialect"];
 }
 
+def PartitionCollab : Pass<"smepilot-partition-collab", "ModuleOp"> {
+  let summary = "Split collab contractions between the matrix unit and the vector cores";
+  let description = [{
+    For every contraction whose decision is `collab` (with `force-share`,
+    every contraction the matrix unit can run): one tile space over the
+    output features, shared by two variants. The SME variant is a function
+    `@<caller>_collab<i>` (`smepilot.collab_kernel`) that computes a
+    contiguous range of tiles from K-major operands (the weight transposed
+    once, at load); the vector-core variant is an `scf.forall` over the
+    tiles. smepilot-form-dispatches makes the pair one dispatch of mode
+    collab whose `sme_share` and `tile_granule` come from the Roofline
+    split and the profile's streaming vector length (docs/sme-path.md).
+  }];
+  let options = [
+    Option<"forceShare", "force-share", "int64_t", /*default=*/"-1",
+           "Partition every SME-capable contraction with this SME share, in "
+           "parts per 65536 (0..65536; -1: only collab decisions, with the "
+           "Roofline split)">,
+    Option<"maxTiles", "max-tiles", "int64_t", /*default=*/"64",
+           "About how many tiles the output features are split into">,
+    Option<"svlBits", "svl-bits", "int64_t", /*default=*/"0",
+           "Streaming vector length the granule is computed for (0: the "
+           "profile's)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def PipelineAttention : Pass<"smepilot-pipeline-attention", "ModuleOp"> {
+  let summary = "Split prefill attention into per-head QK^T / softmax / PV stages";
+  let description = [{
+    Prefill attention (QK^T, mask + softmax, PV over KV heads) becomes, per
+    KV head, QK^T on the matrix unit, mask and softmax on the vector cores
+    and PV on the matrix unit: separate ops, hence separate dispatches,
+    whose dependencies let head h+1's QK^T run while head h's softmax runs
+    (docs/sme-path.md).
+  }];
+  let options = [
+    Option<"force", "force", "bool", /*default=*/"false",
+           "Pipeline attention whatever the decisions say (for tests)">
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def ApproximateMath : Pass<"smepilot-approximate-math", "func::FuncOp"> {
   let summary = "Replace math functions by polynomial approximations (no libm calls)";
   let description = [{
