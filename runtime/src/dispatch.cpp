@@ -2,6 +2,9 @@
 // for the contract and the schedule, abi.h for the table).
 #include "smepilot_rt/dispatch.h"
 
+#include "smepilot_rt/dispatch_trace.h"
+
+#include "spin_wait.h"
 #include "strformat.h"
 
 #include <algorithm>
@@ -50,6 +53,55 @@ private:
   size_t words_;
   std::vector<uint64_t> bits_;
 };
+
+/// The reach matrix of a table whose deps are valid (point backwards).
+reach_matrix build_reach(const smepilot_rt_dispatch_table &t) {
+  reach_matrix reach(t.n_dispatches);
+  for (uint32_t d = 0; d < t.n_dispatches; ++d) {
+    const smepilot_rt_dispatch &dp = t.dispatches[d];
+    for (uint32_t j = 0; j < dp.deps_count; ++j)
+      reach.add_dep(d, t.deps[dp.deps_begin + j]);
+  }
+  return reach;
+}
+
+/// Per temporary, the dispatches binding it, once each, in table order. In a
+/// valid table the first one writes it (a temporary is never read before it
+/// is written) and every later one is ordered after that write by the deps
+/// (they conflict with it).
+std::vector<std::vector<uint32_t>> temporary_accesses(const smepilot_rt_dispatch_table &t) {
+  std::vector<std::vector<uint32_t>> accesses(t.n_buffers - t.n_arguments);
+  for (uint32_t d = 0; d < t.n_dispatches; ++d) {
+    const smepilot_rt_dispatch &dp = t.dispatches[d];
+    for (uint32_t i = 0; i < dp.bindings_count; ++i) {
+      const uint32_t b = t.bindings[dp.bindings_begin + i].buffer;
+      if (b < t.n_arguments)
+        continue;
+      std::vector<uint32_t> &a = accesses[b - t.n_arguments];
+      if (a.empty() || a.back() != d)
+        a.push_back(d);
+    }
+  }
+  return accesses;
+}
+
+/// The first access of `a` that does not happen-before the first write of
+/// `b` (the first dispatch binding b), or -1 when all do.
+int64_t access_not_before(const reach_matrix &reach, const std::vector<uint32_t> &a,
+                          const std::vector<uint32_t> &b) {
+  for (uint32_t x : a)
+    if (!reach.get(b.front(), x)) // also when x is that dispatch itself
+      return x;
+  return -1;
+}
+
+/// True when `a` and `b` may share bytes: one's accesses all happen-before
+/// the other's first write. A temporary nothing binds shares with anything.
+bool may_share(const reach_matrix &reach, const std::vector<uint32_t> &a,
+               const std::vector<uint32_t> &b) {
+  return a.empty() || b.empty() || access_not_before(reach, a, b) < 0 ||
+         access_not_before(reach, b, a) < 0;
+}
 
 class table_validator {
 public:
@@ -233,35 +285,6 @@ status table_validator::check_hazards() {
   return status::ok();
 }
 
-/// One dispatch as the workers see it: item 0 is the SME range when there is
-/// one, the others split the CPU range into `n_cpu_ranges` contiguous parts.
-struct dispatch_job {
-  smepilot_rt_kernel_fn cpu_fn;
-  smepilot_rt_kernel_fn sme_fn;
-  void *const *bindings;
-  const int64_t *constants;
-  int64_t n_tiles;
-  int64_t split;
-  int64_t n_cpu_ranges;
-
-  int64_t n_items() const { return (split > 0 ? 1 : 0) + n_cpu_ranges; }
-
-  void run_item(int64_t item) const {
-    if (split > 0) {
-      if (item == 0) {
-        sme_fn(bindings, constants, 0, split);
-        return;
-      }
-      --item;
-    }
-    // Balanced contiguous ranges: the first `rem` ranges get one tile more.
-    const int64_t m = n_tiles - split, q = m / n_cpu_ranges, rem = m % n_cpu_ranges;
-    const int64_t begin = split + item * q + std::min(item, rem);
-    const int64_t end = begin + q + (item < rem ? 1 : 0);
-    cpu_fn(bindings, constants, begin, end);
-  }
-};
-
 } // namespace
 
 int64_t collab_split(int64_t tile_count, uint32_t sme_share, int64_t tile_granule) {
@@ -277,33 +300,100 @@ int64_t collab_split(int64_t tile_count, uint32_t sme_share, int64_t tile_granul
   return split;
 }
 
+worker_split split_workers(int n_threads, int sme_workers) {
+  n_threads = std::max(1, n_threads);
+  worker_split s;
+  s.matrix = std::clamp(sme_workers, 0, n_threads - 1);
+  s.vector = n_threads - s.matrix;
+  return s;
+}
+
+mode_counts count_modes(const smepilot_rt_dispatch_table &table) {
+  mode_counts c;
+  for (uint32_t d = 0; d < table.n_dispatches && table.dispatches; ++d)
+    switch (table.dispatches[d].mode) {
+    case SMEPILOT_RT_MODE_SME:
+      ++c.sme;
+      break;
+    case SMEPILOT_RT_MODE_COLLAB:
+      ++c.collab;
+      break;
+    default:
+      ++c.cpu;
+      break;
+    }
+  return c;
+}
+
+status check_temporary_placement(const smepilot_rt_dispatch_table &t,
+                                 std::span<const size_t> offsets, std::span<const size_t> sizes) {
+  const uint32_t n_temps = t.n_buffers - t.n_arguments;
+  const std::string phase = t.phase_name ? t.phase_name : "(unnamed)";
+  if (offsets.size() != n_temps || sizes.size() != n_temps)
+    return status::error(strformat("dispatch table '%s': a placement of %zu offsets and %zu sizes "
+                                   "for %u temporaries",
+                                   phase.c_str(), offsets.size(), sizes.size(), n_temps));
+  const reach_matrix reach = build_reach(t);
+  const std::vector<std::vector<uint32_t>> accesses = temporary_accesses(t);
+  auto label = [&](uint32_t temp) {
+    const uint32_t b = t.n_arguments + temp;
+    return strformat("buffer %u", b) + quoted_name(t.buffers[b].name);
+  };
+  for (uint32_t a = 0; a < n_temps; ++a)
+    for (uint32_t b = a + 1; b < n_temps; ++b) {
+      if (sizes[a] == 0 || sizes[b] == 0 || accesses[a].empty() || accesses[b].empty())
+        continue;
+      if (offsets[a] + sizes[a] <= offsets[b] || offsets[b] + sizes[b] <= offsets[a])
+        continue;
+      if (may_share(reach, accesses[a], accesses[b]))
+        continue;
+      // Neither order holds: name one access of each that is not ordered.
+      const int64_t x = access_not_before(reach, accesses[a], accesses[b]);
+      return status::error(strformat(
+          "dispatch table '%s': %s [%zu, %zu) and %s [%zu, %zu) share bytes, but dispatch "
+          "%lld%s (accessing the first) is not ordered by deps before dispatch %u%s (writing the "
+          "second first), nor the other way round",
+          phase.c_str(), label(a).c_str(), offsets[a], offsets[a] + sizes[a], label(b).c_str(),
+          offsets[b], offsets[b] + sizes[b], (long long)x,
+          quoted_name(t.dispatches[x].name).c_str(), accesses[b].front(),
+          quoted_name(t.dispatches[accesses[b].front()].name).c_str()));
+    }
+  return status::ok();
+}
+
 void dispatch_program::arena_deleter::operator()(std::byte *p) const { std::free(p); }
 
 dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
     : table_(table), phase_name_(table->phase_name ? table->phase_name : "(unnamed)"),
       buffer_ptrs_(table->n_buffers, nullptr), binding_ptrs_(table->n_bindings, nullptr),
-      temp_offsets_(table->n_buffers - table->n_arguments, 0),
-      tile_counts_(table->n_dispatches, 0) {
-  // Each temporary's life: the first and last dispatch binding it. One that
-  // no dispatch binds is never touched and overlaps nothing.
-  const uint32_t n_temps = table->n_buffers - table->n_arguments;
-  constexpr uint32_t none = UINT32_MAX;
-  std::vector<uint32_t> first(n_temps, none), last(n_temps, 0);
-  for (uint32_t d = 0; d < table->n_dispatches; ++d) {
+      temp_offsets_(table->n_buffers - table->n_arguments, 0), tile_counts_(table->n_dispatches, 0),
+      sched_(std::make_unique<scheduler>()) {
+  const uint32_t n = table->n_dispatches;
+  // The dependents of each dispatch, for counting down when it finishes.
+  dependents_begin_.assign(n + 1, 0);
+  for (uint32_t i = 0; i < table->n_deps; ++i)
+    ++dependents_begin_[table->deps[i] + 1];
+  for (uint32_t d = 0; d < n; ++d)
+    dependents_begin_[d + 1] += dependents_begin_[d];
+  dependents_.resize(table->n_deps);
+  std::vector<uint32_t> fill(dependents_begin_.begin(), dependents_begin_.end() - 1);
+  for (uint32_t d = 0; d < n; ++d) {
     const smepilot_rt_dispatch &dp = table->dispatches[d];
-    for (uint32_t i = 0; i < dp.bindings_count; ++i) {
-      const uint32_t b = table->bindings[dp.bindings_begin + i].buffer;
-      if (b < table->n_arguments)
-        continue;
-      const uint32_t t = b - table->n_arguments;
-      first[t] = std::min(first[t], d);
-      last[t] = std::max(last[t], d);
-    }
+    for (uint32_t j = 0; j < dp.deps_count; ++j)
+      dependents_[fill[table->deps[dp.deps_begin + j]]++] = d;
   }
+  sched_->pending_deps.resize(n);
+  sched_->ranges_left.resize(n);
+
+  // Which temporaries may share bytes: by the deps (see dispatch.h), with the
+  // reachability bits of the whole table (n^2 / 8 bytes, once).
+  const uint32_t n_temps = table->n_buffers - table->n_arguments;
+  const std::vector<std::vector<uint32_t>> accesses = temporary_accesses(*table);
+  const reach_matrix reach = build_reach(*table);
   temp_overlaps_.resize(n_temps);
   for (uint32_t a = 0; a < n_temps; ++a)
     for (uint32_t b = a + 1; b < n_temps; ++b)
-      if (first[a] != none && first[b] != none && first[a] <= last[b] && first[b] <= last[a]) {
+      if (!may_share(reach, accesses[a], accesses[b])) {
         temp_overlaps_[a].push_back(b);
         temp_overlaps_[b].push_back(a);
       }
@@ -311,7 +401,7 @@ dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
   temp_seq_offsets_.assign(n_temps, 0);
   temp_bound_.resize(n_temps);
   for (uint32_t t = 0; t < n_temps; ++t)
-    temp_bound_[t] = first[t] != none;
+    temp_bound_[t] = !accesses[t].empty();
   temp_order_.resize(n_temps);
   temp_placed_.assign(n_temps, 0);
 }
@@ -334,7 +424,7 @@ size_t dispatch_program::place_temporaries() {
       continue;
     }
     const size_t align = std::max<size_t>(SMEPILOT_RT_MIN_ALIGNMENT, temps[t].alignment);
-    // The ranges taken by placed temporaries living at the same time, by
+    // The ranges taken by placed temporaries it may not share with, by
     // offset; the lowest aligned gap that fits.
     busy_.clear();
     for (uint32_t o : temp_overlaps_[t])
@@ -386,7 +476,6 @@ status dispatch_program::ensure_arena(size_t bytes) {
   ++arena_allocations_;
   return status::ok();
 }
-
 status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments,
                              std::span<const int64_t> constants) {
   const smepilot_rt_dispatch_table &t = *table_;
@@ -449,46 +538,180 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
   for (uint32_t i = 0; i < t.n_bindings; ++i)
     binding_ptrs_[i] = buffer_ptrs_[t.bindings[i].buffer];
 
-  // In table order; each parallel_for returns when all its tiles are done, so
-  // every dependency (always an earlier dispatch) has finished.
+  if (t.n_dispatches == 0)
+    return status::ok();
+
+  // Schedule by the deps (dispatch.h): queue the dispatches that depend on
+  // nothing, then let every worker run its loop until all have finished.
+  scheduler &s = *sched_;
   const int n_threads = pool.n_threads();
-  for (uint32_t d = 0; d < t.n_dispatches; ++d) {
-    const smepilot_rt_dispatch &dp = t.dispatches[d];
-    const int64_t n = tile_counts_[d];
-    if (n == 0)
-      continue;
-    dispatch_job job;
-    job.cpu_fn = t.kernels[dp.cpu_kernel];
-    job.sme_fn = dp.sme_kernel == SMEPILOT_RT_NO_KERNEL ? nullptr : t.kernels[dp.sme_kernel];
-    job.bindings = binding_ptrs_.data() + dp.bindings_begin;
-    job.constants = constants.data();
-    job.n_tiles = n;
-    int cpu_workers = n_threads;
-    switch (dp.mode) {
-    case SMEPILOT_RT_MODE_SME:
-      job.split = n;
-      break;
-    case SMEPILOT_RT_MODE_COLLAB:
-      job.split = collab_split(n, dp.sme_share, dp.tile_granule);
-      if (job.split > 0 && n_threads > 1)
-        cpu_workers = n_threads - 1; // one worker stands for the matrix unit
-      break;
-    default:
-      job.split = 0;
-      break;
-    }
-    job.n_cpu_ranges = std::min<int64_t>(cpu_workers, n - job.split);
-    const int64_t items = job.n_items();
-    if (items == 1) {
-      job.run_item(0);
-      continue;
-    }
-    pool.parallel_for(items, 1, [&job](int64_t begin, int64_t end, int) {
-      for (int64_t i = begin; i < end; ++i)
-        job.run_item(i);
-    });
+  s.workers = split_workers(n_threads, sme_workers_);
+  s.constants = constants.data();
+  if (trace_)
+    trace_->reserve_workers(n_threads);
+  if (n_threads == 1) {
+    // One worker: the table order respects every dep; no queues needed.
+    for (uint32_t d = 0; d < t.n_dispatches; ++d)
+      for_each_range(d, s.workers, [this](const range_item &item) { call_kernel(item, 0); });
+    return status::ok();
   }
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.sme_queue.clear();
+    s.cpu_queue.clear();
+    s.sme_head = s.cpu_head = 0;
+    s.finished = 0;
+    for (uint32_t d = 0; d < t.n_dispatches; ++d) {
+      s.pending_deps[d] = t.dispatches[d].deps_count;
+      s.ranges_left[d] = 0;
+    }
+    for (uint32_t d = 0; d < t.n_dispatches; ++d)
+      if (t.dispatches[d].deps_count == 0)
+        make_ready(d);
+    if (s.finished == t.n_dispatches) // nothing but empty dispatches
+      return status::ok();
+  }
+  // One task per worker: tasks [0, matrix) are the matrix-unit workers. The
+  // pool hands tasks out in order and a task returns only when the run is
+  // over, so every matrix-unit task is held by a running thread before any
+  // vector-core task is (no SME range waits for a worker that never comes).
+  const int matrix = s.workers.matrix;
+  pool.parallel_for(n_threads, 1, [this, matrix](int64_t begin, int64_t end, int worker) {
+    for (int64_t task = begin; task < end; ++task)
+      worker_loop(task < matrix, worker);
+  });
   return status::ok();
+}
+
+template <typename F>
+void dispatch_program::for_each_range(uint32_t d, const worker_split &workers, F &&emit) const {
+  const smepilot_rt_dispatch &dp = table_->dispatches[d];
+  const int64_t n = tile_counts_[d];
+  int64_t split = 0;
+  if (dp.mode == SMEPILOT_RT_MODE_SME)
+    split = n;
+  else if (dp.mode == SMEPILOT_RT_MODE_COLLAB)
+    split = collab_split(n, dp.sme_share, dp.tile_granule);
+  const int64_t n_workers = workers.matrix + workers.vector;
+  const int64_t sme_ranges = std::max(1, workers.matrix);
+  if (split > 0) {
+    // sme_ranges parts of whole granules (the last may be partial).
+    const int64_t g = dp.tile_granule;
+    const int64_t units = split / g + (split % g != 0 ? 1 : 0);
+    const int64_t r = std::min(sme_ranges, units), per = units / r, rem = units % r;
+    for (int64_t i = 0, unit = 0; i < r; ++i) {
+      const int64_t count = per + (i < rem ? 1 : 0);
+      const int64_t end = unit + count == units ? split : (unit + count) * g;
+      emit(range_item{d, true, unit * g, end});
+      unit += count;
+    }
+  }
+  if (split < n) {
+    // Balanced contiguous ranges: the first `rem` get one tile more.
+    const int64_t m = n - split;
+    const int64_t r =
+        std::min(m, split > 0 ? std::max<int64_t>(1, n_workers - sme_ranges) : n_workers);
+    const int64_t per = m / r, rem = m % r;
+    for (int64_t i = 0, begin = split; i < r; ++i) {
+      const int64_t end = begin + per + (i < rem ? 1 : 0);
+      emit(range_item{d, false, begin, end});
+      begin = end;
+    }
+  }
+}
+
+void dispatch_program::make_ready(uint32_t first) {
+  scheduler &s = *sched_;
+  s.ready_scratch.clear();
+  s.ready_scratch.push_back(first);
+  while (!s.ready_scratch.empty()) {
+    const uint32_t d = s.ready_scratch.back();
+    s.ready_scratch.pop_back();
+    uint32_t ranges = 0;
+    for_each_range(d, s.workers, [&](const range_item &item) {
+      (item.sme && s.workers.matrix > 0 ? s.sme_queue : s.cpu_queue).push_back(item);
+      ++ranges;
+    });
+    if (ranges > 0) {
+      s.ranges_left[d] = ranges;
+      continue;
+    }
+    // No tiles: finished as soon as it is ready.
+    ++s.finished;
+    for (uint32_t i = dependents_begin_[d]; i < dependents_begin_[d + 1]; ++i)
+      if (--s.pending_deps[dependents_[i]] == 0)
+        s.ready_scratch.push_back(dependents_[i]);
+  }
+}
+
+void dispatch_program::finish_range(const range_item &item) {
+  scheduler &s = *sched_;
+  const uint32_t d = item.dispatch;
+  if (--s.ranges_left[d] != 0)
+    return;
+  ++s.finished;
+  for (uint32_t i = dependents_begin_[d]; i < dependents_begin_[d + 1]; ++i)
+    if (--s.pending_deps[dependents_[i]] == 0)
+      make_ready(dependents_[i]);
+  // New ranges, or the end of the run: tell the waiting workers.
+  s.epoch.fetch_add(1, std::memory_order_release);
+  if (s.sleepers > 0)
+    s.wake.notify_all();
+}
+
+void dispatch_program::call_kernel(const range_item &item, int worker_id) const {
+  const smepilot_rt_dispatch &dp = table_->dispatches[item.dispatch];
+  const smepilot_rt_kernel_fn fn = table_->kernels[item.sme ? dp.sme_kernel : dp.cpu_kernel];
+  void *const *bindings = binding_ptrs_.data() + dp.bindings_begin;
+  if (!trace_) {
+    fn(bindings, sched_->constants, item.begin, item.end);
+    return;
+  }
+  trace_event e;
+  e.phase = table_->phase_name;
+  e.name = dp.name;
+  e.dispatch = item.dispatch;
+  e.sme = item.sme;
+  e.worker = worker_id;
+  e.tile_begin = item.begin;
+  e.tile_end = item.end;
+  e.start_ns = trace_clock_ns();
+  fn(bindings, sched_->constants, item.begin, item.end);
+  e.end_ns = trace_clock_ns();
+  trace_->record(e);
+}
+
+void dispatch_program::worker_loop(bool matrix_unit, int worker_id) {
+  scheduler &s = *sched_;
+  const uint32_t n = table_->n_dispatches;
+  std::unique_lock<std::mutex> lock(s.mutex);
+  while (s.finished != n) {
+    // Matrix-unit workers: SME ranges first, then CPU ranges (dispatch.h).
+    // Vector-core workers never see the SME queue.
+    range_item item;
+    if (matrix_unit && s.sme_head < s.sme_queue.size()) {
+      item = s.sme_queue[s.sme_head++];
+    } else if (s.cpu_head < s.cpu_queue.size()) {
+      item = s.cpu_queue[s.cpu_head++];
+    } else {
+      // Nothing for this worker: spin briefly, then block until the epoch
+      // moves (ranges queued or the run over).
+      const uint64_t seen = s.epoch.load(std::memory_order_relaxed);
+      lock.unlock();
+      spin_until([&] { return s.epoch.load(std::memory_order_acquire) != seen; });
+      lock.lock();
+      if (s.epoch.load(std::memory_order_relaxed) == seen) {
+        ++s.sleepers;
+        s.wake.wait(lock, [&] { return s.epoch.load(std::memory_order_relaxed) != seen; });
+        --s.sleepers;
+      }
+      continue;
+    }
+    lock.unlock();
+    call_kernel(item, worker_id);
+    lock.lock();
+    finish_range(item);
+  }
 }
 
 } // namespace smepilot::rt

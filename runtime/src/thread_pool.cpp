@@ -6,10 +6,13 @@
 // workers. Every worker (the submitter included) claims chunks with
 // fetch_add on `next_task_` until the space is exhausted. Each background
 // worker then decrements `workers_busy_`; the last one wakes the submitter,
-// which has been spinning briefly and then blocking on `done_cv_`. Because the
+// which has been spinning briefly (spin_wait.h: at most kSpinNanoseconds) and
+// then blocking on `done_cv_`. Because the
 // submitter waits for every background worker to check in, no worker can still
 // be reading the job when the next one is published.
 #include "smepilot_rt/thread_pool.h"
+
+#include "spin_wait.h"
 
 #include <algorithm>
 #include <string>
@@ -23,27 +26,6 @@ namespace {
 /// A nested parallel_for runs inline with this id (so per-worker scratch
 /// stays private) instead of deadlocking on the busy pool.
 thread_local int t_worker_id = -1;
-
-/// Iterations of the spin phase before blocking. Each iteration is one CPU
-/// relax hint (tens of cycles), so this is a few microseconds.
-constexpr int kSpinIterations = 4096;
-
-inline void cpu_relax_hint() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
-/// One spin iteration: a relax hint, and every 64th iteration a yield so an
-/// oversubscribed machine (more workers than free cores) lets the thread that
-/// holds the remaining work run.
-inline void spin_pause(int iteration) {
-  cpu_relax_hint();
-  if ((iteration & 63) == 63)
-    std::this_thread::yield();
-}
 
 } // namespace
 
@@ -130,11 +112,8 @@ void thread_pool::run(int64_t n_tasks, int64_t grain, range_fn fn, void *ctx) {
   run_chunks(0);
   t_worker_id = -1;
 
-  for (int i = 0; i < kSpinIterations; ++i) {
-    if (workers_busy_.load(std::memory_order_acquire) == 0)
-      return;
-    spin_pause(i);
-  }
+  if (spin_until([this] { return workers_busy_.load(std::memory_order_acquire) == 0; }))
+    return;
   std::unique_lock<std::mutex> lock(mutex_);
   done_cv_.wait(lock, [this] { return workers_busy_.load(std::memory_order_acquire) == 0; });
 }
@@ -143,14 +122,8 @@ void thread_pool::worker_main(int worker_id) {
   t_worker_id = worker_id;
   uint64_t seen = 0;
   for (;;) {
-    bool have_job = false;
-    for (int i = 0; i < kSpinIterations; ++i) {
-      if (generation_.load(std::memory_order_acquire) != seen) {
-        have_job = true;
-        break;
-      }
-      spin_pause(i);
-    }
+    const bool have_job =
+        spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
     if (!have_job) {
       std::unique_lock<std::mutex> lock(mutex_);
       work_cv_.wait(lock,

@@ -33,6 +33,13 @@
  *   concurrently, and a kernel never reduces across tiles. That makes results
  *   independent of the thread count by construction. Kernels return nothing
  *   and must not fail (errors are the compiler's or the validator's to find).
+ *   Kernels are self-contained: an SME variant enters streaming mode and
+ *   takes a new ZA state itself and leaves both before it returns (Linux
+ *   clears PSTATE.SM on every syscall, futex waits included, so no state
+ *   could be kept between calls anyway). A runtime may therefore call any
+ *   kernel from any thread, one thread may alternate SME and CPU calls, and
+ *   it may run calls of different dispatches at the same time as long as
+ *   the deps (below) are respected.
  *
  * Extents (smepilot_rt_extent) ----------------------------------------------
  *

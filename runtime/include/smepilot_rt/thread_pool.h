@@ -7,16 +7,19 @@
 // worker runs which chunk varies from run to run: callers that need results
 // independent of the thread count must make each task's result independent of
 // where it runs (never split one reduction across tasks). The reference
-// executor does exactly that; compiled dispatches run their tile ranges the
-// same way: `parallel_for(n_tiles, tiles_per_chunk, run_tiles)` where
-// `run_tiles(tile_begin, tile_end, worker_id)` and `worker_id` (0..n_threads-1)
-// selects per-worker scratch memory.
+// executor does exactly that. The dispatch executor (dispatch.h) submits one
+// job per run of a table, `parallel_for(n_threads, 1, worker_loop)`: each
+// task is one worker's scheduling loop, which takes ranges of ready
+// dispatches until the table is done; `worker_id` (0..n_threads-1) selects
+// per-worker scratch memory (and names the worker in a trace).
 //
-// Idle workers spin for a short while (a few microseconds: decode steps issue
-// many small jobs back to back) and then block on a condition variable, so an
-// idle pool burns no CPU. A parallel_for called from inside a task runs inline
-// on the calling worker, with that worker's id (no nested parallelism, no
-// deadlock, no sharing of per-worker scratch).
+// Idle workers spin for a short, time-bounded while (spin_wait.h: 20 us;
+// decode steps issue jobs back to back) and then block on a condition
+// variable, so an idle pool burns no CPU and a busy machine gets its cores
+// back; the submitting thread waits for the workers the same way. A
+// parallel_for called from inside a task runs inline on the calling worker,
+// with that worker's id (no nested parallelism, no deadlock, no sharing of
+// per-worker scratch).
 #pragma once
 
 #include "smepilot_rt/status.h"
