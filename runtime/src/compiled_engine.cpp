@@ -2,7 +2,9 @@
 // compiled_engine.h.
 #include "smepilot_rt/compiled_engine.h"
 
+#include "smepilot_rt/cpu_features.h"
 #include "smepilot_rt/dispatch.h"
+#include "smepilot_rt/dispatch_trace.h"
 #include "smepilot_rt/ggml_types.h"
 #include "smepilot_rt/memory.h"
 #include "smepilot_rt/model.h"
@@ -58,6 +60,9 @@ public:
   int32_t n_past() const override { return n_past_; }
   void reset() override { n_past_ = 0; }
   std::string memory_report() const override;
+  std::vector<std::string> schedule_report() const override { return schedule_lines_; }
+  status write_trace(const std::string &path,
+                     const std::vector<std::string> &inputs) const override;
   uint64_t kv_bytes_per_position() const override {
     return n_ctx_ > 0 ? 2 * uint64_t(cache_bytes_) / uint64_t(compiled_ctx_) : 0;
   }
@@ -75,6 +80,9 @@ private:
   status bind_weight(const gguf_file &file, const std::string &where, uint32_t a,
                      const smepilot_rt_buffer &buffer);
   status load_weights(const gguf_file &file);
+  /// Picks the worker split (engine_options.sme_workers), attaches the
+  /// trace, and writes the -v lines.
+  status configure_schedule(const engine_options &options);
   /// Runs the load table once and drops the weights no phase reads.
   status run_load_table();
   status run(bound_phase &p, const int32_t *tokens, int64_t pos, float *logits);
@@ -99,7 +107,55 @@ private:
   large_buffer k_cache_, v_cache_; ///< Reserved; backed as positions are written.
   std::vector<float> chunk_logits_;
   size_t cache_bytes_ = 0;
+  worker_split workers_;
+  std::unique_ptr<dispatch_trace> trace_; ///< engine_options.trace
+  std::vector<std::string> schedule_lines_;
 };
+
+status compiled_engine::configure_schedule(const engine_options &options) {
+  const int n_threads = pool_->n_threads();
+  std::vector<dispatch_program *> programs;
+  if (load_)
+    programs.push_back(&load_->program);
+  for (auto &p : phases_)
+    programs.push_back(&p->program);
+  bool uses_sme = false;
+  for (dispatch_program *p : programs) {
+    const mode_counts c = count_modes(p->table());
+    uses_sme = uses_sme || c.sme + c.collab > 0;
+  }
+  int sme_workers = options.sme_workers;
+  if (sme_workers < 0)
+    sme_workers = uses_sme && detect_cpu_features().sme ? 1 : 0;
+  else if (sme_workers > n_threads - 1)
+    return status::error(strformat("%d matrix-unit workers (--sme-workers) need at least %d "
+                                   "threads, there are %d (-t)",
+                                   sme_workers, sme_workers + 1, n_threads));
+  workers_ = split_workers(n_threads, sme_workers);
+  if (options.trace)
+    trace_ = std::make_unique<dispatch_trace>();
+  schedule_lines_.clear();
+  for (dispatch_program *p : programs) {
+    p->set_sme_workers(workers_.matrix);
+    p->set_trace(trace_.get());
+    const mode_counts c = count_modes(p->table());
+    schedule_lines_.push_back(strformat(
+        "schedule %s%s: %u dispatches: cpu %u, sme %u, collab %u; workers: %d matrix-unit, %d "
+        "vector-core",
+        p == (load_ ? &load_->program : nullptr) ? "load table " : "phase ",
+        p->phase_name().c_str(), p->table().n_dispatches, c.cpu, c.sme, c.collab, workers_.matrix,
+        workers_.vector));
+  }
+  return status::ok();
+}
+
+status compiled_engine::write_trace(const std::string &path,
+                                    const std::vector<std::string> &inputs) const {
+  if (!trace_)
+    return status::error(strformat("the %s engine was loaded without a trace (for %s)",
+                                   name_.c_str(), path.c_str()));
+  return write_chrome_trace(*trace_, path, inputs);
+}
 
 status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &phase) {
   const std::string pname = phase.name ? phase.name : "(unnamed)";
@@ -392,6 +448,7 @@ result<std::unique_ptr<engine>> compiled_engine::load(const gguf_file &file,
   if (!pool)
     return pool.take_error();
   e->pool_ = std::move(*pool);
+  SMEPILOT_RT_RETURN_IF_ERROR(e->configure_schedule(options));
   SMEPILOT_RT_RETURN_IF_ERROR(e->load_weights(file));
   SMEPILOT_RT_RETURN_IF_ERROR(e->run_load_table());
   e->chunk_logits_.resize(size_t(e->chunk_) * cfg->n_vocab);

@@ -7,6 +7,13 @@
 
 namespace smepilot::rt {
 
+status engine::write_trace(const std::string &path, const std::vector<std::string> &) const {
+  const std::string_view n = name();
+  return status::error(strformat("the %.*s engine records no trace (for %s: use a compiled "
+                                 "engine, jit or aot)",
+                                 int(n.size()), n.data(), path.c_str()));
+}
+
 status check_logits_finite(std::string_view engine_name, const float *logits, int64_t n_rows,
                            int64_t n_vocab, int64_t first_pos) {
   for (int64_t r = 0; r < n_rows; ++r) {

@@ -192,6 +192,11 @@ std::string usage() {
          std::to_string(d.n_batch) +
          ")\n"
          "  -t,  --threads N          threads (default: all hardware threads)\n"
+         "       --sme-workers N      jit/aot: how many of the -t threads run "
+         "the SME ranges\n"
+         "                            (matrix-unit workers; default: 1 if "
+         "the model uses SME\n"
+         "                            and the CPU has it, else 0)\n"
          "       --kv-type TYPE       KV cache element type, f32 or f16 "
          "(default: f32)\n"
          "       --engine NAME        reference (default), jit, or aot (a "
@@ -254,6 +259,10 @@ std::string usage() {
          "of -c tokens\n"
          "                            (default chunk: 512), like "
          "llama-perplexity\n"
+         "       --trace FILE         jit/aot: write every kernel call "
+         "(dispatch, unit, worker,\n"
+         "                            tiles, times) to FILE as a Chrome "
+         "trace (Perfetto)\n"
          "\n"
          "llama.cpp flags:\n"
          "  -r,  --reverse-prompt TEXT  stop once the generated text contains "
@@ -418,6 +427,10 @@ status parse_option(arg_reader &r, options &o) {
     return r.take_int(o.n_ctx, 0, kMaxI32);
   if (r.is("-t", "--threads"))
     return r.take_int(o.n_threads, 1, kMaxThreads);
+  if (r.is(nullptr, "--sme-workers"))
+    return r.take_int(o.sme_workers, 0, kMaxThreads - 1);
+  if (r.is(nullptr, "--trace"))
+    return r.take(o.trace);
   if (r.is("-b", "--batch-size"))
     return r.take_int(o.n_batch, 1, 1 << 20);
   if (r.is(nullptr, "--kv-type")) {

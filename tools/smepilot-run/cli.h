@@ -21,6 +21,11 @@ struct options {
   int32_t n_predict = -1; ///< -1: until end of generation or a full context.
   int32_t n_ctx = 0;      ///< 0: the model's training context.
   int n_threads = 0;      ///< 0: all hardware threads.
+  /// --sme-workers N: matrix-unit workers of a compiled engine (0..-t minus
+  /// 1); -1: the engine decides.
+  int sme_workers = -1;
+  /// --trace FILE: a Chrome trace of every kernel call (compiled engines).
+  std::string trace;
   int32_t n_batch = 64;
   rt::kv_cache_type kv_type = rt::kv_cache_type::f32;
   rt::sampler_params sampling;

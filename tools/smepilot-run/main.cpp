@@ -192,6 +192,13 @@ status load(session &s) {
                          " is more than 4 threads for each of the " +
                          std::to_string(hardware) +
                          " hardware threads of this machine; lower -t");
+  if (s.opts.sme_workers >= eo.n_threads)
+    return status::error(
+        "--sme-workers " + std::to_string(s.opts.sme_workers) +
+        " leaves no vector-core worker of the " + std::to_string(eo.n_threads) +
+        " threads (-t); at most " + std::to_string(eo.n_threads - 1));
+  eo.sme_workers = s.opts.sme_workers;
+  eo.trace = !s.opts.trace.empty();
   eo.n_ctx = s.opts.n_ctx;
   eo.n_batch = s.opts.n_batch;
   eo.kv_type = s.opts.kv_type;
@@ -225,6 +232,8 @@ status load(session &s) {
              "cache %s\n",
              int(s.eng->name().size()), s.eng->name().data(), eo.n_threads,
              s.eng->n_ctx(), eo.n_batch, rt::kv_cache_type_name(eo.kv_type));
+    for (const std::string &line : s.eng->schedule_report())
+      log_info("smepilot-run: %s\n", line.c_str());
   }
   return status::ok();
 }
@@ -663,14 +672,25 @@ int run_main(int argc, char **argv) {
   if (!s.opts.logits_out.empty())
     if (st = rt::check_output_path(s.opts.logits_out, input_files(s.opts)); !st)
       return fail("--logits-out: " + st.message());
+  if (!s.opts.trace.empty()) {
+    if (s.opts.engine == "reference")
+      return fail("--trace needs a compiled engine (--engine jit or aot)");
+    if (st = rt::check_output_path(s.opts.trace, input_files(s.opts)); !st)
+      return fail("--trace: " + st.message());
+  }
   st = load(s);
   if (!st)
     return fail(st.message());
-  if (!s.opts.logits_out.empty())
-    return logits_out(s);
-  if (s.opts.perplexity)
-    return perplexity(s);
-  return generate(s);
+  const int rc = !s.opts.logits_out.empty() ? logits_out(s)
+                 : s.opts.perplexity        ? perplexity(s)
+                                            : generate(s);
+  // The trace of whatever ran, also after a failed run.
+  if (!s.opts.trace.empty()) {
+    if (st = s.eng->write_trace(s.opts.trace, input_files(s.opts)); !st)
+      return fail("--trace: " + st.message());
+    log_info("smepilot-run: wrote the trace to %s\n", s.opts.trace.c_str());
+  }
+  return rc;
 }
 
 } // namespace

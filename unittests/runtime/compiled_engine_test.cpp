@@ -60,6 +60,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 // The straight computation below must round exactly like the kernels.
 #pragma clang fp contract(off)
 
@@ -1319,6 +1321,72 @@ TEST_F(CompiledEngine, LoadTableTheValidatorRejects) {
   m.load = &bad;
   EXPECT_THAT(load_error(&m), HasSubstr("load table"));
   EXPECT_EQ(g_pack_calls.load(), 0);
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+// The schedule: --sme-workers, the -v lines, the trace.
+
+namespace {
+
+TEST_F(CompiledEngine, ScheduleReportCountsModesAndWorkers) {
+  toy_model tm = packed_model();
+  rt::engine_options o;
+  o.n_threads = 3;
+  o.sme_workers = 1;
+  auto e = load(tm, o);
+  ASSERT_TRUE(e);
+  const std::vector<std::string> lines = e->schedule_report();
+  ASSERT_EQ(lines.size(), 4u) << "the load table and three phases";
+  EXPECT_THAT(lines[0], HasSubstr("schedule load table"));
+  EXPECT_THAT(lines[0], HasSubstr(": 1 dispatches: cpu 1, sme 0, collab 0; workers: 1 "
+                                  "matrix-unit, 2 vector-core"));
+  EXPECT_THAT(lines[1], HasSubstr("schedule phase decode: 3 dispatches: cpu 3, sme 0, collab 0; "
+                                  "workers: 1 matrix-unit, 2 vector-core"));
+  // The default without SME dispatches: no matrix-unit worker.
+  toy_model plain = full_model();
+  rt::engine_options d;
+  d.n_threads = 2;
+  auto e2 = load(plain, d);
+  ASSERT_TRUE(e2);
+  EXPECT_THAT(e2->schedule_report()[0], HasSubstr("workers: 0 matrix-unit, 2 vector-core"));
+}
+
+TEST_F(CompiledEngine, TooManySmeWorkersIsALoadError) {
+  toy_model tm = full_model();
+  rt::engine_options o;
+  o.n_threads = 2;
+  o.sme_workers = 2;
+  EXPECT_EQ(load_error(tm.model(), o),
+            "2 matrix-unit workers (--sme-workers) need at least 3 threads, there are 2 (-t)");
+}
+
+TEST_F(CompiledEngine, TraceRecordsEveryKernelCall) {
+  toy_model tm = full_model();
+  rt::engine_options o;
+  o.n_threads = 2;
+  o.trace = true;
+  auto e = load(tm, o);
+  ASSERT_TRUE(e);
+  std::vector<float> logits(size_t(g_dims.n_vocab));
+  ASSERT_TRUE(e->eval(std::vector<int32_t>{1, 2}, 0, rt::logits_mode::last, logits.data()));
+  const std::string path =
+      testing::TempDir() + "compiled_engine_trace_" + std::to_string(::getpid()) + ".json";
+  ASSERT_TRUE(e->write_trace(path, {}));
+  FILE *f = std::fopen(path.c_str(), "rb");
+  ASSERT_NE(f, nullptr);
+  std::string json(1 << 20, '\0');
+  json.resize(std::fread(json.data(), 1, json.size(), f));
+  std::fclose(f);
+  std::remove(path.c_str());
+  EXPECT_THAT(json, HasSubstr("{\"displayTimeUnit\":\"ns\",\"traceEvents\":["));
+  EXPECT_THAT(json, HasSubstr("\"args\":{\"phase\":\"decode\",\"dispatch\":0,\"unit\":\"cpu\""));
+  // Not asked for: an error naming the path.
+  auto plain = load(tm);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->write_trace("x.json", {}).message(),
+            "the test engine was loaded without a trace (for x.json)");
 }
 
 } // namespace

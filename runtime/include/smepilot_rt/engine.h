@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace smepilot::rt {
 
@@ -31,6 +32,12 @@ struct engine_options {
   /// Tokens evaluated together (prompt chunk size).
   int32_t n_batch = 64;
   kv_cache_type kv_type = kv_cache_type::f32;
+  /// Compiled engines: matrix-unit workers among the n_threads (dispatch.h),
+  /// 0..n_threads-1; -1: the engine decides (one when some table has an sme
+  /// or collab dispatch and the CPU has a matrix unit, else none).
+  int sme_workers = -1;
+  /// Compiled engines: record every kernel call for write_trace().
+  bool trace = false;
 };
 
 /// Which logits eval() writes.
@@ -71,6 +78,15 @@ public:
   /// What the engine holds in memory, one line for -v (weights, cache,
   /// temporaries); empty when it does not say.
   virtual std::string memory_report() const { return {}; }
+
+  /// How the engine schedules its work, one line per table for -v (the
+  /// dispatches by mode and the worker split); empty when it does not say.
+  virtual std::vector<std::string> schedule_report() const { return {}; }
+
+  /// Writes the kernel calls recorded since loading (engine_options.trace)
+  /// to `path` as Chrome trace-event JSON (dispatch_trace.h), never over one
+  /// of `inputs`. An error for an engine that records none.
+  virtual status write_trace(const std::string &path, const std::vector<std::string> &inputs) const;
 };
 
 /// The check every engine's eval() makes on the logits it writes: `n_rows`
