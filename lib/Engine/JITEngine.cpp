@@ -324,6 +324,12 @@ rt::status emit_aot_object(const rt::gguf_file &file,
     return rt::status::error("--emit-object: unknown --sme-type '" +
                              weight_type + "' (auto, f32, bf16 or f16)");
   sme.weightType = *weight;
+  if (aot.force_share < -1 || aot.force_share > 65536)
+    return rt::status::error("--emit-object: --force-share " +
+                             std::to_string(aot.force_share) +
+                             " is out of range (0..65536)");
+  sme.forceShare = aot.force_share;
+  sme.pipelineAttention = aot.pipeline_attention;
   for (const cc::PipelineStage &s : cc::getSMEPipelineStages(sme))
     stages.push_back(s);
   double times[2] = {0, 0};

@@ -97,6 +97,8 @@ rt::status emit_object(const rt::gguf_file &file,
   o.profile = aot.profile;
   o.sme_all = aot.sme_all;
   o.sme_type = aot.sme_type;
+  o.force_share = aot.force_share;
+  o.pipeline_attention = aot.pipeline_attention;
   o.dump_mlir_dir = aot.dump_mlir_dir;
   o.verbose = aot.verbose;
   return engine::emit_aot_object(file, options, o);

@@ -4,6 +4,7 @@
 #include "smepilot_rt/engine.h"
 #include "smepilot_rt/gguf.h"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,11 +19,13 @@ rt::status check_engine(const std::string &name);
 /// of lib/Engine's aot_object_options: this header is also built without the
 /// compiler.
 struct emit_object_options {
-  std::string target;            ///< sme-sve, sme2-nosve
-  std::string object_path;       ///< where the object goes
-  std::string profile;           ///< Roofline profile choosing the SME ops
-  bool sme_all = false;          ///< every contraction on SME instead
-  std::string sme_type = "auto"; ///< auto, f32, bf16, f16 (--sme-type)
+  std::string target;              ///< sme-sve, sme2-nosve
+  std::string object_path;         ///< where the object goes
+  std::string profile;             ///< Roofline profile choosing the SME ops
+  bool sme_all = false;            ///< every contraction on SME instead
+  std::string sme_type = "auto";   ///< auto, f32, bf16, f16 (--sme-type)
+  int64_t force_share = -1;        ///< --force-share (-1: the profile's)
+  bool pipeline_attention = false; ///< --pipeline-attention
   std::string dump_mlir_dir;
   bool verbose = false;
 };

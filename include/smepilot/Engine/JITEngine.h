@@ -47,6 +47,11 @@ struct aot_object_options {
   std::string profile;           ///< Roofline profile choosing the SME ops
   bool sme_all = false;          ///< every contraction on SME instead
   std::string sme_type = "auto"; ///< auto, f32, bf16, f16
+  /// Split every SME-capable contraction between both units with this SME
+  /// share (parts per 65536); -1: the profile's collab decisions.
+  int64_t force_share = -1;
+  /// Pipeline prefill attention whatever the decisions say.
+  bool pipeline_attention = false;
   /// Write the module before and after every pipeline stage here ("" = no).
   std::string dump_mlir_dir;
   /// Print compile times and the object's size to stderr.

@@ -28,7 +28,8 @@ LogicalResult mlir::smepilot::inlinePhaseCalls(func::FuncOp phase,
       auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
       // An SME kernel keeps its own function: it enters streaming mode and
       // enables ZA inside itself (smepilot-tile-sme).
-      if (callee && callee->hasAttr(kSMEKernelAttr))
+      if (callee && (callee->hasAttr(kSMEKernelAttr) ||
+                     callee->hasAttr(kCollabKernelAttr)))
         continue;
       if (!callee || callee.isExternal())
         return call.emitError("smepilot-form-dispatches: cannot inline a call "

@@ -85,6 +85,15 @@ public:
 
 private:
   LogicalResult outlineRange(ArrayRef<Operation *> range, unsigned index);
+  LogicalResult outlineCollab(func::CallOp call, scf::ForallOp forall,
+                              unsigned index);
+  /// A kernel running `range` (a forall: its iterations [tile_begin,
+  /// tile_end); `collabCall`, the call of a collab op's SME variant: that
+  /// call for the tile range; else the ops once), its buffers added to
+  /// `binds` and its tile count in `tiles`. Returns the kernel's index.
+  FailureOr<unsigned> buildKernel(ArrayRef<Operation *> range,
+                                  llvm::MapVector<unsigned, Access> &binds,
+                                  Extent &tiles, func::CallOp collabCall);
   Value materialize(OpBuilder &b, Value v, IRMapping &map, Value bindings,
                     Value constants, llvm::MapVector<unsigned, Access> &binds);
   void computeAccess(ArrayRef<Operation *> range,
@@ -229,8 +238,33 @@ void PhaseOutliner::computeAccess(ArrayRef<Operation *> range,
       entry.second = Access::read;
 }
 
-LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
-                                          unsigned index) {
+/// "@<stage>" when an op of `range` (or in it) carries a `smepilot.stage`
+/// (smepilot-pipeline-attention: "attn.qk.h0", ...), else "".
+static std::string stageSuffix(ArrayRef<Operation *> range) {
+  std::string stage;
+  for (Operation *top : range)
+    top->walk([&](Operation *op) {
+      if (auto s = op->getAttrOfType<StringAttr>(kStageAttr);
+          s && stage.empty())
+        stage = s.getValue().str();
+    });
+  return stage.empty() ? stage : "@" + stage;
+}
+
+/// The collab variant `call` calls, or null.
+static func::FuncOp collabVariant(Operation *op) {
+  auto call = dyn_cast<func::CallOp>(op);
+  if (!call)
+    return {};
+  auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      call, call.getCalleeAttr());
+  return callee && callee->hasAttr(kCollabKernelAttr) ? callee : func::FuncOp();
+}
+
+FailureOr<unsigned>
+PhaseOutliner::buildKernel(ArrayRef<Operation *> range,
+                           llvm::MapVector<unsigned, Access> &binds,
+                           Extent &tiles, func::CallOp collabCall) {
   MLIRContext *ctx = phase.getContext();
   Location loc = range.front()->getLoc();
   OpBuilder mb(ctx);
@@ -255,20 +289,20 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
     for (Region &region : op->getRegions())
       getUsedValuesDefinedAbove(region, captured);
   }
-  llvm::MapVector<unsigned, Access> binds;
   IRMapping map;
-  materializedConstant = false;
   for (Value v : captured) {
     if (Operation *def = v.getDefiningOp(); def && inRange.count(def))
       continue;
-    if (!roots.isFree(v))
-      return range.front()->emitError(
+    if (!roots.isFree(v)) {
+      range.front()->emitError(
           "smepilot-form-dispatches: internal error: a dispatch uses a value "
           "of another dispatch");
+      return failure();
+    }
     materialize(b, v, map, bindings, constants, binds);
   }
 
-  Extent tiles{1, 0, -1};
+  tiles = Extent{1, 0, -1};
   auto forall = range.size() == 1 ? dyn_cast<scf::ForallOp>(range.front())
                                   : scf::ForallOp();
   std::optional<int64_t> lb, ub, step;
@@ -295,12 +329,24 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
     lb2.setInsertionPoint(loop.getBody()->getTerminator());
     for (Operation &op : forall.getBody()->without_terminator())
       lb2.clone(op, map);
+  } else if (collabCall) {
+    // The SME variant of a collab dispatch: one call for the kernel's whole
+    // tile range (the variant's last two operands).
+    unsigned n = collabCall.getNumOperands();
+    Value tb = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                          entry->getArgument(2));
+    Value te = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                          entry->getArgument(3));
+    map.map(collabCall.getOperand(n - 2), tb);
+    map.map(collabCall.getOperand(n - 1), te);
+    Operation *clone = b.clone(*collabCall, map);
+    clone->setOperand(n - 2, tb);
+    clone->setOperand(n - 1, te);
   } else {
     for (Operation *op : range)
       b.clone(*op, map);
   }
   func::ReturnOp::create(b, loc);
-  computeAccess(range, binds);
 
   // Deduplicate by the printed kernel.
   std::string text;
@@ -322,6 +368,19 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
     kernelIndexByText[text] = kernelIndex;
     kernelSyms.push_back(FlatSymbolRefAttr::get(ctx, kernelName));
   }
+  return kernelIndex;
+}
+
+LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
+                                          unsigned index) {
+  MLIRContext *ctx = phase.getContext();
+  llvm::MapVector<unsigned, Access> binds;
+  Extent tiles;
+  materializedConstant = false;
+  FailureOr<unsigned> kernelIndex = buildKernel(range, binds, tiles, {});
+  if (failed(kernelIndex))
+    return failure();
+  computeAccess(range, binds);
 
   // Bindings and dependencies.
   SmallVector<BindingAttr> bindingAttrs;
@@ -342,10 +401,63 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
       callsSME |= callee && callee->hasAttr(kSMEKernelAttr);
     });
   dispatches.push_back(DispatchAttr::get(
-      ctx, name + "_d" + std::to_string(index) + ":" + opName, kernelIndex,
-      /*smeKernel=*/callsSME ? int64_t(kernelIndex) : -1,
+      ctx,
+      name + "_d" + std::to_string(index) + ":" + opName + stageSuffix(range),
+      *kernelIndex,
+      /*smeKernel=*/callsSME ? int64_t(*kernelIndex) : -1,
       callsSME ? ExecMode::sme : ExecMode::cpu, /*smeShare=*/0,
       /*tileGranule=*/1, tiles.toAttr(ctx), bindingAttrs, deps,
+      /*readsState=*/materializedConstant));
+  return success();
+}
+
+LogicalResult PhaseOutliner::outlineCollab(func::CallOp call,
+                                           scf::ForallOp forall,
+                                           unsigned index) {
+  MLIRContext *ctx = phase.getContext();
+  auto plan =
+      collabVariant(call)->getAttrOfType<DictionaryAttr>(kCollabKernelAttr);
+  auto share = plan ? plan.getAs<IntegerAttr>("sme_share") : IntegerAttr();
+  auto granule = plan ? plan.getAs<IntegerAttr>("tile_granule") : IntegerAttr();
+  auto count = plan ? plan.getAs<IntegerAttr>("tiles") : IntegerAttr();
+  if (!share || !granule || !count)
+    return call.emitError("smepilot-form-dispatches: the collab variant has "
+                          "no sme_share, tile_granule and tiles");
+  // Both variants write the same buffer, the forall's tiles are the call's.
+  std::optional<unsigned> callOut =
+      roots.rootBuffer(call.getOperand(call.getNumOperands() - 3));
+  bool sameOut = false;
+  forall.walk([&](memref::SubViewOp view) {
+    sameOut |= callOut && roots.rootBuffer(view.getSource()) == callOut;
+  });
+  llvm::MapVector<unsigned, Access> binds;
+  Extent smeTiles, cpuTiles;
+  materializedConstant = false;
+  FailureOr<unsigned> smeKernel = buildKernel({call}, binds, smeTiles, call);
+  if (failed(smeKernel))
+    return failure();
+  FailureOr<unsigned> cpuKernel =
+      buildKernel({forall.getOperation()}, binds, cpuTiles, {});
+  if (failed(cpuKernel))
+    return failure();
+  if (!sameOut || cpuTiles.constant != -1 || cpuTiles.base != count.getInt())
+    return forall.emitError(
+        "smepilot-form-dispatches: internal error: the vector-core variant of "
+        "a collab op does not cover the SME variant's tiles of the same "
+        "buffer");
+  SmallVector<Operation *> both{call, forall};
+  computeAccess(both, binds);
+  SmallVector<BindingAttr> bindingAttrs;
+  SmallVector<std::pair<unsigned, Access>> accesses;
+  for (auto [buffer, access] : binds) {
+    bindingAttrs.push_back(BindingAttr::get(ctx, buffer, access));
+    accesses.push_back({buffer, access});
+  }
+  SmallVector<int64_t> deps = hazards.addDispatch(accesses);
+  dispatches.push_back(DispatchAttr::get(
+      ctx, name + "_d" + std::to_string(index) + ":collab" + stageSuffix(both),
+      *cpuKernel, int64_t(*smeKernel), ExecMode::collab, share.getInt(),
+      granule.getInt(), cpuTiles.toAttr(ctx), bindingAttrs, deps,
       /*readsState=*/materializedConstant));
   return success();
 }
@@ -375,6 +487,21 @@ LogicalResult PhaseOutliner::run() {
     while (j < work.size() && position[work[j]] <= end) {
       end = std::max(end, lastUse(work[j]));
       ++j;
+    }
+    // The call of a collab op's SME variant and the forall of its
+    // vector-core variant right after it are one dispatch.
+    if (j == i + 1 && collabVariant(work[i])) {
+      auto forall =
+          j < work.size() ? dyn_cast<scf::ForallOp>(work[j]) : scf::ForallOp();
+      if (!forall || lastUse(work[j]) != position[work[j]])
+        return work[i]->emitError(
+            "smepilot-form-dispatches: internal error: the SME variant of a "
+            "collab op is not followed by its vector-core variant");
+      if (failed(outlineCollab(cast<func::CallOp>(work[i]), forall,
+                               dispatchIndex++)))
+        return failure();
+      i = j + 1;
+      continue;
     }
     // A free op or temporary defined inside the span but used after it is
     // fine (re-materialized); a work op is not, and cannot be (the range

@@ -50,10 +50,9 @@ namespace {
 
 /// `d` with other kernels, bindings, dependencies and name.
 DispatchAttr rebuildDispatch(DispatchAttr d, StringRef name, int64_t kernel,
-                             ArrayRef<BindingAttr> bindings,
+                             int64_t smeKernel, ArrayRef<BindingAttr> bindings,
                              ArrayRef<int64_t> deps) {
-  return DispatchAttr::get(d.getContext(), name, kernel,
-                           d.getSmeKernel() >= 0 ? kernel : -1, d.getMode(),
+  return DispatchAttr::get(d.getContext(), name, kernel, smeKernel, d.getMode(),
                            d.getSmeShare(), d.getTileGranule(), d.getTiles(),
                            bindings, deps, d.getReadsState());
 }
@@ -240,8 +239,10 @@ void LoadTable::build(OpBuilder &b, Location loc) {
     StringRef op = d.attr.getName().rsplit(':').second;
     std::string name = "load_d" + std::to_string(i) + ":" +
                        (op.empty() ? d.attr.getName() : op).str();
-    dispatchAttrs.push_back(
-        rebuildDispatch(d.attr, name, d.kernel, bindings, d.deps));
+    // Load-time work is never a collab pair: one kernel for both fields.
+    dispatchAttrs.push_back(rebuildDispatch(
+        d.attr, name, d.kernel,
+        d.attr.getSmeKernel() >= 0 ? int64_t(d.kernel) : -1, bindings, d.deps));
   }
   auto table = DispatchTableOp::create(
       b, loc, b.getStringAttr(kLoadTableName), b.getArrayAttr(kernelSyms),
@@ -301,8 +302,9 @@ SmallVector<bool> classifyLoadTime(ArrayRef<BufferAttr> buffers,
     llvm::DenseSet<unsigned> readByPhase;
     bool changed = false;
     for (unsigned d = 0; d < nDispatches; ++d) {
-      bool ok =
-          !dispatches[d].getReadsState() && dispatches[d].getTiles().isFixed();
+      bool ok = !dispatches[d].getReadsState() &&
+                dispatches[d].getTiles().isFixed() &&
+                dispatches[d].getMode() != ExecMode::collab;
       for (BindingAttr binding : dispatches[d].getBindings()) {
         if (!ok)
           break;
@@ -410,6 +412,8 @@ void rebuildTable(DispatchTableOp table, ArrayRef<BufferAttr> buffers,
     for (BindingAttr binding : dispatches[d].getBindings())
       usedBuffers.insert(binding.getBuffer());
     usedKernels.insert(dispatches[d].getKernel());
+    if (dispatches[d].getSmeKernel() >= 0)
+      usedKernels.insert(dispatches[d].getSmeKernel());
   }
   SmallVector<int64_t> newBuffer(nBuffers, -1);
   SmallVector<Attribute> newBuffers;
@@ -467,9 +471,11 @@ void rebuildTable(DispatchTableOp table, ArrayRef<BufferAttr> buffers,
     for (int64_t dep : dispatches[d].getDeps())
       if (newDispatch[dep] >= 0)
         deps.push_back(newDispatch[dep]);
+    const int64_t sme = dispatches[d].getSmeKernel();
     newDispatches.push_back(
         rebuildDispatch(dispatches[d], dispatches[d].getName(),
-                        newKernel[dispatches[d].getKernel()], bindings, deps));
+                        newKernel[dispatches[d].getKernel()],
+                        sme >= 0 ? newKernel[sme] : -1, bindings, deps));
   }
   Builder b(ctx);
   table.setKernelsAttr(b.getArrayAttr(newKernelSyms));

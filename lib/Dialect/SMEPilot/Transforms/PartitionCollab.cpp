@@ -1,18 +1,85 @@
-//===- PartitionCollab.cpp - smepilot-partition-collab ---------------------===//
+//===- PartitionCollab.cpp - smepilot-partition-collab
+//---------------------===//
 //
-// Work in progress (issue 13): the pass is declared and wired into the SME
-// pipeline; it does not change the IR yet.
+// Both units on one operator. A contraction the Roofline model decided
+// `collab` (or, with `force-share`, every contraction the matrix unit can
+// run) gets one tile space over its output features n, shared by two
+// variants that the runtime runs at the same time (abi.h, mode collab):
+//
+//   tiles [0, split)           the SME variant, one call for the whole range;
+//   tiles [split, tile count)  the vector-core variant, split over the
+//                              vector-core workers;
+//
+// with split = floor(tiles * sme_share / 65536) rounded down to a multiple of
+// tile_granule, computed by the runtime. The SME variant always gets the
+// leading, regular region; the vector cores get the irregular tail (a partial
+// last tile, or tiles short of a granule) plus their balancing share.
+//
+// The tile space. Tiles are `T` output features wide, T a multiple of 8 (the
+// vector cores' register block along n) chosen for about `max-tiles` tiles.
+// The granule is the number of tiles one SME block covers at the profile's
+// streaming vector length: a block is 2 ZA tiles of SVL/32 32-bit
+// accumulators, SVL/16 columns (32 at 512 bits), so granule =
+// ceil(SVL/16 / T). The SME kernel itself is predicated along n, so the same
+// object stays correct at any run-time SVL; the granule only keeps its
+// blocks full at the profile's.
+//
+// The share. sme_share = the Roofline split's `sme_fraction` of the
+// decision, in parts per 65536 (`force-share` overrides it for tests).
+//
+// The rewrite, on tensors, for C[m, n] += A[m, k] W[n, k] (any operand
+// layout with one m, n and k dimension and no batch dimension, f32):
+//
+//   %at = linalg.transpose %A            // K-major, unless it already is
+//   %wt = linalg.transpose %W {smepilot.pack_at_load}   // a weight: once
+//   %s  = call @<caller>_collab<i>(%at, %wt, %C, %c0, %tiles)
+//   %r  = scf.forall (%t) in (tiles) shared_outs(%o = %s) {
+//           C[:, t*T : t*T+T] = A W[t*T : t*T+T, :]^T    // decision cpu
+//         } {smepilot.collab}
+//
+// `@<caller>_collab<i>(%at, %wt, %c, %tile_begin, %tile_end)` (attribute
+// `smepilot.collab` with the share, granule, tile size and tile count)
+// computes the columns of tiles [tile_begin, tile_end) with a K-major
+// contraction decided `sme`, which smepilot-tile-sme then outlines into a
+// streaming kernel. As tensors, the program computes every tile twice (the
+// call all of them, the forall all of them again), which is correct but
+// only a notation: smepilot-form-dispatches, after bufferization, makes the
+// call and the forall that follows it one dispatch of mode collab whose SME
+// kernel is the call with [tile_begin, tile_end) taken from the kernel's
+// own tile range and whose CPU kernel is the forall's body, so every tile is
+// computed exactly once, by one of the two variants.
+//
+// What is not partitioned. Batched contractions (attention's QK^T and PV,
+// whose n is the dynamic key length or whose work is split per head by
+// smepilot-pipeline-attention) keep their decision: a collab one still runs
+// whole on the faster unit (getSingleUnit). With `force-share`, ops that
+// cannot be split (no SME variant, dynamic n, fewer tiles than a granule)
+// are left to the vector cores' variant alone. A `collab` decision that
+// cannot be honoured (other element types than f32, a dynamic n, fewer
+// tiles than a granule, no streaming vector length to compute the granule
+// for) is an error naming the op.
 //
 //===----------------------------------------------------------------------===//
 
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
+#include "smepilot/Dialect/SMEPilot/IR/SMEPilot.h"
+
+#include "smepilot/Analysis/Roofline.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cmath>
 
 namespace mlir::smepilot {
 #define GEN_PASS_DEF_PARTITIONCOLLAB
@@ -23,8 +90,311 @@ using namespace mlir;
 using namespace mlir::smepilot;
 
 namespace {
-struct PartitionCollabPass : public smepilot::impl::PartitionCollabBase<PartitionCollabPass> {
-  using PartitionCollabBase::PartitionCollabBase;
-  void runOnOperation() override {}
+
+/// Output features per tile are a multiple of this (the vector cores'
+/// register block along n).
+constexpr int64_t kTileBlock = 8;
+
+/// A contraction that can be split: its loop dimensions and the split.
+struct CollabPlan {
+  unsigned m, n, k;
+  int64_t nSize;
+  int64_t tileSize, tiles, granule, share;
 };
+
+/// The position of loop dimension `dim` in the results of `map`, or -1.
+int64_t resultPos(AffineMap map, unsigned dim) {
+  for (unsigned i = 0; i < map.getNumResults(); ++i)
+    if (map.getResult(i) == getAffineDimExpr(dim, map.getContext()))
+      return i;
+  return -1;
+}
+
+bool hasMulAddBody(linalg::LinalgOp op) {
+  return llvm::all_of(op.getBlock()->without_terminator(), [](Operation &o) {
+    return isa<arith::MulFOp, arith::AddFOp>(o);
+  });
+}
+
+/// Why `op` has no collab variant, or "" when it has one: a 2-D f32
+/// contraction C[m, n] += A(m, k) B(n, k), operands in any order, with a
+/// static n.
+std::string whyNotSplittable(linalg::LinalgOp op, CollabPlan &plan) {
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::isaContractionOpInterface(op)
+          ? linalg::inferContractionDims(op)
+          : FailureOr<linalg::ContractionDimensions>(failure());
+  if (failed(dims) || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !op.hasPureTensorSemantics() || !hasMulAddBody(op))
+    return "it is not a matmul-like contraction on tensors";
+  if (!dims->batch.empty() || dims->m.size() != 1 || dims->n.size() != 1 ||
+      dims->k.size() != 1 || op.getNumLoops() != 3)
+    return "only 2-D contractions (one m, n and k dimension, no batch "
+           "dimension) are partitioned";
+  plan.m = dims->m[0];
+  plan.n = dims->n[0];
+  plan.k = dims->k[0];
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto reads = [&](AffineMap map, unsigned x) {
+    return map.getNumResults() == 2 && map.isProjectedPermutation() &&
+           resultPos(map, x) >= 0 && resultPos(map, plan.k) >= 0;
+  };
+  if (!reads(maps[0], plan.m) || !reads(maps[1], plan.n) ||
+      resultPos(maps[2], plan.m) != 0 || resultPos(maps[2], plan.n) != 1)
+    return "operands must be A(m, k), B(n, k) in any order and C[m, n]";
+  for (Value v : op->getOperands())
+    if (!getElementTypeOrSelf(v.getType()).isF32())
+      return "only f32 contractions are partitioned";
+  plan.nSize = op.getStaticLoopRanges()[plan.n];
+  if (ShapedType::isDynamic(plan.nSize))
+    return "its output features (n) are dynamic: the tile count must be "
+           "fixed";
+  return "";
+}
+
+/// `v` in the K-major layout [k, x] (`map` reads it): itself, or a
+/// linalg.transpose of it, marked to be packed at load when it reads a
+/// weight argument alone.
+Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map, unsigned k) {
+  if (resultPos(map, k) == 0)
+    return v;
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+  auto type = cast<RankedTensorType>(v.getType());
+  Value init = tensor::EmptyOp::create(b, loc, {sizes[1], sizes[0]},
+                                       type.getElementType());
+  auto transpose =
+      linalg::TransposeOp::create(b, loc, v, init, ArrayRef<int64_t>{1, 0});
+  if (isa<BlockArgument>(v) && isWeight(v))
+    transpose->setAttr("smepilot.pack_at_load", b.getUnitAttr());
+  return transpose.getResult()[0];
+}
+
+/// `decision` with another mode.
+DecisionAttr withMode(DecisionAttr d, ExecMode mode) {
+  return DecisionAttr::get(
+      d.getContext(), d.getKind(), d.getShapeClass(), d.getElem(), mode,
+      d.getFlops(), d.getWeightBytes(), d.getActBytes(), d.getIntensity(),
+      d.getCpuUs(), d.getSmeUs(), d.getCollabUs(), d.getSmeFraction(),
+      d.getBound(), d.getVectorization(), d.getReason(), d.getAssumed());
+}
+
+/// The SME variant: `@<caller>_collab<index>(at[K, M], wt[K, N], c[M, N],
+/// tile_begin, tile_end) -> c` computing the columns of tiles
+/// [tile_begin, tile_end).
+func::FuncOp buildSMEVariant(RewriterBase &rewriter, func::FuncOp caller,
+                             SymbolTable &symbols, unsigned index,
+                             linalg::LinalgOp op, Value at, Value wt,
+                             const CollabPlan &plan) {
+  MLIRContext *ctx = rewriter.getContext();
+  Location loc = op.getLoc();
+  Value c = op.getDpsInitOperand(0)->get();
+  Type indexType = rewriter.getIndexType();
+  auto fnType = rewriter.getFunctionType(
+      {at.getType(), wt.getType(), c.getType(), indexType, indexType},
+      {c.getType()});
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(caller);
+  auto fn = func::FuncOp::create(
+      rewriter, loc, (caller.getSymName() + "_collab" + Twine(index)).str(),
+      fnType);
+  fn.setPrivate();
+  fn->setAttr(kCollabKernelAttr,
+              rewriter.getDictionaryAttr({
+                  rewriter.getNamedAttr("sme_share",
+                                        rewriter.getI64IntegerAttr(plan.share)),
+                  rewriter.getNamedAttr(
+                      "tile_granule", rewriter.getI64IntegerAttr(plan.granule)),
+                  rewriter.getNamedAttr(
+                      "tile_size", rewriter.getI64IntegerAttr(plan.tileSize)),
+                  rewriter.getNamedAttr("tiles",
+                                        rewriter.getI64IntegerAttr(plan.tiles)),
+              }));
+  symbols.insert(fn);
+  Block *body = fn.addEntryBlock();
+  rewriter.setInsertionPointToStart(body);
+  Value fat = body->getArgument(0), fwt = body->getArgument(1),
+        fc = body->getArgument(2);
+  Value begin = body->getArgument(3), end = body->getArgument(4);
+
+  // Columns [begin * T, min(end * T, N)).
+  AffineExpr d0 = getAffineDimExpr(0, ctx);
+  OpFoldResult first = affine::makeComposedFoldedAffineApply(
+      rewriter, loc, d0 * plan.tileSize, {OpFoldResult(begin)});
+  OpFoldResult last = affine::makeComposedFoldedAffineMin(
+      rewriter, loc,
+      AffineMap::get(
+          1, 0, {d0 * plan.tileSize, getAffineConstantExpr(plan.nSize, ctx)},
+          ctx),
+      {OpFoldResult(end)});
+  AffineExpr d1 = getAffineDimExpr(1, ctx);
+  OpFoldResult width = affine::makeComposedFoldedAffineApply(
+      rewriter, loc, d1 - d0, {first, last});
+  OpFoldResult zero = rewriter.getIndexAttr(0);
+  OpFoldResult one = rewriter.getIndexAttr(1);
+  SmallVector<OpFoldResult> wtSizes = tensor::getMixedSizes(rewriter, loc, fwt);
+  SmallVector<OpFoldResult> cSizes = tensor::getMixedSizes(rewriter, loc, fc);
+  Value wtSlice = tensor::ExtractSliceOp::create(
+      rewriter, loc, fwt, ArrayRef<OpFoldResult>{zero, first},
+      ArrayRef<OpFoldResult>{wtSizes[0], width},
+      ArrayRef<OpFoldResult>{one, one});
+  Value cSlice = tensor::ExtractSliceOp::create(
+      rewriter, loc, fc, ArrayRef<OpFoldResult>{zero, first},
+      ArrayRef<OpFoldResult>{cSizes[0], width},
+      ArrayRef<OpFoldResult>{one, one});
+
+  AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
+             dk = getAffineDimExpr(2, ctx);
+  SmallVector<AffineMap> kMajorMaps{AffineMap::get(3, 0, {dk, dm}, ctx),
+                                    AffineMap::get(3, 0, {dk, dn}, ctx),
+                                    AffineMap::get(3, 0, {dm, dn}, ctx)};
+  NamedAttribute mapsAttr(rewriter.getStringAttr("indexing_maps"),
+                          rewriter.getAffineMapArrayAttr(kMajorMaps));
+  auto matmul = linalg::MatmulOp::create(
+      rewriter, loc, TypeRange{cSlice.getType()}, ValueRange{fat, wtSlice},
+      ValueRange{cSlice}, ArrayRef<NamedAttribute>{mapsAttr});
+  if (auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName))
+    matmul->setAttr(DecisionAttr::kAttrName, withMode(d, ExecMode::sme));
+  else
+    matmul->setAttr("smepilot.collab_part", rewriter.getStringAttr("sme"));
+  Value updated =
+      tensor::InsertSliceOp::create(rewriter, loc, matmul->getResult(0), fc,
+                                    ArrayRef<OpFoldResult>{zero, first},
+                                    ArrayRef<OpFoldResult>{cSizes[0], width},
+                                    ArrayRef<OpFoldResult>{one, one});
+  func::ReturnOp::create(rewriter, loc, updated);
+  return fn;
+}
+
+struct PartitionCollabPass
+    : public smepilot::impl::PartitionCollabBase<PartitionCollabPass> {
+  using PartitionCollabBase::PartitionCollabBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (forceShare < -1 || forceShare > int64_t(SMEShareOne)) {
+      module.emitError("smepilot-partition-collab: force-share ")
+          << int64_t(forceShare)
+          << " is out of range (0..65536 parts per 65536, or -1)";
+      return signalPassFailure();
+    }
+    if (maxTiles < 1) {
+      module.emitError("smepilot-partition-collab: max-tiles must be >= 1");
+      return signalPassFailure();
+    }
+    TargetAttr target = TargetAttr::lookup(module);
+    int64_t svl = svlBits;
+    if (svl == 0 && target && target.hasMatrixUnit())
+      svl = target.getSvlBits();
+    if (svlBits < 0 || (svlBits > 0 && (svlBits % 128 != 0))) {
+      module.emitError("smepilot-partition-collab: svl-bits ")
+          << int64_t(svlBits) << " is not a positive multiple of 128";
+      return signalPassFailure();
+    }
+
+    SymbolTable symbols(module);
+    IRRewriter rewriter(&getContext());
+    bool failedAny = false;
+    for (func::FuncOp fn : llvm::to_vector(module.getOps<func::FuncOp>())) {
+      if (fn.isExternal() || fn->hasAttr(kSMEKernelAttr) ||
+          fn->hasAttr(kCollabKernelAttr))
+        continue;
+      SmallVector<linalg::LinalgOp> candidates;
+      fn.walk([&](linalg::LinalgOp op) {
+        auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName);
+        bool collab = d && d.getMode() == ExecMode::collab;
+        if (collab ||
+            (forceShare >= 0 && linalg::isaContractionOpInterface(op)))
+          candidates.push_back(op);
+      });
+      unsigned index = 0;
+      for (linalg::LinalgOp op : candidates) {
+        auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName);
+        const bool decided = d && d.getMode() == ExecMode::collab;
+        CollabPlan plan;
+        std::string why = whyNotSplittable(op, plan);
+        if (why.empty() && svl == 0)
+          why = "no streaming vector length to compute the tile granule for "
+                "(the module's profile has no matrix unit; set svl-bits)";
+        if (why.empty()) {
+          plan.tileSize = std::max<int64_t>(
+              kTileBlock, llvm::alignTo(llvm::divideCeil(plan.nSize, maxTiles),
+                                        kTileBlock));
+          plan.tiles = llvm::divideCeil(plan.nSize, plan.tileSize);
+          plan.granule = llvm::divideCeil(svl / 16, plan.tileSize);
+          if (plan.granule > plan.tiles)
+            why = "its " + std::to_string(plan.tiles) + " tiles of " +
+                  std::to_string(plan.tileSize) +
+                  " output features are fewer than one SME granule (" +
+                  std::to_string(plan.granule) + " tiles at " +
+                  std::to_string(svl) + "-bit SVL)";
+        }
+        if (!why.empty()) {
+          // A batched contraction keeps its decision (getSingleUnit);
+          // forced partitioning skips what it cannot split.
+          if (!decided || op.getNumLoops() > 3)
+            continue;
+          op->emitOpError("smepilot-partition-collab: cannot split this "
+                          "collab op between the units: ")
+              << why;
+          failedAny = true;
+          continue;
+        }
+        if (forceShare >= 0)
+          plan.share = forceShare;
+        else
+          plan.share = std::clamp<int64_t>(
+              int64_t(std::llround(d.getSmeFraction() * SMEShareOne)), 0,
+              SMEShareOne);
+        partition(rewriter, fn, symbols, index++, op, plan);
+      }
+    }
+    if (failedAny)
+      signalPassFailure();
+  }
+
+  static constexpr int64_t SMEShareOne = 65536;
+
+  void partition(RewriterBase &rewriter, func::FuncOp fn, SymbolTable &symbols,
+                 unsigned index, linalg::LinalgOp op, const CollabPlan &plan) {
+    Location loc = op.getLoc();
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    rewriter.setInsertionPoint(op);
+    Value at = toKMajor(rewriter, loc, op.getDpsInputOperand(0)->get(), maps[0],
+                        plan.k);
+    Value wt = toKMajor(rewriter, loc, op.getDpsInputOperand(1)->get(), maps[1],
+                        plan.k);
+    func::FuncOp variant =
+        buildSMEVariant(rewriter, fn, symbols, index, op, at, wt, plan);
+    rewriter.setInsertionPoint(op);
+    Value first = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value count = arith::ConstantIndexOp::create(rewriter, loc, plan.tiles);
+    auto call = func::CallOp::create(
+        rewriter, loc, variant,
+        ValueRange{at, wt, op.getDpsInitOperand(0)->get(), first, count});
+
+    // The vector-core variant: the op itself on the call's result, tiled.
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getDpsInitsMutable()[0].set(call.getResult(0));
+      if (auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName))
+        op->setAttr(DecisionAttr::kAttrName, withMode(d, ExecMode::cpu));
+      op->setAttr("smepilot.collab_part", rewriter.getStringAttr("cpu"));
+    });
+    SmallVector<OpFoldResult> sizes(op.getNumLoops(), rewriter.getIndexAttr(0));
+    sizes[plan.n] = rewriter.getIndexAttr(plan.tileSize);
+    scf::SCFTilingOptions options;
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+    options.setTileSizes(sizes);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled) || tiled->loops.size() != 1) {
+      op->emitOpError("smepilot-partition-collab: cannot tile n by ")
+          << plan.tileSize;
+      return signalPassFailure();
+    }
+    rewriter.replaceOp(op, tiled->replacements);
+    Operation *forall = tiled->loops.front().getOperation();
+    forall->setAttr(kCollabKernelAttr, variant->getAttr(kCollabKernelAttr));
+  }
+};
+
 } // namespace

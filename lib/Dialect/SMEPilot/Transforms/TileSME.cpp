@@ -453,6 +453,28 @@ bool isForSME(Operation *op) {
   return getSingleUnit(decision) == ExecMode::sme;
 }
 
+/// Tiles the K-major f32 contraction of a collab op's SME variant in place
+/// and marks the function an SME kernel.
+LogicalResult tileCollabVariant(RewriterBase &rewriter, func::FuncOp fn) {
+  SmallVector<linalg::MatmulOp> matmuls;
+  fn.walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
+  if (matmuls.size() != 1)
+    return fn.emitError("smepilot-tile-sme: the SME variant of a collab op "
+                        "must hold exactly one linalg.matmul");
+  std::string why;
+  FailureOr<SMEContraction> contraction = matchSMEContraction(matmuls[0], why);
+  if (failed(contraction))
+    return matmuls[0]->emitOpError("smepilot-tile-sme: ") << why;
+  if (contraction->kind.kStep != 1 || !contraction->batch.empty())
+    return matmuls[0]->emitOpError(
+        "smepilot-tile-sme: the SME variant of a collab op must be a 2-D f32 "
+        "contraction");
+  fn->setAttr(kSMEKernelAttr, rewriter.getUnitAttr());
+  if (failed(tileAndVectorizeForSME(rewriter, matmuls[0], 1)))
+    return failure();
+  return lowerToOuterProducts(fn);
+}
+
 struct TileSMEPass : public smepilot::impl::TileSMEBase<TileSMEPass> {
   using TileSMEBase::TileSMEBase;
 
@@ -469,12 +491,23 @@ struct TileSMEPass : public smepilot::impl::TileSMEBase<TileSMEPass> {
     for (func::FuncOp fn : llvm::to_vector(module.getOps<func::FuncOp>())) {
       if (fn.isExternal() || fn->hasAttr(kSMEKernelAttr))
         continue;
+      if (fn->hasAttr(kCollabKernelAttr)) {
+        // The SME variant of a collab op (smepilot-partition-collab): its
+        // contraction is already K-major on slices of the function's
+        // arguments, so it is tiled in place and the function itself
+        // becomes the streaming kernel (no copies of the slices at a call
+        // boundary).
+        if (failed(tileCollabVariant(rewriter, fn)))
+          failedAny = true;
+        continue;
+      }
       SmallVector<linalg::LinalgOp> selected;
       // Every op decided sme (an error if it is not a contraction the
       // matrix unit can run); with all-contractions, every contraction.
       fn.walk([&](linalg::LinalgOp op) {
         if (isForSME(op) ||
-            (allContractions && linalg::isaContractionOpInterface(op)))
+            (allContractions && linalg::isaContractionOpInterface(op) &&
+             !op->hasAttr("smepilot.collab_part")))
           selected.push_back(op);
       });
       unsigned index = 0;

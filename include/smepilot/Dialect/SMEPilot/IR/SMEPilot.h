@@ -106,10 +106,11 @@ inline constexpr llvm::StringLiteral kNameAttr = "smepilot.name";
 /// traffic; dispatch formation moves work that reads nothing else into the
 /// load table (abi.h), run once.
 inline constexpr llvm::StringLiteral kWeightAttr = "smepilot.weight";
-/// The one unit that runs an op, cpu or sme, until collab partitioning
-/// (smepilot-partition-collab) exists: a collab decision goes whole to the
-/// unit the Roofline model predicts faster on its own, so that it is tiled
-/// and vectorized for that unit instead of left to scalar loops. No decision
+/// The one unit that runs an op, cpu or sme, when it is not split between
+/// both: smepilot-partition-collab splits 2-D contractions; a collab
+/// decision it leaves (a batched contraction) goes whole to the unit the
+/// Roofline model predicts faster on its own, so that it is tiled and
+/// vectorized for that unit instead of left to scalar loops. No decision
 /// means cpu.
 inline ExecMode getSingleUnit(DecisionAttr decision) {
   if (!decision || decision.getMode() == ExecMode::cpu)
@@ -123,6 +124,17 @@ inline ExecMode getSingleUnit(DecisionAttr decision) {
 /// Marks a function smepilot-tile-sme outlined: a streaming (SME) kernel,
 /// called from normal-mode code. Dispatch formation keeps such calls.
 inline constexpr llvm::StringLiteral kSMEKernelAttr = "smepilot.sme_kernel";
+/// On the SME variant of a collab op (smepilot-partition-collab), a function
+/// `(at, wt, c, tile_begin, tile_end) -> c`, and on the scf.forall of its
+/// vector-core variant: a dictionary with `sme_share`, `tile_granule`,
+/// `tile_size` and `tiles` (i64). Dispatch formation keeps calls to such a
+/// function and makes the call and the forall after it one collab dispatch.
+inline constexpr llvm::StringLiteral kCollabKernelAttr = "smepilot.collab";
+/// On an op: the stage of a pipelined computation it belongs to
+/// (smepilot-pipeline-attention: "attn.qk.h0", "attn.softmax.h0", ...).
+/// Dispatch formation appends it to the dispatch's name ("...@attn.qk.h0"),
+/// which is how a runtime tells pipelined dispatches apart.
+inline constexpr llvm::StringLiteral kStageAttr = "smepilot.stage";
 /// The load table (abi.h): `smepilot.dispatch_table @load` with this unit
 /// attribute holds the work on weights alone, run once by the runtime.
 inline constexpr llvm::StringLiteral kLoadTableName = "load";
