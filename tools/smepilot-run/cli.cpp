@@ -221,6 +221,17 @@ std::string usage() {
          "(default: bf16 or\n"
          "                            f16 for BF16/F16 weights, else f32), "
          "f32, bf16, f16\n"
+         "       --force-share N      split every SME-capable projection "
+         "between the matrix\n"
+         "                            unit and the vector cores, N/65536 of "
+         "its tiles on SME\n"
+         "                            (0..65536; default: the profile's "
+         "collab choices)\n"
+         "       --pipeline-attention prefill attention per head: QK^T and "
+         "PV on SME, softmax\n"
+         "                            on the vector cores, overlapped "
+         "(default: where the\n"
+         "                            profile puts QK^T or PV on SME)\n"
          "       --ignore-eos         keep generating after an "
          "end-of-generation token\n"
          "\n"
@@ -472,6 +483,10 @@ status parse_option(arg_reader &r, options &o) {
     return r.take(o.profile);
   if (r.is(nullptr, "--sme-all"))
     return r.flag(o.sme_all);
+  if (r.is(nullptr, "--force-share"))
+    return r.take_int(o.force_share, 0, 65536);
+  if (r.is(nullptr, "--pipeline-attention"))
+    return r.flag(o.pipeline_attention);
   if (r.is(nullptr, "--sme-type")) {
     SMEPILOT_RT_RETURN_IF_ERROR(r.take(o.sme_type));
     if (o.sme_type != "auto" && o.sme_type != "f32" && o.sme_type != "bf16" &&
@@ -603,6 +618,10 @@ result<options> parse_args(int argc, char **argv) {
     if (o.target.empty())
       return status::error(
           "--emit-object needs --target NAME (sme-sve or sme2-nosve)");
+    if (o.sme_all && o.force_share >= 0)
+      return status::error(
+          "--sme-all and --force-share contradict each other (every "
+          "contraction whole on SME, or split between both units)");
     return o; // no prompt: nothing is generated
   }
   SMEPILOT_RT_RETURN_IF_ERROR(check_generation_options(o));

@@ -45,6 +45,12 @@ struct options {
   /// --sme-type TYPE: what an SME projection computes in: auto (the type of
   /// the model's BF16/F16 projection weights, else f32), f32, bf16 or f16.
   std::string sme_type = "auto";
+  /// --force-share N: every SME-capable projection split between both units
+  /// with N/65536 of its tiles on SME (-1: the profile's collab choices).
+  int64_t force_share = -1;
+  /// --pipeline-attention: prefill attention pipelined per head whatever the
+  /// profile says.
+  bool pipeline_attention = false;
   bool verbose = false;
   /// -r/--reverse-prompt TEXT (repeatable): generation stops as soon as the
   /// generated text contains one of these.

@@ -623,6 +623,8 @@ int emit_object(const run::options &o) {
   aot.profile = o.profile;
   aot.sme_all = o.sme_all;
   aot.sme_type = o.sme_type;
+  aot.force_share = o.force_share;
+  aot.pipeline_attention = o.pipeline_attention;
   aot.dump_mlir_dir = o.dump_mlir;
   aot.verbose = o.verbose;
   status st = run::emit_object(**file, eo, aot);
