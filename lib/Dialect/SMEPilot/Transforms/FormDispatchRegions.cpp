@@ -31,6 +31,19 @@
 // bufferization then reuses for both) is replaced by a
 // `bufferization.alloc_tensor` here.
 //
+// Stages. An op of a pipelined schedule (smepilot-pipeline-attention) carries
+// `smepilot.stage`, which its scf.forall must carry too: dispatch formation
+// names dispatches after it. The passes in between rebuild ops without their
+// discardable attributes (linalg-generalize-named-ops on fills and
+// transposes, linalg-fuse-elementwise-ops on fused generics, the calls
+// smepilot-tile-sme puts in place of SME contractions), but the per-head
+// `tensor.empty` results survive with theirs. So an op without a stage takes
+// the one of what it writes into: its init's producer (through fills), and
+// for a call of an SME kernel its accumulator (the last operand). Calls lose
+// their attributes again in one-shot bufferization, so the SME kernel
+// function (smepilot-tile-sme outlines one per contraction) carries the stage
+// of its call as well.
+//
 // Tile size. About `max-tiles` tiles of the dimension, rounded up to the
 // block the vectorized tile works in (the `vector-width` lanes when the
 // dimension is the op's innermost loop, 8 output rows for a contraction's n,
@@ -152,6 +165,26 @@ void useOwnBuffers(RewriterBase &rewriter, linalg::LinalgOp op) {
   }
 }
 
+/// The pipeline stage of `op`: its own `smepilot.stage`, else the stage of
+/// the value it writes into (see the file comment); null when none.
+StringAttr getStage(Operation *op, unsigned depth = 0) {
+  if (!op || depth > 8)
+    return {};
+  if (auto stage = op->getAttrOfType<StringAttr>(kStageAttr))
+    return stage;
+  Value written;
+  if (auto dps = dyn_cast<DestinationStyleOpInterface>(op)) {
+    if (dps.getNumDpsInits() > 0)
+      written = dps.getDpsInits()[0];
+  } else if (auto call = dyn_cast<func::CallOp>(op)) {
+    auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
+    if (callee && callee->hasAttr(kSMEKernelAttr) && call.getNumOperands() > 0)
+      written = call.getOperands().back();
+  }
+  return written ? getStage(written.getDefiningOp(), depth + 1) : StringAttr();
+}
+
 /// Wraps `op` in an scf.forall over `choice`; returns the forall.
 FailureOr<scf::ForallOp> wrapInForall(RewriterBase &rewriter,
                                       linalg::LinalgOp op, TileChoice choice) {
@@ -199,10 +232,26 @@ struct FormDispatchRegionsPass
       if (func.isExternal())
         continue;
       SmallVector<linalg::LinalgOp> ops;
-      for (Operation &op : func.getBody().front())
+      SmallVector<std::pair<Operation *, StringAttr>> staged;
+      for (Operation &op : func.getBody().front()) {
         if (auto linalgOp = dyn_cast<linalg::LinalgOp>(&op))
           if (linalgOp.hasPureTensorSemantics())
             ops.push_back(linalgOp);
+        if (isa<linalg::LinalgOp, func::CallOp>(op))
+          if (StringAttr stage = getStage(&op))
+            staged.push_back({&op, stage});
+      }
+      // Stages first: wrapping replaces ops and their inits. One-shot
+      // bufferization rebuilds calls without their attributes, so an SME
+      // kernel (one per contraction) carries its call's stage itself.
+      for (auto [op, stage] : staged) {
+        op->setAttr(kStageAttr, stage);
+        if (auto call = dyn_cast<func::CallOp>(op))
+          if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+              callee && callee->hasAttr(kSMEKernelAttr) &&
+              !callee->hasAttr(kStageAttr))
+            callee->setAttr(kStageAttr, stage);
+      }
       for (linalg::LinalgOp op : ops) {
         if (readsWeightsOnly(op, func))
           useOwnBuffers(rewriter, op);
@@ -210,11 +259,15 @@ struct FormDispatchRegionsPass
             chooseTile(op, maxTiles, vectorWidth);
         if (!choice)
           continue;
-        if (failed(wrapInForall(rewriter, op, *choice))) {
+        StringAttr stage = op->getAttrOfType<StringAttr>(kStageAttr);
+        FailureOr<scf::ForallOp> forall = wrapInForall(rewriter, op, *choice);
+        if (failed(forall)) {
           op.emitError("smepilot-form-dispatch-regions: cannot tile dimension ")
               << choice->dim << " by " << choice->size;
           return signalPassFailure();
         }
+        if (stage)
+          (*forall)->setAttr(kStageAttr, stage);
       }
     }
   }

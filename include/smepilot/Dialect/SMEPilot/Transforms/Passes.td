@@ -303,13 +303,36 @@ def PartitionCollab : Pass<"smepilot-partition-collab", "ModuleOp"> {
 }
 
 def PipelineAttention : Pass<"smepilot-pipeline-attention", "ModuleOp"> {
-  let summary = "Split prefill attention into per-head QK^T / softmax / PV stages";
+  let summary = "Split attention into per-head QK^T / softmax / PV stages";
   let description = [{
-    Prefill attention (QK^T, mask + softmax, PV over KV heads) becomes, per
-    KV head, QK^T on the matrix unit, mask and softmax on the vector cores
-    and PV on the matrix unit: separate ops, hence separate dispatches,
-    whose dependencies let head h+1's QK^T run while head h's softmax runs
-    (docs/sme-path.md).
+    Attention as the graph builder emits it -- a head-batched QK^T
+    contraction, head-parallel mask and softmax ops, a head-batched PV
+    contraction reading the probabilities -- becomes, per KV head h and in
+    program order, three stages whose ops carry `smepilot.stage`:
+    `attn.qk.h<h>` (K-major copies of the head's Q and K slices and QK^T,
+    decided sme), `attn.softmax.h<h>` (the mask and softmax cloned on the
+    head's slices, decided cpu) and `attn.pv.h<h>` (PV, decided sme, into an
+    accumulator of its own inserted into slice h of the output). Every
+    per-head result gets a tensor of its own, so after bufferization no
+    buffer is shared between heads and the dispatch dependencies let head
+    h+1's QK^T run on the matrix unit while head h's softmax runs on the
+    vector cores. Decisions are split evenly between the heads.
+
+    Before (decisions elided):
+      %s = linalg.batch_matmul ins(%q, %k : tensor<2x8x4xf32>, tensor<2x?x4xf32>) ...
+      %p = <mask and softmax on tensor<2x8x?xf32>>
+      %o = linalg.batch_matmul ins(%p, %v : tensor<2x8x?xf32>, tensor<2x?x4xf32>) ...
+    After, for each h in {0, 1}:
+      %qt = linalg.transpose ins(<slice h of %q> ...) {smepilot.stage = "attn.qk.hH"}
+      %s = linalg.batch_matmul (K-major maps) ... {smepilot.stage = "attn.qk.hH"}
+      ... softmax on tensor<1x8x?xf32> ... {smepilot.stage = "attn.softmax.hH"}
+      %a = linalg.batch_matmul ... {smepilot.stage = "attn.pv.hH"}
+      %o = tensor.insert_slice %a into %o[h, 0, 0] ...
+
+    Applied when QK^T or PV is decided sme, or collab in a prefill phase
+    (`smepilot.chunk` > 1 on the function or on every phase calling it), or
+    always with `force`; anything that is not the pattern is left alone
+    (docs/sme-path.md, "smepilot-pipeline-attention").
   }];
   let options = [
     Option<"force", "force", "bool", /*default=*/"false",
