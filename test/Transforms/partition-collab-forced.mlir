@@ -35,6 +35,13 @@
 // CHECK:         %[[AT:.*]] = linalg.transpose ins(%arg0
 // CHECK-NOT:     linalg.transpose
 // CHECK:         call @kn_collab0(%[[AT]], %arg1,
+// Only top-level ops become dispatches: a contraction nested in a loop (as
+// the MoE experts' are) is left alone.
+// CHECK-LABEL: func.func @nested(
+// CHECK-NOT:     call
+// CHECK:         scf.for
+// CHECK:           linalg.matmul
+// CHECK-NOT:     scf.forall
 // Attention's batched contractions are not partitioned.
 // CHECK-LABEL: func.func @batched(
 // CHECK-NOT:     call
@@ -68,6 +75,19 @@ func.func @kn(%x: tensor<4x32xf32>, %w: tensor<32x256xf32> {smepilot.weight},
   %r = linalg.matmul indexing_maps = [#mk, #kn, #mn]
          ins(%x, %w : tensor<4x32xf32>, tensor<32x256xf32>)
          outs(%c : tensor<4x256xf32>) -> tensor<4x256xf32>
+  return %r : tensor<4x256xf32>
+}
+
+func.func @nested(%x: tensor<4x32xf32>, %w: tensor<256x32xf32> {smepilot.weight},
+                  %c: tensor<4x256xf32>, %n: index) -> tensor<4x256xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %c) -> tensor<4x256xf32> {
+    %m = linalg.matmul indexing_maps = [#mk, #nk, #mn]
+           ins(%x, %w : tensor<4x32xf32>, tensor<256x32xf32>)
+           outs(%acc : tensor<4x256xf32>) -> tensor<4x256xf32>
+    scf.yield %m : tensor<4x256xf32>
+  }
   return %r : tensor<4x256xf32>
 }
 

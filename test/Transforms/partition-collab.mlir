@@ -37,17 +37,17 @@
 // PHONE-SAME:    smepilot.collab = {sme_share = 29753 : i64, tile_granule = 1 : i64, tile_size = 128 : i64, tiles = 64 : i64}
 
 // In the caller: the activation and the weight made K-major (the weight's
-// transpose packed once, at load), the SME variant called for every tile
-// (as tensors; dispatch formation gives it its share), then the vector cores'
-// variant over the same tiles on the call's result.
+// transpose packed once, at load), the SME variant called for the empty
+// range [0, 0), then the vector cores' variant over every tile on the
+// call's result: as written, each tile is computed once, by the vector
+// cores; dispatch formation gives each variant its share.
 // CHECK-LABEL: func.func @llama1b(
 // CHECK:         %[[FILL:.*]] = linalg.fill
 // CHECK:         %[[XT:.*]] = linalg.transpose ins(%arg0 : tensor<128x2048xf32>) {{.*}} permutation = [1, 0]
 // CHECK-NOT:     pack_at_load
 // CHECK:         %[[WPACK:.*]] = linalg.transpose ins(%arg1 : tensor<2048x2048xf32>) {{.*}} permutation = [1, 0] {smepilot.pack_at_load}
-// CHECK-DAG:     %[[C0:.*]] = arith.constant 0 : index
-// CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
-// CHECK:         %[[SME:.*]] = call @llama1b_collab0(%[[XT]], %[[WPACK]], %[[FILL]], %[[C0]], %[[C64]])
+// CHECK:         %[[C0:.*]] = arith.constant 0 : index
+// CHECK:         %[[SME:.*]] = call @llama1b_collab0(%[[XT]], %[[WPACK]], %[[FILL]], %[[C0]], %[[C0]])
 // CHECK:         %[[CPU:.*]] = scf.forall (%[[T:.*]]) = (0) to (2048) step (32) shared_outs(%[[O:.*]] = %[[SME]])
 // CHECK:           tensor.extract_slice %arg1[%[[T]], 0] [32, 2048] [1, 1]
 // CHECK:           linalg.matmul {{.*}}smepilot.collab_part = "cpu", smepilot.decision = #smepilot.decision<{{.*}}mode = cpu

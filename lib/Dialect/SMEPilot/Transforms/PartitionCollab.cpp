@@ -32,7 +32,7 @@
 //
 //   %at = linalg.transpose %A            // K-major, unless it already is
 //   %wt = linalg.transpose %W {smepilot.pack_at_load}   // a weight: once
-//   %s  = call @<caller>_collab<i>(%at, %wt, %C, %c0, %tiles)
+//   %s  = call @<caller>_collab<i>(%at, %wt, %C, %c0, %c0)
 //   %r  = scf.forall (%t) in (tiles) shared_outs(%o = %s) {
 //           C[:, t*T : t*T+T] = A W[t*T : t*T+T, :]^T    // decision cpu
 //         } {smepilot.collab}
@@ -41,23 +41,26 @@
 // `smepilot.collab` with the share, granule, tile size and tile count)
 // computes the columns of tiles [tile_begin, tile_end) with a K-major
 // contraction decided `sme`, which smepilot-tile-sme then outlines into a
-// streaming kernel. As tensors, the program computes every tile twice (the
-// call all of them, the forall all of them again), which is correct but
-// only a notation: smepilot-form-dispatches, after bufferization, makes the
-// call and the forall that follows it one dispatch of mode collab whose SME
-// kernel is the call with [tile_begin, tile_end) taken from the kernel's
-// own tile range and whose CPU kernel is the forall's body, so every tile is
-// computed exactly once, by one of the two variants.
+// streaming kernel. As written, the call computes the empty range [0, 0)
+// and the forall every tile: the program is the vector cores' alone, and
+// correct as it stands (both variants accumulate into C, so a tile must
+// never be computed twice). smepilot-form-dispatches, after bufferization,
+// makes the call and the forall right after it one dispatch of mode collab
+// whose SME kernel is the call with [tile_begin, tile_end) taken from the
+// kernel's own tile range and whose CPU kernel is the forall's body: every
+// tile is computed exactly once, by one of the two variants.
 //
-// What is not partitioned. Batched contractions (attention's QK^T and PV,
-// whose n is the dynamic key length or whose work is split per head by
-// smepilot-pipeline-attention) keep their decision: a collab one still runs
-// whole on the faster unit (getSingleUnit). With `force-share`, ops that
-// cannot be split (no SME variant, dynamic n, fewer tiles than a granule)
-// are left to the vector cores' variant alone. A `collab` decision that
-// cannot be honoured (other element types than f32, a dynamic n, fewer
-// tiles than a granule, no streaming vector length to compute the granule
-// for) is an error naming the op.
+// What is not partitioned. Only ops at the top level of a function become
+// dispatches of their own, so ops nested in loops or conditionals (the MoE
+// experts' projections, per selected expert) are left alone, as are batched
+// contractions (attention's QK^T and PV, whose n is the dynamic key length or
+// whose work is split per head by smepilot-pipeline-attention) keep their
+// decision: a collab one still runs whole on the faster unit (getSingleUnit).
+// With `force-share`, ops that cannot be split (no SME variant, dynamic n,
+// fewer tiles than a granule) are left to the vector cores' variant alone. A
+// `collab` decision that cannot be honoured (other element types than f32, a
+// dynamic n, fewer tiles than a granule, no streaming vector length to compute
+// the granule for) is an error naming the op.
 //
 //===----------------------------------------------------------------------===//
 
@@ -300,6 +303,10 @@ struct PartitionCollabPass
         continue;
       SmallVector<linalg::LinalgOp> candidates;
       fn.walk([&](linalg::LinalgOp op) {
+        // Only top-level ops become dispatches; nested ones (in loops or
+        // conditionals) run inside another dispatch's kernel.
+        if (op->getParentOp() != fn.getOperation())
+          return;
         auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName);
         bool collab = d && d.getMode() == ExecMode::collab;
         if (collab ||
@@ -366,11 +373,12 @@ struct PartitionCollabPass
     func::FuncOp variant =
         buildSMEVariant(rewriter, fn, symbols, index, op, at, wt, plan);
     rewriter.setInsertionPoint(op);
-    Value first = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value count = arith::ConstantIndexOp::create(rewriter, loc, plan.tiles);
+    // The empty range: as written, the vector cores compute every tile
+    // (dispatch formation gives each variant its share).
+    Value none = arith::ConstantIndexOp::create(rewriter, loc, 0);
     auto call = func::CallOp::create(
         rewriter, loc, variant,
-        ValueRange{at, wt, op.getDpsInitOperand(0)->get(), first, count});
+        ValueRange{at, wt, op.getDpsInitOperand(0)->get(), none, none});
 
     // The vector-core variant: the op itself on the call's result, tiled.
     rewriter.modifyOpInPlace(op, [&] {

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Reads an executor trace (smepilot-run --trace FILE: Chrome trace events,
+one per kernel call with args phase, dispatch, unit, tiles, start_ns, end_ns)
+and reports how many collab dispatch runs had their SME range and a CPU
+range executing at the same time, and how many pipelined dispatches
+(names with "@attn.") ran. Fails unless at least MIN_OVERLAPS collab runs
+overlapped.
+
+    trace_overlap.py TRACE.json MIN_OVERLAPS
+"""
+import json
+import sys
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    with open(sys.argv[1]) as f:
+        events = json.load(f)["traceEvents"]
+    minimum = int(sys.argv[2])
+    # One run of a dispatch = its calls between two runs of the phase: group
+    # by (phase, dispatch) and split at gaps, by pairing each SME call with
+    # the CPU calls of the same dispatch that overlap it in time.
+    sme, cpu = {}, {}
+    pipelined = 0
+    for e in events:
+        a = e.get("args", {})
+        if "dispatch" not in a:
+            continue
+        key = (a["phase"], a["dispatch"])
+        span = (a["start_ns"], a["end_ns"])
+        (sme if a["unit"] == "sme" else cpu).setdefault(key, []).append(span)
+        if "@attn." in e.get("name", ""):
+            pipelined += 1
+    collab_runs = overlapped = 0
+    for key, spans in sme.items():
+        if key not in cpu:
+            continue
+        for begin, end in spans:
+            collab_runs += 1
+            if any(b < end and begin < e for b, e in cpu[key]):
+                overlapped += 1
+    print(f"collab SME ranges: {collab_runs}, overlapping a CPU range of the "
+          f"same dispatch: {overlapped}; pipelined kernel calls: {pipelined}")
+    if overlapped < minimum:
+        sys.exit(f"FAIL: fewer than {minimum} overlapping collab runs")
+
+
+if __name__ == "__main__":
+    main()
