@@ -244,8 +244,14 @@ static std::string stageSuffix(ArrayRef<Operation *> range) {
   std::string stage;
   for (Operation *top : range)
     top->walk([&](Operation *op) {
-      if (auto s = op->getAttrOfType<StringAttr>(kStageAttr);
-          s && stage.empty())
+      auto s = op->getAttrOfType<StringAttr>(kStageAttr);
+      // Bufferization rebuilds calls without their attributes: an SME
+      // kernel carries the stage of its call itself.
+      if (auto call = dyn_cast<func::CallOp>(op); call && !s)
+        if (auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+                call, call.getCalleeAttr()))
+          s = callee->getAttrOfType<StringAttr>(kStageAttr);
+      if (s && stage.empty())
         stage = s.getValue().str();
     });
   return stage.empty() ? stage : "@" + stage;
