@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 namespace smepilot::rt {
@@ -310,7 +311,10 @@ worker_split split_workers(int n_threads, int sme_workers) {
 
 mode_counts count_modes(const smepilot_rt_dispatch_table &table) {
   mode_counts c;
-  for (uint32_t d = 0; d < table.n_dispatches && table.dispatches; ++d)
+  for (uint32_t d = 0; d < table.n_dispatches && table.dispatches; ++d) {
+    const char *name = table.dispatches[d].name;
+    if (name && std::strstr(name, "@attn.") != nullptr)
+      ++c.pipelined;
     switch (table.dispatches[d].mode) {
     case SMEPILOT_RT_MODE_SME:
       ++c.sme;
@@ -322,6 +326,7 @@ mode_counts count_modes(const smepilot_rt_dispatch_table &table) {
       ++c.cpu;
       break;
     }
+  }
   return c;
 }
 
@@ -390,13 +395,22 @@ dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
   const uint32_t n_temps = table->n_buffers - table->n_arguments;
   const std::vector<std::vector<uint32_t>> accesses = temporary_accesses(*table);
   const reach_matrix reach = build_reach(*table);
+  // A one-worker run goes in table order, where lives by table order (first
+  // to last dispatch binding the temporary) are exact and share more.
   temp_overlaps_.resize(n_temps);
+  temp_overlaps_in_order_.resize(n_temps);
   for (uint32_t a = 0; a < n_temps; ++a)
-    for (uint32_t b = a + 1; b < n_temps; ++b)
+    for (uint32_t b = a + 1; b < n_temps; ++b) {
       if (!may_share(reach, accesses[a], accesses[b])) {
         temp_overlaps_[a].push_back(b);
         temp_overlaps_[b].push_back(a);
       }
+      const std::vector<uint32_t> &x = accesses[a], &y = accesses[b];
+      if (!x.empty() && !y.empty() && x.front() <= y.back() && y.front() <= x.back()) {
+        temp_overlaps_in_order_[a].push_back(b);
+        temp_overlaps_in_order_[b].push_back(a);
+      }
+    }
   temp_sizes_.assign(n_temps, 0);
   temp_seq_offsets_.assign(n_temps, 0);
   temp_bound_.resize(n_temps);
@@ -406,7 +420,7 @@ dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
   temp_placed_.assign(n_temps, 0);
 }
 
-size_t dispatch_program::place_temporaries() {
+size_t dispatch_program::place_temporaries(bool in_table_order) {
   const uint32_t n_temps = uint32_t(temp_sizes_.size());
   const smepilot_rt_buffer *temps = table_->buffers + table_->n_arguments;
   for (uint32_t t = 0; t < n_temps; ++t)
@@ -427,7 +441,7 @@ size_t dispatch_program::place_temporaries() {
     // The ranges taken by placed temporaries it may not share with, by
     // offset; the lowest aligned gap that fits.
     busy_.clear();
-    for (uint32_t o : temp_overlaps_[t])
+    for (uint32_t o : (in_table_order ? temp_overlaps_in_order_ : temp_overlaps_)[t])
       if (temp_placed_[o] && temp_sizes_[o] > 0)
         busy_.push_back({temp_offsets_[o], temp_offsets_[o] + temp_sizes_[o]});
     std::sort(busy_.begin(), busy_.end());
@@ -523,7 +537,9 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
           "dispatch table '%s': temporaries need more than 2^48 bytes for these constants", phase));
     temp_sizes_[b - t.n_arguments] = size_t(size);
   }
-  size_t total = place_temporaries();
+  // One worker runs the table in order (run() below), so table-order lives
+  // are exact; several workers follow the deps.
+  size_t total = place_temporaries(pool.n_threads() == 1);
   if (total > unshared) { // alignment gaps made sharing cost bytes: one each
     temp_offsets_ = temp_seq_offsets_;
     total = unshared;

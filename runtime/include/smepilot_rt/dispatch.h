@@ -80,6 +80,11 @@
 // its own); the contents need not survive a temporary's last access (abi.h:
 // temporaries start uninitialised). check_temporary_placement() checks a
 // placement against the rule; the tests run it on every program they run.
+// The exception: a run on one worker goes through the table in order, and
+// then two temporaries share bytes when their lives, from the first to the
+// last dispatch binding each, do not intersect in table order (exact for
+// that order, and tighter: compiled decode steps of stories260K need 2.5 KiB
+// of temporaries so, 15.8 KiB by the deps, 21.6 KiB unshared).
 #pragma once
 
 #include "smepilot_rt/abi.h"
@@ -113,9 +118,11 @@ struct worker_split {
 /// `sme_workers` clamped to [0, n_threads - 1] (n_threads < 1 counts as 1).
 worker_split split_workers(int n_threads, int sme_workers);
 
-/// Dispatches of `table` by mode.
+/// Dispatches of `table` by mode, and how many of them are stages of a
+/// pipelined computation (named "...@<stage>", abi.h: the compiler's
+/// attention pipeline names them "@attn.qk.h0", "@attn.softmax.h0", ...).
 struct mode_counts {
-  uint32_t cpu = 0, sme = 0, collab = 0;
+  uint32_t cpu = 0, sme = 0, collab = 0, pipelined = 0;
 };
 mode_counts count_modes(const smepilot_rt_dispatch_table &table);
 
@@ -242,6 +249,9 @@ private:
   /// Per temporary: the temporaries it may not share bytes with (fixed by
   /// the table's deps), and this run's size; placement scratch.
   std::vector<std::vector<uint32_t>> temp_overlaps_;
+  /// The same for a run in table order (one worker): the temporaries whose
+  /// lives, first to last dispatch binding them, intersect its own.
+  std::vector<std::vector<uint32_t>> temp_overlaps_in_order_;
   std::vector<size_t> temp_sizes_;
   std::vector<size_t> temp_seq_offsets_; ///< Each in bytes of its own, in order.
   std::vector<uint32_t> temp_order_;
@@ -249,9 +259,9 @@ private:
   std::vector<char> temp_bound_; ///< Some dispatch binds it.
   std::vector<std::pair<size_t, size_t>> busy_;
   size_t last_packed_bytes_ = 0, last_unshared_bytes_ = 0;
-  /// Places the temporaries of temp_sizes_ (temp_offsets_); returns the
-  /// bytes they span.
-  size_t place_temporaries();
+  /// Places the temporaries of temp_sizes_ (temp_offsets_) by the deps, or
+  /// by table-order lives for a one-worker run; returns the bytes they span.
+  size_t place_temporaries(bool in_table_order);
 };
 
 } // namespace smepilot::rt
