@@ -140,11 +140,11 @@ status compiled_engine::configure_schedule(const engine_options &options) {
     p->set_trace(trace_.get());
     const mode_counts c = count_modes(p->table());
     schedule_lines_.push_back(strformat(
-        "schedule %s%s: %u dispatches: cpu %u, sme %u, collab %u; workers: %d matrix-unit, %d "
-        "vector-core",
+        "schedule %s%s: %u dispatches: cpu %u, sme %u, collab %u, pipelined %u; workers: %d "
+        "matrix-unit, %d vector-core",
         p == (load_ ? &load_->program : nullptr) ? "load table " : "phase ",
-        p->phase_name().c_str(), p->table().n_dispatches, c.cpu, c.sme, c.collab, workers_.matrix,
-        workers_.vector));
+        p->phase_name().c_str(), p->table().n_dispatches, c.cpu, c.sme, c.collab, c.pipelined,
+        workers_.matrix, workers_.vector));
   }
   return status::ok();
 }

@@ -1340,10 +1340,11 @@ TEST_F(CompiledEngine, ScheduleReportCountsModesAndWorkers) {
   const std::vector<std::string> lines = e->schedule_report();
   ASSERT_EQ(lines.size(), 4u) << "the load table and three phases";
   EXPECT_THAT(lines[0], HasSubstr("schedule load table"));
-  EXPECT_THAT(lines[0], HasSubstr(": 1 dispatches: cpu 1, sme 0, collab 0; workers: 1 "
+  EXPECT_THAT(lines[0], HasSubstr(": 1 dispatches: cpu 1, sme 0, collab 0, pipelined 0; workers: 1 "
                                   "matrix-unit, 2 vector-core"));
-  EXPECT_THAT(lines[1], HasSubstr("schedule phase decode: 3 dispatches: cpu 3, sme 0, collab 0; "
-                                  "workers: 1 matrix-unit, 2 vector-core"));
+  EXPECT_THAT(lines[1],
+              HasSubstr("schedule phase decode: 3 dispatches: cpu 3, sme 0, collab 0, pipelined 0; "
+                        "workers: 1 matrix-unit, 2 vector-core"));
   // The default without SME dispatches: no matrix-unit worker.
   toy_model plain = full_model();
   rt::engine_options d;

@@ -117,7 +117,10 @@
  *   All reserved fields are zero.
  *
  * Names (smepilot_rt_buffer.name, smepilot_rt_dispatch.name) are optional
- * (NULL) and only used in messages and profiles.
+ * (NULL) and only used in messages, traces and profiles. A dispatch name
+ * ending in "@<stage>" marks a stage of a pipelined computation (the
+ * compiler's attention pipeline: "@attn.qk.h0", "@attn.softmax.h0",
+ * "@attn.pv.h0", ...); -v counts them.
  *
  * Compiled models (smepilot_rt_compiled_model) ---------------------------
  *

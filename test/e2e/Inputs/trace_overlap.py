@@ -2,9 +2,10 @@
 """Reads an executor trace (smepilot-run --trace FILE: Chrome trace events,
 one per kernel call with args phase, dispatch, unit, tiles, start_ns, end_ns)
 and reports how many collab dispatch runs had their SME range and a CPU
-range executing at the same time, and how many pipelined dispatches
-(names with "@attn.") ran. Fails unless at least MIN_OVERLAPS collab runs
-overlapped.
+range executing at the same time, how many pipelined dispatches
+(names with "@attn.") ran, and how many QK^T calls of head h+1 ran while a
+softmax call of head h of the same layer and phase ran. Fails unless at
+least MIN_OVERLAPS collab runs overlapped.
 
     trace_overlap.py TRACE.json MIN_OVERLAPS
 """
@@ -23,6 +24,7 @@ def main():
     # the CPU calls of the same dispatch that overlap it in time.
     sme, cpu = {}, {}
     pipelined = 0
+    stages = []  # (phase, stage kind, head, start, end)
     for e in events:
         a = e.get("args", {})
         if "dispatch" not in a:
@@ -30,8 +32,11 @@ def main():
         key = (a["phase"], a["dispatch"])
         span = (a["start_ns"], a["end_ns"])
         (sme if a["unit"] == "sme" else cpu).setdefault(key, []).append(span)
-        if "@attn." in e.get("name", ""):
+        name = e.get("name", "")
+        if "@attn." in name:
             pipelined += 1
+            kind, head = name.split("@attn.")[1].split(".h")
+            stages.append((a["phase"], kind, int(head), span[0], span[1]))
     collab_runs = overlapped = 0
     for key, spans in sme.items():
         if key not in cpu:
@@ -40,8 +45,18 @@ def main():
             collab_runs += 1
             if any(b < end and begin < e for b, e in cpu[key]):
                 overlapped += 1
+    # Head h+1's QK^T overlapping head h's softmax: any overlap in time
+    # between those stages' calls in one phase counts (the layers run one
+    # after another, so overlapping calls belong to the same layer).
+    qk = [s for s in stages if s[1] == "qk"]
+    softmax = [s for s in stages if s[1] == "softmax"]
+    qk_over_softmax = sum(
+        1 for p, _, h, b, e in qk
+        if any(sp == p and sh == h - 1 and sb < e and b < se
+               for sp, _, sh, sb, se in softmax))
     print(f"collab SME ranges: {collab_runs}, overlapping a CPU range of the "
-          f"same dispatch: {overlapped}; pipelined kernel calls: {pipelined}")
+          f"same dispatch: {overlapped}; pipelined kernel calls: {pipelined}, "
+          f"QK^T of head h+1 overlapping softmax of head h: {qk_over_softmax}")
     if overlapped < minimum:
         sys.exit(f"FAIL: fewer than {minimum} overlapping collab runs")
 
