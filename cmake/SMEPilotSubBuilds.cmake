@@ -8,6 +8,10 @@
 #   runtime-sanitize   the same for the host with clang-22 and
 #                      SMEPILOT_SANITIZE=address,undefined, plus the runtime's
 #                      libFuzzer targets (fuzz/: GGUF reader, tokenizers).
+#   runtime-tsan       the runtime's unit tests with clang-22 and
+#                      SMEPILOT_SANITIZE=thread (ThreadSanitizer), for the
+#                      dispatch executor, the thread pool and the compiled
+#                      engine.
 #   compiler-sanitize  the compiler with the same sanitizers (clang-22, MLIR 22;
 #                      libMLIR.so itself is not instrumented): the tools the lit
 #                      suite runs and the JIT engine's fuzzer (fuzz/jit/). Host
@@ -23,6 +27,8 @@
 # ctest tests of the host build (see docs/building.md):
 #   runtime-aarch64-qemu   label aarch64    ctest of runtime-aarch64
 #   runtime-sanitize       label sanitizer  ctest of runtime-sanitize, less fuzz
+#   runtime-tsan           label sanitizer  the Dispatch*, ThreadPool* and
+#                                           CompiledEngine* tests of runtime-tsan
 #   compiler-sanitize-lit  label sanitizer  the lit suite on compiler-sanitize's tools
 #   fuzz-gguf              label fuzz       a fuzzer's tests in its sub-build: the
 #   fuzz-tokenizer                          fuzz run and the replay of
@@ -31,6 +37,7 @@ include(ExternalProject)
 
 option(SMEPILOT_AARCH64_SUBBUILD "Cross-build the runtime and its tests for aarch64 and run them under qemu-aarch64" ON)
 option(SMEPILOT_SANITIZER_SUBBUILD "Build the runtime and its tests with ASan+UBSan (clang-22) and run them" ON)
+option(SMEPILOT_TSAN_SUBBUILD "Build the runtime's unit tests with ThreadSanitizer (clang-22) and run the executor's" ON)
 option(SMEPILOT_COMPILER_SANITIZER_SUBBUILD
        "Build the compiler tools with ASan+UBSan (clang-22) and run the lit suite and the JIT fuzzer on them" ON)
 # SMEPILOT_FUZZ and SMEPILOT_FUZZ_SECONDS are defined in fuzz/CMakeLists.txt
@@ -138,6 +145,46 @@ if(SMEPILOT_SANITIZER_SUBBUILD)
     _smepilot_add_fuzz_subbuild_test(gguf ${_dir})
     _smepilot_add_fuzz_subbuild_test(tokenizer ${_dir})
   endif()
+endif()
+
+# The runtime's unit tests with ThreadSanitizer: the executor's workers, queues
+# and trace, the thread pool's hand-offs, the compiled engine on the pool.
+# Only smepilot_rt_tests is built and only those suites run (a few minutes on
+# two cores); the rest of the runtime is single-threaded code that
+# runtime-sanitize covers.
+if(SMEPILOT_TSAN_SUBBUILD)
+  find_program(SMEPILOT_SANITIZER_CC NAMES clang-22 PATHS /usr/lib/llvm-22/bin)
+  find_program(SMEPILOT_SANITIZER_CXX NAMES clang++-22 PATHS /usr/lib/llvm-22/bin)
+  if(NOT SMEPILOT_SANITIZER_CC OR NOT SMEPILOT_SANITIZER_CXX)
+    message(FATAL_ERROR "The ThreadSanitizer sub-build needs clang-22 (scripts/setup.sh installs "
+                        "it); or configure with -DSMEPILOT_TSAN_SUBBUILD=OFF")
+  endif()
+  set(_dir ${CMAKE_BINARY_DIR}/runtime-tsan)
+  ExternalProject_Add(runtime-tsan
+    SOURCE_DIR ${PROJECT_SOURCE_DIR}
+    BINARY_DIR ${_dir}
+    PREFIX ${CMAKE_BINARY_DIR}/subbuilds/runtime-tsan
+    CMAKE_GENERATOR ${CMAKE_GENERATOR}
+    CMAKE_ARGS
+      ${_smepilot_subbuild_common_args}
+      -DCMAKE_C_COMPILER=${SMEPILOT_SANITIZER_CC}
+      -DCMAKE_CXX_COMPILER=${SMEPILOT_SANITIZER_CXX}
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo
+      "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g"
+      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g"
+      -DSMEPILOT_SANITIZE=thread
+      -DSMEPILOT_FUZZ=OFF
+    BUILD_COMMAND ${CMAKE_COMMAND} --build ${_dir} --parallel ${SMEPILOT_SUBBUILD_JOBS}
+                  --target smepilot_rt_tests
+    BUILD_ALWAYS ON
+    INSTALL_COMMAND ""
+    USES_TERMINAL_CONFIGURE ON
+    USES_TERMINAL_BUILD ON)
+  _smepilot_add_subbuild_test(runtime-tsan ${_dir}
+    LABEL sanitizer TIMEOUT 900
+    CTEST_ARGS --parallel ${SMEPILOT_SUBBUILD_JOBS}
+               --tests-regex "^(Dispatch|ThreadPool|CompiledEngine)"
+    ENVIRONMENT "TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1")
 endif()
 
 # The compiler with ASan+UBSan. Only the tools the lit suite runs and the JIT

@@ -114,6 +114,8 @@ TEST(ThreadPool, RefusedThreadIsAnError) {
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
   GTEST_SKIP() << "AddressSanitizer needs address space of its own";
+#elif __has_feature(thread_sanitizer)
+  GTEST_SKIP() << "ThreadSanitizer needs address space of its own";
 #endif
 #endif
   int fds[2];
