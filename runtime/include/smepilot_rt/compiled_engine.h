@@ -27,6 +27,15 @@
 // last-row-only phase when there is one. Each phase runs with constants
 // {pos}. Results do not depend on the thread count (abi.h: no kernel reduces
 // across tiles).
+//
+// Scheduling. Every table runs on the engine's pool as dispatch.h says (by
+// deps, SME ranges on matrix-unit workers). engine_options.sme_workers picks
+// how many of the n_threads are matrix-unit workers; by default one when
+// some table has an sme or collab dispatch and detect_cpu_features() finds
+// SME, else none (on the host, the SME variants are stand-ins any worker
+// may run). schedule_report() gives the -v lines (per table: dispatches by
+// mode, the worker split); with engine_options.trace every kernel call of
+// every table, the load table's included, is recorded for write_trace().
 #pragma once
 
 #include "smepilot_rt/abi.h"
