@@ -327,6 +327,15 @@ double mlir::smepilot::vectorPeakGflops(TargetAttr target, Type elementType) {
   return target.getVectorCores() * target.getVectorGhz() * perCycle;
 }
 
+double mlir::smepilot::vectorEfficiency(StringRef vectorization,
+                                        Type elementType, TargetAttr target) {
+  if (vectorization == "full" || vectorization == "reduction")
+    return 1.0;
+  // Gathers and unvectorizable bodies run one lane at a time.
+  unsigned bits = std::max(8u, bitWidthOf(elementType));
+  return double(bits) / double(target.getVectorBits());
+}
+
 double mlir::smepilot::matrixPeakGflops(TargetAttr target, Type elementType) {
   if (!target.hasMatrixUnit())
     return 0;
@@ -362,11 +371,7 @@ struct Unit {
 };
 
 double cpuEfficiency(const OpCharacterization &op, TargetAttr target) {
-  if (op.vectorization == "full" || op.vectorization == "reduction")
-    return 1.0;
-  // Gathers and unvectorizable bodies run one lane at a time.
-  unsigned bits = std::max(8u, bitWidthOf(op.elementType));
-  return double(bits) / double(target.getVectorBits());
+  return vectorEfficiency(op.vectorization, op.elementType, target);
 }
 
 double round4(double v) {

@@ -122,6 +122,11 @@ struct RooflinePrediction {
 /// Peak GFLOP/s of all vector cores for `elementType` (f32 rate when the type
 /// has none), before vectorization losses.
 double vectorPeakGflops(TargetAttr target, Type elementType);
+/// The share of the vector cores' peak an op with `vectorization` (full |
+/// reduction | gather | scalar) reaches: 1, or one lane of `elementType` per
+/// register for gathers and unvectorizable bodies.
+double vectorEfficiency(llvm::StringRef vectorization, Type elementType,
+                        TargetAttr target);
 /// Peak GFLOP/s of all matrix units for `elementType`; 0 when none.
 double matrixPeakGflops(TargetAttr target, Type elementType);
 /// Matrix-unit tile utilization for an m x n x k contraction of `elementType`.

@@ -118,6 +118,49 @@ def RooflineReport : Pass<"smepilot-roofline-report", "ModuleOp"> {
   ];
 }
 
+def SimulateSchedule : Pass<"smepilot-simulate-schedule", "ModuleOp"> {
+  let summary = "Predict each phase's time as the overlapping executor would "
+                "schedule it (Roofline times, list scheduling)";
+  let description = [{
+    A prediction, not a measurement. On linalg on tensors with decisions
+    (the IR after the SME pipeline's `pipeline-attention` stage), every
+    phase function (`smepilot.phase`) becomes a task graph: each top-level
+    op with a decision is a task (a future dispatch), the call of a collab
+    SME variant and the `scf.forall` after it one collab task, calls of
+    other functions (the layers) are unrolled, and the dependencies are the
+    SSA def-use edges. The graph is list-scheduled as the runtime's executor
+    runs a table: a task starts when its dependencies are done, on one
+    matrix-unit worker (sme tasks and the SME half of collab tasks) and a
+    pool of `vector-workers` vector-core workers (cpu tasks and the CPU
+    half of collab tasks), the lowest-numbered ready task first. Each task
+    takes the Roofline time of its decision on its unit; the halves of a
+    collab task take the Roofline collab model's times at the task's tile
+    share and its join costs the profile's sync_overhead_us. While both
+    units run, each is slowed by the same factor so that together they draw
+    at most the memory system's bandwidth (mem_bw_gbps).
+
+    Prints, per phase: the tasks by unit, the all-CPU prediction (every op at
+    its cpu_us, one after the other, each on all vector cores), the
+    scheduled time and their ratio; with `trace`, every task's start and
+    end. On a module with dispatch tables (after the `dispatch` stage) it
+    prints the dispatches of each table by mode instead (cpu / sme / collab,
+    and how many are pipelined: a name with an `@attn.` stage). The IR is
+    not changed.
+  }];
+  let options = [
+    Option<"vectorWorkers", "vector-workers", "int64_t", /*default=*/"0",
+           "Vector-core workers (0: the profile's vector_cores; with -t N "
+           "and one matrix-unit worker the runtime has N-1)">,
+    Option<"dispatchOverheadUs", "dispatch-overhead-us", "double",
+           /*default=*/"0.0",
+           "Fixed cost added to every task on its unit (microseconds)">,
+    Option<"dynamicSize", "dynamic-size", "int64_t", /*default=*/"128",
+           "Size assumed for dynamic dimensions of ops without a decision">,
+    Option<"trace", "trace", "bool", /*default=*/"false",
+           "Print every task's unit, start and end">
+  ];
+}
+
 def DecomposeAggregates : Pass<"smepilot-decompose-aggregates", "func::FuncOp"> {
   let summary = "Decompose aggregated linalg ops (linalg.softmax) into linalg.generic";
   let description = [{
