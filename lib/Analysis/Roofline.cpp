@@ -359,6 +359,14 @@ double mlir::smepilot::matrixUtilization(TargetAttr target, Type elementType,
         double(size / granule + (size % granule != 0)) * double(granule);
     return double(size) / padded;
   };
+  // An f32 matvec: the streaming-SVE FMLA kernel, one FMLA of SVL/32 lanes
+  // per cycle (Roofline.h).
+  if (m == 1 && elementType.isF32()) {
+    double peak = target.getMatrixFlops().forType(elementType);
+    if (peak <= 0)
+      return 0;
+    return std::min(1.0, 2.0 * double(tile) / peak) * fill(n, tile);
+  }
   return fill(m, tile) * fill(n, tile) * fill(k, widening);
 }
 

@@ -14,7 +14,8 @@
 /// even (2-way bfmopa directly) and odd (K = 5, padded to 6). The harness
 /// prints MISMATCH and exits 1 if any element differs from the reference.
 /// Batched (attention-like) contractions: Q K^T in bf16 with a static shape
-/// and P V in f32 with dynamic shapes, B x M x N x K.
+/// and P V in f32 with dynamic shapes, B x M x N x K. A matvec with a static
+/// M = 1 (decode), which tile-sme makes a streaming-SVE FMLA kernel.
 /// The kernels accumulate into a nonzero C. First the harness calls a kernel
 /// with a lazy ZA save pending (caller ZA live, TPIDR2_EL0 set): the save
 /// buffer must then hold the caller's ZA (this checks the linked
@@ -44,12 +45,22 @@
 // CHECK-NEXT: OK f32_silu 33x17x31
 // CHECK-NEXT: OK qkt_bf16 8x33x17x64
 // CHECK-NEXT: OK pv_f32 3x9x20x7
+// CHECK-NEXT: OK matvec_f32_tb 1x1x1
+// CHECK-NEXT: OK matvec_f32_tb 1x13x5
+// CHECK-NEXT: OK matvec_f32_tb 1x100x63
+// CHECK-NEXT: OK matvec_f32_tb 1x257x31
 // CHECK-NEXT: ALL OK
 
 func.func @matmul_f32_tb(%a: tensor<?x?xf32>, %w: tensor<?x?xf32>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
   %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
          ins(%a, %w : tensor<?x?xf32>, tensor<?x?xf32>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
   return %r : tensor<?x?xf32>
+}
+// A static M = 1 (decode): the streaming-SVE FMLA kernel, not outer products.
+func.func @matvec_f32_tb(%a: tensor<1x?xf32>, %w: tensor<?x?xf32>, %c: tensor<1x?xf32>) -> tensor<1x?xf32> attributes {llvm.emit_c_interface} {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%a, %w : tensor<1x?xf32>, tensor<?x?xf32>) outs(%c : tensor<1x?xf32>) -> tensor<1x?xf32>
+  return %r : tensor<1x?xf32>
 }
 func.func @matmul_f32_nn(%a: tensor<?x?xf32>, %b: tensor<?x?xf32>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> attributes {llvm.emit_c_interface} {
   %r = linalg.matmul ins(%a, %b : tensor<?x?xf32>, tensor<?x?xf32>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>

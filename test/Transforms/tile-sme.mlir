@@ -177,3 +177,34 @@ func.func @empty_m(%a: tensor<0x64xf32>, %b: tensor<64x32xf32>, %c: tensor<0x32x
   %r = linalg.matmul ins(%a, %b : tensor<0x64xf32>, tensor<64x32xf32>) outs(%c : tensor<0x32xf32>) -> tensor<0x32xf32>
   return %r : tensor<0x32xf32>
 }
+
+/// A decode matvec (a static M = 1, f32): a streaming-SVE FMLA kernel
+/// instead of outer products (which would fill one row of a ZA tile). n is
+/// tiled by [16] scalable lanes (four SVE vectors), k by 1; each k step reads
+/// the contiguous row Wt[k, n : n + 16 x vscale] under the n mask,
+/// broadcasts x[k] and accumulates with one FMA into the k loop's iter_arg;
+/// C is read and written once per n tile. The kernel has no arm_sme op, so it
+/// is marked streaming itself.
+// CHECK-LABEL: func.func private @matvec_sme0(
+// CHECK-SAME: %[[XT:[^:]*]]: tensor<64x1xf32>, %[[WT:[^:]*]]: tensor<64x100xf32>, %[[C:[^:]*]]: tensor<1x100xf32>) -> tensor<1x100xf32>
+// CHECK-SAME: attributes {arm_locally_streaming, smepilot.sme_kernel}
+// CHECK-NOT: vector.outerproduct
+// CHECK: %[[VS:.*]] = vector.vscale
+// CHECK: %[[LANES:.*]] = arith.muli %[[VS]], %c16
+// CHECK: scf.for %[[N:.*]] = %c0 to %c100 step %[[LANES]] iter_args(%[[CT:.*]] = %[[C]])
+// CHECK: %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<[16]xi1>
+// CHECK: %[[ACC0:.*]] = vector.transfer_read %[[CT]][%c0, %[[N]]], %{{.*}}, %[[MASK]] {in_bounds = [true]} : tensor<1x100xf32>, vector<[16]xf32>
+// CHECK: %[[ACC:.*]] = scf.for %[[K:.*]] = %c0 to %c64 step %c1 iter_args(%[[ITER:.*]] = %[[ACC0]]) -> (vector<[16]xf32>)
+// CHECK: %[[X:.*]] = tensor.extract %[[XT]][%[[K]], %c0]
+// CHECK: %[[XS:.*]] = vector.broadcast %[[X]] : f32 to vector<[16]xf32>
+// CHECK: %[[W:.*]] = vector.transfer_read %[[WT]][%[[K]], %[[N]]], %{{.*}}, %[[MASK]] {in_bounds = [true]} : tensor<64x100xf32>, vector<[16]xf32>
+// CHECK: %[[FMA:.*]] = vector.fma %[[XS]], %[[W]], %[[ITER]] : vector<[16]xf32>
+// CHECK: scf.yield %[[FMA]]
+// CHECK: vector.transfer_write %[[ACC]], %[[CT]][%c0, %[[N]]], %[[MASK]] {in_bounds = [true]}
+// CHECK-LABEL: func.func @matvec(
+// CHECK: call @matvec_sme0(
+func.func @matvec(%x: tensor<1x64xf32>, %w: tensor<100x64xf32>, %c: tensor<1x100xf32>) -> tensor<1x100xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%x, %w : tensor<1x64xf32>, tensor<100x64xf32>) outs(%c : tensor<1x100xf32>) -> tensor<1x100xf32>
+  return %r : tensor<1x100xf32>
+}

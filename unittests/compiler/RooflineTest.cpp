@@ -269,6 +269,26 @@ TEST_F(RooflineTest, MatrixUtilizationOfGemvAndOddShapes) {
   EXPECT_DOUBLE_EQ(matrixUtilization(m4, bf16, 16, 16, 3), 3.0 / 4);
 }
 
+TEST_F(RooflineTest, F32MatvecIsCostedAsTheStreamingFmlaKernel) {
+  TargetAttr m4 = profile("apple-m4");
+  ASSERT_TRUE(m4);
+  Type f32 = Float32Type::get(&ctx), bf16 = BFloat16Type::get(&ctx);
+  // The same unit at 256-bit SVL: one FMLA of 8 lanes is 16 FLOP per cycle
+  // of 512, 1/32; an outer product would fill one row of eight, 1/8.
+  TargetAttr svl256 = TargetAttr::get(
+      &ctx, m4.getName(), m4.getArch(), m4.getFeatures(), m4.getVectorCores(),
+      m4.getVectorBits(), m4.getVectorGhz(), m4.getVectorFlops(),
+      m4.getVectorBwGbps(), m4.getMatrixUnits(), m4.getMatrixGhz(),
+      m4.getMatrixFlops(), m4.getMatrixBwGbps(), 256, m4.getMemBwGbps(),
+      m4.getLlcBytes(), m4.getSyncOverheadUs());
+  EXPECT_DOUBLE_EQ(matrixUtilization(svl256, f32, 1, 4096, 4096), 1.0 / 32);
+  // N padded to whole vectors of 8 lanes.
+  EXPECT_DOUBLE_EQ(matrixUtilization(svl256, f32, 1, 12, 64),
+                   1.0 / 32 * 12 / 16);
+  // Widening types keep the outer product (one ZA row of eight).
+  EXPECT_DOUBLE_EQ(matrixUtilization(svl256, bf16, 1, 4096, 4096), 1.0 / 8);
+}
+
 TEST_F(RooflineTest, M4PrefillProjectionGoesToMatrixUnit) {
   TargetAttr m4 = profile("apple-m4");
   ASSERT_TRUE(m4);

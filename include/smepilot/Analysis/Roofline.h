@@ -19,8 +19,15 @@
 //    transcendental (exp, tanh, rsqrt, ...) 10, the cost of the in-kernel
 //    polynomial that replaces it.
 //  - Matrix-unit compute scales with tile utilization: an M x N output padded
-//    to whole SVL/32 x SVL/32 accumulator tiles (a GEMV fills one row of
-//    sixteen at SVL 512). Widening types pad K to 2 (bf16/f16) or 4 (i8).
+//    to whole SVL/32 x SVL/32 accumulator tiles. Widening types pad K to 2
+//    (bf16/f16) or 4 (i8). An f32 matrix-vector product (M = 1) is the
+//    streaming-SVE FMLA kernel smepilot-tile-sme emits for it, not an outer
+//    product: one FMLA of SVL/32 lanes per cycle (2 x SVL/32 FLOP, an
+//    assumption: the profiles give no streaming-SVE rate), N padded to whole
+//    vectors. On the M4 and phone profiles (512-bit SVL, 512 f32 FLOP per
+//    cycle) that is 1/16 of the matrix peak, what an outer product filling
+//    one ZA row of sixteen would also reach; the kernel differs in what it
+//    uses (no ZA, whole vectors), not in this rate.
 //  - Vector cores run gathers and unvectorizable bodies one lane at a time.
 //  - Element types a unit has no peak for run at its f32 peak after
 //    conversion (vector cores) or not at all (matrix unit).

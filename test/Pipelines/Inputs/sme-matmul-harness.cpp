@@ -42,6 +42,8 @@ extern "C" {
 void _mlir_ciface_matmul_f32_tb(F32 *a, F32 *w, F32 *c);
 // C[m, n] += sum_k A[m, k] * B[k, n]
 void _mlir_ciface_matmul_f32_nn(F32 *a, F32 *b, F32 *c);
+// M = 1 (static): the streaming-SVE FMLA kernel.
+void _mlir_ciface_matvec_f32_tb(F32 *a, F32 *w, F32 *c);
 // bf16 x bf16 -> f32 with transposed B and a static K (6, 32, odd 5).
 void _mlir_ciface_matmul_bf16_tb_k6(BF16 *a, BF16 *w, F32 *c);
 void _mlir_ciface_matmul_bf16_tb_k32(BF16 *a, BF16 *w, F32 *c);
@@ -133,6 +135,18 @@ static void runF32(int64_t M, int64_t N, int64_t K, bool transposedB) {
     _mlir_ciface_matmul_f32_nn(&ma, &mb, &mc);
   }
   compare(transposedB ? "f32_tb" : "f32_nn", M, N, K, c, want);
+}
+
+// y[1, N] += x[1, K] W[N, K]^T through the matvec kernel (a static M = 1).
+static void runMatvec(int64_t N, int64_t K) {
+  std::vector<float> a, w, c;
+  fill(a, 1, K, 1);
+  fill(w, N, K, 2);
+  fill(c, 1, N, 3);
+  std::vector<double> want = reference(a, w, c, 1, N, K, /*transposedB=*/true);
+  F32 ma = view(a, 1, K), mw = view(w, N, K), mc = view(c, 1, N);
+  _mlir_ciface_matvec_f32_tb(&ma, &mw, &mc);
+  compare("matvec_f32_tb", 1, N, K, c, want);
 }
 
 static void runBF16(int64_t M, int64_t N, int64_t K) {
@@ -277,6 +291,10 @@ int main() {
   runSiLU(33, 17, 31);
   runBatched("qkt_bf16", 8, 33, 17, 64, /*bf16=*/true, /*transposedB=*/true);
   runBatched("pv_f32", 3, 9, 20, 7, /*bf16=*/false, /*transposedB=*/false);
+  // N below, at and above one vector of 16 x vscale lanes, and several.
+  const int64_t matvecShapes[][2] = {{1, 1}, {13, 5}, {100, 63}, {257, 31}};
+  for (auto &s : matvecShapes)
+    runMatvec(s[0], s[1]);
   std::printf("%s\n", failures ? "FAILED" : "ALL OK");
   return failures ? 1 : 0;
 }

@@ -363,6 +363,94 @@ outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   return matmul;
 }
 
+/// Streaming SVE vectors of 32-bit lanes per step of a matvec kernel's n
+/// loop: 4 accumulators ([4] lanes each) for the FMA pipes.
+constexpr int64_t kMatvecScalableLanes = 16;
+
+/// Whether `matmul` (K-major operands) is a matrix-vector product, m == 1.
+static bool isMatvec(linalg::MatmulOp matmul) {
+  return matmul.getStaticLoopRanges()[0] == 1;
+}
+
+/// The decode matvec y[1, n] += x[k] * Wt[k, n] as a streaming-SVE FMLA
+/// kernel: n tiled by [16] scalable lanes, k by 1; each step loads the
+/// contiguous row Wt[k, n : n + 16 x vscale], broadcasts x[k] and
+/// accumulates with FMLA in vector registers (the k loop's iter_args: C is
+/// read and written once per n tile). An outer product with M = 1 would
+/// fill one row of a ZA tile (1/16 of it at 512 bits); the FMLA kernel uses
+/// the whole streaming vector. The function is marked streaming itself
+/// (`arm_locally_streaming`): it holds no arm_sme op for
+/// enable-arm-streaming to find.
+static LogicalResult tileAndVectorizeMatvecForSSVE(RewriterBase &rewriter,
+                                                   linalg::MatmulOp matmul) {
+  Location loc = matmul.getLoc();
+  auto kernel = matmul->getParentOfType<func::FuncOp>();
+  Value at = matmul.getDpsInputOperand(0)->get(); // [K, 1]
+  Value bt = matmul.getDpsInputOperand(1)->get(); // [K, N]
+  Value acc = matmul.getDpsInitOperand(0)->get(); // [1, N]
+  Type f32 = rewriter.getF32Type();
+  auto vecType = VectorType::get({kMatvecScalableLanes}, f32, {true});
+  auto maskType =
+      VectorType::get({kMatvecScalableLanes}, rewriter.getI1Type(), {true});
+  rewriter.setInsertionPoint(matmul);
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  Value pad =
+      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+  Value lanes = arith::MulIOp::create(
+      rewriter, loc, vector::VectorScaleOp::create(rewriter, loc),
+      arith::ConstantIndexOp::create(rewriter, loc, kMatvecScalableLanes));
+  Value n = tensor::DimOp::create(rewriter, loc, acc, 1);
+  Value k = tensor::DimOp::create(rewriter, loc, bt, 0);
+  auto nLoop = scf::ForOp::create(rewriter, loc, zero, n, lanes, acc);
+  {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(nLoop.getBody());
+    Value n0 = nLoop.getInductionVar();
+    Value c = nLoop.getRegionIterArgs()[0];
+    Value left = arith::SubIOp::create(rewriter, loc, n, n0);
+    Value len = arith::MinSIOp::create(rewriter, loc, lanes, left);
+    Value mask =
+        vector::CreateMaskOp::create(rewriter, loc, maskType, ValueRange{len});
+    // Rows of 2-D tensors as 1-D vectors, in bounds under the mask.
+    AffineMapAttr rowMap = AffineMapAttr::get(
+        AffineMap::getMinorIdentityMap(2, 1, rewriter.getContext()));
+    ArrayAttr inBounds = rewriter.getBoolArrayAttr({true});
+    Value init = vector::TransferReadOp::create(rewriter, loc, vecType, c,
+                                                ValueRange{zero, n0}, rowMap,
+                                                pad, mask, inBounds);
+    auto kLoop = scf::ForOp::create(rewriter, loc, zero, k, one, init);
+    {
+      OpBuilder::InsertionGuard inner(rewriter);
+      rewriter.setInsertionPointToStart(kLoop.getBody());
+      Value kk = kLoop.getInductionVar();
+      Value x =
+          tensor::ExtractOp::create(rewriter, loc, at, ValueRange{kk, zero});
+      Value xs = vector::BroadcastOp::create(rewriter, loc, vecType, x);
+      Value w = vector::TransferReadOp::create(rewriter, loc, vecType, bt,
+                                               ValueRange{kk, n0}, rowMap, pad,
+                                               mask, inBounds);
+      Value sum = vector::FMAOp::create(rewriter, loc, xs, w,
+                                        kLoop.getRegionIterArgs()[0]);
+      scf::YieldOp::create(rewriter, loc, sum);
+    }
+    Value written = vector::TransferWriteOp::create(
+                        rewriter, loc, kLoop.getResult(0), c,
+                        ValueRange{zero, n0}, rowMap, mask, inBounds)
+                        .getResult();
+    scf::YieldOp::create(rewriter, loc, written);
+  }
+  rewriter.replaceOp(matmul, nLoop.getResults());
+  kernel->setAttr("arm_locally_streaming", rewriter.getUnitAttr());
+  MLIRContext *ctx = kernel.getContext();
+  RewritePatternSet patterns(ctx);
+  for (RegisteredOperationName op : ctx->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, ctx);
+  if (failed(applyPatternsGreedily(kernel, std::move(patterns))))
+    return kernel.emitError("smepilot-tile-sme: clean-up did not converge");
+  return success();
+}
+
 /// Tiles `matmul` (K-major operands) by [8] x [8] x kStep, vectorizes the
 /// tile with scalable sizes and turns it into outer products accumulated in
 /// loop-carried vectors.
@@ -470,6 +558,8 @@ LogicalResult tileCollabVariant(RewriterBase &rewriter, func::FuncOp fn) {
         "smepilot-tile-sme: the SME variant of a collab op must be a 2-D f32 "
         "contraction");
   fn->setAttr(kSMEKernelAttr, rewriter.getUnitAttr());
+  if (isMatvec(matmuls[0]))
+    return tileAndVectorizeMatvecForSSVE(rewriter, matmuls[0]);
   if (failed(tileAndVectorizeForSME(rewriter, matmuls[0], 1)))
     return failure();
   return lowerToOuterProducts(fn);
@@ -532,6 +622,13 @@ struct TileSMEPass : public smepilot::impl::TileSMEBase<TileSMEPass> {
           continue;
         }
         auto kernel = (*matmul)->getParentOfType<func::FuncOp>();
+        // An f32 matvec (decode): the streaming-SVE FMLA kernel.
+        if (contraction->kind.kStep == 1 && contraction->batch.empty() &&
+            isMatvec(*matmul)) {
+          if (failed(tileAndVectorizeMatvecForSSVE(rewriter, *matmul)))
+            failedAny = true;
+          continue;
+        }
         if (failed(tileAndVectorizeForSME(rewriter, *matmul,
                                           contraction->kind.kStep)) ||
             failed(lowerToOuterProducts(kernel)))
