@@ -624,6 +624,17 @@ result<options> parse_args(int argc, char **argv) {
           "contraction whole on SME, or split between both units)");
     return o; // no prompt: nothing is generated
   }
+  // Flags that choose what an ahead-of-time compilation puts on SME mean
+  // nothing to generation: refuse them rather than ignore them.
+  for (auto [set, flag] :
+       {std::pair{o.sme_all, "--sme-all"},
+        std::pair{o.force_share >= 0, "--force-share"},
+        std::pair{o.pipeline_attention, "--pipeline-attention"}})
+    if (set)
+      return status::error(
+          std::string(flag) +
+          " chooses what --emit-object compiles for SME and needs "
+          "--emit-object FILE --target NAME");
   SMEPILOT_RT_RETURN_IF_ERROR(check_generation_options(o));
   if (o.escape) {
     o.prompt = process_escapes(o.prompt);
