@@ -25,7 +25,8 @@
 // two halves of a collab dispatch run at the same time, and a dependent
 // never starts before every range of its deps has finished. The queues live
 // under one mutex (a handful of workers; a critical section is a few
-// loads and stores).
+// loads and stores). A pool of one worker needs none of this: it calls the
+// ranges in table order, which respects every dep.
 //
 // Worker kinds. Of the pool's n workers, `sme_workers` (0..n-1) are
 // matrix-unit workers and the others vector-core workers:
@@ -55,8 +56,8 @@
 // so results are independent of the thread count, of sme_workers and of
 // which worker runs which range.
 //
-// Idle workers spin for a short, time-bounded while (a few microseconds: the
-// next dispatch is usually ready almost at once) and then block on a
+// Idle workers spin for a short, time-bounded while (at most 20 us,
+// spin_wait.h: the next dispatch is usually ready almost at once) and then block on a
 // condition variable; whoever queues ranges wakes them only when someone is
 // blocked. A busy machine therefore loses a core to a waiting worker for at
 // most the spin, and a worker the OS has descheduled delays the run only if
@@ -79,7 +80,7 @@
 // occupies (or, when alignment gaps would make that larger, each in bytes of
 // its own); the contents need not survive a temporary's last access (abi.h:
 // temporaries start uninitialised). check_temporary_placement() checks a
-// placement against the rule; the tests run it on every program they run.
+// placement against the rule; the schedule tests run it after their runs.
 // The exception: a run on one worker goes through the table in order, and
 // then two temporaries share bytes when their lives, from the first to the
 // last dispatch binding each, do not intersect in table order (exact for
