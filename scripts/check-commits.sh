@@ -10,6 +10,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 # The first commit made under the gate (issue 11).
 base=90867fc
+# Commits already in the history whose subjects break the rule: history is
+# never rewritten, so they are listed here (full hash, and why) instead.
+allowed_long=(
+  # "dispatch.h: the one-worker path, the spin bound, where placement is
+  # checked" (75 characters), committed without running this check.
+  35a869033ac72deba0258e6e8dffe78dde87fa01
+)
 if ! git rev-parse --git-dir >/dev/null 2>&1; then
   echo "check-commits.sh: SKIPPED: $root is not a git work tree"
   exit 77
@@ -23,6 +30,9 @@ while IFS= read -r line; do
   hash=${line%% *}
   subject=${line#* }
   [ "$hash" = "$subject" ] && subject=""
+  for allowed in "${allowed_long[@]}"; do
+    [ "$(git rev-parse "$hash")" = "$allowed" ] && continue 2
+  done
   if [ -z "$subject" ] || [ "${#subject}" -gt 72 ]; then
     echo "commit $hash: subject of ${#subject} characters (1..72 allowed): $subject" >&2
     bad=1
