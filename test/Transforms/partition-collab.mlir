@@ -5,8 +5,10 @@
 
 // With the profiles' own Roofline decisions (Llama-3.2-1B/3B shapes): the
 // prefill projection and the decode matvec are collab on both profiles.
+// The output parses back (every decision valid for its verifier: the
+// variants' decisions say sme with share 1 and cpu with share 0).
 // RUN: smepilot-opt %s --smepilot-roofline-annotate=profile=apple-m4 \
-// RUN:   --smepilot-partition-collab | FileCheck %s --check-prefixes=CHECK,M4
+// RUN:   --smepilot-partition-collab | smepilot-opt | FileCheck %s --check-prefixes=CHECK,M4
 // RUN: smepilot-opt %s --smepilot-roofline-annotate=profile=phone-c1-sme2 \
 // RUN:   --smepilot-partition-collab | FileCheck %s --check-prefixes=CHECK,PHONE
 
@@ -25,7 +27,7 @@
 // CHECK:         %[[WS:.*]] = tensor.extract_slice %[[WT]][0, %[[FIRST]]] [2048, %[[WIDTH]]] [1, 1]
 // CHECK:         %[[CS:.*]] = tensor.extract_slice %[[C]][0, %[[FIRST]]] [128, %[[WIDTH]]] [1, 1]
 // The SME variant's contraction reads K-major operands and is decided sme.
-// CHECK:         %[[MM:.*]] = linalg.matmul indexing_maps = [#[[KM:.*]], #[[KN:.*]], #{{.*}}] {smepilot.decision = #smepilot.decision<{{.*}}mode = sme
+// CHECK:         %[[MM:.*]] = linalg.matmul indexing_maps = [#[[KM:.*]], #[[KN:.*]], #{{.*}}] {smepilot.decision = #smepilot.decision<{{.*}}mode = sme{{.*}}sme_fraction = 1.0
 // CHECK-SAME:        ins(%[[AT]], %[[WS]] : tensor<2048x128xf32>, tensor<2048x?xf32>) outs(%[[CS]] : tensor<128x?xf32>)
 // CHECK:         %[[U:.*]] = tensor.insert_slice %[[MM]] into %[[C]][0, %[[FIRST]]] [128, %[[WIDTH]]] [1, 1]
 // CHECK:         return %[[U]]
@@ -50,7 +52,7 @@
 // CHECK:         %[[SME:.*]] = call @llama1b_collab0(%[[XT]], %[[WPACK]], %[[FILL]], %[[C0]], %[[C0]])
 // CHECK:         %[[CPU:.*]] = scf.forall (%[[T:.*]]) = (0) to (2048) step (32) shared_outs(%[[O:.*]] = %[[SME]])
 // CHECK:           tensor.extract_slice %arg1[%[[T]], 0] [32, 2048] [1, 1]
-// CHECK:           linalg.matmul {{.*}}smepilot.collab_part = "cpu", smepilot.decision = #smepilot.decision<{{.*}}mode = cpu
+// CHECK:           linalg.matmul {{.*}}smepilot.collab_part = "cpu", smepilot.decision = #smepilot.decision<{{.*}}mode = cpu{{.*}}sme_fraction = 0.0
 // CHECK:           tensor.parallel_insert_slice {{.*}} into %[[O]][0, %[[T]]] [128, 32] [1, 1]
 // M4:            } {smepilot.collab = {sme_share = 51118 : i64, tile_granule = 1 : i64, tile_size = 32 : i64, tiles = 64 : i64}}
 // PHONE:         } {smepilot.collab = {sme_share = 53477 : i64, tile_granule = 1 : i64, tile_size = 32 : i64, tiles = 64 : i64}}

@@ -103,6 +103,7 @@ struct CollabPlan {
   unsigned m, n, k;
   int64_t nSize;
   int64_t tileSize, tiles, granule, share;
+  bool forced = false; ///< force-share split it, not the Roofline model
 };
 
 /// The position of loop dimension `dim` in the results of `map`, or -1.
@@ -172,13 +173,16 @@ Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map, unsigned k) {
   return transpose.getResult()[0];
 }
 
-/// `decision` with another mode.
-DecisionAttr withMode(DecisionAttr d, ExecMode mode) {
+/// `decision` for one variant, cpu or sme: the share that mode implies (0 or
+/// 1), and reason "forced" when force-share, not the Roofline model, split
+/// the op. Valid for the attribute's verifier, so dumps parse back.
+DecisionAttr withMode(DecisionAttr d, ExecMode mode, bool forced) {
   return DecisionAttr::get(
       d.getContext(), d.getKind(), d.getShapeClass(), d.getElem(), mode,
       d.getFlops(), d.getWeightBytes(), d.getActBytes(), d.getIntensity(),
-      d.getCpuUs(), d.getSmeUs(), d.getCollabUs(), d.getSmeFraction(),
-      d.getBound(), d.getVectorization(), d.getReason(), d.getAssumed());
+      d.getCpuUs(), d.getSmeUs(), d.getCollabUs(),
+      mode == ExecMode::sme ? 1.0 : 0.0, d.getBound(), d.getVectorization(),
+      forced ? StringRef("forced") : d.getReason(), d.getAssumed());
 }
 
 /// The SME variant: `@<caller>_collab<index>(at[K, M], wt[K, N], c[M, N],
@@ -256,7 +260,8 @@ func::FuncOp buildSMEVariant(RewriterBase &rewriter, func::FuncOp caller,
       rewriter, loc, TypeRange{cSlice.getType()}, ValueRange{fat, wtSlice},
       ValueRange{cSlice}, ArrayRef<NamedAttribute>{mapsAttr});
   if (auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName))
-    matmul->setAttr(DecisionAttr::kAttrName, withMode(d, ExecMode::sme));
+    matmul->setAttr(DecisionAttr::kAttrName,
+                    withMode(d, ExecMode::sme, plan.forced));
   else
     matmul->setAttr("smepilot.collab_part", rewriter.getStringAttr("sme"));
   Value updated =
@@ -346,6 +351,7 @@ struct PartitionCollabPass
           failedAny = true;
           continue;
         }
+        plan.forced = forceShare >= 0;
         if (forceShare >= 0)
           plan.share = forceShare;
         else
@@ -384,7 +390,8 @@ struct PartitionCollabPass
     rewriter.modifyOpInPlace(op, [&] {
       op.getDpsInitsMutable()[0].set(call.getResult(0));
       if (auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName))
-        op->setAttr(DecisionAttr::kAttrName, withMode(d, ExecMode::cpu));
+        op->setAttr(DecisionAttr::kAttrName,
+                    withMode(d, ExecMode::cpu, plan.forced));
       op->setAttr("smepilot.collab_part", rewriter.getStringAttr("cpu"));
     });
     SmallVector<OpFoldResult> sizes(op.getNumLoops(), rewriter.getIndexAttr(0));
