@@ -3,6 +3,8 @@
 // of range, is an error naming the option.
 #include "cli.h"
 
+#include "smepilot_rt/chat_template.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -181,6 +183,27 @@ std::string usage() {
          "       --prompt-ids IDS     the prompt as token ids, e.g. "
          "\"1,403,407\"\n"
          "\n"
+         "conversation (docs/generation.md, \"Conversation mode\"):\n"
+         "  -cnv, --conversation      chat: read turns from stdin, one line "
+         "each (a line ending\n"
+         "                            in \\ goes on), stream the replies, "
+         "keep the KV cache;\n"
+         "                            -p/-f is the first turn; EOF or Ctrl-C "
+         "at the prompt ends it\n"
+         "  -no-cnv, --no-conversation  generate once from the prompt "
+         "(default)\n"
+         "  -i,   --interactive       -cnv --chat-template plain (raw text "
+         "turns)\n"
+         "  -sys, --system-prompt TEXT  the conversation's system text\n"
+         "       --chat-template NAME llama3, chatml, qwen3 or plain "
+         "(default: detected from\n"
+         "                            the model's tokenizer.chat_template; "
+         "none: plain)\n"
+         "       --reasoning on|off   qwen3: think before replying (default: "
+         "on); /think and\n"
+         "                            /no_think in a turn switch it from that "
+         "turn on\n"
+         "\n"
          "generation:\n"
          "  -n,  --n-predict N        tokens to generate (default: -1 = until "
          "end of\n"
@@ -295,8 +318,7 @@ std::string usage() {
          "progress, timing, notes)\n"
          "  accepted with a note, no effect on a CPU: -ngl N, -fa "
          "[on|off|auto], -sm X, -mg N,\n"
-         "  -ts X, -dev X, -nkvo, --no-op-offload; -no-cnv (there is no "
-         "conversation mode)\n"
+         "  -ts X, -dev X, -nkvo, --no-op-offload\n"
          "\n"
          "  -v,  --verbose            print the model, prompt tokens and "
          "settings to stderr\n"
@@ -520,12 +542,38 @@ status parse_option(arg_reader &r, options &o) {
     return r.flag(o.log_disable);
   if (r.is(nullptr, "--verbose-prompt"))
     return r.flag(o.verbose_prompt);
+  // conversation
+  if (r.is("-cnv", "--conversation"))
+    return r.flag(o.conversation);
+  if (r.is("-i", "--interactive")) {
+    // llama-cli's -i: turns as raw text, no template.
+    o.chat_template = "plain";
+    return r.flag(o.conversation);
+  }
   if (r.is("-no-cnv", "--no-conversation")) {
     bool set = false;
     SMEPILOT_RT_RETURN_IF_ERROR(r.flag(set));
-    o.notes.push_back(r.arg() +
-                      " changes nothing: smepilot-run has no conversation mode "
-                      "yet (it generates once from the prompt)");
+    o.conversation = false;
+    return status::ok();
+  }
+  if (r.is("-sys", "--system-prompt"))
+    return r.take(o.system_prompt);
+  if (r.is(nullptr, "--chat-template"))
+    return r.take(o.chat_template);
+  if (r.is(nullptr, "--reasoning")) {
+    std::string v;
+    SMEPILOT_RT_RETURN_IF_ERROR(r.take(v));
+    if (v != "on" && v != "off")
+      return status::error("invalid value '" + v +
+                           "' for --reasoning: expected on or off");
+    o.reasoning = v == "on";
+    return status::ok();
+  }
+  if (r.is(nullptr, "--reasoning-budget")) {
+    // llama.cpp's: -1 unrestricted, 0 no thinking; no other budget here.
+    int64_t budget = 0;
+    SMEPILOT_RT_RETURN_IF_ERROR(r.take_int(budget, -1, 0));
+    o.reasoning = budget != 0;
     return status::ok();
   }
   // llama.cpp's GPU flags: accepted (with their values) so that its command
@@ -587,9 +635,24 @@ status check_generation_options(const options &o) {
       int(o.has_prompt) + int(!o.prompt_file.empty()) + int(o.has_prompt_ids);
   if (n_sources > 1)
     return status::error("give only one of -p, -f and --prompt-ids");
+  if (!o.chat_template.empty())
+    if (auto t = rt::chat_template_from_name(o.chat_template); !t)
+      return status::error("--chat-template: " + t.error().message());
+  if (o.conversation) {
+    // The turns come from stdin; -p or -f is the first one.
+    if (o.has_prompt_ids)
+      return status::error("--prompt-ids cannot start a conversation (-cnv): "
+                           "give the first turn as text (-p or -f)");
+    if (!o.logits_out.empty() || o.perplexity)
+      return status::error(
+          std::string(o.perplexity ? "--perplexity" : "--logits-out") +
+          " cannot be combined with a conversation (-cnv)");
+    return status::ok();
+  }
   if (n_sources == 0)
     return status::error(
-        "no prompt: give -p TEXT, -f FILE or --prompt-ids IDS");
+        "no prompt: give -p TEXT, -f FILE or --prompt-ids IDS (or -cnv for "
+        "a conversation)");
   if (o.has_teacher_ids && o.logits_out.empty())
     return status::error("--teacher-ids needs --logits-out");
   if (o.perplexity && !o.logits_out.empty())
@@ -636,8 +699,13 @@ result<options> parse_args(int argc, char **argv) {
           " chooses what --emit-object compiles for SME and needs "
           "--emit-object FILE --target NAME");
   SMEPILOT_RT_RETURN_IF_ERROR(check_generation_options(o));
+  if (!o.conversation && (!o.system_prompt.empty() || !o.chat_template.empty()))
+    o.notes.push_back(
+        std::string(o.system_prompt.empty() ? "--chat-template" : "-sys") +
+        " has no effect without -cnv (conversation mode)");
   if (o.escape) {
     o.prompt = process_escapes(o.prompt);
+    o.system_prompt = process_escapes(o.system_prompt);
     for (std::string &text : o.reverse_prompts)
       text = process_escapes(text);
   }

@@ -62,6 +62,19 @@ struct options {
   bool no_mmap = false;        ///< --no-mmap: read the model, never map it.
   bool log_disable = false;    ///< --log-disable: only errors on stderr.
   bool verbose_prompt = false; ///< --verbose-prompt: print the prompt tokens.
+  /// -cnv/--conversation (or -i/--interactive, which also means --chat-template
+  /// plain): a chat, turns read from stdin, -p the first user turn.
+  /// -no-cnv turns it off (the default).
+  bool conversation = false;
+  /// -sys/--system-prompt TEXT: the conversation's system text.
+  std::string system_prompt;
+  /// --chat-template NAME (llama3, chatml, qwen3, plain); empty: detected
+  /// from the model's tokenizer.chat_template.
+  std::string chat_template;
+  /// --reasoning on|off (or --reasoning-budget -1|0): whether a model that
+  /// thinks (Qwen3) starts each reply thinking; /think and /no_think in a
+  /// turn switch it from that turn on.
+  bool reasoning = true;
   /// One line each about accepted flags that change nothing here (-ngl,
   /// -no-cnv, ...); printed unless --log-disable.
   std::vector<std::string> notes;

@@ -7,6 +7,10 @@
 //    written to stdout as soon as it is sampled; a timing block in
 //    llama.cpp's style goes to stderr at the end, also after Ctrl-C (which
 //    stops at the next token and exits 130, as llama-cli does).
+//  - conversation (-cnv): a chat, turns read from stdin and formatted with
+//    the model's chat template family (chat_template.h), replies streamed,
+//    the KV cache kept across turns so only each new turn is evaluated;
+//    Ctrl-C stops a reply, Ctrl-C at the prompt or EOF ends the session.
 //  - --logits-out FILE [--teacher-ids IDS]: evaluates prompt + teacher ids and
 //    writes every position's logits as .npy (docs/logits-file.md), so engines
 //    can be compared position by position.
@@ -18,6 +22,7 @@
 #include "engines.h"
 #include "npy.h"
 
+#include "smepilot_rt/chat_template.h"
 #include "smepilot_rt/gguf.h"
 #include "smepilot_rt/input_file.h"
 #include "smepilot_rt/memory.h"
@@ -39,6 +44,7 @@
 #include <random>
 #include <thread>
 
+#include <poll.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -78,6 +84,29 @@ void catch_sigint(bool on) {
   struct sigaction sa = {};
   sa.sa_handler = on ? on_sigint : SIG_DFL;
   sa.sa_flags = on ? SA_RESTART | SA_RESETHAND : 0;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+/// Conversation mode's handler: a Ctrl-C stops the reply (or, at the prompt,
+/// the session), so the handler stays installed; a second one before the
+/// first was acted on ends the process at once, as the one-shot handler
+/// does in a plain run.
+extern "C" void on_sigint_in_conversation(int) {
+  if (interrupted) {
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+  }
+  interrupted = 1;
+}
+
+/// `restart`: interrupted system calls resume (while replying, so stdio
+/// writes never fail with EINTR); false at the prompt, so that the read of
+/// stdin returns on Ctrl-C.
+void catch_sigint_in_conversation(bool restart) {
+  struct sigaction sa = {};
+  sa.sa_handler = on_sigint_in_conversation;
+  sa.sa_flags = restart ? SA_RESTART : 0;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
 }
@@ -148,7 +177,33 @@ struct session {
   std::unique_ptr<rt::tokenizer> tok;
   std::unique_ptr<rt::engine> eng;
   double load_seconds = 0;
+  rt::chat_template chat; ///< Conversation mode's template family.
 };
+
+/// Conversation mode's template: --chat-template NAME, else the family of
+/// the file's tokenizer.chat_template (none: plain). Known before the engine
+/// is built, so that a refused template costs no compilation.
+status choose_chat_template(session &s) {
+  if (!s.opts.chat_template.empty()) {
+    auto t = rt::chat_template_from_name(s.opts.chat_template);
+    if (!t)
+      return status::error("--chat-template: " + t.error().message());
+    s.chat = *t;
+    return status::ok();
+  }
+  std::string_view jinja;
+  if (s.file->find("tokenizer.chat_template")) {
+    auto text = s.file->get_string("tokenizer.chat_template");
+    if (!text)
+      return text.take_error();
+    jinja = *text;
+  }
+  auto t = rt::detect_chat_template(jinja);
+  if (!t)
+    return status::error(s.opts.model + ": " + t.error().message());
+  s.chat = *t;
+  return status::ok();
+}
 
 status load(session &s) {
   auto t0 = clock_type::now();
@@ -182,6 +237,9 @@ status load(session &s) {
   if (!tok)
     return tok.take_error();
   s.tok = std::move(*tok);
+  if (s.opts.conversation)
+    if (status st = choose_chat_template(s); !st)
+      return st;
 
   rt::engine_options eo;
   const int hardware = int(std::max(1u, std::thread::hardware_concurrency()));
@@ -334,6 +392,24 @@ bool hits_reverse_prompt(const std::vector<std::string> &reverse_prompts,
   return false;
 }
 
+/// The timing block of a run that generated text (generate, converse).
+struct generation_times {
+  double prefill_seconds = 0, decode_seconds = 0, sample_seconds = 0;
+  int64_t n_prompt = 0, n_decode = 0, n_generated = 0;
+};
+
+void print_generation_times(const session &s, const generation_times &t) {
+  log_info("\n");
+  print_load_time(s.load_seconds, s.eng->name());
+  print_rate("prompt eval time", t.prefill_seconds, t.n_prompt, "tokens");
+  print_rate("eval time", t.decode_seconds, t.n_decode, "runs");
+  print_rate("sampling time", t.sample_seconds, t.n_generated, "tokens");
+  print_total_time(t.n_prompt + t.n_decode);
+  if (s.opts.verbose)
+    if (std::string memory = s.eng->memory_report(); !memory.empty())
+      log_info("smepilot-run: memory: %s\n", memory.c_str());
+}
+
 int generate(session &s) {
   auto prompt = prompt_tokens(s, /*parse_special=*/true);
   if (!prompt)
@@ -455,17 +531,244 @@ int generate(session &s) {
 
   if (stop_reason && s.opts.verbose)
     log_info("smepilot-run: stopped: %s\n", stop_reason);
-  log_info("\n");
-  print_load_time(s.load_seconds, s.eng->name());
-  print_rate("prompt eval time", prefill_seconds, n_prompt, "tokens");
-  print_rate("eval time", decode_seconds, n_decode, "runs");
-  print_rate("sampling time", sample_seconds, n_generated, "tokens");
-  print_total_time(n_prompt + n_decode);
-  if (s.opts.verbose)
-    if (std::string memory = s.eng->memory_report(); !memory.empty())
-      log_info("smepilot-run: memory: %s\n", memory.c_str());
+  print_generation_times(s, {prefill_seconds, decode_seconds, sample_seconds,
+                             n_prompt, n_decode, n_generated});
   // As llama-cli: an interrupted run ends with the status of SIGINT.
   return interrupted ? 130 : 0;
+}
+
+/// Reads conversation turns from stdin with poll(2) and read(2), so that a
+/// Ctrl-C at the prompt ends the wait (stdio would retry or lose buffered
+/// text).
+class turn_reader {
+public:
+  enum class outcome { turn, end_of_input, interrupted };
+
+  /// One turn: a line without its newline (and a '\r' before it); a line
+  /// ending in a backslash goes on with the next one, joined by a newline.
+  /// The last line may lack its newline.
+  outcome read(std::string &turn) {
+    turn.clear();
+    for (;;) {
+      const size_t nl = buffer_.find('\n');
+      if (nl == std::string::npos && !eof_) {
+        // Waits in short slices: the SIGINT may be delivered to any thread
+        // (the engine's workers), so a blocked read is not reliably
+        // interrupted.
+        if (interrupted)
+          return outcome::interrupted;
+        pollfd in = {STDIN_FILENO, POLLIN, 0};
+        if (::poll(&in, 1, 100) == 0 || (in.revents == 0))
+          continue;
+        char chunk[4096];
+        const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR && interrupted)
+          return outcome::interrupted;
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n <= 0)
+          eof_ = true; // a read error ends the input as EOF does
+        else
+          buffer_.append(chunk, size_t(n));
+        continue;
+      }
+      if (nl == std::string::npos && buffer_.empty())
+        return turn.empty() ? outcome::end_of_input : outcome::turn;
+      std::string line = buffer_.substr(0, nl);
+      buffer_.erase(0, nl == std::string::npos ? std::string::npos : nl + 1);
+      if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+      if (!line.empty() && line.back() == '\\') {
+        line.back() = '\n';
+        turn += line;
+        continue;
+      }
+      turn += line;
+      return outcome::turn;
+    }
+  }
+
+private:
+  std::string buffer_;
+  bool eof_ = false;
+};
+
+/// Conversation mode (-cnv): turns from -p/-f and then stdin, each written
+/// in the template's family and appended to the KV cache (only its own
+/// tokens are evaluated), each reply streamed until an end-of-generation
+/// token, -n tokens, a reverse prompt or Ctrl-C. A reply's last token, when
+/// sampled but not evaluated (-n, -r), is evaluated with the next turn, as
+/// is the end-of-turn text of the template (the reply's own end-of-turn
+/// token is sampled, never evaluated).
+int converse(session &s) {
+  const int64_t n_ctx = s.eng->n_ctx();
+  if (status st = rt::check_memory(
+          rt::probe_memory_budget(),
+          uint64_t(n_ctx) * s.eng->kv_bytes_per_position(),
+          "a conversation, which can fill the context of " +
+              std::to_string(n_ctx) + " positions: its KV cache",
+          "give a smaller context size (-c)");
+      !st)
+    return fail(st.message());
+  rt::sampler_params sp = s.opts.sampling;
+  if (s.opts.seed < 0)
+    sp.seed = std::random_device{}();
+  log_info("smepilot-run: conversation with the %.*s chat template; one "
+           "line per turn (end a line with \\ to go on), Ctrl-C stops a "
+           "reply, EOF or Ctrl-C at the prompt ends\n",
+           int(rt::chat_template_name(s.chat).size()),
+           rt::chat_template_name(s.chat).data());
+  rt::sampler smp(sp);
+  std::vector<float> logits(size_t(s.eng->n_vocab()));
+  generation_times times;
+  turn_reader reader;
+  // A terminal shows what is typed; from a pipe the turn is echoed after
+  // the prompt marker, so the transcript reads as a dialogue.
+  const bool echo_turns = !isatty(STDIN_FILENO);
+  bool have_turn = s.opts.has_prompt || !s.opts.prompt_file.empty();
+  std::string user = s.text;
+  std::vector<int32_t> carry; // printed by the last reply, not evaluated yet
+  bool thinking = s.opts.reasoning, ended_by_ctrl_c = false;
+  int64_t pos = 0;
+  for (int turn = 1;; ++turn) {
+    // The prompt: the first turn may come from -p/-f.
+    catch_sigint_in_conversation(/*restart=*/false);
+    if (status w = write_text("> "); !w)
+      return fail(w.message());
+    if (!have_turn) {
+      const turn_reader::outcome got = reader.read(user);
+      if (got != turn_reader::outcome::turn) {
+        ended_by_ctrl_c = got == turn_reader::outcome::interrupted;
+        if (status w = write_text("\n"); !w)
+          return fail(w.message());
+        break;
+      }
+    }
+    if (have_turn || echo_turns)
+      if (status w = write_text(user + "\n"); !w)
+        return fail(w.message());
+    have_turn = false;
+    catch_sigint_in_conversation(/*restart=*/true);
+    if (interrupted) { // Ctrl-C just after the line was read
+      ended_by_ctrl_c = true;
+      break;
+    }
+    if (user.empty()) { // nothing to say: ask again
+      --turn;
+      continue;
+    }
+
+    // The turn's tokens: what the last reply left, then the template's text
+    // (special tokens recognized) and the user's (taken as text).
+    if (s.chat.thinking)
+      thinking = rt::chat_thinking_switch(user, thinking);
+    const bool first = pos == 0;
+    std::vector<int32_t> tokens = carry;
+    if (first && s.tok->add_bos_default() && s.tok->bos_id() >= 0)
+      tokens.push_back(s.tok->bos_id());
+    for (const rt::chat_piece &piece : rt::chat_format_turn(
+             s.chat, {first, s.opts.system_prompt, user, thinking})) {
+      const std::vector<int32_t> ids =
+          s.tok->encode(piece.text, /*add_special=*/false, piece.special);
+      tokens.insert(tokens.end(), ids.begin(), ids.end());
+    }
+    if (pos + int64_t(tokens.size()) >= n_ctx) {
+      // One position must stay free for the reply's first token.
+      std::fprintf(stderr,
+                   "smepilot-run: the context is full: this turn needs %zu "
+                   "positions and %lld of the %lld are left; the "
+                   "conversation ends (raise -c for a longer one)\n",
+                   tokens.size(), (long long)(n_ctx - pos), (long long)n_ctx);
+      break;
+    }
+    if (s.opts.verbose_prompt) {
+      log_info("smepilot-run: turn %d: %zu tokens\n", turn, tokens.size());
+      for (int32_t id : tokens)
+        log_info("%6d -> '%s'\n", id,
+                 escaped(s.tok->token_to_piece(id, true)).c_str());
+    }
+    auto t_prefill = clock_type::now();
+    status st =
+        s.eng->eval(tokens, int32_t(pos), rt::logits_mode::last, logits.data());
+    if (!st)
+      return fail(st.message());
+    const double turn_seconds = seconds_since(t_prefill);
+    times.prefill_seconds += turn_seconds;
+    times.n_prompt += int64_t(tokens.size());
+    if (s.opts.verbose)
+      log_info("smepilot-run: turn %d: prompt eval %zu tokens at positions "
+               "%lld to %lld (%.2f ms)\n",
+               turn, tokens.size(), (long long)pos,
+               (long long)(pos + int64_t(tokens.size()) - 1),
+               turn_seconds * 1e3);
+    pos += int64_t(tokens.size());
+    carry.clear();
+    for (int32_t id : tokens)
+      smp.accept(id);
+
+    // The reply, streamed.
+    rt::detokenizer detok(*s.tok, {.sequence_start = false});
+    std::string generated; // for -r
+    int64_t n_reply = 0;
+    bool context_full = false;
+    for (;;) {
+      if (interrupted)
+        break;
+      auto t_sample = clock_type::now();
+      const int32_t id = smp.sample(logits);
+      smp.accept(id);
+      times.sample_seconds += seconds_since(t_sample);
+      if (!s.opts.ignore_eos && s.tok->is_eog(id))
+        break;
+      ++n_reply;
+      ++times.n_generated;
+      const std::string piece = detok.push(id);
+      if (status w = write_text(piece); !w)
+        return fail(w.message());
+      bool stop = s.opts.n_predict >= 0 && n_reply >= s.opts.n_predict;
+      if (!s.opts.reverse_prompts.empty()) {
+        generated += piece;
+        stop = stop || hits_reverse_prompt(s.opts.reverse_prompts, generated,
+                                           piece.size());
+      }
+      if (stop) {
+        carry.push_back(id);
+        break;
+      }
+      if (pos >= n_ctx) {
+        context_full = true;
+        break;
+      }
+      auto t_decode = clock_type::now();
+      st = s.eng->eval({&id, 1}, int32_t(pos), rt::logits_mode::last,
+                       logits.data());
+      if (!st)
+        return fail(st.message());
+      times.decode_seconds += seconds_since(t_decode);
+      ++times.n_decode;
+      ++pos;
+    }
+    if (status w = write_text(detok.flush() + "\n"); !w)
+      return fail(w.message());
+    if (interrupted) {
+      // Ctrl-C stopped this reply; the session goes on.
+      interrupted = 0;
+      log_info("smepilot-run: reply interrupted (Ctrl-C); Ctrl-C at the "
+               "prompt ends the conversation\n");
+    }
+    if (context_full) {
+      std::fprintf(stderr,
+                   "smepilot-run: the context is full (%lld positions): the "
+                   "reply is cut and the conversation ends (raise -c for a "
+                   "longer one)\n",
+                   (long long)n_ctx);
+      break;
+    }
+  }
+  catch_sigint(false);
+  print_generation_times(s, times);
+  // As llama-cli: a session ended by Ctrl-C ends with the status of SIGINT.
+  return ended_by_ctrl_c ? 130 : 0;
 }
 
 int logits_out(session &s) {
@@ -685,6 +988,7 @@ int run_main(int argc, char **argv) {
     return fail(st.message());
   const int rc = !s.opts.logits_out.empty() ? logits_out(s)
                  : s.opts.perplexity        ? perplexity(s)
+                 : s.opts.conversation      ? converse(s)
                                             : generate(s);
   // The trace of whatever ran, also after a failed run.
   if (!s.opts.trace.empty()) {

@@ -16,6 +16,8 @@
 #                         (removed before the run);
 #   SAME_AS_ARGS="..."    a second run with these arguments must print the
 #                         same stdout.
+#   STDIN=<file>          the run's standard input (conversation mode's
+#                         turns); otherwise it inherits ctest's.
 # Hostile surroundings (with EXPECT_ERROR, or with EXPECT_SIGPIPE):
 #   STDOUT=full           stdout is /dev/full (every write fails, ENOSPC);
 #   STDOUT=closed-pipe | closed-pipe-ignored  stdout is a pipe whose reader
@@ -57,6 +59,9 @@ function(run_exe arg_string out_var err_var rc_var)
                     RESULT_VARIABLE script_rc OUTPUT_VARIABLE status ERROR_VARIABLE err)
     string(REGEX REPLACE "^exit ([0-9]+)\n$" "\\1" rc "${status}")
     set(out "")
+  elseif(DEFINED STDIN)
+    execute_process(COMMAND ${wrap} ${EMULATOR} ${EXE} ${args} INPUT_FILE ${STDIN}
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   else()
     execute_process(COMMAND ${wrap} ${EMULATOR} ${EXE} ${args}
                     RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
