@@ -98,6 +98,19 @@ private:
                     Value constants, llvm::MapVector<unsigned, Access> &binds);
   void computeAccess(ArrayRef<Operation *> range,
                      llvm::MapVector<unsigned, Access> &binds);
+  /// The next dispatch's binding attributes for `binds` (into
+  /// `bindingAttrs`) and its dependencies by the hazard rule.
+  SmallVector<int64_t>
+  addBindings(const llvm::MapVector<unsigned, Access> &binds,
+              SmallVector<BindingAttr> &bindingAttrs) {
+    SmallVector<std::pair<unsigned, Access>> accesses;
+    for (auto [buffer, access] : binds) {
+      bindingAttrs.push_back(
+          BindingAttr::get(phase.getContext(), buffer, access));
+      accesses.push_back({buffer, access});
+    }
+    return hazards.addDispatch(accesses);
+  }
 
   func::FuncOp phase;
   std::string name;
@@ -390,12 +403,7 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
 
   // Bindings and dependencies.
   SmallVector<BindingAttr> bindingAttrs;
-  SmallVector<std::pair<unsigned, Access>> accesses;
-  for (auto [buffer, access] : binds) {
-    bindingAttrs.push_back(BindingAttr::get(ctx, buffer, access));
-    accesses.push_back({buffer, access});
-  }
-  SmallVector<int64_t> deps = hazards.addDispatch(accesses);
+  SmallVector<int64_t> deps = addBindings(binds, bindingAttrs);
   std::string opName = range.front()->getName().getStringRef().str();
   // A dispatch that calls an SME kernel runs on the matrix unit: mode sme,
   // one call of the kernel for all its tiles (abi.h).
@@ -454,12 +462,7 @@ LogicalResult PhaseOutliner::outlineCollab(func::CallOp call,
   SmallVector<Operation *> both{call, forall};
   computeAccess(both, binds);
   SmallVector<BindingAttr> bindingAttrs;
-  SmallVector<std::pair<unsigned, Access>> accesses;
-  for (auto [buffer, access] : binds) {
-    bindingAttrs.push_back(BindingAttr::get(ctx, buffer, access));
-    accesses.push_back({buffer, access});
-  }
-  SmallVector<int64_t> deps = hazards.addDispatch(accesses);
+  SmallVector<int64_t> deps = addBindings(binds, bindingAttrs);
   dispatches.push_back(DispatchAttr::get(
       ctx, name + "_d" + std::to_string(index) + ":collab" + stageSuffix(both),
       *cpuKernel, int64_t(*smeKernel), ExecMode::collab, share.getInt(),

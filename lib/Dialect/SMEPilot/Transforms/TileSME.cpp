@@ -363,6 +363,17 @@ outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   return matmul;
 }
 
+/// Every op's canonicalization patterns on `kernel`, to a fixed point.
+static LogicalResult canonicalizeKernel(func::FuncOp kernel) {
+  MLIRContext *ctx = kernel.getContext();
+  RewritePatternSet patterns(ctx);
+  for (RegisteredOperationName op : ctx->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, ctx);
+  if (failed(applyPatternsGreedily(kernel, std::move(patterns))))
+    return kernel.emitError("smepilot-tile-sme: clean-up did not converge");
+  return success();
+}
+
 /// Streaming SVE vectors of 32-bit lanes per step of a matvec kernel's n
 /// loop: 4 accumulators ([4] lanes each) for the FMA pipes.
 constexpr int64_t kMatvecScalableLanes = 16;
@@ -442,13 +453,7 @@ static LogicalResult tileAndVectorizeMatvecForSSVE(RewriterBase &rewriter,
   }
   rewriter.replaceOp(matmul, nLoop.getResults());
   kernel->setAttr("arm_locally_streaming", rewriter.getUnitAttr());
-  MLIRContext *ctx = kernel.getContext();
-  RewritePatternSet patterns(ctx);
-  for (RegisteredOperationName op : ctx->getRegisteredOperations())
-    op.getCanonicalizationPatterns(patterns, ctx);
-  if (failed(applyPatternsGreedily(kernel, std::move(patterns))))
-    return kernel.emitError("smepilot-tile-sme: clean-up did not converge");
-  return success();
+  return canonicalizeKernel(kernel);
 }
 
 /// Tiles `matmul` (K-major operands) by [8] x [8] x kStep, vectorizes the
@@ -523,12 +528,7 @@ static LogicalResult lowerToOuterProducts(func::FuncOp kernel) {
     hoistLoopInvariantSubsets(rewriter, loop);
   }
   // Drops the tensor iter_args the hoisting leaves yielded unchanged.
-  RewritePatternSet patterns(ctx);
-  for (RegisteredOperationName op : ctx->getRegisteredOperations())
-    op.getCanonicalizationPatterns(patterns, ctx);
-  if (failed(applyPatternsGreedily(kernel, std::move(patterns))))
-    return kernel.emitError("smepilot-tile-sme: clean-up did not converge");
-  return success();
+  return canonicalizeKernel(kernel);
 }
 
 namespace {
