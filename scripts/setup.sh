@@ -15,6 +15,8 @@ PACKAGES=(
   clang-format-22 clang-tidy-22
   # tests
   libgtest-dev googletest python3 librsvg2-bin nlohmann-json3-dev
+  # smepilot-server: HTTP (JSON is nlohmann-json3-dev above)
+  libcpp-httplib-dev
   # tokenizers: Unicode-aware regexes for the BPE pre-tokenizers
   libpcre2-dev
   # aarch64 cross target, run under QEMU user mode
@@ -32,6 +34,13 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "setup.sh: run this script as root, or install sudo." >&2
     exit 1
   fi
+fi
+
+# smepilot-server's client test runs the openai npm package: Node.js and
+# npm from Debian, unless a Node.js with its own npm is there already (a
+# NodeSource build provides npm itself and conflicts with Debian's package).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
 fi
 
 missing=()
