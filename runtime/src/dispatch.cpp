@@ -4,7 +4,6 @@
 
 #include "smepilot_rt/dispatch_trace.h"
 
-#include "spin_wait.h"
 #include "strformat.h"
 
 #include <algorithm>
@@ -15,6 +14,8 @@
 namespace smepilot::rt {
 
 namespace {
+
+std::atomic<size_t> g_default_inline_bytes{kInlineBytes};
 
 bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
@@ -170,8 +171,9 @@ status table_validator::validate() {
   for (uint32_t b = 0; b < t_.n_buffers; ++b) {
     const smepilot_rt_buffer &buf = t_.buffers[b];
     const std::string label = buffer_label(b);
-    if (buf.reserved != 0)
-      return error(strformat("%s: reserved field is %u, expected 0", label.c_str(), buf.reserved));
+    // Argument types are the binder's to check (compiled_engine.cpp).
+    if (b >= t_.n_arguments && buf.type != SMEPILOT_RT_TYPE_F32)
+      return error(strformat("%s: a temporary has type %u, expected 0", label.c_str(), buf.type));
     if (buf.alignment != 0 && !is_power_of_two(buf.alignment))
       return error(
           strformat("%s: alignment %u is not a power of two", label.c_str(), buf.alignment));
@@ -370,10 +372,14 @@ void dispatch_program::arena_deleter::operator()(std::byte *p) const { std::free
 
 dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
     : table_(table), phase_name_(table->phase_name ? table->phase_name : "(unnamed)"),
+      inline_bytes_(g_default_inline_bytes.load(std::memory_order_relaxed)),
       buffer_ptrs_(table->n_buffers, nullptr), binding_ptrs_(table->n_bindings, nullptr),
       temp_offsets_(table->n_buffers - table->n_arguments, 0), tile_counts_(table->n_dispatches, 0),
+      buffer_sizes_(table->n_buffers, -1), binders_(table->n_buffers, 0),
       sched_(std::make_unique<scheduler>()) {
   const uint32_t n = table->n_dispatches;
+  for (uint32_t i = 0; i < table->n_bindings; ++i)
+    ++binders_[table->bindings[i].buffer];
   // The dependents of each dispatch, for counting down when it finishes.
   dependents_begin_.assign(n + 1, 0);
   for (uint32_t i = 0; i < table->n_deps; ++i)
@@ -389,6 +395,7 @@ dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
   }
   sched_->pending_deps.resize(n);
   sched_->ranges_left.resize(n);
+  sched_->small.resize(n);
 
   // Which temporaries may share bytes: by the deps (see dispatch.h), with the
   // reachability bits of the whole table (n^2 / 8 bytes, once).
@@ -458,6 +465,10 @@ size_t dispatch_program::place_temporaries(bool in_table_order) {
   return end;
 }
 
+void dispatch_program::set_default_inline_bytes(size_t bytes) {
+  g_default_inline_bytes.store(bytes, std::memory_order_relaxed);
+}
+
 dispatch_program::dispatch_program(dispatch_program &&) noexcept = default;
 dispatch_program &dispatch_program::operator=(dispatch_program &&) noexcept = default;
 dispatch_program::~dispatch_program() = default;
@@ -505,6 +516,11 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
       return status::error(strformat("dispatch table '%s': argument %u%s is null", phase, a,
                                      quoted_name(t.buffers[a].name).c_str()));
     buffer_ptrs_[a] = arguments[a];
+    // For the work proxy only: an argument whose size does not evaluate
+    // counts as unknown (large).
+    int64_t size = 0;
+    buffer_sizes_[a] =
+        eval_extent(t.buffers[a].size, constants.data(), &size) && size >= 0 ? size : -1;
   }
 
   // Tile counts and the temporaries' layout for these constants.
@@ -536,10 +552,16 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
       return status::error(strformat(
           "dispatch table '%s': temporaries need more than 2^48 bytes for these constants", phase));
     temp_sizes_[b - t.n_arguments] = size_t(size);
+    buffer_sizes_[b] = size;
   }
-  // One worker runs the table in order (run() below), so table-order lives
-  // are exact; several workers follow the deps.
-  size_t total = place_temporaries(pool.n_threads() == 1);
+  // An in-order run (dispatch.h) goes through the table in order, so
+  // table-order lives are exact; a pool job follows the deps.
+  const bool all_small = classify_dispatches();
+  const int n_threads = pool.n_threads();
+  const int outer_worker = thread_pool::current_worker();
+  const bool in_order = n_threads == 1 || outer_worker >= 0 || all_small;
+  last_in_order_ = in_order;
+  size_t total = place_temporaries(in_order);
   if (total > unshared) { // alignment gaps made sharing cost bytes: one each
     temp_offsets_ = temp_seq_offsets_;
     total = unshared;
@@ -557,25 +579,44 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
   if (t.n_dispatches == 0)
     return status::ok();
 
-  // Schedule by the deps (dispatch.h): queue the dispatches that depend on
-  // nothing, then let every worker run its loop until all have finished.
   scheduler &s = *sched_;
-  const int n_threads = pool.n_threads();
   s.workers = split_workers(n_threads, sme_workers_);
   s.constants = constants.data();
   if (trace_)
     trace_->reserve_workers(n_threads);
-  if (n_threads == 1) {
-    // One worker: the table order respects every dep; no queues needed.
+  if (in_order) {
+    // The table order respects every dep; no queues, no job.
+    const int id = outer_worker >= 0 ? outer_worker : 0;
     for (uint32_t d = 0; d < t.n_dispatches; ++d)
-      for_each_range(d, s.workers, [this](const range_item &item) { call_kernel(item, 0); });
+      for_each_range(d, s.workers, true, [&](const range_item &item) { call_kernel(item, id); });
     return status::ok();
   }
+
+  // Schedule by the deps (dispatch.h): size the queues for every range of
+  // the run, make the dispatches without deps ready, and run one pool job.
+  const int lanes_used = s.workers.matrix > 0 ? 2 : 1;
+  size_t lane_ranges[2] = {0, 0};
+  for (uint32_t d = 0; d < t.n_dispatches; ++d)
+    for_each_range(d, s.workers, s.small[d] != 0, [&](const range_item &item) {
+      ++lane_ranges[item.sme && lanes_used == 2 ? 1 : 0];
+    });
+  for (int lane = 0; lane < 2; ++lane) {
+    if (lane_ranges[lane] > UINT32_MAX)
+      return status::error(strformat("dispatch table '%s': %zu ranges in one run, at most %u",
+                                     phase, lane_ranges[lane], UINT32_MAX));
+    if (s.queue[lane].size() < lane_ranges[lane])
+      s.queue[lane].resize(lane_ranges[lane]);
+    s.tail[lane] = s.unpublished[lane] = 0;
+  }
+  if (s.inline_ranges.size() < size_t(n_threads))
+    s.inline_ranges.resize(size_t(n_threads));
+  for (std::vector<range_item> &list : s.inline_ranges)
+    list.clear();
+  s.pool = &pool;
+  uint64_t remaining = 0;
   {
     std::lock_guard<std::mutex> lock(s.mutex);
-    s.sme_queue.clear();
-    s.cpu_queue.clear();
-    s.sme_head = s.cpu_head = 0;
+    s.job_running = false;
     s.finished = 0;
     for (uint32_t d = 0; d < t.n_dispatches; ++d) {
       s.pending_deps[d] = t.dispatches[d].deps_count;
@@ -583,24 +624,39 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
     }
     for (uint32_t d = 0; d < t.n_dispatches; ++d)
       if (t.dispatches[d].deps_count == 0)
-        make_ready(d);
-    if (s.finished == t.n_dispatches) // nothing but empty dispatches
+        make_ready(d, 0);
+    remaining = t.n_dispatches - s.finished;
+    if (remaining == 0) // nothing but empty dispatches
       return status::ok();
+    // Published by run_job itself; later ones by publish_queued.
+    s.job_running = true;
+    s.unpublished[0] = s.unpublished[1] = 0;
   }
-  // One task per worker: tasks [0, matrix) are the matrix-unit workers. The
-  // pool hands tasks out in order and a task returns only when the run is
-  // over, so every matrix-unit task is held by a running thread before any
-  // vector-core task is (no SME range waits for a worker that never comes).
-  const int matrix = s.workers.matrix;
-  pool.parallel_for(n_threads, 1, [this, matrix](int64_t begin, int64_t end, int worker) {
-    for (int64_t task = begin; task < end; ++task)
-      worker_loop(task < matrix, worker);
-  });
+  pool.run_job(&dispatch_program::run_queued_item, &dispatch_program::start_job, this, remaining,
+               s.workers.matrix, s.tail[0], s.tail[1]);
   return status::ok();
 }
 
+bool dispatch_program::classify_dispatches() {
+  const smepilot_rt_dispatch_table &t = *table_;
+  bool all_small = true;
+  for (uint32_t d = 0; d < t.n_dispatches; ++d) {
+    const smepilot_rt_dispatch &dp = t.dispatches[d];
+    double bytes = 0;
+    for (uint32_t j = 0; j < dp.bindings_count; ++j) {
+      const uint32_t b = t.bindings[dp.bindings_begin + j].buffer;
+      bytes += buffer_sizes_[b] < 0 ? 1e30 : double(buffer_sizes_[b]) / double(binders_[b]);
+    }
+    const bool small = bytes < double(inline_bytes_);
+    sched_->small[d] = small ? 1 : 0;
+    all_small = all_small && small;
+  }
+  return all_small;
+}
+
 template <typename F>
-void dispatch_program::for_each_range(uint32_t d, const worker_split &workers, F &&emit) const {
+void dispatch_program::for_each_range(uint32_t d, const worker_split &workers, bool whole,
+                                      F &&emit) const {
   const smepilot_rt_dispatch &dp = table_->dispatches[d];
   const int64_t n = tile_counts_[d];
   int64_t split = 0;
@@ -609,7 +665,7 @@ void dispatch_program::for_each_range(uint32_t d, const worker_split &workers, F
   else if (dp.mode == SMEPILOT_RT_MODE_COLLAB)
     split = collab_split(n, dp.sme_share, dp.tile_granule);
   const int64_t n_workers = workers.matrix + workers.vector;
-  const int64_t sme_ranges = std::max(1, workers.matrix);
+  const int64_t sme_ranges = whole ? 1 : std::max(1, workers.matrix);
   if (split > 0) {
     // sme_ranges parts of whole granules (the last may be partial).
     const int64_t g = dp.tile_granule;
@@ -625,8 +681,11 @@ void dispatch_program::for_each_range(uint32_t d, const worker_split &workers, F
   if (split < n) {
     // Balanced contiguous ranges: the first `rem` get one tile more.
     const int64_t m = n - split;
-    const int64_t r =
-        std::min(m, split > 0 ? std::max<int64_t>(1, n_workers - sme_ranges) : n_workers);
+    const int64_t parts =
+        whole ? 1
+              : kRangesPerWorker *
+                    (split > 0 ? std::max<int64_t>(1, n_workers - sme_ranges) : n_workers);
+    const int64_t r = std::min(m, parts);
     const int64_t per = m / r, rem = m % r;
     for (int64_t i = 0, begin = split; i < r; ++i) {
       const int64_t end = begin + per + (i < rem ? 1 : 0);
@@ -636,17 +695,29 @@ void dispatch_program::for_each_range(uint32_t d, const worker_split &workers, F
   }
 }
 
-void dispatch_program::make_ready(uint32_t first) {
+uint32_t dispatch_program::make_ready(uint32_t first, int worker_id) {
   scheduler &s = *sched_;
+  const bool two_lanes = s.workers.matrix > 0;
+  const bool matrix_unit = worker_id < s.workers.matrix;
+  uint32_t finished = 0;
   s.ready_scratch.clear();
   s.ready_scratch.push_back(first);
   while (!s.ready_scratch.empty()) {
     const uint32_t d = s.ready_scratch.back();
     s.ready_scratch.pop_back();
+    const bool small = s.small[d] != 0;
     uint32_t ranges = 0;
-    for_each_range(d, s.workers, [&](const range_item &item) {
-      (item.sme && s.workers.matrix > 0 ? s.sme_queue : s.cpu_queue).push_back(item);
+    for_each_range(d, s.workers, small, [&](const range_item &item) {
       ++ranges;
+      // An SME range with matrix-unit workers runs on one of them only.
+      const bool sme_lane = item.sme && two_lanes;
+      if (small && (!sme_lane || matrix_unit)) {
+        s.inline_ranges[size_t(worker_id)].push_back(item);
+        return;
+      }
+      const int lane = sme_lane ? 1 : 0;
+      s.queue[lane][s.tail[lane]++] = item;
+      ++s.unpublished[lane];
     });
     if (ranges > 0) {
       s.ranges_left[d] = ranges;
@@ -654,25 +725,82 @@ void dispatch_program::make_ready(uint32_t first) {
     }
     // No tiles: finished as soon as it is ready.
     ++s.finished;
+    ++finished;
     for (uint32_t i = dependents_begin_[d]; i < dependents_begin_[d + 1]; ++i)
       if (--s.pending_deps[dependents_[i]] == 0)
         s.ready_scratch.push_back(dependents_[i]);
   }
+  return finished;
 }
 
-void dispatch_program::finish_range(const range_item &item) {
+uint32_t dispatch_program::finish_range(const range_item &item, int worker_id) {
   scheduler &s = *sched_;
   const uint32_t d = item.dispatch;
   if (--s.ranges_left[d] != 0)
-    return;
+    return 0;
   ++s.finished;
+  uint32_t finished = 1;
   for (uint32_t i = dependents_begin_[d]; i < dependents_begin_[d + 1]; ++i)
     if (--s.pending_deps[dependents_[i]] == 0)
-      make_ready(dependents_[i]);
-  // New ranges, or the end of the run: tell the waiting workers.
-  s.epoch.fetch_add(1, std::memory_order_release);
-  if (s.sleepers > 0)
-    s.wake.notify_all();
+      finished += make_ready(dependents_[i], worker_id);
+  return finished;
+}
+
+void dispatch_program::publish_queued() {
+  scheduler &s = *sched_;
+  if (!s.job_running)
+    return;
+  for (int lane = 0; lane < 2; ++lane)
+    if (s.unpublished[lane] > 0) {
+      s.pool->publish(lane, s.unpublished[lane]);
+      s.unpublished[lane] = 0;
+    }
+}
+
+uint64_t dispatch_program::finish_and_run_inline(range_item item, int worker_id) {
+  scheduler &s = *sched_;
+  std::vector<range_item> &mine = s.inline_ranges[size_t(worker_id)];
+  uint64_t finished = 0;
+  for (;;) {
+    bool more = false;
+    {
+      std::lock_guard<std::mutex> lock(s.mutex);
+      finished += finish_range(item, worker_id);
+      publish_queued();
+      if (!mine.empty()) {
+        item = mine.back();
+        mine.pop_back();
+        more = true;
+      }
+    }
+    // Nothing of the program may be touched past here when nothing is left
+    // and `finished` is zero: another worker may end the run meanwhile.
+    if (!more)
+      return finished;
+    call_kernel(item, worker_id);
+  }
+}
+
+uint64_t dispatch_program::run_queued_item(void *self, int lane, uint32_t index, int worker_id) {
+  dispatch_program &p = *static_cast<dispatch_program *>(self);
+  const range_item item = p.sched_->queue[lane][index];
+  p.call_kernel(item, worker_id);
+  return p.finish_and_run_inline(item, worker_id);
+}
+
+uint64_t dispatch_program::start_job(void *self) {
+  // The caller's inline ranges from making the roots ready (run()).
+  dispatch_program &p = *static_cast<dispatch_program *>(self);
+  scheduler &s = *p.sched_;
+  std::vector<range_item> &mine = s.inline_ranges[0];
+  uint64_t finished = 0;
+  while (!mine.empty()) {
+    const range_item item = mine.back();
+    mine.pop_back();
+    p.call_kernel(item, 0);
+    finished += p.finish_and_run_inline(item, 0);
+  }
+  return finished;
 }
 
 void dispatch_program::call_kernel(const range_item &item, int worker_id) const {
@@ -695,39 +823,6 @@ void dispatch_program::call_kernel(const range_item &item, int worker_id) const 
   fn(bindings, sched_->constants, item.begin, item.end);
   e.end_ns = trace_clock_ns();
   trace_->record(e);
-}
-
-void dispatch_program::worker_loop(bool matrix_unit, int worker_id) {
-  scheduler &s = *sched_;
-  const uint32_t n = table_->n_dispatches;
-  std::unique_lock<std::mutex> lock(s.mutex);
-  while (s.finished != n) {
-    // Matrix-unit workers: SME ranges first, then CPU ranges (dispatch.h).
-    // Vector-core workers never see the SME queue.
-    range_item item;
-    if (matrix_unit && s.sme_head < s.sme_queue.size()) {
-      item = s.sme_queue[s.sme_head++];
-    } else if (s.cpu_head < s.cpu_queue.size()) {
-      item = s.cpu_queue[s.cpu_head++];
-    } else {
-      // Nothing for this worker: spin briefly, then block until the epoch
-      // moves (ranges queued or the run over).
-      const uint64_t seen = s.epoch.load(std::memory_order_relaxed);
-      lock.unlock();
-      spin_until([&] { return s.epoch.load(std::memory_order_acquire) != seen; });
-      lock.lock();
-      if (s.epoch.load(std::memory_order_relaxed) == seen) {
-        ++s.sleepers;
-        s.wake.wait(lock, [&] { return s.epoch.load(std::memory_order_relaxed) != seen; });
-        --s.sleepers;
-      }
-      continue;
-    }
-    lock.unlock();
-    call_kernel(item, worker_id);
-    lock.lock();
-    finish_range(item);
-  }
 }
 
 } // namespace smepilot::rt

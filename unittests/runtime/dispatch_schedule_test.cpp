@@ -7,6 +7,7 @@
 #include "smepilot_rt/dispatch.h"
 #include "smepilot_rt/dispatch_trace.h"
 
+#include "stall_thread.h"
 #include "table_builder.h"
 
 #include <gmock/gmock.h>
@@ -97,6 +98,7 @@ TEST(DispatchSchedule, CollabHalvesRunAtTheSameTime) {
   auto program = dispatch_program::create(tb.table());
   ASSERT_TRUE(program) << program.error().message();
   program->set_sme_workers(1);
+  program->set_inline_bytes(0); // a pool job, whatever the size
   char byte = 0;
   void *args[] = {&byte};
   for (int n_threads : {2, 3}) {
@@ -105,7 +107,8 @@ TEST(DispatchSchedule, CollabHalvesRunAtTheSameTime) {
     reset_overlap();
     ASSERT_TRUE(program->run(pool, args, {}));
     EXPECT_EQ(g_sme_calls, 1) << "one matrix-unit worker: one SME range";
-    EXPECT_EQ(g_cpu_calls, n_threads - 1) << "one CPU range per vector-core worker";
+    EXPECT_EQ(g_cpu_calls, std::min(8, int(smepilot::rt::kRangesPerWorker) * (n_threads - 1)))
+        << "kRangesPerWorker CPU ranges per vector-core worker, of 8 tiles";
     EXPECT_EQ(g_sme_saw_cpu, g_sme_calls) << "the SME range never saw a CPU range start";
     EXPECT_EQ(g_cpu_saw_sme, g_cpu_calls) << "a CPU range never saw the SME range start";
   }
@@ -126,6 +129,7 @@ TEST(DispatchSchedule, IndependentDispatchesRunAtTheSameTime) {
     auto program = dispatch_program::create(tb.table());
     ASSERT_TRUE(program) << program.error().message();
     program->set_sme_workers(sme_workers);
+    program->set_inline_bytes(0);
     char x = 0, y = 0;
     void *args[] = {&x, &y};
     thread_pool pool(2);
@@ -206,7 +210,7 @@ struct attention_table {
 /// and returns the output of the second; checks the placement after each
 /// (with several workers; one runs in table order).
 std::vector<float> run_attention(dispatch_program &program, int n_threads, int sme_workers,
-                                 dispatch_trace *trace) {
+                                 dispatch_trace *trace, size_t inline_bytes = 0) {
   std::vector<std::vector<float>> qs(kHeads, std::vector<float>(kLen));
   for (int h = 0; h < kHeads; ++h)
     for (int64_t i = 0; i < kLen; ++i)
@@ -217,6 +221,7 @@ std::vector<float> run_attention(dispatch_program &program, int n_threads, int s
     args.push_back(qh.data());
   args.push_back(out.data());
   program.set_sme_workers(sme_workers);
+  program.set_inline_bytes(inline_bytes);
   program.set_trace(trace);
   thread_pool pool(n_threads);
   for (int rep = 0; rep < 2; ++rep) {
@@ -225,13 +230,14 @@ std::vector<float> run_attention(dispatch_program &program, int n_threads, int s
     EXPECT_TRUE(program.run(pool, args, {}));
     const smepilot::rt::status placed = check_temporary_placement(
         program.table(), program.last_run_temporary_offsets(), program.last_run_temporary_sizes());
-    // One worker runs in table order and places by table-order lives
-    // (dispatch.h), under which the heads' temporaries share: s0
-    // (dispatches 0-1) and s1 (3-4), for one.
-    if (n_threads > 1)
+    // An in-order run (one worker, or every dispatch small) places by
+    // table-order lives (dispatch.h), under which the heads' temporaries
+    // share: s0 (dispatches 0-1) and s1 (3-4), for one.
+    EXPECT_EQ(program.last_run_in_order(), n_threads == 1 || inline_bytes > 0);
+    if (!program.last_run_in_order())
       EXPECT_TRUE(placed) << placed.message();
     else
-      EXPECT_FALSE(placed) << "one worker: expected the tighter table-order placement";
+      EXPECT_FALSE(placed) << "in order: expected the tighter table-order placement";
   }
   program.set_trace(nullptr);
   EXPECT_EQ(out[kLen], -1.0f);
@@ -244,14 +250,17 @@ TEST(DispatchSchedule, SameBytesForEveryThreadCountAndWorkerSplit) {
   auto program = dispatch_program::create(at.tb.table());
   ASSERT_TRUE(program) << program.error().message();
   const std::vector<float> expect = run_attention(*program, 1, 0, nullptr);
-  for (int n_threads : {1, 2, 3})
-    for (int sme_workers : {0, 1, 2}) {
-      if (sme_workers >= n_threads && sme_workers > 0)
-        continue;
-      const std::vector<float> got = run_attention(*program, n_threads, sme_workers, nullptr);
-      EXPECT_EQ(std::memcmp(got.data(), expect.data(), expect.size() * sizeof(float)), 0)
-          << n_threads << " threads, " << sme_workers << " matrix-unit workers";
-    }
+  for (size_t inline_bytes : {size_t(0), smepilot::rt::kInlineBytes})
+    for (int n_threads : {1, 2, 3, 4})
+      for (int sme_workers : {0, 1, 2}) {
+        if (sme_workers >= n_threads && sme_workers > 0)
+          continue;
+        const std::vector<float> got =
+            run_attention(*program, n_threads, sme_workers, nullptr, inline_bytes);
+        EXPECT_EQ(std::memcmp(got.data(), expect.data(), expect.size() * sizeof(float)), 0)
+            << n_threads << " threads, " << sme_workers << " matrix-unit workers, inline below "
+            << inline_bytes << " bytes";
+      }
 }
 
 /// From the trace: every tile of every dispatch ran exactly once, with the
@@ -304,17 +313,22 @@ TEST(DispatchSchedule, DependentsStartAfterTheirDepsAndSmeStaysOnMatrixWorkers) 
                                                    << "dep " << dep << " ended";
         }
         // dispatch.h, "Ranges": S = max(1, sme_workers) SME ranges; the CPU
-        // part in n - S ranges (at least 1) beside an SME part, else n.
-        const int s_ranges = std::max(1, sme_workers);
+        // part in R * (n - S) ranges (at least R) beside an SME part, else
+        // R * n; fewer when there are fewer tiles. One worker runs in table
+        // order: one range per part.
+        const int r = n_threads == 1 ? 1 : int(smepilot::rt::kRangesPerWorker);
+        const int s_ranges = n_threads == 1 ? 1 : std::max(1, sme_workers);
+        const int collab_cpu_tiles = int(kLen - smepilot::rt::collab_split(kLen, 40000, 4));
         if (dp.mode == SMEPILOT_RT_MODE_SME) {
           EXPECT_EQ(sme_ranges[d], s_ranges);
           EXPECT_EQ(cpu_ranges[d], 0);
         } else if (dp.mode == SMEPILOT_RT_MODE_COLLAB) {
           EXPECT_EQ(sme_ranges[d], s_ranges);
-          EXPECT_EQ(cpu_ranges[d], std::max(1, n_threads - s_ranges));
+          EXPECT_EQ(cpu_ranges[d],
+                    std::min(collab_cpu_tiles, r * std::max(1, n_threads - s_ranges)));
         } else {
           EXPECT_EQ(sme_ranges[d], 0);
-          EXPECT_EQ(cpu_ranges[d], n_threads);
+          EXPECT_EQ(cpu_ranges[d], std::min(int(kLen), r * n_threads));
         }
       }
       if (sme_workers > 0) {
@@ -322,6 +336,138 @@ TEST(DispatchSchedule, DependentsStartAfterTheirDepsAndSmeStaysOnMatrixWorkers) 
             << "an SME range ran on a vector-core worker";
       }
     }
+}
+
+// ---------------------------------------------------------------------------
+// 2b. Small dispatches run inline; a stalled idle worker delays no run.
+
+std::mutex g_callers_mutex;
+std::vector<std::thread::id> g_callers;
+
+void record_caller(void *const *, const int64_t *, int64_t, int64_t) {
+  std::lock_guard<std::mutex> lock(g_callers_mutex);
+  g_callers.push_back(std::this_thread::get_id());
+}
+
+/// A chain of dispatches over buffers of `bytes` each (arguments: the
+/// executor never touches their memory, so any size may be declared).
+struct chain_table {
+  table_builder tb;
+  chain_table(int n, int64_t bytes, int64_t tiles) {
+    tb.phase = "chain";
+    const uint32_t k = tb.kernel(record_caller);
+    std::vector<uint32_t> bufs;
+    static const char *names[] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"};
+    for (int i = 0; i <= n; ++i)
+      bufs.push_back(tb.buffer(names[i], bytes));
+    tb.n_arguments = uint32_t(n + 1);
+    for (int i = 0; i < n; ++i)
+      tb.dispatch("step", k, fixed(tiles), {rd(bufs[size_t(i)]), wr(bufs[size_t(i + 1)])},
+                  i == 0 ? std::initializer_list<uint32_t>{}
+                         : std::initializer_list<uint32_t>{uint32_t(i - 1)});
+  }
+};
+
+/// Dispatches whose work proxy is below the threshold run on the calling
+/// thread, in table order, without a pool job; at or above it, the run is a
+/// pool job and the ranges spread. The proxy divides a buffer among its
+/// bindings: 8 dispatches over 9 buffers of B bytes bind 16 times, 7 buffers
+/// twice, so each dispatch counts B (B/2 + B/2), or 1.5 B at the ends.
+TEST(DispatchSchedule, SmallDispatchesRunInlineOnTheCallingThread) {
+  const int64_t kb = 1024;
+  const size_t r = size_t(2 * smepilot::rt::kRangesPerWorker); // ranges of a queued dispatch
+  struct scenario {
+    int64_t bytes;
+    bool in_order;
+    size_t calls;
+  };
+  // 170 KiB: the ends count 255 KiB, below 256 KiB; 180 KiB: the two ends
+  // are queued, the six in the middle (180 KiB) run inline.
+  for (const scenario &sc :
+       {scenario{16 * kb, true, 8}, scenario{170 * kb, true, 8},
+        scenario{180 * kb, false, 2 * r + 6}, scenario{4096 * kb, false, 8 * r}}) {
+    SCOPED_TRACE(testing::Message() << sc.bytes << " bytes per buffer");
+    chain_table ct(8, sc.bytes, 64);
+    auto program = dispatch_program::create(ct.tb.table());
+    ASSERT_TRUE(program) << program.error().message();
+    std::vector<char> dummy(9);
+    std::vector<void *> args;
+    for (char &c : dummy)
+      args.push_back(&c);
+    thread_pool pool(2);
+    for (int rep = 0; rep < 20; ++rep) {
+      g_callers.clear();
+      ASSERT_TRUE(program->run(pool, args, {}));
+      EXPECT_EQ(program->last_run_in_order(), sc.in_order);
+      ASSERT_EQ(g_callers.size(), sc.calls);
+      if (sc.in_order)
+        for (const std::thread::id &id : g_callers)
+          ASSERT_EQ(id, std::this_thread::get_id()) << "a small dispatch ran on a worker";
+    }
+  }
+  // In a mixed run the small dispatches still run as one call each.
+  table_builder tb;
+  tb.phase = "mixed";
+  const uint32_t k = tb.kernel(record_caller);
+  const uint32_t w = tb.buffer("w", 8 << 20), x = tb.buffer("x", 64), y = tb.buffer("y", 64),
+                 z = tb.buffer("z", 64);
+  tb.n_arguments = 4;
+  const uint32_t big = tb.dispatch("matvec", k, fixed(64), {rd(w), rd(x), wr(y)});
+  tb.dispatch("norm", k, fixed(64), {rd(y), wr(z)}, {big});
+  auto program = dispatch_program::create(tb.table());
+  ASSERT_TRUE(program) << program.error().message();
+  char c[4];
+  void *args[] = {&c[0], &c[1], &c[2], &c[3]};
+  thread_pool pool(2);
+  g_callers.clear();
+  ASSERT_TRUE(program->run(pool, args, {}));
+  EXPECT_FALSE(program->last_run_in_order());
+  EXPECT_EQ(g_callers.size(), r + 1);
+}
+
+/// A worker stalled while holding nothing (1.5 s in a signal handler, as if
+/// descheduled behind a busy process) delays no run of a table whose
+/// dispatches all go to the pool: the caller claims every range. The
+/// executor whose run waited for every worker's scheduling loop took the
+/// whole stall on its first run.
+TEST(DispatchSchedule, StalledIdleWorkerDoesNotDelayRuns) {
+  namespace ts = smepilot::rt::test_stall;
+  attention_table at;
+  auto program = dispatch_program::create(at.tb.table());
+  ASSERT_TRUE(program) << program.error().message();
+  const std::vector<float> expect = run_attention(*program, 1, 0, nullptr);
+  thread_pool pool(2);
+  std::atomic<pid_t> tid{0};
+  for (int attempt = 0; attempt < 100 && tid.load() == 0; ++attempt)
+    pool.parallel_for(16, 1, [&](int64_t, int64_t, int w) {
+      if (w == 1)
+        tid.store(ts::this_tid());
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+  ASSERT_NE(tid.load(), 0) << "worker 1 never ran a task";
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(ts::stall_thread(tid.load(), 1500));
+  std::vector<std::vector<float>> qs(kHeads, std::vector<float>(kLen));
+  for (int h = 0; h < kHeads; ++h)
+    for (int64_t i = 0; i < kLen; ++i)
+      qs[size_t(h)][size_t(i)] = std::sin(float(h * 100 + i) * 0.3f);
+  std::vector<float> out(kLen);
+  std::vector<void *> args;
+  for (auto &qh : qs)
+    args.push_back(qh.data());
+  args.push_back(out.data());
+  program->set_inline_bytes(0);
+  const auto start = std::chrono::steady_clock::now();
+  for (int rep = 0; rep < 100; ++rep)
+    ASSERT_TRUE(program->run(pool, args, {}));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const bool still_stalled = ts::g_state.load() == 1;
+  ts::wait_stall_over();
+  EXPECT_FALSE(program->last_run_in_order());
+  EXPECT_EQ(std::memcmp(out.data(), expect.data(), expect.size() * sizeof(float)), 0);
+  ASSERT_TRUE(still_stalled) << "the stall ended before the runs did";
+  EXPECT_LT(seconds, 0.75) << "100 runs waited for the stalled worker";
 }
 
 // ---------------------------------------------------------------------------
@@ -359,6 +505,7 @@ TEST(DispatchSchedule, IndependentBranchesGetDisjointTemporaries) {
     branches br(ordered);
     auto program = dispatch_program::create(br.tb.table());
     ASSERT_TRUE(program) << program.error().message();
+    program->set_inline_bytes(0); // schedule by the deps, not in table order
     std::vector<float> x(64), y(64), z(64);
     for (int i = 0; i < 64; ++i)
       x[size_t(i)] = float(i);

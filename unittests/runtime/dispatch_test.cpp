@@ -474,10 +474,11 @@ struct collab_outcome {
 };
 
 collab_outcome run_collab(uint32_t mode, uint32_t share, int64_t granule, int64_t n,
-                          thread_pool &pool) {
+                          thread_pool &pool, size_t inline_bytes = 0) {
   collab_table ct(mode, share, granule);
   auto program = dispatch_program::create(ct.tb.table());
   EXPECT_TRUE(program) << program.error().message();
+  program->set_inline_bytes(inline_bytes);
   collab_outcome o{std::vector<int32_t>(size_t(n) + 1, 0), {0, 0, -1, -1, 0}};
   void *args[] = {o.marks.data(), o.stats};
   const int64_t constants[] = {n};
@@ -507,9 +508,19 @@ TEST(DispatchProgram, CollabSplitGivesSmeTheLeadingGranuleAlignedTiles) {
             EXPECT_EQ(o.stats[2], 0);
             EXPECT_EQ(o.stats[3], split);
           }
-          // CPU calls: one contiguous range per CPU worker at most.
+          // CPU calls: kRangesPerWorker contiguous ranges per CPU worker at
+          // most (one worker: one range, in table order).
           const int64_t cpu_workers = split > 0 && n_threads > 1 ? n_threads - 1 : n_threads;
-          EXPECT_EQ(o.stats[1], std::min<int64_t>(cpu_workers, n - split));
+          const int64_t per = n_threads > 1 ? smepilot::rt::kRangesPerWorker : 1;
+          EXPECT_EQ(o.stats[1], std::min<int64_t>(per * cpu_workers, n - split));
+          // Inline (the default threshold; these buffers declare no bytes):
+          // one call per part, same tiles.
+          o = run_collab(SMEPILOT_RT_MODE_COLLAB, share, granule, n, pool,
+                         smepilot::rt::kInlineBytes);
+          for (int64_t i = 0; i < n; ++i)
+            ASSERT_EQ(o.marks[size_t(i)], i < split ? 2 : 1) << "tile " << i;
+          EXPECT_EQ(o.stats[0], split > 0 ? 1 : 0);
+          EXPECT_EQ(o.stats[1], n - split > 0 ? 1 : 0);
         }
       }
     }

@@ -1,5 +1,7 @@
 #include "smepilot_rt/thread_pool.h"
 
+#include "stall_thread.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -83,6 +85,97 @@ TEST(ThreadPool, NestedParallelForRunsInlineOnTheSameWorker) {
   });
   EXPECT_EQ(sum.load(), 79 * 80 / 2);
   EXPECT_EQ(id_mismatch.load(), 0);
+}
+
+/// The thread id of worker `worker` of `pool`, found by running tasks that
+/// sleep until that worker has taken one.
+pid_t worker_tid(thread_pool &pool, int worker) {
+  std::atomic<pid_t> tid{0};
+  for (int attempt = 0; attempt < 100 && tid.load() == 0; ++attempt)
+    pool.parallel_for(16, 1, [&](int64_t, int64_t, int w) {
+      if (w == worker)
+        tid.store(smepilot::rt::test_stall::this_tid());
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+  return tid.load();
+}
+
+/// A worker stalled while it holds no item (here: 1.5 s in a signal
+/// handler, as if the OS had descheduled it behind a busy process) delays
+/// no job: completion is "all items done", and the submitter takes every
+/// item itself. The pool that waited for each worker to check in took the
+/// whole stall for the first job.
+TEST(ThreadPool, StalledIdleWorkerDoesNotDelayJobs) {
+  namespace ts = smepilot::rt::test_stall;
+  thread_pool pool(2);
+  const pid_t tid = worker_tid(pool, 1);
+  ASSERT_NE(tid, 0) << "worker 1 never ran a task";
+  std::this_thread::sleep_for(std::chrono::milliseconds(50)); // let it go idle
+  ASSERT_TRUE(ts::stall_thread(tid, 1500));
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<int64_t> sums(2, 0);
+  for (int job = 0; job < 200; ++job)
+    pool.parallel_for(64, 1, [&](int64_t b, int64_t e, int w) {
+      for (int64_t i = b; i < e; ++i)
+        sums[size_t(w)] += i;
+    });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const bool still_stalled = ts::g_state.load() == 1;
+  ts::wait_stall_over();
+  EXPECT_EQ(sums[0] + sums[1], 200 * (63 * 64 / 2));
+  EXPECT_EQ(sums[1], 0) << "worker 1 ran a task while stalled";
+  ASSERT_TRUE(still_stalled) << "the stall ended before the jobs did";
+  EXPECT_LT(seconds, 0.75) << "200 small jobs waited for the stalled worker";
+}
+
+/// run_job with two lanes: items publish more items while the job runs,
+/// lane 1 items run on workers [0, lane1_workers) only, every item runs
+/// once, and the job ends when the units reach the total.
+struct lanes_job {
+  thread_pool *pool;
+  std::vector<std::atomic<int>> runs0, runs1;
+  std::atomic<int> lane1_elsewhere{0};
+  explicit lanes_job(size_t n) : runs0(n), runs1(n) {}
+
+  static uint64_t item(void *p, int lane, uint32_t index, int worker) {
+    lanes_job &j = *static_cast<lanes_job *>(p);
+    if (lane == 1) {
+      if (worker != 0)
+        ++j.lane1_elsewhere;
+      ++j.runs1[index];
+      return 1;
+    }
+    ++j.runs0[index];
+    // Item i of lane 0 publishes item i + 1 of each lane (the first item is
+    // published by run_job), so items appear while others run.
+    if (index + 1 < j.runs0.size()) {
+      j.pool->publish(0, 1);
+      j.pool->publish(1, 1);
+    }
+    return 1;
+  }
+  static uint64_t start(void *p) {
+    // Lane 1's first item, from the submitter.
+    static_cast<lanes_job *>(p)->pool->publish(1, 1);
+    return 0;
+  }
+};
+
+TEST(ThreadPool, JobsWithLanesAndLatePublishing) {
+  for (int n_threads : {1, 2, 3}) {
+    thread_pool pool(n_threads);
+    for (int rep = 0; rep < 50; ++rep) {
+      lanes_job j(40);
+      j.pool = &pool;
+      pool.run_job(&lanes_job::item, &lanes_job::start, &j, 80, 1, 1, 0);
+      for (size_t i = 0; i < 40; ++i) {
+        ASSERT_EQ(j.runs0[i].load(), 1) << "lane 0 item " << i;
+        ASSERT_EQ(j.runs1[i].load(), 1) << "lane 1 item " << i;
+      }
+      EXPECT_EQ(j.lane1_elsewhere.load(), 0) << "a lane 1 item ran on a worker not allowed it";
+    }
+  }
 }
 
 TEST(ThreadPool, IdleWorkersDoNotSpin) {

@@ -15,28 +15,52 @@
 //
 // Execution (dispatch_program::run) schedules by the deps, not the table
 // order. Each dispatch keeps a count of its unfinished deps; one whose count
-// is zero is ready, and its tiles are cut into ranges (below) that go to two
-// queues: SME ranges and CPU ranges. The pool's workers run one scheduling
-// loop each for the whole run (one pool job per run, not one per dispatch):
-// take a range, call its kernel, and when the last range of a dispatch
-// finishes, count down its dependents and queue the ones that became ready.
+// is zero is ready, and its tiles are cut into ranges (below), one kernel
+// call each. A run is one job of the thread pool (thread_pool.h) whose items
+// are ranges: whichever worker is running claims the next queued range (the
+// calling thread takes part as worker 0), calls its kernel, and when the
+// last range of a dispatch finishes, counts down its dependents and queues
+// the ranges of the ones that became ready. The run is over when every
+// dispatch has finished, not when every worker has checked in: a worker the
+// OS has descheduled (another process busy on its core) delays the run only
+// while it holds a range it claimed, and one that wakes late finds nothing.
 // So dispatches with no dependency path between them overlap (SME QK^T of
 // head h+1 beside the CPU softmax of head h; the K and V projections), the
 // two halves of a collab dispatch run at the same time, and a dependent
-// never starts before every range of its deps has finished. The queues live
-// under one mutex (a handful of workers; a critical section is a few
-// loads and stores). A pool of one worker needs none of this: it calls the
-// ranges in table order, which respects every dep.
+// never starts before every range of its deps has finished. The deps'
+// counts live under one mutex (a critical section is a few loads and
+// stores); claiming a range takes no lock.
+//
+// Small dispatches run inline. A dispatch whose work proxy is below
+// inline_bytes() (default kInlineBytes, 256 KiB) is not queued: the thread
+// that made it ready (the caller, for one without deps) calls its kernel
+// once over all its tiles, at once, without waking anyone. The proxy is the
+// bytes of the buffers it binds (sizes for this run's constants), each
+// buffer's size divided by the number of bindings of it in the table: a
+// weight bound once counts in full, the KV cache bound by every layer's
+// attention counts a layer's share, an activation written by one dispatch
+// and read by the next half each. Touching 256 KiB takes ~10-25 us on one
+// core, against ~1 us to hand a range to a spinning worker, tens of us to
+// wake a blocked one, and a scheduler time slice (milliseconds) when the
+// worker that claimed it is descheduled. When every dispatch of a run is
+// small, or the pool has one worker, or run() is called from inside a pool
+// task, the run calls the dispatches in table order on the calling thread
+// (which respects every dep) and starts no job at all; last_run_in_order()
+// says so. A stories260K decode step (160 dispatches of at most ~130 KiB)
+// runs this way; the projections of a 1B model do not.
 //
 // Worker kinds. Of the pool's n workers, `sme_workers` (0..n-1) are
-// matrix-unit workers and the others vector-core workers:
+// matrix-unit workers: workers [0, sme_workers), so the calling thread is
+// one whenever there are any, and SME ranges never wait for a thread that
+// is not running. The others are vector-core workers:
 //   - matrix-unit workers take SME ranges first; when none is queued they
 //     take CPU ranges (work-conserving: on the host an idle matrix-unit
 //     worker is an idle core, and SME kernels are self-contained, abi.h, so a
 //     worker may alternate SME and CPU ranges). The cost: an SME range that
 //     becomes ready while its worker runs a CPU range waits for that range.
 //   - vector-core workers take CPU ranges only, so with sme_workers > 0 an
-//     SME range never runs on a vector-core worker.
+//     SME range never runs on a vector-core worker (a small SME dispatch
+//     made ready by one is queued for the matrix-unit workers).
 //   - with sme_workers == 0 there are no matrix-unit workers: SME ranges are
 //     ordinary ranges any worker takes (the SME variants are host stand-ins,
 //     or the one-thread case).
@@ -46,22 +70,19 @@
 // to zero.
 //
 // Ranges. Tiles of one dispatch are split into contiguous ranges, one kernel
-// call per range. With S = max(1, sme_workers) and n workers:
-//   cpu     [0, n_tiles) in n ranges;
+// call per range. With S = max(1, sme_workers), n workers and
+// R = kRangesPerWorker (4: a descheduled or slow worker leaves its share
+// to the others a quarter at a time):
+//   cpu     [0, n_tiles) in R * n ranges;
 //   sme     [0, n_tiles) in S ranges (cut at multiples of tile_granule);
-//   collab  [0, split) as sme, and [split, n_tiles) in max(1, n - S) ranges
-//           (all n when split == 0).
+//   collab  [0, split) as sme, and [split, n_tiles) in R * max(1, n - S)
+//           ranges (R * n when split == 0).
+// A dispatch that runs inline, or any dispatch of an in-order run, is one
+// SME range [0, split) and one CPU range [split, n_tiles).
 // No range is empty (fewer tiles than ranges: fewer ranges). Every tile is
 // computed by exactly one call and kernels never reduce across tiles (abi.h),
-// so results are independent of the thread count, of sme_workers and of
-// which worker runs which range.
-//
-// Idle workers spin for a short, time-bounded while (at most 20 us,
-// spin_wait.h: the next dispatch is usually ready almost at once) and then block on a
-// condition variable; whoever queues ranges wakes them only when someone is
-// blocked. A busy machine therefore loses a core to a waiting worker for at
-// most the spin, and a worker the OS has descheduled delays the run only if
-// it holds a range: ranges are claimed, never assigned.
+// so results are independent of the thread count, of sme_workers, of the
+// inline threshold and of which worker runs which range.
 //
 // Trace. With a dispatch_trace attached (set_trace), every kernel call is
 // recorded: dispatch, unit (sme/cpu), worker, tile range, start and end
@@ -81,7 +102,7 @@
 // its own); the contents need not survive a temporary's last access (abi.h:
 // temporaries start uninitialised). check_temporary_placement() checks a
 // placement against the rule; the schedule tests run it after their runs.
-// The exception: a run on one worker goes through the table in order, and
+// The exception: an in-order run goes through the table in order, and
 // then two temporaries share bytes when their lives, from the first to the
 // last dispatch binding each, do not intersect in table order (exact for
 // that order, and tighter: compiled decode steps of stories260K need 2.5 KiB
@@ -105,6 +126,12 @@
 namespace smepilot::rt {
 
 class dispatch_trace;
+
+/// A dispatch whose work proxy (file comment) is below this many bytes runs
+/// inline on the thread that made it ready.
+constexpr size_t kInlineBytes = size_t(256) << 10;
+/// CPU ranges per worker of a dispatch that is queued (file comment).
+constexpr int64_t kRangesPerWorker = 4;
 
 /// How a collab dispatch's tiles are split: tiles [0, split) go to the SME
 /// variant. Exact for any tile_count >= 0 (no intermediate overflow).
@@ -164,6 +191,18 @@ public:
   void set_sme_workers(int n) { sme_workers_ = n < 0 ? 0 : n; }
   int sme_workers() const { return sme_workers_; }
 
+  /// The inline threshold programs created from now on start with (default
+  /// kInlineBytes): for tests and experiments that reach programs only
+  /// through an engine.
+  static void set_default_inline_bytes(size_t bytes);
+  /// The inline threshold of later runs, in bytes of the work proxy (file
+  /// comment); 0 queues every dispatch. Default: set_default_inline_bytes.
+  void set_inline_bytes(size_t bytes) { inline_bytes_ = bytes; }
+  size_t inline_bytes() const { return inline_bytes_; }
+  /// Whether the last run called its dispatches in table order on the
+  /// calling thread, starting no pool job.
+  bool last_run_in_order() const { return last_in_order_; }
+
   /// Records every kernel call of later runs into `trace` (nullptr: off, the
   /// default). The trace must outlive the runs.
   void set_trace(dispatch_trace *trace) { trace_ = trace; }
@@ -202,34 +241,54 @@ private:
   /// The scheduler's state for one run; lives with the program so runs
   /// allocate nothing once the vectors have grown.
   struct scheduler {
+    thread_pool *pool = nullptr;
+    /// Guards everything below but the queues' entries below the published
+    /// counts, which are immutable until the run ends, and `inline_ranges`.
     std::mutex mutex;
-    std::condition_variable wake;
-    /// Bumped (under the mutex) whenever ranges are queued or the run ends;
-    /// read without the mutex by spinning workers.
-    std::atomic<uint64_t> epoch{0};
-    int sleepers = 0; ///< Workers blocked on `wake`.
-    std::vector<range_item> sme_queue, cpu_queue;
-    size_t sme_head = 0, cpu_head = 0;
+    /// The pool's lanes: 1 holds SME ranges when there are matrix-unit
+    /// workers, 0 everything else. Sized for the run before it starts, so
+    /// entries never move while others read them.
+    std::vector<range_item> queue[2];
+    uint32_t tail[2] = {0, 0};        ///< Entries written.
+    uint32_t unpublished[2] = {0, 0}; ///< Of those, not yet published.
+    bool job_running = false;
+    /// Per worker: ranges of small dispatches it made ready and will call
+    /// itself (touched only by that worker).
+    std::vector<std::vector<range_item>> inline_ranges;
     std::vector<uint32_t> pending_deps;  ///< Per dispatch.
     std::vector<uint32_t> ranges_left;   ///< Per dispatch.
     std::vector<uint32_t> ready_scratch; ///< Dispatches that became ready.
+    std::vector<char> small;             ///< Per dispatch: runs inline.
     uint32_t finished = 0;               ///< Dispatches done.
     worker_split workers;
     const int64_t *constants = nullptr;
   };
   /// Calls `emit(range_item)` for each range of dispatch `d` (dispatch.h,
-  /// "Ranges"), SME ranges first.
+  /// "Ranges"), SME ranges first; `whole`: one SME and one CPU range.
   template <typename F>
-  void for_each_range(uint32_t d, const worker_split &workers, F &&emit) const;
-  /// Queues the ranges of ready dispatch `d`, or finishes it at once when it
-  /// has no tiles (and so on for its dependents). Under the mutex.
-  void make_ready(uint32_t d);
-  /// A range finished: counts down its dispatch and, when that was its last
-  /// range, the dispatch's dependents. Under the mutex.
-  void finish_range(const range_item &item);
-  /// One worker's scheduling loop for the whole run.
-  void worker_loop(bool matrix_unit, int worker_id);
+  void for_each_range(uint32_t d, const worker_split &workers, bool whole, F &&emit) const;
+  /// Makes dispatch `d` ready on `worker_id`: its ranges go to that worker's
+  /// inline list (small dispatches) or the queues, or it finishes at once
+  /// when it has no tiles (and so on for its dependents). Returns the
+  /// dispatches finished. Under the mutex.
+  uint32_t make_ready(uint32_t d, int worker_id);
+  /// A range finished on `worker_id`: counts down its dispatch and, when
+  /// that was its last range, the dispatch's dependents. Returns the
+  /// dispatches finished. Under the mutex.
+  uint32_t finish_range(const range_item &item, int worker_id);
+  /// Publishes the queued ranges to the pool (once the job runs). Under the
+  /// mutex, so entries are published in the order they were written.
+  void publish_queued();
+  /// Finishes `item` on `worker_id` and calls the inline ranges that
+  /// brings, until none is left; returns the dispatches finished. Touches
+  /// nothing of the program after its last unlock when that is zero.
+  uint64_t finish_and_run_inline(range_item item, int worker_id);
+  static uint64_t run_queued_item(void *self, int lane, uint32_t index, int worker_id);
+  static uint64_t start_job(void *self);
   void call_kernel(const range_item &item, int worker_id) const;
+  /// Marks the small dispatches of this run (sched_->small, by the work
+  /// proxy of the file comment over buffer_sizes_); true when all are.
+  bool classify_dispatches();
 
   const smepilot_rt_dispatch_table *table_ = nullptr;
   std::string phase_name_;
@@ -237,12 +296,16 @@ private:
   size_t arena_bytes_ = 0;
   int arena_allocations_ = 0;
   int sme_workers_ = 0;
+  size_t inline_bytes_;
+  bool last_in_order_ = false;
   dispatch_trace *trace_ = nullptr;
   // Per-run scratch, sized at creation.
-  std::vector<void *> buffer_ptrs_;  ///< One per buffer.
-  std::vector<void *> binding_ptrs_; ///< One per binding: buffer_ptrs_[binding.buffer].
-  std::vector<size_t> temp_offsets_; ///< One per temporary, into the arena.
-  std::vector<int64_t> tile_counts_; ///< One per dispatch.
+  std::vector<void *> buffer_ptrs_;   ///< One per buffer.
+  std::vector<void *> binding_ptrs_;  ///< One per binding: buffer_ptrs_[binding.buffer].
+  std::vector<size_t> temp_offsets_;  ///< One per temporary, into the arena.
+  std::vector<int64_t> tile_counts_;  ///< One per dispatch.
+  std::vector<int64_t> buffer_sizes_; ///< One per buffer, this run; -1: unknown.
+  std::vector<uint32_t> binders_;     ///< Per buffer: bindings of it in the table.
   /// The dependents of each dispatch (CSR: dependents_[dependents_begin_[d],
   /// dependents_begin_[d + 1])), one entry per dep entry naming d.
   std::vector<uint32_t> dependents_begin_, dependents_;
