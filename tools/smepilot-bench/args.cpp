@@ -86,7 +86,8 @@ options:
   -pg P,N                       pp+tg test: P prompt tokens, then N
                                 single-token evals (repeatable)
   -r, --repetitions N           runs of each test (default: 5)
-  -t, --threads N[,N...]        threads (default: all hardware threads)
+  -t, --threads N[,N...]        threads (default: the CPUs in the affinity mask,
+                                capped by the cgroup's cpu.max quota)
   --engine NAME[,NAME...]       reference, jit, aot (default: reference)
   -b, --batch-size N[,N...]     tokens per eval chunk of a pp test (default: 64)
   -c, --ctx-size N              KV cache positions (default: what the

@@ -17,6 +17,7 @@
 #include "args.h"
 #include "engines.h"
 
+#include "smepilot_rt/cpu_count.h"
 #include "smepilot_rt/cpu_features.h"
 #include "smepilot_rt/ggml_types.h"
 #include "smepilot_rt/gguf.h"
@@ -555,8 +556,8 @@ int bench_main(int argc, char **argv) {
   const int32_t n_ctx = o.n_ctx > 0 ? o.n_ctx : int32_t(largest->n_tokens());
 
   const int hardware = int(std::max(1u, std::thread::hardware_concurrency()));
-  if (o.threads.empty())
-    o.threads.push_back(hardware);
+  if (o.threads.empty()) // the CPUs this process may use (cpu_count.h)
+    o.threads.push_back(rt::default_thread_count());
   for (int t : o.threads)
     if (t > 4 * hardware)
       return fail("-t " + std::to_string(t) +

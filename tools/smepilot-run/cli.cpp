@@ -214,7 +214,9 @@ std::string usage() {
          "(default: " +
          std::to_string(d.n_batch) +
          ")\n"
-         "  -t,  --threads N          threads (default: all hardware threads)\n"
+         "  -t,  --threads N          threads (default: the CPUs in the "
+         "affinity mask,\n"
+         "                            capped by the cgroup's cpu.max quota)\n"
          "       --sme-workers N      jit/aot: how many of the -t threads run "
          "the SME ranges\n"
          "                            (matrix-unit workers; default: 1 if "

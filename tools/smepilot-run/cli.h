@@ -20,7 +20,7 @@ struct options {
   bool has_prompt_ids = false;
   int32_t n_predict = -1; ///< -1: until end of generation or a full context.
   int32_t n_ctx = 0;      ///< 0: the model's training context.
-  int n_threads = 0;      ///< 0: all hardware threads.
+  int n_threads = 0;      ///< 0: rt::default_thread_count() (cpu_count.h).
   /// --sme-workers N: matrix-unit workers of a compiled engine (0..-t minus
   /// 1); -1: the engine decides.
   int sme_workers = -1;

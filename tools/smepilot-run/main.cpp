@@ -23,6 +23,7 @@
 #include "npy.h"
 
 #include "smepilot_rt/chat_template.h"
+#include "smepilot_rt/cpu_count.h"
 #include "smepilot_rt/gguf.h"
 #include "smepilot_rt/input_file.h"
 #include "smepilot_rt/memory.h"
@@ -243,7 +244,9 @@ status load(session &s) {
 
   rt::engine_options eo;
   const int hardware = int(std::max(1u, std::thread::hardware_concurrency()));
-  eo.n_threads = s.opts.n_threads > 0 ? s.opts.n_threads : hardware;
+  // Default: the CPUs this process may use (affinity mask, cgroup cpu.max).
+  eo.n_threads =
+      s.opts.n_threads > 0 ? s.opts.n_threads : rt::default_thread_count();
   // More workers than this only add switching: a sign of a typo.
   if (eo.n_threads > 4 * hardware)
     return status::error("-t " + std::to_string(eo.n_threads) +
