@@ -63,8 +63,8 @@ std::string usage() {
          "line\n"
          "  -c, --ctx-size N         context size in tokens (default: the "
          "model's)\n"
-         "  -t, --threads N          threads (default: all hardware "
-         "threads)\n"
+         "  -t, --threads N          threads (default: the CPUs this "
+         "process may use)\n"
          "      --engine NAME        reference, jit or aot (default: " +
          d.engine +
          ")\n"

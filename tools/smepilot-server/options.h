@@ -16,7 +16,7 @@ struct options {
   /// Bearer token every /v1 request must carry; empty: none asked.
   std::string api_key;
   int32_t n_ctx = 0; ///< 0: the model's training context.
-  int n_threads = 0; ///< 0: all hardware threads.
+  int n_threads = 0; ///< 0: the CPUs this process may use.
   std::string engine = "reference";
   /// Requests that may wait while one is generating; one more gets 503.
   int max_queue = 4;

@@ -20,6 +20,7 @@
 #include "options.h"
 
 #include "smepilot_rt/chat_template.h"
+#include "smepilot_rt/cpu_count.h"
 #include "smepilot_rt/gguf.h"
 #include "smepilot_rt/memory.h"
 #include "smepilot_rt/model.h"
@@ -449,7 +450,10 @@ rt::status load(server_state &s) {
 
   rt::engine_options eo;
   const int hardware = int(std::max(1u, std::thread::hardware_concurrency()));
-  eo.n_threads = s.opts.n_threads > 0 ? s.opts.n_threads : hardware;
+  // Default: the CPUs this process may use (affinity mask, cgroup cpu.max),
+  // as smepilot-run.
+  eo.n_threads =
+      s.opts.n_threads > 0 ? s.opts.n_threads : rt::default_thread_count();
   if (eo.n_threads > 4 * hardware)
     return rt::status::error("-t " + std::to_string(eo.n_threads) +
                              " is more than 4 threads for each of the " +
