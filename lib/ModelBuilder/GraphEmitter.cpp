@@ -54,14 +54,231 @@ SmallVector<Value> GraphEmitter::dynamicDims(Value x) {
   return dims;
 }
 
+RankedTensorType mlir::smepilot::detail::weightTensorType(MLIRContext *ctx,
+                                                          WeightFormat format,
+                                                          int64_t n,
+                                                          int64_t k) {
+  Builder b(ctx);
+  switch (format) {
+  case WeightFormat::F32:
+    return RankedTensorType::get({n, k}, b.getF32Type());
+  case WeightFormat::F16:
+    return RankedTensorType::get({n, k}, b.getF16Type());
+  case WeightFormat::BF16:
+    return RankedTensorType::get({n, k}, b.getBF16Type());
+  case WeightFormat::Q8_0:
+    return RankedTensorType::get({n, k / kQuantBlock, kQ8_0BlockBytes},
+                                 b.getI8Type());
+  case WeightFormat::Q4_0:
+    return RankedTensorType::get({n, k / kQuantBlock, kQ4_0BlockBytes},
+                                 b.getI8Type());
+  }
+  llvm_unreachable("unknown weight format");
+}
+
+WeightFormat mlir::smepilot::detail::weightFormatOf(Type type) {
+  auto t = cast<RankedTensorType>(type);
+  Type e = t.getElementType();
+  if (e.isF16())
+    return WeightFormat::F16;
+  if (e.isBF16())
+    return WeightFormat::BF16;
+  if (e.isInteger(8) && t.getRank() == 3)
+    return t.getDimSize(2) == kQ8_0BlockBytes ? WeightFormat::Q8_0
+                                              : WeightFormat::Q4_0;
+  return WeightFormat::F32;
+}
+
+namespace {
+
+/// The f32 value of a block's f16 scale from its two bytes (little-endian).
+Value blockScale(OpBuilder &nb, Location l, Value lo, Value hi) {
+  Type i16 = nb.getI16Type();
+  Value lo16 = arith::ExtUIOp::create(nb, l, i16, lo);
+  Value hi16 = arith::ExtUIOp::create(nb, l, i16, hi);
+  Value eight = arith::ConstantOp::create(nb, l, nb.getI16IntegerAttr(8));
+  Value bits = arith::OrIOp::create(
+      nb, l, arith::ShLIOp::create(nb, l, hi16, eight), lo16);
+  Value half = arith::BitcastOp::create(nb, l, nb.getF16Type(), bits);
+  return arith::ExtFOp::create(nb, l, nb.getF32Type(), half);
+}
+
+/// A Q4_0 weight from its byte and the nibble's shift (0: low, 4: high) and
+/// scale: (((byte >> shift) & 15) - 8) * scale.
+Value q4Weight(OpBuilder &nb, Location l, Value byte, Value shift,
+               Value scale) {
+  Type i8 = nb.getI8Type();
+  Value nibble = arith::AndIOp::create(
+      nb, l, arith::ShRUIOp::create(nb, l, byte, shift),
+      arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i8, 15)));
+  Value centered = arith::SubIOp::create(
+      nb, l, nibble,
+      arith::ConstantOp::create(nb, l, nb.getIntegerAttr(i8, 8)));
+  Value w = arith::SIToFPOp::create(nb, l, nb.getF32Type(), centered);
+  return arith::MulFOp::create(nb, l, w, scale);
+}
+
+} // namespace
+
 Value GraphEmitter::projection(Value x, Value w) {
   auto xType = cast<RankedTensorType>(x.getType());
   auto wType = cast<RankedTensorType>(w.getType());
   SmallVector<int64_t> shape = {xType.getDimSize(0), wType.getDimSize(0)};
+  WeightFormat format = weightFormatOf(wType);
+  if (format == WeightFormat::Q8_0 || format == WeightFormat::Q4_0)
+    return projectionQuantized(x, w, format);
   Value init = filled(shape, 0.0, dynamicDims(x));
-  return linalg::MatmulTransposeBOp::create(b, loc, TypeRange{f32Tensor(shape)},
-                                            ValueRange{x, w}, ValueRange{init})
+  if (format == WeightFormat::F32)
+    return linalg::MatmulTransposeBOp::create(
+               b, loc, TypeRange{f32Tensor(shape)}, ValueRange{x, w},
+               ValueRange{init})
+        .getResult(0);
+  // F16 / BF16: y += x * extf(w), the weight widened in the body.
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m = b.getAffineDimExpr(0), n = b.getAffineDimExpr(1),
+             k = b.getAffineDimExpr(2);
+  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {m, k}, ctx),
+                                 AffineMap::get(3, 0, {n, k}, ctx),
+                                 AffineMap::get(3, 0, {m, n}, ctx)};
+  SmallVector<utils::IteratorType> iters = {utils::IteratorType::parallel,
+                                            utils::IteratorType::parallel,
+                                            utils::IteratorType::reduction};
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{f32Tensor(shape)}, ValueRange{x, w},
+             ValueRange{init}, maps, iters,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Value wf =
+                   arith::ExtFOp::create(nb, l, nb.getF32Type(), args[1]);
+               Value p = arith::MulFOp::create(nb, l, args[0], wf);
+               linalg::YieldOp::create(
+                   nb, l, arith::AddFOp::create(nb, l, args[2], p).getResult());
+             })
       .getResult(0);
+}
+
+Value GraphEmitter::projectionQuantized(Value x, Value w, WeightFormat format) {
+  MLIRContext *ctx = b.getContext();
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto wType = cast<RankedTensorType>(w.getType());
+  const int64_t m = xType.getDimSize(0), n = wType.getDimSize(0),
+                blocks = wType.getDimSize(1);
+  const bool q8 = format == WeightFormat::Q8_0;
+  // Quants per byte row of a block: 32 int8, or 16 bytes of two nibbles.
+  const int64_t lanes = q8 ? kQuantBlock : kQuantBlock / 2;
+  const int64_t bytes = wType.getDimSize(2);
+  auto i8 = [&](ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getI8Type());
+  };
+  auto slice = [&](int64_t begin, int64_t size) {
+    return tensor::ExtractSliceOp::create(
+        b, loc, i8({n, blocks, size}), w,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0),
+                               b.getIndexAttr(begin)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(n), b.getIndexAttr(blocks),
+                               b.getIndexAttr(size)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(1)});
+  };
+  Value quants = slice(bytes - lanes, lanes);
+  Value scales = slice(0, 2);
+
+  // Loops (m, n, block, [half,] j); x read as [M, blocks, [2,] lanes].
+  const unsigned nLoops = q8 ? 4 : 5;
+  SmallVector<AffineExpr> d;
+  for (unsigned i = 0; i < nLoops; ++i)
+    d.push_back(b.getAffineDimExpr(i));
+  AffineExpr j = d.back(), blk = d[2];
+  SmallVector<int64_t> xShape = {m, blocks};
+  SmallVector<AffineExpr> xIdx = {d[0], blk};
+  if (!q8) {
+    xShape.push_back(2);
+    xIdx.push_back(d[3]);
+  }
+  xShape.push_back(lanes);
+  xIdx.push_back(j);
+  SmallVector<ReassociationIndices> reassoc = {{0}};
+  reassoc.emplace_back();
+  for (int64_t i = 1, e = xShape.size(); i < e; ++i)
+    reassoc.back().push_back(i);
+  Value xs =
+      tensor::ExpandShapeOp::create(b, loc, f32Tensor(xShape), x, reassoc);
+  auto c = [&](int64_t v) { return b.getAffineConstantExpr(v); };
+  SmallVector<Value> ins = {xs, quants};
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(nLoops, 0, xIdx, ctx),
+      AffineMap::get(nLoops, 0, {d[1], blk, j}, ctx)};
+  if (!q8) {
+    // The nibble's shift per half of the block: 0 (low), 4 (high).
+    auto shiftType = RankedTensorType::get({2}, b.getI8Type());
+    ins.push_back(arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(shiftType,
+                               ArrayRef<int8_t>{int8_t(0), int8_t(4)})));
+    maps.push_back(AffineMap::get(nLoops, 0, {d[3]}, ctx));
+  }
+  ins.append({scales, scales});
+  maps.push_back(AffineMap::get(nLoops, 0, {d[1], blk, c(0)}, ctx));
+  maps.push_back(AffineMap::get(nLoops, 0, {d[1], blk, c(1)}, ctx));
+  maps.push_back(AffineMap::get(nLoops, 0, {d[0], d[1]}, ctx));
+  SmallVector<utils::IteratorType> iters(nLoops,
+                                         utils::IteratorType::reduction);
+  iters[0] = iters[1] = utils::IteratorType::parallel;
+  SmallVector<int64_t> shape = {m, n};
+  Value init = filled(shape, 0.0, dynamicDims(x));
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{f32Tensor(shape)}, ins, ValueRange{init}, maps,
+             iters,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Value acc = args.back();
+               Value scale = blockScale(nb, l, args[args.size() - 3],
+                                        args[args.size() - 2]);
+               Value wf = q8 ? arith::MulFOp::create(
+                                   nb, l,
+                                   arith::SIToFPOp::create(
+                                       nb, l, nb.getF32Type(), args[1]),
+                                   scale)
+                                   .getResult()
+                             : q4Weight(nb, l, args[1], args[2], scale);
+               Value p = arith::MulFOp::create(nb, l, args[0], wf);
+               linalg::YieldOp::create(
+                   nb, l, arith::AddFOp::create(nb, l, acc, p).getResult());
+             })
+      .getResult(0);
+}
+
+Value GraphEmitter::embeddingElement(OpBuilder &nb, Location l, Value table,
+                                     Value row, Value col) {
+  WeightFormat format = weightFormatOf(table.getType());
+  Type f32 = nb.getF32Type();
+  if (format == WeightFormat::F32)
+    return tensor::ExtractOp::create(nb, l, table, ValueRange{row, col});
+  if (format == WeightFormat::F16 || format == WeightFormat::BF16)
+    return arith::ExtFOp::create(
+        nb, l, f32,
+        tensor::ExtractOp::create(nb, l, table, ValueRange{row, col})
+            .getResult());
+  auto idx = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(nb, l, v).getResult();
+  };
+  Value block = arith::DivUIOp::create(nb, l, col, idx(kQuantBlock));
+  Value j = arith::RemUIOp::create(nb, l, col, idx(kQuantBlock));
+  auto byteAt = [&](Value at) {
+    return tensor::ExtractOp::create(nb, l, table, ValueRange{row, block, at})
+        .getResult();
+  };
+  Value scale = blockScale(nb, l, byteAt(idx(0)), byteAt(idx(1)));
+  if (format == WeightFormat::Q8_0) {
+    Value q = byteAt(arith::AddIOp::create(nb, l, j, idx(2)));
+    return arith::MulFOp::create(nb, l, arith::SIToFPOp::create(nb, l, f32, q),
+                                 scale);
+  }
+  // Q4_0: byte j % 16 of the quants, its high nibble for j >= 16.
+  Value half = arith::DivUIOp::create(nb, l, j, idx(kQuantBlock / 2));
+  Value at = arith::AddIOp::create(
+      nb, l, arith::RemUIOp::create(nb, l, j, idx(kQuantBlock / 2)), idx(2));
+  Value shift = arith::IndexCastOp::create(
+      nb, l, nb.getI8Type(), arith::MulIOp::create(nb, l, half, idx(4)));
+  return q4Weight(nb, l, byteAt(at), shift, scale);
 }
 
 Value GraphEmitter::reduceLastDim(

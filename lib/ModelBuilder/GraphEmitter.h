@@ -41,9 +41,17 @@ public:
   SmallVector<Value> dynamicDims(Value x);
 
   /// y[m, n] = sum_k x[m, k] * w[n, k]: a projection by a weight in the GGUF
-  /// [out, in] layout (linalg.matmul with a transposed-B indexing map); m may
-  /// be dynamic.
+  /// [out, in] layout; m may be dynamic. An F32 weight gives linalg.matmul
+  /// with a transposed-B indexing map; a weight in another format
+  /// (weightTensorType) a linalg.generic that widens (F16, BF16) or
+  /// dequantizes (Q8_0, Q4_0: see projectionQuantized) each weight in its
+  /// body, so the kernel reads the weight's own bytes.
   Value projection(Value x, Value w);
+
+  /// Element (row, col) of the embedding table `table` (any weight format)
+  /// as f32, emitted in a linalg body at `nb`: the gather's scalar code.
+  Value embeddingElement(OpBuilder &nb, Location l, Value table, Value row,
+                         Value col);
 
   /// Row-wise RMSNorm of x [R, D] with weight [D]:
   /// y = (x * (1 / sqrt(sum(x^2) / D + eps))) * w.
@@ -76,6 +84,11 @@ public:
   Value collapse(Value x, ArrayRef<ReassociationIndices> reassociation);
 
 private:
+  /// projection() for a Q8_0 or Q4_0 weight [N, K/32, bytes]: a generic over
+  /// (m, n, block, [half,] j) reading x as [M, K/32, [2,] 32 or 16], the
+  /// quants and the two scale bytes through slices of the weight.
+  Value projectionQuantized(Value x, Value w, WeightFormat format);
+
   OpBuilder &b;
   Location loc;
 };
@@ -91,6 +104,19 @@ Value emitRmsScale(OpBuilder &nb, Location l, Value sumSq, int64_t n,
 
 /// sigmoid(x) = 1 / (1 + exp(-x)) (f32).
 Value emitSigmoid(OpBuilder &nb, Location l, Value x);
+
+/// Weights per quantization block (Q8_0, Q4_0) and bytes per block.
+inline constexpr int64_t kQuantBlock = 32;
+inline constexpr int64_t kQ8_0BlockBytes = 34;
+inline constexpr int64_t kQ4_0BlockBytes = 18;
+
+/// The tensor type of a weight [n, k] passed in `format` (see
+/// WeightFormat).
+RankedTensorType weightTensorType(MLIRContext *ctx, WeightFormat format,
+                                  int64_t n, int64_t k);
+
+/// The format of a weight tensor built by weightTensorType.
+WeightFormat weightFormatOf(Type type);
 
 /// silu(x) = x / (1 + exp(-x)) (f32).
 Value emitSilu(OpBuilder &nb, Location l, Value x);

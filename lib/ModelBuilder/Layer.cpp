@@ -255,8 +255,14 @@ func::FuncOp mlir::smepilot::detail::buildLayerFunction(
   SmallVector<Type> argTypes = {f32({c, d}), b.getIndexType(), b.getIndexType(),
                                 f32({c, half}), f32({c, half})};
   const unsigned firstWeight = argTypes.size();
-  argTypes.append({f32({d}), f32({nh * hd, d}), f32({kvh * hd, d}),
-                   f32({kvh * hd, d}), f32({d, nh * hd})});
+  // The formats of layer 0's weights: every layer's (getWeightFormats).
+  SmallVector<WeightFormat> formats = getWeightFormats(desc, options);
+  const unsigned layer0 = desc.hasRopeFreqs ? 4 : 3;
+  auto weight = [&](unsigned i, int64_t n, int64_t k) -> Type {
+    return weightTensorType(ctx, formats[layer0 + i], n, k);
+  };
+  argTypes.append({f32({d}), weight(1, nh * hd, d), weight(2, kvh * hd, d),
+                   weight(3, kvh * hd, d), weight(4, d, nh * hd)});
   if (desc.hasQkNorm)
     argTypes.append({f32({hd}), f32({hd})});
   argTypes.push_back(f32({d}));
@@ -265,7 +271,9 @@ func::FuncOp mlir::smepilot::detail::buildLayerFunction(
     argTypes.append(
         {f32({e, d}), f32({e, ffe, d}), f32({e, ffe, d}), f32({e, d, ffe})});
   } else {
-    argTypes.append({f32({ff, d}), f32({ff, d}), f32({d, ff})});
+    const unsigned ffn = desc.hasQkNorm ? 8 : 6; // after ffn_norm
+    argTypes.append(
+        {weight(ffn, ff, d), weight(ffn + 1, ff, d), weight(ffn + 2, d, ff)});
   }
   const unsigned endWeight = argTypes.size();
   argTypes.append({cacheType, cacheType});

@@ -74,6 +74,70 @@ mlir::smepilot::getWeightNames(const ModelDescription &desc) {
   return names;
 }
 
+llvm::StringRef mlir::smepilot::getWeightFormatName(WeightFormat format) {
+  switch (format) {
+  case WeightFormat::F32:
+    return "f32";
+  case WeightFormat::F16:
+    return "f16";
+  case WeightFormat::BF16:
+    return "bf16";
+  case WeightFormat::Q8_0:
+    return "q8_0";
+  case WeightFormat::Q4_0:
+    return "q4_0";
+  }
+  return "?";
+}
+
+llvm::SmallVector<WeightFormat>
+mlir::smepilot::getWeightFormats(const ModelDescription &desc,
+                                 const ModelBuildOptions &options) {
+  llvm::SmallVector<std::string> names = getWeightNames(desc);
+  llvm::SmallVector<WeightFormat> formats(names.size(), WeightFormat::F32);
+  auto requested = [&](StringRef name) {
+    auto it = options.weightFormats.find(name);
+    return it == options.weightFormats.end() ? WeightFormat::F32 : it->second;
+  };
+  // A block format needs whole blocks along the reduction (K).
+  auto usable = [](WeightFormat f, int64_t k) {
+    return (f != WeightFormat::Q8_0 && f != WeightFormat::Q4_0) ||
+           k % detail::kQuantBlock == 0;
+  };
+  for (unsigned i : {0u, 2u})
+    if (usable(requested(names[i]), desc.nEmbd))
+      formats[i] = requested(names[i]);
+  // Per-layer roles: one layer function serves every layer, so a role takes
+  // one format for all of them.
+  const unsigned first = desc.hasRopeFreqs ? 4 : 3;
+  const int64_t perLayer = detail::getNumLayerWeights(desc);
+  for (int64_t i = 0; i < perLayer; ++i) {
+    StringRef name = names[first + i];
+    StringRef role = name.drop_front(name.find('.', 4) + 1); // after "blk.0."
+    int64_t k;
+    if (role == "attn_output.weight")
+      k = desc.qDim();
+    else if (role == "ffn_down.weight")
+      k = desc.nFf;
+    else if (llvm::is_contained({"attn_q.weight", "attn_k.weight",
+                                 "attn_v.weight", "ffn_gate.weight",
+                                 "ffn_up.weight"},
+                                role))
+      k = desc.nEmbd;
+    else
+      continue; // norms, router, experts: F32
+    WeightFormat f = requested(name);
+    for (int64_t l = 1; l < desc.nLayer; ++l)
+      if (requested(names[first + l * perLayer + i]) != f)
+        f = WeightFormat::F32;
+    if (!usable(f, k))
+      f = WeightFormat::F32;
+    for (int64_t l = 0; l < desc.nLayer; ++l)
+      formats[first + l * perLayer + i] = f;
+  }
+  return formats;
+}
+
 LogicalResult
 mlir::smepilot::verifyModelDescription(MLIRContext *ctx,
                                        const ModelDescription &desc,
@@ -207,7 +271,8 @@ std::pair<Value, Value> emitRopeTable(GraphEmitter &g,
   return {table.getResult(0), table.getResult(1)};
 }
 
-/// x[c, :] = token_embd[tokens[c], :] (a gather: tensor.extract in the body).
+/// x[c, :] = token_embd[tokens[c], :] (a gather: tensor.extract in the body,
+/// dequantized there when token_embd is not F32).
 Value emitEmbedding(GraphEmitter &g, Value tokens, Value tokenEmbd,
                     int64_t chunk, int64_t dim) {
   OpBuilder &b = g.builder();
@@ -223,9 +288,8 @@ Value emitEmbedding(GraphEmitter &g, Value tokens, Value tokenEmbd,
                Value tok = arith::IndexCastOp::create(nb, l, nb.getIndexType(),
                                                       args[0]);
                Value col = linalg::IndexOp::create(nb, l, 1);
-               Value e = tensor::ExtractOp::create(nb, l, tokenEmbd,
-                                                   ValueRange{tok, col});
-               linalg::YieldOp::create(nb, l, e);
+               linalg::YieldOp::create(
+                   nb, l, g.embeddingElement(nb, l, tokenEmbd, tok, col));
              })
       .getResult(0);
 }
@@ -247,9 +311,11 @@ void buildForwardFunction(OpBuilder &b, ModuleOp module,
   RankedTensorType cacheType = cast<RankedTensorType>(
       layerType.getInput(layerFirstWeight + nLayerWeights));
 
-  SmallVector<Type> argTypes = {RankedTensorType::get({c}, b.getI32Type()),
-                                b.getIndexType(), f32({v, d}), f32({d}),
-                                f32({v, d})};
+  SmallVector<WeightFormat> formats = getWeightFormats(desc, options);
+  SmallVector<Type> argTypes = {
+      RankedTensorType::get({c}, b.getI32Type()), b.getIndexType(),
+      weightTensorType(ctx, formats[0], v, d), f32({d}),
+      weightTensorType(ctx, formats[2], v, d)};
   if (desc.hasRopeFreqs)
     argTypes.push_back(f32({desc.ropeDim / 2}));
   const unsigned firstLayerWeight = argTypes.size();
@@ -278,6 +344,9 @@ void buildForwardFunction(OpBuilder &b, ModuleOp module,
   for (unsigned i = 2; i < kCacheArg; ++i) {
     func.setArgAttr(i, kWeightAttr, b.getUnitAttr());
     func.setArgAttr(i, kNameAttr, b.getStringAttr(weightNames[i - 2]));
+    if (formats[i - 2] != WeightFormat::F32)
+      func.setArgAttr(i, kGGMLTypeAttr,
+                      b.getI64IntegerAttr(int64_t(formats[i - 2])));
   }
   func.setArgAttr(kCacheArg, kNameAttr, b.getStringAttr("k_cache"));
   func.setArgAttr(kCacheArg + 1, kNameAttr, b.getStringAttr("v_cache"));

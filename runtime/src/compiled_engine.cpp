@@ -42,6 +42,19 @@ struct packed_buffer {
   size_t alignment = 0;
 };
 
+/// A GGUF tensor a table binds as an argument (abi.h): an F32 copy the engine
+/// makes, or the tensor's own bytes in the file's memory (its type given).
+struct bound_weight {
+  large_buffer copy;
+  const void *in_place = nullptr;
+  uint64_t in_place_bytes = 0;
+  void *data() const { return in_place ? const_cast<void *>(in_place) : copy.data(); }
+};
+
+/// Weights by GGUF name and the type they are bound in (a name may be bound
+/// both as F32 and in its own type by different tables).
+using weight_key = std::pair<std::string, uint32_t>;
+
 /// A phase with its validated table and its argument pointers.
 struct bound_phase {
   explicit bound_phase(dispatch_program p) : program(std::move(p)) {}
@@ -96,14 +109,14 @@ private:
   std::vector<std::unique_ptr<bound_phase>> phases_;
   bound_phase *decode_ = nullptr, *chunk_all_ = nullptr, *chunk_last_ = nullptr;
   int64_t chunk_ = 1;
-  /// F32 copies of the GGUF tensors the phases and the load table bind, by
-  /// name.
-  std::map<std::string, large_buffer> weights_;
+  /// The GGUF tensors the phases and the load table bind: F32 copies, or
+  /// the file's bytes.
+  std::map<weight_key, bound_weight> weights_;
   /// The load table, its argument pointers, and the packed buffers it writes.
   std::unique_ptr<bound_phase> load_;
   std::map<std::string, packed_buffer> packed_;
   /// The weights some phase binds (the others serve the load table only).
-  std::map<std::string, bool> phase_weights_;
+  std::map<weight_key, bool> phase_weights_;
   large_buffer k_cache_, v_cache_; ///< Reserved; backed as positions are written.
   std::vector<float> chunk_logits_;
   size_t cache_bytes_ = 0;
@@ -239,7 +252,12 @@ status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &pha
                                        it->second.alignment));
     } else {
       SMEPILOT_RT_RETURN_IF_ERROR(bind_weight(file, "phase '" + pname + "'", a, t.buffers[a]));
-      phase_weights_[bname] = true;
+      if (t.buffers[a].type != SMEPILOT_RT_TYPE_F32 &&
+          (argument_access(t, a) & SMEPILOT_RT_ACCESS_WRITE))
+        return status::error(strformat("compiled model: phase '%s' writes the weight '%s' "
+                                       "(bound in place, read-only)",
+                                       pname.c_str(), bname.c_str()));
+      phase_weights_[{bname, t.buffers[a].type}] = true;
     }
   }
   if (p->tokens_arg < 0 || p->logits_arg < 0 || !has_k || !has_v)
@@ -257,12 +275,27 @@ status compiled_engine::bind_weight(const gguf_file &file, const std::string &wh
   if (!ti)
     return status::error(strformat("compiled model: %s binds tensor '%s', which %s does not have",
                                    where.c_str(), bname.c_str(), file.path().c_str()));
-  if (uint64_t(buffer.size.base) != ti->n_elements * 4)
+  // F32: the engine converts the tensor; any other type: the tensor's own
+  // bytes, so the file must hold exactly that type.
+  const uint32_t type = buffer.type;
+  if (type != SMEPILOT_RT_TYPE_F32 && type != uint32_t(ti->type))
+    return status::error(strformat("compiled model: %s argument %u '%s' is compiled for %s "
+                                   "weights, %s has it in %s",
+                                   where.c_str(), a, bname.c_str(), ggml_type_name(ggml_type(type)),
+                                   file.path().c_str(), ggml_type_name(ti->type)));
+  const uint64_t want = type == SMEPILOT_RT_TYPE_F32 ? ti->n_elements * 4 : ti->n_bytes;
+  if (uint64_t(buffer.size.base) != want)
     return status::error(strformat("compiled model: %s argument %u '%s' is %lld bytes, %s needs "
                                    "%llu",
                                    where.c_str(), a, bname.c_str(), (long long)buffer.size.base,
-                                   file.path().c_str(), (unsigned long long)(ti->n_elements * 4)));
-  weights_.try_emplace(bname);
+                                   file.path().c_str(), (unsigned long long)want));
+  if (type != SMEPILOT_RT_TYPE_F32 && buffer.alignment > 1 &&
+      reinterpret_cast<uintptr_t>(ti->data) % buffer.alignment != 0)
+    return status::error(strformat("compiled model: %s assumes '%s' aligned to %u bytes; it is "
+                                   "not in %s (its data offset)",
+                                   where.c_str(), bname.c_str(), buffer.alignment,
+                                   file.path().c_str()));
+  weights_.try_emplace(weight_key{bname, type});
   return status::ok();
 }
 
@@ -321,7 +354,8 @@ status compiled_engine::run_load_table() {
     return status::ok();
   const smepilot_rt_dispatch_table &t = load_->program.table();
   for (uint32_t a = 0; a < t.n_arguments; ++a)
-    if (auto it = weights_.find(buffer_name(t.buffers[a])); it != weights_.end() && !load_->args[a])
+    if (auto it = weights_.find({buffer_name(t.buffers[a]), t.buffers[a].type});
+        it != weights_.end() && !load_->args[a])
       load_->args[a] = it->second.data();
   SMEPILOT_RT_RETURN_IF_ERROR(load_->program.run(*pool_, load_->args, {}));
   // The program (and its arena) is not needed again; nor are the weights
@@ -339,16 +373,24 @@ status compiled_engine::load_weights(const gguf_file &file) {
     uint64_t row;
   };
   std::vector<work_item> work;
-  for (auto &[wname, storage] : weights_) {
-    const gguf_tensor_info *t = file.find_tensor(wname);
-    result<large_buffer> data = large_buffer::allocate(size_t(t->n_elements) * sizeof(float),
-                                                       ("the F32 copy of '" + wname + "'").c_str());
+  for (auto &[key, storage] : weights_) {
+    const gguf_tensor_info *t = file.find_tensor(key.first);
+    // The file's own bytes when they are what the table wants (its type,
+    // or F32 stored as F32): no copy.
+    if (key.second != SMEPILOT_RT_TYPE_F32 ||
+        (t->type == ggml_type::f32 && reinterpret_cast<uintptr_t>(t->data) % 4 == 0)) {
+      storage.in_place = t->data; // checked by bind_weight
+      storage.in_place_bytes = t->n_bytes;
+      continue;
+    }
+    result<large_buffer> data = large_buffer::allocate(
+        size_t(t->n_elements) * sizeof(float), ("the F32 copy of '" + key.first + "'").c_str());
     if (!data)
       return data.take_error();
-    storage = std::move(*data);
+    storage.copy = std::move(*data);
     const uint64_t rows = t->n_elements / uint64_t(t->dims[0]);
     for (uint64_t r = 0; r < rows; r += 64)
-      work.push_back({t, static_cast<float *>(storage.data()), r});
+      work.push_back({t, static_cast<float *>(storage.copy.data()), r});
   }
   // Rows are independent: dequantize on the pool (most of the load time of a
   // large model).
@@ -462,7 +504,7 @@ result<std::unique_ptr<engine>> compiled_engine::load(const gguf_file &file,
         p->args[a] = e->k_cache_.data();
       else if (bname == "v_cache")
         p->args[a] = e->v_cache_.data();
-      else if (auto it = e->weights_.find(bname); it != e->weights_.end())
+      else if (auto it = e->weights_.find({bname, t.buffers[a].type}); it != e->weights_.end())
         p->args[a] = it->second.data();
       else if (auto pk = e->packed_.find(bname); pk != e->packed_.end())
         p->args[a] = pk->second.data.data();
@@ -476,9 +518,15 @@ std::string compiled_engine::memory_report() const {
     return bytes < (size_t(1) << 20) ? strformat("%.1f KiB", double(bytes) / 1024.0)
                                      : strformat("%.1f MiB", double(bytes) / (1024.0 * 1024.0));
   };
-  size_t weights = 0, packed = 0, arenas = 0, used = 0, unshared = 0;
-  for (const auto &[name, w] : weights_)
-    weights += w.size();
+  size_t weights = 0, in_place = 0, packed = 0, arenas = 0, used = 0, unshared = 0;
+  for (const auto &[key, w] : weights_)
+    weights += w.copy.size();
+  std::map<std::string, bool> counted; // a tensor bound twice is in memory once
+  for (const auto &[key, w] : weights_)
+    if (w.in_place && !counted[key.first]) {
+      counted[key.first] = true;
+      in_place += size_t(w.in_place_bytes);
+    }
   for (const auto &[name, p] : packed_)
     packed += size_t(p.bytes);
   for (const auto &p : phases_) {
@@ -486,7 +534,8 @@ std::string compiled_engine::memory_report() const {
     used = std::max(used, p->program.last_run_temporary_bytes());
     unshared = std::max(unshared, p->program.last_run_unshared_bytes());
   }
-  return "weights " + size(weights) + " F32, " + size(packed) + " packed at load (" +
+  return "weights " + size(weights) + " F32 copies, " + size(in_place) +
+         " read in place from the file, " + size(packed) + " packed at load (" +
          std::to_string(packed_.size()) + " buffers); KV cache " + size(2 * cache_bytes_) +
          "; temporaries: " + size(arenas) + " of arenas over " + std::to_string(phases_.size()) +
          " phases, the largest last run " + size(used) + " (" + size(unshared) +

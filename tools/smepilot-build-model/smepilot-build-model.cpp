@@ -21,6 +21,8 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
+
 using namespace mlir;
 using namespace mlir::smepilot;
 namespace cl = llvm::cl;
@@ -72,6 +74,12 @@ cl::opt<bool> lastRowLogits(
     "last-row-logits",
     cl::desc("Also build smepilot_forward_c<C>_last (last position's logits "
              "only) for chunk sizes above 1"));
+cl::opt<std::string> weightFormat(
+    "weight-format",
+    cl::desc("Format of every weight matrix the builder can take typed "
+             "(token_embd, output, the dense projections): f32 (default), "
+             "f16, bf16, q8_0, q4_0"),
+    cl::init("f32"));
 cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                 cl::value_desc("file"), cl::init("-"));
 
@@ -149,6 +157,21 @@ int main(int argc, char **argv) {
   options.nCtx = nCtx;
   options.ropeInF64 = !ropeF32;
   options.lastRowLogits = lastRowLogits;
+  {
+    std::optional<WeightFormat> format;
+    for (WeightFormat f :
+         {WeightFormat::F32, WeightFormat::F16, WeightFormat::BF16,
+          WeightFormat::Q8_0, WeightFormat::Q4_0})
+      if (weightFormat == getWeightFormatName(f))
+        format = f;
+    if (!format) {
+      llvm::errs() << "error: --weight-format=" << weightFormat
+                   << ": expected f32, f16, bf16, q8_0 or q4_0\n";
+      return 1;
+    }
+    for (const std::string &name : getWeightNames(desc))
+      options.weightFormats[name] = *format;
+  }
 
   MLIRContext ctx;
   FailureOr<OwningOpRef<ModuleOp>> module =

@@ -17,6 +17,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
@@ -82,6 +83,27 @@ struct ModelDescription {
   int64_t kvDim() const { return nHeadKv * headDim; }
 };
 
+/// The type a weight matrix is passed to the compiled code in: its GGUF
+/// tensor type, numbered as GGML's type ids (abi.h's SMEPILOT_RT_TYPE_*).
+/// As tensors of the forward functions:
+///   F32  f32 [N, K], F16 f16 [N, K], BF16 bf16 [N, K] (the GGUF layout);
+///   Q8_0 i8 [N, K/32, 34]: per block of 32 weights an f16 scale (2 bytes,
+///        little-endian) then 32 int8 quants, weight = scale * quant;
+///   Q4_0 i8 [N, K/32, 18]: an f16 scale then 16 bytes, weight j of the
+///        block = scale * ((byte[j % 16] >> (4 * (j / 16))) & 15) - 8).
+/// The projections and the embedding read these directly (dequantizing in
+/// registers); nothing is converted to F32 in memory.
+enum class WeightFormat : int64_t {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q8_0 = 8,
+  BF16 = 30,
+};
+
+/// "f32", "f16", "q4_0", "q8_0", "bf16".
+llvm::StringRef getWeightFormatName(WeightFormat format);
+
 /// What to build.
 struct ModelBuildOptions {
   /// One `smepilot_forward_c<C>` function per chunk size (1 is decode).
@@ -98,7 +120,21 @@ struct ModelBuildOptions {
   /// logits ([1, V]): a prompt chunk rarely needs the others, and with a
   /// large vocabulary the LM head over every row dominates the chunk.
   bool lastRowLogits = false;
+  /// The format of each weight matrix by GGUF tensor name (token_embd,
+  /// output, and per layer attn_q/k/v/output and the dense ffn_gate/up/down);
+  /// a name not listed is F32, and so are norms, rope_freqs, the router and
+  /// MoE experts. A per-layer role whose layers do not all share one format,
+  /// or whose K is not a multiple of the block (32), is F32 in every layer:
+  /// getWeightFormats() says what the module actually takes.
+  llvm::StringMap<WeightFormat> weightFormats;
 };
+
+/// The format each weight argument of the forward functions is taken in,
+/// in getWeightNames() order, after resolving `options.weightFormats` as
+/// described there.
+llvm::SmallVector<WeightFormat>
+getWeightFormats(const ModelDescription &desc,
+                 const ModelBuildOptions &options);
 
 /// Name of the forward function for chunk size `chunk`:
 /// "smepilot_forward_c<chunk>", or "smepilot_forward_c<chunk>_last" for the

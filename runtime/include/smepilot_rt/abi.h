@@ -60,6 +60,10 @@
  *   For an argument, size is the number of bytes the dispatches access (0:
  *   unknown), informational only (the caller passes bare pointers), and
  *   alignment is the alignment the kernels assume (0: none).
+ *   type      for a weight argument (a GGUF tensor name, below), the type
+ *             it is passed in: SMEPILOT_RT_TYPE_F32 (0), or the tensor's
+ *             own GGUF type (F16, BF16, Q8_0, Q4_0: its bytes as stored in
+ *             the file, bound in place); 0 for every other buffer.
  *   Temporaries are uninitialised at the start of every run and do not keep
  *   their contents from one run to the next.
  *
@@ -135,9 +139,11 @@
  *   load         the load table, or NULL (below).
  *   A phase of a language model binds its argument buffers by name:
  *     "tokens"    int32 [chunk] token ids;
- *     a GGUF tensor name ("blk.0.attn_q.weight", ...): that tensor as F32 in
- *                 its GGUF layout (the same name may appear twice, e.g. tied
- *                 embeddings);
+ *     a GGUF tensor name ("blk.0.attn_q.weight", ...): that tensor in its
+ *                 GGUF layout, in the buffer's type: F32 (the runtime
+ *                 converts the tensor if the file holds another type) or
+ *                 the file's own type, which must then match (the same name
+ *                 may appear twice, e.g. tied embeddings);
  *     "k_cache", "v_cache"  F32 [n_layer, n_head_kv, n_ctx, head_dim], updated
  *                 in place;
  *     "logits"    F32 [chunk or 1, n_vocab], written;
@@ -179,7 +185,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of a layout or a meaning below. */
-#define SMEPILOT_RT_ABI_VERSION 2u
+#define SMEPILOT_RT_ABI_VERSION 3u
 
 #define SMEPILOT_RT_NO_KERNEL UINT32_C(0xFFFFFFFF)
 #define SMEPILOT_RT_NO_CONSTANT INT32_C(-1)
@@ -194,6 +200,13 @@ extern "C" {
 
 /* sme_share of a dispatch that gives every regular tile to the SME variant. */
 #define SMEPILOT_RT_SHARE_ONE UINT32_C(65536)
+
+/* The type a weight argument is passed in: GGML's type ids, as in GGUF. */
+#define SMEPILOT_RT_TYPE_F32 UINT32_C(0)
+#define SMEPILOT_RT_TYPE_F16 UINT32_C(1)
+#define SMEPILOT_RT_TYPE_Q4_0 UINT32_C(2)
+#define SMEPILOT_RT_TYPE_Q8_0 UINT32_C(8)
+#define SMEPILOT_RT_TYPE_BF16 UINT32_C(30)
 
 /* The executor aligns every temporary to at least this many bytes. */
 #define SMEPILOT_RT_MIN_ALIGNMENT UINT32_C(64)
@@ -213,7 +226,7 @@ typedef struct smepilot_rt_buffer {
   const char *name;        /* may be NULL */
   smepilot_rt_extent size; /* bytes */
   uint32_t alignment;      /* power of two or 0 */
-  uint32_t reserved;       /* 0 */
+  uint32_t type;           /* SMEPILOT_RT_TYPE_* of a weight argument; 0 otherwise */
 } smepilot_rt_buffer;
 
 typedef struct smepilot_rt_binding {

@@ -116,6 +116,16 @@ smepilot.dispatch_table @c0 {buffers = [], kernels = [], n_arguments = 0 : i64, 
 
 // -----
 
+// expected-error @+1 {{buffer 'x': ggml_type 8 on a buffer that is not a weight}}
+"test.op"() {b = #smepilot.buffer<name = "x", size = <34>, ggml_type = 8>} : () -> ()
+
+// -----
+
+// expected-error @+1 {{buffer 'w': ggml_type -1 is not a GGML type id}}
+"test.op"() {b = #smepilot.buffer<name = "w", size = <34>, weight = true, ggml_type = -1>} : () -> ()
+
+// -----
+
 // expected-error @+1 {{dispatch 'd': mode sme needs an sme_kernel}}
 "test.op"() {d = #smepilot.dispatch<name = "d", kernel = 0, mode = sme, tiles = <1>, bindings = [], deps = []>} : () -> ()
 

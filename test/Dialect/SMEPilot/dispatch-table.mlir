@@ -8,7 +8,7 @@
 /// defaults (sme_kernel -1, mode cpu, sme_share 0, tile_granule 1,
 /// reads_state false) left out of the text.
 // CHECK-LABEL: smepilot.dispatch_table @forward_c4
-// CHECK-SAME: buffers = [#smepilot.buffer<name = "x", size = <64>, weight = true>,
+// CHECK-SAME: buffers = [#smepilot.buffer<name = "x", size = <64>, weight = true, ggml_type = 30>,
 // CHECK-SAME: #smepilot.buffer<name = "tmp0", size = <0 + 16 * c0>, alignment = 64>]
 // CHECK-SAME: chunk = 4 : i64
 // CHECK-SAME: dispatches = [#smepilot.dispatch<name = "forward_c4_d0:linalg.fill", kernel = 0, tiles = <4 + 2 * c0>, bindings = [<0, read>, <1, read|write>], deps = []>,
@@ -17,7 +17,7 @@
 smepilot.dispatch_table @forward_c4 {
   kernels = [@k0, @k1], n_arguments = 1 : i64, n_constants = 1 : i64,
   chunk = 4 : i64, last_row_only,
-  buffers = [#smepilot.buffer<name = "x", size = <64>, weight = true>,
+  buffers = [#smepilot.buffer<name = "x", size = <64>, weight = true, ggml_type = 30>,
              #smepilot.buffer<name = "tmp0", size = <0 + 16 * c0>, alignment = 64>],
   dispatches = [
     #smepilot.dispatch<name = "forward_c4_d0:linalg.fill", kernel = 0,

@@ -453,9 +453,16 @@ void ExtentAttr::print(AsmPrinter &printer) const {
 
 LogicalResult BufferAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  StringRef name, ExtentAttr size,
-                                 int64_t alignment, bool weight) {
+                                 int64_t alignment, bool weight,
+                                 int64_t ggmlType) {
   if (!size)
     return emitError() << "buffer '" << name << "': no size";
+  if (ggmlType < 0 || ggmlType > 0xFFFF)
+    return emitError() << "buffer '" << name << "': ggml_type " << ggmlType
+                       << " is not a GGML type id";
+  if (ggmlType != 0 && !weight)
+    return emitError() << "buffer '" << name << "': ggml_type " << ggmlType
+                       << " on a buffer that is not a weight";
   if (alignment < 0 || (alignment != 0 && !llvm::isPowerOf2_64(alignment)))
     return emitError() << "buffer '" << name << "': alignment " << alignment
                        << " is not 0 or a power of two";

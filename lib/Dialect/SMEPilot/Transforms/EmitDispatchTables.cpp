@@ -262,10 +262,10 @@ LogicalResult TableEmitter::emit() {
   std::string bufferArray = array(
       "_buffers", bufferType, buffers.size(), [&](OpBuilder &ob, size_t i) {
         BufferAttr buffer = buffers[i];
-        return aggregate(ob, bufferType,
-                         {addressOrNull(ob, bufferNames[i]),
-                          extent(ob, buffer.getSize()),
-                          c32(ob, buffer.getAlignment()), c32(ob, 0)});
+        return aggregate(
+            ob, bufferType,
+            {addressOrNull(ob, bufferNames[i]), extent(ob, buffer.getSize()),
+             c32(ob, buffer.getAlignment()), c32(ob, buffer.getGgmlType())});
       });
   std::string dispatchArray =
       array("_dispatches", dispatchType, dispatches.size(),

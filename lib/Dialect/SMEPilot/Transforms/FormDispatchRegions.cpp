@@ -52,6 +52,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "smepilot/Analysis/Roofline.h"
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -112,7 +113,30 @@ std::optional<TileChoice> chooseTile(linalg::LinalgOp op, int64_t maxTiles,
     }
     if (dim && llvm::is_contained(cdims->n, *dim))
       block = 8;
-  } else {
+  } else if (op.getNumReductionLoops() > 0) {
+    // A contraction inferContractionDims does not take (more than two
+    // inputs: a quantized weight's quants and scales, a fused norm): split
+    // its largest weight matrix, so that each tile reads its own rows.
+    int64_t largest = -1;
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      auto type = dyn_cast<RankedTensorType>(in->get().getType());
+      if (!type || !type.hasStaticShape() || type.getRank() < 2 ||
+          type.getNumElements() <= largest || !isWeight(in->get()))
+        continue;
+      AffineMap map = op.getMatchingIndexingMap(in);
+      std::optional<unsigned> best;
+      for (unsigned d = 0; d < ranges.size(); ++d)
+        if (usable(d) && map.isFunctionOfDim(d) && (!best || d < *best))
+          best = d;
+      if (best) {
+        largest = type.getNumElements();
+        dim = best;
+      }
+    }
+    if (dim)
+      block = 8;
+  }
+  if (!dim) {
     for (unsigned d = 0; d < ranges.size() && !dim; ++d)
       if (usable(d))
         dim = d;

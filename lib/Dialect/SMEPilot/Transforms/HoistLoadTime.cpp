@@ -71,8 +71,8 @@ public:
     int64_t bytes, alignment;
   };
 
-  /// The buffer of weight `name`.
-  unsigned weight(StringRef name, int64_t bytes);
+  /// The buffer of weight `name` (passed as GGML type `ggmlType`).
+  unsigned weight(StringRef name, int64_t bytes, int64_t ggmlType);
   /// Enters dispatch `d` of kernel `kernelSym` (printed form `text`) over
   /// `bindings`; returns the load-table buffer of every binding. With
   /// `shareable` (every temporary it writes is written by it alone, so a
@@ -95,7 +95,7 @@ private:
   struct Buffer {
     std::string name;   ///< weights and packed buffers
     std::string source; ///< the weight it derives from
-    int64_t bytes = 0, alignment = 0;
+    int64_t bytes = 0, alignment = 0, ggmlType = 0;
     bool isWeight = false, packed = false;
   };
   struct Dispatch {
@@ -114,13 +114,14 @@ private:
   unsigned nPacked = 0;
 };
 
-unsigned LoadTable::weight(StringRef name, int64_t bytes) {
+unsigned LoadTable::weight(StringRef name, int64_t bytes, int64_t ggmlType) {
   auto [it, inserted] = weightByName.try_emplace(name, buffers.size());
   if (inserted) {
     Buffer w;
     w.name = name.str();
     w.source = w.name;
     w.bytes = bytes;
+    w.ggmlType = ggmlType;
     w.isWeight = true;
     buffers.push_back(w);
   }
@@ -225,9 +226,9 @@ void LoadTable::build(OpBuilder &b, Location loc) {
     const Buffer &buf = buffers[i];
     std::string name =
         buf.name.empty() ? "tmp" + std::to_string(pos - nArguments) : buf.name;
-    bufferAttrs.push_back(BufferAttr::get(ctx, name,
-                                          ExtentAttr::get(ctx, buf.bytes),
-                                          buf.alignment, buf.isWeight));
+    bufferAttrs.push_back(
+        BufferAttr::get(ctx, name, ExtentAttr::get(ctx, buf.bytes),
+                        buf.alignment, buf.isWeight, buf.ggmlType));
   }
   SmallVector<Attribute> dispatchAttrs;
   for (auto [i, d] : llvm::enumerate(dispatches)) {
@@ -375,7 +376,8 @@ enterLoadTime(ArrayRef<BufferAttr> buffers, ArrayRef<DispatchAttr> dispatches,
       BufferAttr attr = buffers[buffer];
       std::optional<unsigned> known;
       if (weights.count(buffer))
-        known = load.weight(attr.getName(), attr.getSize().getBase());
+        known = load.weight(attr.getName(), attr.getSize().getBase(),
+                            attr.getGgmlType());
       else if (auto it = loadBufferOf.find(buffer); it != loadBufferOf.end())
         known = it->second;
       binds.push_back({known, binding.getAccess(), attr.getSize().getBase(),
@@ -440,9 +442,9 @@ void rebuildTable(DispatchTableOp table, ArrayRef<BufferAttr> buffers,
     }
     argumentOfPack[it->second] = newBuffers.size();
     BufferAttr old = buffers[t];
-    keep(t,
-         BufferAttr::get(ctx, load.pack(it->second, ctx).getValue(),
-                         old.getSize(), old.getAlignment(), old.getWeight()));
+    keep(t, BufferAttr::get(ctx, load.pack(it->second, ctx).getValue(),
+                            old.getSize(), old.getAlignment(), old.getWeight(),
+                            old.getGgmlType()));
   }
   const int64_t nArguments = newBuffers.size();
   for (unsigned t = oldArguments; t < nBuffers; ++t)

@@ -189,9 +189,13 @@ LogicalResult PhaseClassification::run(func::FuncOp phase) {
       int64_t bytes = memref.getNumElements() *
                       llvm::divideCeil(memref.getElementTypeBitWidth(), 8);
       bool weight = bool(phase.getArgAttr(arg.getArgNumber(), kWeightAttr));
+      int64_t ggmlType = 0;
+      if (auto t = phase.getArgAttrOfType<IntegerAttr>(arg.getArgNumber(),
+                                                       kGGMLTypeAttr))
+        ggmlType = t.getInt();
       buffers.push_back(BufferAttr::get(ctx, argumentName(arg).getValue(),
                                         ExtentAttr::get(ctx, bytes),
-                                        /*alignment=*/0, weight));
+                                        /*alignment=*/0, weight, ggmlType));
       ++nArguments;
     } else if (type.isIntOrIndex()) {
       constantOf[arg] = nConstants++;
@@ -222,7 +226,8 @@ LogicalResult PhaseClassification::run(func::FuncOp phase) {
       bufferOf[alloc.getResult()] = index;
       buffers.push_back(BufferAttr::get(
           ctx, "tmp" + std::to_string(index - nArguments), bytes->toAttr(ctx),
-          alloc.getAlignment().value_or(0), /*weight=*/false));
+          alloc.getAlignment().value_or(0), /*weight=*/false,
+          /*ggmlType=*/0));
       continue;
     }
     if (auto dealloc = dyn_cast<memref::DeallocOp>(&op);

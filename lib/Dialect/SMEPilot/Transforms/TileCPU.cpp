@@ -150,9 +150,15 @@ LogicalResult collectFactor(linalg::LinalgOp op, Value root,
     Operation *def = v.getDefiningOp();
     if (def->getBlock() != body)
       continue;
+    // A scalar constant in the body: splat where used (evalFactor).
+    if (isa<arith::ConstantOp>(def) &&
+        def->getResult(0).getType().isIntOrFloat())
+      continue;
+    // Integer ops too: a quantized weight is unpacked (shifts, masks,
+    // sign extension) before it becomes a float.
     if (def->getNumResults() != 1 || def->getNumRegions() != 0 ||
         !def->hasTrait<OpTrait::Elementwise>() ||
-        !isa<FloatType>(def->getResult(0).getType()))
+        !def->getResult(0).getType().isIntOrFloat())
       return failure();
     if (ops.insert(def))
       llvm::append_range(work, def->getOperands());
@@ -192,19 +198,40 @@ std::optional<DotContraction> matchDotContraction(linalg::LinalgOp op) {
       failed(collectFactor(op, mul.getRhs(), dot.rhs)))
     return std::nullopt;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  for (AffineMap map : maps)
-    if (!map.isProjectedPermutation())
+  // Inputs index with loops or constants (the scale bytes of a quantized
+  // block); the output is a projected permutation.
+  if (!maps.back().isProjectedPermutation())
+    return std::nullopt;
+  for (AffineMap map : ArrayRef(maps).drop_back())
+    for (AffineExpr e : map.getResults())
+      if (!isa<AffineDimExpr, AffineConstantExpr>(e))
+        return std::nullopt;
+  auto lastDim = [](AffineMap map) -> std::optional<unsigned> {
+    if (map.getNumResults() == 0)
       return std::nullopt;
-  // k: the last dimension of every input that reads a reduction loop.
+    if (auto d = dyn_cast<AffineDimExpr>(map.getResults().back()))
+      return d.getPosition();
+    return std::nullopt;
+  };
+  // k: a reduction loop that is the last dimension of every input reading
+  // it, and is read by some input; of those, the innermost loop. The other
+  // reduction loops (a quantized block's index, a reshaped head) become
+  // scalar loops; inputs reading only those are read once per iteration
+  // and broadcast (a block's scale).
   std::optional<unsigned> k;
-  for (AffineMap map : ArrayRef(maps).drop_back()) {
-    if (llvm::none_of(reductions,
-                      [&](unsigned r) { return map.isFunctionOfDim(r); }))
-      continue;
-    unsigned last = cast<AffineDimExpr>(map.getResults().back()).getPosition();
-    if (!llvm::is_contained(reductions, last) || (k && *k != last))
-      return std::nullopt;
-    k = last;
+  for (unsigned r : reductions) {
+    bool read = false, contiguous = true;
+    for (AffineMap map : ArrayRef(maps).drop_back()) {
+      if (!map.isFunctionOfDim(r))
+        continue;
+      read = true;
+      contiguous = contiguous && lastDim(map) == r &&
+                   llvm::count_if(map.getResults(), [&](AffineExpr e) {
+                     return e.isFunctionOfDim(r);
+                   }) == 1;
+    }
+    if (read && contiguous && (!k || r > *k))
+      k = r;
   }
   if (!k)
     return std::nullopt;
@@ -237,10 +264,6 @@ std::optional<DotContraction> matchDotContraction(linalg::LinalgOp op) {
     return std::nullopt;
   dot.m = *m;
   dot.n = *n;
-  for (unsigned i = 0, e = op.getNumDpsInputs(); i < e; ++i)
-    if (maps[i].isFunctionOfDim(dot.k) &&
-        cast<AffineDimExpr>(maps[i].getResults().back()).getPosition() != dot.k)
-      return std::nullopt;
   return dot;
 }
 
@@ -319,6 +342,11 @@ Value DotKernelBuilder::evalFactor(OpBuilder &nb, Location l,
     AffineMap map = maps[input];
     SmallVector<Value> idx;
     for (AffineExpr e : map.getResults()) {
+      if (auto cst = dyn_cast<AffineConstantExpr>(e)) {
+        idx.push_back(
+            arith::ConstantIndexOp::create(nb, l, cst.getValue()).getResult());
+        continue;
+      }
       unsigned pos = cast<AffineDimExpr>(e).getPosition();
       Value outer = outerIvs.lookup(pos);
       idx.push_back(pos == rowDim  ? row
@@ -344,11 +372,18 @@ Value DotKernelBuilder::evalFactor(OpBuilder &nb, Location l,
   for (Operation *bodyOp : factor.ops) {
     SmallVector<Value> operands;
     for (Value operand : bodyOp->getOperands()) {
-      if (Value mapped = mapping.lookupOrNull(operand))
+      if (Value mapped = mapping.lookupOrNull(operand)) {
         operands.push_back(mapped);
-      else // defined above the body: a scalar for every lane
+      } else if (auto cst = operand.getDefiningOp<arith::ConstantOp>();
+                 cst && cst->getBlock() == op.getBlock()) {
+        // A constant of the body: the same constant in every lane.
+        auto splat = DenseElementsAttr::get(vectorOf(operand.getType()),
+                                            cast<TypedAttr>(cst.getValue()));
+        operands.push_back(arith::ConstantOp::create(nb, l, splat));
+      } else { // defined above the body: a scalar for every lane
         operands.push_back(vector::BroadcastOp::create(
             nb, l, vectorOf(operand.getType()), operand));
+      }
     }
     OperationState state(l, bodyOp->getName());
     state.addOperands(operands);

@@ -106,6 +106,10 @@ inline constexpr llvm::StringLiteral kNameAttr = "smepilot.name";
 /// traffic; dispatch formation moves work that reads nothing else into the
 /// load table (abi.h), run once.
 inline constexpr llvm::StringLiteral kWeightAttr = "smepilot.weight";
+/// On a weight argument not passed as F32: the GGML type id of the GGUF
+/// tensor it is (an i64: 1 F16, 2 Q4_0, 8 Q8_0, 30 BF16), which the dispatch
+/// table's buffer carries so that the runtime binds the tensor in place.
+inline constexpr llvm::StringLiteral kGGMLTypeAttr = "smepilot.ggml_type";
 /// The one unit that runs an op, cpu or sme, when it is not split between
 /// both: smepilot-partition-collab splits 2-D contractions; a collab
 /// decision it leaves (a batched contraction) goes whole to the unit the

@@ -287,6 +287,11 @@ def SMEPilot_BufferAttr : SMEPilot_Attr<"Buffer", "buffer"> {
     - `weight`: an argument the compiler may treat as fixed for the whole
       run (marked `smepilot.weight`): what smepilot-hoist-load-time moves work
       on into the load table. Not part of the ABI.
+    - `ggml_type`: for a weight argument, the GGUF tensor type it is passed
+      in (GGML's type id: 0 F32, 1 F16, 2 Q4_0, 8 Q8_0, 30 BF16; from the
+      argument's `smepilot.ggml_type`), abi.h's `smepilot_rt_buffer.type`:
+      the runtime binds the tensor's own bytes for it, or an F32 copy for 0.
+      0 for every other buffer.
 
     Example: `#smepilot.buffer<name = "blk.0.attn_q.weight", size = <256>,
     weight = true>`
@@ -295,7 +300,8 @@ def SMEPilot_BufferAttr : SMEPilot_Attr<"Buffer", "buffer"> {
     StringRefParameter<"the name the runtime binds it by">:$name,
     "ExtentAttr":$size,
     DefaultValuedParameter<"int64_t", "0", "alignment in bytes">:$alignment,
-    DefaultValuedParameter<"bool", "false", "a weight">:$weight
+    DefaultValuedParameter<"bool", "false", "a weight">:$weight,
+    DefaultValuedParameter<"int64_t", "0", "GGML type id of a weight">:$ggml_type
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
