@@ -21,6 +21,18 @@ config.substitutions.append(("%models", config.smepilot_models_dir))
 config.substitutions.append(("%python", sys.executable))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP", "LSAN_OPTIONS"])
+
+# smepilot-run --engine jit keeps compiled objects in $XDG_CACHE_HOME/smepilot
+# (docs/generation.md, "Object cache"). Tests never touch the user's cache,
+# and no run depends on what an earlier one left: every lit run gets a fresh
+# cache directory of its own, removed when lit exits. A test that wants a
+# cache state makes its own directory.
+import atexit
+import shutil
+import tempfile
+_xdg_cache = tempfile.mkdtemp(prefix="smepilot-lit-cache-")
+atexit.register(shutil.rmtree, _xdg_cache, ignore_errors=True)
+config.environment["XDG_CACHE_HOME"] = _xdg_cache
 llvm_config.use_default_substitutions()
 
 # A sanitizer build (the compiler-sanitize sub-build): every report is fatal

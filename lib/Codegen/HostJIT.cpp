@@ -1,26 +1,47 @@
 //===- HostJIT.cpp - JIT-compile and call lowered modules on the host
 //-------===//
 //
-// A thin layer over mlir::ExecutionEngine: LLVM IR translation, the O3
-// optimizer and code generator for the host CPU (detected, with its
-// features, so AVX-512 code on an AVX-512 machine), and calls through the
-// packed wrappers of the C-interface functions with rank-generic memref
-// descriptors built over caller-owned buffers.
+// LLVM IR translation, the O3 optimizer and code generator of our own
+// llvm::TargetMachine for the requested CPU (the detected host by default,
+// with its features, so AVX-512 code on an AVX-512 machine), an ELF object
+// in memory, and ORC's LLJIT to link it into the process. Calls go through
+// packed wrappers this file adds to the LLVM module (one per C-interface
+// function: `void _smepilot_packed_<f>(void **args)`), with rank-generic
+// memref descriptors built over caller-owned buffers.
+//
+// Why not mlir::ExecutionEngine: it compiles inside ORC and has no way to
+// load an object compiled by an earlier process; the JIT engine's object
+// cache needs exactly that, and needs the object to be compiled for a CPU
+// it chose (and recorded in the cache key), not one ORC detects on its own.
 //
 //===----------------------------------------------------------------------===//
 
 #include "smepilot/Codegen/HostJIT.h"
 
+#include "smepilot/Support/OutputFile.h"
+
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Object/ELFObjectFile.h"
+#include "llvm/Object/ObjectFile.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 
@@ -28,21 +49,129 @@ using namespace mlir;
 using namespace mlir::smepilot;
 
 static constexpr StringLiteral kCInterfacePrefix = "_mlir_ciface_";
+/// The wrapper this file adds for each C-interface function f.
+static constexpr StringLiteral kPackedPrefix = "_smepilot_packed_";
 /// smepilot-emit-dispatch-tables names the table of phase P smepilot_table_P.
 static constexpr StringLiteral kDispatchTablePrefix = "smepilot_table_";
 /// ... and the list of them all (abi.h, smepilot_rt_compiled_model).
 static constexpr StringLiteral kCompiledModelName = "smepilot_compiled_model";
 
-HostJIT::~HostJIT() = default;
+static llvm::Error makeError(const Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
 
-FailureOr<std::unique_ptr<HostJIT>>
-HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
-  auto start = std::chrono::steady_clock::now();
+static void initializeNativeTarget() {
   static std::once_flag targetsInitialized;
   std::call_once(targetsInitialized, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
+}
+
+HostCPU mlir::smepilot::detectHostCPU() {
+  HostCPU cpu;
+  cpu.name = llvm::sys::getHostCPUName().str();
+  SmallVector<std::string> features;
+  for (const auto &feature : llvm::sys::getHostCPUFeatures())
+    features.push_back((feature.second ? "+" : "-") + feature.first().str());
+  llvm::sort(features);
+  cpu.features = llvm::join(features, ",");
+  return cpu;
+}
+
+/// A target machine builder for the host triple and `cpu` (the host's when
+/// its name is empty).
+static llvm::orc::JITTargetMachineBuilder
+makeTargetMachineBuilder(const HostJITOptions &options) {
+  HostCPU cpu = options.cpu.name.empty() ? detectHostCPU() : options.cpu;
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  llvm::orc::JITTargetMachineBuilder builder(triple);
+  builder.setCPU(cpu.name);
+  SmallVector<StringRef> features;
+  StringRef(cpu.features).split(features, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef feature : features)
+    builder.getFeatures().AddFeature(feature);
+  builder.setCodeGenOptLevel(llvm::CodeGenOpt::getLevel(options.optLevel)
+                                 .value_or(llvm::CodeGenOptLevel::Aggressive));
+  // Position-independent code: the object lands wherever JITLink puts it,
+  // and reaches libm through the GOT.
+  builder.setRelocationModel(llvm::Reloc::PIC_);
+  return builder;
+}
+
+/// Adds `void _smepilot_packed_<f>(void **args)` for each function `f` of
+/// `names`: args[i] points to f's i-th argument (a memref descriptor
+/// pointer or an i64).
+static void addPackedWrappers(llvm::Module &module,
+                              ArrayRef<std::string> names) {
+  llvm::LLVMContext &ctx = module.getContext();
+  auto *ptrType = llvm::PointerType::getUnqual(ctx);
+  auto *wrapperType =
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrType}, false);
+  for (const std::string &name : names) {
+    llvm::Function *callee = module.getFunction(name);
+    if (!callee || callee->isDeclaration())
+      continue;
+    auto *wrapper = llvm::Function::Create(
+        wrapperType, llvm::GlobalValue::ExternalLinkage,
+        kPackedPrefix + name.substr(kCInterfacePrefix.size()), module);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+    SmallVector<llvm::Value *> args;
+    for (llvm::Argument &param : callee->args()) {
+      llvm::Value *slot =
+          b.CreateConstGEP1_64(ptrType, wrapper->getArg(0), param.getArgNo());
+      llvm::Value *address = b.CreateLoad(ptrType, slot);
+      args.push_back(b.CreateLoad(param.getType(), address));
+    }
+    b.CreateCall(callee, args);
+    b.CreateRetVoid();
+  }
+}
+
+HostJIT::HostJIT() = default;
+HostJIT::~HostJIT() = default;
+
+llvm::Error HostJIT::link(const HostJITOptions &options) {
+  // Refuse what is not an x86-64 (or whatever this process is) relocatable
+  // ELF object before ORC sees it: a truncated or foreign file is an error
+  // here, not a failure deep inside the linker.
+  llvm::MemoryBufferRef ref(StringRef(object.data(), object.size()),
+                            "smepilot-object");
+  llvm::Expected<std::unique_ptr<llvm::object::ObjectFile>> parsed =
+      llvm::object::ObjectFile::createObjectFile(ref);
+  if (!parsed)
+    return makeError("not an object file: " +
+                     llvm::toString(parsed.takeError()));
+  llvm::Triple host(llvm::sys::getProcessTriple());
+  if (!(*parsed)->isELF() || !(*parsed)->isRelocatableObject() ||
+      (*parsed)->getArch() != host.getArch())
+    return makeError("not a relocatable ELF object for " + host.str());
+
+  llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> created =
+      llvm::orc::LLJITBuilder()
+          .setJITTargetMachineBuilder(makeTargetMachineBuilder(options))
+          .create();
+  if (!created)
+    return created.takeError();
+  jit = std::move(*created);
+  // libm (sinf, cosf), libc (memcpy, memset, malloc, free): the process's.
+  llvm::Expected<std::unique_ptr<llvm::orc::DynamicLibrarySearchGenerator>>
+      generator =
+          llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+              jit->getDataLayout().getGlobalPrefix());
+  if (!generator)
+    return generator.takeError();
+  jit->getMainJITDylib().addGenerator(std::move(*generator));
+  if (llvm::Error err = jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
+          StringRef(object.data(), object.size()), "smepilot-object")))
+    return err;
+  return llvm::Error::success();
+}
+
+FailureOr<std::unique_ptr<HostJIT>>
+HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  initializeNativeTarget();
   registerBuiltinDialectTranslation(*module->getContext());
   registerLLVMDialectTranslation(*module->getContext());
 
@@ -53,6 +182,7 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
 
   // Signatures of the C-interface entry points, for checking calls.
   std::unique_ptr<HostJIT> jit(new HostJIT());
+  SmallVector<std::string> cInterfaceNames;
   for (auto func : module.getOps<LLVM::LLVMFuncOp>()) {
     if (!func.getName().starts_with(kCInterfacePrefix) || func.isExternal())
       continue;
@@ -63,71 +193,111 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
       kinds.push_back(isa<LLVM::LLVMPointerType>(type));
     jit->signatures[func.getName().drop_front(kCInterfacePrefix.size())] =
         std::move(kinds);
+    cInterfaceNames.push_back(func.getName().str());
   }
 
-  llvm::Expected<llvm::orc::JITTargetMachineBuilder> builder =
-      llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!builder) {
-    module.emitError("HostJIT: cannot detect the host: ")
-        << llvm::toString(builder.takeError());
-    return failure();
-  }
-  llvm::CodeGenOptLevel codeGenLevel =
-      llvm::CodeGenOpt::getLevel(options.optLevel)
-          .value_or(llvm::CodeGenOptLevel::Aggressive);
-  builder->setCodeGenOptLevel(codeGenLevel);
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> targetMachine =
-      builder->createTargetMachine();
+      makeTargetMachineBuilder(options).createTargetMachine();
   if (!targetMachine) {
     module.emitError("HostJIT: cannot create a target machine: ")
         << llvm::toString(targetMachine.takeError());
     return failure();
   }
 
-  auto transformer =
-      makeOptimizingTransformer(options.optLevel,
-                                /*sizeLevel=*/0, targetMachine->get());
-  ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = transformer;
-  engineOptions.jitCodeGenOptLevel = codeGenLevel;
-  engineOptions.enableObjectDump = options.keepObject;
-  llvm::Expected<std::unique_ptr<ExecutionEngine>> engine =
-      ExecutionEngine::create(module, engineOptions, std::move(*targetMachine));
-  if (!engine) {
-    module.emitError("HostJIT: compilation failed: ")
-        << llvm::toString(engine.takeError());
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule) {
+    module.emitError("HostJIT: translation to LLVM IR failed");
     return failure();
   }
-  jit->engine = std::move(*engine);
-  // ORC generates code on the first lookup: do it here, so that compile()
-  // pays for it (not the first call) and a missing symbol fails here.
-  for (const auto &entry : jit->signatures) {
-    std::string name = (kCInterfacePrefix + entry.getKey()).str();
-    if (auto fn = jit->engine->lookupPacked(name); !fn) {
-      module.emitError("HostJIT: cannot materialize '")
-          << name << "': " << llvm::toString(fn.takeError());
+  llvmModule->setTargetTriple((*targetMachine)->getTargetTriple());
+  llvmModule->setDataLayout((*targetMachine)->createDataLayout());
+  addPackedWrappers(*llvmModule, cInterfaceNames);
+
+  auto optimize = makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0,
+                                            targetMachine->get());
+  if (llvm::Error err = optimize(llvmModule.get())) {
+    module.emitError("HostJIT: optimization failed: ")
+        << llvm::toString(std::move(err));
+    return failure();
+  }
+  {
+    llvm::raw_svector_ostream stream(jit->object);
+    llvm::legacy::PassManager codegen;
+    if ((*targetMachine)
+            ->addPassesToEmitFile(codegen, stream, nullptr,
+                                  llvm::CodeGenFileType::ObjectFile)) {
+      module.emitError("HostJIT: the target machine cannot emit objects");
       return failure();
     }
+    codegen.run(*llvmModule);
   }
-  // Dispatch tables (smepilot-emit-dispatch-tables): materialized here too,
-  // with the kernels they point to.
-  for (auto global : module.getOps<LLVM::GlobalOp>()) {
-    StringRef name = global.getSymName();
-    if (!name.starts_with(kDispatchTablePrefix) && name != kCompiledModelName)
-      continue;
-    llvm::Expected<void *> address = jit->engine->lookup(name);
+
+  if (llvm::Error err = jit->link(options)) {
+    module.emitError("HostJIT: cannot load the object: ")
+        << llvm::toString(std::move(err));
+    return failure();
+  }
+  // Linking happens on the first lookup: do it here, so that compile() pays
+  // for it (not the first call) and a missing symbol fails here.
+  for (const auto &entry : jit->signatures) {
+    std::string name = (kPackedPrefix + entry.getKey()).str();
+    llvm::Expected<llvm::orc::ExecutorAddr> address = jit->jit->lookup(name);
     if (!address) {
       module.emitError("HostJIT: cannot materialize '")
           << name << "': " << llvm::toString(address.takeError());
       return failure();
     }
-    jit->symbols[name] = *address;
+    jit->symbols[name] = address->toPtr<void *>();
   }
-  jit->engine->initialize();
+  // Dispatch tables (smepilot-emit-dispatch-tables), with the kernels they
+  // point to.
+  for (auto global : module.getOps<LLVM::GlobalOp>()) {
+    StringRef name = global.getSymName();
+    if (!name.starts_with(kDispatchTablePrefix) && name != kCompiledModelName)
+      continue;
+    llvm::Expected<llvm::orc::ExecutorAddr> address = jit->jit->lookup(name);
+    if (!address) {
+      module.emitError("HostJIT: cannot materialize '")
+          << name << "': " << llvm::toString(address.takeError());
+      return failure();
+    }
+    jit->symbols[name] = address->toPtr<void *>();
+  }
+  if (llvm::Error err = jit->jit->initialize(jit->jit->getMainJITDylib())) {
+    module.emitError("HostJIT: initialization failed: ")
+        << llvm::toString(std::move(err));
+    return failure();
+  }
   jit->compileMillis = std::chrono::duration<double, std::milli>(
                            std::chrono::steady_clock::now() - start)
                            .count();
   return jit;
+}
+
+llvm::Expected<std::unique_ptr<HostJIT>>
+HostJIT::load(llvm::ArrayRef<char> object, const HostJITOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  initializeNativeTarget();
+  std::unique_ptr<HostJIT> jit(new HostJIT());
+  jit->object.assign(object.begin(), object.end());
+  if (llvm::Error err = jit->link(options))
+    return std::move(err);
+  // The compiled model points to every table and kernel: looking it up
+  // links the whole object.
+  llvm::Expected<llvm::orc::ExecutorAddr> address =
+      jit->jit->lookup(kCompiledModelName);
+  if (!address)
+    return makeError(Twine("the object has no usable '") + kCompiledModelName +
+                     "': " + llvm::toString(address.takeError()));
+  jit->symbols[kCompiledModelName] = address->toPtr<void *>();
+  if (llvm::Error err = jit->jit->initialize(jit->jit->getMainJITDylib()))
+    return std::move(err);
+  jit->compileMillis = std::chrono::duration<double, std::milli>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  return std::move(jit);
 }
 
 FailureOr<void *> HostJIT::lookupDispatchTable(StringRef phase,
@@ -199,10 +369,15 @@ LogicalResult HostJIT::invoke(StringRef function, ArrayRef<JITArg> args,
     packed[i] = &descriptorPointers[i];
   }
 
-  if (llvm::Error err =
-          engine->invokePacked((kCInterfacePrefix + function).str(), packed))
-    return fail(llvm::toString(std::move(err)));
+  auto wrapper = symbols.find((kPackedPrefix + function).str());
+  if (wrapper == symbols.end())
+    return fail("the compiled object has no wrapper for it");
+  reinterpret_cast<void (*)(void **)>(wrapper->second)(packed.data());
   return success();
 }
 
-void HostJIT::dumpObject(StringRef path) { engine->dumpToObjectFile(path); }
+llvm::Error HostJIT::dumpObject(StringRef path) {
+  return writeOutputFile(path, {}, [&](llvm::raw_ostream &os) {
+    os.write(object.data(), object.size());
+  });
+}

@@ -12,11 +12,14 @@
 
 #include "smepilot/Codegen/AOTCompile.h"
 #include "smepilot/Codegen/HostJIT.h"
+#include "smepilot/Codegen/ObjectCache.h"
 #include "smepilot/ModelBuilder/ModelBuilder.h"
 #include "smepilot/Pipelines/Pipelines.h"
 #include "smepilot/Support/OutputFile.h"
 
+#include "smepilot_rt/abi.h"
 #include "smepilot_rt/compiled_engine.h"
+#include "smepilot_rt/cpu_features.h"
 #include "smepilot_rt/model.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -24,13 +27,16 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 namespace smepilot::engine {
 namespace {
@@ -211,6 +217,96 @@ void load_dialects(MLIRContext &ctx) {
   ctx.loadAllAvailableDialects();
 }
 
+/// Bump when the list of what the object cache key covers changes.
+constexpr int64_t kCacheKeyFormat = 1;
+
+/// The object cache key of the JIT engine's compilation (JITEngine.h,
+/// jit_cache_key), computed before anything is built, and the context size
+/// the module is built for. Everything the compiled code depends on is
+/// either hashed here or is the compiler's own code (the build ID): a new
+/// engine or pipeline option that changes the code must be added here.
+rt::result<std::pair<cc::CacheKey, int64_t>>
+compute_cache_key(const rt::gguf_file &file, const rt::engine_options &options,
+                  const cc::HostPipelineOptions &pipeline,
+                  const cc::HostJITOptions &codegen,
+                  const jit_cache_environment &env, bool f32_weights) {
+  // The checks compile_module makes first, so that a model it would refuse
+  // is refused with the same error instead of being looked up.
+  rt::result<rt::model_config> cfg = rt::read_model_config(file);
+  if (!cfg)
+    return cfg.take_error();
+  if (rt::result<rt::model_weights> weights =
+          rt::bind_model_weights(file, *cfg);
+      !weights)
+    return weights.take_error();
+  rt::result<int32_t> n_ctx =
+      rt::resolve_context_size(file, *cfg, options.n_ctx);
+  if (!n_ctx)
+    return n_ctx.take_error();
+
+  cc::CacheKeyBuilder key;
+  key.add("key-format", kCacheKeyFormat);
+  key.add("abi", int64_t(SMEPILOT_RT_ABI_VERSION));
+  // The model: its metadata (the graph builder's config is computed from
+  // it) but the tokenizer's, and the tensor table without the data.
+  for (const rt::gguf_kv &kv : file.metadata()) {
+    llvm::StringRef name(kv.key.data(), kv.key.size());
+    if (name.starts_with("tokenizer."))
+      continue;
+    auto add_value = [&](const std::string &prefix, const rt::gguf_value &v) {
+      key.add(prefix + ".type", int64_t(v.type));
+      key.add(prefix + ".u", int64_t(v.u));
+      key.add(prefix + ".i", v.i);
+      key.add(prefix + ".f", v.f);
+      key.add(prefix + ".b", int64_t(v.b));
+      key.add(prefix + ".str", llvm::StringRef(v.str.data(), v.str.size()));
+    };
+    std::string prefix = ("kv:" + name).str();
+    add_value(prefix, kv.value);
+    if (kv.value.type == rt::gguf_type::array) {
+      key.add(prefix + ".array_type", int64_t(kv.value.array_type));
+      key.add(prefix + ".array_count", int64_t(kv.value.array_count));
+      for (const rt::gguf_value &element : file.array_elements(kv.value))
+        add_value(prefix + "[]", element);
+    }
+  }
+  key.add("tensors", int64_t(file.tensors().size()));
+  for (const rt::gguf_tensor_info &t : file.tensors()) {
+    key.add("tensor", llvm::StringRef(t.name.data(), t.name.size()));
+    key.add("tensor.type", int64_t(t.type));
+    key.add("tensor.dims", llvm::ArrayRef<int64_t>(t.dims));
+  }
+  // The engine options the module is built for (as given and resolved).
+  key.add("n_ctx", int64_t(options.n_ctx));
+  key.add("n_ctx.resolved", int64_t(*n_ctx));
+  key.add("n_batch", int64_t(options.n_batch));
+  key.add("kv_type", int64_t(options.kv_type));
+  key.add("f32_weights", int64_t(f32_weights));
+  // The pipeline, its profile (a built-in one is part of the build; a file
+  // is hashed by content) and the code generator.
+  std::string pipeline_text;
+  llvm::raw_string_ostream pipeline_os(pipeline_text);
+  pipeline.print(pipeline_os);
+  key.add("pipeline", pipeline_text);
+  key.add("profile", pipeline.profile.getValue());
+  if (llvm::sys::fs::is_regular_file(pipeline.profile.getValue())) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> profile =
+        llvm::MemoryBuffer::getFile(pipeline.profile.getValue());
+    if (!profile)
+      return rt::status::error("cannot read the profile '" +
+                               pipeline.profile.getValue() +
+                               "': " + profile.getError().message());
+    key.add("profile.contents", (*profile)->getBuffer());
+  }
+  key.add("opt-level", int64_t(codegen.optLevel));
+  key.add("cpu", env.cpu_name);
+  key.add("cpu.features", env.cpu_features);
+  key.add("cpu.runtime", env.runtime_cpu);
+  key.add("llvm", env.llvm_version);
+  key.add("build", env.build_id);
+  return std::make_pair(key.final(), int64_t(*n_ctx));
+}
+
 rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
                                              const rt::engine_options &options,
                                              const jit_engine_options &jit) {
@@ -222,32 +318,105 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
         "KV cache in f32); use --kv-type f32 or --engine reference");
   auto state = std::make_shared<jit_state>();
   MLIRContext &ctx = state->context;
-  load_dialects(ctx);
   diagnostic_collector diags(ctx);
   double times[2] = {0, 0};
   int64_t n_ctx = 0;
   // The registered host pipeline, stage by stage so each can be dumped.
   cc::HostPipelineOptions pipeline;
-  const auto stages = cc::getHostPipelineStages(pipeline);
-  // The builder, the pipeline's stages, then LLVM.
-  const int n_stages = int(stages.size()) + 2;
-  rt::result<OwningOpRef<ModuleOp>> module = compile_module(
-      "the JIT engine", file, options, ctx, stages, jit.dump_mlir_dir, diags,
-      times, &n_ctx, jit.on_stage, n_stages);
-  if (!module)
-    return module.take_error();
-  state->module = std::move(*module);
+  // The code generator's CPU: the one the cache key records.
+  const jit_cache_environment env = jit_cache_environment::detect();
+  cc::HostJITOptions codegen;
+  codegen.cpu = {env.cpu_name, env.cpu_features};
 
-  if (jit.on_stage)
-    jit.on_stage("LLVM", n_stages, n_stages);
+  // The object cache: looked up before anything is built; a hit skips the
+  // graph builder, the pipeline and LLVM. --dump-mlir wants the stages run.
+  const bool read_cache = jit.use_cache && jit.dump_mlir_dir.empty();
+  std::optional<cc::ObjectCache> cache;
+  std::optional<cc::CacheKey> key;
+  if (jit.use_cache) {
+    std::string dir =
+        jit.cache_dir.empty() ? cc::getDefaultObjectCacheDir() : jit.cache_dir;
+    if (dir.empty() && jit.verbose)
+      std::fprintf(stderr, "smepilot-run: jit: object cache off (neither "
+                           "XDG_CACHE_HOME nor HOME is set)\n");
+    if (!dir.empty()) {
+      auto computed = compute_cache_key(file, options, pipeline, codegen, env,
+                                        /*f32_weights=*/false);
+      if (!computed)
+        return computed.take_error();
+      key = computed->first;
+      n_ctx = computed->second;
+      cache.emplace(dir);
+    }
+  }
   auto t0 = std::chrono::steady_clock::now();
-  FailureOr<std::unique_ptr<cc::HostJIT>> compiled =
-      cc::HostJIT::compile(*state->module);
-  if (failed(compiled))
-    return rt::status::error(file.path() + ": JIT compilation failed: " +
-                             diags.take("no diagnostic"));
-  state->jit = std::move(*compiled);
-  double jit_s = seconds_since(t0);
+  if (cache && read_cache) {
+    std::string path = cache->getEntryPath(*key);
+    cc::CacheLookup found = cache->lookup(*key);
+    if (found.kind == cc::CacheLookup::Hit) {
+      llvm::Expected<std::unique_ptr<cc::HostJIT>> loaded =
+          cc::HostJIT::load(found.object, codegen);
+      if (loaded) {
+        state->jit = std::move(*loaded);
+      } else {
+        found.kind = cc::CacheLookup::Invalid;
+        found.reason = "cannot load it: " + llvm::toString(loaded.takeError());
+      }
+    }
+    if (jit.verbose) {
+      const char *what = state->jit ? "hit"
+                         : found.kind == cc::CacheLookup::Invalid
+                             ? "invalid entry, recompiling"
+                             : "miss";
+      std::fprintf(stderr,
+                   "smepilot-run: jit: object cache %s, key %.16s, %s%s%s\n",
+                   what, key->hex().c_str(), path.c_str(),
+                   found.reason.empty() ? "" : ": ", found.reason.c_str());
+    }
+  }
+  double jit_s = 0;
+  if (!state->jit) {
+    load_dialects(ctx);
+    const auto stages = cc::getHostPipelineStages(pipeline);
+    // The builder, the pipeline's stages, then LLVM.
+    const int n_stages = int(stages.size()) + 2;
+    rt::result<OwningOpRef<ModuleOp>> module = compile_module(
+        "the JIT engine", file, options, ctx, stages, jit.dump_mlir_dir, diags,
+        times, &n_ctx, jit.on_stage, n_stages);
+    if (!module)
+      return module.take_error();
+    state->module = std::move(*module);
+
+    if (jit.on_stage)
+      jit.on_stage("LLVM", n_stages, n_stages);
+    t0 = std::chrono::steady_clock::now();
+    FailureOr<std::unique_ptr<cc::HostJIT>> compiled =
+        cc::HostJIT::compile(*state->module, codegen);
+    if (failed(compiled))
+      return rt::status::error(file.path() + ": JIT compilation failed: " +
+                               diags.take("no diagnostic"));
+    state->jit = std::move(*compiled);
+    jit_s = seconds_since(t0);
+    if (cache) {
+      // A cache that cannot be written costs the next run a compile, not
+      // this one its result.
+      llvm::Error stored = cache->store(*key, state->jit->getObject());
+      if (stored && jit.verbose)
+        std::fprintf(stderr,
+                     "smepilot-run: jit: object cache not written: %s\n",
+                     llvm::toString(std::move(stored)).c_str());
+      else if (stored)
+        llvm::consumeError(std::move(stored));
+      else if (jit.verbose)
+        std::fprintf(
+            stderr,
+            "smepilot-run: jit: object cache stored %zu bytes, key %.16s, %s\n",
+            state->jit->getObject().size(), key->hex().c_str(),
+            cache->getEntryPath(*key).c_str());
+    }
+  } else {
+    jit_s = seconds_since(t0);
+  }
 
   std::string error;
   FailureOr<void *> model = state->jit->lookupCompiledModel(&error);
@@ -257,9 +426,10 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
       static_cast<const smepilot_rt_compiled_model *>(*model);
   if (jit.verbose)
     std::fprintf(stderr,
-                 "smepilot-run: jit: graph %.1f ms, pipeline %.1f ms, LLVM "
+                 "smepilot-run: jit: graph %.1f ms, pipeline %.1f ms, %s "
                  "%.1f ms; %s\n",
-                 times[0] * 1e3, times[1] * 1e3, jit_s * 1e3,
+                 times[0] * 1e3, times[1] * 1e3,
+                 state->module ? "LLVM" : "cached object", jit_s * 1e3,
                  rt::describe_compiled_model(*compiled_model).c_str());
   rt::engine_options run_options = options;
   run_options.n_ctx = int32_t(n_ctx);
@@ -374,6 +544,28 @@ rt::status check_model_graph(const rt::gguf_file &file,
   if (!module)
     return module.take_error();
   return rt::status::ok();
+}
+
+jit_cache_environment jit_cache_environment::detect() {
+  jit_cache_environment env;
+  cc::HostCPU cpu = cc::detectHostCPU();
+  env.cpu_name = cpu.name;
+  env.cpu_features = cpu.features;
+  env.runtime_cpu = rt::describe(rt::detect_cpu_features());
+  env.llvm_version = LLVM_VERSION_STRING;
+  env.build_id = cc::getCompilerBuildId();
+  return env;
+}
+
+rt::result<std::string> jit_cache_key(const rt::gguf_file &file,
+                                      const rt::engine_options &options,
+                                      const jit_cache_environment &env,
+                                      bool f32_weights) {
+  cc::HostPipelineOptions pipeline;
+  auto key = compute_cache_key(file, options, pipeline, {}, env, f32_weights);
+  if (!key)
+    return key.take_error();
+  return key->first.hex();
 }
 
 rt::result<std::unique_ptr<rt::engine>>

@@ -229,6 +229,10 @@ std::string usage() {
          "                            time and linked into this binary)\n"
          "       --dump-mlir DIR      jit/--emit-object: write the module "
          "after each compiler stage\n"
+         "       --no-cache           jit: compile the model even if the "
+         "object cache\n"
+         "                            ($XDG_CACHE_HOME/smepilot) holds it, "
+         "and do not store it\n"
          "\n"
          "ahead-of-time compilation (no generation):\n"
          "       --emit-object FILE   compile the model for --target into an "
@@ -499,6 +503,8 @@ status parse_option(arg_reader &r, options &o) {
     return r.take(o.engine);
   if (r.is(nullptr, "--dump-mlir"))
     return r.take(o.dump_mlir);
+  if (r.is(nullptr, "--no-cache"))
+    return r.flag(o.no_cache);
   if (r.is(nullptr, "--target"))
     return r.take(o.target);
   if (r.is(nullptr, "--emit-object"))

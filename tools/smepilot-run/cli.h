@@ -33,6 +33,9 @@ struct options {
   bool ignore_eos = false;
   std::string engine = "reference";
   std::string dump_mlir; ///< --dump-mlir DIR (jit engine): IR after each stage.
+  /// --no-cache (jit engine): compile, neither reading nor writing the
+  /// object cache.
+  bool no_cache = false;
   /// --target NAME: what --emit-object compiles for (sme-sve, sme2-nosve).
   std::string target;
   /// --emit-object FILE: compile the model for --target ahead of time, write

@@ -40,12 +40,15 @@ rt::status emit_object(const rt::gguf_file &file,
 /// `dump_mlir_dir` (jit only): where to write the IR of each compiler stage.
 /// `on_stage` (jit only): told of each compile stage as it starts (name,
 /// number from 1, count), for a progress display.
+/// `use_cache` (jit only): load and store compiled objects in the object
+/// cache (JITEngine.h, jit_engine_options::use_cache).
 using compile_stage_callback =
     std::function<void(const std::string &stage, int index, int count)>;
 rt::result<std::unique_ptr<rt::engine>>
 create_engine(const std::string &name, const rt::gguf_file &file,
               const rt::engine_options &options,
               const std::string &dump_mlir_dir = "", bool verbose = false,
-              const compile_stage_callback &on_stage = {});
+              const compile_stage_callback &on_stage = {},
+              bool use_cache = false);
 
 } // namespace smepilot::run

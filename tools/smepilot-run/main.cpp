@@ -279,7 +279,7 @@ status load(session &s) {
       progress_shown = true;
     };
   auto eng = run::create_engine(s.opts.engine, *s.file, eo, s.opts.dump_mlir,
-                                s.opts.verbose, on_stage);
+                                s.opts.verbose, on_stage, !s.opts.no_cache);
   if (progress_shown)
     std::fprintf(stderr, "\r\033[K");
   if (!eng)

@@ -1,10 +1,15 @@
 //===- HostJIT.h - JIT-compile and call lowered modules on the host -*- C++
 //-*-===//
 //
-// Compiles a module lowered by smepilot-host-pipeline (LLVM dialect) with
-// mlir::ExecutionEngine for the host CPU and calls its functions through the
-// C interface (`llvm.emit_c_interface` -> `_mlir_ciface_<name>`), with memref
-// descriptors built over caller-owned buffers.
+// Compiles a module lowered by smepilot-host-pipeline (LLVM dialect) into a
+// host object with our own llvm::TargetMachine (the CPU and features are an
+// input, by default the host's as LLVM detects it), loads the object with
+// ORC's LLJIT (process symbols such as libm's sinf/cosf resolvable) and
+// calls its functions through the C interface (`llvm.emit_c_interface` ->
+// `_mlir_ciface_<name>`), with memref descriptors built over caller-owned
+// buffers. Because the object is ours, it can be kept and loaded again
+// later without the module (HostJIT::load): the JIT engine's object cache
+// (ObjectCache.h) is built on that.
 //
 // Calling convention (docs/compiled-model.md, "JIT"): after the host
 // pipeline a function takes its original arguments in order (tensor ->
@@ -22,14 +27,15 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
-namespace mlir {
-class ExecutionEngine;
-} // namespace mlir
+namespace llvm::orc {
+class LLJIT;
+} // namespace llvm::orc
 
 namespace mlir::smepilot {
 
@@ -59,11 +65,28 @@ public:
   int64_t scalar = 0;
 };
 
+/// The machine code is generated for: an LLVM CPU name and a feature
+/// string ("+avx512f,-amx-tile,..."), on the host's triple.
+struct HostCPU {
+  std::string name;
+  std::string features;
+};
+
+/// The host CPU as LLVM detects it (llvm::sys::getHostCPUName and
+/// getHostCPUFeatures), features sorted: what HostJIT compiles for when
+/// HostJITOptions leaves the CPU empty.
+HostCPU detectHostCPU();
+
 struct HostJITOptions {
   /// LLVM optimization level of the IR optimizer and code generator (0..3).
   unsigned optLevel = 3;
-  /// Keep the object code so that dumpObject() can write it.
+  /// Unused: the object code is always kept (getObject, dumpObject). Kept
+  /// so that callers written for the ExecutionEngine-based JIT compile.
   bool keepObject = false;
+  /// CPU to generate code for; an empty name means detectHostCPU(). A
+  /// caller that records what the code was compiled for (a cache key)
+  /// passes the CPU it recorded, so that the two always agree.
+  HostCPU cpu;
 };
 
 class HostJIT {
@@ -73,11 +96,20 @@ public:
   HostJIT &operator=(const HostJIT &) = delete;
 
   /// Translates `module` (LLVM dialect only, as left by the host pipeline) to
-  /// LLVM IR, optimizes it for the host CPU (its features included) and
-  /// compiles it. Registers the LLVM IR translations on the module's
-  /// context. Errors are emitted on the module.
+  /// LLVM IR, optimizes it for options.cpu (the host by default, its
+  /// features included), emits an object and loads it (see load()).
+  /// Registers the LLVM IR translations on the module's context. Errors are
+  /// emitted on the module.
   static FailureOr<std::unique_ptr<HostJIT>>
   compile(ModuleOp module, const HostJITOptions &options = {});
+
+  /// Loads an object that compile() emitted (getObject()) for this host:
+  /// links it with LLJIT, resolves its undefined symbols in the process
+  /// (libm, libc) and materializes `smepilot_compiled_model` and the
+  /// dispatch tables if it has them. No module: invoke() knows no
+  /// functions. A malformed object is an error, never a crash.
+  static llvm::Expected<std::unique_ptr<HostJIT>>
+  load(llvm::ArrayRef<char> object, const HostJITOptions &options = {});
 
   /// Calls `_mlir_ciface_<function>` with `args`, checking their number and
   /// kinds (memref or scalar) against the compiled signature; ranks and
@@ -97,21 +129,30 @@ public:
   /// `smepilot_rt_compiled_model`, abi.h: every table of the module).
   FailureOr<void *> lookupCompiledModel(std::string *error = nullptr);
 
-  /// Wall time of compile(): translation, optimization and code generation.
+  /// Wall time of compile() (translation, optimization, code generation
+  /// and loading) or load().
   double getCompileMillis() const { return compileMillis; }
 
-  /// Writes the object code (needs HostJITOptions::keepObject).
-  void dumpObject(StringRef path);
+  /// The object code (an ELF relocatable object for the host).
+  llvm::ArrayRef<char> getObject() const { return object; }
+
+  /// Writes the object code to `path` (an OutputFile: atomic, never onto a
+  /// non-regular file).
+  llvm::Error dumpObject(StringRef path);
 
 private:
-  HostJIT() = default;
+  HostJIT();
   FailureOr<void *> lookupData(StringRef name, std::string *error);
+  /// Loads `object` into a new LLJIT.
+  llvm::Error link(const HostJITOptions &options);
 
   /// Argument kinds of each C-interface function: true = memref descriptor.
   llvm::StringMap<SmallVector<bool>> signatures;
-  /// Addresses of the dispatch tables, by symbol name.
+  /// Addresses of the dispatch tables, the compiled model and the packed
+  /// wrappers, by symbol name.
   llvm::StringMap<void *> symbols;
-  std::unique_ptr<ExecutionEngine> engine;
+  llvm::SmallVector<char, 0> object;
+  std::unique_ptr<llvm::orc::LLJIT> jit;
   double compileMillis = 0;
 };
 

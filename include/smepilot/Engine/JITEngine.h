@@ -38,7 +38,40 @@ struct jit_engine_options {
   /// engine itself prints nothing): the stage's name ("graph", each pipeline
   /// stage, "LLVM"), its number from 1, and how many there are.
   std::function<void(const std::string &stage, int index, int count)> on_stage;
+  /// Use the object cache (ObjectCache.h): load the object compiled by an
+  /// earlier run with the same key instead of compiling, and store the
+  /// object after compiling. A dump_mlir_dir implies compiling (no read).
+  /// Off by default: a program opts in (smepilot-run does, unless
+  /// --no-cache), so that tests and benchmarks never touch a user's cache.
+  bool use_cache = false;
+  /// The cache's directory; "" = $XDG_CACHE_HOME/smepilot or
+  /// $HOME/.cache/smepilot.
+  std::string cache_dir;
 };
+
+/// What, besides the model file and the engine options, the JIT's object
+/// cache key covers: the machine and the compiler that produced the object.
+struct jit_cache_environment {
+  std::string cpu_name;     ///< LLVM's CPU name the code is generated for
+  std::string cpu_features; ///< and its LLVM feature string
+  std::string runtime_cpu;  ///< rt::describe(rt::detect_cpu_features())
+  std::string llvm_version; ///< LLVM_VERSION_STRING
+  std::string build_id;     ///< getCompilerBuildId() (ObjectCache.h)
+  /// This process on this machine.
+  static jit_cache_environment detect();
+};
+
+/// The object cache key (64 hex digits) of `file`'s model compiled by the
+/// JIT engine with `options` in `env`: a SHA-256 over a key format version,
+/// SMEPILOT_RT_ABI_VERSION, the GGUF metadata (but the tokenizer's), every
+/// tensor's name, type and shape, the resolved context and prompt chunk,
+/// the host pipeline's options and profile, `f32_weights`
+/// (jit_engine_options) and `env`. Fails as the engine would on a model it
+/// cannot compile (bad config, missing tensor).
+rt::result<std::string> jit_cache_key(const rt::gguf_file &file,
+                                      const rt::engine_options &options,
+                                      const jit_cache_environment &env,
+                                      bool f32_weights = false);
 
 /// What emit_aot_object compiles for and where the object goes.
 struct aot_object_options {
