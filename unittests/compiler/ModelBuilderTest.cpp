@@ -254,3 +254,71 @@ TEST(ModelBuilder, Presets) {
 }
 
 } // namespace
+
+namespace {
+
+/// The format getWeightFormats gives the weight named `name`.
+WeightFormat formatOf(const ModelDescription &desc,
+                      const ModelBuildOptions &options, StringRef name) {
+  llvm::SmallVector<std::string> names = getWeightNames(desc);
+  llvm::SmallVector<WeightFormat> formats = getWeightFormats(desc, options);
+  EXPECT_EQ(names.size(), formats.size());
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name)
+      return formats[i];
+  ADD_FAILURE() << "no weight " << name.str();
+  return WeightFormat::F32;
+}
+
+} // namespace
+
+TEST(ModelBuilder, WeightFormatsAreOnePerLayerRole) {
+  // qwen3-tiny: 2 layers, K = 64 (q dim 128 for attn_output, ffn 192).
+  ModelDescription desc = preset("qwen3-tiny");
+  ModelBuildOptions options;
+  for (const std::string &name : getWeightNames(desc))
+    options.weightFormats[name] = WeightFormat::Q8_0;
+  // Layers that disagree (llama-quantize's mixes keep some layers' tensors
+  // in another type): one layer function serves them all, so the role is
+  // F32 in both layers; the others keep their format.
+  options.weightFormats["blk.1.ffn_down.weight"] = WeightFormat::Q4_0;
+  EXPECT_EQ(formatOf(desc, options, "blk.0.ffn_down.weight"),
+            WeightFormat::F32);
+  EXPECT_EQ(formatOf(desc, options, "blk.1.ffn_down.weight"),
+            WeightFormat::F32);
+  EXPECT_EQ(formatOf(desc, options, "blk.1.ffn_up.weight"), WeightFormat::Q8_0);
+  EXPECT_EQ(formatOf(desc, options, "blk.0.attn_output.weight"),
+            WeightFormat::Q8_0);
+  // Norms never take a format, whatever is asked.
+  EXPECT_EQ(formatOf(desc, options, "blk.0.attn_q_norm.weight"),
+            WeightFormat::F32);
+  EXPECT_EQ(formatOf(desc, options, "output_norm.weight"), WeightFormat::F32);
+  // Tied embeddings: token_embd serves as output in the same format.
+  EXPECT_EQ(formatOf(desc, options, "token_embd.weight"), WeightFormat::Q8_0);
+
+  // A K that is not a multiple of the block (stories260K's ffn_down, 172)
+  // cannot be Q8_0, but can be F16.
+  ModelDescription stories = preset("stories260k");
+  ModelBuildOptions q8, f16;
+  for (const std::string &name : getWeightNames(stories)) {
+    q8.weightFormats[name] = WeightFormat::Q8_0;
+    f16.weightFormats[name] = WeightFormat::F16;
+  }
+  EXPECT_EQ(formatOf(stories, q8, "blk.3.ffn_down.weight"), WeightFormat::F32);
+  EXPECT_EQ(formatOf(stories, q8, "blk.3.ffn_up.weight"), WeightFormat::Q8_0);
+  EXPECT_EQ(formatOf(stories, f16, "blk.3.ffn_down.weight"), WeightFormat::F16);
+
+  // The module takes them in those types and verifies.
+  MLIRContext ctx;
+  Built built = build(ctx, desc, options);
+  ASSERT_TRUE(succeeded(built.module)) << built.errors;
+  auto fwd = (*built.module)->lookupSymbol<func::FuncOp>("smepilot_forward_c1");
+  ASSERT_TRUE(fwd);
+  // token_embd (argument 2): [V, K/32, 34] bytes with its GGML type.
+  auto embd = cast<RankedTensorType>(fwd.getArgumentTypes()[2]);
+  EXPECT_EQ(embd.getShape(), (ArrayRef<int64_t>{desc.nVocab, 2, 34}));
+  EXPECT_TRUE(embd.getElementType().isInteger(8));
+  auto type = fwd.getArgAttrOfType<IntegerAttr>(2, "smepilot.ggml_type");
+  ASSERT_TRUE(type);
+  EXPECT_EQ(type.getInt(), 8);
+}
