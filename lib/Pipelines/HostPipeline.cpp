@@ -97,6 +97,8 @@ void addDispatch(OpPassManager &pm) {
   // Right after outlining: it compares the kernels as outlined.
   pm.addPass(createHoistLoadTime());
   addCleanup(pm);
+  // After the cleanup, which may make kernels of different tables equal.
+  pm.addPass(createDedupKernels());
 }
 
 void addVectorize(OpPassManager &pm, const StageConfig &config) {

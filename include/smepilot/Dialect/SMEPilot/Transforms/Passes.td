@@ -587,6 +587,41 @@ def HoistLoadTime : Pass<"smepilot-hoist-load-time", "ModuleOp"> {
   let dependentDialects = ["::mlir::smepilot::SMEPilotDialect"];
 }
 
+def DedupKernels : Pass<"smepilot-dedup-kernels", "ModuleOp"> {
+  let summary = "Keep one kernel function per structurally identical body";
+  let description = [{
+    Runs after smepilot-form-dispatches (and smepilot-hoist-load-time), on
+    the kernels its dispatch tables name. Form-dispatches deduplicates the
+    kernels of one table; the tables of a model (decode, prompt chunk, its
+    last-row twin) still hold kernels that are identical function for
+    function, because they share shapes (the prompt chunk and its last-row
+    twin share all but the last few). This pass compares every kernel the
+    tables name, across tables, by structure (same function type, same
+    attributes but the name, equivalent bodies per
+    mlir::OperationEquivalence, locations ignored), keeps the first of each
+    group in module order, points every reference to the others (the tables'
+    `kernels` arrays, or any other symbol use) to it and erases them. Each
+    kernel is then compiled once: less work for LLVM, a smaller object.
+
+    Before:
+    ```mlir
+    func.func @c1_k0(...) attributes {smepilot.kernel} { BODY }
+    func.func @c4_k0(...) attributes {smepilot.kernel} { BODY }
+    smepilot.dispatch_table @c1 {kernels = [@c1_k0], ...}
+    smepilot.dispatch_table @c4 {kernels = [@c4_k0], ...}
+    ```
+    After: `@c4_k0` is gone and `@c4`'s kernels are `[@c1_k0]`.
+
+    Functions no table names (phases, helpers a kernel calls) are left
+    alone, and so is a kernel whose symbol is used somewhere this pass
+    cannot rewrite.
+  }];
+  let statistics = [
+    Statistic<"numErased", "num-erased",
+              "Kernels erased as duplicates of an earlier one">
+  ];
+}
+
 def EmitDispatchTables : Pass<"smepilot-emit-dispatch-tables", "ModuleOp"> {
   let summary = "Lower smepilot.dispatch_table ops to the abi.h globals";
   let description = [{
