@@ -233,6 +233,10 @@ std::string usage() {
          "object cache\n"
          "                            ($XDG_CACHE_HOME/smepilot) holds it, "
          "and do not store it\n"
+         "       --f32-weights        jit: pass every weight as an F32 copy "
+         "made at load instead of\n"
+         "                            reading F16/BF16/Q8_0/Q4_0 weights in "
+         "place (for comparison)\n"
          "\n"
          "ahead-of-time compilation (no generation):\n"
          "       --emit-object FILE   compile the model for --target into an "
@@ -505,6 +509,8 @@ status parse_option(arg_reader &r, options &o) {
     return r.take(o.dump_mlir);
   if (r.is(nullptr, "--no-cache"))
     return r.flag(o.no_cache);
+  if (r.is(nullptr, "--f32-weights"))
+    return r.flag(o.f32_weights);
   if (r.is(nullptr, "--target"))
     return r.take(o.target);
   if (r.is(nullptr, "--emit-object"))

@@ -36,6 +36,9 @@ struct options {
   /// --no-cache (jit engine): compile, neither reading nor writing the
   /// object cache.
   bool no_cache = false;
+  /// --f32-weights (jit engine): weights as F32 copies, not in their own
+  /// GGUF type (for comparison: slower, 2-8x the memory).
+  bool f32_weights = false;
   /// --target NAME: what --emit-object compiles for (sme-sve, sme2-nosve).
   std::string target;
   /// --emit-object FILE: compile the model for --target ahead of time, write

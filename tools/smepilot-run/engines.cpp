@@ -69,12 +69,14 @@ rt::result<std::unique_ptr<rt::engine>>
 create_engine(const std::string &name, const rt::gguf_file &file,
               const rt::engine_options &options,
               const std::string &dump_mlir_dir, bool verbose,
-              const compile_stage_callback &on_stage, bool use_cache) {
+              const compile_stage_callback &on_stage, bool use_cache,
+              bool f32_weights) {
   SMEPILOT_RT_RETURN_IF_ERROR(check_engine(name));
 #ifdef SMEPILOT_RUN_WITH_JIT
   if (name == "jit")
     return engine::load_jit_engine(
-        file, options, {dump_mlir_dir, verbose, on_stage, use_cache, ""});
+        file, options,
+        {dump_mlir_dir, verbose, on_stage, use_cache, "", f32_weights});
 #endif
   if (name == "aot") {
     if (verbose)
@@ -85,6 +87,7 @@ create_engine(const std::string &name, const rt::gguf_file &file,
   (void)dump_mlir_dir;
   (void)on_stage;
   (void)use_cache;
+  (void)f32_weights;
   return rt::load_reference_engine(file, options);
 }
 

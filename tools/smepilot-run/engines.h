@@ -42,6 +42,8 @@ rt::status emit_object(const rt::gguf_file &file,
 /// number from 1, count), for a progress display.
 /// `use_cache` (jit only): load and store compiled objects in the object
 /// cache (JITEngine.h, jit_engine_options::use_cache).
+/// `f32_weights` (jit only): pass every weight as an F32 copy, not in its
+/// own GGUF type (jit_engine_options::f32_weights).
 using compile_stage_callback =
     std::function<void(const std::string &stage, int index, int count)>;
 rt::result<std::unique_ptr<rt::engine>>
@@ -49,6 +51,6 @@ create_engine(const std::string &name, const rt::gguf_file &file,
               const rt::engine_options &options,
               const std::string &dump_mlir_dir = "", bool verbose = false,
               const compile_stage_callback &on_stage = {},
-              bool use_cache = false);
+              bool use_cache = false, bool f32_weights = false);
 
 } // namespace smepilot::run

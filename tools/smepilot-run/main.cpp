@@ -279,7 +279,8 @@ status load(session &s) {
       progress_shown = true;
     };
   auto eng = run::create_engine(s.opts.engine, *s.file, eo, s.opts.dump_mlir,
-                                s.opts.verbose, on_stage, !s.opts.no_cache);
+                                s.opts.verbose, on_stage, !s.opts.no_cache,
+                                s.opts.f32_weights);
   if (progress_shown)
     std::fprintf(stderr, "\r\033[K");
   if (!eng)

@@ -47,6 +47,10 @@ struct jit_engine_options {
   /// The cache's directory; "" = $XDG_CACHE_HOME/smepilot or
   /// $HOME/.cache/smepilot.
   std::string cache_dir;
+  /// Pass every weight to the compiled code as an F32 copy (the engine
+  /// dequantizes at load), not in its own GGUF type: the slow, memory-hungry
+  /// way, kept for comparison (smepilot-run --f32-weights).
+  bool f32_weights = false;
 };
 
 /// What, besides the model file and the engine options, the JIT's object
