@@ -204,6 +204,12 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
     return failure();
   }
 
+  auto millisSince = [](std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(
+               std::chrono::steady_clock::now() - t0)
+        .count();
+  };
+  auto t0 = std::chrono::steady_clock::now();
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext);
@@ -214,6 +220,8 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
   llvmModule->setTargetTriple((*targetMachine)->getTargetTriple());
   llvmModule->setDataLayout((*targetMachine)->createDataLayout());
   addPackedWrappers(*llvmModule, cInterfaceNames);
+  jit->times.translate = millisSince(t0);
+  t0 = std::chrono::steady_clock::now();
 
   auto optimize = makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0,
                                             targetMachine->get());
@@ -222,6 +230,8 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
         << llvm::toString(std::move(err));
     return failure();
   }
+  jit->times.optimize = millisSince(t0);
+  t0 = std::chrono::steady_clock::now();
   {
     llvm::raw_svector_ostream stream(jit->object);
     llvm::legacy::PassManager codegen;
@@ -233,6 +243,8 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
     }
     codegen.run(*llvmModule);
   }
+  jit->times.codegen = millisSince(t0);
+  t0 = std::chrono::steady_clock::now();
 
   if (llvm::Error err = jit->link(options)) {
     module.emitError("HostJIT: cannot load the object: ")
@@ -270,6 +282,7 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
         << llvm::toString(std::move(err));
     return failure();
   }
+  jit->times.link = millisSince(t0);
   jit->compileMillis = std::chrono::duration<double, std::milli>(
                            std::chrono::steady_clock::now() - start)
                            .count();
@@ -297,6 +310,7 @@ HostJIT::load(llvm::ArrayRef<char> object, const HostJITOptions &options) {
   jit->compileMillis = std::chrono::duration<double, std::milli>(
                            std::chrono::steady_clock::now() - start)
                            .count();
+  jit->times.link = jit->compileMillis;
   return std::move(jit);
 }
 

@@ -133,6 +133,15 @@ public:
   /// and loading) or load().
   double getCompileMillis() const { return compileMillis; }
 
+  /// Where compile()'s time went (milliseconds; load() sets only `link`).
+  struct Times {
+    double translate = 0; ///< MLIR LLVM dialect -> LLVM IR
+    double optimize = 0;  ///< the O3 IR pipeline
+    double codegen = 0;   ///< instruction selection to the object
+    double link = 0;      ///< LLJIT: linking and looking up the symbols
+  };
+  const Times &getTimes() const { return times; }
+
   /// The object code (an ELF relocatable object for the host).
   llvm::ArrayRef<char> getObject() const { return object; }
 
@@ -154,6 +163,7 @@ private:
   llvm::SmallVector<char, 0> object;
   std::unique_ptr<llvm::orc::LLJIT> jit;
   double compileMillis = 0;
+  Times times;
 };
 
 } // namespace mlir::smepilot
