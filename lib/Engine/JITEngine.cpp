@@ -131,7 +131,9 @@ struct jit_state {
 /// caller in errors ("the JIT engine"). `n_ctx_out` gets the context the
 /// module was built for. `on_stage` (if set) hears of the builder and each
 /// stage as it starts, numbered out of `n_stages` (the caller's later
-/// stages counted in).
+/// stages counted in). `typed_weights`: the weight matrices the builder can
+/// take in their own GGUF type (F16, BF16, Q8_0, Q4_0) are passed so, read in
+/// place by the kernels; otherwise (and for every other type) as F32 copies.
 using stage_callback =
     std::function<void(const std::string &stage, int index, int count)>;
 rt::result<OwningOpRef<ModuleOp>>
@@ -139,7 +141,8 @@ compile_module(const char *who, const rt::gguf_file &file,
                const rt::engine_options &options, MLIRContext &ctx,
                ArrayRef<cc::PipelineStage> stages, const std::string &dump_dir,
                diagnostic_collector &diags, double times[2], int64_t *n_ctx_out,
-               const stage_callback &on_stage = {}, int n_stages = 0) {
+               const stage_callback &on_stage = {}, int n_stages = 0,
+               bool typed_weights = false) {
   rt::result<rt::model_config> cfg = rt::read_model_config(file);
   if (!cfg)
     return cfg.take_error();
@@ -173,6 +176,26 @@ compile_module(const char *who, const rt::gguf_file &file,
   auto t0 = std::chrono::steady_clock::now();
   cc::ModelBuildOptions build;
   build.nCtx = n_ctx;
+  if (typed_weights)
+    for (const std::string &name : cc::getWeightNames(desc)) {
+      const rt::gguf_tensor_info *t = file.find_tensor(name);
+      switch (t ? t->type : rt::ggml_type::f32) {
+      case rt::ggml_type::f16:
+        build.weightFormats[name] = cc::WeightFormat::F16;
+        break;
+      case rt::ggml_type::bf16:
+        build.weightFormats[name] = cc::WeightFormat::BF16;
+        break;
+      case rt::ggml_type::q8_0:
+        build.weightFormats[name] = cc::WeightFormat::Q8_0;
+        break;
+      case rt::ggml_type::q4_0:
+        build.weightFormats[name] = cc::WeightFormat::Q4_0;
+        break;
+      default:
+        break; // F32, or converted to F32 at load
+      }
+    }
   build.chunkSizes = {1};
   build.lastRowLogits = true;
   if (big_chunk > 1)
@@ -341,7 +364,7 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
                            "XDG_CACHE_HOME nor HOME is set)\n");
     if (!dir.empty()) {
       auto computed = compute_cache_key(file, options, pipeline, codegen, env,
-                                        /*f32_weights=*/false);
+                                        jit.f32_weights);
       if (!computed)
         return computed.take_error();
       key = computed->first;
@@ -382,7 +405,7 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
     const int n_stages = int(stages.size()) + 2;
     rt::result<OwningOpRef<ModuleOp>> module = compile_module(
         "the JIT engine", file, options, ctx, stages, jit.dump_mlir_dir, diags,
-        times, &n_ctx, jit.on_stage, n_stages);
+        times, &n_ctx, jit.on_stage, n_stages, !jit.f32_weights);
     if (!module)
       return module.take_error();
     state->module = std::move(*module);
