@@ -13,10 +13,12 @@
 // and types, locations ignored), then compared exactly within a bucket with
 // OperationEquivalence::isRegionEquivalentTo, which also checks that the
 // bodies use their values the same way. The first kernel of a group in
-// module order stays; every symbol use of the others is redirected to it
-// (SymbolTable::replaceAllSymbolUses: the tables' arrays, and anything else
-// that names a kernel) and they are erased. Tables refer to kernels by index
-// into their own array, so the dispatches themselves do not change.
+// module order stays; the tables' `kernels` arrays are pointed at it, and
+// the others are erased unless something besides a table names them (then
+// they stay, unused by the tables). Tables refer to kernels by index into
+// their own array, so the dispatches themselves do not change. The symbol
+// uses are collected in one walk of the module: per duplicate, a 1B model's
+// ~100 duplicates in ~1 MB of IR took seconds.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +30,7 @@
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -104,12 +107,37 @@ struct DedupKernels
         duplicates.push_back({kernel, *it});
     }
 
+    if (duplicates.empty())
+      return;
+
+    // Point the tables at the kept kernels, then erase each duplicate that
+    // nothing else names. Uses are collected in one walk of the module, not
+    // one per duplicate (a 1B model has ~100 of them in ~1 MB of IR).
+    DenseMap<StringAttr, FlatSymbolRefAttr> keptFor;
+    for (auto [duplicate, kept] : duplicates)
+      keptFor[duplicate.getSymNameAttr()] =
+          FlatSymbolRefAttr::get(kept.getSymNameAttr());
+    module.walk([&](DispatchTableOp table) {
+      SmallVector<Attribute> refs(table.getKernels().begin(),
+                                  table.getKernels().end());
+      bool changed = false;
+      for (Attribute &ref : refs)
+        if (auto it = keptFor.find(cast<FlatSymbolRefAttr>(ref).getAttr());
+            it != keptFor.end()) {
+          ref = it->second;
+          changed = true;
+        }
+      if (changed)
+        table.setKernelsAttr(ArrayAttr::get(&getContext(), refs));
+    });
+    DenseSet<StringAttr> stillUsed;
+    if (std::optional<SymbolTable::UseRange> uses =
+            SymbolTable::getSymbolUses(&module.getBodyRegion()))
+      for (const SymbolTable::SymbolUse &use : *uses)
+        stillUsed.insert(use.getSymbolRef().getRootReference());
     for (auto [duplicate, kept] : duplicates) {
-      if (failed(SymbolTable::replaceAllSymbolUses(
-              duplicate, kept.getSymNameAttr(), module)))
-        continue; // a use it cannot rewrite: keep the copy
-      if (!SymbolTable::symbolKnownUseEmpty(duplicate, module))
-        continue;
+      if (stillUsed.contains(duplicate.getSymNameAttr()))
+        continue; // named somewhere other than a table: keep the copy
       symbols.erase(duplicate);
       ++numErased;
     }

@@ -599,9 +599,9 @@ def DedupKernels : Pass<"smepilot-dedup-kernels", "ModuleOp"> {
     tables name, across tables, by structure (same function type, same
     attributes but the name, equivalent bodies per
     mlir::OperationEquivalence, locations ignored), keeps the first of each
-    group in module order, points every reference to the others (the tables'
-    `kernels` arrays, or any other symbol use) to it and erases them. Each
-    kernel is then compiled once: less work for LLVM, a smaller object.
+    group in module order, points the tables' `kernels` arrays to it and
+    erases the others. Each kernel is then compiled once: less work for
+    LLVM, a smaller object.
 
     Before:
     ```mlir
@@ -613,8 +613,8 @@ def DedupKernels : Pass<"smepilot-dedup-kernels", "ModuleOp"> {
     After: `@c4_k0` is gone and `@c4`'s kernels are `[@c1_k0]`.
 
     Functions no table names (phases, helpers a kernel calls) are left
-    alone, and so is a kernel whose symbol is used somewhere this pass
-    cannot rewrite.
+    alone, and a duplicate that something besides a table names is kept
+    (the tables no longer use it).
   }];
   let statistics = [
     Statistic<"numErased", "num-erased",
