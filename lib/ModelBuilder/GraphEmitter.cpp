@@ -76,6 +76,15 @@ RankedTensorType mlir::smepilot::detail::weightTensorType(MLIRContext *ctx,
   llvm_unreachable("unknown weight format");
 }
 
+RankedTensorType mlir::smepilot::detail::stackedWeightTensorType(
+    MLIRContext *ctx, WeightFormat format, int64_t experts, int64_t n,
+    int64_t k) {
+  RankedTensorType one = weightTensorType(ctx, format, n, k);
+  SmallVector<int64_t> shape = {experts};
+  llvm::append_range(shape, one.getShape());
+  return RankedTensorType::get(shape, one.getElementType());
+}
+
 WeightFormat mlir::smepilot::detail::weightFormatOf(Type type) {
   auto t = cast<RankedTensorType>(type);
   Type e = t.getElementType();

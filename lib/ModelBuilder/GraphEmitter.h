@@ -115,6 +115,11 @@ inline constexpr int64_t kQ4_0BlockBytes = 18;
 RankedTensorType weightTensorType(MLIRContext *ctx, WeightFormat format,
                                   int64_t n, int64_t k);
 
+/// The tensor type of `experts` stacked weights [n, k] (MoE): [experts] and
+/// then weightTensorType's shape.
+RankedTensorType stackedWeightTensorType(MLIRContext *ctx, WeightFormat format,
+                                         int64_t experts, int64_t n, int64_t k);
+
 /// The format of a weight tensor built by weightTensorType.
 WeightFormat weightFormatOf(Type type);
 

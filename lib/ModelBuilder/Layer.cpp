@@ -268,8 +268,12 @@ func::FuncOp mlir::smepilot::detail::buildLayerFunction(
   argTypes.push_back(f32({d}));
   if (desc.isMoe()) {
     const int64_t e = desc.nExpert, ffe = desc.nFfExpert;
-    argTypes.append(
-        {f32({e, d}), f32({e, ffe, d}), f32({e, ffe, d}), f32({e, d, ffe})});
+    const unsigned exps = desc.hasQkNorm ? 9 : 7; // after ffn_gate_inp
+    auto stacked = [&](unsigned i, int64_t n, int64_t k) -> Type {
+      return stackedWeightTensorType(ctx, formats[layer0 + i], e, n, k);
+    };
+    argTypes.append({f32({e, d}), stacked(exps, ffe, d),
+                     stacked(exps + 1, ffe, d), stacked(exps + 2, d, ffe)});
   } else {
     const unsigned ffn = desc.hasQkNorm ? 8 : 6; // after ffn_norm
     argTypes.append(

@@ -206,14 +206,19 @@ std::pair<Value, Value> emitTopK(GraphEmitter &g, const ModelDescription &desc,
 /// stacked [E, R, K] weight: a rank-reducing slice at a dynamic offset.
 Value expertSlice(GraphEmitter &g, Value stacked, Value expert) {
   OpBuilder &b = g.builder();
+  // [E, rest...] -> [rest...]: the expert's weight in the stack's format.
   auto type = cast<RankedTensorType>(stacked.getType());
-  const int64_t r = type.getDimSize(1), k = type.getDimSize(2);
+  ArrayRef<int64_t> rest = type.getShape().drop_front();
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-  SmallVector<OpFoldResult> offsets = {expert, zero, zero};
-  SmallVector<OpFoldResult> sizes = {one, b.getIndexAttr(r), b.getIndexAttr(k)};
-  SmallVector<OpFoldResult> strides(3, one);
-  return tensor::ExtractSliceOp::create(b, g.location(), g.f32Tensor({r, k}),
-                                        stacked, offsets, sizes, strides);
+  SmallVector<OpFoldResult> offsets(type.getRank(), zero);
+  offsets[0] = expert;
+  SmallVector<OpFoldResult> sizes = {one};
+  for (int64_t s : rest)
+    sizes.push_back(b.getIndexAttr(s));
+  SmallVector<OpFoldResult> strides(type.getRank(), one);
+  return tensor::ExtractSliceOp::create(
+      b, g.location(), RankedTensorType::get(rest, type.getElementType()),
+      stacked, offsets, sizes, strides);
 }
 
 /// Per token, the weighted sum of its k experts in slot order: k [1, D]

@@ -119,6 +119,10 @@ mlir::smepilot::getWeightFormats(const ModelDescription &desc,
       k = desc.qDim();
     else if (role == "ffn_down.weight")
       k = desc.nFf;
+    else if (role == "ffn_down_exps.weight")
+      k = desc.nFfExpert;
+    else if (role == "ffn_gate_exps.weight" || role == "ffn_up_exps.weight")
+      k = desc.nEmbd;
     else if (llvm::is_contained({"attn_q.weight", "attn_k.weight",
                                  "attn_v.weight", "ffn_gate.weight",
                                  "ffn_up.weight"},

@@ -7,6 +7,7 @@
 // RUN: smepilot-build-model --preset=stories260k --weight-format=bf16 | FileCheck %s --check-prefix=BF16
 // RUN: smepilot-build-model --preset=stories260k --weight-format=f16 | FileCheck %s --check-prefix=F16
 // RUN: smepilot-build-model --preset=stories260k --weight-format=f32 | FileCheck %s --check-prefix=F32
+// RUN: smepilot-build-model --preset=qwen3moe-tiny --weight-format=q8_0 | FileCheck %s --check-prefix=MOE
 // RUN: not smepilot-build-model --preset=stories260k --weight-format=q5_k 2>&1 | FileCheck %s --check-prefix=BAD
 
 /// Q8_0: [N, K/32, 34] bytes. stories260K's ffn_down has K = 172, not a
@@ -83,5 +84,12 @@
 // F32-NOT: smepilot.ggml_type
 // F32: linalg.matmul
 // F32-NOT: smepilot.ggml_type
+
+/// MoE: the stacked experts [E, F, D] are [E, F, D/32, 34] bytes (down:
+/// K = 32, one block), sliced per expert in that format; the router is F32.
+// MOE-LABEL: func.func private @smepilot_layer_c1(
+// MOE-SAME: tensor<8x64xf32> {smepilot.weight}, %{{.*}}: tensor<8x32x2x34xi8> {smepilot.weight}, %{{.*}}: tensor<8x32x2x34xi8> {smepilot.weight}, %{{.*}}: tensor<8x64x1x34xi8> {smepilot.weight}
+// MOE: tensor.extract_slice %{{.*}}[%{{.*}}, 0, 0, 0] [1, 32, 2, 34] [1, 1, 1, 1] : tensor<8x32x2x34xi8> to tensor<32x2x34xi8>
+// MOE: tensor.extract_slice %{{.*}}[%{{.*}}, 0, 0, 0] [1, 64, 1, 34] [1, 1, 1, 1] : tensor<8x64x1x34xi8> to tensor<64x1x34xi8>
 
 // BAD: error: --weight-format=q5_k: expected f32, f16, bf16, q8_0 or q4_0
