@@ -425,7 +425,7 @@ TEST(DispatchSchedule, SmallDispatchesRunInlineOnTheCallingThread) {
   EXPECT_EQ(g_callers.size(), r + 1);
 }
 
-/// A worker stalled while holding nothing (1.5 s in a signal handler, as if
+/// A worker stalled while holding nothing (2 s in a signal handler, as if
 /// descheduled behind a busy process) delays no run of a table whose
 /// dispatches all go to the pool: the caller claims every range. The
 /// executor whose run waited for every worker's scheduling loop took the
@@ -446,7 +446,7 @@ TEST(DispatchSchedule, StalledIdleWorkerDoesNotDelayRuns) {
     });
   ASSERT_NE(tid.load(), 0) << "worker 1 never ran a task";
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ASSERT_TRUE(ts::stall_thread(tid.load(), 1500));
+  ASSERT_TRUE(ts::stall_thread(tid.load(), 2000));
   std::vector<std::vector<float>> qs(kHeads, std::vector<float>(kLen));
   for (int h = 0; h < kHeads; ++h)
     for (int64_t i = 0; i < kLen; ++i)
@@ -458,7 +458,7 @@ TEST(DispatchSchedule, StalledIdleWorkerDoesNotDelayRuns) {
   args.push_back(out.data());
   program->set_inline_bytes(0);
   const auto start = std::chrono::steady_clock::now();
-  for (int rep = 0; rep < 100; ++rep)
+  for (int rep = 0; rep < 30; ++rep)
     ASSERT_TRUE(program->run(pool, args, {}));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -466,8 +466,8 @@ TEST(DispatchSchedule, StalledIdleWorkerDoesNotDelayRuns) {
   ts::wait_stall_over();
   EXPECT_FALSE(program->last_run_in_order());
   EXPECT_EQ(std::memcmp(out.data(), expect.data(), expect.size() * sizeof(float)), 0);
-  ASSERT_TRUE(still_stalled) << "the stall ended before the runs did";
-  EXPECT_LT(seconds, 0.75) << "100 runs waited for the stalled worker";
+  EXPECT_TRUE(still_stalled) << "30 runs took " << seconds
+                             << " s: they waited for the stalled worker";
 }
 
 // ---------------------------------------------------------------------------

@@ -100,7 +100,7 @@ pid_t worker_tid(thread_pool &pool, int worker) {
   return tid.load();
 }
 
-/// A worker stalled while it holds no item (here: 1.5 s in a signal
+/// A worker stalled while it holds no item (here: 2 s in a signal
 /// handler, as if the OS had descheduled it behind a busy process) delays
 /// no job: completion is "all items done", and the submitter takes every
 /// item itself. The pool that waited for each worker to check in took the
@@ -111,10 +111,10 @@ TEST(ThreadPool, StalledIdleWorkerDoesNotDelayJobs) {
   const pid_t tid = worker_tid(pool, 1);
   ASSERT_NE(tid, 0) << "worker 1 never ran a task";
   std::this_thread::sleep_for(std::chrono::milliseconds(50)); // let it go idle
-  ASSERT_TRUE(ts::stall_thread(tid, 1500));
+  ASSERT_TRUE(ts::stall_thread(tid, 2000));
   const auto start = std::chrono::steady_clock::now();
   std::vector<int64_t> sums(2, 0);
-  for (int job = 0; job < 200; ++job)
+  for (int job = 0; job < 50; ++job)
     pool.parallel_for(64, 1, [&](int64_t b, int64_t e, int w) {
       for (int64_t i = b; i < e; ++i)
         sums[size_t(w)] += i;
@@ -123,10 +123,12 @@ TEST(ThreadPool, StalledIdleWorkerDoesNotDelayJobs) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const bool still_stalled = ts::g_state.load() == 1;
   ts::wait_stall_over();
-  EXPECT_EQ(sums[0] + sums[1], 200 * (63 * 64 / 2));
+  EXPECT_EQ(sums[0] + sums[1], 50 * (63 * 64 / 2));
   EXPECT_EQ(sums[1], 0) << "worker 1 ran a task while stalled";
-  ASSERT_TRUE(still_stalled) << "the stall ended before the jobs did";
-  EXPECT_LT(seconds, 0.75) << "200 small jobs waited for the stalled worker";
+  // The jobs ended while the worker was still stalled: none waited for it
+  // (under an emulator too, where 50 small jobs take far less than 2 s).
+  EXPECT_TRUE(still_stalled) << "50 small jobs took " << seconds
+                             << " s: they waited for the stalled worker";
 }
 
 /// run_job with two lanes: items publish more items while the job runs,
