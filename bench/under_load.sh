@@ -61,6 +61,7 @@ states=(busy)
 for model in "${models[@]}"; do
   for state in "${states[@]}"; do
     [ "$state" = busy ] && busy_on
+    # shellcheck disable=SC2054 # "-t 1,2" is one argument
     cmd=("$build/bin/smepilot-bench" -m "$model" --engine "$engine" -p 0 -n "$n_gen"
          -r "$reps" -t 1,2 -o json)
     echo
