@@ -46,6 +46,17 @@
 // the VL lanes sums every VL-th product, then a tree reduction; this differs
 // from the sequential k order by a few ulps of the partial sums.
 //
+// Weights in their GGUF type (docs/compiled-model.md) use the same schedule:
+// a factor may contain integer elementwise ops (sign extension, shifts and
+// masks of quants, the two bytes of an f16 scale bitcast to f16), inputs may
+// be indexed by constants (the scale bytes of a block), and reduction loops
+// other than k may be read by inputs that do not read k (a Q8_0 block's
+// scale, a Q4_0 half's nibble shift): those are read once per iteration of
+// their scalar loop and splat. k is the innermost reduction loop that is the
+// last, contiguous dimension of every input reading it. So a Q8_0
+// projection, loops (m, n, block, j), reads 16 int8 quants per k step and
+// dequantizes them in registers; nothing is converted in memory.
+//
 //===----------------------------------------------------------------------===//
 
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
