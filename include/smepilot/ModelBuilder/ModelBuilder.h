@@ -123,9 +123,10 @@ struct ModelBuildOptions {
   /// The format of each weight matrix by GGUF tensor name (token_embd,
   /// output, and per layer attn_q/k/v/output, the dense ffn_gate/up/down and
   /// the MoE experts' stacked ffn_gate/up/down_exps); a name not listed is
-  /// F32, and so are norms, rope_freqs and the router. A per-layer role whose layers do not all share one format,
-  /// or whose K is not a multiple of the block (32), is F32 in every layer:
-  /// getWeightFormats() says what the module actually takes.
+  /// F32, and so are norms, rope_freqs and the router. A per-layer role whose
+  /// layers do not all share one format, or whose K is not a multiple of the
+  /// block (32), is F32 in every layer: getWeightFormats() says what the module
+  /// actually takes.
   llvm::StringMap<WeightFormat> weightFormats;
 };
 
