@@ -9,6 +9,7 @@
 // wherever the reference's top-1/top-2 gap is clear.
 #include "smepilot/Engine/JITEngine.h"
 
+#include "smepilot_rt/dispatch.h"
 #include "smepilot_rt/engine.h"
 #include "smepilot_rt/gguf.h"
 #include "smepilot_rt/gguf_writer.h"
@@ -149,7 +150,10 @@ INSTANTIATE_TEST_SUITE_P(
 // kernel never reduces across tiles (abi.h): the logits must be the same
 // bits at 1 and 2 threads, in prompt chunks and in decode steps, on a dense
 // model, a quantized one and the MoE (whose routing runs in one-tile
-// dispatches between tiled ones).
+// dispatches between tiled ones). Most dispatches of these tiny models are
+// below the executor's inline threshold (dispatch.h), which runs them whole
+// on one thread: the 2-thread engine is loaded with the threshold off, so
+// every tiled dispatch is split into ranges over the workers.
 class JITEngineThreads : public ::testing::TestWithParam<const char *> {};
 
 TEST_P(JITEngineThreads, LogitsDoNotDependOnTheThreadCount) {
@@ -157,7 +161,14 @@ TEST_P(JITEngineThreads, LogitsDoNotDependOnTheThreadCount) {
   ASSERT_TRUE(file.is_ok()) << file.error().message();
   std::vector<std::vector<float>> logits;
   std::vector<int32_t> seq;
+  struct restore_inline {
+    ~restore_inline() {
+      rt::dispatch_program::set_default_inline_bytes(rt::kInlineBytes);
+    }
+  } restore;
   for (int threads : {1, 2}) {
+    rt::dispatch_program::set_default_inline_bytes(
+        threads == 1 ? rt::kInlineBytes : 0);
     rt::engine_options options;
     options.n_ctx = 64;
     options.n_batch = 8;
