@@ -263,6 +263,8 @@ def fmt_ts(s, digits=None):
     if digits is None:
         digits = 1 if m >= 10 else 2
     spread = (s["max"] - s["min"]) / m * 100 if m else 0
+    if s["n"] < 3:
+        return "%.*f (%d run%s)" % (digits, m, s["n"], "" if s["n"] == 1 else "s")
     return "%.*f ±%.0f%%" % (digits, m, spread / 2)
 
 
@@ -335,6 +337,9 @@ def report(raw, outdir):
                 if n and not p:
                     res["decode_d%d" % d] = stats(samples)
             row[engine] = res
+        bench_run = parse_run(os.path.join(raw, "sb_%s.err" % tag))
+        if "peak_rss_kb" in bench_run:
+            row["jit"]["bench_peak_rss_bytes"] = bench_run["peak_rss_kb"] * 1024
         runs = [parse_run(os.path.join(raw, f)) for f in sorted(os.listdir(raw))
                 if f.startswith("run_%s_" % tag) and f.endswith(".txt")]
         runs = [r for r in runs if r.get("exit", 0) == 0 and "load_ms" in r]
@@ -386,6 +391,11 @@ def render_md(result):
              % (meta["load_average"]["start"], meta["load_average"]["end"]))
     L.append("")
     L.append("Command: `%s`" % meta["command"])
+    if meta.get("binaries"):
+        L.append("")
+        L.append("SMEPilot binaries: %s; the working tree held %d uncommitted or untracked "
+                 "files when the run started (raw/git-status.txt)."
+                 % (meta["binaries"], meta.get("uncommitted_files", 0)))
     if meta.get("llama_bench"):
         L.append("")
         L.append("llama.cpp: `%s` (%s)." % (meta["llama_bench"], meta.get("llama_build", "")))
@@ -431,6 +441,21 @@ def render_md(result):
              "smepilot-run --engine jit --prompt-ids <%d ids> -n %d --temp 0 --ignore-eos "
              "-c 512 under /usr/bin/time -v (median load time, highest RSS of the runs)."
              % (meta["n_prompt"], meta["n_gen"], meta["n_prompt"], meta["n_gen"]))
+    L.append("")
+    # Load and memory, from both tools.
+    L.append("| weights | file | smepilot-run load | smepilot-run peak RSS | "
+             "smepilot-bench load | smepilot-bench peak RSS |")
+    L.append("|---|---:|---:|---:|---:|---:|")
+    for row in models:
+        jit = row["jit"]
+        load, rss = jit.get("run_load_ms"), jit.get("peak_rss_bytes")
+        L.append("| %s | %s | %s | %s | %s | %s |" % (
+            row["model"]["name"], gb(row["model"]["file_bytes"]),
+            "-" if not load else "%.1f s [%.1f-%.1f]" % (
+                load["median"] / 1000, load["min"] / 1000, load["max"] / 1000),
+            "-" if not rss else gb(rss["max"]),
+            "-" if not jit.get("bench_load_ms") else "%.1f s" % (jit["bench_load_ms"] / 1000),
+            "-" if not jit.get("bench_peak_rss_bytes") else gb(jit["bench_peak_rss_bytes"])))
     L.append("")
     # Prefill roofs.
     if any("prefill_roof_ts_fp32" in r for r in models):

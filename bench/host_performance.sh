@@ -24,10 +24,14 @@
 #
 # Usage: bench/host_performance.sh [OUTDIR]   (default: build/bench-results)
 # Environment: MODELS (GGUF files, space-separated; default stories260K),
-# LLAMA_BENCH (path to llama-bench; unset: the JIT only), THREADS (2),
+# LLAMA_BENCH (path to llama-bench; unset: the JIT only), LLAMA_BUILD (what
+# llama-bench was built from, for the report), THREADS (2),
 # PROMPT_TOKENS (128), GEN_TOKENS (32), REPS (3), DEPTHS ("512 4096"),
 # DEPTH_REPS (REPS), SCALING_MODELS (default: the first of MODELS; "none"),
-# BUILD_DIR (build/), ROOFS_MIB (1024), CXX (c++), REPORT_ONLY (set: no
+# BUILD_DIR (build/), SMEPILOT_BENCH and SMEPILOT_RUN (the binaries; default
+# BUILD_DIR/bin/...; copied to OUTDIR/raw/bin before measuring),
+# SMEPILOT_BENCH_FLAGS and SMEPILOT_RUN_FLAGS (added to their commands, e.g.
+# "--no-cache"), ROOFS_MIB (1024), CXX (c++), REPORT_ONLY (set: no
 # measuring, only the report and plot again from OUTDIR/raw).
 # The raw outputs stay in OUTDIR/raw. Run it on an otherwise idle machine
 # where possible; run under `nice` when others share it.
@@ -47,8 +51,12 @@ read -r -a scaling <<<"${SCALING_MODELS:-${models[0]}}"
 llama_bench="${LLAMA_BENCH:-}"
 py="$root/bench/host_performance.py"
 
-for tool in smepilot-bench smepilot-run; do
-  [ -x "$build/bin/$tool" ] || { echo "error: $build/bin/$tool not built" >&2; exit 1; }
+sp_bench="${SMEPILOT_BENCH:-$build/bin/smepilot-bench}"
+sp_run="${SMEPILOT_RUN:-$build/bin/smepilot-run}"
+read -r -a bench_flags <<<"${SMEPILOT_BENCH_FLAGS:-}"
+read -r -a run_flags <<<"${SMEPILOT_RUN_FLAGS:-}"
+for tool in "$sp_bench" "$sp_run"; do
+  [ -x "$tool" ] || { echo "error: $tool not built" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "error: /usr/bin/time (GNU time) is needed for the peak RSS" >&2; exit 1; }
 if [ -n "$llama_bench" ] && [ ! -x "$llama_bench" ]; then
@@ -72,8 +80,9 @@ is_scaling() {
 run_jit() { # $1: output file, $2: model, $3: prompt tokens, $4: context
   local ids
   ids="$(python3 "$py" ids "$2" "$3" 1)"
-  /usr/bin/time -v "$build/bin/smepilot-run" -m "$2" --engine jit --prompt-ids "$ids" \
-    -n "$n_gen" --temp 0 --ignore-eos -c "$4" -t "$threads" >/dev/null 2>"$1" || {
+  /usr/bin/time -v "$raw/bin/smepilot-run" -m "$2" --engine jit --prompt-ids "$ids" \
+    -n "$n_gen" --temp 0 --ignore-eos -c "$4" -t "$threads" "${run_flags[@]}" >/dev/null \
+    2>"$1" || {
     log "smepilot-run failed, see $1"
     tail -3 "$1" >&2
   }
@@ -81,7 +90,15 @@ run_jit() { # $1: output file, $2: model, $3: prompt tokens, $4: context
 
 measure() {
   rm -rf "$raw"
-  mkdir -p "$raw"
+  mkdir -p "$raw/bin"
+  # The binaries measured, copied first: others may rebuild build/bin meanwhile.
+  cp -p "$sp_bench" "$raw/bin/smepilot-bench"
+  cp -p "$sp_run" "$raw/bin/smepilot-run"
+  binaries="smepilot-bench: $sp_bench, built $(date -u -r "$sp_bench" '+%Y-%m-%d %H:%M UTC')"
+  binaries+="${SMEPILOT_BENCH_FLAGS:+ (flags: $SMEPILOT_BENCH_FLAGS)}; smepilot-run: $sp_run"
+  binaries+=", built $(date -u -r "$sp_run" '+%Y-%m-%d %H:%M UTC')"
+  binaries+="${SMEPILOT_RUN_FLAGS:+ (flags: $SMEPILOT_RUN_FLAGS)}"
+  git -C "$root" status --short >"$raw/git-status.txt"
 
   # 1. The roofs.
   roofs_bin="$raw/host_roofs"
@@ -94,8 +111,9 @@ measure() {
   for m in "${models[@]}"; do
     tag="$(tag_of "$m")"
     log "$tag: smepilot-bench --engine jit"
-    "$build/bin/smepilot-bench" -m "$m" --engine jit -p "$n_prompt" -n "$n_gen" -r "$reps" \
-      -t "$threads" -o json >"$raw/sb_$tag.json" 2>"$raw/sb_$tag.err" ||
+    /usr/bin/time -v "$raw/bin/smepilot-bench" -m "$m" --engine jit -p "$n_prompt" -n "$n_gen" \
+      -r "$reps" -t "$threads" "${bench_flags[@]}" -o json >"$raw/sb_$tag.json" \
+      2>"$raw/sb_$tag.err" ||
       { log "smepilot-bench failed:"; tail -3 "$raw/sb_$tag.err" >&2; }
     if [ -n "$llama_bench" ]; then
       log "$tag: llama-bench"
@@ -109,8 +127,8 @@ measure() {
     done
     if is_scaling "$m"; then
       log "$tag: smepilot-bench --engine jit -t 1"
-      "$build/bin/smepilot-bench" -m "$m" --engine jit -p "$n_prompt" -n "$n_gen" -r "$reps" \
-        -t 1 -o json >"$raw/sb_${tag}_t1.json" 2>"$raw/sb_${tag}_t1.err" ||
+      "$raw/bin/smepilot-bench" -m "$m" --engine jit -p "$n_prompt" -n "$n_gen" -r "$reps" \
+        -t 1 "${bench_flags[@]}" -o json >"$raw/sb_${tag}_t1.json" 2>"$raw/sb_${tag}_t1.err" ||
         { log "smepilot-bench -t 1 failed:"; tail -3 "$raw/sb_${tag}_t1.err" >&2; }
       if [ -n "$llama_bench" ]; then
         log "$tag: llama-bench -t 1"
@@ -144,9 +162,10 @@ measure() {
   cat "$raw/roofs_2.json" >&2
 
   # 4. The report.
-  machine="$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs ($(lscpu |
-    sed -n 's/^Thread(s) per core: *//p') thread per core), L3 $(lscpu |
-    sed -n 's/^L3 cache: *//p'), $(grep -o -w -E 'avx512f|avx512_bf16|avx512_vnni|amx_tile' \
+  l3="$(lscpu | sed -n 's/^L3 cache: *//p')"
+  machine="$(lscpu | sed -n 's/^Model name: *//p') (family $(lscpu |
+    sed -n 's/^CPU family: *//p') model $(lscpu | sed -n 's/^Model: *//p')), $(nproc) CPUs ($(lscpu |
+    sed -n 's/^Thread(s) per core: *//p') thread per core)${l3:+, L3 $l3}, $(grep -o -w -E 'avx512f|avx512_bf16|avx512_vnni|amx_tile' \
     /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//'), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM"
   model_json="["
   for m in "${models[@]}"; do
@@ -163,7 +182,9 @@ measure() {
   python3 "$py" meta "$raw/meta.json" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
     "$(git -C "$root" rev-parse --short HEAD)" "$machine" "$load_start" "$load_end" "$command" \
     "$llama_bench" "{\"threads\": $threads, \"reps\": $reps, \"depth_reps\": $depth_reps,
-    \"n_prompt\": $n_prompt, \"n_gen\": $n_gen, \"depths\": $depth_json, \"models\": $model_json}"
+    \"n_prompt\": $n_prompt, \"n_gen\": $n_gen, \"depths\": $depth_json, \"models\": $model_json,
+    \"binaries\": \"$binaries\", \"uncommitted_files\": $(wc -l <"$raw/git-status.txt")
+    ${LLAMA_BUILD:+, \"llama_build\": \"$LLAMA_BUILD\"}}"
 }
 
 [ -n "${REPORT_ONLY:-}" ] || measure

@@ -15,7 +15,7 @@ import math
 import sys
 from xml.sax.saxutils import escape
 
-W, H = 1080, 460
+W, H = 1080, 475
 PANEL_W, TOP, BOTTOM = 440, 60, 360
 COLORS = {"llama.cpp": "#8c8c8c", "jit": "#1f77b4"}
 ROOF_COLORS = {"fp32": "#ff7f0e", "bf16": "#9467bd", "int8": "#2ca02c", "bw": "#d62728"}
@@ -86,10 +86,15 @@ def panel(out, x0, title, models, test, roofs, lo, hi):
                        % (gx + 4, y(v), gx + gw - 4, y(v), color))
             out.append('<text x="%.1f" y="%.1f" font-size="9" fill="%s" text-anchor="end">'
                        '%s %s</text>' % (gx + gw - 4, y(v) - 2, color, label, num(v)))
-        out.append('<text x="%.1f" y="%d" font-size="11" text-anchor="middle">%s</text>'
-                   % (gx + gw / 2, BOTTOM + 16, escape(short(row["model"]["name"]))))
-        out.append('<text x="%.1f" y="%d" font-size="10" text-anchor="middle" fill="#555">'
-                   '%s</text>' % (gx + gw / 2, BOTTOM + 30, size(row["model"]["file_bytes"])))
+        # The name on two lines (model / weight type) so that groups do not overlap.
+        name = short(row["model"]["name"])
+        head, _, tail = name.rpartition("-")
+        lines = [head, tail] if head else [name]
+        for k, text in enumerate(lines + [size(row["model"]["file_bytes"])]):
+            out.append('<text x="%.1f" y="%d" font-size="%d" text-anchor="middle" fill="%s">'
+                       '%s</text>' % (gx + gw / 2, BOTTOM + 15 + 13 * k,
+                                      10 if k == len(lines) else 11,
+                                      "#555" if k == len(lines) else "black", escape(text)))
 
 
 def main(argv):
