@@ -61,9 +61,10 @@ constexpr uint32_t max_type_id = 40;
 struct traits_table {
   ggml_type_traits entries[max_type_id] = {};
   bool known[max_type_id] = {};
-  constexpr void set(ggml_type t, const char *name, uint32_t block, uint32_t size) {
+  constexpr void set(ggml_type t, const char *name, uint32_t block, uint32_t size,
+                     bool dequantizable = true) {
     auto id = static_cast<uint32_t>(t);
-    entries[id] = {name, block, size, true};
+    entries[id] = {name, block, size, dequantizable};
     known[id] = true;
   }
   constexpr traits_table() {
@@ -87,6 +88,20 @@ struct traits_table {
     set(ggml_type::i64, "i64", 1, 8);
     set(ggml_type::f64, "f64", 1, 8);
     set(ggml_type::bf16, "bf16", 1, 2);
+    // Sizes only (GGML's block structs), so their tensors can be placed and
+    // listed; dequantize_row() rejects them.
+    set(ggml_type::iq2_xxs, "iq2_xxs", 256, 66, false);
+    set(ggml_type::iq2_xs, "iq2_xs", 256, 74, false);
+    set(ggml_type::iq3_xxs, "iq3_xxs", 256, 98, false);
+    set(ggml_type::iq1_s, "iq1_s", 256, 50, false);
+    set(ggml_type::iq4_nl, "iq4_nl", 32, 18, false);
+    set(ggml_type::iq3_s, "iq3_s", 256, 110, false);
+    set(ggml_type::iq2_s, "iq2_s", 256, 82, false);
+    set(ggml_type::iq4_xs, "iq4_xs", 256, 136, false);
+    set(ggml_type::iq1_m, "iq1_m", 256, 56, false);
+    set(ggml_type::tq1_0, "tq1_0", 256, 54, false);
+    set(ggml_type::tq2_0, "tq2_0", 256, 66, false);
+    set(ggml_type::mxfp4, "mxfp4", 32, 17, false);
   }
 };
 
@@ -356,7 +371,8 @@ status dequantize_row(ggml_type type, const void *src, float *dst, uint64_t n) {
   }
   block_fn fn = block_dequantizer(type);
   if (!fn)
-    return status::error(std::string("dequantize_row: type ") + t->name + " is not supported");
+    return status::error(std::string("dequantize_row: type ") + t->name +
+                         " is not supported by SMEPilot (no dequantizer)");
   const uint64_t n_blocks = n / t->block_size;
   for (uint64_t i = 0; i < n_blocks; ++i)
     fn(s + i * t->type_size, dst + i * t->block_size);

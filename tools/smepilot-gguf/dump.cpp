@@ -26,13 +26,17 @@
 // `[COUNT x ELEMENT_TYPE] v0, v1, ...` with the first 8 elements, or only
 // `[COUNT x ELEMENT_TYPE]` with --no-arrays. DIMS are ne[0] first; OFFSET is
 // the absolute file offset of the tensor's data; TYPE is the llama.cpp type
-// name.
+// name. A tensor of a type SMEPilot cannot dequantize (iq4_nl, the other IQ
+// types, tq1_0, tq2_0, mxfp4) is listed with "(not supported by SMEPilot: no
+// TYPE dequantizer)" after its byte count; binding the model then fails
+// (exit 1, the error naming the tensor and its type).
 //
 // --json prints one JSON object instead:
 //   {"file", "version", "alignment", "data_offset", "file_size",
 //    "metadata": [{"key", "type", "value"} or {"key", "type": "array",
 //                  "element_type", "count", "values": [...]}],
-//    "tensors": [{"index", "name", "type", "dims", "offset", "bytes"}],
+//    "tensors": [{"index", "name", "type", "dims", "offset", "bytes",
+//                 "supported"}],
 //    "model_config": {...} or null, "model_error": "..." (only on failure)}
 // Arrays are complete in JSON ("values" is left out with --no-arrays). Strings
 // are escaped per RFC 8259; bytes that are not valid UTF-8 become U+FFFD.
@@ -202,6 +206,20 @@ std::string value_string(const gguf_value &v, bool json) {
   return "?";
 }
 
+// Whether the runtime can read this tensor's values (dequantize_row). GGUF
+// files may hold types GGML defines that SMEPilot has no dequantizer for
+// (the IQ, TQ and MXFP4 families): such a file opens and dumps, and binding
+// a model to it fails naming the tensor.
+bool type_supported(const gguf_tensor_info &t) {
+  const ggml_type_traits *tr = ggml_traits(t.type);
+  return tr && tr->dequantizable;
+}
+
+std::string unsupported_note(const gguf_tensor_info &t) {
+  return std::string("  (not supported by SMEPilot: no ") +
+         ggml_type_name(t.type) + " dequantizer)";
+}
+
 void print_text(const gguf_file &f, bool no_arrays) {
   std::printf("file: %s\n", f.path().c_str());
   std::printf("version: %u\n", f.version());
@@ -252,11 +270,12 @@ void print_text(const gguf_file &f, bool no_arrays) {
               "bytes");
   for (size_t i = 0; i < ts.size(); ++i) {
     const gguf_tensor_info &t = ts[i];
-    std::printf("  %5zu  %-*s  %-*s  %-*s  %12llu  %12llu\n", i, int(w_name),
+    std::printf("  %5zu  %-*s  %-*s  %-*s  %12llu  %12llu%s\n", i, int(w_name),
                 names[i].c_str(), int(w_type), ggml_type_name(t.type),
                 int(w_dims), gguf_dims_string(t.dims).c_str(),
                 (unsigned long long)(f.data_offset() + t.offset),
-                (unsigned long long)t.n_bytes);
+                (unsigned long long)t.n_bytes,
+                type_supported(t) ? "" : unsupported_note(t).c_str());
   }
 }
 
@@ -305,7 +324,8 @@ void print_json(const gguf_file &f, bool no_arrays) {
            ggml_type_name(t.type) +
            "\", \"dims\": " + gguf_dims_string(t.dims) +
            ", \"offset\": " + std::to_string(f.data_offset() + t.offset) +
-           ", \"bytes\": " + std::to_string(t.n_bytes) + "}";
+           ", \"bytes\": " + std::to_string(t.n_bytes) +
+           ", \"supported\": " + (type_supported(t) ? "true" : "false") + "}";
   }
   out += "]";
   std::fwrite(out.data(), 1, out.size(), stdout);

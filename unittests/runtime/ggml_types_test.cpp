@@ -81,7 +81,8 @@ TEST(GgmlTraits, NamesAndBlockLayouts) {
 }
 
 TEST(GgmlTraits, UnknownIds) {
-  for (uint32_t id : {4u, 5u, 16u, 23u, 29u, 31u, 39u, 40u, 99u, 0xffffffffu})
+  // (16-23, 29, 34, 35 and 39 are known by layout only: see below.)
+  for (uint32_t id : {4u, 5u, 31u, 32u, 33u, 36u, 37u, 38u, 40u, 99u, 0xffffffffu})
     EXPECT_EQ(ggml_traits(id), nullptr) << id;
   EXPECT_STREQ(ggml_type_name(static_cast<ggml_type>(4)), "unknown");
   EXPECT_EQ(ggml_row_bytes(static_cast<ggml_type>(4), 32), 0u);
@@ -271,6 +272,39 @@ TEST(Dequantize, PlainTypes) {
   std::vector<uint8_t> f64(sizeof dbl);
   std::memcpy(f64.data(), dbl, sizeof dbl);
   expect_floats(dequant(ggml_type::f64, f64, 2), {0.25f, -1e10f});
+}
+
+// GGML types known by layout only: a GGUF holding them opens, binding fails.
+TEST(GgmlTraits, UndequantizableTypesAreKnownByLayout) {
+  struct row {
+    uint32_t id;
+    const char *name;
+    uint32_t block, size;
+  };
+  const row rows[] = {
+      {16, "iq2_xxs", 256, 66}, {17, "iq2_xs", 256, 74},  {18, "iq3_xxs", 256, 98},
+      {19, "iq1_s", 256, 50},   {20, "iq4_nl", 32, 18},   {21, "iq3_s", 256, 110},
+      {22, "iq2_s", 256, 82},   {23, "iq4_xs", 256, 136}, {29, "iq1_m", 256, 56},
+      {34, "tq1_0", 256, 54},   {35, "tq2_0", 256, 66},   {39, "mxfp4", 32, 17},
+  };
+  std::vector<uint8_t> b(512);
+  float out[256];
+  for (const row &r : rows) {
+    const ggml_type_traits *t = ggml_traits(r.id);
+    ASSERT_NE(t, nullptr) << r.name;
+    EXPECT_STREQ(t->name, r.name);
+    EXPECT_EQ(t->block_size, r.block) << r.name;
+    EXPECT_EQ(t->type_size, r.size) << r.name;
+    EXPECT_FALSE(t->dequantizable) << r.name;
+    status s = dequantize_row(static_cast<ggml_type>(r.id), b.data(), out, r.block);
+    ASSERT_FALSE(s.is_ok()) << r.name;
+    EXPECT_NE(s.message().find(std::string(r.name) + " is not supported by SMEPilot"),
+              std::string::npos)
+        << s.message();
+  }
+  // Ids GGML removed (4, 5, 31-33, 36-38) or never assigned stay unknown.
+  for (uint32_t id : {4u, 5u, 31u, 33u, 36u, 38u, 40u, 99u})
+    EXPECT_EQ(ggml_traits(id), nullptr) << id;
 }
 
 TEST(Dequantize, Errors) {

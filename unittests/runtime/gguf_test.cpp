@@ -379,6 +379,29 @@ TEST(GgufCorrupt, TensorShapes) {
   }
 }
 
+// Types GGML defines but SMEPilot cannot dequantize (here iq4_nl, id 20,
+// 32 elements in 18 bytes) do not stop a file from opening: the tensor is
+// placed by its block layout and keeps its type; dequantizing it fails.
+TEST(Gguf, TensorOfAnUndequantizableTypeOpens) {
+  gguf_bytes g;
+  g.header(2, 0)
+      .tensor_info("w", {64, 2}, 20, 0)
+      .tensor_info("v", {4}, 0, 96)
+      .pad_to(32)
+      .zeros(128);
+  auto f = gguf_file::from_bytes(g.b, "iq.gguf");
+  ASSERT_TRUE(f) << f.error().message();
+  const gguf_tensor_info *w = (*f)->find_tensor("w");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->type, ggml_type::iq4_nl);
+  EXPECT_EQ(w->n_bytes, 4u * 18u);
+  EXPECT_STREQ(ggml_type_name(w->type), "iq4_nl");
+  float out[64];
+  status s = dequantize_row(w->type, w->data, out, 64);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_CONTAINS(s.message(), "iq4_nl is not supported by SMEPilot");
+}
+
 TEST(GgufCorrupt, TensorOffsets) {
   {
     gguf_bytes g = minimal();
