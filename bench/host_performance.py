@@ -375,6 +375,10 @@ def report(raw, outdir):
         f.write(render_md(result))
 
 
+def secs(ms):
+    return "%.1f s" % (ms / 1000) if ms >= 1000 else "%.0f ms" % ms
+
+
 def gb(x):
     return "%.2f GB" % (x / 1e9) if x >= 1e8 else "%.1f MB" % (x / 1e6)
 
@@ -431,7 +435,7 @@ def render_md(result):
             fmt_ratio(ratio(jit.get("decode"), lc.get("decode"))),
             "-" if bound is None else "%.1f" % bound,
             fmt_pct(pct(lc.get("decode"))), fmt_pct(pct(jit.get("decode"))),
-            "-" if not load else "%.1f s" % (load["median"] / 1000),
+            "-" if not load else secs(load["median"]),
             "-" if not rss else gb(rss["max"])))
     L.append("")
     L.append("Prefill = pp%d (tokens/s, logits of the last position), decode = tg%d from an "
@@ -451,10 +455,10 @@ def render_md(result):
         load, rss = jit.get("run_load_ms"), jit.get("peak_rss_bytes")
         L.append("| %s | %s | %s | %s | %s | %s |" % (
             row["model"]["name"], gb(row["model"]["file_bytes"]),
-            "-" if not load else "%.1f s [%.1f-%.1f]" % (
-                load["median"] / 1000, load["min"] / 1000, load["max"] / 1000),
+            "-" if not load else "%s [%s-%s]" % (
+                secs(load["median"]), secs(load["min"]), secs(load["max"])),
             "-" if not rss else gb(rss["max"]),
-            "-" if not jit.get("bench_load_ms") else "%.1f s" % (jit["bench_load_ms"] / 1000),
+            "-" if not jit.get("bench_load_ms") else secs(jit["bench_load_ms"]),
             "-" if not jit.get("bench_peak_rss_bytes") else gb(jit["bench_peak_rss_bytes"])))
     L.append("")
     # Prefill roofs.
