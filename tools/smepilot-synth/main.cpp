@@ -26,6 +26,7 @@
 #include "smepilot_rt/version.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -82,6 +83,13 @@ const shape kShapes[] = {
      1000000.0f, 1e-6f, true, false, 0, 0, 0, 2, "qwen3-tiny-f16.gguf"},
     {"tiny-qwen3moe", "qwen3moe", "(test shape)", 64, 2, 4, 2, 32, 192, 512,
      1000000.0f, 1e-6f, false, false, 8, 2, 32, 2, "qwen3-tiny-f16.gguf"},
+    // Small shapes whose every matrix row (n_embd, n_head * head_dim, n_ff)
+    // is a multiple of 256, so K-quants apply to all of them (the shapes
+    // above have rows of 64 and fall back to q5_0 / q8_0).
+    {"tiny-llama3-k", "llama", "(test shape)", 256, 2, 4, 2, 64, 512, 512,
+     500000.0f, 1e-5f, true, true, 0, 0, 0, 2, "llama3-tiny-f16.gguf"},
+    {"tiny-qwen3-k", "qwen3", "(test shape)", 256, 2, 4, 2, 64, 512, 512,
+     1000000.0f, 1e-6f, true, false, 0, 0, 0, 2, "qwen3-tiny-f16.gguf"},
 };
 
 const shape *find_shape(const std::string &name) {
@@ -238,6 +246,10 @@ uint32_t file_type(ggml_type t) {
     return 2;
   case ggml_type::q8_0:
     return 7;
+  case ggml_type::q4_k:
+    return 14; // LLAMA_FTYPE_MOSTLY_Q4_K_S, what llama-quantize --pure writes
+  case ggml_type::q6_k:
+    return 18;
   case ggml_type::bf16:
     return 32;
   default:
@@ -245,18 +257,73 @@ uint32_t file_type(ggml_type t) {
   }
 }
 
+/// The type requested with --type: one type for every matrix, or llama.cpp's
+/// Q4_K_M mix.
+struct type_request {
+  ggml_type base;
+  bool q4_k_m;
+};
+
+/// llama-quantize's "use more bits" layers for Q4_K_M: the first and last
+/// eighth of the layers and every third layer in between.
+bool use_more_bits(uint32_t i, uint32_t n) {
+  return i < n / 8 || i >= 7 * n / 8 || (int64_t(i) - int64_t(n / 8)) % 3 == 2;
+}
+
+/// A K-quant needs rows (ne[0]) that are a multiple of 256. As llama-quantize
+/// does, a tensor whose rows are not gets q5_0 instead of q4_K, q8_0 instead
+/// of q6_K, and f16 when even 32 does not divide its rows.
+ggml_type fall_back(ggml_type t, int64_t ne0) {
+  const ggml_type_traits *tr = ggml_traits(t);
+  if (ne0 % int64_t(tr->block_size) == 0)
+    return t;
+  ggml_type f = t == ggml_type::q4_k   ? ggml_type::q5_0
+                : t == ggml_type::q6_k ? ggml_type::q8_0
+                                       : ggml_type::f16;
+  return ne0 % int64_t(ggml_traits(f)->block_size) == 0 ? f : ggml_type::f16;
+}
+
+/// The type of matrix `name` (layer `il` of `n_layer`, or -1): the requested
+/// type, or for Q4_K_M the rule llama-quantize applies to the tensors these
+/// models have (llama.cpp src/llama-quant.cpp, llama_tensor_get_type):
+///   - output.weight, and token_embd.weight when the embeddings are tied
+///     (no output.weight): q6_K; q8_0 if its rows are not a multiple of 256;
+///   - attn_v.weight and ffn_down (ffn_down_exps) of the use_more_bits layers
+///     (i < n/8, i >= 7n/8, (i - n/8) % 3 == 2): q6_K;
+///   - everything else, token_embd of untied models included: q4_K;
+/// then the fallback above. (llama.cpp's exceptions for 8-expert models,
+/// 70B models and Falcon do not apply to the shapes here: 8 experts are
+/// refused before this is called.)
+ggml_type matrix_type(const type_request &req, const std::string &name,
+                      int64_t ne0, int il, uint32_t n_layer, bool tied) {
+  if (!req.q4_k_m)
+    return fall_back(req.base, ne0);
+  auto has = [&](const char *s) { return name.find(s) != std::string::npos; };
+  if (name == "output.weight" || (tied && name == "token_embd.weight"))
+    return ne0 % 256 == 0 ? ggml_type::q6_k : ggml_type::q8_0;
+  ggml_type t = ggml_type::q4_k;
+  if ((has("attn_v.weight") || has("ffn_down")) && il >= 0 &&
+      use_more_bits(uint32_t(il), n_layer))
+    t = ggml_type::q6_k;
+  return fall_back(t, ne0);
+}
+
 std::vector<tensor_plan> plan_tensors(const shape &s, uint32_t n_layer,
-                                      uint32_t n_vocab, ggml_type wtype,
+                                      uint32_t n_vocab, const type_request &req,
                                       uint64_t seed) {
   std::vector<tensor_plan> out;
+  int layer = -1; // the layer of the matrices being planned
   auto weight = [&](const std::string &name, ggml_type type,
                     std::vector<int64_t> dims) {
+    if (type != ggml_type::f32) // the router stays F32
+      type = matrix_type(req, name, dims[0], layer, n_layer, s.tied);
     out.push_back({name,
                    type,
                    std::move(dims),
                    {hash_name(name, seed), 0.0f, 0.02f * std::sqrt(3.0f)},
                    {}});
   };
+  const ggml_type wtype = req.base;
   auto norm = [&](const std::string &name, int64_t n) {
     out.push_back(
         {name, ggml_type::f32, {n}, {hash_name(name, seed), 1.0f, 0.1f}, {}});
@@ -271,6 +338,7 @@ std::vector<tensor_plan> plan_tensors(const shape &s, uint32_t n_layer,
   }
   weight("token_embd.weight", wtype, {d, int64_t(n_vocab)});
   for (uint32_t il = 0; il < n_layer; ++il) {
+    layer = int(il);
     const std::string p = "blk." + std::to_string(il) + ".";
     norm(p + "attn_norm.weight", d);
     weight(p + "attn_q.weight", wtype, {d, q});
@@ -294,6 +362,7 @@ std::vector<tensor_plan> plan_tensors(const shape &s, uint32_t n_layer,
       weight(p + "ffn_down.weight", wtype, {int64_t(s.n_ff), d});
     }
   }
+  layer = -1;
   norm("output_norm.weight", d);
   if (!s.tied)
     weight("output.weight", wtype, {d, int64_t(n_vocab)});
@@ -346,8 +415,27 @@ void print_usage(FILE *f) {
       "model.\n"
       "\n"
       "  -o, --output FILE     output file (required)\n"
-      "      --type TYPE       matrix type: f32, f16, bf16, q8_0, q4_0 "
-      "(default: f16)\n"
+      "      --type TYPE       matrix type: f32, f16, bf16, q8_0, q4_0, "
+      "q6_k, q4_k,\n"
+      "                        or q4_k_m (default: f16). Norms, rope_freqs "
+      "and the MoE\n"
+      "                        router stay f32. q4_k_m is llama-quantize's "
+      "Q4_K_M mix:\n"
+      "                        q6_K for output.weight (token_embd.weight when "
+      "tied) and\n"
+      "                        for attn_v and ffn_down of layers i < n/8, i >= "
+      "7n/8 or\n"
+      "                        (i - n/8) %% 3 == 2; q4_K for the rest "
+      "(refused for\n"
+      "                        8-expert shapes, where llama.cpp uses q5_K and "
+      "q8_0).\n"
+      "                        K-quants need rows (ne[0]) that are a multiple "
+      "of 256:\n"
+      "                        other tensors get q5_0 for q4_K, q8_0 for q6_K "
+      "(f16 if\n"
+      "                        32 does not divide the rows either), as "
+      "llama-quantize\n"
+      "                        does; the tiny-*-k shapes avoid that\n"
       "      --layers N        number of layers (default: the model's; "
       "qwen3-30b-a3b: 2)\n"
       "      --seed N          weight seed (default: 0)\n"
@@ -450,20 +538,36 @@ static int synth_main(int argc, char **argv) {
     return fail("unknown shape '" + shape_name + "' (see --list)");
   if (output.empty())
     return fail("no output file given (-o FILE)");
-  ggml_type wtype;
-  if (type_name == "f32")
-    wtype = ggml_type::f32;
-  else if (type_name == "f16")
-    wtype = ggml_type::f16;
-  else if (type_name == "bf16")
-    wtype = ggml_type::bf16;
-  else if (type_name == "q8_0")
-    wtype = ggml_type::q8_0;
-  else if (type_name == "q4_0")
-    wtype = ggml_type::q4_0;
+  std::string type_lower = type_name;
+  for (char &c : type_lower)
+    c = char(std::tolower(static_cast<unsigned char>(c)));
+  type_request req{ggml_type::f16, false};
+  if (type_lower == "f32")
+    req.base = ggml_type::f32;
+  else if (type_lower == "f16")
+    req.base = ggml_type::f16;
+  else if (type_lower == "bf16")
+    req.base = ggml_type::bf16;
+  else if (type_lower == "q8_0")
+    req.base = ggml_type::q8_0;
+  else if (type_lower == "q4_0")
+    req.base = ggml_type::q4_0;
+  else if (type_lower == "q6_k")
+    req.base = ggml_type::q6_k;
+  else if (type_lower == "q4_k")
+    req.base = ggml_type::q4_k;
+  else if (type_lower == "q4_k_m")
+    req = {ggml_type::q4_k, true};
   else
     return fail("unknown type '" + type_name +
-                "' (expected f32, f16, bf16, q8_0 or q4_0)");
+                "' (expected f32, f16, bf16, q8_0, q4_0, q6_k, q4_k or "
+                "q4_k_m)");
+  const ggml_type wtype = req.base;
+  if (req.q4_k_m && s->n_expert == 8)
+    return fail("--type q4_k_m: for 8-expert models llama-quantize's Q4_K_M "
+                "puts attn_output in q5_K, which smepilot-synth does not "
+                "write (shape " +
+                shape_name + ")");
   const uint32_t n_layer = layers > 0 ? uint32_t(layers) : s->default_layers;
   if (tokenizer_path.empty())
     tokenizer_path = std::string(SMEPILOT_MODELS_DIR) + "/" + s->tokenizer;
@@ -503,8 +607,9 @@ static int synth_main(int argc, char **argv) {
     w.add_u32(arch + ".expert_used_count", s->n_expert_used);
     w.add_u32(arch + ".expert_feed_forward_length", s->n_ff_expert);
   }
-  w.add_u32("general.file_type", file_type(wtype));
-  if (wtype == ggml_type::q8_0 || wtype == ggml_type::q4_0)
+  // llama.cpp's LLAMA_FTYPE_MOSTLY_Q4_K_M is 15.
+  w.add_u32("general.file_type", req.q4_k_m ? 15 : file_type(wtype));
+  if (ggml_traits(wtype)->block_size > 1)
     w.add_u32("general.quantization_version", 2);
 
   thread_pool pool(
@@ -513,7 +618,27 @@ static int synth_main(int argc, char **argv) {
   if (!pool.start_error().empty()) // a thread the system refused
     return fail(pool.start_error() + "; lower -t");
   const std::vector<tensor_plan> plan =
-      plan_tensors(*s, n_layer, n_vocab, wtype, uint64_t(seed));
+      plan_tensors(*s, n_layer, n_vocab, req, uint64_t(seed));
+  // Say which matrices did not get the requested type (K-quant rows).
+  {
+    size_t n_fallback = 0;
+    std::string example;
+    for (const tensor_plan &t : plan) {
+      if (t.dims.size() < 2 || t.type == ggml_type::f32 ||
+          ggml_traits(t.type)->block_size == 256 || t.type == wtype)
+        continue;
+      if (n_fallback++ == 0)
+        example = t.name + " (rows of " + std::to_string(t.dims[0]) +
+                  ") gets " + ggml_type_name(t.type);
+    }
+    if (n_fallback)
+      std::fprintf(
+          stderr,
+          "smepilot-synth: note: %zu matrices have rows that are not "
+          "a multiple of 256 and fall back from the requested type, e.g. "
+          "%s\n",
+          n_fallback, example.c_str());
+  }
   for (const tensor_plan &t : plan)
     w.add_tensor_stream(t.name, t.type, t.dims,
                         [&t, &pool](uint64_t off, std::span<uint8_t> out) {
