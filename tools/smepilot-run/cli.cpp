@@ -9,12 +9,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <limits>
-
-#ifndef SMEPILOT_DEFAULT_MODEL
-#define SMEPILOT_DEFAULT_MODEL "stories260K.gguf"
-#endif
+#include <system_error>
 
 namespace smepilot::run {
 
@@ -22,6 +20,29 @@ using rt::result;
 using rt::status;
 
 namespace {
+
+/// Without -m: $SMEPILOT_MODEL, else stories260K.gguf in share/smepilot/models
+/// beside this executable's bin/ directory (where `cmake --install` puts it;
+/// the build tree mirrors that layout with a link to the test model). Never
+/// a path of the machine that built the binary.
+result<std::string> default_model() {
+  if (const char *env = std::getenv("SMEPILOT_MODEL"); env && *env)
+    return std::string(env);
+  std::error_code ec;
+  const std::filesystem::path exe =
+      std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec || exe.empty())
+    return status::error(
+        "no model: pass -m FILE or set SMEPILOT_MODEL (the location of this "
+        "executable, where the default model is looked for, is unknown)");
+  const std::filesystem::path model = exe.parent_path().parent_path() /
+                                      "share/smepilot/models/stories260K.gguf";
+  if (!std::filesystem::exists(model, ec))
+    return status::error("no model: pass -m FILE or set SMEPILOT_MODEL (the "
+                         "default model " +
+                         model.string() + " does not exist)");
+  return model.string();
+}
 
 result<int64_t> parse_int(const std::string &text, const std::string &flag,
                           int64_t lo, int64_t hi) {
@@ -174,9 +195,13 @@ std::string usage() {
              "Generates text with a GGUF model (llama, qwen3, qwen3moe).\n"
              "\n"
              "model and prompt:\n"
-             "  -m,  --model FILE         GGUF model (default: ") +
-         SMEPILOT_DEFAULT_MODEL +
-         ")\n"
+             "  -m,  --model FILE         GGUF model (default: "
+             "$SMEPILOT_MODEL, "
+             "else\n"
+             "                            "
+             "../share/smepilot/models/stories260K.gguf\n"
+             "                            from this executable's "
+             "directory)\n") +
          "  -p,  --prompt TEXT        prompt text\n"
          "  -f,  --file FILE          read the prompt from FILE (one trailing "
          "newline dropped)\n"
@@ -681,12 +706,17 @@ status check_generation_options(const options &o) {
 
 result<options> parse_args(int argc, char **argv) {
   options o;
-  o.model = SMEPILOT_DEFAULT_MODEL;
   arg_reader r(argc, argv);
   while (r.next())
     SMEPILOT_RT_RETURN_IF_ERROR(parse_option(r, o));
   if (o.help || o.version)
     return o;
+  if (o.model.empty()) {
+    auto model = default_model();
+    if (!model)
+      return model.take_error();
+    o.model = std::move(*model);
+  }
   if (!o.emit_object.empty() || !o.target.empty()) {
     if (o.emit_object.empty())
       return status::error(
