@@ -79,8 +79,9 @@ void addFuse(OpPassManager &pm) {
   // Generic ops only from here on: one vectorization path for named and
   // generic ops alike, and named elementwise ops become fusable.
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
-  // Fuses elementwise producers with a single use into their consumers.
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  // Fuses elementwise producers with a single use into their consumers
+  // (not costly ones into contractions: FuseElementwise.cpp).
+  pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   addCleanup(pm);
 }
 

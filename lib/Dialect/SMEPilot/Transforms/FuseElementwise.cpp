@@ -1,0 +1,85 @@
+//===- FuseElementwise.cpp - elementwise fusion that spares contractions --===//
+//
+// The host pipeline's `fuse` stage (see Passes.td): the usual elementwise
+// fusion of single-use producers into consumers, except that a producer
+// computing something costly is kept out of a consumer with reduction loops,
+// where its body would run once per use of each element instead of once.
+//
+//===----------------------------------------------------------------------===//
+
+#include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::smepilot {
+#define GEN_PASS_DEF_FUSEELEMENTWISE
+#include "smepilot/Dialect/SMEPilot/Transforms/Passes.h.inc"
+} // namespace mlir::smepilot
+
+using namespace mlir;
+
+namespace {
+
+/// Whether evaluating `op`'s body once per element is costly: a
+/// transcendental or other `math` op, a division or a remainder.
+bool hasCostlyBody(linalg::LinalgOp op) {
+  bool costly = false;
+  op.getBlock()->walk([&](Operation *inner) {
+    if (isa<math::MathDialect>(inner->getDialect()) ||
+        isa<arith::DivFOp, arith::RemFOp, arith::DivSIOp, arith::DivUIOp,
+            arith::RemSIOp, arith::RemUIOp>(inner))
+      costly = true;
+  });
+  return costly;
+}
+
+/// Fuse a single-use producer, but not a costly one into an op that reduces.
+bool shouldFuse(OpOperand *fused) {
+  Operation *producer = fused->get().getDefiningOp();
+  if (!producer || !producer->hasOneUse())
+    return false;
+  auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
+  auto producerOp = dyn_cast<linalg::LinalgOp>(producer);
+  if (consumer && producerOp && consumer.getNumReductionLoops() > 0 &&
+      hasCostlyBody(producerOp))
+    return false;
+  return true;
+}
+
+/// Reshapes fold into single-use producers as upstream's pass does.
+bool singleUse(OpOperand *fused) {
+  Operation *producer = fused->get().getDefiningOp();
+  return producer && producer->hasOneUse();
+}
+
+struct FuseElementwisePass
+    : public smepilot::impl::FuseElementwiseBase<FuseElementwisePass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuse);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, singleUse);
+    tensor::populateBubbleUpExpandShapePatterns(patterns);
+    affine::AffineApplyOp::getCanonicalizationPatterns(patterns, ctx);
+    linalg::GenericOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, ctx);
+    ctx->getLoadedDialect<linalg::LinalgDialect>()->getCanonicalizationPatterns(
+        patterns);
+    linalg::populateConstantFoldLinalgOperations(patterns, singleUse);
+    if (failed(applyPatternsGreedily(
+            getOperation(), std::move(patterns),
+            GreedyRewriteConfig().setUseTopDownTraversal())))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
