@@ -78,7 +78,8 @@ and batch sizes given runs every test -r times; a table of tokens/s
 options:
   -h, --help
   --version
-  -m, --model FILE[,FILE...]    GGUF model (repeatable; default: stories260K)
+  -m, --model FILE[,FILE...]    GGUF model (repeatable; default: $SMEPILOT_MODEL,
+                                else share/smepilot/models/stories260K.gguf beside bin/)
   -p, --n-prompt N[,N...]       pp tests: N tokens from an empty cache, the
                                 last token's logits (default: 512; 0: none)
   -n, --n-gen N[,N...]          tg tests: N single-token evals from an empty

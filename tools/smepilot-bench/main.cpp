@@ -19,6 +19,7 @@
 
 #include "smepilot_rt/cpu_count.h"
 #include "smepilot_rt/cpu_features.h"
+#include "smepilot_rt/default_model.h"
 #include "smepilot_rt/ggml_types.h"
 #include "smepilot_rt/gguf.h"
 #include "smepilot_rt/model.h"
@@ -568,8 +569,12 @@ int bench_main(int argc, char **argv) {
     if (status st = run::check_engine(e); !st)
       return fail(st.message());
 
-  if (o.models.empty())
-    o.models.push_back(SMEPILOT_DEFAULT_MODEL);
+  if (o.models.empty()) {
+    rt::result<std::string> model = rt::default_model_path();
+    if (!model)
+      return fail(model.error().message());
+    o.models.push_back(std::move(*model));
+  }
   std::vector<model_info> models;
   size_t model_width = 5;
   for (const std::string &path : o.models) {

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "smepilot_rt/chat_template.h"
+#include "smepilot_rt/default_model.h"
 
 #include <cerrno>
 #include <cmath>
@@ -20,29 +21,6 @@ using rt::result;
 using rt::status;
 
 namespace {
-
-/// Without -m: $SMEPILOT_MODEL, else stories260K.gguf in share/smepilot/models
-/// beside this executable's bin/ directory (where `cmake --install` puts it;
-/// the build tree mirrors that layout with a link to the test model). Never
-/// a path of the machine that built the binary.
-result<std::string> default_model() {
-  if (const char *env = std::getenv("SMEPILOT_MODEL"); env && *env)
-    return std::string(env);
-  std::error_code ec;
-  const std::filesystem::path exe =
-      std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec || exe.empty())
-    return status::error(
-        "no model: pass -m FILE or set SMEPILOT_MODEL (the location of this "
-        "executable, where the default model is looked for, is unknown)");
-  const std::filesystem::path model = exe.parent_path().parent_path() /
-                                      "share/smepilot/models/stories260K.gguf";
-  if (!std::filesystem::exists(model, ec))
-    return status::error("no model: pass -m FILE or set SMEPILOT_MODEL (the "
-                         "default model " +
-                         model.string() + " does not exist)");
-  return model.string();
-}
 
 result<int64_t> parse_int(const std::string &text, const std::string &flag,
                           int64_t lo, int64_t hi) {
@@ -712,7 +690,7 @@ result<options> parse_args(int argc, char **argv) {
   if (o.help || o.version)
     return o;
   if (o.model.empty()) {
-    auto model = default_model();
+    auto model = rt::default_model_path();
     if (!model)
       return model.take_error();
     o.model = std::move(*model);

@@ -12,7 +12,7 @@
 namespace smepilot::run {
 
 struct options {
-  std::string model; ///< Default: see default_model() in cli.cpp.
+  std::string model; ///< Default: rt::default_model_path().
   std::string prompt;
   bool has_prompt = false;
   std::string prompt_file;

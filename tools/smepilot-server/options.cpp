@@ -3,16 +3,13 @@
 // is out of range is an error naming the option.
 #include "options.h"
 
+#include "smepilot_rt/default_model.h"
 #include "smepilot_rt/input_file.h"
 
 #include <cerrno>
 #include <cstdlib>
 #include <functional>
 #include <map>
-
-#ifndef SMEPILOT_DEFAULT_MODEL
-#define SMEPILOT_DEFAULT_MODEL "stories260K.gguf"
-#endif
 
 namespace smepilot::server {
 
@@ -50,7 +47,8 @@ std::string usage() {
          "\n"
          "options:\n"
          "  -m, --model FILE         GGUF model "
-         "(default: " SMEPILOT_DEFAULT_MODEL ")\n"
+         "(default: $SMEPILOT_MODEL, else "
+         "share/smepilot/models/stories260K.gguf beside bin/)\n"
          "      --host ADDR          address to listen on (default: " +
          d.host +
          "; loopback only)\n"
@@ -175,8 +173,12 @@ result<options> parse_args(int argc, char **argv) {
     return status::error("--api-key needs a non-empty key");
   if (o.host.empty())
     return status::error("--host needs an address");
-  if (o.model.empty())
-    o.model = SMEPILOT_DEFAULT_MODEL;
+  if (o.model.empty()) {
+    result<std::string> model = rt::default_model_path();
+    if (!model)
+      return model.take_error();
+    o.model = std::move(*model);
+  }
   return o;
 }
 
