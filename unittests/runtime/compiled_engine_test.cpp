@@ -563,6 +563,42 @@ TEST_F(CompiledEngine, KernelsSeeTheFilesWeightsSharedByEveryPhase) {
     ASSERT_NE(t.embd, nullptr);
   }
   EXPECT_EQ(std::memcmp(trace[0].embd, file_embd_, size_t(g_dims.embd_bytes)), 0);
+  // An F32 tensor of the file is bound in place (abi.h v3): no copy.
+  EXPECT_EQ(static_cast<const void *>(trace[0].embd), static_cast<const void *>(file_embd_));
+  EXPECT_THAT(e->memory_report(), HasSubstr("weights 0.0 KiB F32 copies"));
+}
+
+TEST_F(CompiledEngine, WeightTypeNotTheFilesType) {
+  // A weight compiled for its own GGUF type (abi.h v3) must be that type in
+  // the file: stories260K's token_embd is F32, not Q8_0.
+  toy_model tm = full_model();
+  tm.tables[1]->arg("token_embd.weight").type = SMEPILOT_RT_TYPE_Q8_0;
+  const std::string msg = load_error(tm.model());
+  EXPECT_THAT(msg, HasSubstr("phase 'prefill_c4' argument"));
+  EXPECT_THAT(msg, HasSubstr("'token_embd.weight' is compiled for q8_0 weights"));
+  EXPECT_THAT(msg, HasSubstr("stories260K.gguf has it in f32"));
+}
+
+TEST_F(CompiledEngine, TypedWeightIsTheTensorsOwnSize) {
+  // In its own type a weight is the tensor's bytes; F32 (the file's type
+  // here) is bound in place with the same bytes, so the sizes agree, and
+  // any other size is refused.
+  toy_model tm = full_model();
+  tm.tables[1]->arg("token_embd.weight").type = SMEPILOT_RT_TYPE_F32;
+  EXPECT_EQ(load_error(tm.model()), "");
+  toy_model bad = full_model();
+  smepilot_rt_buffer &embd = bad.tables[1]->arg("token_embd.weight");
+  embd.size.base = g_dims.embd_bytes + 4;
+  EXPECT_THAT(load_error(bad.model()), HasSubstr("needs " + std::to_string(g_dims.embd_bytes)));
+}
+
+TEST_F(CompiledEngine, TemporaryWithATypeIsRejected) {
+  // Only arguments (weights) carry a type; a temporary's must be 0.
+  toy_model tm = full_model();
+  table_builder &tb = *tm.tables[1];
+  const uint32_t tmp = tb.temporary("typed_tmp", fixed(64));
+  tb.buffers[tmp].type = SMEPILOT_RT_TYPE_BF16;
+  EXPECT_THAT(load_error(tm.model()), HasSubstr("a temporary has type 30, expected 0"));
 }
 
 TEST_F(CompiledEngine, LastLogitsUseTheLastRowPhase) {
