@@ -10,7 +10,7 @@
 namespace smepilot::server {
 
 struct options {
-  std::string model; ///< Default: the compiled-in SMEPILOT_DEFAULT_MODEL.
+  std::string model; ///< Default: rt::default_model_path().
   std::string host = "127.0.0.1";
   int port = 8080; ///< 0: any free port (printed when listening).
   /// Bearer token every /v1 request must carry; empty: none asked.
