@@ -18,7 +18,7 @@ struct pg_size {
 };
 
 struct options {
-  std::vector<std::string> models;    ///< -m; default: rt::default_model_path().
+  std::vector<std::string> models; ///< -m; default: rt::default_model_path().
   std::vector<int32_t> n_prompt{512}; ///< -p; 0 entries are skipped.
   std::vector<int32_t> n_gen{128};    ///< -n; 0 entries are skipped.
   std::vector<pg_size> pg;            ///< -pg P,N (repeatable).
