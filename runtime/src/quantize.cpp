@@ -163,6 +163,18 @@ void quantize_block_q6_k(const float *x, uint8_t *out) {
 
 } // namespace
 
+void round_activations_q8_0(const float *x, float *y, uint64_t n) {
+  for (uint64_t b = 0; b + kBlock <= n; b += kBlock) {
+    float amax = 0;
+    for (uint64_t k = 0; k < kBlock; ++k)
+      amax = std::max(amax, std::fabs(x[b + k]));
+    const float d = fp16_to_fp32(fp32_to_fp16(amax / 127.0f));
+    const float inv = amax != 0 ? 127.0f / amax : 0.0f;
+    for (uint64_t k = 0; k < kBlock; ++k)
+      y[b + k] = std::nearbyint(x[b + k] * inv) * d;
+  }
+}
+
 status quantize_row(ggml_type type, const float *src, void *dst, uint64_t n) {
   uint8_t *out = static_cast<uint8_t *>(dst);
   switch (type) {

@@ -13,6 +13,7 @@
 #include "smepilot_rt/ggml_types.h"
 #include "smepilot_rt/kv_cache.h"
 #include "smepilot_rt/memory.h"
+#include "smepilot_rt/quantize.h"
 #include "smepilot_rt/thread_pool.h"
 
 #include <algorithm>
@@ -32,6 +33,7 @@ struct f32_matrix {
   const float *data = nullptr;
   int64_t rows = 0, cols = 0;
   std::unique_ptr<float[]> owned;
+  ggml_type type = ggml_type::f32; ///< The file's type (data is F32 always).
 
   const float *row(int64_t r) const { return data + r * cols; }
 };
@@ -42,6 +44,7 @@ result<f32_matrix> to_f32(const gguf_tensor_info *t, thread_pool &pool) {
     return m;
   m.cols = t->dims[0];
   m.rows = int64_t(t->n_elements) / m.cols;
+  m.type = t->type;
   if (t->type == ggml_type::f32 && reinterpret_cast<uintptr_t>(t->data) % alignof(float) == 0) {
     m.data = reinterpret_cast<const float *>(t->data);
     return m;
@@ -98,6 +101,12 @@ private:
   void attention(int64_t n, int32_t pos, int32_t il);
   void ffn_dense(const layer &L, int64_t n);
   void ffn_moe(const layer &L, int64_t n);
+  /// The rows x [rows][w.cols] as a product by `w` takes them: rounded to
+  /// Q8_0 blocks when w is Q8_0 or Q4_0 in the file, as llama.cpp and the
+  /// compiled graph do (round_activations_q8_0), unless
+  /// engine_options::f32_activations; else x itself. The result is valid
+  /// until the next call.
+  const float *activations(const f32_matrix &w, const float *x, int64_t rows);
 
   model_config cfg_;
   engine_options options_;
@@ -114,6 +123,7 @@ private:
   // x_: the residual stream; h_: normed input of a block; proj_: a block's
   // output projection before it is added to x_.
   std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_;
+  std::vector<float> rounded_; // activations(): x rounded to Q8_0 blocks
   std::vector<float> cos_sin_; // [n_batch][rope_dim/2][2]
   // MoE: router probabilities, choices and per-(token, slot) outputs.
   std::vector<float> router_;
@@ -157,6 +167,19 @@ result<std::unique_ptr<engine>> reference_engine::load(const gguf_file &file,
   e->kv_ = std::move(*kv);
   SMEPILOT_RT_RETURN_IF_ERROR(e->alloc_scratch());
   return std::unique_ptr<engine>(std::move(e));
+}
+
+const float *reference_engine::activations(const f32_matrix &w, const float *x, int64_t rows) {
+  if (options_.f32_activations || (w.type != ggml_type::q8_0 && w.type != ggml_type::q4_0))
+    return x;
+  const size_t n = size_t(rows * w.cols);
+  if (rounded_.size() < n)
+    rounded_.resize(n);
+  pool_.parallel_for(rows, 1, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r)
+      round_activations_q8_0(x + r * w.cols, &rounded_[size_t(r * w.cols)], uint64_t(w.cols));
+  });
+  return rounded_.data();
 }
 
 status reference_engine::bind(const gguf_file &file) {
@@ -335,9 +358,9 @@ void reference_engine::forward(const int32_t *tokens, int64_t n, int32_t pos,
       for (int64_t i = i0; i < i1; ++i)
         ref::rms_norm(&x_[size_t(i * d)], L.attn_norm.data, d, cfg_.rms_eps, &h_[size_t(i * d)]);
     });
-    ref::matmul(pool_, L.wq.data, L.wq.rows, d, h_.data(), n, q_.data());
-    ref::matmul(pool_, L.wk.data, L.wk.rows, d, h_.data(), n, k_.data());
-    ref::matmul(pool_, L.wv.data, L.wv.rows, d, h_.data(), n, v_.data());
+    ref::matmul(pool_, L.wq.data, L.wq.rows, d, activations(L.wq, h_.data(), n), n, q_.data());
+    ref::matmul(pool_, L.wk.data, L.wk.rows, d, activations(L.wk, h_.data(), n), n, k_.data());
+    ref::matmul(pool_, L.wv.data, L.wv.rows, d, activations(L.wv, h_.data(), n), n, v_.data());
 
     // Per-head QK norm, then RoPE; one task per token.
     pool_.parallel_for(n, 1, [&](int64_t i0, int64_t i1, int) {
@@ -363,7 +386,8 @@ void reference_engine::forward(const int32_t *tokens, int64_t n, int32_t pos,
     attention(n, pos, int32_t(il));
 
     // x += Wo attn
-    ref::matmul(pool_, L.wo.data, L.wo.rows, L.wo.cols, attn_.data(), n, proj_.data());
+    ref::matmul(pool_, L.wo.data, L.wo.rows, L.wo.cols, activations(L.wo, attn_.data(), n), n,
+                proj_.data());
     for (int64_t j = 0; j < n * d; ++j)
       x_[size_t(j)] += proj_[size_t(j)];
 
@@ -386,7 +410,7 @@ void reference_engine::forward(const int32_t *tokens, int64_t n, int32_t pos,
     ref::rms_norm(&x_[size_t(i * d)], output_norm_.data, d, cfg_.rms_eps,
                   &h_[size_t((i - first_logit_row) * d)]);
   const f32_matrix &out = output_.data ? output_ : token_embd_;
-  ref::matmul(pool_, out.data, out.rows, d, h_.data(), n_out, logits);
+  ref::matmul(pool_, out.data, out.rows, d, activations(out, h_.data(), n_out), n_out, logits);
 }
 
 void reference_engine::attention(int64_t n, int32_t pos, int32_t il) {
@@ -420,11 +444,13 @@ void reference_engine::attention(int64_t n, int32_t pos, int32_t il) {
 
 void reference_engine::ffn_dense(const layer &L, int64_t n) {
   const int64_t d = cfg_.n_embd, ff = cfg_.n_ff;
-  ref::matmul(pool_, L.ffn_gate.data, ff, d, h_.data(), n, gate_.data());
-  ref::matmul(pool_, L.ffn_up.data, ff, d, h_.data(), n, up_.data());
+  ref::matmul(pool_, L.ffn_gate.data, ff, d, activations(L.ffn_gate, h_.data(), n), n,
+              gate_.data());
+  ref::matmul(pool_, L.ffn_up.data, ff, d, activations(L.ffn_up, h_.data(), n), n, up_.data());
   for (int64_t j = 0; j < n * ff; ++j)
     gate_[size_t(j)] = ref::silu(gate_[size_t(j)]) * up_[size_t(j)];
-  ref::matmul(pool_, L.ffn_down.data, d, ff, gate_.data(), n, proj_.data());
+  ref::matmul(pool_, L.ffn_down.data, d, ff, activations(L.ffn_down, gate_.data(), n), n,
+              proj_.data());
 }
 
 void reference_engine::ffn_moe(const layer &L, int64_t n) {
@@ -476,11 +502,14 @@ void reference_engine::ffn_moe(const layer &L, int64_t n) {
     for (int64_t j = 0; j < m; ++j)
       std::memcpy(&expert_in_[size_t(j * d)], &h_[size_t(rows[size_t(j)] / k * d)],
                   sizeof(float) * size_t(d));
-    ref::matmul(pool_, L.gate_exps.row(e * ffe), ffe, d, expert_in_.data(), m, expert_gate_.data());
-    ref::matmul(pool_, L.up_exps.row(e * ffe), ffe, d, expert_in_.data(), m, expert_up_.data());
+    ref::matmul(pool_, L.gate_exps.row(e * ffe), ffe, d,
+                activations(L.gate_exps, expert_in_.data(), m), m, expert_gate_.data());
+    ref::matmul(pool_, L.up_exps.row(e * ffe), ffe, d, activations(L.up_exps, expert_in_.data(), m),
+                m, expert_up_.data());
     for (int64_t j = 0; j < m * ffe; ++j)
       expert_gate_[size_t(j)] = ref::silu(expert_gate_[size_t(j)]) * expert_up_[size_t(j)];
-    ref::matmul(pool_, L.down_exps.row(e * d), d, ffe, expert_gate_.data(), m, expert_down_.data());
+    ref::matmul(pool_, L.down_exps.row(e * d), d, ffe,
+                activations(L.down_exps, expert_gate_.data(), m), m, expert_down_.data());
     for (int64_t j = 0; j < m; ++j)
       std::memcpy(&expert_out_[size_t(rows[size_t(j)] * d)], &expert_down_[size_t(j * d)],
                   sizeof(float) * size_t(d));

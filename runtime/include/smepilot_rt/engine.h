@@ -38,6 +38,12 @@ struct engine_options {
   int sme_workers = -1;
   /// Compiled engines: record every kernel call for write_trace().
   bool trace = false;
+  /// Products by a Q8_0 or Q4_0 weight take F32 activations. Off (the
+  /// default), they take them rounded to Q8_0 blocks, as llama.cpp's CPU
+  /// backend does (round_activations_q8_0 in quantize.h): the compiled
+  /// engines then use int8 dot products, and the logits are llama.cpp's to
+  /// within its own Q8_0 rounding.
+  bool f32_activations = false;
 };
 
 /// Which logits eval() writes.

@@ -39,4 +39,12 @@ namespace smepilot::rt {
 /// block.
 status quantize_row(ggml_type type, const float *src, void *dst, uint64_t n);
 
+/// The activations of a Q8_0 or Q4_0 matrix product as llama.cpp's CPU
+/// backend rounds them (its AVX path of quantize_row_q8_0), and as the
+/// compiled graph does (ModelBuildOptions::quantizedActivations): per block
+/// of 32, amax = max |x|, d = f16(amax / 127) and q = roundeven(x * 127 /
+/// amax) (q = 0 for an all-zero block); y = d * q in f32. `n` must be a
+/// multiple of 32; y may be x.
+void round_activations_q8_0(const float *x, float *y, uint64_t n);
+
 } // namespace smepilot::rt
