@@ -58,6 +58,7 @@ struct StageConfig {
   bool vectorize;
   bool approximateSinCos;
   int64_t maxTiles;
+  bool int8Dot;
 };
 
 void addCleanup(OpPassManager &pm) {
@@ -108,6 +109,7 @@ void addVectorize(OpPassManager &pm, const StageConfig &config) {
   TileCPUOptions options;
   options.contractionTileSizes = config.contractionTileSizes;
   options.vectorWidth = config.vectorWidth;
+  options.int8Dot = config.int8Dot;
   pm.addNestedPass<func::FuncOp>(createTileCPU(options));
   // Masks are lowered before canonicalization: in LLVM 22 folding a
   // tensor.cast into a masked transfer_write breaks the vector.mask region.
@@ -172,6 +174,8 @@ void mlir::smepilot::addLowerToLLVMPasses(OpPassManager &pm, bool armSME) {
     pm.addNestedPass<func::FuncOp>(createConvertArmSMEToLLVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // smepilot.dot4_u8s8 (int8-dot) -> the vpdpbusd intrinsic.
+  pm.addPass(createLowerX86Dot());
   // vector.contract -> outer products: one FMA of a broadcast A element and
   // a 16-lane B row per output row.
   ConvertVectorToLLVMPassOptions vectorToLLVM;
@@ -200,7 +204,8 @@ mlir::smepilot::getHostPipelineStages(const HostPipelineOptions &options) {
                      options.vectorWidth,
                      options.vectorize,
                      options.approximateSinCos,
-                     options.maxTiles};
+                     options.maxTiles,
+                     options.int8Dot};
   SmallVector<PipelineStage> stages;
   stages.push_back(
       {"annotate", [config](OpPassManager &pm) { addAnnotate(pm, config); }});

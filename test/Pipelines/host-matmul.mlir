@@ -175,15 +175,17 @@ func.func @batch_contraction_k_major(%p: tensor<4x3x10xf32>, %v: tensor<4x10x16x
 
 /// The LM head with the final RMSNorm fused in by elementwise fusion:
 /// acc + x * (1 / sqrt(s / K + eps)) * gamma * W. The normalized row is the
-/// lhs factor, computed as a k vector (the per-row sum s read once and
+/// lhs factor, computed as a k vector (the row's scale 1 / sqrt(s / K + eps)
+/// from the per-row sum s, the same in every lane, once as a scalar and
 /// broadcast), the weight rows are the rhs factor: still 8 FMAs per step.
 // VEC-LABEL: func.func @fused_norm_projection
 // VEC: %{{.*}}:8 = scf.for %[[K:.*]] = %c0 to %c64 step %c16
 // VEC-DAG: %[[G:.*]] = vector.transfer_read %arg2[%[[K]]]
 // VEC-DAG: %[[S:.*]] = tensor.extract %arg1[%c0] : tensor<1xf32>
-// VEC-DAG: vector.broadcast %[[S]] : f32 to vector<16xf32>
 // VEC-DAG: %[[X:.*]] = vector.transfer_read %arg0[%c0, %[[K]]]
-// VEC: math.sqrt {{.*}} : vector<16xf32>
+// VEC: %[[ROOT:.*]] = math.sqrt %{{.*}} : f32
+// VEC: %[[INV:.*]] = arith.divf %{{.*}}, %[[ROOT]] : f32
+// VEC: vector.broadcast %[[INV]] : f32 to vector<16xf32>
 // VEC: %[[XN:.*]] = arith.mulf %{{.*}}, %[[G]] : vector<16xf32>
 // VEC-COUNT-8: vector.transfer_read %{{.*}}[%c{{[0-7]}}, %[[K]]], %{{.*}} {in_bounds = [true]} : tensor<8x64xf32>, vector<16xf32>
 // VEC-COUNT-8: vector.fma %[[XN]], %{{.*}}, %{{.*}} : vector<16xf32>

@@ -9,12 +9,12 @@
 /// in registers.
 
 /// Q8_0: the int8 quants are sign-extended from memory to 16 dwords and
-/// converted to f32; a block's f16 scale (its two bytes) is loaded as one
-/// 16-bit broadcast and converted; then FMAs into the 8 accumulators.
+/// converted to f32; a block's f16 scale (its two bytes) is converted once,
+/// as a scalar, and broadcast; then FMAs into the 8 accumulators.
 // CHECK-LABEL: q8_0_decode:
 // CHECK-DAG: vpmovsxbd {{.*}}, %zmm{{[0-9]+}}
-// CHECK-DAG: vpbroadcastw {{.*}}, %ymm{{[0-9]+}}
-// CHECK-DAG: vcvtph2ps %ymm{{[0-9]+}}, %zmm{{[0-9]+}}
+// CHECK-DAG: vcvtph2ps %xmm{{[0-9]+}}, %xmm{{[0-9]+}}
+// CHECK-DAG: vbroadcastss %xmm{{[0-9]+}}, %zmm{{[0-9]+}}
 // CHECK-DAG: vcvtdq2ps %zmm{{[0-9]+}}, %zmm{{[0-9]+}}
 // CHECK-DAG: vfmadd231ps {{.*}}%zmm{{[0-9]+}}
 // CHECK-NOT: call

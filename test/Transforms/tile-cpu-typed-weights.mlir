@@ -23,16 +23,18 @@
 // CHECK: scf.for %[[B:[a-z0-9_]+]] = %[[C0]] to %[[C4]] step %[[C1]] iter_args({{.*}}) -> (vector<16xf32>,
 // CHECK: scf.for %[[K:[a-z0-9_]+]] = %[[C0]] to %[[C32]] step %[[C16]] iter_args({{.*}}) -> (vector<16xf32>,
 // CHECK: vector.transfer_read %[[X]][%[[C0]], %[[B]], %[[K]]], {{.*}} : tensor<1x4x32xf32>, vector<16xf32>
+/// The scale is the same in every lane: computed once as a scalar from its
+/// two bytes, then splat.
 // CHECK: %[[LO:.*]] = tensor.extract %[[SBLK]][%{{.*}}, %[[B]], %[[C0]]] : tensor<8x4x2xi8>
-// CHECK: vector.broadcast %[[LO]] : i8 to vector<16xi8>
 // CHECK: %[[HI:.*]] = tensor.extract %{{.*}}[%{{.*}}, %[[B]], %[[C1]]] : tensor<8x4x2xi8>
 // CHECK: %[[Q:.*]] = vector.transfer_read %[[QBLK]][%{{.*}}, %[[B]], %[[K]]], {{.*}} : tensor<8x4x32xi8>, vector<16xi8>
-// CHECK: arith.extui %{{.*}} : vector<16xi8> to vector<16xi16>
-// CHECK: arith.shli %{{.*}}, %{{.*}} : vector<16xi16>
-// CHECK: arith.bitcast %{{.*}} : vector<16xi16> to vector<16xf16>
-// CHECK: %[[D:.*]] = arith.extf %{{.*}} : vector<16xf16> to vector<16xf32>
+// CHECK: arith.extui %[[LO]] : i8 to i16
+// CHECK: arith.shli %{{.*}}, %{{.*}} : i16
+// CHECK: arith.bitcast %{{.*}} : i16 to f16
+// CHECK: %[[D:.*]] = arith.extf %{{.*}} : f16 to f32
 // CHECK: %[[QF:.*]] = arith.sitofp %[[Q]] : vector<16xi8> to vector<16xf32>
-// CHECK: %[[W:.*]] = arith.mulf %[[QF]], %[[D]] : vector<16xf32>
+// CHECK: %[[DV:.*]] = vector.broadcast %[[D]] : f32 to vector<16xf32>
+// CHECK: %[[W:.*]] = arith.mulf %[[QF]], %[[DV]] : vector<16xf32>
 // CHECK: vector.fma %{{.*}}, %[[W]], %{{.*}} : vector<16xf32>
 // CHECK-COUNT-7: vector.fma
 // CHECK-NOT: linalg.generic
@@ -75,8 +77,8 @@ func.func @q8_0_decode(%x: tensor<1x4x32xf32>, %qs: tensor<16x4x32xi8>, %sc: ten
 // CHECK: scf.for %[[B:[a-z0-9_]+]] = {{.*}} -> (vector<16xf32>,
 // CHECK: scf.for %[[H:[a-z0-9_]+]] = {{.*}} -> (vector<16xf32>,
 // CHECK: %[[S:.*]] = tensor.extract %{{.*}}[%[[H]]] : tensor<2xi8>
-// CHECK: %[[SV:.*]] = vector.broadcast %[[S]] : i8 to vector<16xi8>
 // CHECK: %[[BYTES:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %[[B]], %{{.*}}], {{.*}} : tensor<4x2x16xi8>, vector<16xi8>
+// CHECK: %[[SV:.*]] = vector.broadcast %[[S]] : i8 to vector<16xi8>
 // CHECK: %[[NIB:.*]] = arith.shrui %[[BYTES]], %[[SV]] : vector<16xi8>
 // CHECK: %[[MASKED:.*]] = arith.andi %[[NIB]], %{{.*}} : vector<16xi8>
 // CHECK: arith.subi %[[MASKED]], %{{.*}} : vector<16xi8>

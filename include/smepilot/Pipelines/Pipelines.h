@@ -42,6 +42,12 @@ struct HostPipelineOptions : public PassPipelineOptions<HostPipelineOptions> {
       *this, "vectorize",
       llvm::cl::desc("Tile and vectorize (off: every op becomes scalar loops)"),
       llvm::cl::init(true)};
+  Option<bool> int8Dot{
+      *this, "int8-dot",
+      llvm::cl::desc("Int8 dot contractions use AVX512-VNNI vpdpbusd "
+                     "(smepilot-tile-cpu int8-dot; the CPU must have "
+                     "avx512vnni and avx512vl)"),
+      llvm::cl::init(false)};
   Option<bool> approximateSinCos{
       *this, "approximate-sin-cos",
       llvm::cl::desc("Also replace math.sin/cos by polynomials (otherwise "

@@ -68,5 +68,21 @@ LogicalResult DispatchTableOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Dot4U8S8Op
+//===----------------------------------------------------------------------===//
+
+LogicalResult Dot4U8S8Op::verify() {
+  int64_t lanes = getAcc().getType().getNumElements();
+  int64_t bytes = getLhs().getType().getNumElements();
+  if (bytes != 4 * lanes)
+    return emitOpError() << "needs 4 bytes per i32 lane: " << bytes
+                         << " bytes for " << lanes << " lanes";
+  if (lanes != 4 && lanes != 8 && lanes != 16)
+    return emitOpError() << "has " << lanes
+                         << " i32 lanes; vpdpbusd has 4, 8 or 16";
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "smepilot/Dialect/SMEPilot/IR/SMEPilotOps.cpp.inc"

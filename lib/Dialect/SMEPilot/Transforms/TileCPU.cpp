@@ -278,6 +278,90 @@ std::optional<DotContraction> matchDotContraction(linalg::LinalgOp op) {
   return dot;
 }
 
+/// A factor `scale * sitofp(quant)` of an int8 dot: `quant` an i8 value read
+/// along k, `scale` constant along k.
+struct Int8Factor {
+  DotFactor quant, scale;
+};
+
+/// A dot contraction both of whose factors are int8 factors (a Q8_0/Q4_0
+/// weight by activations rounded to Q8_0 blocks). The reduction loops the
+/// scales read (a block's index) are `scaleLoops`; the products are summed
+/// exactly in integers over the other reduction loops (`intLoops`, static and
+/// unrolled: a Q4_0 block's two nibble halves) and k (whole, `lanes` i8
+/// lanes), then scaled once per iteration of the scale loops. The k vectors
+/// of the integer iterations are concatenated (the order of the terms of a
+/// sum does not matter, as long as both sides agree): `bytes` = lanes times
+/// the iterations, 16, 32 or 64 (the 128-, 256- and 512-bit vpdpbusd).
+struct Int8Dot {
+  Int8Factor lhs, rhs;
+  SmallVector<unsigned> scaleLoops, intLoops;
+  SmallVector<int64_t> intExtents;
+  int64_t lanes = 0, iterations = 1, bytes = 0;
+};
+
+std::optional<Int8Factor> matchInt8Factor(linalg::LinalgOp op, Value root) {
+  auto mul = root.getDefiningOp<arith::MulFOp>();
+  if (!mul || mul->getBlock() != op.getBlock())
+    return std::nullopt;
+  for (auto [q, s] : {std::pair(mul.getLhs(), mul.getRhs()),
+                      std::pair(mul.getRhs(), mul.getLhs())}) {
+    auto conv = q.getDefiningOp<arith::SIToFPOp>();
+    if (!conv || conv->getBlock() != op.getBlock() ||
+        !conv.getIn().getType().isInteger(8))
+      continue;
+    Int8Factor f;
+    if (failed(collectFactor(op, conv.getIn(), f.quant)) ||
+        failed(collectFactor(op, s, f.scale)))
+      return std::nullopt;
+    return f;
+  }
+  return std::nullopt;
+}
+
+/// The int8 form of `dot` (see Int8Dot), if it has one.
+std::optional<Int8Dot> matchInt8Dot(linalg::LinalgOp op,
+                                    const DotContraction &dot) {
+  std::optional<Int8Factor> lhs = matchInt8Factor(op, dot.lhs.root);
+  std::optional<Int8Factor> rhs = matchInt8Factor(op, dot.rhs.root);
+  if (!lhs || !rhs)
+    return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  auto reads = [&](const DotFactor &f, unsigned dim) {
+    return llvm::any_of(
+        f.inputs, [&](unsigned i) { return maps[i].isFunctionOfDim(dim); });
+  };
+  // Scales are constant along k; the quants are read along it, whole.
+  if (reads(lhs->scale, dot.k) || reads(rhs->scale, dot.k) ||
+      !reads(lhs->quant, dot.k) || !reads(rhs->quant, dot.k))
+    return std::nullopt;
+  Int8Dot r{*lhs, *rhs, {}, {}, {}, ranges[dot.k]};
+  if (!llvm::is_contained({16, 32, 64}, r.lanes))
+    return std::nullopt;
+  // The scale loops come first in the nest (outerK is in loop order), so
+  // the integer sums are restarted per iteration of the innermost one.
+  for (unsigned d : dot.outerK) {
+    if (reads(lhs->scale, d) || reads(rhs->scale, d)) {
+      if (!r.intLoops.empty())
+        return std::nullopt;
+      r.scaleLoops.push_back(d);
+      continue;
+    }
+    if (ShapedType::isDynamic(ranges[d]))
+      return std::nullopt;
+    r.intLoops.push_back(d);
+    r.intExtents.push_back(ranges[d]);
+  }
+  // Unrolled and concatenated into one vector of at most 64 bytes.
+  for (int64_t e : r.intExtents)
+    r.iterations *= e;
+  r.bytes = r.lanes * r.iterations;
+  if (!llvm::is_contained({16, 32, 64}, r.bytes))
+    return std::nullopt;
+  return r;
+}
+
 /// Row r of a block of `count` rows, for r < count: min(r, size - 1), so
 /// rows past a partial block re-read the last valid row.
 SmallVector<Value> clampedBlockRows(OpBuilder &b, Location loc,
@@ -301,21 +385,28 @@ SmallVector<Value> clampedBlockRows(OpBuilder &b, Location loc,
 class DotKernelBuilder {
 public:
   DotKernelBuilder(RewriterBase &b, linalg::LinalgOp op,
-                   const DotContraction &dot, int64_t mr, int64_t nr,
-                   int64_t vl)
-      : b(b), op(op), dot(dot), mr(mr), nr(nr), vl(vl), loc(op.getLoc()),
+                   const DotContraction &dot, const Int8Dot *int8, int64_t mr,
+                   int64_t nr, int64_t vl)
+      : b(b), op(op), dot(dot), int8(int8), mr(mr), nr(nr),
+        vl(int8 ? int8->bytes / 4 : vl), loc(op.getLoc()),
         maps(op.getIndexingMapsArray()),
-        vecType(VectorType::get({vl}, b.getF32Type())) {}
+        vecType(VectorType::get({this->vl}, b.getF32Type())) {}
 
   /// Emits the kernel before `op`; returns the updated output tensor.
   Value build();
 
 private:
-  /// One factor as a k vector at block row `row` (of loop `rowDim`): inputs
-  /// indexed by k are read contiguously (masked if `mask`), the others are
-  /// read once and broadcast, and the factor's ops are applied lane-wise.
+  /// One factor as a k vector of `lanes` lanes at block row `row` (of loop
+  /// `rowDim`): inputs indexed by k are read contiguously (masked if
+  /// `mask`), the others are read once and broadcast, and the factor's ops
+  /// are applied lane-wise.
   Value evalFactor(OpBuilder &nb, Location l, const DotFactor &factor,
-                   unsigned rowDim, Value row, Value k, Value mask);
+                   unsigned rowDim, Value row, Value k, Value mask,
+                   int64_t lanes);
+  /// The int8 form's step per iteration of the innermost scale loop: the
+  /// exact integer sums over the unrolled integer loops and k, then one
+  /// FMA by the scales' product per output into `accs`.
+  SmallVector<Value> int8Step(OpBuilder &nb, Location l, ValueRange accs);
   /// One k step: Mr + Nr factor vectors, Mr x Nr FMAs into `accs`.
   SmallVector<Value> kStep(OpBuilder &nb, Location l, Value k, ValueRange accs,
                            Value mask);
@@ -331,6 +422,7 @@ private:
   RewriterBase &b;
   linalg::LinalgOp op;
   const DotContraction &dot;
+  const Int8Dot *int8; ///< The int8 form, or null: f32 FMAs.
   int64_t mr, nr, vl;
   Location loc;
   SmallVector<AffineMap> maps;
@@ -344,10 +436,49 @@ private:
 
 Value DotKernelBuilder::evalFactor(OpBuilder &nb, Location l,
                                    const DotFactor &factor, unsigned rowDim,
-                                   Value row, Value k, Value mask) {
+                                   Value row, Value k, Value mask,
+                                   int64_t lanes) {
   MLIRContext *ctx = nb.getContext();
-  IRMapping mapping;
-  auto vectorOf = [&](Type t) { return VectorType::get({vl}, t); };
+  Block *body = op.getBlock();
+  auto vectorOf = [&](Type t) { return VectorType::get({lanes}, t); };
+  // Values of the body as scalars (the same in every lane: inputs not read
+  // along k and what is computed from them only, such as a block's scale)
+  // or as k vectors. Scalars are computed once and splat where a vector
+  // needs them: lane-wise, a splat byte's widening and shifts would cost a
+  // chain of inserts per lane.
+  IRMapping scalars, vectors;
+  auto scalarOf = [&](Value v) -> Value {
+    if (Value s = scalars.lookupOrNull(v))
+      return s;
+    if (auto arg = dyn_cast<BlockArgument>(v); arg && arg.getOwner() == body)
+      return Value();
+    Operation *def = v.getDefiningOp();
+    if (def && def->getBlock() == body) {
+      if (!isa<arith::ConstantOp>(def))
+        return Value();
+      Value c = nb.clone(*def)->getResult(0);
+      scalars.map(v, c);
+      return c;
+    }
+    return v; // defined above the body
+  };
+  auto vectorValue = [&](Value v) -> Value {
+    if (Value vec = vectors.lookupOrNull(v))
+      return vec;
+    Operation *def = v.getDefiningOp();
+    Value splat;
+    if (auto cst = dyn_cast_or_null<arith::ConstantOp>(def);
+        cst && cst->getBlock() == body)
+      splat = arith::ConstantOp::create(
+          nb, l,
+          DenseElementsAttr::get(vectorOf(v.getType()),
+                                 cast<TypedAttr>(cst.getValue())));
+    else
+      splat = vector::BroadcastOp::create(nb, l, vectorOf(v.getType()),
+                                          scalarOf(v));
+    vectors.map(v, splat);
+    return splat;
+  };
   for (unsigned input : factor.inputs) {
     Value src = op.getDpsInputOperand(input)->get();
     AffineMap map = maps[input];
@@ -366,45 +497,44 @@ Value DotKernelBuilder::evalFactor(OpBuilder &nb, Location l,
                                    : c0);
     }
     Type elt = getElementTypeOrSelf(src.getType());
-    Value v;
+    BlockArgument arg = body->getArgument(input);
     if (map.isFunctionOfDim(dot.k)) {
       int64_t rank = map.getNumResults();
       Value pad = arith::ConstantOp::create(nb, l, nb.getZeroAttr(elt));
-      v = vector::TransferReadOp::create(
-          nb, l, vectorOf(elt), src, idx,
-          AffineMapAttr::get(AffineMap::getMinorIdentityMap(rank, 1, ctx)), pad,
-          mask, nb.getBoolArrayAttr({true}));
+      vectors.map(arg, vector::TransferReadOp::create(
+                           nb, l, vectorOf(elt), src, idx,
+                           AffineMapAttr::get(
+                               AffineMap::getMinorIdentityMap(rank, 1, ctx)),
+                           pad, mask, nb.getBoolArrayAttr({true})));
     } else {
-      Value s = tensor::ExtractOp::create(nb, l, src, idx);
-      v = vector::BroadcastOp::create(nb, l, vectorOf(elt), s);
+      scalars.map(arg, tensor::ExtractOp::create(nb, l, src, idx));
     }
-    mapping.map(op.getBlock()->getArgument(input), v);
   }
   for (Operation *bodyOp : factor.ops) {
-    SmallVector<Value> operands;
-    for (Value operand : bodyOp->getOperands()) {
-      if (Value mapped = mapping.lookupOrNull(operand)) {
-        operands.push_back(mapped);
-      } else if (auto cst = operand.getDefiningOp<arith::ConstantOp>();
-                 cst && cst->getBlock() == op.getBlock()) {
-        // A constant of the body: the same constant in every lane.
-        auto splat = DenseElementsAttr::get(vectorOf(operand.getType()),
-                                            cast<TypedAttr>(cst.getValue()));
-        operands.push_back(arith::ConstantOp::create(nb, l, splat));
-      } else { // defined above the body: a scalar for every lane
-        operands.push_back(vector::BroadcastOp::create(
-            nb, l, vectorOf(operand.getType()), operand));
-      }
+    bool scalar = llvm::all_of(bodyOp->getOperands(), [&](Value v) {
+      return !vectors.contains(v) && scalarOf(v);
+    });
+    if (scalar) {
+      SmallVector<Value> operands;
+      for (Value operand : bodyOp->getOperands())
+        operands.push_back(scalarOf(operand));
+      OperationState state(l, bodyOp->getName());
+      state.addOperands(operands);
+      state.addAttributes(bodyOp->getAttrs());
+      state.addTypes(bodyOp->getResultTypes());
+      scalars.map(bodyOp->getResult(0), nb.create(state)->getResult(0));
+      continue;
     }
+    SmallVector<Value> operands;
+    for (Value operand : bodyOp->getOperands())
+      operands.push_back(vectorValue(operand));
     OperationState state(l, bodyOp->getName());
     state.addOperands(operands);
     state.addAttributes(bodyOp->getAttrs());
     state.addTypes(vectorOf(bodyOp->getResult(0).getType()));
-    mapping.map(bodyOp->getResult(0), nb.create(state)->getResult(0));
+    vectors.map(bodyOp->getResult(0), nb.create(state)->getResult(0));
   }
-  Value result = mapping.lookupOrNull(factor.root);
-  if (!result) // defined above the body
-    result = vector::BroadcastOp::create(nb, l, vecType, factor.root);
+  Value result = vectorValue(factor.root);
   // Masked-off lanes read 0, but fused ops may turn that into inf or NaN:
   // zero them so they add nothing.
   if (mask)
@@ -416,9 +546,9 @@ SmallVector<Value> DotKernelBuilder::kStep(OpBuilder &nb, Location l, Value k,
                                            ValueRange accs, Value mask) {
   SmallVector<Value> a, w, next;
   for (Value row : lhsRows)
-    a.push_back(evalFactor(nb, l, dot.lhs, dot.m, row, k, mask));
+    a.push_back(evalFactor(nb, l, dot.lhs, dot.m, row, k, mask, vl));
   for (Value row : rhsRows)
-    w.push_back(evalFactor(nb, l, dot.rhs, dot.n, row, k, mask));
+    w.push_back(evalFactor(nb, l, dot.rhs, dot.n, row, k, mask, vl));
   for (int64_t i = 0; i < mr; ++i)
     for (int64_t j = 0; j < nr; ++j)
       next.push_back(
@@ -442,6 +572,8 @@ SmallVector<Value> DotKernelBuilder::kLoop(OpBuilder &nb, Location l,
 SmallVector<Value> DotKernelBuilder::reductionNest(OpBuilder &nb, Location l,
                                                    unsigned level,
                                                    ValueRange accsIn) {
+  if (int8 && level == int8->scaleLoops.size())
+    return int8Step(nb, l, accsIn);
   if (level == dot.outerK.size())
     return kLoop(nb, l, accsIn);
   unsigned dim = dot.outerK[level];
@@ -453,6 +585,82 @@ SmallVector<Value> DotKernelBuilder::reductionNest(OpBuilder &nb, Location l,
         scf::YieldOp::create(lb, ll, reductionNest(lb, ll, level + 1, accs));
       });
   return SmallVector<Value>(loop.getResults());
+}
+
+SmallVector<Value> DotKernelBuilder::int8Step(OpBuilder &nb, Location l,
+                                              ValueRange accs) {
+  const int64_t lanes = int8->lanes;
+  auto bytes = VectorType::get({int8->bytes}, nb.getI8Type());
+  auto sums = VectorType::get({int8->bytes / 4}, nb.getI32Type());
+  // acc + per i32 lane the sum of 4 products of unsigned bytes of u by
+  // signed bytes of s (vpdpbusd, after smepilot-lower-x86-dot).
+  auto dot4 = [&](Value acc, Value u, Value s) -> Value {
+    return Dot4U8S8Op::create(nb, l, acc.getType(), acc, u, s);
+  };
+  // vpdpbusd multiplies unsigned by signed bytes: the weight's quants w
+  // become w + 128 (w xor 0x80), and sum (w + 128) * a = sum w * a +
+  // 128 * sum a, whose second term, per activation row, is subtracted.
+  Value bias = arith::ConstantOp::create(
+      nb, l,
+      DenseElementsAttr::get(bytes, nb.getIntegerAttr(nb.getI8Type(), -128)));
+  Value izero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(sums));
+  // Each row's quants over the integer iterations, concatenated.
+  SmallVector<SmallVector<Value>> aParts(mr), wParts(nr);
+  for (int64_t it = 0; it < int8->iterations; ++it) {
+    for (int64_t i = int8->intLoops.size(), rest = it; i-- > 0;) {
+      outerIvs[int8->intLoops[i]] =
+          arith::ConstantIndexOp::create(nb, l, rest % int8->intExtents[i]);
+      rest /= int8->intExtents[i];
+    }
+    for (auto [row, parts] : llvm::zip_equal(lhsRows, aParts))
+      parts.push_back(
+          evalFactor(nb, l, int8->lhs.quant, dot.m, row, c0, Value(), lanes));
+    for (auto [row, parts] : llvm::zip_equal(rhsRows, wParts))
+      parts.push_back(
+          evalFactor(nb, l, int8->rhs.quant, dot.n, row, c0, Value(), lanes));
+  }
+  for (unsigned d : int8->intLoops)
+    outerIvs.erase(d);
+  auto concat = [&](SmallVector<Value> parts) {
+    while (parts.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t p = 0; p < parts.size(); p += 2) {
+        int64_t n = cast<VectorType>(parts[p].getType()).getNumElements();
+        next.push_back(vector::ShuffleOp::create(
+            nb, l, parts[p], parts[p + 1],
+            llvm::to_vector(llvm::seq<int64_t>(0, 2 * n))));
+      }
+      parts = std::move(next);
+    }
+    return parts.front();
+  };
+  SmallVector<Value> a, w;
+  for (SmallVector<Value> &parts : aParts)
+    a.push_back(concat(parts));
+  for (SmallVector<Value> &parts : wParts)
+    w.push_back(arith::XOrIOp::create(nb, l, concat(parts), bias));
+  // isum = sum (w + 128) * a - 128 * sum a: the correction is the initial
+  // value, negated.
+  SmallVector<Value> isum;
+  for (int64_t i = 0; i < mr; ++i) {
+    Value corr = arith::SubIOp::create(nb, l, izero, dot4(izero, bias, a[i]));
+    for (int64_t j = 0; j < nr; ++j)
+      isum.push_back(dot4(corr, w[j], a[i]));
+  }
+  SmallVector<Value> sa, sw, next;
+  for (Value row : lhsRows)
+    sa.push_back(
+        evalFactor(nb, l, int8->lhs.scale, dot.m, row, c0, Value(), vl));
+  for (Value row : rhsRows)
+    sw.push_back(
+        evalFactor(nb, l, int8->rhs.scale, dot.n, row, c0, Value(), vl));
+  for (int64_t i = 0; i < mr; ++i)
+    for (int64_t j = 0; j < nr; ++j) {
+      Value f = arith::SIToFPOp::create(nb, l, vecType, isum[i * nr + j]);
+      Value scale = arith::MulFOp::create(nb, l, sa[i], sw[j]);
+      next.push_back(vector::FMAOp::create(nb, l, f, scale, accs[i * nr + j]));
+    }
+  return next;
 }
 
 Value DotKernelBuilder::updateOutputBlock(ArrayRef<Value> accs) {
@@ -532,16 +740,16 @@ Value DotKernelBuilder::build() {
 /// one; m <= mr, n <= nr) by the vector code described at the top of the
 /// file. Returns the updated output tensor.
 Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
-                     const DotContraction &dot, int64_t mr, int64_t nr,
-                     int64_t vl) {
-  return DotKernelBuilder(b, op, dot, mr, nr, vl).build();
+                     const DotContraction &dot, const Int8Dot *int8, int64_t mr,
+                     int64_t nr, int64_t vl) {
+  return DotKernelBuilder(b, op, dot, int8, mr, nr, vl).build();
 }
 
 /// Tiles `op` into register blocks and writes each as vector code; see the
 /// top of the file. Returns false (leaving `op` alone) if tiling fails.
 FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
                                    const DotContraction &dot, int64_t vl,
-                                   bool report) {
+                                   bool int8Dot, bool report) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   // Decode (M = 1): a GEMV, 8 independent accumulators along n. Otherwise
   // 4 x 4: 16 accumulators + 4 A + 4 W vectors fit the 32 zmm registers.
@@ -588,6 +796,7 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   }
   // Where the remark goes, taken now: the ops are replaced below.
   const Location remarkLoc = tiledOps.empty() ? opLoc : tiledOps[0]->getLoc();
+  int64_t int8Bytes = 0; // of the int8 form's vectors, if taken
   for (Operation *tiledOp : tiledOps) {
     auto tile = cast<linalg::LinalgOp>(tiledOp);
     // The factors refer to body ops: match the tile's own (cloned) body.
@@ -596,13 +805,22 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
       return static_cast<LogicalResult>(
           tile->emitError("smepilot-tile-cpu: tiled contraction lost its "
                           "dot-product form"));
-    Value result = buildDotKernel(rewriter, tile, *tileDot, mr, nr, vl);
+    std::optional<Int8Dot> int8;
+    if (int8Dot)
+      int8 = matchInt8Dot(tile, *tileDot);
+    int8Bytes = int8 ? int8->bytes : 0;
+    Value result = buildDotKernel(rewriter, tile, *tileDot,
+                                  int8 ? &*int8 : nullptr, mr, nr, vl);
     rewriter.replaceOp(tile, result);
   }
   if (report) {
     InFlightDiagnostic diag = mlir::emitRemark(remarkLoc);
     diag << "smepilot-tile-cpu: dot-product schedule, register block " << mr
-         << "x" << nr << ", k vectors of " << vl;
+         << "x" << nr;
+    if (int8Bytes)
+      diag << ", int8 dot products (vpdpbusd) on " << int8Bytes << " bytes";
+    else
+      diag << ", k vectors of " << vl;
   }
   return true;
 }
@@ -696,8 +914,8 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
         continue;
       }
       if (std::optional<DotContraction> dot = matchDotContraction(op)) {
-        FailureOr<bool> done =
-            tileDotContraction(rewriter, op, *dot, vectorWidth, report);
+        FailureOr<bool> done = tileDotContraction(rewriter, op, *dot,
+                                                  vectorWidth, int8Dot, report);
         if (failed(done))
           return signalPassFailure();
         if (*done)

@@ -1,7 +1,9 @@
 //===- SMEPilotOps.td - smepilot operations -----------------*- tablegen -*-===//
 //
-// Decisions live in attributes on upstream ops; the only operation is the
-// dispatch table that dispatch formation leaves in place of a phase function.
+// Decisions live in attributes on upstream ops. The operations: the dispatch
+// table that dispatch formation leaves in place of a phase function, and
+// `dot4_u8s8`, the int8 dot product smepilot-tile-cpu emits where no
+// upstream vector op expresses it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +13,7 @@
 include "smepilot/Dialect/SMEPilot/IR/SMEPilotAttrs.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def SMEPilot_DispatchTableOp : Op<SMEPilot_Dialect, "dispatch_table", [Symbol]> {
   let summary = "The dispatch table of one phase (runtime/include/smepilot_rt/abi.h)";
@@ -65,6 +68,33 @@ def SMEPilot_DispatchTableOp : Op<SMEPilot_Dialect, "dispatch_table", [Symbol]> 
     /// Whether this is the load table (abi.h), run once at load.
     bool isLoadTable() { return (*this)->hasAttr(kLoadTableAttr); }
   }];
+  let hasVerifier = 1;
+}
+
+def SMEPilot_Dot4U8S8Op : Op<SMEPilot_Dialect, "dot4_u8s8",
+                              [Pure, AllTypesMatch<["acc", "result"]>,
+                               AllTypesMatch<["lhs", "rhs"]>]> {
+  let summary = "Per 32-bit lane: acc + the sum of 4 products of unsigned "
+                "by signed bytes";
+  let description = [{
+    `result[i] = acc[i] + sum_{j<4} zext(lhs[4i+j]) * sext(rhs[4i+j])`, in
+    i32 without saturation: x86 `vpdpbusd` (AVX512-VNNI; 128 and 256 bits
+    with AVX512VL). MLIR's x86vector int8 dot (`x86vector.avx.dot.i8`) is
+    `vpdpbssd` (signed by signed, AVX-VNNI-INT8), which AVX512-VNNI CPUs lack.
+    smepilot-tile-cpu emits it for int8 dot contractions (`int8-dot`); being
+    pure, it passes through bufferization, and smepilot-lower-x86-dot makes
+    it the LLVM intrinsic before the conversion to LLVM.
+
+    ```mlir
+    %r = smepilot.dot4_u8s8 %acc, %u, %s : vector<32xi8> into vector<8xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfRankAndType<[1], [I32]>:$acc,
+                       VectorOfRankAndType<[1], [I8]>:$lhs,
+                       VectorOfRankAndType<[1], [I8]>:$rhs);
+  let results = (outs VectorOfRankAndType<[1], [I32]>:$result);
+  let assemblyFormat =
+      "$acc `,` $lhs `,` $rhs attr-dict `:` type($lhs) `into` type($acc)";
   let hasVerifier = 1;
 }
 

@@ -215,6 +215,14 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
       blocks (1x8 for M = 1), a k loop of 16-lane loads and `vector.fma`
       into accumulators carried by `scf.for`, a masked k tail and one
       horizontal sum per output;
+    - with `int8-dot`, such a contraction whose factors are each
+      `scale * sitofp(q)` with q an i8 value read along k (a Q8_0 or Q4_0
+      weight by activations rounded to Q8_0 blocks) and whose scales are
+      constant over k and the loops inside the scales' loops: per iteration
+      of the scales' loops, `vpdpbusd` (`llvm.call_intrinsic`) sums q_a * q_w
+      exactly in i32 lanes (the weight side offset by +128 to be unsigned,
+      the activation side's sum times 128 subtracted), then one conversion
+      and one FMA by the scales' product per output;
     - other contractions (K-major right-hand sides such as P V): the
       innermost m, n and k dimensions get `contraction-tile-sizes`, every
       other (batch, outer m/n/k) dimension 1, vectorized to `vector.contract`;
@@ -249,9 +257,14 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "Lanes of the innermost loop of non-contraction ops">,
     Option<"report", "report", "bool", /*default=*/"false",
-           "Emit a remark per op: tile sizes and whether it vectorized">
+           "Emit a remark per op: tile sizes and whether it vectorized">,
+    Option<"int8Dot", "int8-dot", "bool", /*default=*/"false",
+           "Dot contractions of two int8 factors (each scale * sitofp(i8)) "
+           "use AVX512-VNNI vpdpbusd: the target must have avx512vnni and "
+           "avx512vl">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::smepilot::SMEPilotDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::affine::AffineDialect",
@@ -405,6 +418,26 @@ def PipelineAttention : Pass<"smepilot-pipeline-attention", "ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def LowerX86Dot : Pass<"smepilot-lower-x86-dot"> {
+  let summary = "smepilot.dot4_u8s8 -> the x86 vpdpbusd intrinsic";
+  let description = [{
+    Rewrites every `smepilot.dot4_u8s8` into `llvm.call_intrinsic` of
+    `llvm.x86.avx512.vpdpbusd.{128,256,512}` (LLVM 22's form: i32 accumulator,
+    i8 vector operands). Runs after bufferization, right before the
+    conversion to LLVM: the intrinsic call has unknown memory effects, which
+    one-shot bufferization refuses, so smepilot-tile-cpu emits the pure op.
+    The target must have AVX512-VNNI (and AVX512VL below 512 bits).
+
+    ```mlir
+    %r = smepilot.dot4_u8s8 %acc, %u, %s : vector<32xi8> into vector<8xi32>
+    // becomes
+    %r = llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.256"(%acc, %u, %s)
+           : (vector<8xi32>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def ApproximateMath : Pass<"smepilot-approximate-math", "func::FuncOp"> {
