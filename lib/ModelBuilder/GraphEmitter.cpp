@@ -165,6 +165,93 @@ Value GraphEmitter::projection(Value x, Value w) {
       .getResult(0);
 }
 
+std::pair<Value, Value> GraphEmitter::quantizeActivations(Value x,
+                                                          bool rounded) {
+  auto &cache = rounded ? roundedCache : quantizedCache;
+  auto it = cache.find(x);
+  if (it != cache.end() &&
+      it->second.first.getParentBlock() == b.getInsertionBlock())
+    return it->second;
+  MLIRContext *ctx = b.getContext();
+  auto xType = cast<RankedTensorType>(x.getType());
+  const int64_t m = xType.getDimSize(0),
+                blocks = xType.getDimSize(1) / kQuantBlock;
+  SmallVector<Value> dyn = dynamicDims(x);
+  Value xb = tensor::ExpandShapeOp::create(
+      b, loc, f32Tensor({m, blocks, kQuantBlock}), x,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
+             d2 = b.getAffineDimExpr(2);
+  AffineMap rows3 = AffineMap::get(3, 0, {d0, d1, d2}, ctx);
+  AffineMap rows2 = AffineMap::get(3, 0, {d0, d1}, ctx);
+  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+  auto par = utils::IteratorType::parallel;
+  auto red = utils::IteratorType::reduction;
+
+  // amax[m, b] = max_j |x[m, b, j]|.
+  Value amax =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{f32Tensor({m, blocks})}, ValueRange{xb},
+          ValueRange{filled({m, blocks}, 0.0, dyn)},
+          ArrayRef<AffineMap>{rows3, rows2},
+          ArrayRef<utils::IteratorType>{par, par, red},
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            Value a = math::AbsFOp::create(nb, l, args[0]);
+            linalg::YieldOp::create(
+                nb, l,
+                arith::MaximumFOp::create(nb, l, args[1], a).getResult());
+          })
+          .getResult(0);
+  // d = f16(amax / 127), widened back: the scale the dot products use.
+  Value scale =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{f32Tensor({m, blocks})}, ValueRange{amax},
+          ValueRange{empty({m, blocks}, dyn)}, ArrayRef<AffineMap>{id2, id2},
+          ArrayRef<utils::IteratorType>{par, par},
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            Value c127 =
+                arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(127));
+            Value d = arith::DivFOp::create(nb, l, args[0], c127);
+            Value h = arith::TruncFOp::create(nb, l, nb.getF16Type(), d);
+            linalg::YieldOp::create(
+                nb, l,
+                arith::ExtFOp::create(nb, l, nb.getF32Type(), h).getResult());
+          })
+          .getResult(0);
+  // q = roundeven(x * (amax != 0 ? 127 / amax : 0)), |q| <= 127, as i8;
+  // or, `rounded`, the f32 value d * q.
+  Type elt = rounded ? Type(b.getF32Type()) : Type(b.getI8Type());
+  Value qInit = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{m, blocks, kQuantBlock}, elt, dyn);
+  Value quants =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{qInit.getType()}, ValueRange{xb, amax, scale},
+          ValueRange{qInit}, ArrayRef<AffineMap>{rows3, rows2, rows2, rows3},
+          ArrayRef<utils::IteratorType>{par, par, par},
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            Value zero =
+                arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0));
+            Value c127 =
+                arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(127));
+            Value nonzero = arith::CmpFOp::create(
+                nb, l, arith::CmpFPredicate::ONE, args[1], zero);
+            Value inv = arith::SelectOp::create(
+                nb, l, nonzero, arith::DivFOp::create(nb, l, c127, args[1]),
+                zero);
+            Value r = math::RoundEvenOp::create(
+                nb, l, arith::MulFOp::create(nb, l, args[0], inv));
+            Value q = rounded
+                          ? arith::MulFOp::create(nb, l, r, args[2]).getResult()
+                          : arith::FPToSIOp::create(nb, l, elt, r).getResult();
+            linalg::YieldOp::create(nb, l, q);
+          })
+          .getResult(0);
+  if (rounded)
+    quants = tensor::CollapseShapeOp::create(
+        b, loc, quants, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  return cache[x] = {quants, scale};
+}
+
 Value GraphEmitter::projectionQuantized(Value x, Value w, WeightFormat format) {
   MLIRContext *ctx = b.getContext();
   auto xType = cast<RankedTensorType>(x.getType());
@@ -209,13 +296,35 @@ Value GraphEmitter::projectionQuantized(Value x, Value w, WeightFormat format) {
   reassoc.emplace_back();
   for (int64_t i = 1, e = xShape.size(); i < e; ++i)
     reassoc.back().push_back(i);
-  Value xs =
-      tensor::ExpandShapeOp::create(b, loc, f32Tensor(xShape), x, reassoc);
   auto c = [&](int64_t v) { return b.getAffineConstantExpr(v); };
-  SmallVector<Value> ins = {xs, quants};
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(nLoops, 0, xIdx, ctx),
-      AffineMap::get(nLoops, 0, {d[1], blk, j}, ctx)};
+  SmallVector<Value> ins;
+  SmallVector<AffineMap> maps;
+  // Quantized activations: inputs q [M, blocks, [2,] lanes] (i8) and their
+  // scale [M, blocks]; else x itself.
+  // A chunk of rows (prefill) takes x rounded to Q8_0 as f32 (d * q, once
+  // per x): per output, the integer form would convert and scale once per
+  // block, as many operations as the f32 FMAs it saves. A single row
+  // (decode) takes the int8 form.
+  const bool int8Form = quantizedActivations && m == 1;
+  if (quantizedActivations && !int8Form)
+    x = quantizeActivations(x, /*rounded=*/true).first;
+  if (int8Form) {
+    auto [xq, xd] = quantizeActivations(x);
+    if (!q8)
+      xq = tensor::ExpandShapeOp::create(
+          b, loc, RankedTensorType::get(xShape, b.getI8Type()), xq,
+          ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+    ins = {xq, xd};
+    maps = {AffineMap::get(nLoops, 0, xIdx, ctx),
+            AffineMap::get(nLoops, 0, {d[0], blk}, ctx)};
+  } else {
+    ins = {
+        tensor::ExpandShapeOp::create(b, loc, f32Tensor(xShape), x, reassoc)};
+    maps = {AffineMap::get(nLoops, 0, xIdx, ctx)};
+  }
+  const unsigned wArg = ins.size();
+  ins.push_back(quants);
+  maps.push_back(AffineMap::get(nLoops, 0, {d[1], blk, j}, ctx));
   if (!q8) {
     // The nibble's shift per half of the block: 0 (low), 4 (high).
     auto shiftType = RankedTensorType::get({2}, b.getI8Type());
@@ -241,14 +350,24 @@ Value GraphEmitter::projectionQuantized(Value x, Value w, WeightFormat format) {
                Value acc = args.back();
                Value scale = blockScale(nb, l, args[args.size() - 3],
                                         args[args.size() - 2]);
-               Value wf = q8 ? arith::MulFOp::create(
-                                   nb, l,
-                                   arith::SIToFPOp::create(
-                                       nb, l, nb.getF32Type(), args[1]),
-                                   scale)
-                                   .getResult()
-                             : q4Weight(nb, l, args[1], args[2], scale);
-               Value p = arith::MulFOp::create(nb, l, args[0], wf);
+               Value wf =
+                   q8 ? arith::MulFOp::create(
+                            nb, l,
+                            arith::SIToFPOp::create(nb, l, nb.getF32Type(),
+                                                    args[wArg]),
+                            scale)
+                            .getResult()
+                      : q4Weight(nb, l, args[wArg], args[wArg + 1], scale);
+               // sitofp(q) * d, as the weight's factor: tile-cpu can then
+               // take both integer parts to an int8 dot product.
+               Value xf = int8Form ? arith::MulFOp::create(
+                                         nb, l,
+                                         arith::SIToFPOp::create(
+                                             nb, l, nb.getF32Type(), args[0]),
+                                         args[1])
+                                         .getResult()
+                                   : args[0];
+               Value p = arith::MulFOp::create(nb, l, xf, wf);
                linalg::YieldOp::create(
                    nb, l, arith::AddFOp::create(nb, l, acc, p).getResult());
              })

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseMap.h"
 
 namespace mlir::smepilot::detail {
 
@@ -24,6 +25,11 @@ namespace mlir::smepilot::detail {
 class GraphEmitter {
 public:
   GraphEmitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  /// Q8_0 and Q4_0 projections take their activations quantized to Q8_0
+  /// blocks (ModelBuildOptions::quantizedActivations; see
+  /// quantizeActivations).
+  void setQuantizedActivations(bool on) { quantizedActivations = on; }
 
   OpBuilder &builder() { return b; }
   Location location() const { return loc; }
@@ -89,8 +95,19 @@ private:
   /// quants and the two scale bytes through slices of the weight.
   Value projectionQuantized(Value x, Value w, WeightFormat format);
 
+  /// x [M, K] as Q8_0 blocks, as llama.cpp quantizes the activations of its
+  /// Q8_0/Q4_0 matrix products: per row and block of 32, amax = max |x|,
+  /// the scale d = f16(amax / 127) (returned widened to f32, [M, K/32]) and
+  /// the quants q = roundeven(x * 127 / amax) (0 for an all-zero block) as
+  /// i8 [M, K/32, 32]; with `rounded`, instead of q, d * q as f32 [M, K]
+  /// (x rounded to what the blocks represent). Reused for the projections
+  /// of the same x emitted in the same block (Q, K, V).
+  std::pair<Value, Value> quantizeActivations(Value x, bool rounded = false);
+
   OpBuilder &b;
   Location loc;
+  bool quantizedActivations = false;
+  llvm::DenseMap<Value, std::pair<Value, Value>> quantizedCache, roundedCache;
 };
 
 /// Scalar bodies for linalg.generic regions, built with the region's builder.

@@ -295,6 +295,7 @@ func::FuncOp mlir::smepilot::detail::buildLayerFunction(
   b.setInsertionPointToStart(entry);
 
   GraphEmitter g(b, loc);
+  g.setQuantizedActivations(options.quantizedActivations);
   LayerEmitter le(g, desc, chunk);
   Value x = entry->getArgument(0), pos = entry->getArgument(1),
         layer = entry->getArgument(2), cos = entry->getArgument(3),

@@ -358,6 +358,7 @@ void buildForwardFunction(OpBuilder &b, ModuleOp module,
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
   GraphEmitter g(b, loc);
+  g.setQuantizedActivations(options.quantizedActivations);
 
   Value tokens = entry->getArgument(0), pos = entry->getArgument(1);
   Value tokenEmbd = entry->getArgument(2), outputNorm = entry->getArgument(3),

@@ -9,6 +9,39 @@
 // RUN: smepilot-build-model --preset=stories260k --weight-format=f32 | FileCheck %s --check-prefix=F32
 // RUN: smepilot-build-model --preset=qwen3moe-tiny --weight-format=q8_0 | FileCheck %s --check-prefix=MOE
 // RUN: not smepilot-build-model --preset=stories260k --weight-format=q5_k 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: smepilot-build-model --preset=stories260k --weight-format=q8_0 --quantized-activations --chunk-sizes=1,4 | FileCheck %s --check-prefix=QA
+
+/// --quantized-activations: x is rounded to Q8_0 blocks as llama.cpp does,
+/// once per x (Q, K and V share it): amax per block of 32, the scale
+/// f16(amax / 127), the quants roundeven(x * 127 / amax).
+// QA-LABEL: func.func private @smepilot_layer_c1(
+// QA: %[[XB:.*]] = tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [1, 2, 32] : tensor<1x64xf32> into tensor<1x2x32xf32>
+// QA: %[[AMAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[XB]] : tensor<1x2x32xf32>)
+// QA: math.absf
+// QA: arith.maximumf
+// QA: %[[D:.*]] = linalg.generic {{.*}} ins(%[[AMAX]] : tensor<1x2xf32>)
+// QA: arith.divf %{{.*}}, %{{.*}} : f32
+// QA: arith.truncf %{{.*}} : f32 to f16
+// QA: %[[XQ:.*]] = linalg.generic {{.*}} ins(%[[XB]], %[[AMAX]], %[[D]] : tensor<1x2x32xf32>, tensor<1x2xf32>, tensor<1x2xf32>) outs(%{{.*}} : tensor<1x2x32xi8>)
+// QA: math.roundeven
+// QA: arith.fptosi %{{.*}} : f32 to i8
+/// A single row (decode): the int8 form, sitofp(q) * d on both sides, for
+/// tile-cpu's int8 dot products; K and V take the same quants.
+// QA: linalg.generic {{.*}} ins(%[[XQ]], %[[D]], %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x2x32xi8>, tensor<1x2xf32>, tensor<64x2x32xi8>, tensor<64x2x2xi8>, tensor<64x2x2xi8>)
+// QA: ^bb0(%[[A:[a-z_0-9]+]]: i8, %[[DA:[a-z_0-9]+]]: f32, %[[Q:[a-z_0-9]+]]: i8,
+// QA: %[[QF:.*]] = arith.sitofp %[[Q]] : i8 to f32
+// QA: %[[W:.*]] = arith.mulf %[[QF]], %{{.*}} : f32
+// QA: %[[AF:.*]] = arith.sitofp %[[A]] : i8 to f32
+// QA: %[[X:.*]] = arith.mulf %[[AF]], %[[DA]] : f32
+// QA: arith.mulf %[[X]], %[[W]] : f32
+// QA: linalg.generic {{.*}} ins(%[[XQ]], %[[D]], %{{.*}} : tensor<1x2x32xi8>, tensor<1x2xf32>, tensor<32x2x32xi8>
+/// A chunk of rows: x rounded to d * q in f32, then the f32-activation form.
+// QA-LABEL: func.func private @smepilot_layer_c4(
+// QA: %[[R:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x2x32xf32>)
+// QA: math.roundeven
+// QA: arith.mulf %{{.*}}, %{{.*}} : f32
+// QA: %[[RX:.*]] = tensor.collapse_shape %[[R]] {{\[}}[0], [1, 2]] : tensor<4x2x32xf32> into tensor<4x64xf32>
+// QA: tensor.expand_shape %[[RX]] {{\[}}[0], [1, 2]] output_shape [4, 2, 32] : tensor<4x64xf32> into tensor<4x2x32xf32>
 
 /// Q8_0: [N, K/32, 34] bytes. stories260K's ffn_down has K = 172, not a
 /// multiple of the block: it stays F32 in every layer (the runtime converts

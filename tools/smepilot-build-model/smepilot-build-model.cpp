@@ -80,6 +80,10 @@ cl::opt<std::string> weightFormat(
              "(token_embd, output, the dense projections): f32 (default), "
              "f16, bf16, q8_0, q4_0"),
     cl::init("f32"));
+cl::opt<bool> quantizedActivations(
+    "quantized-activations",
+    cl::desc("Q8_0/Q4_0 projections take their activations rounded to Q8_0 "
+             "blocks (int8 quants and a scale per 32), as llama.cpp does"));
 cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                 cl::value_desc("file"), cl::init("-"));
 
@@ -157,6 +161,7 @@ int main(int argc, char **argv) {
   options.nCtx = nCtx;
   options.ropeInF64 = !ropeF32;
   options.lastRowLogits = lastRowLogits;
+  options.quantizedActivations = quantizedActivations;
   {
     std::optional<WeightFormat> format;
     for (WeightFormat f :

@@ -128,6 +128,12 @@ struct ModelBuildOptions {
   /// block (32), is F32 in every layer: getWeightFormats() says what the module
   /// actually takes.
   llvm::StringMap<WeightFormat> weightFormats;
+  /// Projections by a Q8_0 or Q4_0 weight take their activations rounded to
+  /// Q8_0 blocks (a scale per 32 values and int8 quants), as llama.cpp's CPU
+  /// backend does: the product is then one of integers per block, which
+  /// tile-cpu can compute with int8 dot products (its `int8-dot` option).
+  /// The reference executor rounds alike (engine_options::f32_activations).
+  bool quantizedActivations = false;
 };
 
 /// The format each weight argument of the forward functions is taken in,
