@@ -196,6 +196,7 @@ compile_module(const char *who, const rt::gguf_file &file,
         break; // F32, or converted to F32 at load
       }
     }
+  build.quantizedActivations = typed_weights && !options.f32_activations;
   build.chunkSizes = {1};
   build.lastRowLogits = true;
   if (big_chunk > 1)
@@ -305,6 +306,7 @@ compute_cache_key(const rt::gguf_file &file, const rt::engine_options &options,
   key.add("n_batch", int64_t(options.n_batch));
   key.add("kv_type", int64_t(options.kv_type));
   key.add("f32_weights", int64_t(f32_weights));
+  key.add("f32_activations", int64_t(options.f32_activations));
   // The pipeline, its profile (a built-in one is part of the build; a file
   // is hashed by content) and the code generator.
   std::string pipeline_text;
@@ -330,6 +332,14 @@ compute_cache_key(const rt::gguf_file &file, const rt::engine_options &options,
   return std::make_pair(key.final(), int64_t(*n_ctx));
 }
 
+/// The JIT's host pipeline: int8 dot products where the CPU has
+/// AVX512-VNNI and AVX512VL (the 128/256-bit forms), unless `int8_dot` is
+/// off (jit_engine_options).
+void configure_pipeline(cc::HostPipelineOptions &pipeline, bool int8_dot) {
+  const rt::cpu_features cpu = rt::detect_cpu_features();
+  pipeline.int8Dot = int8_dot && cpu.avx512vnni && cpu.avx512vl;
+}
+
 rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
                                              const rt::engine_options &options,
                                              const jit_engine_options &jit) {
@@ -346,6 +356,7 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   int64_t n_ctx = 0;
   // The registered host pipeline, stage by stage so each can be dumped.
   cc::HostPipelineOptions pipeline;
+  configure_pipeline(pipeline, jit.int8_dot);
   // The code generator's CPU: the one the cache key records.
   const jit_cache_environment env = jit_cache_environment::detect();
   cc::HostJITOptions codegen;
@@ -597,6 +608,7 @@ rt::result<std::string> jit_cache_key(const rt::gguf_file &file,
                                       const jit_cache_environment &env,
                                       bool f32_weights) {
   cc::HostPipelineOptions pipeline;
+  configure_pipeline(pipeline, /*int8_dot=*/true);
   auto key = compute_cache_key(file, options, pipeline, {}, env, f32_weights);
   if (!key)
     return key.take_error();

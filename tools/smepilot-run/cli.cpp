@@ -239,7 +239,14 @@ std::string usage() {
          "       --f32-weights        jit: pass every weight as an F32 copy "
          "made at load instead of\n"
          "                            reading F16/BF16/Q8_0/Q4_0 weights in "
-         "place (for comparison)\n"
+         "place (for comparison;\n"
+         "                            implies --f32-activations)\n"
+         "       --f32-activations    products by Q8_0/Q4_0 weights take F32 "
+         "activations, not\n"
+         "                            activations rounded to Q8_0 blocks as "
+         "llama.cpp does (for\n"
+         "                            comparison; the jit then uses no int8 "
+         "dot products)\n"
          "\n"
          "ahead-of-time compilation (no generation):\n"
          "       --emit-object FILE   compile the model for --target into an "
@@ -514,6 +521,8 @@ status parse_option(arg_reader &r, options &o) {
     return r.flag(o.no_cache);
   if (r.is(nullptr, "--f32-weights"))
     return r.flag(o.f32_weights);
+  if (r.is(nullptr, "--f32-activations"))
+    return r.flag(o.f32_activations);
   if (r.is(nullptr, "--target"))
     return r.take(o.target);
   if (r.is(nullptr, "--emit-object"))

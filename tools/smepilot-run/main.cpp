@@ -263,6 +263,7 @@ status load(session &s) {
   eo.n_ctx = s.opts.n_ctx;
   eo.n_batch = s.opts.n_batch;
   eo.kv_type = s.opts.kv_type;
+  eo.f32_activations = s.opts.f32_activations || s.opts.f32_weights;
   if (s.opts.perplexity && eo.n_ctx == 0)
     eo.n_ctx = int32_t(std::min<uint32_t>(512, s.config.n_ctx_train));
   // One line, rewritten as each compile stage starts, erased at the end.

@@ -134,7 +134,7 @@ TEST(JITCacheKey, ChangesWithEveryIngredient) {
     EXPECT_NE(key, key_of(*file, small_options(), e)) << "env edit " << i;
   }
   // The options the module is built for: the context, the chunk, the
-  // weights' form.
+  // weights' and the activations' forms.
   auto f32 = eng::jit_cache_key(*file, small_options(), env,
                                 /*f32_weights=*/true);
   ASSERT_TRUE(f32.is_ok());
@@ -144,6 +144,9 @@ TEST(JITCacheKey, ChangesWithEveryIngredient) {
   EXPECT_NE(key, key_of(*file, o, env));
   o = small_options();
   o.n_batch = 16;
+  EXPECT_NE(key, key_of(*file, o, env));
+  o = small_options();
+  o.f32_activations = true;
   EXPECT_NE(key, key_of(*file, o, env));
   // The model: a config value, a tensor's type.
   auto eps =

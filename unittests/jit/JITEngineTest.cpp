@@ -7,6 +7,20 @@
 // oracles (unittests/runtime/reference_executor_test.cpp), so agreement here
 // carries over; the argmax is also checked against llama.cpp's tokens
 // wherever the reference's top-1/top-2 gap is clear.
+//
+// Q8_0 and Q4_0 models round the activations of their products to Q8_0
+// blocks in both engines (as llama.cpp does; rt::engine_options::
+// f32_activations), and the JIT sums them with int8 dot products where the
+// CPU has AVX512-VNNI. Rounding is discontinuous: where the engines' inputs
+// to a rounding differ in the last bit (summation order) and straddle a
+// rounding boundary, one quant differs by 1 and that row's logits by up to
+// ~1e-2 (llama.cpp's own variants differ by as much); a flip before the
+// K/V projections changes the cached row, so every later position differs
+// a little too (qwen3-tiny-q4_0's P3: 48 of 87 rows from the first flip
+// on; P1 has none). So for those models every row must agree to the oracle
+// tolerance, and the rows of at least one prompt to the tight tolerance (a
+// wrong kernel misses it everywhere); with f32 activations every row of
+// every prompt is held to 1e-5.
 #include "smepilot/Engine/JITEngine.h"
 
 #include "smepilot_rt/dispatch.h"
@@ -40,6 +54,12 @@ struct model_case {
   /// weight type (as in reference_executor_test.cpp): its greedy token is
   /// required only where the top-1/top-2 gap exceeds twice this.
   double oracle_tolerance;
+  /// Activations rounded to Q8_0 blocks (Q8_0/Q4_0 weights): all rows
+  /// within `oracle_tolerance`, every row of some prompt within `tolerance`.
+  /// Else every row within `tolerance`.
+  bool rounded = false;
+  /// rt::engine_options::f32_activations for both engines.
+  bool f32_activations = false;
 };
 
 std::string models_dir() { return SMEPILOT_MODELS_DIR; }
@@ -69,6 +89,7 @@ TEST_P(JITEngine, MatchesReferenceAtEveryPosition) {
   rt::engine_options options;
   options.n_ctx = 256;
   options.n_batch = 8;
+  options.f32_activations = m.f32_activations;
   auto ref = rt::load_reference_engine(**file, options);
   ASSERT_TRUE(ref.is_ok()) << ref.error().message();
   auto jit = smepilot::engine::load_jit_engine(**file, options, {});
@@ -76,6 +97,7 @@ TEST_P(JITEngine, MatchesReferenceAtEveryPosition) {
   const int32_t vocab = (*ref)->n_vocab();
   ASSERT_EQ((*jit)->n_vocab(), vocab);
 
+  int exact_prompts = 0; // with every row within m.tolerance
   for (const char *prompt : {"P1", "P3"}) {
     size_t n_prompt = 0;
     std::vector<int32_t> seq = teacher_sequence(m.oracle, prompt, n_prompt);
@@ -92,10 +114,14 @@ TEST_P(JITEngine, MatchesReferenceAtEveryPosition) {
 
     double max_diff = 0;
     int argmax_checked = 0;
+    size_t rows_off = 0; // rows with a difference above m.tolerance
     for (size_t row = 0; row < seq.size(); ++row) {
       const float *ra = a.data() + row * vocab, *rb = b.data() + row * vocab;
+      double row_diff = 0;
       for (int32_t v = 0; v < vocab; ++v)
-        max_diff = std::max(max_diff, double(std::fabs(ra[v] - rb[v])));
+        row_diff = std::max(row_diff, double(std::fabs(ra[v] - rb[v])));
+      max_diff = std::max(max_diff, row_diff);
+      rows_off += row_diff > m.tolerance;
       // Teacher forcing: row n_prompt-1+k predicts generated token k.
       if (row + 1 < n_prompt)
         continue;
@@ -103,7 +129,7 @@ TEST_P(JITEngine, MatchesReferenceAtEveryPosition) {
       std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(),
                         std::greater<>());
       float gap = sorted[0] - sorted[1];
-      if (gap <= 2 * m.tolerance)
+      if (gap <= 2 * (m.rounded ? m.oracle_tolerance : m.tolerance))
         continue; // a near tie: either answer is right
       int32_t got = int32_t(std::max_element(rb, rb + vocab) - rb);
       int32_t want = int32_t(std::max_element(ra, ra + vocab) - ra);
@@ -114,14 +140,19 @@ TEST_P(JITEngine, MatchesReferenceAtEveryPosition) {
         EXPECT_EQ(got, expect) << m.file << " " << prompt << " row " << row
                                << ": llama.cpp's greedy token differs";
     }
-    std::printf("[ jit      ] %-24s %s: %zu positions, max |jit - reference| = "
-                "%.3g (tol %.3g), "
-                "argmax checked at %d\n",
-                m.file, prompt, seq.size(), max_diff, m.tolerance,
-                argmax_checked);
-    EXPECT_LE(max_diff, m.tolerance) << m.file << " " << prompt;
+    std::printf(
+        "[ jit      ] %-24s %s%s: %zu positions, max |jit - reference| = "
+        "%.3g (tol %.3g; %zu rows above), argmax checked at %d\n",
+        m.file, prompt, m.f32_activations ? " f32 activations" : "", seq.size(),
+        max_diff, m.tolerance, rows_off, argmax_checked);
+    exact_prompts += rows_off == 0;
+    if (m.rounded)
+      EXPECT_LE(max_diff, m.oracle_tolerance) << m.file << " " << prompt;
+    else
+      EXPECT_LE(max_diff, m.tolerance) << m.file << " " << prompt;
     EXPECT_GT(argmax_checked, 0);
   }
+  EXPECT_GE(exact_prompts, 1) << m.file << ": no prompt within " << m.tolerance;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -131,15 +162,21 @@ INSTANTIATE_TEST_SUITE_P(
         model_case{"llama3-tiny-f16.gguf", "llama3-tiny-f16.json", 1e-5, 4e-4},
         model_case{"qwen3-tiny-f16.gguf", "qwen3-tiny-f16.json", 1e-5, 4e-4},
         model_case{"qwen3-tiny-bf16.gguf", "qwen3-tiny-bf16.json", 1e-5, 4e-3},
-        model_case{"qwen3-tiny-q8_0.gguf", "qwen3-tiny-q8_0.json", 1e-5,
-                   1.5e-2},
-        model_case{"qwen3-tiny-q4_0.gguf", "qwen3-tiny-q4_0.json", 1e-5,
-                   1.5e-2},
+        model_case{"qwen3-tiny-q8_0.gguf", "qwen3-tiny-q8_0.json", 1e-5, 1.5e-2,
+                   /*rounded=*/true},
+        model_case{"qwen3-tiny-q4_0.gguf", "qwen3-tiny-q4_0.json", 1e-5, 1.5e-2,
+                   /*rounded=*/true},
+        model_case{"qwen3-tiny-q8_0.gguf", "qwen3-tiny-q8_0.json", 1e-5, 1.5e-2,
+                   /*rounded=*/false, /*f32_activations=*/true},
+        model_case{"qwen3-tiny-q4_0.gguf", "qwen3-tiny-q4_0.json", 1e-5, 1.5e-2,
+                   /*rounded=*/false, /*f32_activations=*/true},
         model_case{"qwen3moe-tiny-f16.gguf", "qwen3moe-tiny-f16.json", 1e-5,
                    4e-4}),
     [](const ::testing::TestParamInfo<model_case> &info) {
       std::string name = info.param.file;
       name = name.substr(0, name.find(".gguf"));
+      if (info.param.f32_activations)
+        name += "_f32_activations";
       for (char &c : name)
         if (!std::isalnum(static_cast<unsigned char>(c)))
           c = '_';

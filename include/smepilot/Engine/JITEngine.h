@@ -51,6 +51,12 @@ struct jit_engine_options {
   /// dequantizes at load), not in its own GGUF type: the slow, memory-hungry
   /// way, kept for comparison (smepilot-run --f32-weights).
   bool f32_weights = false;
+  /// Products of int8 factors (Q8_0/Q4_0 weights by activations rounded to
+  /// Q8_0, rt::engine_options::f32_activations) use AVX512-VNNI int8 dot
+  /// products where the CPU has them (the host pipeline's int8-dot); off:
+  /// f32 FMAs on the same integers, for comparison (the same logits up to
+  /// the summation order).
+  bool int8_dot = true;
 };
 
 /// What, besides the model file and the engine options, the JIT's object
