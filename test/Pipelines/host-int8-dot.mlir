@@ -20,7 +20,7 @@
 // CHECK-DAG: vpsubd %ymm{{[0-9]+}}, %ymm{{[0-9]+}}, %ymm{{[0-9]+}}
 // CHECK-DAG: vcvtdq2ps %ymm{{[0-9]+}}, %ymm{{[0-9]+}}
 // CHECK-DAG: vcvtph2ps %xmm{{[0-9]+}}, %xmm{{[0-9]+}}
-// CHECK-DAG: vfmadd231ps %ymm{{[0-9]+}}, %ymm{{[0-9]+}}, %ymm{{[0-9]+}}
+// CHECK-DAG: vfmadd{{(132|213|231)}}ps %ymm{{[0-9]+}}, %ymm{{[0-9]+}}, %ymm{{[0-9]+}}
 // CHECK-NOT: call
 // CHECK: .size q8_0_decode
 // OFF-LABEL: q8_0_decode:
@@ -34,7 +34,7 @@
 // CHECK-DAG: vinserti{{(128|32x4)}} $1, %xmm{{[0-9]+}}, %ymm{{[0-9]+}}, %ymm{{[0-9]+}}
 // CHECK-DAG: vpdpbusd %ymm{{[0-9]+}}, %ymm{{[0-9]+}}, %ymm{{[0-9]+}}
 // CHECK-DAG: vcvtdq2ps %ymm{{[0-9]+}}, %ymm{{[0-9]+}}
-// CHECK-DAG: vfmadd231ps %ymm{{[0-9]+}}, %ymm{{[0-9]+}}, %ymm{{[0-9]+}}
+// CHECK-DAG: vfmadd{{(132|213|231)}}ps %ymm{{[0-9]+}}, %ymm{{[0-9]+}}, %ymm{{[0-9]+}}
 // CHECK-NOT: call
 // CHECK: .size q4_0_decode
 // OFF-LABEL: q4_0_decode:

@@ -78,36 +78,41 @@ func.func @matmul_64(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) -> tensor<64x
   return %r : tensor<64x64xf32>
 }
 
-/// Decode projection (M = 1): a GEMV in 1 x 8 blocks over n (40 = 5 x 8),
-/// k = 64 in full steps, so no mask anywhere. Each step loads one x vector
-/// and 8 weight-row vectors (contiguous along k) and issues 8 FMAs; in the
-/// machine code the weight loads fold into the FMAs (vfmadd231ps zmm, mem).
+/// Decode projection (M = 1): a GEMV one weight row at a time (each thread
+/// streams W contiguously), k = 128 in full steps, so no mask anywhere. The
+/// k steps go round-robin to 4 accumulators: per iteration 4 x vectors and 4
+/// vectors of the row, 4 FMAs (the row's loads fold into the FMAs in the
+/// machine code: vfmadd231ps zmm, mem), and the 4 are added before the
+/// horizontal sum.
 // VEC-LABEL: func.func @matvec
-// VEC: scf.for %{{.*}} = %c0 to %c40 step %c8
-// VEC: %{{.*}}:8 = scf.for %[[K:.*]] = %c0 to %c64 step %c16 iter_args({{.*}}) -> (vector<16xf32>,
-// VEC-NEXT: %[[X:.*]] = vector.transfer_read %arg0[%c0, %[[K]]], %{{.*}} {in_bounds = [true]} : tensor<1x64xf32>, vector<16xf32>
-// VEC-COUNT-8: vector.transfer_read %{{.*}}[%c{{[0-7]}}, %[[K]]], %{{.*}} {in_bounds = [true]} : tensor<8x64xf32>, vector<16xf32>
-// VEC-COUNT-8: vector.fma %[[X]], %{{.*}}, %{{.*}} : vector<16xf32>
+// VEC: scf.for %[[N:.*]] = %c0 to %c40 step %c1
+// VEC: %[[ROW:.*]] = tensor.extract_slice %arg1[%[[N]], 0] [1, 128] [1, 1]
+// VEC: %[[ACC:.*]]:4 = scf.for %[[K:.*]] = %c0 to %c128 step %c64 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// VEC-NEXT: vector.transfer_read %arg0[%c0, %[[K]]], %{{.*}} {in_bounds = [true]} : tensor<1x128xf32>, vector<16xf32>
+// VEC-NEXT: vector.transfer_read %[[ROW]][%c0, %[[K]]], %{{.*}} {in_bounds = [true]} : tensor<1x128xf32>, vector<16xf32>
+// VEC-NEXT: vector.fma
+// VEC-COUNT-3: vector.fma
 // VEC-NEXT: scf.yield
 // VEC-NOT: mask
-// VEC: vector.transfer_write {{.*}} : vector<1x8xf32>, tensor<1x8xf32>
+// VEC: arith.addf %[[ACC]]#0, %[[ACC]]#1 : vector<16xf32>
+// VEC: vector.reduction <add>
+// VEC: vector.transfer_write {{.*}} : vector<1x1xf32>, tensor<1x1xf32>
 // VEC: return
 // LLVM-LABEL: llvm.func @matvec
 // LLVM-NOT: llvm.intr.masked.load
 // LLVM: llvm.intr.fmuladd({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
 // LLVM: llvm.return
 // ASM-LABEL: matvec:
-// ASM: vmovups {{.*}}, %zmm[[X:[0-9]+]]
-// ASM-COUNT-8: vfmadd231ps {{-?[0-9]*}}(%{{.*}}), %zmm[[X]], %zmm{{[0-9]+}}
+// ASM-COUNT-4: vfmadd231ps {{-?[0-9]*}}(%{{.*}}), %zmm{{[0-9]+}}, %zmm{{[0-9]+}}
 // ASM: .Lfunc_end
-func.func @matvec(%x: tensor<1x64xf32>, %w: tensor<40x64xf32>) -> tensor<1x40xf32> {
+func.func @matvec(%x: tensor<1x128xf32>, %w: tensor<40x128xf32>) -> tensor<1x40xf32> {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<1x40xf32>
   %c = linalg.fill ins(%z : f32) outs(%e : tensor<1x40xf32>) -> tensor<1x40xf32>
   %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
                                       affine_map<(m, n, k) -> (n, k)>,
                                       affine_map<(m, n, k) -> (m, n)>]
-         ins(%x, %w : tensor<1x64xf32>, tensor<40x64xf32>)
+         ins(%x, %w : tensor<1x128xf32>, tensor<40x128xf32>)
          outs(%c : tensor<1x40xf32>) -> tensor<1x40xf32>
   return %r : tensor<1x40xf32>
 }
@@ -177,18 +182,22 @@ func.func @batch_contraction_k_major(%p: tensor<4x3x10xf32>, %v: tensor<4x10x16x
 /// acc + x * (1 / sqrt(s / K + eps)) * gamma * W. The normalized row is the
 /// lhs factor, computed as a k vector (the row's scale 1 / sqrt(s / K + eps)
 /// from the per-row sum s, the same in every lane, once as a scalar and
-/// broadcast), the weight rows are the rhs factor: still 8 FMAs per step.
+/// broadcast), the weight row is the rhs factor: one FMA per k step (k = 64:
+/// the 4 steps of one iteration of the 4 accumulator groups, unrolled).
 // VEC-LABEL: func.func @fused_norm_projection
-// VEC: %{{.*}}:8 = scf.for %[[K:.*]] = %c0 to %c64 step %c16
-// VEC-DAG: %[[G:.*]] = vector.transfer_read %arg2[%[[K]]]
+// VEC: scf.for %[[N:.*]] = %c0 to %c40 step %c1
+// VEC: %[[ROW:.*]] = tensor.extract_slice %arg3[%[[N]], 0] [1, 64] [1, 1]
+// VEC-DAG: %[[G:.*]] = vector.transfer_read %arg2[%c0]
 // VEC-DAG: %[[S:.*]] = tensor.extract %arg1[%c0] : tensor<1xf32>
-// VEC-DAG: %[[X:.*]] = vector.transfer_read %arg0[%c0, %[[K]]]
+// VEC-DAG: %[[X:.*]] = vector.transfer_read %arg0[%c0, %c0]
 // VEC: %[[ROOT:.*]] = math.sqrt %{{.*}} : f32
 // VEC: %[[INV:.*]] = arith.divf %{{.*}}, %[[ROOT]] : f32
 // VEC: vector.broadcast %[[INV]] : f32 to vector<16xf32>
 // VEC: %[[XN:.*]] = arith.mulf %{{.*}}, %[[G]] : vector<16xf32>
-// VEC-COUNT-8: vector.transfer_read %{{.*}}[%c{{[0-7]}}, %[[K]]], %{{.*}} {in_bounds = [true]} : tensor<8x64xf32>, vector<16xf32>
-// VEC-COUNT-8: vector.fma %[[XN]], %{{.*}}, %{{.*}} : vector<16xf32>
+// VEC: %[[W:.*]] = vector.transfer_read %[[ROW]][%c0, %c0], %{{.*}} {in_bounds = [true]} : tensor<1x64xf32>, vector<16xf32>
+// VEC: vector.fma %[[XN]], %[[W]], %{{.*}} : vector<16xf32>
+// VEC-COUNT-3: vector.fma
+// VEC: vector.reduction <add>
 // VEC-NOT: linalg.generic
 // VEC: return
 func.func @fused_norm_projection(%x: tensor<1x64xf32>, %s: tensor<1xf32>, %g: tensor<64xf32>,
@@ -223,20 +232,28 @@ func.func @fused_norm_projection(%x: tensor<1x64xf32>, %s: tensor<1xf32>, %g: te
 
 /// The attention output projection after reshape propagation: the reduction
 /// runs over [heads, head_dim] as two loops. head_dim (contiguous) is the k
-/// vector loop; the heads loop wraps it and carries the same accumulators,
-/// so there is still one horizontal sum per output.
+/// vector loop; the heads loop wraps it, its iterations going round-robin
+/// to the 4 accumulator groups (one k loop per head), so there is still one
+/// horizontal sum per output.
 // VEC-LABEL: func.func @two_reduction_dims
-// VEC: scf.for %{{.*}} = %c0 to %c40 step %c8
-// VEC: %[[OUT:.*]]:8 = scf.for %[[H:.*]] = %c0 to %c4 step %c1 iter_args(%{{.*}}) -> (vector<16xf32>,
-// VEC: %[[IN:.*]]:8 = scf.for %[[K:.*]] = %c0 to %c32 step %c16 iter_args(%{{.*}}) -> (vector<16xf32>,
+// VEC: scf.for %{{.*}} = %c0 to %c40 step %c1
+// VEC: %[[OUT:.*]]:4 = scf.for %[[H:.*]] = %c0 to %c8 step %c4 iter_args(%[[G0:[^ ]+]] = %{{.*}}, %[[G1:[^ ]+]] = %{{.*}}, %[[G2:[^ ]+]] = %{{.*}}, %[[G3:[^ ]+]] = %{{.*}}) -> (vector<16xf32>,
+// VEC: %[[IN0:.*]] = scf.for %[[K:.*]] = %c0 to %c32 step %c16 iter_args(%{{.*}} = %[[G0]]) -> (vector<16xf32>)
 // VEC: vector.transfer_read %arg0[%c0, %[[H]], %[[K]]]
-// VEC-COUNT-8: vector.transfer_read %{{.*}}[%c{{[0-7]}}, %[[H]], %[[K]]]
-// VEC-COUNT-8: vector.fma
-// VEC: scf.yield %[[IN]]#0,
-// VEC-COUNT-8: vector.reduction <add>, %[[OUT]]#
+// VEC: vector.transfer_read %{{.*}}[%c0, %[[H]], %[[K]]]
+// VEC: vector.fma
+// VEC: %[[H1:.*]] = arith.addi %[[H]], %c1
+// VEC: %[[IN1:.*]] = scf.for %[[K1:.*]] = %c0 to %c32 step %c16 iter_args(%{{.*}} = %[[G1]]) -> (vector<16xf32>)
+// VEC: vector.transfer_read %arg0[%c0, %[[H1]], %[[K1]]]
+// VEC: scf.for {{.*}} iter_args(%{{.*}} = %[[G2]])
+// VEC: scf.for {{.*}} iter_args(%{{.*}} = %[[G3]])
+// VEC: scf.yield %[[IN0]], %[[IN1]],
+// VEC: arith.addf %[[OUT]]#0, %[[OUT]]#1
+// VEC: vector.reduction <add>
+// VEC-NOT: vector.reduction
 // VEC-NOT: vector.contract
 // VEC: return
-func.func @two_reduction_dims(%x: tensor<1x4x32xf32>, %w: tensor<40x4x32xf32>) -> tensor<1x40xf32> {
+func.func @two_reduction_dims(%x: tensor<1x8x32xf32>, %w: tensor<40x8x32xf32>) -> tensor<1x40xf32> {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<1x40xf32>
   %c = linalg.fill ins(%z : f32) outs(%e : tensor<1x40xf32>) -> tensor<1x40xf32>
@@ -244,7 +261,7 @@ func.func @two_reduction_dims(%x: tensor<1x4x32xf32>, %w: tensor<40x4x32xf32>) -
                                         affine_map<(m, n, h, k) -> (n, h, k)>,
                                         affine_map<(m, n, h, k) -> (m, n)>],
                        iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
-      ins(%x, %w : tensor<1x4x32xf32>, tensor<40x4x32xf32>) outs(%c : tensor<1x40xf32>) {
+      ins(%x, %w : tensor<1x8x32xf32>, tensor<40x8x32xf32>) outs(%c : tensor<1x40xf32>) {
   ^bb0(%a: f32, %b: f32, %o: f32):
     %m = arith.mulf %a, %b : f32
     %s = arith.addf %o, %m : f32

@@ -10,13 +10,13 @@
 
 /// Q8_0: the int8 quants are sign-extended from memory to 16 dwords and
 /// converted to f32; a block's f16 scale (its two bytes) is converted once,
-/// as a scalar, and broadcast; then FMAs into the 8 accumulators.
+/// as a scalar, and broadcast; then FMAs into the accumulators.
 // CHECK-LABEL: q8_0_decode:
 // CHECK-DAG: vpmovsxbd {{.*}}, %zmm{{[0-9]+}}
 // CHECK-DAG: vcvtph2ps %xmm{{[0-9]+}}, %xmm{{[0-9]+}}
 // CHECK-DAG: vbroadcastss %xmm{{[0-9]+}}, %zmm{{[0-9]+}}
 // CHECK-DAG: vcvtdq2ps %zmm{{[0-9]+}}, %zmm{{[0-9]+}}
-// CHECK-DAG: vfmadd231ps {{.*}}%zmm{{[0-9]+}}
+// CHECK-DAG: vfmadd{{(132|213|231)}}ps {{.*}}%zmm{{[0-9]+}}
 // CHECK-NOT: call
 // CHECK: .size q8_0_decode
 
@@ -25,14 +25,14 @@
 // CHECK-LABEL: bf16_decode:
 // CHECK-DAG: vpmovzxwd {{.*}}, %zmm{{[0-9]+}}
 // CHECK-DAG: vpslld $16, %zmm{{[0-9]+}}, %zmm{{[0-9]+}}
-// CHECK-DAG: vfmadd231ps {{.*}}%zmm{{[0-9]+}}
+// CHECK-DAG: vfmadd{{(132|213|231)}}ps {{.*}}%zmm{{[0-9]+}}
 // CHECK-NOT: call
 // CHECK: .size bf16_decode
 
 /// F16: converted by vcvtph2ps from memory.
 // CHECK-LABEL: f16_decode:
 // CHECK-DAG: vcvtph2ps {{.*}}, %zmm{{[0-9]+}}
-// CHECK-DAG: vfmadd231ps {{.*}}%zmm{{[0-9]+}}
+// CHECK-DAG: vfmadd{{(132|213|231)}}ps {{.*}}%zmm{{[0-9]+}}
 // CHECK-NOT: call
 // CHECK: .size f16_decode
 
@@ -41,7 +41,7 @@
 // CHECK-LABEL: q4_0_decode:
 // CHECK-DAG: vpmovsxbd {{.*}}, %zmm{{[0-9]+}}
 // CHECK-DAG: vcvtdq2ps %zmm{{[0-9]+}}, %zmm{{[0-9]+}}
-// CHECK-DAG: vfmadd231ps {{.*}}%zmm{{[0-9]+}}
+// CHECK-DAG: vfmadd{{(132|213|231)}}ps {{.*}}%zmm{{[0-9]+}}
 // CHECK-NOT: call
 // CHECK: .size q4_0_decode
 

@@ -11,31 +11,44 @@
 /// then converted and scaled once: one FMA per block and output.
 
 /// Q8_0 decode: loops (m, n, block, j), j = 32 int8 lanes: a 256-bit dot
-/// (8 i32 lanes), 1x8 register block. The scales (an f32 per activation
-/// block, an f16 from two bytes per weight block) are scalars, computed once
-/// per block and splat.
-// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x8, int8 dot products (vpdpbusd) on 32 bytes
+/// (8 i32 lanes), one weight row at a time (register block 1x1). The blocks
+/// go round-robin to 4 accumulator groups: blocks 0-3 in one iteration, then
+/// blocks 4 and 5 one at a time into the first group; the groups are added
+/// before the horizontal sum. The scales (an f32 per activation block, an f16
+/// from two bytes per weight block) are scalars, computed once per block and
+/// splat.
+// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x1, 4 accumulator groups, int8 dot products (vpdpbusd) on 32 bytes
 // CHECK-LABEL: func.func @q8_0_decode(
-// CHECK-SAME: %[[XQ:[^:]+]]: tensor<1x4x32xi8>, %[[XD:[^:]+]]: tensor<1x4xf32>
+// CHECK-SAME: %[[XQ:[^:]+]]: tensor<1x6x32xi8>, %[[XD:[^:]+]]: tensor<1x6xf32>
 // CHECK-DAG: %[[BIAS:.*]] = arith.constant dense<-128> : vector<32xi8>
 // CHECK-DAG: %[[IZERO:.*]] = arith.constant dense<0> : vector<8xi32>
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C6:.*]] = arith.constant 6 : index
 // CHECK: scf.for %[[N:[a-z0-9_]+]] =
-// CHECK: scf.for %[[B:[a-z0-9_]+]] = {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
-// CHECK: %[[A:.*]] = vector.transfer_read %[[XQ]][%{{.*}}, %[[B]], %{{.*}}], {{.*}} : tensor<1x4x32xi8>, vector<32xi8>
-// CHECK: %[[W:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %[[B]], %{{.*}}], {{.*}} : tensor<8x4x32xi8>, vector<32xi8>
+// CHECK: %[[ACC:.*]]:4 = scf.for %[[B:[a-z0-9_]+]] = %{{.*}} to %[[C4]] step %[[C4]] iter_args(%[[G0:[^ ]+]] = %{{.*}}, %[[G1:[^ ]+]] = %{{.*}}, %[[G2:[^ ]+]] = %{{.*}}, %[[G3:[^ ]+]] = %{{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: %[[A:.*]] = vector.transfer_read %[[XQ]][%{{.*}}, %[[B]], %{{.*}}], {{.*}} : tensor<1x6x32xi8>, vector<32xi8>
+// CHECK: %[[W:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %[[B]], %{{.*}}], {{.*}} : tensor<1x6x32xi8>, vector<32xi8>
 // CHECK: %[[WU:.*]] = arith.xori %[[W]], %[[BIAS]] : vector<32xi8>
 // CHECK: %[[SUMA:.*]] = smepilot.dot4_u8s8 %[[IZERO]], %[[BIAS]], %[[A]] : vector<32xi8> into vector<8xi32>
 // CHECK: %[[CORR:.*]] = arith.subi %[[IZERO]], %[[SUMA]] : vector<8xi32>
 // CHECK: %[[ISUM:.*]] = smepilot.dot4_u8s8 %[[CORR]], %[[WU]], %[[A]] : vector<32xi8> into vector<8xi32>
-// CHECK-COUNT-7: smepilot.dot4_u8s8 %[[CORR]]
-// CHECK: %[[SA:.*]] = tensor.extract %[[XD]][%{{.*}}, %[[B]]] : tensor<1x4xf32>
+// CHECK: %[[SA:.*]] = tensor.extract %[[XD]][%{{.*}}, %[[B]]] : tensor<1x6xf32>
 // CHECK: arith.bitcast %{{.*}} : i16 to f16
 // CHECK: %[[SW:.*]] = arith.extf %{{.*}} : f16 to f32
 // CHECK: %[[F:.*]] = arith.sitofp %[[ISUM]] : vector<8xi32> to vector<8xf32>
-// CHECK: vector.fma %[[F]], %{{.*}}, %{{.*}} : vector<8xf32>
-// CHECK-COUNT-7: vector.fma
+// CHECK: %[[F0:.*]] = vector.fma %[[F]], %{{.*}}, %[[G0]] : vector<8xf32>
+// CHECK: %[[F1:.*]] = vector.fma %{{.*}}, %{{.*}}, %[[G1]] : vector<8xf32>
+// CHECK: %[[F2:.*]] = vector.fma %{{.*}}, %{{.*}}, %[[G2]] : vector<8xf32>
+// CHECK: %[[F3:.*]] = vector.fma %{{.*}}, %{{.*}}, %[[G3]] : vector<8xf32>
+// CHECK: scf.yield %[[F0]], %[[F1]], %[[F2]], %[[F3]]
+// CHECK: %[[REST:.*]] = scf.for %{{.*}} = %[[C4]] to %[[C6]] step %{{.*}} iter_args(%{{.*}} = %[[ACC]]#0) -> (vector<8xf32>)
+// CHECK: smepilot.dot4_u8s8
 // CHECK: scf.yield
-// CHECK-COUNT-8: vector.reduction <add>
+// CHECK: %[[S1:.*]] = arith.addf %[[REST]], %[[ACC]]#1
+// CHECK: %[[S2:.*]] = arith.addf %[[S1]], %[[ACC]]#2
+// CHECK: %[[S3:.*]] = arith.addf %[[S2]], %[[ACC]]#3
+// CHECK: vector.reduction <add>, %[[S3]]
+// CHECK-NOT: vector.reduction
 // CHECK-NOT: linalg.generic
 /// Without int8-dot the same contraction takes f32 FMAs on both factors
 /// dequantized in registers.
@@ -48,11 +61,11 @@
 #lo = affine_map<(m, n, b, j) -> (n, b, 0)>
 #hi = affine_map<(m, n, b, j) -> (n, b, 1)>
 #c = affine_map<(m, n, b, j) -> (m, n)>
-func.func @q8_0_decode(%xq: tensor<1x4x32xi8>, %xd: tensor<1x4xf32>, %qs: tensor<16x4x32xi8>,
-                       %sc: tensor<16x4x2xi8>, %init: tensor<1x16xf32>) -> tensor<1x16xf32> {
+func.func @q8_0_decode(%xq: tensor<1x6x32xi8>, %xd: tensor<1x6xf32>, %qs: tensor<16x6x32xi8>,
+                       %sc: tensor<16x6x2xi8>, %init: tensor<1x16xf32>) -> tensor<1x16xf32> {
   %r = linalg.generic {indexing_maps = [#xq, #xd, #q, #lo, #hi, #c],
                        iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
-      ins(%xq, %xd, %qs, %sc, %sc : tensor<1x4x32xi8>, tensor<1x4xf32>, tensor<16x4x32xi8>, tensor<16x4x2xi8>, tensor<16x4x2xi8>)
+      ins(%xq, %xd, %qs, %sc, %sc : tensor<1x6x32xi8>, tensor<1x6xf32>, tensor<16x6x32xi8>, tensor<16x6x2xi8>, tensor<16x6x2xi8>)
       outs(%init : tensor<1x16xf32>) {
   ^bb0(%a: i8, %da: f32, %q: i8, %lo: i8, %hi: i8, %acc: f32):
     %eight = arith.constant 8 : i16
@@ -80,7 +93,7 @@ func.func @q8_0_decode(%xq: tensor<1x4x32xi8>, %xd: tensor<1x4xf32>, %qs: tensor
 /// side's two 16-byte vectors are concatenated (the activation's halves in
 /// the same order as the weight's nibbles), so a block is again one 256-bit
 /// dot. The weight's nibble - 8 is computed in bytes before the offset.
-// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x8, int8 dot products (vpdpbusd) on 32 bytes
+// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x1, 4 accumulator groups, int8 dot products (vpdpbusd) on 32 bytes
 // CHECK-LABEL: func.func @q4_0_decode(
 // CHECK-DAG: %[[SH4:.*]] = arith.constant dense<4> : vector<16xi8>
 // CHECK: scf.for %[[B:[a-z0-9_]+]] = {{.*}} -> (vector<8xf32>,
@@ -88,11 +101,11 @@ func.func @q8_0_decode(%xq: tensor<1x4x32xi8>, %xd: tensor<1x4xf32>, %qs: tensor
 /// Half 0 (shift 0, folded away) of the activation and each weight row, then
 /// half 1 (shift 4), then each row's halves joined.
 // CHECK: %[[A0:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %[[B]], %{{.*}}, %{{.*}}], {{.*}} : tensor<1x4x2x16xi8>, vector<16xi8>
-// CHECK: %[[W0:.*]] = vector.transfer_read %{{.*}} : tensor<8x4x16xi8>, vector<16xi8>
+// CHECK: %[[W0:.*]] = vector.transfer_read %{{.*}} : tensor<1x4x16xi8>, vector<16xi8>
 // CHECK: %[[N0:.*]] = arith.andi %[[W0]], %{{.*}} : vector<16xi8>
 // CHECK: %[[C0:.*]] = arith.subi %[[N0]], %{{.*}} : vector<16xi8>
 // CHECK: %[[A1:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %[[B]], %{{.*}}, %{{.*}}], {{.*}} : tensor<1x4x2x16xi8>, vector<16xi8>
-// CHECK: %[[W1:.*]] = vector.transfer_read %{{.*}} : tensor<8x4x16xi8>, vector<16xi8>
+// CHECK: %[[W1:.*]] = vector.transfer_read %{{.*}} : tensor<1x4x16xi8>, vector<16xi8>
 // CHECK: %[[S1:.*]] = arith.shrui %[[W1]], %[[SH4]] : vector<16xi8>
 // CHECK: %[[N1:.*]] = arith.andi %[[S1]], %{{.*}} : vector<16xi8>
 // CHECK: %[[C1:.*]] = arith.subi %[[N1]], %{{.*}} : vector<16xi8>
@@ -185,7 +198,7 @@ func.func @q8_0_rows(%xq: tensor<8x4x32xi8>, %xd: tensor<8x4xf32>, %qs: tensor<1
 /// Not the int8 form: the weight's scale varies along k (a per-element
 /// scale), so it cannot be taken out of the block's integer sum. The f32
 /// schedule takes it.
-// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x8, k vectors of 16{{$}}
+// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x1, 4 accumulator groups, k vectors of 16{{$}}
 // CHECK-LABEL: func.func @scale_along_k(
 // CHECK-NOT: smepilot.dot4_u8s8
 // CHECK: vector.fma %{{.*}} : vector<16xf32>

@@ -9,7 +9,7 @@
 /// Q8_0 decode: loops (m, n, block, j); the quants are read 16 at a time
 /// along j (k), the two scale bytes once per block (an outer reduction loop,
 /// a scalar loop around the k loop) and splat.
-// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x8, k vectors of 16
+// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x1, 4 accumulator groups, k vectors of 16
 // CHECK-LABEL: func.func @q8_0_decode(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<1x4x32xf32>, %[[QS:[^:]+]]: tensor<16x4x32xi8>, %[[SC:[^:]+]]: tensor<16x4x2xi8>
 // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
@@ -17,17 +17,17 @@
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
 // CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
-// CHECK: scf.for %[[N:[a-z0-9_]+]] = %[[C0]] to %[[C16]] step %{{.*}}
-// CHECK: %[[QBLK:.*]] = tensor.extract_slice %[[QS]][%[[N]], 0, 0] [8, 4, 32] [1, 1, 1]
-// CHECK: %[[SBLK:.*]] = tensor.extract_slice %[[SC]][%[[N]], 0, 0] [8, 4, 2] [1, 1, 1]
-// CHECK: scf.for %[[B:[a-z0-9_]+]] = %[[C0]] to %[[C4]] step %[[C1]] iter_args({{.*}}) -> (vector<16xf32>,
-// CHECK: scf.for %[[K:[a-z0-9_]+]] = %[[C0]] to %[[C32]] step %[[C16]] iter_args({{.*}}) -> (vector<16xf32>,
+/// One weight row at a time; the block loop is the one whose iterations go
+/// round-robin to the 4 accumulator groups, each block's k loop on its own.
+// CHECK: scf.for %[[N:[a-z0-9_]+]] = %[[C0]] to %[[C16]] step %[[C1]]
+// CHECK: %[[QROW:.*]] = tensor.extract_slice %[[QS]][%[[N]], 0, 0] [1, 4, 32] [1, 1, 1]
+// CHECK: %[[SROW:.*]] = tensor.extract_slice %[[SC]][%[[N]], 0, 0] [1, 4, 2] [1, 1, 1]
+// CHECK: %[[ACC:.*]]:4 = scf.for %[[B:[a-z0-9_]+]] = %[[C0]] to %[[C4]] step %[[C4]] iter_args(%[[G0:[^ ]+]] = %{{.*}}, %[[G1:[^ ]+]] = %{{.*}}, %[[G2:[^ ]+]] = %{{.*}}, %[[G3:[^ ]+]] = %{{.*}}) -> (vector<16xf32>,
+// CHECK: scf.for %[[K:[a-z0-9_]+]] = %[[C0]] to %[[C32]] step %[[C16]] iter_args(%{{.*}} = %[[G0]]) -> (vector<16xf32>)
 // CHECK: vector.transfer_read %[[X]][%[[C0]], %[[B]], %[[K]]], {{.*}} : tensor<1x4x32xf32>, vector<16xf32>
-/// The scale is the same in every lane: computed once as a scalar from its
-/// two bytes, then splat.
-// CHECK: %[[LO:.*]] = tensor.extract %[[SBLK]][%{{.*}}, %[[B]], %[[C0]]] : tensor<8x4x2xi8>
-// CHECK: %[[HI:.*]] = tensor.extract %{{.*}}[%{{.*}}, %[[B]], %[[C1]]] : tensor<8x4x2xi8>
-// CHECK: %[[Q:.*]] = vector.transfer_read %[[QBLK]][%{{.*}}, %[[B]], %[[K]]], {{.*}} : tensor<8x4x32xi8>, vector<16xi8>
+// CHECK: %[[LO:.*]] = tensor.extract %[[SROW]][%{{.*}}, %[[B]], %[[C0]]] : tensor<1x4x2xi8>
+// CHECK: %[[HI:.*]] = tensor.extract %{{.*}}[%{{.*}}, %[[B]], %[[C1]]] : tensor<1x4x2xi8>
+// CHECK: %[[Q:.*]] = vector.transfer_read %[[QROW]][%{{.*}}, %[[B]], %[[K]]], {{.*}} : tensor<1x4x32xi8>, vector<16xi8>
 // CHECK: arith.extui %[[LO]] : i8 to i16
 // CHECK: arith.shli %{{.*}}, %{{.*}} : i16
 // CHECK: arith.bitcast %{{.*}} : i16 to f16
@@ -36,7 +36,11 @@
 // CHECK: %[[DV:.*]] = vector.broadcast %[[D]] : f32 to vector<16xf32>
 // CHECK: %[[W:.*]] = arith.mulf %[[QF]], %[[DV]] : vector<16xf32>
 // CHECK: vector.fma %{{.*}}, %[[W]], %{{.*}} : vector<16xf32>
-// CHECK-COUNT-7: vector.fma
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[G1]])
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[G2]])
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[G3]])
+// CHECK: arith.addf %{{.*}}, %[[ACC]]#1
+// CHECK: vector.reduction <add>
 // CHECK-NOT: linalg.generic
 #x = affine_map<(m, n, b, j) -> (m, b, j)>
 #q = affine_map<(m, n, b, j) -> (n, b, j)>
@@ -123,9 +127,9 @@ func.func @q4_0_prefill(%x: tensor<8x2x2x16xf32>, %qs: tensor<16x2x16xi8>, %sc: 
 
 /// BF16: the weight is read as bf16 vectors and widened (arith.extf) in
 /// registers.
-// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x8, k vectors of 16
+// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x1, 4 accumulator groups, k vectors of 16
 // CHECK-LABEL: func.func @bf16_decode(
-// CHECK: %[[W:.*]] = vector.transfer_read %{{.*}} : tensor<8x64xbf16>, vector<16xbf16>
+// CHECK: %[[W:.*]] = vector.transfer_read %{{.*}} : tensor<1x64xbf16>, vector<16xbf16>
 // CHECK: %[[WF:.*]] = arith.extf %[[W]] : vector<16xbf16> to vector<16xf32>
 // CHECK: vector.fma %{{.*}}, %[[WF]], %{{.*}} : vector<16xf32>
 #m2 = affine_map<(m, n, k) -> (m, k)>

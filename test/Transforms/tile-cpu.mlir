@@ -46,23 +46,38 @@ func.func @projection(%a: tensor<8x64xf32>, %w: tensor<32x64xf32>, %c: tensor<8x
 
 // -----
 
-/// Decode (M = 1): a GEMV in blocks of 8 weight rows, 8 accumulators, the
-/// activation row read once per k step.
-// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x8, k vectors of 16
+/// Decode (M = 1): a GEMV one weight row at a time, so a thread reads W as
+/// one contiguous stream. The k steps go round-robin to 4 accumulators (a
+/// loop of 4 steps per iteration up to the last multiple of 64, then single
+/// steps on the first, then the masked tail on the first), added together
+/// before the horizontal sum.
+// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x1, 4 accumulator groups, k vectors of 16
 // CHECK-LABEL: func.func @gemv(
-// CHECK-SAME: %[[A:[^:]+]]: tensor<1x64xf32>, %[[W:[^:]+]]: tensor<32x64xf32>
-// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %[[C8:[^ ]+]]
-// CHECK: %[[WBLK:.*]] = tensor.extract_slice %[[W]][%[[N]], 0] [8, 64] [1, 1]
-// CHECK: %{{.*}}:8 = scf.for
-// CHECK: vector.transfer_read %[[A]]
-// CHECK-NOT: vector.transfer_read %[[A]]
-// CHECK-COUNT-8: vector.transfer_read %[[WBLK]]
-// CHECK-COUNT-8: vector.fma
-// CHECK: scf.yield
-// CHECK: vector.create_mask %{{.*}}, %{{.*}} : vector<1x8xi1>
-func.func @gemv(%a: tensor<1x64xf32>, %w: tensor<32x64xf32>, %c: tensor<1x32xf32>) -> tensor<1x32xf32> {
+// CHECK-SAME: %[[A:[^:]+]]: tensor<1x100xf32>, %[[W:[^:]+]]: tensor<32x100xf32>
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+// CHECK-DAG: %[[C96:.*]] = arith.constant 96 : index
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %[[C1]]
+// CHECK: %[[WROW:.*]] = tensor.extract_slice %[[W]][%[[N]], 0] [1, 100] [1, 1]
+// CHECK: %[[ACC:.*]]:4 = scf.for %[[K:.*]] = %{{.*}} to %[[C64]] step %[[C64]] iter_args(%[[G0:[^ ]+]] = %{{.*}}, %[[G1:[^ ]+]] = %{{.*}}, %[[G2:[^ ]+]] = %{{.*}}, %[[G3:[^ ]+]] = %{{.*}})
+// CHECK: vector.transfer_read %[[A]][%{{.*}}, %[[K]]]
+// CHECK: vector.transfer_read %[[WROW]][%{{.*}}, %[[K]]]
+// CHECK: %[[F0:.*]] = vector.fma %{{.*}}, %{{.*}}, %[[G0]]
+// CHECK: %[[F1:.*]] = vector.fma %{{.*}}, %{{.*}}, %[[G1]]
+// CHECK: %[[F2:.*]] = vector.fma %{{.*}}, %{{.*}}, %[[G2]]
+// CHECK: %[[F3:.*]] = vector.fma %{{.*}}, %{{.*}}, %[[G3]]
+// CHECK: scf.yield %[[F0]], %[[F1]], %[[F2]], %[[F3]]
+// CHECK: %[[REST:.*]] = scf.for %{{.*}} = %[[C64]] to %[[C96]] step %[[C16]] iter_args(%{{.*}} = %[[ACC]]#0)
+// CHECK: vector.transfer_read %[[WROW]][%{{.*}}, %[[C96]]], %{{.*}}, %[[MASK:[^ ]+]]
+// CHECK: %[[TAIL:.*]] = vector.fma %{{.*}}, %{{.*}}, %[[REST]]
+// CHECK: %[[S1:.*]] = arith.addf %[[TAIL]], %[[ACC]]#1
+// CHECK: %[[S2:.*]] = arith.addf %[[S1]], %[[ACC]]#2
+// CHECK: %[[S3:.*]] = arith.addf %[[S2]], %[[ACC]]#3
+// CHECK: vector.reduction <add>, %[[S3]]
+func.func @gemv(%a: tensor<1x100xf32>, %w: tensor<32x100xf32>, %c: tensor<1x32xf32>) -> tensor<1x32xf32> {
   %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
-         ins(%a, %w : tensor<1x64xf32>, tensor<32x64xf32>) outs(%c : tensor<1x32xf32>) -> tensor<1x32xf32>
+         ins(%a, %w : tensor<1x100xf32>, tensor<32x100xf32>) outs(%c : tensor<1x32xf32>) -> tensor<1x32xf32>
   return %r : tensor<1x32xf32>
 }
 

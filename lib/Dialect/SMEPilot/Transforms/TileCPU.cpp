@@ -42,9 +42,16 @@
 //   masked Mr x Nr transfer.
 // Rows past a partial m/n block re-read the last valid row (no out-of-bounds
 // access) and their sums are masked off at the write. For M = 1 (decode) the
-// block is 1 x 8: a GEMV streaming W contiguously. Summation order: each of
-// the VL lanes sums every VL-th product, then a tree reduction; this differs
-// from the sequential k order by a few ulps of the partial sums.
+// block is 1 x 1: a GEMV reading one W row after the other, so each thread
+// reads W as one contiguous stream. A block of 8 rows read them as 8
+// interleaved streams of a few KB (a Q8_0 row of 2048 is 2176 bytes), and the
+// hardware prefetcher, which follows long streams, then gave half the read
+// bandwidth (bench/RESULTS.md: Q8_0 decode 17 -> 26 t/s on 1B). To keep
+// several FMAs in flight with a single output, the reduction's iterations go
+// round-robin to 4 groups of accumulators (unrolledLevel), added together at
+// the end. Summation order: each of the VL lanes (of each group) sums every
+// VL-th product, then a tree reduction; this differs from the sequential k
+// order by a few ulps of the partial sums.
 //
 // Weights in their GGUF type (docs/compiled-model.md) use the same schedule:
 // a factor may contain integer elementwise ops (sign extension, shifts and
@@ -386,14 +393,17 @@ class DotKernelBuilder {
 public:
   DotKernelBuilder(RewriterBase &b, linalg::LinalgOp op,
                    const DotContraction &dot, const Int8Dot *int8, int64_t mr,
-                   int64_t nr, int64_t vl)
+                   int64_t nr, int64_t vl, int64_t groups)
       : b(b), op(op), dot(dot), int8(int8), mr(mr), nr(nr),
-        vl(int8 ? int8->bytes / 4 : vl), loc(op.getLoc()),
+        vl(int8 ? int8->bytes / 4 : vl), groups(groups), loc(op.getLoc()),
         maps(op.getIndexingMapsArray()),
         vecType(VectorType::get({this->vl}, b.getF32Type())) {}
 
   /// Emits the kernel before `op`; returns the updated output tensor.
   Value build();
+  /// The accumulator groups the kernel uses: `groups` if it has a loop to
+  /// spread over them, else 1.
+  int64_t groupsUsed() const { return unrolledLevel() ? groups : 1; }
 
 private:
   /// One factor as a k vector of `lanes` lanes at block row `row` (of loop
@@ -416,6 +426,20 @@ private:
   /// k loop.
   SmallVector<Value> reductionNest(OpBuilder &nb, Location l, unsigned level,
                                    ValueRange accsIn);
+  /// The reduction loop level whose iterations go round-robin to the
+  /// accumulator groups: the innermost loop around the int8 steps, else the
+  /// innermost loop around the k loop, else the k loop (level
+  /// dot.outerK.size()). None if there is no such loop or one group.
+  std::optional<unsigned> unrolledLevel() const;
+  /// `for iv = lb to ub step step` with `groups` bodies per iteration, the
+  /// u-th at iv + u * step on the u-th group of `accsIn` (groups * Mr * Nr
+  /// accumulators), then a loop of single steps on group 0 for the
+  /// iterations past the last multiple of groups * step.
+  using GroupBody = function_ref<SmallVector<Value>(OpBuilder &, Location,
+                                                    Value, ValueRange)>;
+  SmallVector<Value> unrolledLoop(OpBuilder &nb, Location l, Value ub,
+                                  int64_t step, ValueRange accsIn,
+                                  GroupBody body);
   /// Horizontal sums into an Mr x Nr block, added to C under the tile mask.
   Value updateOutputBlock(ArrayRef<Value> accs);
 
@@ -424,6 +448,9 @@ private:
   const DotContraction &dot;
   const Int8Dot *int8; ///< The int8 form, or null: f32 FMAs.
   int64_t mr, nr, vl;
+  /// Independent accumulator sets along the reduction (see unrolledLevel),
+  /// added together before the horizontal sums.
+  int64_t groups;
   Location loc;
   SmallVector<AffineMap> maps;
   VectorType vecType;
@@ -556,16 +583,78 @@ SmallVector<Value> DotKernelBuilder::kStep(OpBuilder &nb, Location l, Value k,
   return next;
 }
 
+std::optional<unsigned> DotKernelBuilder::unrolledLevel() const {
+  if (groups == 1)
+    return std::nullopt;
+  if (int8) {
+    if (int8->scaleLoops.empty())
+      return std::nullopt;
+    return int8->scaleLoops.size() - 1;
+  }
+  return dot.outerK.empty() ? 0 : dot.outerK.size() - 1;
+}
+
+SmallVector<Value> DotKernelBuilder::unrolledLoop(OpBuilder &nb, Location l,
+                                                  Value ub, int64_t step,
+                                                  ValueRange accsIn,
+                                                  GroupBody body) {
+  const int64_t per = mr * nr;
+  AffineExpr d0 = nb.getAffineDimExpr(0);
+  OpFoldResult mainEndFold = affine::makeComposedFoldedAffineApply(
+      nb, l, d0.floorDiv(step * groups) * (step * groups), {OpFoldResult(ub)});
+  Value mainEnd = getValueOrCreateConstantIndexOp(nb, l, mainEndFold);
+  Value mainStep = arith::ConstantIndexOp::create(nb, l, step * groups);
+  auto main = scf::ForOp::create(
+      nb, l, c0, mainEnd, mainStep, accsIn,
+      [&](OpBuilder &lb, Location ll, Value iv, ValueRange accs) {
+        SmallVector<Value> next;
+        for (int64_t u = 0; u < groups; ++u) {
+          Value at =
+              u == 0 ? iv
+                     : arith::AddIOp::create(
+                           lb, ll, iv,
+                           arith::ConstantIndexOp::create(lb, ll, u * step));
+          llvm::append_range(next, body(lb, ll, at, accs.slice(u * per, per)));
+        }
+        scf::YieldOp::create(lb, ll, next);
+      });
+  SmallVector<Value> accs(main.getResults());
+  std::optional<int64_t> staticEnd = getConstantIntValue(mainEndFold);
+  if (staticEnd && staticEnd == getConstantIntValue(ub))
+    return accs; // no iterations left
+  auto rest = scf::ForOp::create(
+      nb, l, mainEnd, ub, arith::ConstantIndexOp::create(nb, l, step),
+      ValueRange(accs).take_front(per),
+      [&](OpBuilder &lb, Location ll, Value iv, ValueRange groupAccs) {
+        scf::YieldOp::create(lb, ll, body(lb, ll, iv, groupAccs));
+      });
+  llvm::copy(rest.getResults(), accs.begin());
+  return accs;
+}
+
 SmallVector<Value> DotKernelBuilder::kLoop(OpBuilder &nb, Location l,
                                            ValueRange accsIn) {
-  auto loop = scf::ForOp::create(
-      nb, l, c0, kMainValue, vlValue, accsIn,
-      [&](OpBuilder &lb, Location ll, Value k, ValueRange accs) {
-        scf::YieldOp::create(lb, ll, kStep(lb, ll, k, accs, Value()));
-      });
-  SmallVector<Value> accs(loop.getResults());
-  if (tailMask)
-    accs = kStep(nb, l, kMainValue, accs, tailMask);
+  SmallVector<Value> accs;
+  if (unrolledLevel() == dot.outerK.size()) {
+    accs = unrolledLoop(
+        nb, l, kMainValue, vl, accsIn,
+        [&](OpBuilder &lb, Location ll, Value k, ValueRange groupAccs) {
+          return kStep(lb, ll, k, groupAccs, Value());
+        });
+  } else {
+    auto loop = scf::ForOp::create(
+        nb, l, c0, kMainValue, vlValue, accsIn,
+        [&](OpBuilder &lb, Location ll, Value k, ValueRange accs) {
+          scf::YieldOp::create(lb, ll, kStep(lb, ll, k, accs, Value()));
+        });
+    accs = loop.getResults();
+  }
+  // The tail goes to the first group.
+  if (tailMask) {
+    SmallVector<Value> tail = kStep(
+        nb, l, kMainValue, ValueRange(accs).take_front(mr * nr), tailMask);
+    llvm::copy(tail, accs.begin());
+  }
   return accs;
 }
 
@@ -578,6 +667,13 @@ SmallVector<Value> DotKernelBuilder::reductionNest(OpBuilder &nb, Location l,
     return kLoop(nb, l, accsIn);
   unsigned dim = dot.outerK[level];
   Value size = getValueOrCreateConstantIndexOp(nb, l, ranges[dim].size);
+  if (unrolledLevel() == level)
+    return unrolledLoop(
+        nb, l, size, 1, accsIn,
+        [&](OpBuilder &lb, Location ll, Value iv, ValueRange groupAccs) {
+          outerIvs[dim] = iv;
+          return reductionNest(lb, ll, level + 1, groupAccs);
+        });
   auto loop = scf::ForOp::create(
       nb, l, c0, size, c1, accsIn,
       [&](OpBuilder &lb, Location ll, Value iv, ValueRange accs) {
@@ -731,18 +827,26 @@ Value DotKernelBuilder::build() {
   }
   c1 = arith::ConstantIndexOp::create(b, loc, 1);
 
-  SmallVector<Value> inits(mr * nr, zeroVec);
+  const int64_t per = mr * nr;
+  SmallVector<Value> inits(groupsUsed() * per, zeroVec);
   SmallVector<Value> accs = reductionNest(b, loc, 0, inits);
+  for (int64_t u = 1, e = accs.size() / per; u < e; ++u)
+    for (int64_t i = 0; i < per; ++i)
+      accs[i] = arith::AddFOp::create(b, loc, accs[i], accs[u * per + i]);
+  accs.resize(per);
   return updateOutputBlock(accs);
 }
 
 /// Replaces one register-block tile `op` (every loop but m, n and k of size
 /// one; m <= mr, n <= nr) by the vector code described at the top of the
-/// file. Returns the updated output tensor.
+/// file. Returns the updated output tensor; `groups` becomes the number of
+/// accumulator groups used.
 Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
                      const DotContraction &dot, const Int8Dot *int8, int64_t mr,
-                     int64_t nr, int64_t vl) {
-  return DotKernelBuilder(b, op, dot, int8, mr, nr, vl).build();
+                     int64_t nr, int64_t vl, int64_t &groups) {
+  DotKernelBuilder builder(b, op, dot, int8, mr, nr, vl, groups);
+  groups = builder.groupsUsed();
+  return builder.build();
 }
 
 /// Tiles `op` into register blocks and writes each as vector code; see the
@@ -751,12 +855,14 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
                                    const DotContraction &dot, int64_t vl,
                                    bool int8Dot, bool report) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  // Decode (M = 1): a GEMV, 8 independent accumulators along n. Otherwise
-  // 4 x 4: 16 accumulators + 4 A + 4 W vectors fit the 32 zmm registers.
-  int64_t mr = 4, nr = 4;
+  // Decode (M = 1): a GEMV, one W row at a time (one contiguous stream per
+  // thread), 4 accumulator groups along the reduction. Otherwise 4 x 4: 16
+  // accumulators + 4 A + 4 W vectors fit the 32 zmm registers.
+  int64_t mr = 4, nr = 4, groups = 1;
   if (!ShapedType::isDynamic(ranges[dot.m]) && ranges[dot.m] == 1) {
     mr = 1;
-    nr = 8;
+    nr = 1;
+    groups = 4;
   }
   SmallVector<int64_t> tiles(op.getNumLoops(), 1);
   tiles[dot.k] = 0;
@@ -810,13 +916,15 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
       int8 = matchInt8Dot(tile, *tileDot);
     int8Bytes = int8 ? int8->bytes : 0;
     Value result = buildDotKernel(rewriter, tile, *tileDot,
-                                  int8 ? &*int8 : nullptr, mr, nr, vl);
+                                  int8 ? &*int8 : nullptr, mr, nr, vl, groups);
     rewriter.replaceOp(tile, result);
   }
   if (report) {
     InFlightDiagnostic diag = mlir::emitRemark(remarkLoc);
     diag << "smepilot-tile-cpu: dot-product schedule, register block " << mr
          << "x" << nr;
+    if (groups > 1)
+      diag << ", " << groups << " accumulator groups";
     if (int8Bytes)
       diag << ", int8 dot products (vpdpbusd) on " << int8Bytes << " bytes";
     else
