@@ -34,6 +34,32 @@ func.func @projection(%x: tensor<1x64xf32>, %w: tensor<256x64xf32>) -> tensor<1x
 
 // -----
 
+/// P V (head_dim, an n dimension, is the contiguous last dimension of V):
+/// not split along head_dim, where each tile would read every row of V in
+/// slivers, but along the batch of KV heads: each tile reads its own head's
+/// V rows whole.
+// CHECK-LABEL: func.func @pv
+// CHECK-SAME: %[[P:[a-z0-9]+]]: tensor<8x4x16xf32>, %[[V:[a-z0-9]+]]: tensor<8x16x64xf32>
+// CHECK: scf.forall (%[[G:.*]]) in (8) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<8x4x64xf32>)
+// CHECK:   tensor.extract_slice %[[V]][%[[G]], 0, 0] [1, 16, 64] [1, 1, 1]
+// CHECK:   linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x64xf32>)
+func.func @pv(%p: tensor<8x4x16xf32>, %v: tensor<8x16x64xf32>, %init: tensor<8x4x64xf32>) -> tensor<8x4x64xf32>
+    attributes {smepilot.phase = "p"} {
+  %r = linalg.generic {indexing_maps = [affine_map<(g, h, d, n) -> (g, h, n)>,
+                                        affine_map<(g, h, d, n) -> (g, n, d)>,
+                                        affine_map<(g, h, d, n) -> (g, h, d)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<8x4x16xf32>, tensor<8x16x64xf32>) outs(%init : tensor<8x4x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<8x4x64xf32>
+  return %r : tensor<8x4x64xf32>
+}
+
+// -----
+
 /// Elementwise on [4, 64]: the outermost parallel dimension, one row a tile.
 /// On [1, 64] (decode) the row dimension is 1: the columns are split, in
 /// multiples of the 16 vector lanes.

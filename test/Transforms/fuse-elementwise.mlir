@@ -105,3 +105,49 @@ func.func @costly_into_elementwise(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   } -> tensor<4x8xf32>
   return %b : tensor<4x8xf32>
 }
+
+// -----
+
+/// RoPE (its body reads linalg.index to pick a pair's half) is not fused
+/// into Q K^T: it would be recomputed for every key, and the contraction
+/// would lose the dot-product form smepilot-tile-cpu schedules.
+// CHECK-LABEL: func.func @rope_not_into_scores
+// CHECK: %[[ROT:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]
+// CHECK: linalg.index 2
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK-SAME: ins(%[[ROT]], %{{.*}} : tensor<4x32x2xf32>, tensor<16x32x2xf32>)
+// CHECK-NOT: linalg.index
+// CHECK: return
+func.func @rope_not_into_scores(%q: tensor<4x32x2xf32>, %cos: tensor<32xf32>, %sin: tensor<32xf32>,
+                                %k: tensor<16x32x2xf32>, %init: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %e = tensor.empty() : tensor<4x32x2xf32>
+  %rot = linalg.generic {indexing_maps = [affine_map<(h, i, j) -> (h, i, 0)>, affine_map<(h, i, j) -> (h, i, 1)>,
+                                          affine_map<(h, i, j) -> (i)>, affine_map<(h, i, j) -> (i)>,
+                                          affine_map<(h, i, j) -> (h, i, j)>],
+                         iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%q, %q, %cos, %sin : tensor<4x32x2xf32>, tensor<4x32x2xf32>, tensor<32xf32>, tensor<32xf32>)
+      outs(%e : tensor<4x32x2xf32>) {
+  ^bb0(%x0: f32, %x1: f32, %c: f32, %s: f32, %o: f32):
+    %j = linalg.index 2 : index
+    %zero = arith.constant 0 : index
+    %a = arith.mulf %x0, %c : f32
+    %b = arith.mulf %x1, %s : f32
+    %r0 = arith.subf %a, %b : f32
+    %d = arith.mulf %x0, %s : f32
+    %f = arith.mulf %x1, %c : f32
+    %r1 = arith.addf %d, %f : f32
+    %first = arith.cmpi eq, %j, %zero : index
+    %r = arith.select %first, %r0, %r1 : f32
+    linalg.yield %r : f32
+  } -> tensor<4x32x2xf32>
+  %scores = linalg.generic {indexing_maps = [affine_map<(h, n, i, j) -> (h, i, j)>, affine_map<(h, n, i, j) -> (n, i, j)>,
+                                             affine_map<(h, n, i, j) -> (h, n)>],
+                            iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%rot, %k : tensor<4x32x2xf32>, tensor<16x32x2xf32>) outs(%init : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<4x16xf32>
+  return %scores : tensor<4x16xf32>
+}

@@ -224,3 +224,60 @@ func.func @not_for_the_vector_cores(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>
   linalg.add ins(%x, %x : memref<64xf32>, memref<64xf32>) outs(%y : memref<64xf32>)
   return %r : tensor<64x64xf32>
 }
+
+// -----
+
+/// P V in decode (one query, the 4 query heads of a KV group, head_dim 64
+/// contiguous in V and the output, the positions a dynamic reduction): the
+/// m tile skips the unit query dimension and takes the 4 heads, and with 4
+/// rows the n tile grows to all 64 columns (4 x 16 lanes), so each position
+/// reads its V row once for the 16 accumulators of the 4 heads.
+// REPORT: remark: smepilot-tile-cpu: tiles [1, 0, 0, 0, 1] vector sizes [1, 4, 1, 64, 1] vectorized
+// CHECK-LABEL: func.func @pv_decode(
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}}
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}}
+// CHECK: vector.contract {{.*}} : vector<1x4x1x64x1xf32>, vector<1x4x1x64x1xf32> into vector<1x4x1x64xf32>
+// CHECK-NOT: linalg.generic
+func.func @pv_decode(%p: tensor<8x4x1x?xf32>, %v: tensor<8x?x64xf32>, %c: tensor<8x4x1x64xf32>) -> tensor<8x4x1x64xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(g, h, q, d, n) -> (g, h, q, n)>,
+                                        affine_map<(g, h, q, d, n) -> (g, n, d)>,
+                                        affine_map<(g, h, q, d, n) -> (g, h, q, d)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<8x4x1x?xf32>, tensor<8x?x64xf32>) outs(%c : tensor<8x4x1x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<8x4x1x64xf32>
+  return %r : tensor<8x4x1x64xf32>
+}
+
+// -----
+
+/// Q K^T with head_dim split into [32, 2] (RoPE's rotated pairs, after
+/// reshape propagation): the two trailing reduction loops, read as one
+/// contiguous sequence by both inputs, are collapsed into one k of 64 before
+/// the dot-product schedule (else k would be the 2-lane loop: 14 of every
+/// 16 lanes masked off).
+// REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 4x4, k vectors of 16
+// CHECK-LABEL: func.func @qk_split_head_dim(
+// CHECK-SAME: %[[Q:[^:]+]]: tensor<8x4x32x2xf32>, %[[K:[^:]+]]: tensor<8x?x32x2xf32>
+// CHECK-DAG: %[[QC:.*]] = tensor.collapse_shape %[[Q]] {{\[}}[0], [1], [2, 3]] : tensor<8x4x32x2xf32> into tensor<8x4x64xf32>
+// CHECK-DAG: %[[KC:.*]] = tensor.collapse_shape %[[K]] {{\[}}[0], [1], [2, 3]] : tensor<8x?x32x2xf32> into tensor<8x?x64xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (vector<16xf32>,
+// CHECK: vector.transfer_read {{.*}} : tensor<1x4x64xf32>, vector<16xf32>
+// CHECK: vector.fma
+// CHECK-NOT: linalg.generic
+func.func @qk_split_head_dim(%q: tensor<8x4x32x2xf32>, %k: tensor<8x?x32x2xf32>, %c: tensor<8x4x?xf32>) -> tensor<8x4x?xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(g, h, n, i, j) -> (g, h, i, j)>,
+                                        affine_map<(g, h, n, i, j) -> (g, n, i, j)>,
+                                        affine_map<(g, h, n, i, j) -> (g, h, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%q, %k : tensor<8x4x32x2xf32>, tensor<8x?x32x2xf32>) outs(%c : tensor<8x4x?xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<8x4x?xf32>
+  return %r : tensor<8x4x?xf32>
+}

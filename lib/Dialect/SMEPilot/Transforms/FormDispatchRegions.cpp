@@ -102,11 +102,21 @@ std::optional<TileChoice> chooseTile(linalg::LinalgOp op, int64_t maxTiles,
   FailureOr<linalg::ContractionDimensions> cdims =
       linalg::inferContractionDims(op);
   if (succeeded(cdims) && !cdims->k.empty()) {
+    // Not a dimension some input has innermost (contiguous): its tiles
+    // would read every row of that input in strided slivers (P V split
+    // along head_dim: each tile reads all of V for 8 of its 64 columns).
+    auto contiguousInSomeInput = [&](unsigned d) {
+      return llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *in) {
+        AffineMap map = op.getMatchingIndexingMap(in);
+        return map.getNumResults() > 0 &&
+               map.getResults().back() == getAffineDimExpr(d, op.getContext());
+      });
+    };
     for (ArrayRef<unsigned> group :
          {ArrayRef<unsigned>(cdims->n), ArrayRef<unsigned>(cdims->batch),
           ArrayRef<unsigned>(cdims->m)}) {
       for (unsigned d : group)
-        if (usable(d) && (!dim || d < *dim))
+        if (usable(d) && !contiguousInSomeInput(d) && (!dim || d < *dim))
           dim = d;
       if (dim)
         break;

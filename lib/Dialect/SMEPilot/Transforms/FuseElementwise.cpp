@@ -41,7 +41,18 @@ bool hasCostlyBody(linalg::LinalgOp op) {
   return costly;
 }
 
-/// Fuse a single-use producer, but not a costly one into an op that reduces.
+/// Whether `op`'s body depends on the iteration's position (linalg.index:
+/// RoPE's choice between the two halves of a rotated pair).
+bool readsIndex(linalg::LinalgOp op) {
+  return !op.getBlock()->getOps<linalg::IndexOp>().empty();
+}
+
+/// Fuse a single-use producer, but not into an op that reduces if the
+/// producer is costly, or if its body depends on the position: fused into a
+/// contraction, RoPE's rotation of Q would be recomputed for every key, and
+/// the contraction would lose the dot-product form (smepilot-tile-cpu
+/// evaluates factors lane-wise on k vectors, without positions) and run as
+/// scalar loops.
 bool shouldFuse(OpOperand *fused) {
   Operation *producer = fused->get().getDefiningOp();
   if (!producer || !producer->hasOneUse())
@@ -49,7 +60,7 @@ bool shouldFuse(OpOperand *fused) {
   auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
   auto producerOp = dyn_cast<linalg::LinalgOp>(producer);
   if (consumer && producerOp && consumer.getNumReductionLoops() > 0 &&
-      hasCostlyBody(producerOp))
+      (hasCostlyBody(producerOp) || readsIndex(producerOp)))
     return false;
   return true;
 }

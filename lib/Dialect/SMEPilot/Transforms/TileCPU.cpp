@@ -113,10 +113,27 @@ SmallVector<int64_t> desiredTileSizes(linalg::LinalgOp op,
       linalg::inferContractionDims(op);
   if (succeeded(dims) && !dims->m.empty() && !dims->n.empty() &&
       !dims->k.empty()) {
-    // The innermost dimension of each group is the last one in loop order.
-    tiles[*llvm::max_element(dims->m)] = contractionTiles[0];
-    tiles[*llvm::max_element(dims->n)] = contractionTiles[1];
-    tiles[*llvm::max_element(dims->k)] = contractionTiles[2];
+    // The innermost dimension of each group is the last one in loop order,
+    // skipping dimensions of static size 1 (P V in decode: one query under
+    // the heads of a group; tiling the query would leave the heads at 1 and
+    // the vector.contract at one row).
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    auto innermost = [&](ArrayRef<unsigned> group) {
+      for (unsigned d : llvm::reverse(group))
+        if (ranges[d] != 1)
+          return d;
+      return *llvm::max_element(group);
+    };
+    unsigned m = innermost(dims->m), n = innermost(dims->n);
+    tiles[m] = contractionTiles[0];
+    tiles[n] = contractionTiles[1];
+    tiles[innermost(dims->k)] = contractionTiles[2];
+    // Fewer rows than the m tile (the 4 query heads of a KV group in P V):
+    // up to 4 times the n tile, within the m x n tile's outputs, so the
+    // rows' loads of each k step serve more outputs.
+    if (!ShapedType::isDynamic(ranges[m]) && ranges[m] > 0 &&
+        ranges[m] < contractionTiles[0])
+      tiles[n] *= std::clamp<int64_t>(contractionTiles[0] / ranges[m], 1, 4);
     return tiles;
   }
   if (numLoops > 0)
@@ -933,6 +950,53 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   return true;
 }
 
+/// A contraction whose innermost reduction loops split one contiguous
+/// dimension into short pieces -- Q K^T over head_dim as [32, 2] pairs,
+/// after the reshapes of RoPE's rotated pairs were propagated into it --
+/// gets those loops collapsed into one (linalg::collapseOpIterationDims,
+/// reshaping the operands), so the dot-product schedule sees a k as long as
+/// the dimension: a k loop of 2 lanes under a loop of 32 would mask 14 of
+/// every 16 lanes. Collapsed: the trailing run of static reduction loops
+/// that every operand reads as one contiguous sequence, when the innermost
+/// is shorter than `vl`. Returns the op to schedule (`op` itself if there
+/// was nothing to collapse).
+FailureOr<linalg::LinalgOp> collapseSplitReduction(RewriterBase &rewriter,
+                                                   linalg::LinalgOp op,
+                                                   int64_t vl) {
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic || !op.getBlock()->getOps<linalg::IndexOp>().empty())
+    return op;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  auto isStaticReduction = [&](int64_t d) {
+    return iterators[d] == utils::IteratorType::reduction &&
+           !ShapedType::isDynamic(ranges[d]);
+  };
+  int64_t last = op.getNumLoops() - 1;
+  if (last < 1 || !isStaticReduction(last) || ranges[last] >= vl)
+    return op;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  ReassociationIndices run{last};
+  for (int64_t d = last - 1; d >= 0 && isStaticReduction(d); --d) {
+    ReassociationIndices longer{d};
+    llvm::append_range(longer, run);
+    if (!linalg::areDimSequencesPreserved(maps, {longer}))
+      break;
+    run = std::move(longer);
+  }
+  if (run.size() < 2)
+    return op;
+  // Every other loop stays as it is.
+  SmallVector<ReassociationIndices> folded{run};
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::CollapseResult> collapsed =
+      linalg::collapseOpIterationDims(op, folded, rewriter);
+  if (failed(collapsed))
+    return op;
+  rewriter.replaceOp(op, collapsed->results);
+  return collapsed->collapsedOp;
+}
+
 /// A masked floating-point min/max reduction becomes an unmasked one over
 /// the source with the reduction's identity (-inf for max, +inf for min)
 /// selected into the masked-off lanes. The LLVM 22 lowering of a masked
@@ -1020,6 +1084,13 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
           op->emitRemark("smepilot-tile-cpu: empty iteration space, not "
                          "tiled");
         continue;
+      }
+      if (matchDotContraction(op)) {
+        FailureOr<linalg::LinalgOp> collapsed =
+            collapseSplitReduction(rewriter, op, vectorWidth);
+        if (failed(collapsed))
+          return signalPassFailure();
+        op = *collapsed;
       }
       if (std::optional<DotContraction> dot = matchDotContraction(op)) {
         FailureOr<bool> done = tileDotContraction(rewriter, op, *dot,
