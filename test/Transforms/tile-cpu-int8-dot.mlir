@@ -92,10 +92,14 @@ func.func @q8_0_decode(%xq: tensor<1x6x32xi8>, %xd: tensor<1x6xf32>, %qs: tensor
 /// integer loop (the scales do not read it): it is unrolled, and each
 /// side's two 16-byte vectors are concatenated (the activation's halves in
 /// the same order as the weight's nibbles), so a block is again one 256-bit
-/// dot. The weight's nibble - 8 is computed in bytes before the offset.
+/// dot. The weight's quant is nibble - 8, the nibble `(byte >> s) & 15` in
+/// [0, 15]: the nibbles are vpdpbusd's unsigned operand as they are (no
+/// subtraction, no offset of 128), and the correction is 8 * sum(a).
 // REPORT: remark: smepilot-tile-cpu: dot-product schedule, register block 1x1, 4 accumulator groups, int8 dot products (vpdpbusd) on 32 bytes
 // CHECK-LABEL: func.func @q4_0_decode(
 // CHECK-DAG: %[[SH4:.*]] = arith.constant dense<4> : vector<16xi8>
+// CHECK-DAG: %[[EIGHT:.*]] = arith.constant dense<8> : vector<32xi8>
+// CHECK-DAG: %[[IZERO:.*]] = arith.constant dense<0> : vector<8xi32>
 // CHECK: scf.for %[[B:[a-z0-9_]+]] = {{.*}} -> (vector<8xf32>,
 // CHECK-NOT: scf.for
 /// Half 0 (shift 0, folded away) of the activation and each weight row, then
@@ -103,16 +107,17 @@ func.func @q8_0_decode(%xq: tensor<1x6x32xi8>, %xd: tensor<1x6xf32>, %qs: tensor
 // CHECK: %[[A0:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %[[B]], %{{.*}}, %{{.*}}], {{.*}} : tensor<1x4x2x16xi8>, vector<16xi8>
 // CHECK: %[[W0:.*]] = vector.transfer_read %{{.*}} : tensor<1x4x16xi8>, vector<16xi8>
 // CHECK: %[[N0:.*]] = arith.andi %[[W0]], %{{.*}} : vector<16xi8>
-// CHECK: %[[C0:.*]] = arith.subi %[[N0]], %{{.*}} : vector<16xi8>
+// CHECK-NOT: arith.subi
 // CHECK: %[[A1:.*]] = vector.transfer_read %{{.*}}[%{{.*}}, %[[B]], %{{.*}}, %{{.*}}], {{.*}} : tensor<1x4x2x16xi8>, vector<16xi8>
 // CHECK: %[[W1:.*]] = vector.transfer_read %{{.*}} : tensor<1x4x16xi8>, vector<16xi8>
 // CHECK: %[[S1:.*]] = arith.shrui %[[W1]], %[[SH4]] : vector<16xi8>
 // CHECK: %[[N1:.*]] = arith.andi %[[S1]], %{{.*}} : vector<16xi8>
-// CHECK: %[[C1:.*]] = arith.subi %[[N1]], %{{.*}} : vector<16xi8>
 // CHECK: %[[A:.*]] = vector.shuffle %[[A0]], %[[A1]] [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xi8>, vector<16xi8>
-// CHECK: %[[W:.*]] = vector.shuffle %[[C0]], %[[C1]] [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xi8>, vector<16xi8>
-// CHECK: %[[WU:.*]] = arith.xori %[[W]], %{{.*}} : vector<32xi8>
-// CHECK: smepilot.dot4_u8s8 %{{.*}}, %[[WU]], %[[A]] : vector<32xi8> into vector<8xi32>
+// CHECK: %[[W:.*]] = vector.shuffle %[[N0]], %[[N1]] [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31] : vector<16xi8>, vector<16xi8>
+// CHECK-NOT: arith.xori
+// CHECK: %[[SUMA:.*]] = smepilot.dot4_u8s8 %[[IZERO]], %[[EIGHT]], %[[A]] : vector<32xi8> into vector<8xi32>
+// CHECK: %[[CORR:.*]] = arith.subi %[[IZERO]], %[[SUMA]] : vector<8xi32>
+// CHECK: smepilot.dot4_u8s8 %[[CORR]], %[[W]], %[[A]] : vector<32xi8> into vector<8xi32>
 // CHECK-NOT: linalg.generic
 #xq4 = affine_map<(m, n, b, h, i) -> (m, b, h, i)>
 #xd4 = affine_map<(m, n, b, h, i) -> (m, b)>
@@ -217,6 +222,40 @@ func.func @scale_along_k(%xq: tensor<1x4x32xi8>, %xd: tensor<1x4xf32>, %qs: tens
       outs(%init : tensor<1x16xf32>) {
   ^bb0(%a: i8, %da: f32, %q: i8, %d: f32, %acc: f32):
     %qf = arith.sitofp %q : i8 to f32
+    %w = arith.mulf %qf, %d : f32
+    %af = arith.sitofp %a : i8 to f32
+    %x = arith.mulf %af, %da : f32
+    %p = arith.mulf %x, %w : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x16xf32>
+  return %r : tensor<1x16xf32>
+}
+
+// -----
+
+/// A weight quant `q - 8` whose q is not known to lie in [0, 127] (no mask)
+/// is not vpdpbusd's unsigned operand as it is: it takes the offset of 128
+/// (xor 0x80), the subtraction done in bytes first.
+// CHECK-LABEL: func.func @offset_without_mask(
+// CHECK: arith.subi %{{.*}}, %{{.*}} : vector<32xi8>
+// CHECK: arith.xori %{{.*}}, %{{.*}} : vector<32xi8>
+// CHECK: smepilot.dot4_u8s8
+#xq = affine_map<(m, n, b, j) -> (m, b, j)>
+#xd = affine_map<(m, n, b, j) -> (m, b)>
+#q = affine_map<(m, n, b, j) -> (n, b, j)>
+#sc = affine_map<(m, n, b, j) -> (n, b)>
+#c = affine_map<(m, n, b, j) -> (m, n)>
+func.func @offset_without_mask(%xq: tensor<1x4x32xi8>, %xd: tensor<1x4xf32>, %qs: tensor<16x4x32xi8>,
+                               %ws: tensor<16x4xf32>, %init: tensor<1x16xf32>) -> tensor<1x16xf32> {
+  %r = linalg.generic {indexing_maps = [#xq, #xd, #q, #sc, #c],
+                       iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%xq, %xd, %qs, %ws : tensor<1x4x32xi8>, tensor<1x4xf32>, tensor<16x4x32xi8>, tensor<16x4xf32>)
+      outs(%init : tensor<1x16xf32>) {
+  ^bb0(%a: i8, %da: f32, %q: i8, %d: f32, %acc: f32):
+    %c8 = arith.constant 8 : i8
+    %qc = arith.subi %q, %c8 : i8
+    %qf = arith.sitofp %qc : i8 to f32
     %w = arith.mulf %qf, %d : f32
     %af = arith.sitofp %a : i8 to f32
     %x = arith.mulf %af, %da : f32

@@ -322,7 +322,37 @@ struct Int8Dot {
   SmallVector<unsigned> scaleLoops, intLoops;
   SmallVector<int64_t> intExtents;
   int64_t lanes = 0, iterations = 1, bytes = 0;
+  /// When the rhs quant is `x - c` with x known to be in [0, 127] (a Q4_0
+  /// nibble: `(byte >> s) & 15` minus 8), `x` itself, the unsigned operand
+  /// of vpdpbusd as it is, and c: the sums are sum(x * a) - c * sum(a), no
+  /// offset of 128 needed.
+  std::optional<DotFactor> rhsUnsigned;
+  int64_t rhsOffset = 128;
 };
+
+/// If `quant` is `x - c` with x = `y & mask`, 0 <= mask <= 127 and
+/// 0 < c <= 128 (constants), returns x and c.
+std::optional<std::pair<Value, int64_t>> matchUnsignedMinusOffset(Value quant) {
+  auto sub = quant.getDefiningOp<arith::SubIOp>();
+  if (!sub)
+    return std::nullopt;
+  auto constantOf = [](Value v) -> std::optional<int64_t> {
+    auto cst = v.getDefiningOp<arith::ConstantIntOp>();
+    if (!cst)
+      return std::nullopt;
+    return cst.value();
+  };
+  std::optional<int64_t> c = constantOf(sub.getRhs());
+  auto masked = sub.getLhs().getDefiningOp<arith::AndIOp>();
+  if (!c || *c <= 0 || *c > 128 || !masked)
+    return std::nullopt;
+  std::optional<int64_t> mask = constantOf(masked.getRhs());
+  if (!mask)
+    mask = constantOf(masked.getLhs());
+  if (!mask || *mask < 0 || *mask > 127)
+    return std::nullopt;
+  return std::pair(sub.getLhs(), *c);
+}
 
 std::optional<Int8Factor> matchInt8Factor(linalg::LinalgOp op, Value root) {
   auto mul = root.getDefiningOp<arith::MulFOp>();
@@ -360,7 +390,10 @@ std::optional<Int8Dot> matchInt8Dot(linalg::LinalgOp op,
   if (reads(lhs->scale, dot.k) || reads(rhs->scale, dot.k) ||
       !reads(lhs->quant, dot.k) || !reads(rhs->quant, dot.k))
     return std::nullopt;
-  Int8Dot r{*lhs, *rhs, {}, {}, {}, ranges[dot.k]};
+  Int8Dot r;
+  r.lhs = *lhs;
+  r.rhs = *rhs;
+  r.lanes = ranges[dot.k];
   if (!llvm::is_contained({16, 32, 64}, r.lanes))
     return std::nullopt;
   // The scale loops come first in the nest (outerK is in loop order), so
@@ -383,6 +416,14 @@ std::optional<Int8Dot> matchInt8Dot(linalg::LinalgOp op,
   r.bytes = r.lanes * r.iterations;
   if (!llvm::is_contained({16, 32, 64}, r.bytes))
     return std::nullopt;
+  if (std::optional<std::pair<Value, int64_t>> unsignedQuant =
+          matchUnsignedMinusOffset(rhs->quant.root)) {
+    DotFactor x;
+    if (succeeded(collectFactor(op, unsignedQuant->first, x))) {
+      r.rhsUnsigned = std::move(x);
+      r.rhsOffset = unsignedQuant->second;
+    }
+  }
   return r;
 }
 
@@ -728,9 +769,11 @@ SmallVector<Value> DotKernelBuilder::int8Step(OpBuilder &nb, Location l,
     for (auto [row, parts] : llvm::zip_equal(lhsRows, aParts))
       parts.push_back(
           evalFactor(nb, l, int8->lhs.quant, dot.m, row, c0, Value(), lanes));
+    const DotFactor &weightQuant =
+        int8->rhsUnsigned ? *int8->rhsUnsigned : int8->rhs.quant;
     for (auto [row, parts] : llvm::zip_equal(rhsRows, wParts))
       parts.push_back(
-          evalFactor(nb, l, int8->rhs.quant, dot.n, row, c0, Value(), lanes));
+          evalFactor(nb, l, weightQuant, dot.n, row, c0, Value(), lanes));
   }
   for (unsigned d : int8->intLoops)
     outerIvs.erase(d);
@@ -751,12 +794,20 @@ SmallVector<Value> DotKernelBuilder::int8Step(OpBuilder &nb, Location l,
   for (SmallVector<Value> &parts : aParts)
     a.push_back(concat(parts));
   for (SmallVector<Value> &parts : wParts)
-    w.push_back(arith::XOrIOp::create(nb, l, concat(parts), bias));
-  // isum = sum (w + 128) * a - 128 * sum a: the correction is the initial
-  // value, negated.
+    w.push_back(int8->rhsUnsigned
+                    ? concat(parts)
+                    : arith::XOrIOp::create(nb, l, concat(parts), bias));
+  // isum = sum (w + 128) * a - 128 * sum a (or sum x * a - c * sum a): the
+  // correction is the initial value, negated.
+  Value offset = bias;
+  if (int8->rhsUnsigned)
+    offset = arith::ConstantOp::create(
+        nb, l,
+        DenseElementsAttr::get(
+            bytes, nb.getIntegerAttr(nb.getI8Type(), int8->rhsOffset)));
   SmallVector<Value> isum;
   for (int64_t i = 0; i < mr; ++i) {
-    Value corr = arith::SubIOp::create(nb, l, izero, dot4(izero, bias, a[i]));
+    Value corr = arith::SubIOp::create(nb, l, izero, dot4(izero, offset, a[i]));
     for (int64_t j = 0; j < nr; ++j)
       isum.push_back(dot4(corr, w[j], a[i]));
   }
