@@ -41,14 +41,9 @@ bool hasCostlyBody(linalg::LinalgOp op) {
   return costly;
 }
 
-/// Whether `op`'s body depends on the iteration's position (linalg.index:
-/// RoPE's choice between the two halves of a rotated pair).
-bool readsIndex(linalg::LinalgOp op) {
-  return !op.getBlock()->getOps<linalg::IndexOp>().empty();
-}
-
 /// Fuse a single-use producer, but not into an op that reduces if the
-/// producer is costly, or if its body depends on the position: fused into a
+/// producer is costly, or if its body depends on the position (linalg.index,
+/// RoPE's choice between the halves of a rotated pair): fused into a
 /// contraction, RoPE's rotation of Q would be recomputed for every key, and
 /// the contraction would lose the dot-product form (smepilot-tile-cpu
 /// evaluates factors lane-wise on k vectors, without positions) and run as
@@ -60,7 +55,7 @@ bool shouldFuse(OpOperand *fused) {
   auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
   auto producerOp = dyn_cast<linalg::LinalgOp>(producer);
   if (consumer && producerOp && consumer.getNumReductionLoops() > 0 &&
-      (hasCostlyBody(producerOp) || readsIndex(producerOp)))
+      (hasCostlyBody(producerOp) || producerOp.hasIndexSemantics()))
     return false;
   return true;
 }

@@ -336,19 +336,13 @@ std::optional<std::pair<Value, int64_t>> matchUnsignedMinusOffset(Value quant) {
   auto sub = quant.getDefiningOp<arith::SubIOp>();
   if (!sub)
     return std::nullopt;
-  auto constantOf = [](Value v) -> std::optional<int64_t> {
-    auto cst = v.getDefiningOp<arith::ConstantIntOp>();
-    if (!cst)
-      return std::nullopt;
-    return cst.value();
-  };
-  std::optional<int64_t> c = constantOf(sub.getRhs());
+  std::optional<int64_t> c = getConstantIntValue(sub.getRhs());
   auto masked = sub.getLhs().getDefiningOp<arith::AndIOp>();
   if (!c || *c <= 0 || *c > 128 || !masked)
     return std::nullopt;
-  std::optional<int64_t> mask = constantOf(masked.getRhs());
+  std::optional<int64_t> mask = getConstantIntValue(masked.getRhs());
   if (!mask)
-    mask = constantOf(masked.getLhs());
+    mask = getConstantIntValue(masked.getLhs());
   if (!mask || *mask < 0 || *mask > 127)
     return std::nullopt;
   return std::pair(sub.getLhs(), *c);
@@ -753,10 +747,13 @@ SmallVector<Value> DotKernelBuilder::int8Step(OpBuilder &nb, Location l,
   };
   // vpdpbusd multiplies unsigned by signed bytes: the weight's quants w
   // become w + 128 (w xor 0x80), and sum (w + 128) * a = sum w * a +
-  // 128 * sum a, whose second term, per activation row, is subtracted.
-  Value bias = arith::ConstantOp::create(
+  // 128 * sum a, whose second term, per activation row, is subtracted. For
+  // an unsigned quant x = w + c (rhsUnsigned) the term is c * sum a. The
+  // byte c is also the xor's operand when c = 128 (0x80).
+  Value offset = arith::ConstantOp::create(
       nb, l,
-      DenseElementsAttr::get(bytes, nb.getIntegerAttr(nb.getI8Type(), -128)));
+      DenseElementsAttr::get(
+          bytes, nb.getIntegerAttr(nb.getI8Type(), int8->rhsOffset)));
   Value izero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(sums));
   // Each row's quants over the integer iterations, concatenated.
   SmallVector<SmallVector<Value>> aParts(mr), wParts(nr);
@@ -796,15 +793,9 @@ SmallVector<Value> DotKernelBuilder::int8Step(OpBuilder &nb, Location l,
   for (SmallVector<Value> &parts : wParts)
     w.push_back(int8->rhsUnsigned
                     ? concat(parts)
-                    : arith::XOrIOp::create(nb, l, concat(parts), bias));
+                    : arith::XOrIOp::create(nb, l, concat(parts), offset));
   // isum = sum (w + 128) * a - 128 * sum a (or sum x * a - c * sum a): the
   // correction is the initial value, negated.
-  Value offset = bias;
-  if (int8->rhsUnsigned)
-    offset = arith::ConstantOp::create(
-        nb, l,
-        DenseElementsAttr::get(
-            bytes, nb.getIntegerAttr(nb.getI8Type(), int8->rhsOffset)));
   SmallVector<Value> isum;
   for (int64_t i = 0; i < mr; ++i) {
     Value corr = arith::SubIOp::create(nb, l, izero, dot4(izero, offset, a[i]));
@@ -1011,11 +1002,9 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
 /// that every operand reads as one contiguous sequence, when the innermost
 /// is shorter than `vl`. Returns the op to schedule (`op` itself if there
 /// was nothing to collapse).
-FailureOr<linalg::LinalgOp> collapseSplitReduction(RewriterBase &rewriter,
-                                                   linalg::LinalgOp op,
-                                                   int64_t vl) {
-  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-  if (!generic || !op.getBlock()->getOps<linalg::IndexOp>().empty())
+linalg::LinalgOp collapseSplitReduction(RewriterBase &rewriter,
+                                        linalg::LinalgOp op, int64_t vl) {
+  if (!isa<linalg::GenericOp>(op.getOperation()) || op.hasIndexSemantics())
     return op;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
@@ -1136,14 +1125,17 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
                          "tiled");
         continue;
       }
-      if (matchDotContraction(op)) {
-        FailureOr<linalg::LinalgOp> collapsed =
+      std::optional<DotContraction> dot = matchDotContraction(op);
+      if (dot) {
+        // The factors refer to body ops: match the collapsed op's own.
+        linalg::LinalgOp collapsed =
             collapseSplitReduction(rewriter, op, vectorWidth);
-        if (failed(collapsed))
-          return signalPassFailure();
-        op = *collapsed;
+        if (collapsed != op) {
+          op = collapsed;
+          dot = matchDotContraction(op);
+        }
       }
-      if (std::optional<DotContraction> dot = matchDotContraction(op)) {
+      if (dot) {
         FailureOr<bool> done = tileDotContraction(rewriter, op, *dot,
                                                   vectorWidth, int8Dot, report);
         if (failed(done))
