@@ -191,7 +191,9 @@ void mlir::smepilot::addLowerToLLVMPasses(OpPassManager &pm, bool armSME) {
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  // The kernels are LLVM functions now: tables can point at them.
+  // The kernels are LLVM functions now: what they compute is exported
+  // (from their locations) and the tables can point at them.
+  pm.addPass(createExportExplain());
   pm.addPass(createEmitDispatchTables());
   addCleanup(pm);
 }

@@ -15,6 +15,8 @@
 // RUN: smepilot-opt %s --smepilot-roofline-annotate="profile=apple-m4" \
 // RUN:   | smepilot-opt --smepilot-sme-pipeline="pipeline-attention=true stop-after=dispatch" \
 // RUN:   | FileCheck %s --check-prefix=DISPATCH
+// RUN: smepilot-opt %s --smepilot-roofline-annotate="profile=apple-m4 force-mode=sme" --smepilot-pipeline-attention \
+// RUN:   -mlir-print-debuginfo | FileCheck %s --check-prefix=PROV
 
 #qk_a = affine_map<(b, m, n, k) -> (b, m, k)>
 #qk_b = affine_map<(b, m, n, k) -> (b, n, k)>
@@ -305,3 +307,11 @@ func.func @scores_escape(%q: tensor<2x8x4xf32>, %k: tensor<2x12x4xf32>, %v: tens
       outs(%o0 : tensor<2x8x4xf32>) -> tensor<2x8x4xf32>
   return %attn, %scores : tensor<2x8x4xf32>, tensor<2x8x12xf32>
 }
+
+/// Each head's ops carry their share of the op's decision in their
+/// provenance record too (Provenance.h): smepilot-export-explain adds the
+/// heads' dispatches up to the op (2 heads: 16384 FLOPs, 8192 each), with
+/// the loops of one head.
+// PROV: linalg.batch_matmul {{.*}}flops = 8192{{.*}}smepilot.stage = "attn.qk.h0"{{.*}} loc([[QK:#loc[0-9]+]])
+// PROV: linalg.batch_matmul {{.*}}smepilot.stage = "attn.qk.h1"{{.*}} loc([[QK]])
+// PROV: [[QK]] = loc(fused<{id = [[ID:[0-9]+]] : i64, loops = array<i64: 1, 8, -1, 4>, smepilot.op = #smepilot.decision<kind = "batch_matmul", shape_class = "gemm", elem = f32, mode = sme, flops = 8192,

@@ -167,6 +167,17 @@
  *   unique within the model; no phase writes one, and a weight only the load
  *   table reads need not be kept once it has run.
  *
+ * The explanation (optional) ---------------------------------------------
+ *
+ *   const char smepilot_explain[];
+ *   A NUL-terminated JSON document (schema version 1, written by the
+ *   compiler's smepilot-export-explain) saying, per dispatch of every
+ *   table, what the compiler decided: the builder ops its kernels compute
+ *   with their Roofline decisions, the layout changes they make, the mode
+ *   and the buffers. Only `smepilot-run --explain` reads it (docs/explain.md);
+ *   a runtime that does not need it ignores it, and a model without it runs
+ *   the same.
+ *
  * How the tables are produced: the compiler outlines each linalg op (or fused
  * group) into kernel functions with the signature above and emits the table as
  * constant data next to them, as the global

@@ -64,6 +64,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "smepilot/Dialect/SMEPilot/IR/Provenance.h"
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
 #include "smepilot/Dialect/SMEPilot/IR/SMEPilot.h"
@@ -166,8 +167,8 @@ Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map, unsigned k) {
   auto type = cast<RankedTensorType>(v.getType());
   Value init = tensor::EmptyOp::create(b, loc, {sizes[1], sizes[0]},
                                        type.getElementType());
-  auto transpose =
-      linalg::TransposeOp::create(b, loc, v, init, ArrayRef<int64_t>{1, 0});
+  auto transpose = linalg::TransposeOp::create(
+      b, withLayoutChange(loc, "k-major"), v, init, ArrayRef<int64_t>{1, 0});
   if (isa<BlockArgument>(v) && isWeight(v))
     transpose->setAttr("smepilot.pack_at_load", b.getUnitAttr());
   return transpose.getResult()[0];

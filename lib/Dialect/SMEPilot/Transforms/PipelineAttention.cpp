@@ -66,6 +66,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "smepilot/Dialect/SMEPilot/IR/Provenance.h"
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -379,6 +380,15 @@ private:
     return op;
   }
 
+  /// Gives `head`, one head of `op`, its share of op's decision, as an
+  /// attribute and in its location's provenance record (Provenance.h): the
+  /// heads' dispatches then add up to the op.
+  static void setHeadDecision(Operation *head, Operation *op,
+                              DecisionAttr part) {
+    head->setAttr(DecisionAttr::kAttrName, part);
+    head->setLoc(withPartRecord(op->getLoc(), part, recordLoopsOf(head)));
+  }
+
   /// The tensor.empty `init` is or fills, if its head dimension is static.
   static tensor::EmptyOp getFreshEmpty(Value init) {
     auto fill = init.getDefiningOp<linalg::FillOp>();
@@ -408,8 +418,8 @@ private:
         linalg::FillOp::create(rewriter, loc, fill.getInputs()[0], own);
     tag(newFill);
     if (DecisionAttr d = getDecision(fill))
-      newFill->setAttr(DecisionAttr::kAttrName,
-                       splitDecision(d, att.heads, ExecMode::cpu));
+      setHeadDecision(newFill, fill,
+                      splitDecision(d, att.heads, ExecMode::cpu));
     return newFill.getResult(0);
   }
 
@@ -431,7 +441,8 @@ private:
                          rewriter, loc, permuted,
                          cast<RankedTensorType>(v.getType()).getElementType()))
                      ->getResult(0);
-    return tag(linalg::TransposeOp::create(rewriter, loc, v, init, perm))
+    return tag(linalg::TransposeOp::create(
+                   rewriter, withLayoutChange(loc, "k-major"), v, init, perm))
         ->getResult(0);
   }
 
@@ -458,8 +469,7 @@ private:
         ArrayRef<NamedAttribute>{mapsAttr});
     tag(matmul);
     if (DecisionAttr d = getDecision(op))
-      matmul->setAttr(DecisionAttr::kAttrName,
-                      splitDecision(d, att.heads, ExecMode::sme));
+      setHeadDecision(matmul, op, splitDecision(d, att.heads, ExecMode::sme));
     return matmul->getResult(0);
   }
 
@@ -482,8 +492,7 @@ private:
     Operation *clone = mlir::clone(rewriter, op, resultTypes, operands);
     tag(clone);
     if (DecisionAttr d = getDecision(op))
-      clone->setAttr(DecisionAttr::kAttrName,
-                     splitDecision(d, att.heads, ExecMode::cpu));
+      setHeadDecision(clone, op, splitDecision(d, att.heads, ExecMode::cpu));
     // The head loop has one iteration now: its index is `head`.
     SmallVector<linalg::IndexOp> indices;
     clone->walk([&](linalg::IndexOp index) {

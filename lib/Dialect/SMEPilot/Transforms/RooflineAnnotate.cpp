@@ -13,6 +13,7 @@
 
 #include "smepilot/Analysis/HardwareProfile.h"
 #include "smepilot/Analysis/Roofline.h"
+#include "smepilot/Dialect/SMEPilot/IR/Provenance.h"
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -100,6 +101,7 @@ struct RooflineAnnotatePass
     CharacterizeOptions options;
     options.dynamicSize = dynamicSize;
     bool failedAny = false;
+    int64_t nextId = 0;
     module.walk([&](Operation *op) {
       if (!isCostableOp(op))
         return;
@@ -134,6 +136,10 @@ struct RooflineAnnotatePass
       }
       DecisionAttr decision = buildDecision(ctx, *c, p, forced);
       op->setAttr(DecisionAttr::kAttrName, decision);
+      // The decision also travels in the op's location, which every later
+      // pass carries to what the op becomes (Provenance.h).
+      op->setLoc(
+          withOpRecord(op->getLoc(), decision, recordLoopsOf(op), nextId++));
       if (annotateLayouts) {
         SmallVector<Attribute> layouts;
         for (LayoutAttr l : operandLayoutsFor(op, p.mode, target))

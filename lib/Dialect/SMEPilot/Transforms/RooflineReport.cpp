@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "smepilot/Analysis/Roofline.h"
+#include "smepilot/Dialect/SMEPilot/IR/Provenance.h"
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 #include "smepilot/Support/OutputFile.h"
 
@@ -62,10 +63,12 @@ std::string typeName(Type t) {
 std::string locationOf(Operation *op) {
   std::string s;
   llvm::raw_string_ostream os(s);
-  if (auto l = dyn_cast<FileLineColLoc>(op->getLoc()))
+  // The op's own location, inside its provenance record (Provenance.h).
+  Location loc = withoutRecords(op->getLoc());
+  if (auto l = dyn_cast<FileLineColLoc>(loc))
     os << llvm::sys::path::filename(l.getFilename().getValue()) << ":"
        << l.getLine();
-  else if (auto n = dyn_cast<NameLoc>(op->getLoc()))
+  else if (auto n = dyn_cast<NameLoc>(loc))
     os << n.getName().getValue();
   return s;
 }

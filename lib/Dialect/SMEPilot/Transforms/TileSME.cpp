@@ -48,6 +48,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "smepilot/Dialect/SMEPilot/IR/Provenance.h"
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
 #include "smepilot/Analysis/Roofline.h"
@@ -170,6 +171,10 @@ Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map,
           linalg::YieldOp::create(nb, nloc, r);
         });
   }
+  std::string layout = "k-major";
+  if (convert)
+    llvm::raw_string_ostream(layout) << " " << elementType;
+  pack->setLoc(withLayoutChange(loc, layout));
   if (isWeight && isa<BlockArgument>(v))
     pack->setAttr("smepilot.pack_at_load", b.getUnitAttr());
   return pack->getResult(0);

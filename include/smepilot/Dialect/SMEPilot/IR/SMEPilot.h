@@ -95,6 +95,9 @@ namespace mlir::smepilot {
 /// a decode step): a string attribute naming the phase, e.g. "forward_c1".
 /// Dispatch formation turns each phase into `smepilot.dispatch_table @<name>`.
 inline constexpr llvm::StringLiteral kPhaseAttr = "smepilot.phase";
+/// The compiled model's optional explanation (abi.h): a NUL-terminated JSON
+/// document, exported by smepilot-export-explain.
+inline constexpr llvm::StringLiteral kExplainSymbol = "smepilot_explain";
 /// On a phase: the tokens per call (i64) and, as a unit attribute, that it
 /// writes the logits of the last position only. Copied to its dispatch table
 /// and from there into the compiled model's phase list (abi.h).

@@ -676,6 +676,26 @@ def DedupKernels : Pass<"smepilot-dedup-kernels", "ModuleOp"> {
   ];
 }
 
+def ExportExplain : Pass<"smepilot-export-explain", "ModuleOp"> {
+  let summary = "Export the compiler's decisions per dispatch as the "
+                "`smepilot_explain` global";
+  let description = [{
+    Once the kernels are LLVM functions and before the dispatch tables are
+    lowered (smepilot-emit-dispatch-tables), writes the external constant
+    `smepilot_explain`: a NUL-terminated JSON document (schema in
+    ExportExplain.cpp, version 1) listing, for every dispatch of every
+    table, its mode, SME share, tile count and buffers, and the builder ops
+    its kernels compute with their Roofline decisions and the layout changes
+    they make. The ops are found from the provenance records
+    smepilot-roofline-annotate (and the passes that insert layout changes)
+    put into locations (Provenance.h), which every pass carries along: the
+    pass reads what was decided, it recomputes nothing. `smepilot-run
+    --explain` renders it. A module without dispatch tables is left alone; a
+    module that already defines `smepilot_explain` is an error.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def EmitDispatchTables : Pass<"smepilot-emit-dispatch-tables", "ModuleOp"> {
   let summary = "Lower smepilot.dispatch_table ops to the abi.h globals";
   let description = [{
