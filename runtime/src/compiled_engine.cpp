@@ -63,6 +63,7 @@ struct bound_phase {
   std::vector<void *> args; ///< tokens and logits slots refreshed per run
   int64_t tokens_arg = -1, logits_arg = -1;
   int64_t logits_rows = 0;
+  int64_t runs = 0; ///< Runs since loading (engine::profile).
 };
 
 class compiled_engine final : public engine {
@@ -76,6 +77,7 @@ public:
   std::vector<std::string> schedule_report() const override { return schedule_lines_; }
   status write_trace(const std::string &path,
                      const std::vector<std::string> &inputs) const override;
+  std::vector<phase_profile> profile() const override;
   uint64_t kv_bytes_per_position() const override {
     return n_ctx_ > 0 ? 2 * uint64_t(cache_bytes_) / uint64_t(compiled_ctx_) : 0;
   }
@@ -357,6 +359,7 @@ status compiled_engine::run_load_table() {
     if (auto it = weights_.find({buffer_name(t.buffers[a]), t.buffers[a].type});
         it != weights_.end() && !load_->args[a])
       load_->args[a] = it->second.data();
+  ++load_->runs;
   SMEPILOT_RT_RETURN_IF_ERROR(load_->program.run(*pool_, load_->args, {}));
   // The program (and its arena) is not needed again; nor are the weights
   // only it read (the phases read their packed forms).
@@ -546,7 +549,26 @@ status compiled_engine::run(bound_phase &p, const int32_t *tokens, int64_t pos, 
   p.args[size_t(p.tokens_arg)] = const_cast<int32_t *>(tokens);
   p.args[size_t(p.logits_arg)] = logits;
   const int64_t constants[] = {pos};
+  ++p.runs;
   return p.program.run(*pool_, p.args, constants);
+}
+
+std::vector<engine::phase_profile> compiled_engine::profile() const {
+  if (!trace_)
+    return {};
+  std::vector<phase_profile> out;
+  auto add = [&](const bound_phase &p) { out.push_back({p.program.phase_name(), p.runs, {}}); };
+  if (load_)
+    add(*load_);
+  for (const auto &p : phases_)
+    add(*p);
+  for (dispatch_time &t : summarize_dispatches(trace_->events()))
+    for (phase_profile &p : out)
+      if (p.phase == t.phase) {
+        p.dispatches.push_back(std::move(t));
+        break;
+      }
+  return out;
 }
 
 status compiled_engine::eval(std::span<const int32_t> tokens, int32_t pos, logits_mode mode,

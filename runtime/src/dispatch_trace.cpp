@@ -54,6 +54,40 @@ void dispatch_trace::clear() {
     w.clear();
 }
 
+std::vector<dispatch_time> summarize_dispatches(const std::vector<trace_event> &events) {
+  // Calls by (phase, dispatch), each group by start time.
+  std::vector<const trace_event *> sorted;
+  for (const trace_event &e : events)
+    sorted.push_back(&e);
+  auto phase_of = [](const trace_event *e) -> std::string_view {
+    return e->phase ? e->phase : "(unnamed)";
+  };
+  std::sort(sorted.begin(), sorted.end(), [&](const trace_event *a, const trace_event *b) {
+    if (phase_of(a) != phase_of(b))
+      return phase_of(a) < phase_of(b);
+    if (a->dispatch != b->dispatch)
+      return a->dispatch < b->dispatch;
+    return a->start_ns != b->start_ns ? a->start_ns < b->start_ns : a->end_ns < b->end_ns;
+  });
+  std::vector<dispatch_time> out;
+  int64_t covered_until = 0;
+  for (const trace_event *e : sorted) {
+    if (out.empty() || out.back().phase != phase_of(e) || out.back().dispatch != e->dispatch) {
+      out.push_back({std::string(phase_of(e)), e->dispatch, 0, 0, 0});
+      covered_until = e->start_ns;
+    }
+    dispatch_time &t = out.back();
+    ++t.calls;
+    t.busy_ns += e->end_ns - e->start_ns;
+    // The union of intervals sorted by start: count what extends it.
+    const int64_t from = std::max(e->start_ns, covered_until);
+    if (e->end_ns > from)
+      t.wall_ns += e->end_ns - from;
+    covered_until = std::max(covered_until, e->end_ns);
+  }
+  return out;
+}
+
 int64_t trace_clock_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())

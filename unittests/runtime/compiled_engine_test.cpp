@@ -56,6 +56,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -547,6 +548,33 @@ TEST_F(CompiledEngine, AllLogitsRunTwoChunksAndOneDecodeStep) {
   EXPECT_EQ(e->n_past(), 9);
   e.reset();
   EXPECT_EQ(keep.use_count(), 1) << "released with the engine";
+}
+
+// engine::profile(), what --explain reads: per phase the runs and, from the
+// trace, the time of each dispatch; nothing without the trace.
+TEST_F(CompiledEngine, ProfileCountsRunsPerPhase) {
+  toy_model tm = full_model();
+  rt::engine_options traced;
+  traced.trace = true;
+  auto loaded = rt::load_compiled_engine(*file_, traced, tm.model(), "test");
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab));
+  ASSERT_TRUE((*loaded)->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
+  std::map<std::string, int64_t> runs;
+  for (const rt::engine::phase_profile &p : (*loaded)->profile()) {
+    runs[p.phase] = p.runs;
+    for (const rt::dispatch_time &d : p.dispatches) {
+      EXPECT_EQ(d.phase, p.phase);
+      EXPECT_GE(d.calls, p.runs > 0 ? 1 : 0);
+      EXPECT_GE(d.busy_ns, d.wall_ns) << "the calls overlap, or not";
+    }
+  }
+  EXPECT_EQ(runs, (std::map<std::string, int64_t>{
+                      {"prefill_c4", 2}, {"prefill_c4_last", 0}, {"decode", 1}}));
+
+  auto untraced = rt::load_compiled_engine(*file_, {}, tm.model(), "test");
+  ASSERT_TRUE(untraced) << untraced.error().message();
+  EXPECT_TRUE((*untraced)->profile().empty());
 }
 
 TEST_F(CompiledEngine, KernelsSeeTheFilesWeightsSharedByEveryPhase) {

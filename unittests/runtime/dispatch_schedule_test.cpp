@@ -571,6 +571,31 @@ TEST(DispatchTrace, ChromeTraceEventJson) {
   EXPECT_THAT(json, HasSubstr("\"end_ns\":2600}}\n]}\n"));
 }
 
+// What --explain puts beside the predictions: per phase and dispatch, the
+// calls, their summed time, and the wall time (the union of the calls'
+// intervals: two overlapping calls on two workers count once).
+TEST(DispatchTrace, SummarizesCallsPerDispatch) {
+  std::vector<trace_event> events(5);
+  events[0] = {"decode", "d0", 0, false, 0, 0, 8, 1000, 1400};
+  events[1] = {"decode", "d0", 0, false, 1, 8, 16, 1100, 1500}; // overlaps
+  events[2] = {"decode", "d1", 1, true, 1, 0, 4, 1600, 1700};
+  events[3] = {"decode", "d0", 0, false, 0, 0, 16, 5000, 5300}; // 2nd run
+  events[4] = {"prefill", "d0", 0, false, 0, 0, 1, 900, 950};
+  const std::vector<smepilot::rt::dispatch_time> t = smepilot::rt::summarize_dispatches(events);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].phase, "decode");
+  EXPECT_EQ(t[0].dispatch, 0u);
+  EXPECT_EQ(t[0].calls, 3);
+  EXPECT_EQ(t[0].busy_ns, 400 + 400 + 300);
+  EXPECT_EQ(t[0].wall_ns, 500 + 300) << "[1000, 1500) and [5000, 5300)";
+  EXPECT_EQ(t[1].dispatch, 1u);
+  EXPECT_EQ(t[1].wall_ns, 100);
+  EXPECT_EQ(t[2].phase, "prefill");
+  EXPECT_EQ(t[2].calls, 1);
+  EXPECT_EQ(t[2].wall_ns, 50);
+  EXPECT_TRUE(smepilot::rt::summarize_dispatches({}).empty());
+}
+
 } // namespace
 
 TEST(DispatchSchedule, CountsModesAndPipelinedStages) {

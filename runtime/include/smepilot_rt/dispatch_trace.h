@@ -51,6 +51,20 @@ private:
   std::vector<std::vector<trace_event>> per_worker_;
 };
 
+/// What the calls of one dispatch took, over every run recorded.
+struct dispatch_time {
+  std::string phase;     ///< The table's phase_name ("(unnamed)" if null).
+  uint32_t dispatch = 0; ///< Its index in the table.
+  int64_t calls = 0;     ///< Kernel calls.
+  int64_t busy_ns = 0;   ///< The calls' durations, summed over workers.
+  /// The time at least one of its calls was running (the union of the
+  /// calls' intervals): the dispatch's wall time, summed over runs.
+  int64_t wall_ns = 0;
+};
+
+/// The events grouped by phase and dispatch, in that order.
+std::vector<dispatch_time> summarize_dispatches(const std::vector<trace_event> &events);
+
 /// Nanoseconds of std::chrono::steady_clock.
 int64_t trace_clock_ns();
 

@@ -14,6 +14,7 @@
 // or on the thread count beyond what the engine documents.
 #pragma once
 
+#include "smepilot_rt/dispatch_trace.h"
 #include "smepilot_rt/kv_cache.h"
 #include "smepilot_rt/status.h"
 
@@ -93,6 +94,17 @@ public:
   /// to `path` as Chrome trace-event JSON (dispatch_trace.h), never over one
   /// of `inputs`. An error for an engine that records none.
   virtual status write_trace(const std::string &path, const std::vector<std::string> &inputs) const;
+
+  /// What each phase's dispatches took since loading, from the trace
+  /// (engine_options.trace): per phase, how many times it ran and its
+  /// dispatches' times (dispatch_trace.h). Empty for an engine that records
+  /// none.
+  struct phase_profile {
+    std::string phase;
+    int64_t runs = 0;
+    std::vector<dispatch_time> dispatches;
+  };
+  virtual std::vector<phase_profile> profile() const { return {}; }
 };
 
 /// The check every engine's eval() makes on the logits it writes: `n_rows`
