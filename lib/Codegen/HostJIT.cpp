@@ -55,6 +55,8 @@ static constexpr StringLiteral kPackedPrefix = "_smepilot_packed_";
 static constexpr StringLiteral kDispatchTablePrefix = "smepilot_table_";
 /// ... and the list of them all (abi.h, smepilot_rt_compiled_model).
 static constexpr StringLiteral kCompiledModelName = "smepilot_compiled_model";
+/// abi.h's optional explanation (smepilot-export-explain).
+static constexpr StringLiteral kExplainName = "smepilot_explain";
 
 static llvm::Error makeError(const Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
@@ -321,6 +323,15 @@ FailureOr<void *> HostJIT::lookupDispatchTable(StringRef phase,
 
 FailureOr<void *> HostJIT::lookupCompiledModel(std::string *error) {
   return lookupData(kCompiledModelName, error);
+}
+
+const char *HostJIT::lookupExplain() {
+  llvm::Expected<llvm::orc::ExecutorAddr> address = jit->lookup(kExplainName);
+  if (!address) {
+    llvm::consumeError(address.takeError());
+    return nullptr;
+  }
+  return address->toPtr<const char *>();
 }
 
 FailureOr<void *> HostJIT::lookupData(StringRef name, std::string *error) {

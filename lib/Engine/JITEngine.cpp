@@ -13,6 +13,7 @@
 #include "smepilot/Codegen/AOTCompile.h"
 #include "smepilot/Codegen/HostJIT.h"
 #include "smepilot/Codegen/ObjectCache.h"
+#include "smepilot/Dialect/SMEPilot/IR/SMEPilot.h"
 #include "smepilot/ModelBuilder/ModelBuilder.h"
 #include "smepilot/Pipelines/Pipelines.h"
 #include "smepilot/Support/OutputFile.h"
@@ -22,6 +23,7 @@
 #include "smepilot_rt/cpu_features.h"
 #include "smepilot_rt/model.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -458,6 +460,10 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
     return rt::status::error(file.path() + ": jit: " + error);
   const auto *compiled_model =
       static_cast<const smepilot_rt_compiled_model *>(*model);
+  if (jit.explain) {
+    const char *explain = state->jit->lookupExplain();
+    *jit.explain = explain ? explain : "";
+  }
   if (jit.verbose) {
     // LLVM's share split: what a faster cold compile would have to cut.
     char llvm_split[160] = "";
@@ -513,11 +519,18 @@ rt::status emit_aot_object(const rt::gguf_file &file,
   // The object file is checked and its temporary created before compiling:
   // a bad path (the model itself, a directory, a device such as /dev/null)
   // fails at once, and a failure later leaves the previous object alone.
-  llvm::Expected<std::unique_ptr<cc::OutputFile>> output =
-      cc::OutputFile::create(aot.object_path, {file.path(), aot.profile});
-  if (!output)
-    return rt::status::error("--emit-object: cannot write " +
-                             llvm::toString(output.takeError()));
+  const bool emit = !aot.object_path.empty();
+  if (!emit && !aot.explain)
+    return rt::status::error("--emit-object: no object path");
+  std::unique_ptr<cc::OutputFile> output;
+  if (emit) {
+    llvm::Expected<std::unique_ptr<cc::OutputFile>> created =
+        cc::OutputFile::create(aot.object_path, {file.path(), aot.profile});
+    if (!created)
+      return rt::status::error("--emit-object: cannot write " +
+                               llvm::toString(created.takeError()));
+    output = std::move(*created);
+  }
   MLIRContext ctx;
   load_dialects(ctx);
   diagnostic_collector diags(ctx);
@@ -555,6 +568,17 @@ rt::status emit_aot_object(const rt::gguf_file &file,
                      aot.dump_mlir_dir, diags, times, &n_ctx);
   if (!module)
     return module.take_error();
+  if (aot.explain) {
+    auto global = (*module)->lookupSymbol<LLVM::GlobalOp>(cc::kExplainSymbol);
+    auto text = global ? dyn_cast_or_null<StringAttr>(global.getValueOrNull())
+                       : StringAttr();
+    *aot.explain = text ? text.getValue().str() : "";
+    // The global's bytes end with the C string's NUL.
+    if (!aot.explain->empty() && aot.explain->back() == '\0')
+      aot.explain->pop_back();
+  }
+  if (!emit)
+    return rt::status::ok();
   auto t0 = std::chrono::steady_clock::now();
   cc::AOTOptions object_options;
   object_options.target = aot.target;
@@ -563,8 +587,8 @@ rt::status emit_aot_object(const rt::gguf_file &file,
   if (!object)
     return rt::status::error(
         file.path() + ": --emit-object: " + llvm::toString(object.takeError()));
-  (*output)->os().write(object->data(), object->size());
-  llvm::Error written = (*output)->commit();
+  output->os().write(object->data(), object->size());
+  llvm::Error written = output->commit();
   if (written)
     return rt::status::error("--emit-object: cannot write " +
                              llvm::toString(std::move(written)));

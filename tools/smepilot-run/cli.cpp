@@ -317,6 +317,16 @@ std::string usage() {
          "(dispatch, unit, worker,\n"
          "                            tiles, times) to FILE as a Chrome "
          "trace (Perfetto)\n"
+         "       --explain[=FORMAT]   jit/aot: print what the compiler "
+         "decided per dispatch (mode,\n"
+         "                            unit, predicted time, layouts) as "
+         "text or json, with the\n"
+         "                            time each dispatch took while "
+         "evaluating the prompt and -n\n"
+         "                            tokens (default 8; no text is "
+         "printed); with --target NAME\n"
+         "                            (and --profile), for that machine, "
+         "compiling only\n"
          "\n"
          "llama.cpp flags:\n"
          "  -r,  --reverse-prompt TEXT  stop once the generated text contains "
@@ -523,6 +533,17 @@ status parse_option(arg_reader &r, options &o) {
     return r.flag(o.f32_weights);
   if (r.is(nullptr, "--f32-activations"))
     return r.flag(o.f32_activations);
+  if (r.is(nullptr, "--explain")) {
+    std::string v = r.take_optional(
+        [](const std::string &a) { return a == "text" || a == "json"; });
+    if (v.empty())
+      v = "text";
+    if (v != "text" && v != "json")
+      return status::error("invalid value '" + v +
+                           "' for --explain: expected text or json");
+    o.explain = v;
+    return status::ok();
+  }
   if (r.is(nullptr, "--target"))
     return r.take(o.target);
   if (r.is(nullptr, "--emit-object"))
@@ -705,10 +726,10 @@ result<options> parse_args(int argc, char **argv) {
     o.model = std::move(*model);
   }
   if (!o.emit_object.empty() || !o.target.empty()) {
-    if (o.emit_object.empty())
+    if (o.emit_object.empty() && o.explain.empty())
       return status::error(
           "--target needs --emit-object FILE (the model is compiled ahead of "
-          "time for it)");
+          "time for it) or --explain");
     if (o.target.empty())
       return status::error(
           "--emit-object needs --target NAME (sme-sve or sme2-nosve)");
@@ -729,6 +750,16 @@ result<options> parse_args(int argc, char **argv) {
           std::string(flag) +
           " chooses what --emit-object compiles for SME and needs "
           "--emit-object FILE --target NAME");
+  if (!o.explain.empty() && o.engine == "reference")
+    return status::error(
+        "--explain needs a compiled engine: --engine jit (or aot), or "
+        "--target NAME to compile for another machine; the reference "
+        "engine decides nothing");
+  if (!o.explain.empty() &&
+      (o.perplexity || o.conversation || !o.logits_out.empty()))
+    return status::error(
+        "--explain evaluates the prompt and -n tokens itself; it cannot be "
+        "combined with --perplexity, -cnv or --logits-out");
   SMEPILOT_RT_RETURN_IF_ERROR(check_generation_options(o));
   if (!o.conversation && (!o.system_prompt.empty() || !o.chat_template.empty()))
     o.notes.push_back(

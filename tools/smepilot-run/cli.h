@@ -42,6 +42,8 @@ struct options {
   /// --f32-activations: products by Q8_0/Q4_0 weights take F32 activations
   /// (rt::engine_options::f32_activations); implied by --f32-weights.
   bool f32_activations = false;
+  /// --explain[=text|json]: print the compiled model's decisions ("": off).
+  std::string explain;
   /// --target NAME: what --emit-object compiles for (sme-sve, sme2-nosve).
   std::string target;
   /// --emit-object FILE: compile the model for --target ahead of time, write

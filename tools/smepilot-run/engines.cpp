@@ -16,9 +16,12 @@
 extern "C" {
 extern const smepilot_rt_compiled_model smepilot_compiled_model
     __attribute__((weak));
+/// The linked model's explanation (abi.h), when it carries one.
+extern const char smepilot_explain[] __attribute__((weak));
 }
 
 #ifdef SMEPILOT_RUN_WITH_JIT
+#include "smepilot/Engine/Explain.h"
 #include "smepilot/Engine/JITEngine.h"
 #endif
 
@@ -70,15 +73,23 @@ create_engine(const std::string &name, const rt::gguf_file &file,
               const rt::engine_options &options,
               const std::string &dump_mlir_dir, bool verbose,
               const compile_stage_callback &on_stage, bool use_cache,
-              bool f32_weights) {
+              bool f32_weights, std::string *explain) {
   SMEPILOT_RT_RETURN_IF_ERROR(check_engine(name));
 #ifdef SMEPILOT_RUN_WITH_JIT
-  if (name == "jit")
-    return engine::load_jit_engine(
-        file, options,
-        {dump_mlir_dir, verbose, on_stage, use_cache, "", f32_weights});
+  if (name == "jit") {
+    engine::jit_engine_options jit;
+    jit.dump_mlir_dir = dump_mlir_dir;
+    jit.verbose = verbose;
+    jit.on_stage = on_stage;
+    jit.use_cache = use_cache;
+    jit.f32_weights = f32_weights;
+    jit.explain = explain;
+    return engine::load_jit_engine(file, options, jit);
+  }
 #endif
   if (name == "aot") {
+    if (explain)
+      *explain = &smepilot_explain ? smepilot_explain : "";
     if (verbose)
       std::fprintf(stderr, "smepilot-run: aot: %s\n",
                    rt::describe_compiled_model(*linked_model()).c_str());
@@ -105,6 +116,7 @@ rt::status emit_object(const rt::gguf_file &file,
   o.pipeline_attention = aot.pipeline_attention;
   o.dump_mlir_dir = aot.dump_mlir_dir;
   o.verbose = aot.verbose;
+  o.explain = aot.explain;
   return engine::emit_aot_object(file, options, o);
 #else
   (void)file;
@@ -113,6 +125,24 @@ rt::status emit_object(const rt::gguf_file &file,
   return rt::status::error(
       "--emit-object needs the compiler, which this build does not "
       "have");
+#endif
+}
+
+rt::result<std::string>
+render_explain(const std::string &document, const std::string &format,
+               const std::vector<rt::engine::phase_profile> &measured) {
+#ifdef SMEPILOT_RUN_WITH_JIT
+  return engine::render_explain(document,
+                                format == "json" ? engine::explain_format::json
+                                                 : engine::explain_format::text,
+                                measured);
+#else
+  (void)document;
+  (void)format;
+  (void)measured;
+  return rt::status::error(
+      "--explain needs the compiler build (it reads the model's explanation "
+      "with LLVM's JSON parser)");
 #endif
 }
 

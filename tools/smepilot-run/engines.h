@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace smepilot::run {
 
@@ -28,6 +29,9 @@ struct emit_object_options {
   bool pipeline_attention = false; ///< --pipeline-attention
   std::string dump_mlir_dir;
   bool verbose = false;
+  /// When set, receives the model's explanation (--explain); with no
+  /// object_path nothing else is produced.
+  std::string *explain = nullptr;
 };
 
 /// Compiles the model ahead of time (needs the compiler build).
@@ -44,6 +48,8 @@ rt::status emit_object(const rt::gguf_file &file,
 /// cache (JITEngine.h, jit_engine_options::use_cache).
 /// `f32_weights` (jit only): pass every weight as an F32 copy, not in its
 /// own GGUF type (jit_engine_options::f32_weights).
+/// `explain` (jit, aot): when set, receives the compiled model's
+/// explanation (the `smepilot_explain` JSON; "" when it has none).
 using compile_stage_callback =
     std::function<void(const std::string &stage, int index, int count)>;
 rt::result<std::unique_ptr<rt::engine>>
@@ -51,6 +57,14 @@ create_engine(const std::string &name, const rt::gguf_file &file,
               const rt::engine_options &options,
               const std::string &dump_mlir_dir = "", bool verbose = false,
               const compile_stage_callback &on_stage = {},
-              bool use_cache = false, bool f32_weights = false);
+              bool use_cache = false, bool f32_weights = false,
+              std::string *explain = nullptr);
+
+/// Renders a compiled model's explanation for --explain ("text" or "json"),
+/// with `measured` beside the predictions (smepilot/Engine/Explain.h). Needs
+/// the compiler build (an error otherwise).
+rt::result<std::string>
+render_explain(const std::string &document, const std::string &format,
+               const std::vector<rt::engine::phase_profile> &measured);
 
 } // namespace smepilot::run

@@ -178,7 +178,8 @@ struct session {
   std::unique_ptr<rt::tokenizer> tok;
   std::unique_ptr<rt::engine> eng;
   double load_seconds = 0;
-  rt::chat_template chat; ///< Conversation mode's template family.
+  rt::chat_template chat;  ///< Conversation mode's template family.
+  std::string explanation; ///< --explain: the compiled model's document.
 };
 
 /// Conversation mode's template: --chat-template NAME, else the family of
@@ -259,7 +260,7 @@ status load(session &s) {
         " leaves no vector-core worker of the " + std::to_string(eo.n_threads) +
         " threads (-t); at most " + std::to_string(eo.n_threads - 1));
   eo.sme_workers = s.opts.sme_workers;
-  eo.trace = !s.opts.trace.empty();
+  eo.trace = !s.opts.trace.empty() || !s.opts.explain.empty();
   eo.n_ctx = s.opts.n_ctx;
   eo.n_batch = s.opts.n_batch;
   eo.kv_type = s.opts.kv_type;
@@ -279,9 +280,10 @@ status load(session &s) {
       std::fflush(stderr);
       progress_shown = true;
     };
-  auto eng = run::create_engine(s.opts.engine, *s.file, eo, s.opts.dump_mlir,
-                                s.opts.verbose, on_stage, !s.opts.no_cache,
-                                s.opts.f32_weights);
+  auto eng = run::create_engine(
+      s.opts.engine, *s.file, eo, s.opts.dump_mlir, s.opts.verbose, on_stage,
+      !s.opts.no_cache, s.opts.f32_weights,
+      s.opts.explain.empty() ? nullptr : &s.explanation);
   if (progress_shown)
     std::fprintf(stderr, "\r\033[K");
   if (!eng)
@@ -935,11 +937,58 @@ int emit_object(const run::options &o) {
   aot.pipeline_attention = o.pipeline_attention;
   aot.dump_mlir_dir = o.dump_mlir;
   aot.verbose = o.verbose;
+  std::string explanation;
+  if (!o.explain.empty())
+    aot.explain = &explanation;
   status st = run::emit_object(**file, eo, aot);
   if (!st)
     return fail(st.message());
-  log_info("smepilot-run: wrote %s (%s)\n", o.emit_object.c_str(),
-           o.target.c_str());
+  if (!o.emit_object.empty())
+    log_info("smepilot-run: wrote %s (%s)\n", o.emit_object.c_str(),
+             o.target.c_str());
+  if (!o.explain.empty()) {
+    auto rendered = run::render_explain(explanation, o.explain, {});
+    if (!rendered)
+      return fail(o.model + ": --explain: " + rendered.error().message());
+    if (st = write_text(*rendered); !st)
+      return fail(st.message());
+  }
+  return 0;
+}
+
+/// --explain: evaluate the prompt and -n tokens (greedy, printing nothing)
+/// with the executor's trace on, then print the compiled model's decisions
+/// with the time each dispatch took.
+int explain(session &s) {
+  auto prompt = prompt_tokens(s, /*parse_special=*/true);
+  if (!prompt)
+    return fail(prompt.error().message());
+  const int64_t n_ctx = s.eng->n_ctx();
+  const int64_t n_predict = s.opts.n_predict >= 0 ? s.opts.n_predict : 8;
+  if (int64_t(prompt->size()) + n_predict > n_ctx)
+    return fail("the prompt (" + std::to_string(prompt->size()) +
+                " tokens) plus " + std::to_string(n_predict) +
+                " generated tokens do not fit in the context (" +
+                std::to_string(n_ctx) + " positions, -c)");
+  std::vector<float> logits(size_t(s.eng->n_vocab()));
+  if (status st = s.eng->eval(*prompt, 0, rt::logits_mode::last, logits.data());
+      !st)
+    return fail(st.message());
+  int32_t pos = int32_t(prompt->size());
+  for (int64_t i = 0; i < n_predict; ++i, ++pos) {
+    const int32_t next = int32_t(
+        std::max_element(logits.begin(), logits.end()) - logits.begin());
+    if (status st = s.eng->eval(std::span<const int32_t>(&next, 1), pos,
+                                rt::logits_mode::last, logits.data());
+        !st)
+      return fail(st.message());
+  }
+  auto rendered =
+      run::render_explain(s.explanation, s.opts.explain, s.eng->profile());
+  if (!rendered)
+    return fail(s.opts.model + ": --explain: " + rendered.error().message());
+  if (status st = write_text(*rendered); !st)
+    return fail(st.message());
   return 0;
 }
 
@@ -962,7 +1011,7 @@ int run_main(int argc, char **argv) {
     std::printf("smepilot-run %s\n", rt::version_string());
     return 0;
   }
-  if (!s.opts.emit_object.empty())
+  if (!s.opts.emit_object.empty() || !s.opts.target.empty())
     return emit_object(s.opts);
   st = run::check_engine(s.opts.engine);
   if (!st)
@@ -991,10 +1040,11 @@ int run_main(int argc, char **argv) {
   st = load(s);
   if (!st)
     return fail(st.message());
-  const int rc = !s.opts.logits_out.empty() ? logits_out(s)
-                 : s.opts.perplexity        ? perplexity(s)
-                 : s.opts.conversation      ? converse(s)
-                                            : generate(s);
+  const int rc = !s.opts.explain.empty()      ? explain(s)
+                 : !s.opts.logits_out.empty() ? logits_out(s)
+                 : s.opts.perplexity          ? perplexity(s)
+                 : s.opts.conversation        ? converse(s)
+                                              : generate(s);
   // The trace of whatever ran, also after a failed run.
   if (!s.opts.trace.empty()) {
     if (st = s.eng->write_trace(s.opts.trace, input_files(s.opts)); !st)

@@ -129,6 +129,10 @@ public:
   /// `smepilot_rt_compiled_model`, abi.h: every table of the module).
   FailureOr<void *> lookupCompiledModel(std::string *error = nullptr);
 
+  /// The compiled model's explanation (`smepilot_explain`, abi.h: a
+  /// NUL-terminated JSON document), or null when the object has none.
+  const char *lookupExplain();
+
   /// Wall time of compile() (translation, optimization, code generation
   /// and loading) or load().
   double getCompileMillis() const { return compileMillis; }

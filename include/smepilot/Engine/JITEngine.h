@@ -57,6 +57,10 @@ struct jit_engine_options {
   /// f32 FMAs on the same integers, for comparison (the same logits up to
   /// the summation order).
   bool int8_dot = true;
+  /// When set, receives the compiled model's explanation: the JSON document
+  /// smepilot-export-explain put into the object (`smepilot_explain`,
+  /// Explain.h renders it); "" when the object has none.
+  std::string *explain = nullptr;
 };
 
 /// What, besides the model file and the engine options, the JIT's object
@@ -86,7 +90,7 @@ rt::result<std::string> jit_cache_key(const rt::gguf_file &file,
 /// What emit_aot_object compiles for and where the object goes.
 struct aot_object_options {
   std::string target;            ///< sme-sve, sme2-nosve
-  std::string object_path;       ///< where the object goes
+  std::string object_path;       ///< where the object goes ("": none)
   std::string profile;           ///< Roofline profile choosing the SME ops
   bool sme_all = false;          ///< every contraction on SME instead
   std::string sme_type = "auto"; ///< auto, f32, bf16, f16
@@ -99,6 +103,10 @@ struct aot_object_options {
   std::string dump_mlir_dir;
   /// Print compile times and the object's size to stderr.
   bool verbose = false;
+  /// When set, receives the compiled model's explanation (the
+  /// `smepilot_explain` global's JSON, as in jit_engine_options). With no
+  /// object_path, compiling stops there: no object is generated.
+  std::string *explain = nullptr;
 };
 
 /// The front half of both paths, without codegen: checks the model the way

@@ -11,7 +11,8 @@
 #   Otherwise the run must exit 0, and:
 #   ORACLE=<json> PROMPT=<P1>  stdout must start with the oracle's full_text
 #                         (prompt + its 32 greedy tokens) and go on beyond it;
-#   STDOUT_REGEX / STDERR_REGEX  must match; STDERR_NOT_REGEX must not;
+#   STDOUT_REGEX / STDERR_REGEX  must match; STDOUT_NOT_REGEX and
+#                         STDERR_NOT_REGEX must not;
 #   OUTPUT_FILE=<path> OUTPUT_SIZE=<bytes>  the file must exist with that size
 #                         (removed before the run);
 #   SAME_AS_ARGS="..."    a second run with these arguments must print the
@@ -176,6 +177,9 @@ if(DEFINED STDOUT_REGEX AND NOT out MATCHES "${STDOUT_REGEX}")
 endif()
 if(DEFINED STDERR_REGEX AND NOT err MATCHES "${STDERR_REGEX}")
   message(FATAL_ERROR "stderr does not match '${STDERR_REGEX}'\n${report}")
+endif()
+if(DEFINED STDOUT_NOT_REGEX AND out MATCHES "${STDOUT_NOT_REGEX}")
+  message(FATAL_ERROR "stdout matches '${STDOUT_NOT_REGEX}'\n${report}")
 endif()
 if(DEFINED STDERR_NOT_REGEX AND err MATCHES "${STDERR_NOT_REGEX}")
   message(FATAL_ERROR "stderr matches '${STDERR_NOT_REGEX}'\n${report}")
