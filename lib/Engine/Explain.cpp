@@ -106,13 +106,15 @@ public:
       fail(where, "expected an object");
     return o;
   }
-  const json::Array *array(const json::Object &o, llvm::StringRef key, const std::string &where) {
+  const json::Array *array(const json::Object &o, llvm::StringRef key,
+                           const std::string &where) {
     const json::Array *a = o.getArray(key);
     if (!a)
       fail(where + "." + key.str(), "expected an array");
     return a;
   }
-  std::string string(const json::Object &o, llvm::StringRef key, const std::string &where) {
+  std::string string(const json::Object &o, llvm::StringRef key,
+                     const std::string &where) {
     std::optional<llvm::StringRef> s = o.getString(key);
     if (!s) {
       fail(where + "." + key.str(), "expected a string");
@@ -120,7 +122,8 @@ public:
     }
     return s->str();
   }
-  int64_t integer(const json::Object &o, llvm::StringRef key, const std::string &where) {
+  int64_t integer(const json::Object &o, llvm::StringRef key,
+                  const std::string &where) {
     std::optional<int64_t> i = o.getInteger(key);
     if (!i) {
       fail(where + "." + key.str(), "expected an integer");
@@ -128,7 +131,8 @@ public:
     }
     return *i;
   }
-  double number(const json::Object &o, llvm::StringRef key, const std::string &where) {
+  double number(const json::Object &o, llvm::StringRef key,
+                const std::string &where) {
     std::optional<double> d = o.getNumber(key);
     if (!d) {
       fail(where + "." + key.str(), "expected a number");
@@ -136,7 +140,8 @@ public:
     }
     return *d;
   }
-  bool boolean(const json::Object &o, llvm::StringRef key, const std::string &where) {
+  bool boolean(const json::Object &o, llvm::StringRef key,
+               const std::string &where) {
     std::optional<bool> b = o.getBoolean(key);
     if (!b) {
       fail(where + "." + key.str(), "expected true or false");
@@ -145,8 +150,8 @@ public:
     return *b;
   }
   /// An array of integers in [0, limit).
-  std::vector<int64_t> indices(const json::Object &o, llvm::StringRef key, size_t limit,
-                               const std::string &where) {
+  std::vector<int64_t> indices(const json::Object &o, llvm::StringRef key,
+                               size_t limit, const std::string &where) {
     std::vector<int64_t> out;
     const json::Array *a = array(o, key, where);
     if (!a)
@@ -154,7 +159,8 @@ public:
     for (const json::Value &v : *a) {
       std::optional<int64_t> i = v.getAsInteger();
       if (!i || *i < 0 || uint64_t(*i) >= limit) {
-        fail(where + "." + key.str(), "expected indices below " + std::to_string(limit));
+        fail(where + "." + key.str(),
+             "expected indices below " + std::to_string(limit));
         return out;
       }
       out.push_back(*i);
@@ -166,8 +172,10 @@ private:
   std::string &error_;
 };
 
-rt::result<document> parse_document(std::string_view text, json::Value &storage) {
-  llvm::Expected<json::Value> parsed = json::parse(llvm::StringRef(text.data(), text.size()));
+rt::result<document> parse_document(std::string_view text,
+                                    json::Value &storage) {
+  llvm::Expected<json::Value> parsed =
+      json::parse(llvm::StringRef(text.data(), text.size()));
   if (!parsed)
     return rt::status::error("the explanation is not valid JSON: " +
                              llvm::toString(parsed.takeError()));
@@ -180,11 +188,12 @@ rt::result<document> parse_document(std::string_view text, json::Value &storage)
     return rt::status::error(error);
   std::optional<int64_t> version = root->getInteger("version");
   if (!version || *version != kSchemaVersion)
-    return rt::status::error(llvm::formatv("the explanation has schema version {0}; this "
-                                           "build reads version {1}",
-                                           version ? std::to_string(*version) : "(none)",
-                                           kSchemaVersion)
-                                 .str());
+    return rt::status::error(
+        llvm::formatv("the explanation has schema version {0}; this "
+                      "build reads version {1}",
+                      version ? std::to_string(*version) : "(none)",
+                      kSchemaVersion)
+            .str());
   doc.target = r.string(*root, "target", "explanation");
   if (std::optional<llvm::StringRef> p = root->getString("profile"))
     doc.profile = p->str();
@@ -220,7 +229,8 @@ rt::result<document> parse_document(std::string_view text, json::Value &storage)
       if (!o)
         break;
       record rec;
-      if (std::optional<llvm::StringRef> layout = o->getString("layout_change")) {
+      if (std::optional<llvm::StringRef> layout =
+              o->getString("layout_change")) {
         rec.layout_change = layout->str();
       } else {
         std::optional<int64_t> index = o->getInteger("decision");
@@ -252,7 +262,8 @@ rt::result<document> parse_document(std::string_view text, json::Value &storage)
           t.buffers.push_back(b.getAsString().value_or("").str());
       if (const json::Array *dispatches = r.array(*o, "dispatches", where))
         for (const auto &[j, dv] : llvm::enumerate(*dispatches)) {
-          std::string dwhere = llvm::formatv("{0}.dispatches[{1}]", where, j).str();
+          std::string dwhere =
+              llvm::formatv("{0}.dispatches[{1}]", where, j).str();
           const json::Object *d = r.object(&dv, dwhere);
           if (!d)
             break;
@@ -274,12 +285,13 @@ rt::result<document> parse_document(std::string_view text, json::Value &storage)
 
 /// What is computed from the document for one dispatch.
 struct dispatch_view {
-  std::vector<const record *> ops;     ///< records of builder ops
-  std::vector<std::string> layouts;    ///< layout changes it makes
+  std::vector<const record *> ops;  ///< records of builder ops
+  std::vector<std::string> layouts; ///< layout changes it makes
   double predicted_us = 0, cpu_only_us = 0;
-  const decision *main = nullptr;      ///< the op with the most FLOPs/bytes
+  const decision *main = nullptr; ///< the op with the most FLOPs/bytes
   const record *main_record = nullptr;
-  std::vector<std::pair<std::string, std::string>> reads, writes; ///< buffer, layout
+  std::vector<std::pair<std::string, std::string>> reads,
+      writes; ///< buffer, layout
   std::optional<double> measured_us;
   int64_t calls = 0;
 };
@@ -305,11 +317,13 @@ std::string loops_string(const std::vector<int64_t> &loops) {
 
 /// The op a dispatch is named after: its largest by work and traffic.
 bool bigger(const decision &a, const decision &b) {
-  return a.flops + a.weight_bytes + a.act_bytes > b.flops + b.weight_bytes + b.act_bytes;
+  return a.flops + a.weight_bytes + a.act_bytes >
+         b.flops + b.weight_bytes + b.act_bytes;
 }
 
-std::vector<table_view> analyze(const document &doc,
-                                const std::vector<rt::engine::phase_profile> &measured) {
+std::vector<table_view>
+analyze(const document &doc,
+        const std::vector<rt::engine::phase_profile> &measured) {
   // Layouts of the load table's packed buffers, by name, as phases see them.
   std::map<std::string, std::string> packed;
   for (const table &t : doc.tables)
@@ -328,8 +342,8 @@ std::vector<table_view> analyze(const document &doc,
         profile = &p;
     if (profile && profile->runs > 0)
       tv.runs = profile->runs;
-    std::map<std::string, std::string> layout_of = t.load ? std::map<std::string, std::string>{}
-                                                          : packed;
+    std::map<std::string, std::string> layout_of =
+        t.load ? std::map<std::string, std::string>{} : packed;
     std::set<std::string> from_load;
     for (const auto &[i, d] : llvm::enumerate(t.dispatches)) {
       dispatch_view &dv = tv.dispatches.emplace_back();
@@ -353,11 +367,13 @@ std::vector<table_view> analyze(const document &doc,
       for (int64_t b : d.reads) {
         const std::string &name = t.buffers[size_t(b)];
         auto it = layout_of.find(name);
-        dv.reads.emplace_back(name, it == layout_of.end() ? "row-major" : it->second);
+        dv.reads.emplace_back(name,
+                              it == layout_of.end() ? "row-major" : it->second);
         if (!t.load && packed.count(name))
           from_load.insert(name);
       }
-      const std::string written = dv.layouts.empty() ? "row-major" : dv.layouts.front();
+      const std::string written =
+          dv.layouts.empty() ? "row-major" : dv.layouts.front();
       for (int64_t b : d.writes) {
         const std::string &name = t.buffers[size_t(b)];
         layout_of[name] = written;
@@ -382,7 +398,8 @@ std::vector<table_view> analyze(const document &doc,
 
 std::string us(double v) { return llvm::formatv("{0:f2}", v).str(); }
 
-std::string op_label(const dispatch &d, const dispatch_view &dv, const document &doc) {
+std::string op_label(const dispatch &d, const dispatch_view &dv,
+                     const document &doc) {
   if (!dv.ops.empty()) {
     std::string s;
     for (const record *r : dv.ops) {
@@ -401,58 +418,70 @@ std::string op_label(const dispatch &d, const dispatch_view &dv, const document 
   return colon == std::string::npos ? "-" : d.name.substr(colon + 1);
 }
 
-std::string render_text(const document &doc, const std::vector<table_view> &views,
-                        bool measured) {
+std::string render_text(const document &doc,
+                        const std::vector<table_view> &views, bool measured) {
   std::string out;
-  out += llvm::formatv("SMEPilot explain: target {0}, profile {1}. Predicted times are the "
-                       "Roofline model's for that profile, not measurements",
-                       doc.target, doc.profile.empty() ? "(none)" : doc.profile)
-             .str();
-  out += measured ? "; measured times are this run's (executor trace, wall time per run).\n"
+  out +=
+      llvm::formatv(
+          "SMEPilot explain: target {0}, profile {1}. Predicted times are the "
+          "Roofline model's for that profile, not measurements",
+          doc.target, doc.profile.empty() ? "(none)" : doc.profile)
+          .str();
+  out += measured ? "; measured times are this run's (executor trace, wall "
+                    "time per run).\n"
                   : ".\n";
   for (const auto &[t, tv] : llvm::zip(doc.tables, views)) {
     out += "\n";
     if (t.load)
-      out += llvm::formatv("load table {0}: {1} dispatches, run once at load\n", t.name,
-                           t.dispatches.size())
+      out += llvm::formatv("load table {0}: {1} dispatches, run once at load\n",
+                           t.name, t.dispatches.size())
                  .str();
     else
-      out += llvm::formatv("phase {0}: {1} token{2} per call{3}, {4} dispatches\n", t.name,
-                           t.chunk, t.chunk == 1 ? "" : "s",
-                           t.last_row_only ? " (last position's logits only)" : "", t.dispatches.size())
-                 .str();
-    const double speedup = tv.predicted_us > 0 ? tv.cpu_only_us / tv.predicted_us : 1.0;
-    out += llvm::formatv("  predicted {0} us as chosen, {1} us all on the vector cores "
-                         "({2:f2}x)",
-                         us(tv.predicted_us), us(tv.cpu_only_us), speedup)
+      out +=
+          llvm::formatv("phase {0}: {1} token{2} per call{3}, {4} dispatches\n",
+                        t.name, t.chunk, t.chunk == 1 ? "" : "s",
+                        t.last_row_only ? " (last position's logits only)" : "",
+                        t.dispatches.size())
+              .str();
+    const double speedup =
+        tv.predicted_us > 0 ? tv.cpu_only_us / tv.predicted_us : 1.0;
+    out += llvm::formatv(
+               "  predicted {0} us as chosen, {1} us all on the vector cores "
+               "({2:f2}x)",
+               us(tv.predicted_us), us(tv.cpu_only_us), speedup)
                .str();
     if (tv.measured_us)
-      out += llvm::formatv("; measured {0} us per run ({1} runs)", us(*tv.measured_us),
-                           *tv.runs)
+      out += llvm::formatv("; measured {0} us per run ({1} runs)",
+                           us(*tv.measured_us), *tv.runs)
                  .str();
     out += "\n";
     if (!t.load) {
-      out += llvm::formatv("  layout changes: {0} per call, {1:f2} per token; packed buffers "
+      out += llvm::formatv("  layout changes: {0} per call, {1:f2} per token; "
+                           "packed buffers "
                            "reused from the load table: {2}\n",
                            tv.layout_changes,
-                           t.chunk > 0 ? double(tv.layout_changes) / double(t.chunk) : 0.0,
+                           t.chunk > 0
+                               ? double(tv.layout_changes) / double(t.chunk)
+                               : 0.0,
                            tv.packed_from_load)
                  .str();
     }
     if (!tv.assumed.empty())
-      out += "  dynamic sizes assumed by the predictions: " + llvm::join(tv.assumed, "; ") +
-             "\n";
-    out += llvm::formatv("  {0,-5} {1,-11} {2,-24} {3,-14} {4,-5} {5,9} {6,9} {7,9}  "
-                         "{8,-8} {9}\n",
-                         "#", "mode", "op", "shape", "elem", "pred us", "cpu us",
-                         measured ? "meas us" : "", "bound", "layouts (non row-major)")
+      out += "  dynamic sizes assumed by the predictions: " +
+             llvm::join(tv.assumed, "; ") + "\n";
+    out += llvm::formatv(
+               "  {0,-5} {1,-11} {2,-24} {3,-14} {4,-5} {5,9} {6,9} {7,9}  "
+               "{8,-8} {9}\n",
+               "#", "mode", "op", "shape", "elem", "pred us", "cpu us",
+               measured ? "meas us" : "", "bound", "layouts (non row-major)")
                .str();
     for (size_t i = 0; i < t.dispatches.size(); ++i) {
       const dispatch &d = t.dispatches[i];
       const dispatch_view &dv = tv.dispatches[i];
       std::string mode = d.mode;
       if (d.mode == "collab")
-        mode += llvm::formatv(" {0:f0}%", 100.0 * double(d.sme_share) / 65536.0).str();
+        mode += llvm::formatv(" {0:f0}%", 100.0 * double(d.sme_share) / 65536.0)
+                    .str();
       std::string layouts;
       for (const auto &[name, layout] : dv.reads)
         if (layout != "row-major")
@@ -460,14 +489,16 @@ std::string render_text(const document &doc, const std::vector<table_view> &view
       for (const auto &[name, layout] : dv.writes)
         if (layout != "row-major")
           layouts += (layouts.empty() ? "-> " : ", -> ") + name + " " + layout;
-      out += llvm::formatv(
-                 "  d{0,-4} {1,-11} {2,-24} {3,-14} {4,-5} {5,9} {6,9} {7,9}  {8,-8} {9}\n", i,
-                 mode, op_label(d, dv, doc),
-                 dv.main_record ? loops_string(dv.main_record->loops) : "-",
-                 dv.main ? dv.main->elem : "-", dv.ops.empty() ? "-" : us(dv.predicted_us),
-                 dv.ops.empty() ? "-" : us(dv.cpu_only_us),
-                 dv.measured_us ? us(*dv.measured_us) : "", dv.main ? dv.main->bound : "-",
-                 layouts)
+      out += llvm::formatv("  d{0,-4} {1,-11} {2,-24} {3,-14} {4,-5} {5,9} "
+                           "{6,9} {7,9}  {8,-8} {9}\n",
+                           i, mode, op_label(d, dv, doc),
+                           dv.main_record ? loops_string(dv.main_record->loops)
+                                          : "-",
+                           dv.main ? dv.main->elem : "-",
+                           dv.ops.empty() ? "-" : us(dv.predicted_us),
+                           dv.ops.empty() ? "-" : us(dv.cpu_only_us),
+                           dv.measured_us ? us(*dv.measured_us) : "",
+                           dv.main ? dv.main->bound : "-", layouts)
                  .str();
     }
   }
@@ -478,8 +509,8 @@ json::Value optional_number(const std::optional<double> &v) {
   return v ? json::Value(*v) : json::Value(nullptr);
 }
 
-std::string render_json(const document &doc, const std::vector<table_view> &views,
-                        bool measured) {
+std::string render_json(const document &doc,
+                        const std::vector<table_view> &views, bool measured) {
   json::Array tables;
   for (const auto &[t, tv] : llvm::zip(doc.tables, views)) {
     json::Array dispatches;
@@ -493,12 +524,13 @@ std::string render_json(const document &doc, const std::vector<table_view> &view
         op["loops"] = json::Array(r->loops);
         ops.push_back(std::move(op));
       }
-      auto buffers = [](const std::vector<std::pair<std::string, std::string>> &list) {
-        json::Array a;
-        for (const auto &[name, layout] : list)
-          a.push_back(json::Object{{"buffer", name}, {"layout", layout}});
-        return a;
-      };
+      auto buffers =
+          [](const std::vector<std::pair<std::string, std::string>> &list) {
+            json::Array a;
+            for (const auto &[name, layout] : list)
+              a.push_back(json::Object{{"buffer", name}, {"layout", layout}});
+            return a;
+          };
       json::Array layouts;
       for (const std::string &l : dv.layouts)
         layouts.push_back(l);
@@ -509,11 +541,13 @@ std::string render_json(const document &doc, const std::vector<table_view> &view
           {"sme_share", double(d.sme_share) / 65536.0},
           {"ops", std::move(ops)},
           {"layout_changes", std::move(layouts)},
-          {"predicted_us", dv.ops.empty() ? json::Value(nullptr) : json::Value(dv.predicted_us)},
+          {"predicted_us", dv.ops.empty() ? json::Value(nullptr)
+                                          : json::Value(dv.predicted_us)},
           {"predicted_cpu_only_us",
            dv.ops.empty() ? json::Value(nullptr) : json::Value(dv.cpu_only_us)},
           {"measured_us", optional_number(dv.measured_us)},
-          {"calls", dv.measured_us ? json::Value(dv.calls) : json::Value(nullptr)},
+          {"calls",
+           dv.measured_us ? json::Value(dv.calls) : json::Value(nullptr)},
           {"reads", buffers(dv.reads)},
           {"writes", buffers(dv.writes)},
       });
@@ -536,7 +570,8 @@ std::string render_json(const document &doc, const std::vector<table_view> &view
               tv.predicted_us > 0 ? tv.cpu_only_us / tv.predicted_us : 1.0},
              {"layout_changes_per_call", tv.layout_changes},
              {"layout_changes_per_token",
-              t.chunk > 0 ? double(tv.layout_changes) / double(t.chunk) : json::Value(nullptr)},
+              t.chunk > 0 ? double(tv.layout_changes) / double(t.chunk)
+                          : json::Value(nullptr)},
              {"packed_from_load", tv.packed_from_load},
              {"measured_us", optional_number(tv.measured_us)},
              {"assumed", std::move(assumed)},
@@ -547,7 +582,8 @@ std::string render_json(const document &doc, const std::vector<table_view> &view
   json::Value root = json::Object{
       {"version", kSchemaVersion},
       {"target", doc.target},
-      {"profile", doc.profile.empty() ? json::Value(nullptr) : json::Value(doc.profile)},
+      {"profile",
+       doc.profile.empty() ? json::Value(nullptr) : json::Value(doc.profile)},
       {"measured", measured},
       {"tables", std::move(tables)},
   };
@@ -556,19 +592,22 @@ std::string render_json(const document &doc, const std::vector<table_view> &view
 
 } // namespace
 
-rt::result<std::string> render_explain(std::string_view text, explain_format format,
-                                       const std::vector<rt::engine::phase_profile> &measured) {
+rt::result<std::string>
+render_explain(std::string_view text, explain_format format,
+               const std::vector<rt::engine::phase_profile> &measured) {
   if (text.empty())
-    return rt::status::error("the compiled model carries no explanation (smepilot_explain): "
-                             "it was compiled by a build without smepilot-export-explain");
+    return rt::status::error(
+        "the compiled model carries no explanation (smepilot_explain): "
+        "it was compiled by a build without smepilot-export-explain");
   json::Value storage(nullptr);
   rt::result<document> doc = parse_document(text, storage);
   if (!doc)
     return doc.take_error();
   const bool has_measured = !measured.empty();
   std::vector<table_view> views = analyze(*doc, measured);
-  return format == explain_format::json ? render_json(*doc, views, has_measured)
-                                        : render_text(*doc, views, has_measured);
+  return format == explain_format::json
+             ? render_json(*doc, views, has_measured)
+             : render_text(*doc, views, has_measured);
 }
 
 } // namespace smepilot::engine

@@ -17,7 +17,8 @@ using ::testing::Not;
 /// matmul on the matrix unit reading both copies (the weight's from the
 /// load table), an elementwise op on the vector cores and a copy with no
 /// builder op.
-const char *kModel = R"json({"version": 1, "target": "sme-sve", "profile": "apple-m4",
+const char *kModel =
+    R"json({"version": 1, "target": "sme-sve", "profile": "apple-m4",
   "records": [{"layout_change": "k-major"},
               {"decision": 0, "id": 3, "loops": [4, 64, 32]},
               {"decision": 1, "id": 4, "loops": [4, -1]}],
@@ -56,24 +57,36 @@ const char *kModel = R"json({"version": 1, "target": "sme-sve", "profile": "appl
 TEST(Explain, TextSaysWhatWasDecidedPerDispatchAndPhase) {
   auto text = render_explain(kModel, explain_format::text);
   ASSERT_TRUE(text) << text.error().message();
-  EXPECT_THAT(*text, HasSubstr("SMEPilot explain: target sme-sve, profile apple-m4. Predicted "
-                               "times are the Roofline model's for that profile, not "
-                               "measurements.\n"));
+  EXPECT_THAT(
+      *text,
+      HasSubstr("SMEPilot explain: target sme-sve, profile apple-m4. Predicted "
+                "times are the Roofline model's for that profile, not "
+                "measurements.\n"));
   // 1.0 (matmul on SME) + 0.5 as chosen; 3.0 + 0.5 all on the vector cores.
-  EXPECT_THAT(*text, HasSubstr("phase prefill_c4: 4 tokens per call, 4 dispatches\n"
-                               "  predicted 1.50 us as chosen, 3.50 us all on the vector cores "
-                               "(2.33x)\n"
-                               "  layout changes: 1 per call, 0.25 per token; packed buffers "
-                               "reused from the load table: 1\n"
-                               "  dynamic sizes assumed by the predictions: d1=128\n"));
+  EXPECT_THAT(
+      *text,
+      HasSubstr(
+          "phase prefill_c4: 4 tokens per call, 4 dispatches\n"
+          "  predicted 1.50 us as chosen, 3.50 us all on the vector cores "
+          "(2.33x)\n"
+          "  layout changes: 1 per call, 0.25 per token; packed buffers "
+          "reused from the load table: 1\n"
+          "  dynamic sizes assumed by the predictions: d1=128\n"));
   EXPECT_THAT(*text, HasSubstr("layout:k-major"));
   EXPECT_THAT(*text, HasSubstr("-> tmp0 k-major\n"));
-  EXPECT_THAT(*text, HasSubstr("matmul                   4x64x32        bf16       1.00      "
-                               "3.00            compute  tmp0 k-major, pack0(w) k-major at "
-                               "load\n"));
-  EXPECT_THAT(*text, HasSubstr("elementwise              4x?            f32        0.50"));
-  EXPECT_THAT(*text, HasSubstr("memref.copy              -              -             -"));
-  EXPECT_THAT(*text, HasSubstr("load table load: 1 dispatches, run once at load\n"));
+  EXPECT_THAT(
+      *text,
+      HasSubstr("matmul                   4x64x32        bf16       1.00      "
+                "3.00            compute  tmp0 k-major, pack0(w) k-major at "
+                "load\n"));
+  EXPECT_THAT(
+      *text,
+      HasSubstr("elementwise              4x?            f32        0.50"));
+  EXPECT_THAT(
+      *text,
+      HasSubstr("memref.copy              -              -             -"));
+  EXPECT_THAT(*text,
+              HasSubstr("load table load: 1 dispatches, run once at load\n"));
   EXPECT_THAT(*text, Not(HasSubstr("measured")));
 }
 
@@ -106,8 +119,9 @@ TEST(Explain, JsonHasTheSameNumbers) {
   EXPECT_THAT(*json, HasSubstr("\"predicted_speedup\": 2.3333"));
   EXPECT_THAT(*json, HasSubstr("\"layout_changes_per_token\": 0.25"));
   EXPECT_THAT(*json, HasSubstr("\"packed_from_load\": 1"));
-  EXPECT_THAT(*json, HasSubstr("\"buffer\": \"pack0(w)\",\n              \"layout\": "
-                               "\"k-major at load\""));
+  EXPECT_THAT(*json,
+              HasSubstr("\"buffer\": \"pack0(w)\",\n              \"layout\": "
+                        "\"k-major at load\""));
   EXPECT_THAT(*json, HasSubstr("\"measured_us\": null"));
 }
 
@@ -121,18 +135,21 @@ TEST(Explain, BadDocumentsAreErrorsNamingWhatIsWrong) {
   EXPECT_THAT(error("[]"), HasSubstr("explanation: expected an object"));
   EXPECT_THAT(error(R"({"version": 2})"),
               HasSubstr("schema version 2; this build reads version 1"));
-  EXPECT_THAT(error(R"({"version": 1, "target": "host", "decisions": [], "records": []})"),
-              HasSubstr("explanation.tables: expected an array"));
+  EXPECT_THAT(
+      error(
+          R"({"version": 1, "target": "host", "decisions": [], "records": []})"),
+      HasSubstr("explanation.tables: expected an array"));
   EXPECT_THAT(error(R"({"version": 1, "target": "host", "decisions": [],
                         "records": [{"decision": 0, "loops": []}], "tables": []})"),
               HasSubstr("records[0].decision: expected a decision index"));
-  EXPECT_THAT(error(R"({"version": 1, "target": "host", "decisions": [], "records": [],
+  EXPECT_THAT(
+      error(R"({"version": 1, "target": "host", "decisions": [], "records": [],
                         "tables": [{"name": "t", "chunk": 1, "last_row_only": false,
                                     "load": false, "buffers": [],
                                     "dispatches": [{"name": "d", "mode": "cpu",
                                                     "sme_share": 0, "reads": [3],
                                                     "writes": [], "records": []}]}]})"),
-              HasSubstr("tables[0].dispatches[0].reads: expected indices below 0"));
+      HasSubstr("tables[0].dispatches[0].reads: expected indices below 0"));
 }
 
 } // namespace

@@ -1,4 +1,4 @@
-//===- Explain.h - render a compiled model's decisions ------------*- C++ -*-===//
+//===- Explain.h - render a compiled model's decisions ----*- C++ -*-===//
 //
 // `smepilot-run --explain`: what the compiler decided for every dispatch of
 // a compiled model, read from the model's `smepilot_explain` document (the

@@ -45,7 +45,8 @@ Location mlir::smepilot::withPartRecord(Location loc, DecisionAttr decision,
     return loc;
   NamedAttrList entries(record);
   entries.set(kOpRecordKey, decision);
-  entries.set(kLoopsRecordKey, Builder(loc.getContext()).getDenseI64ArrayAttr(loops));
+  entries.set(kLoopsRecordKey,
+              Builder(loc.getContext()).getDenseI64ArrayAttr(loops));
   return FusedLoc::get(loc.getContext(), fused.getLocations(),
                        entries.getDictionary(loc.getContext()));
 }
