@@ -65,6 +65,38 @@ smepilot.dispatch_table @ph {
 
 // -----
 
+/// Kernels are shared between structurally equal ops (dedup-kernels): a
+/// dispatch may run one op's CPU kernel (@cpu, op 4) beside another's SME
+/// variant (@sme, op 5, the same decision over the same loops). That is one
+/// op of the dispatch, listed once.
+// CHECK: llvm.mlir.global external constant @smepilot_explain(
+// CHECK-SAME: \22records\22:[{\22decision\22:0,\22id\22:4,\22loops\22:[1,512]}],
+// CHECK-SAME: \22records\22:[0]}]}]}\00")
+#proj = #smepilot.decision<kind = "matmul", shape_class = "gemv", elem = f32, mode = collab, flops = 1024, weight_bytes = 2048, act_bytes = 8, intensity = 0.4984, cpu_us = 0.5, sme_us = 0.6, collab_us = 0.4, sme_fraction = 0.5, bound = "memory", vectorization = "reduction", reason = "roofline", assumed = "">
+#k = loc(fused<{smepilot.op = #proj, loops = array<i64: 1, 512>, id = 4 : i64}>["b.mlir":1:1])
+#v = loc(fused<{smepilot.op = #proj, loops = array<i64: 1, 512>, id = 5 : i64}>["b.mlir":2:1])
+llvm.func @cpu(%b: !llvm.ptr, %c: !llvm.ptr, %tb: i64, %te: i64) {
+  %p = llvm.load %b : !llvm.ptr -> !llvm.ptr
+  %v = llvm.load %p : !llvm.ptr -> vector<4xf32> loc(#k)
+  llvm.store %v, %p : vector<4xf32>, !llvm.ptr loc(#k)
+  llvm.return
+}
+llvm.func @sme(%b: !llvm.ptr, %c: !llvm.ptr, %tb: i64, %te: i64) {
+  %p = llvm.load %b : !llvm.ptr -> !llvm.ptr
+  %v = llvm.load %p : !llvm.ptr -> vector<4xf32> loc(#v)
+  llvm.store %v, %p : vector<4xf32>, !llvm.ptr loc(#v)
+  llvm.return
+}
+smepilot.dispatch_table @ph {
+  buffers = [#smepilot.buffer<name = "arg0", size = <64>>],
+  dispatches = [#smepilot.dispatch<name = "ph_d0", kernel = 0, sme_kernel = 1,
+                                   mode = collab, sme_share = 32768, tiles = <4>,
+                                   bindings = [<0, read|write>], deps = []>],
+  kernels = [@cpu, @sme], n_arguments = 1 : i64, n_constants = 1 : i64,
+  chunk = 1 : i64}
+
+// -----
+
 /// No tables: nothing to explain, no global.
 // CHECK-LABEL: llvm.func @no_tables
 // CHECK-NOT: smepilot_explain

@@ -148,8 +148,16 @@ private:
         found.insert(r.begin(), r.end());
       }
     }
+    // Kernels are shared between structurally equal ops
+    // (smepilot-dedup-kernels): the K and V projections of a layer may run
+    // K's CPU kernel beside V's SME variant. Equal decisions over equal
+    // loops are then one op of this dispatch, whichever op's record names it.
     SmallVector<unsigned> indices;
+    llvm::DenseSet<std::pair<Attribute, Attribute>> seen;
     for (DictionaryAttr record : found) {
+      if (Attribute d = record.get(kOpRecordKey))
+        if (!seen.insert({d, record.get(kLoopsRecordKey)}).second)
+          continue;
       auto [it, inserted] = recordIndex.try_emplace(record, records.size());
       if (inserted)
         records.push_back(record);
