@@ -64,7 +64,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "smepilot/Dialect/SMEPilot/IR/Provenance.h"
+#include "smepilot/Dialect/SMEPilot/Transforms/Layouts.h"
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
 #include "smepilot/Dialect/SMEPilot/IR/SMEPilot.h"
@@ -157,21 +157,18 @@ std::string whyNotSplittable(linalg::LinalgOp op, CollabPlan &plan) {
   return "";
 }
 
-/// `v` in the K-major layout [k, x] (`map` reads it): itself, or a
+/// `v` in the K-major layout [k, x] (`map` reads it): itself, a view of it
+/// when only a unit dimension moves (a decode step's [1, K]), or a
 /// linalg.transpose of it, marked to be packed at load when it reads a
 /// weight argument alone.
 Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map, unsigned k) {
   if (resultPos(map, k) == 0)
     return v;
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
-  auto type = cast<RankedTensorType>(v.getType());
-  Value init = tensor::EmptyOp::create(b, loc, {sizes[1], sizes[0]},
-                                       type.getElementType());
-  auto transpose = linalg::TransposeOp::create(
-      b, withLayoutChange(loc, "k-major"), v, init, ArrayRef<int64_t>{1, 0});
-  if (isa<BlockArgument>(v) && isWeight(v))
-    transpose->setAttr("smepilot.pack_at_load", b.getUnitAttr());
-  return transpose.getResult()[0];
+  Operation *copy = nullptr;
+  Value kMajor = permuteDims(b, loc, v, {1, 0}, "k-major", &copy);
+  if (copy && isa<BlockArgument>(v) && isWeight(v))
+    copy->setAttr("smepilot.pack_at_load", b.getUnitAttr());
+  return kMajor;
 }
 
 /// `decision` for one variant, cpu or sme: the share that mode implies (0 or

@@ -67,6 +67,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "smepilot/Dialect/SMEPilot/IR/Provenance.h"
+#include "smepilot/Dialect/SMEPilot/Transforms/Layouts.h"
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -433,17 +434,14 @@ private:
           perm.push_back(i);
     if (perm == SmallVector<int64_t>{0, 1, 2})
       return v;
-    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, v);
-    SmallVector<OpFoldResult> permuted;
-    for (int64_t p : perm)
-      permuted.push_back(sizes[p]);
-    Value init = tag(tensor::EmptyOp::create(
-                         rewriter, loc, permuted,
-                         cast<RankedTensorType>(v.getType()).getElementType()))
-                     ->getResult(0);
-    return tag(linalg::TransposeOp::create(
-                   rewriter, withLayoutChange(loc, "k-major"), v, init, perm))
-        ->getResult(0);
+    Operation *copy = nullptr;
+    Value kMajor = permuteDims(rewriter, loc, v, perm, "k-major", &copy);
+    if (copy) {
+      tag(copy);
+      if (Operation *init = copy->getOperand(1).getDefiningOp())
+        tag(init);
+    }
+    return kMajor;
   }
 
   /// Head `head` of contraction `op` on K-major operands (A's copy in

@@ -49,6 +49,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "smepilot/Dialect/SMEPilot/IR/Provenance.h"
+#include "smepilot/Dialect/SMEPilot/Transforms/Layouts.h"
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
 #include "smepilot/Analysis/Roofline.h"
@@ -145,15 +146,20 @@ Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map,
   const bool convert = elementType != type.getElementType();
   if (!convert && llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
     return v;
+  if (!convert) {
+    Operation *copy = nullptr;
+    Value permuted = permuteDims(b, loc, v, perm, "k-major", &copy);
+    if (copy && isWeight && isa<BlockArgument>(v))
+      copy->setAttr("smepilot.pack_at_load", b.getUnitAttr());
+    return permuted;
+  }
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
   SmallVector<OpFoldResult> permuted;
   for (int64_t p : perm)
     permuted.push_back(sizes[p]);
   Value init = tensor::EmptyOp::create(b, loc, permuted, elementType);
   Operation *pack;
-  if (!convert) {
-    pack = linalg::TransposeOp::create(b, loc, v, init, perm);
-  } else {
+  {
     // out[i_0, ..., i_r] = trunc(in[j]) with j[perm[d]] = i_d.
     MLIRContext *ctx = b.getContext();
     SmallVector<AffineExpr> inExprs(perm.size());
@@ -171,9 +177,8 @@ Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map,
           linalg::YieldOp::create(nb, nloc, r);
         });
   }
-  std::string layout = "k-major";
-  if (convert)
-    llvm::raw_string_ostream(layout) << " " << elementType;
+  std::string layout = "k-major ";
+  llvm::raw_string_ostream(layout) << elementType;
   pack->setLoc(withLayoutChange(loc, layout));
   if (isWeight && isa<BlockArgument>(v))
     pack->setAttr("smepilot.pack_at_load", b.getUnitAttr());
