@@ -36,22 +36,17 @@ const char *kModel =
      "buffers": ["x", "pack0(w)", "tmp0", "tmp1", "out"],
      "dispatches": [
        {"name": "prefill_c4_d0:linalg.transpose", "mode": "cpu", "sme_share": 0,
-        "tile_granule": 1, "tiles": {"base": 1, "scale": 0, "constant": -1},
         "reads": [0], "writes": [2], "records": [0]},
        {"name": "prefill_c4_d1:func.call", "mode": "sme", "sme_share": 65536,
-        "tile_granule": 1, "tiles": {"base": 1, "scale": 0, "constant": -1},
         "reads": [2, 1], "writes": [3], "records": [1]},
        {"name": "prefill_c4_d2:scf.forall", "mode": "cpu", "sme_share": 0,
-        "tile_granule": 1, "tiles": {"base": 4, "scale": 0, "constant": -1},
         "reads": [3], "writes": [3], "records": [2]},
        {"name": "prefill_c4_d3:memref.copy", "mode": "cpu", "sme_share": 0,
-        "tile_granule": 1, "tiles": {"base": 1, "scale": 0, "constant": -1},
         "reads": [3], "writes": [4], "records": []}]},
     {"name": "load", "chunk": 0, "last_row_only": false, "load": true,
      "buffers": ["w", "pack0(w)"],
      "dispatches": [
        {"name": "load_d0:linalg.transpose", "mode": "cpu", "sme_share": 0,
-        "tile_granule": 1, "tiles": {"base": 1, "scale": 0, "constant": -1},
         "reads": [0], "writes": [1], "records": [0]}]}]})json";
 
 TEST(Explain, TextSaysWhatWasDecidedPerDispatchAndPhase) {

@@ -22,10 +22,11 @@
 //                   vectorization, reason, assumed}, ...],
 //    "tables": [{"name", "chunk", "last_row_only", "load",
 //                "buffers": [names],
-//                "dispatches": [{"name", "mode", "sme_share", "tile_granule",
-//                                "tiles": {base, scale, constant},
+//                "dispatches": [{"name", "mode", "sme_share",
 //                                "reads": [buffer], "writes": [buffer],
 //                                "records": [record]}]}]}
+// (tile counts and granules are the table's business: smepilot-run -v and
+// the trace show them; 1B has 5,300 dispatches, every byte here counts).
 // Times are microseconds, negative when the choice is impossible. A record
 // is one builder op (or layout change); an op split over several dispatches
 // (attention pipelined per head) is one record they all list. Equal
@@ -234,12 +235,6 @@ private:
             j.attribute("name", d.getName());
             j.attribute("mode", stringifyExecMode(d.getMode()));
             j.attribute("sme_share", d.getSmeShare());
-            j.attribute("tile_granule", d.getTileGranule());
-            j.attributeObject("tiles", [&] {
-              j.attribute("base", d.getTiles().getBase());
-              j.attribute("scale", d.getTiles().getScale());
-              j.attribute("constant", d.getTiles().getConstant());
-            });
             j.attributeArray("reads", [&] {
               for (BindingAttr b : d.getBindings())
                 if (b.reads())
