@@ -73,10 +73,10 @@ Value mlir::smepilot::permuteDims(OpBuilder &b, Location loc, Value v,
   SmallVector<OpFoldResult> permutedSizes;
   for (int64_t p : perm)
     permutedSizes.push_back(sizes[p]);
-  Value init = tensor::EmptyOp::create(b, loc, permutedSizes,
-                                       type.getElementType());
-  auto transpose = linalg::TransposeOp::create(
-      b, withLayoutChange(loc, layout), v, init, perm);
+  Value init =
+      tensor::EmptyOp::create(b, loc, permutedSizes, type.getElementType());
+  auto transpose = linalg::TransposeOp::create(b, withLayoutChange(loc, layout),
+                                               v, init, perm);
   if (copy)
     *copy = transpose;
   return transpose->getResult(0);

@@ -1,4 +1,4 @@
-//===- Layouts.h - copies of operands in another layout ----------*- C++ -*-===//
+//===- Layouts.h - copies of operands in another layout ---*- C++ -*-===//
 //
 // What the passes that lay operands out for a unit share (smepilot-tile-sme,
 // smepilot-partition-collab, smepilot-pipeline-attention: the K-major
