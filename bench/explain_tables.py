@@ -20,8 +20,14 @@ overlaps); attention's KV length is the compiler's dynamic-size assumption
 (128 positions). Prefill is the 64-token chunk phase (per token: / 64),
 decode the one-token phase.
 
+  host      this machine: the JIT's dispatches evaluated (a 128-token prompt of
+            random ids, then 16 decode steps, 2 threads) with their measured
+            wall time per run beside the host profile's prediction, summed by
+            the kind of op they compute (the one measured table here).
+
 usage: explain_tables.py BUILD_DIR WORK_DIR layouts MODEL... [--profiles P,...]
        explain_tables.py BUILD_DIR WORK_DIR speedups SHAPE... [--profiles P,...]
+       explain_tables.py BUILD_DIR WORK_DIR host MODEL...
 """
 import json
 import os
@@ -88,6 +94,46 @@ def speedups(build, work, shapes, profiles):
             print("| " + " | ".join(row) + " |")
 
 
+def host(build, models):
+    import random
+    rng = random.Random(0)
+    ids = ",".join(str(rng.randrange(1, 500)) for _ in range(128))
+    print("| model | phase | runs | kind | dispatches | predicted us/run | measured us/run "
+          "| measured / predicted |")
+    print("|---|---|---|---|---|---|---|---|")
+    for model in models:
+        out = subprocess.run(
+            [os.path.join(build, "bin", "smepilot-run"), "-m", model, "--engine", "jit",
+             "--no-cache", "-t", "2", "-c", "512", "--prompt-ids", ids, "-n", "16",
+             "--explain=json", "--log-disable"],
+            check=True, capture_output=True, text=True).stdout
+        for t in json.loads(out)["tables"]:
+            if not t["runs"]:
+                continue
+            kinds = {}
+            for d in t["dispatches"]:
+                if d["measured_us"] is None:
+                    continue
+                if d["ops"]:
+                    main = max(d["ops"], key=lambda o: o["flops"] + o["weight_bytes"]
+                               + o["act_bytes"])
+                    kind = main["kind"] if main["kind"] != "generic" else main["shape_class"]
+                else:
+                    kind = "(no builder op: " + d["name"].split(":")[-1] + ")"
+                k = kinds.setdefault(kind, [0, 0.0, 0.0])
+                k[0] += 1
+                k[1] += d["predicted_us"] or 0.0
+                k[2] += d["measured_us"]
+            s = t["summary"]
+            rows = sorted(kinds.items(), key=lambda kv: -kv[1][2])
+            rows.append(("**phase**", [len(t["dispatches"]), s["predicted_us"],
+                                       s["measured_us"]]))
+            for kind, (n, pred, meas) in rows:
+                ratio = f"{meas / pred:.2f}" if pred > 0 else "-"
+                print(f"| {os.path.basename(model)} | {t['name']} | {t['runs']} | {kind} | {n} "
+                      f"| {pred:.1f} | {meas:.1f} | {ratio} |")
+
+
 def main():
     if len(sys.argv) < 5:
         sys.exit(__doc__)
@@ -103,6 +149,8 @@ def main():
         layouts(build, args, profiles)
     elif what == "speedups":
         speedups(build, work, args, profiles)
+    elif what == "host":
+        host(build, args)
     else:
         sys.exit(__doc__)
 
