@@ -12,6 +12,18 @@
 using namespace mlir;
 using namespace mlir::smepilot;
 
+/// The record `loc` carries at its top, if it is one: a FusedLoc whose
+/// metadata is an op's record or a layout change's; null otherwise.
+static DictionaryAttr recordOf(Location loc, FusedLoc &fused) {
+  fused = dyn_cast<FusedLoc>(loc);
+  auto record =
+      fused ? dyn_cast_or_null<DictionaryAttr>(fused.getMetadata()) : nullptr;
+  if (!record || !(record.contains(kOpRecordKey) ||
+                   record.contains(kLayoutChangeRecordKey)))
+    return nullptr;
+  return record;
+}
+
 SmallVector<int64_t> mlir::smepilot::recordLoopsOf(Operation *op) {
   SmallVector<int64_t> ranges;
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
@@ -38,9 +50,8 @@ Location mlir::smepilot::withOpRecord(Location loc, DecisionAttr decision,
 
 Location mlir::smepilot::withPartRecord(Location loc, DecisionAttr decision,
                                         ArrayRef<int64_t> loops) {
-  auto fused = dyn_cast<FusedLoc>(loc);
-  auto record = fused ? dyn_cast_or_null<DictionaryAttr>(fused.getMetadata())
-                      : DictionaryAttr();
+  FusedLoc fused;
+  DictionaryAttr record = recordOf(loc, fused);
   if (!record || !record.contains(kOpRecordKey))
     return loc;
   NamedAttrList entries(record);
@@ -60,14 +71,9 @@ Location mlir::smepilot::withLayoutChange(Location loc, StringRef layout) {
 }
 
 Location mlir::smepilot::withoutRecords(Location loc) {
-  while (auto fused = dyn_cast<FusedLoc>(loc)) {
-    auto record = dyn_cast_or_null<DictionaryAttr>(fused.getMetadata());
-    if (!record || fused.getLocations().size() != 1 ||
-        !(record.contains(kOpRecordKey) ||
-          record.contains(kLayoutChangeRecordKey)))
-      break;
+  FusedLoc fused;
+  while (recordOf(loc, fused) && fused.getLocations().size() == 1)
     loc = fused.getLocations().front();
-  }
   return loc;
 }
 
@@ -76,15 +82,15 @@ void mlir::smepilot::collectRecords(Location loc,
                                     llvm::DenseSet<Location> &visited) {
   if (!visited.insert(loc).second)
     return;
-  if (auto fused = dyn_cast<FusedLoc>(loc)) {
-    if (auto record = dyn_cast_or_null<DictionaryAttr>(fused.getMetadata())) {
-      if (record.contains(kLayoutChangeRecordKey)) {
-        records.insert(record);
-        return;
-      }
-      if (record.contains(kOpRecordKey))
-        records.insert(record);
-    }
+  FusedLoc fused;
+  if (DictionaryAttr record = recordOf(loc, fused)) {
+    records.insert(record);
+    // A layout change's location is the op it serves, which it does not
+    // compute.
+    if (record.contains(kLayoutChangeRecordKey))
+      return;
+  }
+  if (fused) {
     for (Location inner : fused.getLocations())
       collectRecords(inner, records, visited);
     return;
