@@ -9,16 +9,18 @@
 /// A projection (C = A W^T, GGUF [out, in] weights) is split along n, the
 /// output features: 256 / 8 tiles = 32 rows of W per tile, a multiple of the
 /// 8-row block. Each tile reads its own rows of W. The fill of its
-/// accumulator is an op of its own, split along its columns.
+/// accumulator is no dispatch of its own: each tile fills its own slice of
+/// the empty result right before the matmul writes it.
 // CHECK-LABEL: func.func @projection
 // CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<1x64xf32>, %[[W:[a-z0-9]+]]: tensor<256x64xf32>
-// CHECK: %[[Z:.*]] = scf.forall (%{{.*}}) = (0) to (256) step (32)
-// CHECK:   linalg.fill
-// CHECK: scf.forall (%[[I:.*]]) = (0) to (256) step (32) shared_outs(%[[OUT:.*]] = %[[Z]]) -> (tensor<1x256xf32>)
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<1x256xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: scf.forall (%[[I:.*]]) = (0) to (256) step (32) shared_outs(%[[OUT:.*]] = %[[E]]) -> (tensor<1x256xf32>)
 // CHECK:   %[[XS:.*]] = tensor.extract_slice %[[X]][0, 0] [1, 64] [1, 1]
 // CHECK:   %[[WS:.*]] = tensor.extract_slice %[[W]][%[[I]], 0] [32, 64] [1, 1]
 // CHECK:   %[[OS:.*]] = tensor.extract_slice %[[OUT]][0, %[[I]]] [1, 32] [1, 1]
-// CHECK:   %[[T:.*]] = linalg.matmul indexing_maps = {{.*}} ins(%[[XS]], %[[WS]] : tensor<1x64xf32>, tensor<32x64xf32>) outs(%[[OS]] : tensor<1x32xf32>)
+// CHECK:   %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[OS]] : tensor<1x32xf32>) -> tensor<1x32xf32>
+// CHECK:   %[[T:.*]] = linalg.matmul indexing_maps = {{.*}} ins(%[[XS]], %[[WS]] : tensor<1x64xf32>, tensor<32x64xf32>) outs(%[[Z]] : tensor<1x32xf32>)
 // CHECK:   scf.forall.in_parallel
 // CHECK:     tensor.parallel_insert_slice %[[T]] into %[[OUT]][0, %[[I]]] [1, 32] [1, 1]
 func.func @projection(%x: tensor<1x64xf32>, %w: tensor<256x64xf32>) -> tensor<1x256xf32>
@@ -207,4 +209,68 @@ func.func @int64_max_rows(%x: tensor<9223372036854775807x4xf32>)
   %0 = linalg.exp ins(%x : tensor<9223372036854775807x4xf32>)
                   outs(%e : tensor<9223372036854775807x4xf32>) -> tensor<9223372036854775807x4xf32>
   return %0 : tensor<9223372036854775807x4xf32>
+}
+
+// -----
+
+#proj = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+         affine_map<(m, n, k) -> (m, n)>]
+
+/// One fill (CSE shares it) initializes two projections of one shape, in
+/// its generic form (linalg-generalize-named-ops runs before this pass):
+/// each projection's tiles fill their own slices of the empty tensor, and
+/// the fill is gone. Bufferization then gives each forall a buffer of its
+/// own without copying a filled one into it.
+// CHECK-LABEL: func.func @shared_fill
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<1x256xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: scf.forall (%{{.*}}) = (0) to (256) step (32) shared_outs(%[[O1:.*]] = %[[E]])
+// CHECK:   %[[S1:.*]] = tensor.extract_slice %[[O1]]
+// CHECK:   %[[F1:.*]] = linalg.generic {{.*}} ins(%{{.*}} : f32) outs(%[[S1]] : tensor<1x32xf32>)
+// CHECK:   linalg.matmul {{.*}} outs(%[[F1]] : tensor<1x32xf32>)
+// CHECK: scf.forall (%{{.*}}) = (0) to (256) step (32) shared_outs(%[[O2:.*]] = %[[E]])
+// CHECK:   %[[S2:.*]] = tensor.extract_slice %[[O2]]
+// CHECK:   %[[F2:.*]] = linalg.generic {{.*}} ins(%{{.*}} : f32) outs(%[[S2]] : tensor<1x32xf32>)
+// CHECK:   linalg.matmul {{.*}} outs(%[[F2]] : tensor<1x32xf32>)
+func.func @shared_fill(%x: tensor<1x64xf32>, %w1: tensor<256x64xf32>, %w2: tensor<256x64xf32>)
+    -> (tensor<1x256xf32>, tensor<1x256xf32>) attributes {smepilot.phase = "p"} {
+  %cst = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x256xf32>
+  %z = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> ()>, affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%cst : f32) outs(%e : tensor<1x256xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x256xf32>
+  %r1 = linalg.matmul indexing_maps = #proj
+          ins(%x, %w1 : tensor<1x64xf32>, tensor<256x64xf32>)
+          outs(%z : tensor<1x256xf32>) -> tensor<1x256xf32>
+  %r2 = linalg.matmul indexing_maps = #proj
+          ins(%x, %w2 : tensor<1x64xf32>, tensor<256x64xf32>)
+          outs(%z : tensor<1x256xf32>) -> tensor<1x256xf32>
+  return %r1, %r2 : tensor<1x256xf32>, tensor<1x256xf32>
+}
+
+// -----
+
+#proj = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+         affine_map<(m, n, k) -> (m, n)>]
+
+/// A fill that is also returned (a use that is no split op's init) stays a
+/// dispatch of its own, and its consumer reads it.
+// CHECK-LABEL: func.func @fill_also_returned
+// CHECK: %[[Z:.*]] = scf.forall
+// CHECK:   linalg.fill
+// CHECK: scf.forall (%{{.*}}) = (0) to (256) step (32) shared_outs(%{{.*}} = %[[Z]])
+// CHECK-NOT: linalg.fill
+// CHECK:   linalg.matmul
+func.func @fill_also_returned(%x: tensor<1x64xf32>, %w: tensor<256x64xf32>)
+    -> (tensor<1x256xf32>, tensor<1x256xf32>) attributes {smepilot.phase = "p"} {
+  %cst = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x256xf32>
+  %z = linalg.fill ins(%cst : f32) outs(%e : tensor<1x256xf32>) -> tensor<1x256xf32>
+  %r = linalg.matmul indexing_maps = #proj
+         ins(%x, %w : tensor<1x64xf32>, tensor<256x64xf32>)
+         outs(%z : tensor<1x256xf32>) -> tensor<1x256xf32>
+  return %r, %z : tensor<1x256xf32>, tensor<1x256xf32>
 }

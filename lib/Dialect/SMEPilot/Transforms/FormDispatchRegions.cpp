@@ -23,6 +23,15 @@
 // dimension of size 0 (it does nothing), is left alone: it becomes a
 // single-tile dispatch.
 //
+// Fills. A fill of a fresh tensor (linalg.fill or its generic form) whose
+// every use is the init of an op split here is not a dispatch of its own:
+// each tile of the consumer fills its own slice right before writing it (in
+// cache), and the consumer's forall writes into the fill's empty tensor.
+// Left alone, the fill is a pass over memory of its own (146 dispatches per
+// 64-token chunk of 1B prefill), and CSE shares one fill between consumers
+// of the same shape, whose buffers one-shot bufferization then initializes
+// by copying it (a memref.copy dispatch per consumer).
+//
 // Weight-only ops. An op whose inputs are all weights (function arguments
 // marked `smepilot.weight`; the K-major weight copies of smepilot-tile-sme)
 // computes the same result on every call: smepilot-form-dispatches moves it
@@ -219,9 +228,41 @@ StringAttr getStage(Operation *op, unsigned depth = 0) {
   return written ? getStage(written.getDefiningOp(), depth + 1) : StringAttr();
 }
 
-/// Wraps `op` in an scf.forall over `choice`; returns the forall.
-FailureOr<scf::ForallOp> wrapInForall(RewriterBase &rewriter,
-                                      linalg::LinalgOp op, TileChoice choice) {
+/// Whether `op` only sets every element of a fresh tensor to a value that
+/// reads no tensor (a linalg.fill of a tensor.empty, generalized or not):
+/// such an op can be recomputed on any slice of its result.
+bool isFreshFill(linalg::LinalgOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != op.getNumParallelLoops() ||
+      !op.getDpsInits()[0].getDefiningOp<tensor::EmptyOp>())
+    return false;
+  if (isa<linalg::FillOp>(op.getOperation()))
+    return true;
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic || !generic.getMatchingIndexingMap(generic.getDpsInitOperand(0))
+                       .isIdentity())
+    return false;
+  for (OpOperand *in : generic.getDpsInputOperands())
+    if (isa<ShapedType>(in->get().getType()) ||
+        generic.getMatchingIndexingMap(in).getNumResults() != 0)
+      return false;
+  return !generic.payloadUsesValueFromOperand(generic.getDpsInitOperand(0));
+}
+
+/// Whether every use of `fill`'s result is the init of a linalg op in
+/// `consumers` (each of which gets a copy of the fill on its own slices).
+bool onlyInitializes(linalg::LinalgOp fill,
+                     const llvm::SetVector<Operation *> &consumers) {
+  return llvm::all_of(fill->getResult(0).getUses(), [&](OpOperand &use) {
+    auto user = dyn_cast<linalg::LinalgOp>(use.getOwner());
+    return user && consumers.contains(user) && user.isDpsInit(&use);
+  });
+}
+
+/// Wraps `op` in an scf.forall over `choice`; returns the forall and the
+/// tiled op in its body.
+FailureOr<std::pair<scf::ForallOp, Operation *>>
+wrapInForall(RewriterBase &rewriter, linalg::LinalgOp op, TileChoice choice) {
   auto tileable = cast<TilingInterface>(op.getOperation());
   SmallVector<OpFoldResult> sizes(op.getNumLoops(), rewriter.getIndexAttr(0));
   sizes[choice.dim] = rewriter.getIndexAttr(choice.size);
@@ -231,10 +272,43 @@ FailureOr<scf::ForallOp> wrapInForall(RewriterBase &rewriter,
   rewriter.setInsertionPoint(op);
   FailureOr<scf::SCFTilingResult> tiled =
       scf::tileUsingSCF(rewriter, tileable, options);
-  if (failed(tiled) || tiled->loops.size() != 1)
+  if (failed(tiled) || tiled->loops.size() != 1 || tiled->tiledOps.size() != 1)
     return failure();
   rewriter.replaceOp(op, tiled->replacements);
-  return cast<scf::ForallOp>(tiled->loops.front().getOperation());
+  return std::make_pair(
+      cast<scf::ForallOp>(tiled->loops.front().getOperation()),
+      tiled->tiledOps.front());
+}
+
+/// Moves the fills of `forall`'s outputs into its body: each tile fills its
+/// own slice right before `tiled` (the op the forall computes) writes it,
+/// and the forall writes into the fill's empty tensor instead. Without this
+/// a fill is a dispatch of its own, a pass over memory before the op's
+/// pass, and CSE shares one fill between ops of the same shape, whose
+/// buffers bufferization then initializes by copying it (memref.copy).
+void fuseFillsOfOutputs(RewriterBase &rewriter, scf::ForallOp forall,
+                        Operation *tiled,
+                        const llvm::SetVector<Operation *> &fusable) {
+  auto tiledOp = dyn_cast<linalg::LinalgOp>(tiled);
+  if (!tiledOp || tiledOp.getNumDpsInits() != forall.getNumResults())
+    return;
+  for (unsigned i = 0; i < forall.getNumResults(); ++i) {
+    OpOperand &shared = forall.getOutputsMutable()[i];
+    auto fill = shared.get().getDefiningOp<linalg::LinalgOp>();
+    if (!fill || !fusable.contains(fill))
+      continue;
+    OpOperand &init = tiledOp.getDpsInitsMutable()[i];
+    auto slice = init.get().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || slice.getSource() != forall.getTiedBlockArgument(&shared))
+      continue;
+    rewriter.setInsertionPoint(tiled);
+    SmallVector<Value> operands(fill.getDpsInputs());
+    operands.push_back(slice);
+    Operation *local = mlir::clone(rewriter, fill, {slice.getType()}, operands);
+    rewriter.modifyOpInPlace(tiled, [&] { init.set(local->getResult(0)); });
+    rewriter.modifyOpInPlace(forall,
+                             [&] { shared.set(fill.getDpsInits()[0]); });
+  }
 }
 
 struct FormDispatchRegionsPass
@@ -286,7 +360,20 @@ struct FormDispatchRegionsPass
               !callee->hasAttr(kStageAttr))
             callee->setAttr(kStageAttr, stage);
       }
+      // Fills whose every use is the init of an op split here go into
+      // the consumers' foralls (fuseFillsOfOutputs) instead of their own.
+      llvm::SetVector<Operation *> split;
+      for (linalg::LinalgOp op : ops)
+        if (!isFreshFill(op) && !readsWeightsOnly(op, func) &&
+            chooseTile(op, maxTiles, vectorWidth))
+          split.insert(op);
+      llvm::SetVector<Operation *> fusable;
+      for (linalg::LinalgOp op : ops)
+        if (isFreshFill(op) && !op->use_empty() && onlyInitializes(op, split))
+          fusable.insert(op);
       for (linalg::LinalgOp op : ops) {
+        if (fusable.contains(op))
+          continue;
         if (readsWeightsOnly(op, func))
           useOwnBuffers(rewriter, op);
         std::optional<TileChoice> choice =
@@ -294,15 +381,20 @@ struct FormDispatchRegionsPass
         if (!choice)
           continue;
         StringAttr stage = op->getAttrOfType<StringAttr>(kStageAttr);
-        FailureOr<scf::ForallOp> forall = wrapInForall(rewriter, op, *choice);
-        if (failed(forall)) {
+        auto wrapped = wrapInForall(rewriter, op, *choice);
+        if (failed(wrapped)) {
           op.emitError("smepilot-form-dispatch-regions: cannot tile dimension ")
               << choice->dim << " by " << choice->size;
           return signalPassFailure();
         }
+        auto [forall, tiled] = *wrapped;
         if (stage)
-          (*forall)->setAttr(kStageAttr, stage);
+          forall->setAttr(kStageAttr, stage);
+        fuseFillsOfOutputs(rewriter, forall, tiled, fusable);
       }
+      for (Operation *fill : fusable)
+        if (fill->use_empty())
+          rewriter.eraseOp(fill);
     }
   }
 };
