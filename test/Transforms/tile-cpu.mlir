@@ -231,12 +231,17 @@ func.func @not_for_the_vector_cores(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>
 /// contiguous in V and the output, the positions a dynamic reduction): the
 /// m tile skips the unit query dimension and takes the 4 heads, and with 4
 /// rows the n tile grows to all 64 columns (4 x 16 lanes), so each position
-/// reads its V row once for the 16 accumulators of the 4 heads.
+/// reads its V row once for the 16 accumulators of the 4 heads. Each operand
+/// is read in its own shape (P: the 4 heads' weights of one position, V: one
+/// row), not broadcast over the iteration space, and the contraction has no
+/// leading unit dimensions: it lowers to outer products, not scalar code.
 // REPORT: remark: smepilot-tile-cpu: tiles [1, 0, 0, 0, 1] vector sizes [1, 4, 1, 64, 1] vectorized
 // CHECK-LABEL: func.func @pv_decode(
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}}
 // CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}}
-// CHECK: vector.contract {{.*}} : vector<1x4x1x64x1xf32>, vector<1x4x1x64x1xf32> into vector<1x4x1x64xf32>
+// CHECK: %[[P:.*]] = vector.transfer_read {{.*}} : tensor<1x4x1x1xf32>, vector<4x1x1xf32>
+// CHECK: %[[V:.*]] = vector.transfer_read {{.*}} : tensor<1x1x64xf32>, vector<64xf32>
+// CHECK: vector.contract {{.*}} : vector<4x1x1xf32>, vector<1x64xf32> into vector<4x1x64xf32>
 // CHECK-NOT: linalg.generic
 func.func @pv_decode(%p: tensor<8x4x1x?xf32>, %v: tensor<8x?x64xf32>, %c: tensor<8x4x1x64xf32>) -> tensor<8x4x1x64xf32> {
   %r = linalg.generic {indexing_maps = [affine_map<(g, h, q, d, n) -> (g, h, q, n)>,
