@@ -336,10 +336,12 @@ compute_cache_key(const rt::gguf_file &file, const rt::engine_options &options,
 
 /// The JIT's host pipeline: int8 dot products where the CPU has
 /// AVX512-VNNI and AVX512VL (the 128/256-bit forms), unless `int8_dot` is
-/// off (jit_engine_options).
+/// off (jit_engine_options); bf16 pair dot products where it has
+/// AVX512-BF16.
 void configure_pipeline(cc::HostPipelineOptions &pipeline, bool int8_dot) {
   const rt::cpu_features cpu = rt::detect_cpu_features();
   pipeline.int8Dot = int8_dot && cpu.avx512vnni && cpu.avx512vl;
+  pipeline.bf16Dot = cpu.avx512bf16;
 }
 
 rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,

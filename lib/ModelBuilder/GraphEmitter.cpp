@@ -142,7 +142,13 @@ Value GraphEmitter::projection(Value x, Value w) {
                b, loc, TypeRange{f32Tensor(shape)}, ValueRange{x, w},
                ValueRange{init})
         .getResult(0);
-  // F16 / BF16: y += x * extf(w), the weight widened in the body.
+  // F16 / BF16: y += x * extf(w), the weight widened in the body; for BF16
+  // with rounded activations y += extf(bf16(x)) * extf(w), as llama.cpp's
+  // BF16 product (a bf16 pair dot product where the target has one).
+  const bool bf16Activations =
+      quantizedActivations && format == WeightFormat::BF16;
+  if (bf16Activations)
+    x = activationsBF16(x);
   MLIRContext *ctx = b.getContext();
   AffineExpr m = b.getAffineDimExpr(0), n = b.getAffineDimExpr(1),
              k = b.getAffineDimExpr(2);
@@ -158,11 +164,43 @@ Value GraphEmitter::projection(Value x, Value w) {
              [&](OpBuilder &nb, Location l, ValueRange args) {
                Value wf =
                    arith::ExtFOp::create(nb, l, nb.getF32Type(), args[1]);
-               Value p = arith::MulFOp::create(nb, l, args[0], wf);
+               Value xf =
+                   bf16Activations
+                       ? arith::ExtFOp::create(nb, l, nb.getF32Type(), args[0])
+                             .getResult()
+                       : args[0];
+               Value p = arith::MulFOp::create(nb, l, xf, wf);
                linalg::YieldOp::create(
                    nb, l, arith::AddFOp::create(nb, l, args[2], p).getResult());
              })
       .getResult(0);
+}
+
+Value GraphEmitter::activationsBF16(Value x) {
+  auto it = bf16Cache.find(x);
+  if (it != bf16Cache.end() &&
+      it->second.getParentBlock() == b.getInsertionBlock())
+    return it->second;
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto type = RankedTensorType::get(xType.getShape(), b.getBF16Type());
+  SmallVector<Value> dyn = dynamicDims(x);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, b.getContext());
+  auto par = utils::IteratorType::parallel;
+  Value rounded =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{type}, ValueRange{x},
+          ValueRange{tensor::EmptyOp::create(b, loc, type.getShape(),
+                                             b.getBF16Type(), dyn)},
+          ArrayRef<AffineMap>{id, id}, ArrayRef<utils::IteratorType>{par, par},
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            linalg::YieldOp::create(
+                nb, l,
+                arith::TruncFOp::create(nb, l, nb.getBF16Type(), args[0])
+                    .getResult());
+          })
+          .getResult(0);
+  bf16Cache[x] = rounded;
+  return rounded;
 }
 
 std::pair<Value, Value> GraphEmitter::quantizeActivations(Value x,

@@ -27,8 +27,9 @@ public:
   GraphEmitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
 
   /// Q8_0 and Q4_0 projections take their activations quantized to Q8_0
-  /// blocks (ModelBuildOptions::quantizedActivations; see
-  /// quantizeActivations).
+  /// blocks, BF16 projections rounded to bf16
+  /// (ModelBuildOptions::quantizedActivations; see quantizeActivations and
+  /// activationsBF16).
   void setQuantizedActivations(bool on) { quantizedActivations = on; }
 
   OpBuilder &builder() { return b; }
@@ -103,11 +104,16 @@ private:
   /// (x rounded to what the blocks represent). Reused for the projections
   /// of the same x emitted in the same block (Q, K, V).
   std::pair<Value, Value> quantizeActivations(Value x, bool rounded = false);
+  /// x [M, K] rounded to bf16 (truncf: to nearest, ties to even), as
+  /// llama.cpp takes the activations of a BF16 product; reused like
+  /// quantizeActivations.
+  Value activationsBF16(Value x);
 
   OpBuilder &b;
   Location loc;
   bool quantizedActivations = false;
   llvm::DenseMap<Value, std::pair<Value, Value>> quantizedCache, roundedCache;
+  llvm::DenseMap<Value, Value> bf16Cache;
 };
 
 /// Scalar bodies for linalg.generic regions, built with the region's builder.

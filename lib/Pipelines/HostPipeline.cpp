@@ -59,6 +59,7 @@ struct StageConfig {
   bool approximateSinCos;
   int64_t maxTiles;
   bool int8Dot;
+  bool bf16Dot;
 };
 
 void addCleanup(OpPassManager &pm) {
@@ -110,6 +111,7 @@ void addVectorize(OpPassManager &pm, const StageConfig &config) {
   options.contractionTileSizes = config.contractionTileSizes;
   options.vectorWidth = config.vectorWidth;
   options.int8Dot = config.int8Dot;
+  options.bf16Dot = config.bf16Dot;
   pm.addNestedPass<func::FuncOp>(createTileCPU(options));
   // Masks are lowered before canonicalization: in LLVM 22 folding a
   // tensor.cast into a masked transfer_write breaks the vector.mask region.
@@ -207,7 +209,8 @@ mlir::smepilot::getHostPipelineStages(const HostPipelineOptions &options) {
                      options.vectorize,
                      options.approximateSinCos,
                      options.maxTiles,
-                     options.int8Dot};
+                     options.int8Dot,
+                     options.bf16Dot};
   SmallVector<PipelineStage> stages;
   stages.push_back(
       {"annotate", [config](OpPassManager &pm) { addAnnotate(pm, config); }});

@@ -175,6 +175,11 @@ void round_activations_q8_0(const float *x, float *y, uint64_t n) {
   }
 }
 
+void round_activations_bf16(const float *x, float *y, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i)
+    y[i] = bf16_to_fp32(fp32_to_bf16(x[i]));
+}
+
 status quantize_row(ggml_type type, const float *src, void *dst, uint64_t n) {
   uint8_t *out = static_cast<uint8_t *>(dst);
   switch (type) {

@@ -102,10 +102,10 @@ private:
   void ffn_dense(const layer &L, int64_t n);
   void ffn_moe(const layer &L, int64_t n);
   /// The rows x [rows][w.cols] as a product by `w` takes them: rounded to
-  /// Q8_0 blocks when w is Q8_0 or Q4_0 in the file, as llama.cpp and the
-  /// compiled graph do (round_activations_q8_0), unless
-  /// engine_options::f32_activations; else x itself. The result is valid
-  /// until the next call.
+  /// Q8_0 blocks when w is Q8_0 or Q4_0 in the file, to bf16 when it is
+  /// BF16, as llama.cpp and the compiled graph do (round_activations_q8_0,
+  /// round_activations_bf16), unless engine_options::f32_activations; else
+  /// x itself. The result is valid until the next call.
   const float *activations(const f32_matrix &w, const float *x, int64_t rows);
 
   model_config cfg_;
@@ -123,7 +123,7 @@ private:
   // x_: the residual stream; h_: normed input of a block; proj_: a block's
   // output projection before it is added to x_.
   std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_;
-  std::vector<float> rounded_; // activations(): x rounded to Q8_0 blocks
+  std::vector<float> rounded_; // activations(): x rounded (Q8_0 blocks, bf16)
   std::vector<float> cos_sin_; // [n_batch][rope_dim/2][2]
   // MoE: router probabilities, choices and per-(token, slot) outputs.
   std::vector<float> router_;
@@ -170,14 +170,21 @@ result<std::unique_ptr<engine>> reference_engine::load(const gguf_file &file,
 }
 
 const float *reference_engine::activations(const f32_matrix &w, const float *x, int64_t rows) {
-  if (options_.f32_activations || (w.type != ggml_type::q8_0 && w.type != ggml_type::q4_0))
+  const bool q8 = w.type == ggml_type::q8_0 || w.type == ggml_type::q4_0;
+  if (options_.f32_activations || (!q8 && w.type != ggml_type::bf16))
     return x;
   const size_t n = size_t(rows * w.cols);
   if (rounded_.size() < n)
     rounded_.resize(n);
   pool_.parallel_for(rows, 1, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r)
-      round_activations_q8_0(x + r * w.cols, &rounded_[size_t(r * w.cols)], uint64_t(w.cols));
+    for (int64_t r = r0; r < r1; ++r) {
+      const float *in = x + r * w.cols;
+      float *out = &rounded_[size_t(r * w.cols)];
+      if (q8)
+        round_activations_q8_0(in, out, uint64_t(w.cols));
+      else
+        round_activations_bf16(in, out, uint64_t(w.cols));
+    }
   });
   return rounded_.data();
 }

@@ -11,7 +11,9 @@
 // Q8_0 and Q4_0 models round the activations of their products to Q8_0
 // blocks in both engines (as llama.cpp does; rt::engine_options::
 // f32_activations), and the JIT sums them with int8 dot products where the
-// CPU has AVX512-VNNI. Rounding is discontinuous: where the engines' inputs
+// CPU has AVX512-VNNI; BF16 models round them to bf16, and the JIT multiplies
+// bf16 pairs (vdpbf16ps) where the CPU has AVX512-BF16. Rounding is
+// discontinuous: where the engines' inputs
 // to a rounding differ in the last bit (summation order) and straddle a
 // rounding boundary, one quant differs by 1 and that row's logits by up to
 // ~1e-2 (llama.cpp's own variants differ by as much); a flip before the
@@ -54,7 +56,8 @@ struct model_case {
   /// weight type (as in reference_executor_test.cpp): its greedy token is
   /// required only where the top-1/top-2 gap exceeds twice this.
   double oracle_tolerance;
-  /// Activations rounded to Q8_0 blocks (Q8_0/Q4_0 weights): all rows
+  /// Activations rounded (to Q8_0 blocks for Q8_0/Q4_0 weights, to bf16
+  /// for BF16): all rows
   /// within `oracle_tolerance`, every row of some prompt within `tolerance`.
   /// Else every row within `tolerance`.
   bool rounded = false;
@@ -161,7 +164,10 @@ INSTANTIATE_TEST_SUITE_P(
         model_case{"stories260K.gguf", "stories260K.json", 1e-4, 1e-4},
         model_case{"llama3-tiny-f16.gguf", "llama3-tiny-f16.json", 1e-5, 4e-4},
         model_case{"qwen3-tiny-f16.gguf", "qwen3-tiny-f16.json", 1e-5, 4e-4},
-        model_case{"qwen3-tiny-bf16.gguf", "qwen3-tiny-bf16.json", 1e-5, 4e-3},
+        model_case{"qwen3-tiny-bf16.gguf", "qwen3-tiny-bf16.json", 1e-5, 4e-3,
+                   /*rounded=*/true},
+        model_case{"qwen3-tiny-bf16.gguf", "qwen3-tiny-bf16.json", 1e-5, 4e-3,
+                   /*rounded=*/false, /*f32_activations=*/true},
         model_case{"qwen3-tiny-q8_0.gguf", "qwen3-tiny-q8_0.json", 1e-5, 1.5e-2,
                    /*rounded=*/true},
         model_case{"qwen3-tiny-q4_0.gguf", "qwen3-tiny-q4_0.json", 1e-5, 1.5e-2,

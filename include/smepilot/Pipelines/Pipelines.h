@@ -48,6 +48,12 @@ struct HostPipelineOptions : public PassPipelineOptions<HostPipelineOptions> {
                      "(smepilot-tile-cpu int8-dot; the CPU must have "
                      "avx512vnni and avx512vl)"),
       llvm::cl::init(false)};
+  Option<bool> bf16Dot{
+      *this, "bf16-dot",
+      llvm::cl::desc("BF16 dot contractions use AVX512-BF16 vdpbf16ps "
+                     "(smepilot-tile-cpu bf16-dot; the CPU must have "
+                     "avx512bf16)"),
+      llvm::cl::init(false)};
   Option<bool> approximateSinCos{
       *this, "approximate-sin-cos",
       llvm::cl::desc("Also replace math.sin/cos by polynomials (otherwise "

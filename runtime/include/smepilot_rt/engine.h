@@ -39,11 +39,12 @@ struct engine_options {
   int sme_workers = -1;
   /// Compiled engines: record every kernel call for write_trace().
   bool trace = false;
-  /// Products by a Q8_0 or Q4_0 weight take F32 activations. Off (the
-  /// default), they take them rounded to Q8_0 blocks, as llama.cpp's CPU
-  /// backend does (round_activations_q8_0 in quantize.h): the compiled
-  /// engines then use int8 dot products, and the logits are llama.cpp's to
-  /// within its own Q8_0 rounding.
+  /// Products by a Q8_0, Q4_0 or BF16 weight take F32 activations. Off (the
+  /// default), they take them rounded as llama.cpp's CPU backend does: to
+  /// Q8_0 blocks for Q8_0 and Q4_0 (round_activations_q8_0 in quantize.h),
+  /// to bf16 for BF16 (round_activations_bf16): the compiled engines then
+  /// use int8 dot products and bf16 pair dot products, and the logits are
+  /// llama.cpp's to within its own rounding.
   bool f32_activations = false;
 };
 

@@ -47,4 +47,11 @@ status quantize_row(ggml_type type, const float *src, void *dst, uint64_t n);
 /// multiple of 32; y may be x.
 void round_activations_q8_0(const float *x, float *y, uint64_t n);
 
+/// The activations of a BF16 matrix product as llama.cpp's CPU backend takes
+/// them (its vec_dot_type for BF16 is BF16): each rounded to the nearest
+/// bf16 (ties to even, fp32_to_bf16), widened back to f32. The compiled
+/// graph rounds alike (ModelBuildOptions::quantizedActivations) and then
+/// multiplies bf16 pairs (vdpbf16ps). y may be x.
+void round_activations_bf16(const float *x, float *y, uint64_t n);
+
 } // namespace smepilot::rt

@@ -1,4 +1,4 @@
-//===- LowerX86Dot.cpp - smepilot.dot4_u8s8 to the vpdpbusd intrinsic -----===//
+//===- LowerX86Dot.cpp - x86 dot products to their intrinsics -------------===//
 //
 // See Passes.td. One op, one intrinsic per width; a pattern-free walk, since
 // nothing else changes.
@@ -9,6 +9,7 @@
 #include "smepilot/Dialect/SMEPilot/Transforms/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::smepilot {
@@ -34,6 +35,12 @@ struct LowerX86DotPass
       rewriter.replaceOpWithNewOp<LLVM::CallIntrinsicOp>(
           op, op.getType(), rewriter.getStringAttr(name),
           ValueRange{op.getAcc(), op.getLhs(), op.getRhs()});
+    });
+    getOperation()->walk([&](x86vector::DotBF16Op op) {
+      rewriter.setInsertionPoint(op);
+      rewriter.replaceOpWithNewOp<LLVM::CallIntrinsicOp>(
+          op, op.getType(), rewriter.getStringAttr(op.getIntrinsicName()),
+          ValueRange{op.getSrc(), op.getA(), op.getB()});
     });
   }
 };

@@ -82,6 +82,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -422,6 +423,32 @@ std::optional<Int8Dot> matchInt8Dot(linalg::LinalgOp op,
   return r;
 }
 
+/// A dot contraction both of whose factors are `extf` of bf16 values (a
+/// BF16 weight by activations rounded to bf16, as llama.cpp's BF16 path
+/// does): per k step of 2 * vl lanes, one AVX512-BF16 `vdpbf16ps`
+/// (x86vector.avx512.dot) sums the products of bf16 pairs into vl f32 lanes,
+/// twice the products of an FMA, with no widening of either operand.
+struct Bf16Dot {
+  DotFactor lhs, rhs; ///< the bf16 values, before their extf
+};
+
+std::optional<Bf16Dot> matchBf16Dot(linalg::LinalgOp op,
+                                    const DotContraction &dot) {
+  auto inner = [&](const DotFactor &f) -> std::optional<DotFactor> {
+    auto ext = f.root.getDefiningOp<arith::ExtFOp>();
+    if (!ext || !ext.getIn().getType().isBF16())
+      return std::nullopt;
+    DotFactor g;
+    if (failed(collectFactor(op, ext.getIn(), g)))
+      return std::nullopt;
+    return g;
+  };
+  std::optional<DotFactor> lhs = inner(dot.lhs), rhs = inner(dot.rhs);
+  if (!lhs || !rhs)
+    return std::nullopt;
+  return Bf16Dot{std::move(*lhs), std::move(*rhs)};
+}
+
 /// Row r of a block of `count` rows, for r < count: min(r, size - 1), so
 /// rows past a partial block re-read the last valid row.
 SmallVector<Value> clampedBlockRows(OpBuilder &b, Location loc,
@@ -445,11 +472,12 @@ SmallVector<Value> clampedBlockRows(OpBuilder &b, Location loc,
 class DotKernelBuilder {
 public:
   DotKernelBuilder(RewriterBase &b, linalg::LinalgOp op,
-                   const DotContraction &dot, const Int8Dot *int8, int64_t mr,
-                   int64_t nr, int64_t vl, int64_t groups)
-      : b(b), op(op), dot(dot), int8(int8), mr(mr), nr(nr),
-        vl(int8 ? int8->bytes / 4 : vl), groups(groups), loc(op.getLoc()),
-        maps(op.getIndexingMapsArray()),
+                   const DotContraction &dot, const Int8Dot *int8,
+                   const Bf16Dot *bf16, int64_t mr, int64_t nr, int64_t vl,
+                   int64_t groups)
+      : b(b), op(op), dot(dot), int8(int8), bf16(bf16), mr(mr), nr(nr),
+        vl(int8 ? int8->bytes / 4 : vl), kl(bf16 ? 2 * vl : this->vl),
+        groups(groups), loc(op.getLoc()), maps(op.getIndexingMapsArray()),
         vecType(VectorType::get({this->vl}, b.getF32Type())) {}
 
   /// Emits the kernel before `op`; returns the updated output tensor.
@@ -500,7 +528,10 @@ private:
   linalg::LinalgOp op;
   const DotContraction &dot;
   const Int8Dot *int8; ///< The int8 form, or null: f32 FMAs.
-  int64_t mr, nr, vl;
+  const Bf16Dot *bf16; ///< The bf16 form (vdpbf16ps), or null.
+  /// vl: f32 lanes of an accumulator; kl: k elements per step (2 * vl for
+  /// bf16 pairs, else vl).
+  int64_t mr, nr, vl, kl;
   /// Independent accumulator sets along the reduction (see unrolledLevel),
   /// added together before the horizontal sums.
   int64_t groups;
@@ -618,13 +649,26 @@ Value DotKernelBuilder::evalFactor(OpBuilder &nb, Location l,
   // Masked-off lanes read 0, but fused ops may turn that into inf or NaN:
   // zero them so they add nothing.
   if (mask)
-    result = arith::SelectOp::create(nb, l, mask, result, zeroVec);
+    result = arith::SelectOp::create(
+        nb, l, mask, result,
+        arith::ConstantOp::create(nb, l, nb.getZeroAttr(result.getType())));
   return result;
 }
 
 SmallVector<Value> DotKernelBuilder::kStep(OpBuilder &nb, Location l, Value k,
                                            ValueRange accs, Value mask) {
   SmallVector<Value> a, w, next;
+  if (bf16) {
+    for (Value row : lhsRows)
+      a.push_back(evalFactor(nb, l, bf16->lhs, dot.m, row, k, mask, kl));
+    for (Value row : rhsRows)
+      w.push_back(evalFactor(nb, l, bf16->rhs, dot.n, row, k, mask, kl));
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t j = 0; j < nr; ++j)
+        next.push_back(x86vector::DotBF16Op::create(
+            nb, l, vecType, accs[i * nr + j], a[i], w[j]));
+    return next;
+  }
   for (Value row : lhsRows)
     a.push_back(evalFactor(nb, l, dot.lhs, dot.m, row, k, mask, vl));
   for (Value row : rhsRows)
@@ -690,7 +734,7 @@ SmallVector<Value> DotKernelBuilder::kLoop(OpBuilder &nb, Location l,
   SmallVector<Value> accs;
   if (unrolledLevel() == dot.outerK.size()) {
     accs = unrolledLoop(
-        nb, l, kMainValue, vl, accsIn,
+        nb, l, kMainValue, kl, accsIn,
         [&](OpBuilder &lb, Location ll, Value k, ValueRange groupAccs) {
           return kStep(lb, ll, k, groupAccs, Value());
         });
@@ -870,19 +914,19 @@ Value DotKernelBuilder::build() {
   lhsRows = clampedBlockRows(b, loc, ranges[dot.m].size, mr);
   rhsRows = clampedBlockRows(b, loc, ranges[dot.n].size, nr);
 
-  // k in full vectors [0, kMain), then a tail of k - kMain lanes.
+  // k in full steps of kl [0, kMain), then a tail of k - kMain lanes.
   OpFoldResult kSize = ranges[dot.k].size;
   AffineExpr d0 = b.getAffineDimExpr(0);
   OpFoldResult kMain = affine::makeComposedFoldedAffineApply(
-      b, loc, d0.floorDiv(vl) * vl, {kSize});
+      b, loc, d0.floorDiv(kl) * kl, {kSize});
   kMainValue = getValueOrCreateConstantIndexOp(b, loc, kMain);
-  vlValue = arith::ConstantIndexOp::create(b, loc, vl);
+  vlValue = arith::ConstantIndexOp::create(b, loc, kl);
   std::optional<int64_t> staticK = getConstantIntValue(kSize);
-  if (!staticK || *staticK % vl != 0) {
+  if (!staticK || *staticK % kl != 0) {
     OpFoldResult rest = affine::makeComposedFoldedAffineApply(
-        b, loc, d0 - d0.floorDiv(vl) * vl, {kSize});
+        b, loc, d0 - d0.floorDiv(kl) * kl, {kSize});
     tailMask = vector::CreateMaskOp::create(
-        b, loc, VectorType::get({vl}, b.getI1Type()),
+        b, loc, VectorType::get({kl}, b.getI1Type()),
         ArrayRef<OpFoldResult>{rest});
   }
   c1 = arith::ConstantIndexOp::create(b, loc, 1);
@@ -902,9 +946,10 @@ Value DotKernelBuilder::build() {
 /// file. Returns the updated output tensor; `groups` becomes the number of
 /// accumulator groups used.
 Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
-                     const DotContraction &dot, const Int8Dot *int8, int64_t mr,
-                     int64_t nr, int64_t vl, int64_t &groups) {
-  DotKernelBuilder builder(b, op, dot, int8, mr, nr, vl, groups);
+                     const DotContraction &dot, const Int8Dot *int8,
+                     const Bf16Dot *bf16, int64_t mr, int64_t nr, int64_t vl,
+                     int64_t &groups) {
+  DotKernelBuilder builder(b, op, dot, int8, bf16, mr, nr, vl, groups);
   groups = builder.groupsUsed();
   return builder.build();
 }
@@ -913,7 +958,7 @@ Value buildDotKernel(RewriterBase &b, linalg::LinalgOp op,
 /// top of the file. Returns false (leaving `op` alone) if tiling fails.
 FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
                                    const DotContraction &dot, int64_t vl,
-                                   bool int8Dot, bool report) {
+                                   bool int8Dot, bool bf16Dot, bool report) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   // Decode (M = 1): a GEMV, one W row at a time (one contiguous stream per
   // thread), 4 accumulator groups along the reduction. Otherwise 4 x 4: 16
@@ -962,7 +1007,8 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   }
   // Where the remark goes, taken now: the ops are replaced below.
   const Location remarkLoc = tiledOps.empty() ? opLoc : tiledOps[0]->getLoc();
-  int64_t int8Bytes = 0; // of the int8 form's vectors, if taken
+  int64_t int8Bytes = 0;  // of the int8 form's vectors, if taken
+  bool bf16Pairs = false; // the bf16 form taken
   for (Operation *tiledOp : tiledOps) {
     auto tile = cast<linalg::LinalgOp>(tiledOp);
     // The factors refer to body ops: match the tile's own (cloned) body.
@@ -975,8 +1021,16 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
     if (int8Dot)
       int8 = matchInt8Dot(tile, *tileDot);
     int8Bytes = int8 ? int8->bytes : 0;
-    Value result = buildDotKernel(rewriter, tile, *tileDot,
-                                  int8 ? &*int8 : nullptr, mr, nr, vl, groups);
+    // Not for a single row (decode): that GEMV is bound by the weight
+    // stream, and measured 5-12% slower with vdpbf16ps than with widening
+    // FMAs on the 1B BF16 model (bench/RESULTS.md).
+    std::optional<Bf16Dot> bf16;
+    if (bf16Dot && !int8 && mr > 1)
+      bf16 = matchBf16Dot(tile, *tileDot);
+    bf16Pairs = bf16.has_value();
+    Value result =
+        buildDotKernel(rewriter, tile, *tileDot, int8 ? &*int8 : nullptr,
+                       bf16 ? &*bf16 : nullptr, mr, nr, vl, groups);
     rewriter.replaceOp(tile, result);
   }
   if (report) {
@@ -987,6 +1041,8 @@ FailureOr<bool> tileDotContraction(RewriterBase &rewriter, linalg::LinalgOp op,
       diag << ", " << groups << " accumulator groups";
     if (int8Bytes)
       diag << ", int8 dot products (vpdpbusd) on " << int8Bytes << " bytes";
+    else if (bf16Pairs)
+      diag << ", bf16 pair dot products (vdpbf16ps) on k vectors of " << 2 * vl;
     else
       diag << ", k vectors of " << vl;
   }
@@ -1137,8 +1193,8 @@ struct TileCPUPass : public smepilot::impl::TileCPUBase<TileCPUPass> {
         }
       }
       if (dot) {
-        FailureOr<bool> done = tileDotContraction(rewriter, op, *dot,
-                                                  vectorWidth, int8Dot, report);
+        FailureOr<bool> done = tileDotContraction(
+            rewriter, op, *dot, vectorWidth, int8Dot, bf16Dot, report);
         if (failed(done))
           return signalPassFailure();
         if (*done)

@@ -223,6 +223,12 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
       exactly in i32 lanes (the weight side offset by +128 to be unsigned,
       the activation side's sum times 128 subtracted), then one conversion
       and one FMA by the scales' product per output;
+    - with `bf16-dot`, such a contraction whose factors are each `extf` of
+      a bf16 value read along k (a BF16 weight by activations rounded to
+      bf16, as llama.cpp's BF16 path does), in blocks of several rows: per k
+      step of 32 bf16 elements, one `x86vector.avx512.dot` (vdpbf16ps) per
+      output sums products of pairs into 16 f32 lanes, neither operand
+      widened (a single row, bound by the weight stream, keeps the FMAs);
     - other contractions (K-major right-hand sides such as P V): the
       innermost m, n and k dimensions get `contraction-tile-sizes`, every
       other (batch, outer m/n/k) dimension 1, vectorized to `vector.contract`;
@@ -261,9 +267,14 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
     Option<"int8Dot", "int8-dot", "bool", /*default=*/"false",
            "Dot contractions of two int8 factors (each scale * sitofp(i8)) "
            "use AVX512-VNNI vpdpbusd: the target must have avx512vnni and "
-           "avx512vl">
+           "avx512vl">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "Dot contractions of two bf16 factors (each extf of a bf16 value) "
+           "use AVX512-BF16 vdpbf16ps (x86vector.avx512.dot): the target "
+           "must have avx512bf16">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::x86vector::X86VectorDialect",
                            "::mlir::smepilot::SMEPilotDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::tensor::TensorDialect",
@@ -421,11 +432,12 @@ def PipelineAttention : Pass<"smepilot-pipeline-attention", "ModuleOp"> {
 }
 
 def LowerX86Dot : Pass<"smepilot-lower-x86-dot"> {
-  let summary = "smepilot.dot4_u8s8 -> the x86 vpdpbusd intrinsic";
+  let summary = "smepilot.dot4_u8s8 and x86vector.avx512.dot -> x86 intrinsics";
   let description = [{
     Rewrites every `smepilot.dot4_u8s8` into `llvm.call_intrinsic` of
     `llvm.x86.avx512.vpdpbusd.{128,256,512}` (LLVM 22's form: i32 accumulator,
-    i8 vector operands). Runs after bufferization, right before the
+    i8 vector operands), and every `x86vector.avx512.dot` (bf16 pairs) into
+    `llvm.x86.avx512bf16.dpbf16ps.{128,256,512}`. Runs after bufferization, right before the
     conversion to LLVM: the intrinsic call has unknown memory effects, which
     one-shot bufferization refuses, so smepilot-tile-cpu emits the pure op.
     The target must have AVX512-VNNI (and AVX512VL below 512 bits).
