@@ -39,7 +39,7 @@ struct options {
   /// --f32-weights (jit engine): weights as F32 copies, not in their own
   /// GGUF type (for comparison: slower, 2-8x the memory).
   bool f32_weights = false;
-  /// --f32-activations: products by Q8_0/Q4_0 weights take F32 activations
+  /// --f32-activations: products by Q8_0/Q4_0/BF16 weights take F32 activations
   /// (rt::engine_options::f32_activations); implied by --f32-weights.
   bool f32_activations = false;
   /// --explain[=text|json]: print the compiled model's decisions ("": off).
