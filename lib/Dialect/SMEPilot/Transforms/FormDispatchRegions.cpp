@@ -360,24 +360,29 @@ struct FormDispatchRegionsPass
               !callee->hasAttr(kStageAttr))
             callee->setAttr(kStageAttr, stage);
       }
+      // Each op's tile space, chosen once (it depends on the op's loops and
+      // inputs, which the rewrites below leave alone).
+      SmallVector<std::optional<TileChoice>> choices;
+      for (linalg::LinalgOp op : ops)
+        choices.push_back(chooseTile(op, maxTiles, vectorWidth));
       // Fills whose every use is the init of an op split here go into
       // the consumers' foralls (fuseFillsOfOutputs) instead of their own.
-      llvm::SetVector<Operation *> split;
-      for (linalg::LinalgOp op : ops)
-        if (!isFreshFill(op) && !readsWeightsOnly(op, func) &&
-            chooseTile(op, maxTiles, vectorWidth))
+      llvm::SetVector<Operation *> split, fusable;
+      SmallVector<linalg::LinalgOp> fills;
+      for (auto [op, choice] : llvm::zip_equal(ops, choices)) {
+        if (isFreshFill(op))
+          fills.push_back(op);
+        else if (choice && !readsWeightsOnly(op, func))
           split.insert(op);
-      llvm::SetVector<Operation *> fusable;
-      for (linalg::LinalgOp op : ops)
-        if (isFreshFill(op) && !op->use_empty() && onlyInitializes(op, split))
-          fusable.insert(op);
-      for (linalg::LinalgOp op : ops) {
+      }
+      for (linalg::LinalgOp fill : fills)
+        if (!fill->use_empty() && onlyInitializes(fill, split))
+          fusable.insert(fill);
+      for (auto [op, choice] : llvm::zip_equal(ops, choices)) {
         if (fusable.contains(op))
           continue;
         if (readsWeightsOnly(op, func))
           useOwnBuffers(rewriter, op);
-        std::optional<TileChoice> choice =
-            chooseTile(op, maxTiles, vectorWidth);
         if (!choice)
           continue;
         StringAttr stage = op->getAttrOfType<StringAttr>(kStageAttr);

@@ -1,7 +1,7 @@
 //===- LowerX86Dot.cpp - x86 dot products to their intrinsics -------------===//
 //
-// See Passes.td. One op, one intrinsic per width; a pattern-free walk, since
-// nothing else changes.
+// See Passes.td. Two ops, one intrinsic per op and width; pattern-free
+// walks, since nothing else changes.
 //
 //===----------------------------------------------------------------------===//
 

@@ -539,7 +539,7 @@ private:
   SmallVector<AffineMap> maps;
   VectorType vecType;
   SmallVector<Range, 4> ranges;
-  Value c0, c1, zero, zeroVec, vlValue, kMainValue, tailMask;
+  Value c0, c1, zero, zeroVec, klValue, kMainValue, tailMask;
   SmallVector<Value> lhsRows, rhsRows;
   /// Induction variables of the loops over the other reduction dimensions.
   llvm::DenseMap<unsigned, Value> outerIvs;
@@ -657,26 +657,23 @@ Value DotKernelBuilder::evalFactor(OpBuilder &nb, Location l,
 
 SmallVector<Value> DotKernelBuilder::kStep(OpBuilder &nb, Location l, Value k,
                                            ValueRange accs, Value mask) {
+  // The bf16 form reads its factors' bf16 values (2 * vl of them) and sums
+  // their pairs' products into each accumulator; else vl f32 lanes, FMAs.
+  const DotFactor &lhs = bf16 ? bf16->lhs : dot.lhs;
+  const DotFactor &rhs = bf16 ? bf16->rhs : dot.rhs;
   SmallVector<Value> a, w, next;
-  if (bf16) {
-    for (Value row : lhsRows)
-      a.push_back(evalFactor(nb, l, bf16->lhs, dot.m, row, k, mask, kl));
-    for (Value row : rhsRows)
-      w.push_back(evalFactor(nb, l, bf16->rhs, dot.n, row, k, mask, kl));
-    for (int64_t i = 0; i < mr; ++i)
-      for (int64_t j = 0; j < nr; ++j)
-        next.push_back(x86vector::DotBF16Op::create(
-            nb, l, vecType, accs[i * nr + j], a[i], w[j]));
-    return next;
-  }
   for (Value row : lhsRows)
-    a.push_back(evalFactor(nb, l, dot.lhs, dot.m, row, k, mask, vl));
+    a.push_back(evalFactor(nb, l, lhs, dot.m, row, k, mask, kl));
   for (Value row : rhsRows)
-    w.push_back(evalFactor(nb, l, dot.rhs, dot.n, row, k, mask, vl));
+    w.push_back(evalFactor(nb, l, rhs, dot.n, row, k, mask, kl));
   for (int64_t i = 0; i < mr; ++i)
-    for (int64_t j = 0; j < nr; ++j)
+    for (int64_t j = 0; j < nr; ++j) {
+      Value acc = accs[i * nr + j];
       next.push_back(
-          vector::FMAOp::create(nb, l, a[i], w[j], accs[i * nr + j]));
+          bf16 ? x86vector::DotBF16Op::create(nb, l, vecType, acc, a[i], w[j])
+                     .getResult()
+               : vector::FMAOp::create(nb, l, a[i], w[j], acc).getResult());
+    }
   return next;
 }
 
@@ -740,7 +737,7 @@ SmallVector<Value> DotKernelBuilder::kLoop(OpBuilder &nb, Location l,
         });
   } else {
     auto loop = scf::ForOp::create(
-        nb, l, c0, kMainValue, vlValue, accsIn,
+        nb, l, c0, kMainValue, klValue, accsIn,
         [&](OpBuilder &lb, Location ll, Value k, ValueRange accs) {
           scf::YieldOp::create(lb, ll, kStep(lb, ll, k, accs, Value()));
         });
@@ -920,7 +917,7 @@ Value DotKernelBuilder::build() {
   OpFoldResult kMain = affine::makeComposedFoldedAffineApply(
       b, loc, d0.floorDiv(kl) * kl, {kSize});
   kMainValue = getValueOrCreateConstantIndexOp(b, loc, kMain);
-  vlValue = arith::ConstantIndexOp::create(b, loc, kl);
+  klValue = arith::ConstantIndexOp::create(b, loc, kl);
   std::optional<int64_t> staticK = getConstantIntValue(kSize);
   if (!staticK || *staticK % kl != 0) {
     OpFoldResult rest = affine::makeComposedFoldedAffineApply(

@@ -440,7 +440,8 @@ def LowerX86Dot : Pass<"smepilot-lower-x86-dot"> {
     `llvm.x86.avx512bf16.dpbf16ps.{128,256,512}`. Runs after bufferization, right before the
     conversion to LLVM: the intrinsic call has unknown memory effects, which
     one-shot bufferization refuses, so smepilot-tile-cpu emits the pure op.
-    The target must have AVX512-VNNI (and AVX512VL below 512 bits).
+    The target must have AVX512-VNNI (and AVX512VL below 512 bits) for the
+    former, AVX512-BF16 for the latter.
 
     ```mlir
     %r = smepilot.dot4_u8s8 %acc, %u, %s : vector<32xi8> into vector<8xi32>
