@@ -9,6 +9,12 @@
 
 #include "strformat.h"
 
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #if defined(__aarch64__) && defined(__linux__)
@@ -35,6 +41,8 @@ int64_t read_streaming_vector_bytes() {
 // arch/arm64/include/uapi/asm/hwcap.h (spelled out: the cross headers of an
 // older distribution lack the newer bits, e.g. HWCAP2_SME2).
 constexpr uint64_t hwcap_asimd = 1ull << 1;
+constexpr uint64_t hwcap_asimdhp = 1ull << 10;
+constexpr uint64_t hwcap_cpuid = 1ull << 11;
 constexpr uint64_t hwcap_asimddp = 1ull << 20;
 constexpr uint64_t hwcap_sve = 1ull << 22;
 constexpr uint64_t hwcap2_sve2 = 1ull << 1;
@@ -53,12 +61,37 @@ int64_t read_sve_vector_bytes() {
   return bytes;
 }
 
+/// MIDR_EL1: the kernel traps and emulates the read when it advertises
+/// HWCAP_CPUID (so does qemu-user); otherwise sysfs, or 0.
+uint64_t read_midr(uint64_t hwcap) {
+  if (hwcap & hwcap_cpuid) {
+    uint64_t midr;
+    asm volatile("mrs %0, midr_el1" : "=r"(midr));
+    return midr;
+  }
+  std::ifstream in("/sys/devices/system/cpu/cpu0/regs/identification/midr_el1");
+  std::string text;
+  if (!(in >> text))
+    return 0;
+  return std::strtoull(text.c_str(), nullptr, 16);
+}
+
 void detect(cpu_features &f) {
   f.arch = cpu_arch::aarch64;
   f.source = "getauxval";
   const uint64_t hwcap = getauxval(AT_HWCAP);
   const uint64_t hwcap2 = getauxval(AT_HWCAP2);
+  f.hwcap = hwcap;
+  f.hwcap2 = hwcap2;
+  f.midr = read_midr(hwcap);
+  {
+    std::ifstream in("/proc/cpuinfo");
+    std::stringstream text;
+    text << in.rdbuf();
+    f.emulated = cpuinfo_is_foreign_to_aarch64(text.str());
+  }
   f.neon = hwcap & hwcap_asimd;
+  f.fp16 = hwcap & hwcap_asimdhp;
   f.dotprod = hwcap & hwcap_asimddp;
   f.sve = hwcap & hwcap_sve;
   f.sve2 = hwcap2 & hwcap2_sve2;
@@ -90,6 +123,13 @@ void detect(cpu_features &f) {
   f.arch = cpu_arch::aarch64;
   f.source = "sysctlbyname";
   f.neon = true; // Every Apple arm64 core has Advanced SIMD.
+  f.fp16 = sysctl_flag("hw.optional.arm.FEAT_FP16");
+  {
+    int64_t family = 0;
+    size_t size = sizeof(family);
+    if (sysctlbyname("hw.cpufamily", &family, &size, nullptr, 0) == 0)
+      f.midr = uint64_t(uint32_t(family)); // Apple's stand-in for MIDR
+  }
   f.dotprod = sysctl_flag("hw.optional.arm.FEAT_DotProd");
   f.sve = false; // Not exposed (M4: SME without non-streaming SVE).
   f.bf16 = sysctl_flag("hw.optional.arm.FEAT_BF16");
@@ -119,8 +159,22 @@ void detect(cpu_features &f) {
   f.arch = cpu_arch::x86_64;
   f.source = "cpuid";
   unsigned eax, ebx, ecx, edx;
+  if (__get_cpuid(0, &eax, &ebx, &ecx, &edx)) {
+    char vendor[13];
+    std::memcpy(vendor, &ebx, 4);
+    std::memcpy(vendor + 4, &edx, 4);
+    std::memcpy(vendor + 8, &ecx, 4);
+    vendor[12] = 0;
+    f.vendor = vendor;
+  }
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
     return;
+  // Display family and model (Intel SDM vol. 2A, CPUID leaf 1; AMD alike).
+  const int base_family = (eax >> 8) & 0xf, base_model = (eax >> 4) & 0xf;
+  f.stepping = eax & 0xf;
+  f.family = base_family == 0xf ? base_family + int((eax >> 20) & 0xff) : base_family;
+  f.model = base_family == 0x6 || base_family == 0xf ? (int((eax >> 16) & 0xf) << 4) + base_model
+                                                     : base_model;
   const bool osxsave = ecx & (1u << 27);
   const bool avx = ecx & (1u << 28);
   const bool fma = ecx & (1u << 12);
@@ -191,6 +245,7 @@ std::string describe(const cpu_features &f) {
     append_flag(yes, no, f.sme_f64f64, "sme_f64f64");
     append_flag(yes, no, f.sme_i16i64, "sme_i16i64");
     append_flag(yes, no, f.sme_fa64, "sme_fa64");
+    append_flag(yes, no, f.fp16, "fp16");
     break;
   }
   case cpu_arch::x86_64:
@@ -215,6 +270,28 @@ std::string describe(const cpu_features &f) {
   if (!no.empty())
     out += "; no " + no;
   return out;
+}
+
+std::string cpu_identity(const cpu_features &f) {
+  std::string id;
+  switch (f.arch) {
+  case cpu_arch::x86_64:
+    id = strformat("x86_64 %s family 0x%x model 0x%x stepping 0x%x", f.vendor.c_str(), f.family,
+                   f.model, f.stepping);
+    break;
+  case cpu_arch::aarch64:
+    id = strformat("aarch64 MIDR 0x%" PRIx64 " HWCAP 0x%" PRIx64 " HWCAP2 0x%" PRIx64, f.midr,
+                   f.hwcap, f.hwcap2);
+    break;
+  case cpu_arch::unknown:
+    return "unknown";
+  }
+  return id + "; " + describe(f);
+}
+
+bool cpuinfo_is_foreign_to_aarch64(std::string_view cpuinfo) {
+  return cpuinfo.find("CPU implementer") == std::string_view::npos ||
+         cpuinfo.find("vendor_id") != std::string_view::npos;
 }
 
 status require_sme(const cpu_features &f) {

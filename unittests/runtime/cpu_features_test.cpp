@@ -85,7 +85,81 @@ TEST(CpuFeatures, DescribeListsPresentAndMissingFeatures) {
   EXPECT_NE(d.find("; no dotprod sve2 bf16 i8mm sme2"), std::string::npos) << d;
 }
 
+TEST(CpuFeatures, ForeignCpuinfoMeansEmulation) {
+  using smepilot::rt::cpuinfo_is_foreign_to_aarch64;
+  // An aarch64 kernel's /proc/cpuinfo (one processor).
+  EXPECT_FALSE(cpuinfo_is_foreign_to_aarch64(
+      "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm sve sme\n"
+      "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n"
+      "CPU part\t: 0xd4f\nCPU revision\t: 1\n"));
+  // What qemu-aarch64 passes through on an x86-64 host, and nothing at all.
+  EXPECT_TRUE(
+      cpuinfo_is_foreign_to_aarch64("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\n"
+                                    "flags\t\t: fpu avx512f\n"));
+  EXPECT_TRUE(cpuinfo_is_foreign_to_aarch64(""));
+}
+
+TEST(CpuFeatures, IdentityNamesTheCpuAndItsFeatures) {
+  cpu_features x86;
+  x86.arch = cpu_arch::x86_64;
+  x86.source = "cpuid";
+  x86.vendor = "AuthenticAMD";
+  x86.family = 0x1a;
+  x86.model = 0x2;
+  x86.stepping = 1;
+  x86.avx512f = true;
+  const std::string id = smepilot::rt::cpu_identity(x86);
+  EXPECT_EQ(id.rfind("x86_64 AuthenticAMD family 0x1a model 0x2 stepping 0x1; x86-64 (cpuid): ", 0),
+            0u)
+      << id;
+  cpu_features other = x86;
+  other.avx512bf16 = true;
+  EXPECT_NE(smepilot::rt::cpu_identity(other), id) << "a feature bit must change the identity";
+
+  cpu_features arm;
+  arm.arch = cpu_arch::aarch64;
+  arm.source = "getauxval";
+  arm.midr = 0x410fd4f1;
+  arm.hwcap = 0x2;
+  arm.hwcap2 = 0x800000;
+  arm.sme = true;
+  arm.sme_vector_bytes = 64;
+  const std::string a = smepilot::rt::cpu_identity(arm);
+  EXPECT_EQ(a.rfind("aarch64 MIDR 0x410fd4f1 HWCAP 0x2 HWCAP2 0x800000; ", 0), 0u) << a;
+  arm.sme_vector_bytes = 32;
+  EXPECT_NE(smepilot::rt::cpu_identity(arm), a) << "the SVL must change the identity";
+}
+
 #if defined(__x86_64__)
+
+/// The value of the first `key` line of /proc/cpuinfo; empty if none.
+std::string proc_cpuinfo_value(const std::string &key) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) != 0 || line.find(':') == std::string::npos)
+      continue;
+    const std::string name = line.substr(0, line.find(':'));
+    if (name.find_last_not_of(" \t") + 1 != key.size())
+      continue;
+    std::string value = line.substr(line.find(':') + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    return value;
+  }
+  return {};
+}
+
+TEST(CpuFeatures, X86IdentityMatchesProcCpuinfo) {
+  const std::string vendor = proc_cpuinfo_value("vendor_id");
+  if (vendor.empty())
+    GTEST_SKIP() << "no vendor_id line in /proc/cpuinfo to compare with";
+  const cpu_features f = detect_cpu_features();
+  EXPECT_EQ(f.vendor, vendor);
+  EXPECT_EQ(std::to_string(f.family), proc_cpuinfo_value("cpu family"));
+  EXPECT_EQ(std::to_string(f.model), proc_cpuinfo_value("model"));
+  EXPECT_EQ(std::to_string(f.stepping), proc_cpuinfo_value("stepping"));
+  EXPECT_FALSE(f.emulated);
+}
 
 /// The flags of the first processor in /proc/cpuinfo; empty if unreadable.
 std::set<std::string> proc_cpuinfo_flags() {
@@ -186,6 +260,8 @@ TEST(CpuFeatures, QemuCpuMaxHasSveSmeAndTheConfiguredLength) {
   EXPECT_TRUE(f.sme_f64f64);
   EXPECT_EQ(f.sme_vector_bytes, bytes);
   EXPECT_EQ(f.sve_vector_bytes, bytes);
+  // qemu-user shows the x86-64 host's /proc/cpuinfo: detected as emulation.
+  EXPECT_TRUE(f.emulated);
   const std::string d = describe(f);
   EXPECT_NE(d.find("sme (SVL " + std::to_string(bytes * 8) + " bits)"), std::string::npos) << d;
 }

@@ -15,12 +15,19 @@
 //                  AVX-512 and AMX register state (a CPU flag without the OS
 //                  state is unusable).
 // Fields that do not apply to the architecture stay false/zero.
+//
+// The identity fields (x86 vendor/family/model/stepping, aarch64 MIDR_EL1 and
+// the raw HWCAP words) name the CPU for what is measured on it: a calibrated
+// profile (`smepilot-run --calibrate`) is keyed by cpu_identity(). `emulated`
+// says the process runs under a user-mode emulator (qemu-aarch64), where the
+// features are the emulated CPU's but no timing means anything.
 #pragma once
 
 #include "smepilot_rt/status.h"
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace smepilot::rt {
 
@@ -36,6 +43,7 @@ struct cpu_features {
 
   // aarch64.
   bool neon = false;
+  bool fp16 = false; ///< half-precision Advanced SIMD (HWCAP_ASIMDHP)
   bool dotprod = false;
   bool sve = false;
   bool sve2 = false;
@@ -64,6 +72,23 @@ struct cpu_features {
   bool amx_tile = false;
   bool amx_bf16 = false;
   bool amx_int8 = false;
+
+  // Identity. x86-64: the cpuid vendor string and the display family, model
+  // and stepping of leaf 1. aarch64: MIDR_EL1 (0 when unreadable) and the
+  // raw AT_HWCAP / AT_HWCAP2 words.
+  std::string vendor;
+  int family = 0;
+  int model = 0;
+  int stepping = 0;
+  uint64_t midr = 0;
+  uint64_t hwcap = 0;
+  uint64_t hwcap2 = 0;
+
+  /// The process runs under a user-mode emulator: on aarch64 Linux,
+  /// /proc/cpuinfo describes another architecture's CPU (qemu-user passes
+  /// the host's through). Features are still the emulated CPU's; speeds are
+  /// the emulator's, never the CPU's.
+  bool emulated = false;
 };
 
 /// Detects the features of the CPU this thread runs on.
@@ -73,6 +98,18 @@ cpu_features detect_cpu_features();
 /// (VL 512 bits) sve2 bf16 i8mm sme (SVL 512 bits) sme_f64f64 sme_i16i64
 /// sme_fa64; no sme2".
 std::string describe(const cpu_features &features);
+
+/// The CPU's identity for keys of what is measured on it: the architecture,
+/// the identity fields and every feature flag with the vector lengths, e.g.
+/// "x86_64 AuthenticAMD family 0x1a model 0x2 stepping 0x0: fma avx2 ...".
+/// Two CPUs with the same identity run the same code at the same speed per
+/// core (up to clocks and memory, which a calibration measures).
+std::string cpu_identity(const cpu_features &features);
+
+/// True when /proc/cpuinfo text `cpuinfo` cannot describe an aarch64 CPU
+/// (no "CPU implementer" line, or x86's "vendor_id"): what an aarch64
+/// process sees under qemu-user. Exposed for tests.
+bool cpuinfo_is_foreign_to_aarch64(std::string_view cpuinfo);
 
 /// Ok when kernels compiled for the sme target can run on this CPU (aarch64
 /// with SME and a plausible streaming vector length); otherwise an error that
