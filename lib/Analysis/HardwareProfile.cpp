@@ -45,6 +45,17 @@ struct BuiltinProfile {
 // Generated from profiles/*.json by cmake/EmbedProfiles.cmake.
 #include "smepilot/Analysis/BuiltinProfiles.inc"
 
+/// Bounds no real machine reaches: a number beyond them is a typo or a
+/// broken measurement, refused rather than believed. Clocks in GHz,
+/// bandwidths in GB/s, FLOP per cycle per core or unit, microseconds.
+constexpr double kMaxNumber = 1e7;
+constexpr uint64_t kMaxInteger = uint64_t(1) << 50;
+constexpr double kMaxGhz = 10;
+constexpr double kMaxBandwidthGbps = 1e5;
+constexpr double kMaxFlopsPerCycle = 1e5;
+constexpr uint64_t kMaxUnits = 1 << 16;
+constexpr double kMaxSyncUs = 1e6;
+
 /// Reads fields off a JSON object, remembering the first error.
 class FieldReader {
 public:
@@ -72,7 +83,7 @@ public:
     return s->str();
   }
   double number(const llvm::json::Object &parent, llvm::StringRef key,
-                llvm::StringRef path, double min = 0) {
+                llvm::StringRef path, double min = 0, double max = kMaxNumber) {
     if (!error.empty())
       return 0;
     std::optional<double> v = parent.getNumber(key);
@@ -84,10 +95,16 @@ public:
       fail(path, "must be a finite number >= " + formatF64(min));
       return 0;
     }
+    if (*v > max) {
+      fail(path, "must be at most " + formatF64(max) + " (no machine has " +
+                     formatF64(*v) + ")");
+      return 0;
+    }
     return *v;
   }
   uint64_t integer(const llvm::json::Object &parent, llvm::StringRef key,
-                   llvm::StringRef path, uint64_t min = 0) {
+                   llvm::StringRef path, uint64_t min = 0,
+                   uint64_t max = kMaxInteger) {
     if (!error.empty())
       return 0;
     std::optional<int64_t> v = parent.getInteger(key);
@@ -97,6 +114,11 @@ public:
     }
     if (*v < static_cast<int64_t>(min)) {
       fail(path, "must be >= " + std::to_string(min));
+      return 0;
+    }
+    if (static_cast<uint64_t>(*v) > max) {
+      fail(path, "must be at most " + std::to_string(max) +
+                     " (no machine has " + std::to_string(*v) + ")");
       return 0;
     }
     return static_cast<uint64_t>(*v);
@@ -117,10 +139,10 @@ PeaksAttr readPeaks(MLIRContext *ctx, FieldReader &r,
   const llvm::json::Object *o = r.object(unit, "flops_per_cycle", path);
   if (!o)
     return {};
-  double f32 = r.number(*o, "f32", path + ".f32");
-  double f16 = r.number(*o, "f16", path + ".f16");
-  double bf16 = r.number(*o, "bf16", path + ".bf16");
-  double i8 = r.number(*o, "i8", path + ".i8");
+  double f32 = r.number(*o, "f32", path + ".f32", 0, kMaxFlopsPerCycle);
+  double f16 = r.number(*o, "f16", path + ".f16", 0, kMaxFlopsPerCycle);
+  double bf16 = r.number(*o, "bf16", path + ".bf16", 0, kMaxFlopsPerCycle);
+  double i8 = r.number(*o, "i8", path + ".i8", 0, kMaxFlopsPerCycle);
   for (const auto &kv : *o)
     if (!llvm::is_contained({"f32", "f16", "bf16", "i8"}, kv.first.str()))
       r.fail(path + "." + kv.first.str(),
@@ -200,11 +222,12 @@ mlir::smepilot::parseHardwareProfile(MLIRContext *ctx, llvm::StringRef json,
   double vghz = 0, vbw = 0;
   PeaksAttr vpeaks;
   if (vector) {
-    cores = r.integer(*vector, "cores", "vector.cores", 1);
+    cores = r.integer(*vector, "cores", "vector.cores", 1, kMaxUnits);
     bits = r.integer(*vector, "bits", "vector.bits", 64);
-    vghz = r.number(*vector, "ghz", "vector.ghz");
+    vghz = r.number(*vector, "ghz", "vector.ghz", 0, kMaxGhz);
     vpeaks = readPeaks(ctx, r, *vector, "vector");
-    vbw = r.number(*vector, "bandwidth_gbps", "vector.bandwidth_gbps");
+    vbw = r.number(*vector, "bandwidth_gbps", "vector.bandwidth_gbps", 0,
+                   kMaxBandwidthGbps);
   }
 
   uint64_t units = 0, svl = 0;
@@ -213,11 +236,12 @@ mlir::smepilot::parseHardwareProfile(MLIRContext *ctx, llvm::StringRef json,
   if (error.empty() && root->get("matrix")) {
     const llvm::json::Object *matrix = r.object(*root, "matrix", "matrix");
     if (matrix) {
-      units = r.integer(*matrix, "units", "matrix.units");
-      mghz = r.number(*matrix, "ghz", "matrix.ghz");
+      units = r.integer(*matrix, "units", "matrix.units", 0, kMaxUnits);
+      mghz = r.number(*matrix, "ghz", "matrix.ghz", 0, kMaxGhz);
       svl = r.integer(*matrix, "svl_bits", "matrix.svl_bits");
       mpeaks = readPeaks(ctx, r, *matrix, "matrix");
-      mbw = r.number(*matrix, "bandwidth_gbps", "matrix.bandwidth_gbps");
+      mbw = r.number(*matrix, "bandwidth_gbps", "matrix.bandwidth_gbps", 0,
+                     kMaxBandwidthGbps);
     }
   }
 
@@ -225,10 +249,12 @@ mlir::smepilot::parseHardwareProfile(MLIRContext *ctx, llvm::StringRef json,
   double membw = 0;
   uint64_t llc = 0;
   if (memory) {
-    membw = r.number(*memory, "bandwidth_gbps", "memory.bandwidth_gbps");
+    membw = r.number(*memory, "bandwidth_gbps", "memory.bandwidth_gbps", 0,
+                     kMaxBandwidthGbps);
     llc = r.integer(*memory, "llc_bytes", "memory.llc_bytes");
   }
-  double sync = r.number(*root, "sync_overhead_us", "sync_overhead_us");
+  double sync =
+      r.number(*root, "sync_overhead_us", "sync_overhead_us", 0, kMaxSyncUs);
 
   // Every profile says where its numbers come from.
   if (error.empty()) {
@@ -269,6 +295,10 @@ mlir::smepilot::loadHardwareProfile(MLIRContext *ctx,
   for (const BuiltinProfile &p : kBuiltinProfiles)
     if (nameOrPath == p.name)
       return parseHardwareProfile(ctx, p.json, (nameOrPath + ".json").str());
+  // A profile generated in memory (the JIT's conservative profile for an
+  // unrecognised host) is passed as its JSON text.
+  if (nameOrPath.ltrim().starts_with("{"))
+    return parseHardwareProfile(ctx, nameOrPath, "<generated profile>");
   if (nameOrPath.ends_with(".json") || llvm::sys::fs::exists(nameOrPath)) {
     llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
         llvm::MemoryBuffer::getFile(nameOrPath);

@@ -83,6 +83,58 @@ TEST_F(HardwareProfileTest, ErrorsNameTheField) {
             std::string::npos);
 }
 
+// A profile from a file (--profile, a calibrated one) is refused when a
+// number is zero, negative, not a number or absurd, naming the field.
+TEST_F(HardwareProfileTest, RefusesZeroNegativeAndAbsurdNumbers) {
+  std::string s = kValid;
+  auto replace = [&](const std::string &from, const std::string &to) {
+    std::string copy = s;
+    copy.replace(copy.find(from), from.size(), to);
+    return copy;
+  };
+  EXPECT_NE(errorOf(replace("\"ghz\": 2.0", "\"ghz\": 0"))
+                .find("'vector_ghz' must be > 0"),
+            std::string::npos);
+  EXPECT_EQ(errorOf(replace("\"ghz\": 2.0", "\"ghz\": -2")),
+            "p.json: field 'vector.ghz': must be a finite number >= 0.0");
+  EXPECT_EQ(errorOf(replace("\"ghz\": 2.0", "\"ghz\": 3000")),
+            "p.json: field 'vector.ghz': must be at most 10.0 (no machine has "
+            "3000.0)");
+  EXPECT_EQ(
+      errorOf(replace("\"bandwidth_gbps\": 60", "\"bandwidth_gbps\": 6e9")),
+      "p.json: field 'memory.bandwidth_gbps': must be at most 1.0e+05 "
+      "(no machine has 6.0e+09)");
+  EXPECT_EQ(errorOf(replace("\"cores\": 4", "\"cores\": 1000000")),
+            "p.json: field 'vector.cores': must be at most 65536 (no machine "
+            "has 1000000)");
+  EXPECT_EQ(errorOf(replace("\"f32\": 512", "\"f32\": 1e12")),
+            "p.json: field 'matrix.flops_per_cycle.f32': must be at most "
+            "1.0e+05 (no machine has 1.0e+12)");
+  EXPECT_NE(errorOf(replace("\"f32\": 16", "\"f32\": 0")).find("f32 peak > 0"),
+            std::string::npos);
+  // JSON has no NaN or infinity: such a file does not parse.
+  EXPECT_NE(
+      errorOf(replace("\"ghz\": 2.0", "\"ghz\": NaN")).find("invalid JSON"),
+      std::string::npos);
+  EXPECT_EQ(errorOf(replace("\"sync_overhead_us\": 1.5",
+                            "\"sync_overhead_us\": 1e9")),
+            "p.json: field 'sync_overhead_us': must be at most 1.0e+06 (no "
+            "machine has 1.0e+09)");
+}
+
+TEST_F(HardwareProfileTest, AcceptsAProfileAsJsonText) {
+  llvm::Expected<TargetAttr> t = loadHardwareProfile(&ctx, kValid);
+  ASSERT_TRUE(bool(t)) << llvm::toString(t.takeError());
+  EXPECT_EQ(t->getName(), "test");
+  std::string broken = kValid;
+  const std::string cores = "\"cores\": 4";
+  broken.replace(broken.find(cores), cores.size(), "\"cores\": 0");
+  llvm::Expected<TargetAttr> bad = loadHardwareProfile(&ctx, broken);
+  ASSERT_FALSE(bool(bad));
+  EXPECT_EQ(llvm::toString(bad.takeError()),
+            "<generated profile>: field 'vector.cores': must be >= 1");
+}
+
 TEST_F(HardwareProfileTest, BuiltinProfilesAllParse) {
   std::vector<std::string> names = getBuiltinProfileNames();
   for (const char *required :
