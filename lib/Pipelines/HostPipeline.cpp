@@ -151,7 +151,13 @@ void addBufferize(OpPassManager &pm) {
   addCleanup(pm);
 }
 
-void addLowerToLLVM(OpPassManager &pm) {
+void addLowerToLLVM(OpPassManager &pm, const StageConfig &config) {
+  // Without AVX512-BF16 (bf16-dot off), an f32 -> bf16 truncation would be a
+  // __truncsfbf2 call per lane, which the JIT cannot even resolve. Here, in
+  // the host's own last stage: the SME pipeline shares the earlier ones and
+  // expands bf16 itself, after its outer-product fusion.
+  if (!config.bf16Dot)
+    pm.addNestedPass<func::FuncOp>(createExpandBF16Conversions());
   addLowerToLLVMPasses(pm, /*armSME=*/false);
 }
 
@@ -226,7 +232,9 @@ mlir::smepilot::getHostPipelineStages(const HostPipelineOptions &options) {
                     }});
   stages.push_back({"bufferize", addBufferize});
   stages.push_back({"dispatch", addDispatch});
-  stages.push_back({"lower-to-llvm", addLowerToLLVM});
+  stages.push_back({"lower-to-llvm", [config](OpPassManager &pm) {
+                      addLowerToLLVM(pm, config);
+                    }});
   return stages;
 }
 

@@ -52,7 +52,9 @@ struct HostPipelineOptions : public PassPipelineOptions<HostPipelineOptions> {
       *this, "bf16-dot",
       llvm::cl::desc("BF16 dot contractions use AVX512-BF16 vdpbf16ps "
                      "(smepilot-tile-cpu bf16-dot; the CPU must have "
-                     "avx512bf16)"),
+                     "avx512bf16); off, f32 <-> bf16 conversions are "
+                     "expanded to integer operations "
+                     "(smepilot-expand-bf16-conversions)"),
       llvm::cl::init(false)};
   Option<bool> approximateSinCos{
       *this, "approximate-sin-cos",

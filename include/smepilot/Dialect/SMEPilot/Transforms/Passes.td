@@ -505,6 +505,36 @@ def DropInPlaceResults : Pass<"smepilot-drop-inplace-results", "ModuleOp"> {
   }];
 }
 
+def ExpandBF16Conversions
+    : Pass<"smepilot-expand-bf16-conversions", "func::FuncOp"> {
+  let summary = "Expand f32 <-> bf16 conversions into integer operations";
+  let description = [{
+    On a CPU without a bf16 conversion instruction (x86-64 without
+    AVX512-BF16, aarch64 without BF16), LLVM lowers `arith.truncf` from f32
+    to bf16 to a call of `__truncsfbf2`, once per element: GCC 12's libgcc,
+    which the JIT resolves calls against, has no such function (the object
+    does not link), and a call per lane would be slow anyway. This pass
+    rewrites f32 -> bf16 truncations (round to nearest even, NaN kept quiet)
+    and bf16 -> f32 extensions as integer operations on the bits, in vectors
+    as in scalars, with upstream's bf16 expansion patterns and nothing else
+    of arith-expand (whose other expansions, e.g. of arith.maximumf, would
+    make every kernel slower). The host pipeline runs it when its bf16-dot
+    option is off, i.e. when the target has no AVX512-BF16.
+
+    Before:
+    ```mlir
+    %b = arith.truncf %x : vector<16xf32> to vector<16xbf16>
+    ```
+    After (abridged):
+    ```mlir
+    %bits = arith.bitcast %x : vector<16xf32> to vector<16xi32>
+    ... rounding bias, NaN select ...
+    %b = arith.bitcast %hi : vector<16xi16> to vector<16xbf16>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def CopiesToLinalg : Pass<"smepilot-copies-to-linalg", "func::FuncOp"> {
   let summary = "Turn strided memref.copy into linalg.copy, so no runtime helper is called";
   let description = [{
