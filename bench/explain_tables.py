@@ -25,9 +25,16 @@ decode the one-token phase.
             wall time per run beside the host profile's prediction, summed by
             the kind of op they compute (the one measured table here).
 
+  accuracy  this machine again, compiled once with the built-in host-x86
+            profile and once with the profile `smepilot-run --calibrate`
+            measures here (issue 16): each one's predictions against the
+            measured times, per phase, and per dispatch as the time-weighted
+            geometric mean of how far off (measured/predicted or its inverse).
+
 usage: explain_tables.py BUILD_DIR WORK_DIR layouts MODEL... [--profiles P,...]
        explain_tables.py BUILD_DIR WORK_DIR speedups SHAPE... [--profiles P,...]
        explain_tables.py BUILD_DIR WORK_DIR host MODEL...
+       explain_tables.py BUILD_DIR WORK_DIR accuracy MODEL...
 """
 import json
 import os
@@ -134,6 +141,57 @@ def host(build, models):
                       f"| {pred:.1f} | {meas:.1f} | {ratio} |")
 
 
+def run_explained(build, model, ids, profile):
+    """The JIT's explanation of a run (a 128-token prompt, 16 decode steps,
+    2 threads) compiled with `profile`, measured times included."""
+    out = subprocess.run(
+        [os.path.join(build, "bin", "smepilot-run"), "-m", model, "--engine", "jit",
+         "--no-cache", "-t", "2", "-c", "512", "--prompt-ids", ids, "-n", "16",
+         "--profile", profile, "--explain=json", "--log-disable"],
+        check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def accuracy(build, work, models):
+    """Which profile predicts this host's dispatch times better: the built-in
+    host-x86 or the one `smepilot-run --calibrate` measures here (written to
+    WORK/cache, then passed by path)."""
+    import glob
+    import math
+    import random
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(work, "cache"))
+    table = subprocess.run([os.path.join(build, "bin", "smepilot-run"), "--calibrate"],
+                           check=True, capture_output=True, text=True, env=env).stdout
+    print("```\n" + table.rstrip() + "\n```\n")
+    calibrated = sorted(glob.glob(os.path.join(work, "cache", "smepilot", "profiles",
+                                               "calibrated-*.json")))[-1]
+    rng = random.Random(0)
+    ids = ",".join(str(rng.randrange(1, 500)) for _ in range(128))
+    print("| model | phase (runs) | profile | predicted us/run | measured us/run "
+          "| measured / predicted | time-weighted factor off per dispatch |")
+    print("|---|---|---|---|---|---|---|")
+    for model in models:
+        for name, profile in (("host-x86", "host-x86"), ("calibrated", calibrated)):
+            doc = run_explained(build, model, ids, profile)
+            for t in doc["tables"]:
+                if not t["runs"]:
+                    continue
+                # |log2(measured / predicted)| of each dispatch with both,
+                # weighted by its measured time: 1.0 = every dispatch exact.
+                num = den = 0.0
+                for d in t["dispatches"]:
+                    pred, meas = d["predicted_us"], d["measured_us"]
+                    if not pred or not meas:
+                        continue
+                    num += meas * abs(math.log2(meas / pred))
+                    den += meas
+                s = t["summary"]
+                factor = 2 ** (num / den) if den else float("nan")
+                print(f"| {os.path.basename(model)} | {t['name']} ({t['runs']}) | {name} "
+                      f"| {s['predicted_us']:.1f} | {s['measured_us']:.1f} "
+                      f"| {s['measured_us'] / s['predicted_us']:.2f} | {factor:.2f}x |")
+
+
 def main():
     if len(sys.argv) < 5:
         sys.exit(__doc__)
@@ -151,6 +209,8 @@ def main():
         speedups(build, work, args, profiles)
     elif what == "host":
         host(build, args)
+    elif what == "accuracy":
+        accuracy(build, work, args)
     else:
         sys.exit(__doc__)
 

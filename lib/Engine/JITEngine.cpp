@@ -325,6 +325,8 @@ compute_cache_key(const rt::gguf_file &file, const rt::engine_options &options,
                                "': " + profile.getError().message());
     key.add("profile.contents", (*profile)->getBuffer());
   }
+  key.add("target.pipeline", env.target.pipeline);
+  key.add("target.sme", env.target.sme_target);
   key.add("opt-level", int64_t(codegen.optLevel));
   key.add("cpu", env.cpu_name);
   key.add("cpu.features", env.cpu_features);
@@ -334,12 +336,69 @@ compute_cache_key(const rt::gguf_file &file, const rt::engine_options &options,
   return std::make_pair(key.final(), int64_t(*n_ctx));
 }
 
-/// The JIT's host pipeline: int8 dot products where the CPU has
-/// AVX512-VNNI and AVX512VL (the 128/256-bit forms), unless `int8_dot` is
-/// off (jit_engine_options); bf16 pair dot products where it has
-/// AVX512-BF16.
-void configure_pipeline(cc::HostPipelineOptions &pipeline, bool int8_dot) {
-  const rt::cpu_features cpu = rt::detect_cpu_features();
+/// --sme-type auto: what llama.cpp computes a projection in for the model's
+/// weights (the type of blk.0.attn_q.weight): bf16 for BF16, f16 for F16,
+/// else f32 (quantized weights are dequantized to F32 at load).
+std::string resolve_sme_type(const rt::gguf_file &file,
+                             const std::string &requested) {
+  if (requested != "auto")
+    return requested;
+  const rt::gguf_tensor_info *t = file.find_tensor("blk.0.attn_q.weight");
+  if (t && t->type == rt::ggml_type::bf16)
+    return "bf16";
+  if (t && t->type == rt::ggml_type::f16)
+    return "f16";
+  return "f32";
+}
+
+/// The SME path's stages for `target` (sme-sve, sme2-nosve): which ops run
+/// on SME is the profile's Roofline decisions (its annotate stage), or every
+/// contraction with `sme_all`; then the SME pipeline. Errors name the
+/// smepilot-run flag at fault.
+rt::status add_sme_stages(llvm::SmallVectorImpl<cc::PipelineStage> &stages,
+                          const rt::gguf_file &file, const std::string &profile,
+                          const std::string &target,
+                          const std::string &sme_type, bool sme_all = false,
+                          int64_t force_share = -1,
+                          bool pipeline_attention = false) {
+  std::optional<cc::SMETarget> sme_target = cc::symbolizeSMETarget(target);
+  if (!sme_target)
+    return rt::status::error("unknown --target '" + target + "'");
+  cc::HostPipelineOptions host;
+  host.profile = profile;
+  if (!sme_all)
+    for (const cc::PipelineStage &s : cc::getHostPipelineStages(host))
+      if (s.name == "annotate")
+        stages.push_back(s);
+  cc::SMEPipelineOptions sme;
+  sme.target = *sme_target;
+  sme.allContractions = sme_all;
+  std::string weight_type = resolve_sme_type(file, sme_type);
+  std::optional<cc::SMEWeightType> weight =
+      cc::symbolizeSMEWeightType(weight_type);
+  if (!weight)
+    return rt::status::error("unknown --sme-type '" + weight_type +
+                             "' (auto, f32, bf16 or f16)");
+  sme.weightType = *weight;
+  if (force_share < -1 || force_share > 65536)
+    return rt::status::error("--force-share " + std::to_string(force_share) +
+                             " is out of range (0..65536)");
+  sme.forceShare = force_share;
+  sme.pipelineAttention = pipeline_attention;
+  for (const cc::PipelineStage &s : cc::getSMEPipelineStages(sme))
+    stages.push_back(s);
+  return rt::status::ok();
+}
+
+/// The JIT's host pipeline for `target`: its profile and vector width; int8
+/// dot products where the CPU has AVX512-VNNI and AVX512VL (the 128/256-bit
+/// forms), unless `int8_dot` is off (jit_engine_options); bf16 pair dot
+/// products where it has AVX512-BF16.
+void configure_pipeline(cc::HostPipelineOptions &pipeline, bool int8_dot,
+                        const host_target &target) {
+  const rt::cpu_features &cpu = target.cpu;
+  pipeline.profile = target.profile;
+  pipeline.vectorWidth = target.vector_lanes;
   pipeline.int8Dot = int8_dot && cpu.avx512vnni && cpu.avx512vl;
   pipeline.bf16Dot = cpu.avx512bf16;
 }
@@ -353,6 +412,20 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
         std::string("--kv-type ") + rt::kv_cache_type_name(options.kv_type) +
         " is not supported by the jit engine (its compiled graph keeps the "
         "KV cache in f32); use --kv-type f32 or --engine reference");
+  // What to compile for: this machine (or the injected one).
+  rt::result<host_target> target = select_host_target(
+      jit.host ? *jit.host
+               : detect_host_target_inputs(jit.profile, jit.calibration_dir));
+  if (!target)
+    return target.take_error();
+  if (jit.verbose)
+    std::fputs(target->describe().c_str(), stderr);
+#if !defined(__aarch64__)
+  if (target->pipeline == "sme")
+    return rt::status::error(
+        "the jit engine cannot compile for " + target->kind +
+        " here: its code runs only in an aarch64 process (this one is not)");
+#endif
   auto state = std::make_shared<jit_state>();
   MLIRContext &ctx = state->context;
   diagnostic_collector diags(ctx);
@@ -360,9 +433,9 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   int64_t n_ctx = 0;
   // The registered host pipeline, stage by stage so each can be dumped.
   cc::HostPipelineOptions pipeline;
-  configure_pipeline(pipeline, jit.int8_dot);
+  configure_pipeline(pipeline, jit.int8_dot, *target);
   // The code generator's CPU: the one the cache key records.
-  const jit_cache_environment env = jit_cache_environment::detect();
+  const jit_cache_environment env = jit_cache_environment::for_target(*target);
   cc::HostJITOptions codegen;
   codegen.cpu = {env.cpu_name, env.cpu_features};
 
@@ -415,12 +488,23 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   double jit_s = 0;
   if (!state->jit) {
     load_dialects(ctx);
-    const auto stages = cc::getHostPipelineStages(pipeline);
+    // The SME pipeline takes F32 weights (dequantized at load) and
+    // activations, as the ahead-of-time objects do.
+    const bool sme = target->pipeline == "sme";
+    llvm::SmallVector<cc::PipelineStage> stages;
+    if (sme) {
+      if (rt::status s = add_sme_stages(stages, file, target->profile,
+                                        target->sme_target, "auto");
+          !s.is_ok())
+        return s;
+    } else {
+      stages.append(cc::getHostPipelineStages(pipeline));
+    }
     // The builder, the pipeline's stages, then LLVM.
     const int n_stages = int(stages.size()) + 2;
     rt::result<OwningOpRef<ModuleOp>> module = compile_module(
         "the JIT engine", file, options, ctx, stages, jit.dump_mlir_dir, diags,
-        times, &n_ctx, jit.on_stage, n_stages, !jit.f32_weights);
+        times, &n_ctx, jit.on_stage, n_stages, !jit.f32_weights && !sme);
     if (!module)
       return module.take_error();
     state->module = std::move(*module);
@@ -496,21 +580,6 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
 
 } // namespace
 
-/// --sme-type auto: what llama.cpp computes a projection in for the model's
-/// weights (the type of blk.0.attn_q.weight): bf16 for BF16, f16 for F16,
-/// else f32 (quantized weights are dequantized to F32 at load).
-static std::string resolve_sme_type(const rt::gguf_file &file,
-                                    const std::string &requested) {
-  if (requested != "auto")
-    return requested;
-  const rt::gguf_tensor_info *t = file.find_tensor("blk.0.attn_q.weight");
-  if (t && t->type == rt::ggml_type::bf16)
-    return "bf16";
-  if (t && t->type == rt::ggml_type::f16)
-    return "f16";
-  return "f32";
-}
-
 rt::status emit_aot_object(const rt::gguf_file &file,
                            const rt::engine_options &options,
                            const aot_object_options &aot) {
@@ -536,33 +605,12 @@ rt::status emit_aot_object(const rt::gguf_file &file,
   MLIRContext ctx;
   load_dialects(ctx);
   diagnostic_collector diags(ctx);
-  // Which ops run on SME: the profile's Roofline decisions (its annotate
-  // stage), or every contraction; then the SME pipeline for the target.
-  cc::HostPipelineOptions host;
-  host.profile = aot.profile;
   llvm::SmallVector<cc::PipelineStage> stages;
-  if (!aot.sme_all)
-    for (const cc::PipelineStage &s : cc::getHostPipelineStages(host))
-      if (s.name == "annotate")
-        stages.push_back(s);
-  cc::SMEPipelineOptions sme;
-  sme.target = *cc::symbolizeSMETarget(aot.target); // checked above
-  sme.allContractions = aot.sme_all;
-  std::string weight_type = resolve_sme_type(file, aot.sme_type);
-  std::optional<cc::SMEWeightType> weight =
-      cc::symbolizeSMEWeightType(weight_type);
-  if (!weight)
-    return rt::status::error("--emit-object: unknown --sme-type '" +
-                             weight_type + "' (auto, f32, bf16 or f16)");
-  sme.weightType = *weight;
-  if (aot.force_share < -1 || aot.force_share > 65536)
-    return rt::status::error("--emit-object: --force-share " +
-                             std::to_string(aot.force_share) +
-                             " is out of range (0..65536)");
-  sme.forceShare = aot.force_share;
-  sme.pipelineAttention = aot.pipeline_attention;
-  for (const cc::PipelineStage &s : cc::getSMEPipelineStages(sme))
-    stages.push_back(s);
+  if (rt::status s =
+          add_sme_stages(stages, file, aot.profile, aot.target, aot.sme_type,
+                         aot.sme_all, aot.force_share, aot.pipeline_attention);
+      !s.is_ok())
+    return rt::status::error("--emit-object: " + s.message());
   double times[2] = {0, 0};
   int64_t n_ctx = 0;
   rt::result<OwningOpRef<ModuleOp>> module =
@@ -619,11 +667,18 @@ rt::status check_model_graph(const rt::gguf_file &file,
 }
 
 jit_cache_environment jit_cache_environment::detect() {
+  rt::result<host_target> target =
+      select_host_target(detect_host_target_inputs("", ""));
+  // An architecture the JIT cannot compile for: the engine will say so.
+  return for_target(target ? std::move(*target) : host_target{});
+}
+
+jit_cache_environment jit_cache_environment::for_target(host_target target) {
   jit_cache_environment env;
-  cc::HostCPU cpu = cc::detectHostCPU();
-  env.cpu_name = cpu.name;
-  env.cpu_features = cpu.features;
-  env.runtime_cpu = rt::describe(rt::detect_cpu_features());
+  env.cpu_name = target.llvm_cpu;
+  env.cpu_features = target.llvm_features;
+  env.runtime_cpu = rt::describe(target.cpu);
+  env.target = std::move(target);
   env.llvm_version = LLVM_VERSION_STRING;
   env.build_id = cc::getCompilerBuildId();
   return env;
@@ -634,7 +689,7 @@ rt::result<std::string> jit_cache_key(const rt::gguf_file &file,
                                       const jit_cache_environment &env,
                                       bool f32_weights) {
   cc::HostPipelineOptions pipeline;
-  configure_pipeline(pipeline, /*int8_dot=*/true);
+  configure_pipeline(pipeline, /*int8_dot=*/true, env.target);
   auto key = compute_cache_key(file, options, pipeline, {}, env, f32_weights);
   if (!key)
     return key.take_error();

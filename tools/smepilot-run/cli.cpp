@@ -259,7 +259,10 @@ std::string usage() {
          "                            sme2-nosve (SME2 without SVE, as Apple "
          "M4)\n"
          "       --profile NAME       hardware profile choosing the SME ops "
-         "(default: apple-m4)\n"
+         "(default: apple-m4);\n"
+         "                            with --engine jit, instead of the one "
+         "chosen for this\n"
+         "                            machine (-v says which and why)\n"
          "       --sme-all            every matrix multiplication on SME\n"
          "       --sme-type TYPE      what SME projections compute in: auto "
          "(default: bf16 or\n"
@@ -353,6 +356,12 @@ std::string usage() {
          "\n"
          "  -v,  --verbose            print the model, prompt tokens and "
          "settings to stderr\n"
+         "       --calibrate          measure this machine (clock, vector "
+         "FLOP/s per type, read\n"
+         "                            bandwidth, the matrix unit) in a few "
+         "seconds on -t threads\n"
+         "                            and keep it as the profile jit runs "
+         "here use; no model\n"
          "       --version            print the version\n"
          "  -h,  --help               this text\n";
 }
@@ -474,6 +483,8 @@ status parse_option(arg_reader &r, options &o) {
     return r.flag(o.help);
   if (r.is(nullptr, "--version"))
     return r.flag(o.version);
+  if (r.is(nullptr, "--calibrate"))
+    return r.flag(o.calibrate);
   if (r.is("-m", "--model"))
     return r.take(o.model);
   if (r.is("-p", "--prompt")) {
@@ -720,6 +731,15 @@ result<options> parse_args(int argc, char **argv) {
     SMEPILOT_RT_RETURN_IF_ERROR(parse_option(r, o));
   if (o.help || o.version)
     return o;
+  if (o.calibrate) {
+    // Only -t means something to it.
+    if (!o.model.empty() || o.has_prompt || o.has_prompt_ids ||
+        !o.target.empty() || !o.emit_object.empty() || !o.profile.empty())
+      return status::error("--calibrate measures this machine and runs no "
+                           "model: give it no model, prompt, --target, "
+                           "--emit-object or --profile (only -t)");
+    return o;
+  }
   if (o.model.empty()) {
     auto model = rt::default_model_path();
     if (!model)
@@ -751,6 +771,11 @@ result<options> parse_args(int argc, char **argv) {
           std::string(flag) +
           " chooses what --emit-object compiles for SME and needs "
           "--emit-object FILE --target NAME");
+  if (!o.profile.empty() && o.engine != "jit")
+    return status::error(
+        "--profile chooses the Roofline profile of what is compiled: "
+        "--engine jit, or --target NAME with --emit-object or --explain (the " +
+        o.engine + " engine compiles nothing)");
   if (!o.explain.empty() && o.engine == "reference")
     return status::error(
         "--explain needs a compiled engine: --engine jit (or aot), or "

@@ -50,8 +50,12 @@ struct options {
   /// the object, generate nothing.
   std::string emit_object;
   /// --profile NAME: the hardware profile whose Roofline choices decide which
-  /// ops run on SME (default apple-m4); --sme-all: every contraction on SME.
-  std::string profile = "apple-m4";
+  /// ops run on SME: for --emit-object / --target (default apple-m4), and for
+  /// the jit engine ("" = the one chosen for this machine); --sme-all: every
+  /// contraction on SME.
+  std::string profile;
+  /// --calibrate: measure this machine and keep its profile, run nothing.
+  bool calibrate = false;
   bool sme_all = false;
   /// --sme-type TYPE: what an SME projection computes in: auto (the type of
   /// the model's BF16/F16 projection weights, else f32), f32, bf16 or f16.

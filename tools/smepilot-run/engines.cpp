@@ -7,11 +7,14 @@
 // the same CLI objects link with or without one.
 #include "engines.h"
 
+#include "smepilot_rt/calibrate.h"
 #include "smepilot_rt/compiled_engine.h"
 #include "smepilot_rt/cpu_features.h"
 #include "smepilot_rt/reference_executor.h"
 
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 
 extern "C" {
 extern const smepilot_rt_compiled_model smepilot_compiled_model
@@ -68,12 +71,11 @@ rt::status check_engine(const std::string &name) {
                            "' (expected reference, jit or aot)");
 }
 
-rt::result<std::unique_ptr<rt::engine>>
-create_engine(const std::string &name, const rt::gguf_file &file,
-              const rt::engine_options &options,
-              const std::string &dump_mlir_dir, bool verbose,
-              const compile_stage_callback &on_stage, bool use_cache,
-              bool f32_weights, std::string *explain) {
+rt::result<std::unique_ptr<rt::engine>> create_engine(
+    const std::string &name, const rt::gguf_file &file,
+    const rt::engine_options &options, const std::string &dump_mlir_dir,
+    bool verbose, const compile_stage_callback &on_stage, bool use_cache,
+    bool f32_weights, std::string *explain, const std::string &profile) {
   SMEPILOT_RT_RETURN_IF_ERROR(check_engine(name));
 #ifdef SMEPILOT_RUN_WITH_JIT
   if (name == "jit") {
@@ -84,6 +86,8 @@ create_engine(const std::string &name, const rt::gguf_file &file,
     jit.use_cache = use_cache;
     jit.f32_weights = f32_weights;
     jit.explain = explain;
+    jit.profile = profile;
+    jit.calibration_dir = engine::default_cache_dir();
     return engine::load_jit_engine(file, options, jit);
   }
 #endif
@@ -99,7 +103,48 @@ create_engine(const std::string &name, const rt::gguf_file &file,
   (void)on_stage;
   (void)use_cache;
   (void)f32_weights;
+  (void)profile;
   return rt::load_reference_engine(file, options);
+}
+
+rt::status calibrate_machine(int threads) {
+  const rt::cpu_features cpu = rt::detect_cpu_features();
+  std::printf("smepilot-run --calibrate: %s, %d thread%s\n",
+              rt::describe(cpu).c_str(), threads, threads > 1 ? "s" : "");
+  std::fflush(stdout);
+  rt::calibrate_options options;
+  options.threads = threads;
+  const rt::calibration c = rt::calibrate(cpu, options);
+  std::fputs(rt::describe(c).c_str(), stdout);
+  if (cpu.emulated)
+    std::printf("  (under an emulator: /proc/cpuinfo describes another CPU, "
+                "so these are the emulator's speeds)\n");
+  std::fflush(stdout); // before any error on stderr
+#ifdef SMEPILOT_RUN_WITH_JIT
+  engine::host_target_inputs inputs = engine::detect_host_target_inputs("", "");
+  inputs.cores = threads;
+  rt::result<engine::host_target> target = engine::select_host_target(inputs);
+  if (!target)
+    return target.take_error();
+  char date[16];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  rt::result<std::string> path = engine::write_calibrated_profile(
+      c, *target, threads, date, engine::default_cache_dir());
+  if (!path)
+    return rt::status::error("--calibrate: " + path.error().message());
+  std::printf("smepilot-run --calibrate: wrote %s; jit runs on this CPU "
+              "with %d usable CPU%s use it (-v names the profile)\n",
+              path->c_str(), threads, threads > 1 ? "s" : "");
+  return rt::status::ok();
+#else
+  if (cpu.emulated)
+    return rt::status::error(
+        "--calibrate: not written: this process runs under an emulator");
+  return rt::status::error(
+      "--calibrate: writing the profile needs the compiler, which this build "
+      "does not have");
+#endif
 }
 
 rt::status emit_object(const rt::gguf_file &file,

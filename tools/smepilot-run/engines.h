@@ -50,6 +50,8 @@ rt::status emit_object(const rt::gguf_file &file,
 /// own GGUF type (jit_engine_options::f32_weights).
 /// `explain` (jit, aot): when set, receives the compiled model's
 /// explanation (the `smepilot_explain` JSON; "" when it has none).
+/// `profile` (jit only): the Roofline profile (--profile); "" = the one
+/// chosen for this machine, a calibrated one first (--calibrate).
 using compile_stage_callback =
     std::function<void(const std::string &stage, int index, int count)>;
 rt::result<std::unique_ptr<rt::engine>>
@@ -58,7 +60,15 @@ create_engine(const std::string &name, const rt::gguf_file &file,
               const std::string &dump_mlir_dir = "", bool verbose = false,
               const compile_stage_callback &on_stage = {},
               bool use_cache = false, bool f32_weights = false,
-              std::string *explain = nullptr);
+              std::string *explain = nullptr, const std::string &profile = "");
+
+/// --calibrate: measures this machine on `threads` threads
+/// (smepilot_rt/calibrate.h), prints what it measured to stdout, and keeps
+/// it as the profile later jit runs use on this CPU when `threads` CPUs are
+/// usable (rt::default_thread_count(); in the cache directory). Measurements
+/// under an emulator are printed, never kept (an error). Writing the profile
+/// needs the compiler build.
+rt::status calibrate_machine(int threads);
 
 /// Renders a compiled model's explanation for --explain ("text" or "json"),
 /// with `measured` beside the predictions (smepilot/Engine/Explain.h). Needs

@@ -283,7 +283,7 @@ status load(session &s) {
   auto eng = run::create_engine(
       s.opts.engine, *s.file, eo, s.opts.dump_mlir, s.opts.verbose, on_stage,
       !s.opts.no_cache, s.opts.f32_weights,
-      s.opts.explain.empty() ? nullptr : &s.explanation);
+      s.opts.explain.empty() ? nullptr : &s.explanation, s.opts.profile);
   if (progress_shown)
     std::fprintf(stderr, "\r\033[K");
   if (!eng)
@@ -930,7 +930,7 @@ int emit_object(const run::options &o) {
   run::emit_object_options aot;
   aot.target = o.target;
   aot.object_path = o.emit_object;
-  aot.profile = o.profile;
+  aot.profile = o.profile.empty() ? "apple-m4" : o.profile;
   aot.sme_all = o.sme_all;
   aot.sme_type = o.sme_type;
   aot.force_share = o.force_share;
@@ -1009,6 +1009,13 @@ int run_main(int argc, char **argv) {
   }
   if (s.opts.version) {
     std::printf("smepilot-run %s\n", rt::version_string());
+    return 0;
+  }
+  if (s.opts.calibrate) {
+    const int threads =
+        s.opts.n_threads > 0 ? s.opts.n_threads : rt::default_thread_count();
+    if (status cal = run::calibrate_machine(threads); !cal)
+      return fail(cal.message());
     return 0;
   }
   if (!s.opts.emit_object.empty() || !s.opts.target.empty())

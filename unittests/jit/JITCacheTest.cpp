@@ -127,6 +127,11 @@ TEST(JITCacheKey, ChangesWithEveryIngredient) {
       [](auto &e) { e.runtime_cpu += " amx_tile"; },
       [](auto &e) { e.llvm_version = "23.0.0"; },
       [](auto &e) { e.build_id += "0"; },
+      // What HostTarget.h chose: the profile, the vector width, the
+      // pipeline.
+      [](auto &e) { e.target.profile = "xeon6-amx"; },
+      [](auto &e) { e.target.vector_lanes = 8; },
+      [](auto &e) { e.target.pipeline = "sme"; },
   };
   for (size_t i = 0; i < env_edits.size(); ++i) {
     eng::jit_cache_environment e = env;

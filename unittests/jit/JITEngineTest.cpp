@@ -63,7 +63,25 @@ struct model_case {
   bool rounded = false;
   /// rt::engine_options::f32_activations for both engines.
   bool f32_activations = false;
+  /// Compile for another x86-64 than this one (HostTarget.h, injected
+  /// features): 8 = AVX2 without AVX-512 (8-lane vectors, no VNNI or BF16
+  /// dot products), 4 = baseline x86-64; 0 = this machine. The code runs
+  /// here, which has everything it uses.
+  int x86_lanes = 0;
 };
+
+/// This machine's inputs with the x86 features above `lanes` taken away.
+smepilot::engine::host_target_inputs x86_host_with_lanes(int lanes) {
+  smepilot::engine::host_target_inputs in =
+      smepilot::engine::detect_host_target_inputs("", "");
+  rt::cpu_features &f = in.cpu;
+  f.avx512f = f.avx512bw = f.avx512vl = f.avx512bf16 = f.avx512vnni = false;
+  f.avx512fp16 = f.amx_tile = f.amx_bf16 = f.amx_int8 = false;
+  if (lanes < 8)
+    f.avx2 = f.fma = false;
+  in.x86_cpu_name = ""; // the generic level of what is left
+  return in;
+}
 
 std::string models_dir() { return SMEPILOT_MODELS_DIR; }
 
@@ -95,7 +113,16 @@ TEST_P(JITEngine, MatchesReferenceAtEveryPosition) {
   options.f32_activations = m.f32_activations;
   auto ref = rt::load_reference_engine(**file, options);
   ASSERT_TRUE(ref.is_ok()) << ref.error().message();
-  auto jit = smepilot::engine::load_jit_engine(**file, options, {});
+  smepilot::engine::jit_engine_options jit_options;
+  smepilot::engine::host_target_inputs host;
+  if (m.x86_lanes) {
+#if !defined(__x86_64__)
+    GTEST_SKIP() << "compiles for an x86-64 host";
+#endif
+    host = x86_host_with_lanes(m.x86_lanes);
+    jit_options.host = &host;
+  }
+  auto jit = smepilot::engine::load_jit_engine(**file, options, jit_options);
   ASSERT_TRUE(jit.is_ok()) << jit.error().message();
   const int32_t vocab = (*ref)->n_vocab();
   ASSERT_EQ((*jit)->n_vocab(), vocab);
@@ -144,10 +171,11 @@ TEST_P(JITEngine, MatchesReferenceAtEveryPosition) {
                                << ": llama.cpp's greedy token differs";
     }
     std::printf(
-        "[ jit      ] %-24s %s%s: %zu positions, max |jit - reference| = "
+        "[ jit      ] %-24s %s%s%s: %zu positions, max |jit - reference| = "
         "%.3g (tol %.3g; %zu rows above), argmax checked at %d\n",
-        m.file, prompt, m.f32_activations ? " f32 activations" : "", seq.size(),
-        max_diff, m.tolerance, rows_off, argmax_checked);
+        m.file, prompt, m.f32_activations ? " f32 activations" : "",
+        m.x86_lanes ? (m.x86_lanes == 8 ? " (avx2)" : " (x86-64)") : "",
+        seq.size(), max_diff, m.tolerance, rows_off, argmax_checked);
     exact_prompts += rows_off == 0;
     if (m.rounded)
       EXPECT_LE(max_diff, m.oracle_tolerance) << m.file << " " << prompt;
@@ -177,12 +205,27 @@ INSTANTIATE_TEST_SUITE_P(
         model_case{"qwen3-tiny-q4_0.gguf", "qwen3-tiny-q4_0.json", 1e-5, 1.5e-2,
                    /*rounded=*/false, /*f32_activations=*/true},
         model_case{"qwen3moe-tiny-f16.gguf", "qwen3moe-tiny-f16.json", 1e-5,
-                   4e-4}),
+                   4e-4},
+        // Other x86-64 machines, whose code this one can run.
+        model_case{"stories260K.gguf", "stories260K.json", 1e-4, 1e-4, false,
+                   false, /*x86_lanes=*/8},
+        model_case{"stories260K.gguf", "stories260K.json", 1e-4, 1e-4, false,
+                   false, /*x86_lanes=*/4},
+        model_case{"qwen3-tiny-bf16.gguf", "qwen3-tiny-bf16.json", 1e-5, 4e-3,
+                   /*rounded=*/true, false, /*x86_lanes=*/8},
+        model_case{"qwen3-tiny-q8_0.gguf", "qwen3-tiny-q8_0.json", 1e-5, 1.5e-2,
+                   /*rounded=*/true, false, /*x86_lanes=*/8},
+        model_case{"qwen3-tiny-q4_0.gguf", "qwen3-tiny-q4_0.json", 1e-5, 1.5e-2,
+                   /*rounded=*/true, false, /*x86_lanes=*/4}),
     [](const ::testing::TestParamInfo<model_case> &info) {
       std::string name = info.param.file;
       name = name.substr(0, name.find(".gguf"));
       if (info.param.f32_activations)
         name += "_f32_activations";
+      if (info.param.x86_lanes == 8)
+        name += "_x86_avx2";
+      else if (info.param.x86_lanes == 4)
+        name += "_x86_baseline";
       for (char &c : name)
         if (!std::isalnum(static_cast<unsigned char>(c)))
           c = '_';

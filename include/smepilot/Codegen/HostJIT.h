@@ -74,7 +74,10 @@ struct HostCPU {
 
 /// The host CPU as LLVM detects it (llvm::sys::getHostCPUName and
 /// getHostCPUFeatures), features sorted: what HostJIT compiles for when
-/// HostJITOptions leaves the CPU empty.
+/// HostJITOptions leaves the CPU empty (compiler tests). The JIT engine
+/// never does: it passes the CPU HostTarget.h derives from the runtime's
+/// feature detection, since LLVM reads /proc/cpuinfo on aarch64, which
+/// under qemu-user describes the x86 host.
 HostCPU detectHostCPU();
 
 struct HostJITOptions {

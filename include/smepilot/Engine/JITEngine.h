@@ -6,9 +6,10 @@
 // pipeline (lib/Pipelines) and hands the result on (lib/Codegen): JIT-compiled
 // for the host, as an engine whose dispatch tables the runtime's compiled
 // engine (smepilot_rt/compiled_engine.h) runs on its thread pool on
-// runtime-owned buffers; or, compiled for an aarch64 SME target, as an object
-// holding the kernels, the tables and `smepilot_compiled_model` (abi.h).
-// Weights are dequantized to F32 at load.
+// runtime-owned buffers (for the machine it runs on: HostTarget.h chooses
+// the pipeline, the profile and the CPU); or, compiled for an aarch64 SME
+// target, as an object holding the kernels, the tables and
+// `smepilot_compiled_model` (abi.h).
 //
 // The API is the runtime's (rt::status, rt::engine, snake_case): its callers
 // are runtime-side programs (smepilot-run, the JIT engine tests). The runtime
@@ -19,6 +20,8 @@
 
 #ifndef SMEPILOT_ENGINE_JITENGINE_H
 #define SMEPILOT_ENGINE_JITENGINE_H
+
+#include "smepilot/Engine/HostTarget.h"
 
 #include "smepilot_rt/engine.h"
 #include "smepilot_rt/gguf.h"
@@ -61,18 +64,35 @@ struct jit_engine_options {
   /// smepilot-export-explain put into the object (`smepilot_explain`,
   /// Explain.h renders it); "" when the object has none.
   std::string *explain = nullptr;
+  /// The Roofline profile (--profile: a built-in name or a .json path);
+  /// "" = chosen for this machine (HostTarget.h).
+  std::string profile;
+  /// Where `--calibrate` keeps measured profiles (the cache directory,
+  /// HostTarget.h's calibrated_profile_path); "" = do not look for one.
+  /// Off by default for the same reason as use_cache.
+  std::string calibration_dir;
+  /// The machine to compile for instead of this one's (tests inject feature
+  /// sets); the profile and calibration_dir above are then ignored in favour
+  /// of its own.
+  const host_target_inputs *host = nullptr;
 };
 
 /// What, besides the model file and the engine options, the JIT's object
 /// cache key covers: the machine and the compiler that produced the object.
 struct jit_cache_environment {
+  /// What the code is compiled for (select_host_target); its profile and
+  /// vector width are part of the pipeline the key hashes.
+  host_target target;
   std::string cpu_name;     ///< LLVM's CPU name the code is generated for
   std::string cpu_features; ///< and its LLVM feature string
   std::string runtime_cpu;  ///< rt::describe(rt::detect_cpu_features())
   std::string llvm_version; ///< LLVM_VERSION_STRING
   std::string build_id;     ///< getCompilerBuildId() (ObjectCache.h)
-  /// This process on this machine.
+  /// This process on this machine, the target chosen with no --profile and
+  /// no calibrated profile.
   static jit_cache_environment detect();
+  /// This process, compiling for `target`.
+  static jit_cache_environment for_target(host_target target);
 };
 
 /// The object cache key (64 hex digits) of `file`'s model compiled by the
