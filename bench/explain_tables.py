@@ -109,12 +109,7 @@ def host(build, models):
           "| measured / predicted |")
     print("|---|---|---|---|---|---|---|---|")
     for model in models:
-        out = subprocess.run(
-            [os.path.join(build, "bin", "smepilot-run"), "-m", model, "--engine", "jit",
-             "--no-cache", "-t", "2", "-c", "512", "--prompt-ids", ids, "-n", "16",
-             "--explain=json", "--log-disable"],
-            check=True, capture_output=True, text=True).stdout
-        for t in json.loads(out)["tables"]:
+        for t in run_explained(build, model, ids, "host-x86")["tables"]:
             if not t["runs"]:
                 continue
             kinds = {}
