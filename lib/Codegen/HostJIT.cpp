@@ -133,6 +133,10 @@ static void addPackedWrappers(llvm::Module &module,
 HostJIT::HostJIT() = default;
 HostJIT::~HostJIT() = default;
 
+std::string HostJIT::describeSessionErrors() const {
+  return sessionErrors.empty() ? "" : " (" + sessionErrors + ")";
+}
+
 llvm::Error HostJIT::link(const HostJITOptions &options) {
   // Refuse what is not an x86-64 (or whatever this process is) relocatable
   // ELF object before ORC sees it: a truncated or foreign file is an error
@@ -164,6 +168,26 @@ llvm::Error HostJIT::link(const HostJITOptions &options) {
   if (!generator)
     return generator.takeError();
   jit->getMainJITDylib().addGenerator(std::move(*generator));
+  // Functions the object may call that the process does not export by name
+  // (a statically linked program's runtime routines): defined first, so
+  // they win over any process symbol of the same name.
+  if (!options.extraSymbols.empty()) {
+    llvm::orc::SymbolMap extra;
+    for (const auto &[name, address] : options.extraSymbols)
+      extra[jit->mangleAndIntern(name)] = {
+          llvm::orc::ExecutorAddr::fromPtr(address),
+          llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+    if (llvm::Error err = jit->getMainJITDylib().define(
+            llvm::orc::absoluteSymbols(std::move(extra))))
+      return err;
+  }
+  // What went wrong while linking (an undefined symbol, say) is reported to
+  // the session, not in the lookup's error: keep it for the messages.
+  jit->getExecutionSession().setErrorReporter([this](llvm::Error err) {
+    if (!sessionErrors.empty())
+      sessionErrors += "; ";
+    sessionErrors += llvm::toString(std::move(err));
+  });
   if (llvm::Error err = jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
           StringRef(object.data(), object.size()), "smepilot-object")))
     return err;
@@ -260,7 +284,8 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
     llvm::Expected<llvm::orc::ExecutorAddr> address = jit->jit->lookup(name);
     if (!address) {
       module.emitError("HostJIT: cannot materialize '")
-          << name << "': " << llvm::toString(address.takeError());
+          << name << "': " << llvm::toString(address.takeError())
+          << jit->describeSessionErrors();
       return failure();
     }
     jit->symbols[name] = address->toPtr<void *>();
@@ -274,7 +299,8 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
     llvm::Expected<llvm::orc::ExecutorAddr> address = jit->jit->lookup(name);
     if (!address) {
       module.emitError("HostJIT: cannot materialize '")
-          << name << "': " << llvm::toString(address.takeError());
+          << name << "': " << llvm::toString(address.takeError())
+          << jit->describeSessionErrors();
       return failure();
     }
     jit->symbols[name] = address->toPtr<void *>();
@@ -305,7 +331,8 @@ HostJIT::load(llvm::ArrayRef<char> object, const HostJITOptions &options) {
       jit->jit->lookup(kCompiledModelName);
   if (!address)
     return makeError(Twine("the object has no usable '") + kCompiledModelName +
-                     "': " + llvm::toString(address.takeError()));
+                     "': " + llvm::toString(address.takeError()) +
+                     jit->describeSessionErrors());
   jit->symbols[kCompiledModelName] = address->toPtr<void *>();
   if (llvm::Error err = jit->jit->initialize(jit->jit->getMainJITDylib()))
     return std::move(err);

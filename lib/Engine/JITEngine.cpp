@@ -390,6 +390,35 @@ rt::status add_sme_stages(llvm::SmallVectorImpl<cc::PipelineStage> &stages,
   return rt::status::ok();
 }
 
+#if defined(__aarch64__) && defined(__linux__)
+// The runtime's SME ABI routines (runtime/src/sme_abi_aarch64.S).
+extern "C" {
+void __arm_sme_state();
+void __arm_tpidr2_save();
+void __arm_tpidr2_restore();
+void __arm_za_disable();
+void __arm_get_current_vg();
+}
+#endif
+
+/// Routines of the runtime that compiled code calls by name and that a
+/// statically linked smepilot-run does not export: on aarch64 Linux the SME
+/// ABI's (every SME kernel calls __arm_tpidr2_save on entry), given to the
+/// JIT by address. None elsewhere.
+std::vector<std::pair<std::string, void *>> runtime_symbols() {
+  std::vector<std::pair<std::string, void *>> symbols;
+#if defined(__aarch64__) && defined(__linux__)
+  for (auto [name, address] :
+       {std::pair{"__arm_sme_state", &__arm_sme_state},
+        std::pair{"__arm_tpidr2_save", &__arm_tpidr2_save},
+        std::pair{"__arm_tpidr2_restore", &__arm_tpidr2_restore},
+        std::pair{"__arm_za_disable", &__arm_za_disable},
+        std::pair{"__arm_get_current_vg", &__arm_get_current_vg}})
+    symbols.emplace_back(name, reinterpret_cast<void *>(address));
+#endif
+  return symbols;
+}
+
 /// The JIT's host pipeline for `target`: its profile and vector width; int8
 /// dot products where the CPU has AVX512-VNNI and AVX512VL (the 128/256-bit
 /// forms), unless `int8_dot` is off (jit_engine_options); bf16 pair dot
@@ -438,6 +467,7 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   const jit_cache_environment env = jit_cache_environment::for_target(*target);
   cc::HostJITOptions codegen;
   codegen.cpu = {env.cpu_name, env.cpu_features};
+  codegen.extraSymbols = runtime_symbols();
 
   // The object cache: looked up before anything is built; a hit skips the
   // graph builder, the pipeline and LLVM. --dump-mlir wants the stages run.

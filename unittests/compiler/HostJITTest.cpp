@@ -490,4 +490,53 @@ TEST_F(HostJITTest, InvokeChecksArguments) {
       << error;
 }
 
+/// What smepilot_test_hook's stand-in saw: a function the test binary does
+/// not export under that name, as a statically linked runtime's SME ABI
+/// routines are not.
+int64_t hookSeen = 0;
+void hookStandIn(int64_t value) { hookSeen = value; }
+
+/// An LLVM-dialect function `apply(x)` that calls the external
+/// `smepilot_test_hook(x)`.
+constexpr const char *kCallsAHook = R"mlir(
+module {
+  llvm.func @smepilot_test_hook(i64)
+  llvm.func @_mlir_ciface_apply(%x: i64) {
+    llvm.call @smepilot_test_hook(%x) : (i64) -> ()
+    llvm.return
+  }
+}
+)mlir";
+
+TEST_F(HostJITTest, ExtraSymbolsResolveWhatTheProcessDoesNotExport) {
+  module = parseSourceString<ModuleOp>(kCallsAHook, &context);
+  ASSERT_TRUE(module);
+  HostJITOptions options;
+  options.extraSymbols = {
+      {"smepilot_test_hook", reinterpret_cast<void *>(&hookStandIn)}};
+  FailureOr<std::unique_ptr<HostJIT>> jit = HostJIT::compile(*module, options);
+  ASSERT_TRUE(succeeded(jit));
+  std::string error;
+  hookSeen = 0;
+  ASSERT_TRUE(succeeded((*jit)->invoke("apply", {JITArg::index(42)}, &error)))
+      << error;
+  EXPECT_EQ(hookSeen, 42);
+
+  // Without it the object does not link, and the error names the symbol
+  // (the JIT session reports it, not the lookup).
+  std::string diagnostic;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+    diagnostic += d.str();
+    return success();
+  });
+  module = parseSourceString<ModuleOp>(kCallsAHook, &context);
+  ASSERT_TRUE(module);
+  EXPECT_TRUE(failed(HostJIT::compile(*module)));
+  EXPECT_NE(diagnostic.find("cannot materialize '_smepilot_packed_apply'"),
+            std::string::npos)
+      << diagnostic;
+  EXPECT_NE(diagnostic.find("smepilot_test_hook"), std::string::npos)
+      << diagnostic;
+}
+
 } // namespace

@@ -32,6 +32,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace llvm::orc {
 class LLJIT;
@@ -90,6 +92,11 @@ struct HostJITOptions {
   /// caller that records what the code was compiled for (a cache key)
   /// passes the CPU it recorded, so that the two always agree.
   HostCPU cpu;
+  /// Functions the code may call that the process does not export by name,
+  /// by symbol name: a statically linked program's runtime routines (the
+  /// SME ABI's __arm_tpidr2_save and friends, which SME kernels call).
+  /// Resolved before the process's own symbols.
+  std::vector<std::pair<std::string, void *>> extraSymbols;
 };
 
 class HostJIT {
@@ -161,6 +168,8 @@ private:
   FailureOr<void *> lookupData(StringRef name, std::string *error);
   /// Loads `object` into a new LLJIT.
   llvm::Error link(const HostJITOptions &options);
+  /// " (<what the JIT session reported>)", or "" when it reported nothing.
+  std::string describeSessionErrors() const;
 
   /// Argument kinds of each C-interface function: true = memref descriptor.
   llvm::StringMap<SmallVector<bool>> signatures;
@@ -168,6 +177,9 @@ private:
   /// wrappers, by symbol name.
   llvm::StringMap<void *> symbols;
   llvm::SmallVector<char, 0> object;
+  /// What the JIT session reported while linking (undefined symbols...).
+  /// Declared before `jit`, whose reporter writes here, so it outlives it.
+  std::string sessionErrors;
   std::unique_ptr<llvm::orc::LLJIT> jit;
   double compileMillis = 0;
   Times times;
