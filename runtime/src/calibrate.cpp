@@ -82,7 +82,11 @@ double run_on_threads(int threads, const std::function<void(int)> &body) {
 /// depends on all of it (so nothing is optimized away).
 using kernel = double (*)(int64_t iterations);
 
-volatile double sink; // where kernels' results go
+/// Where kernels' results go, so that no kernel is optimized away (atomic:
+/// every thread stores to it).
+std::atomic<double> sink{0};
+
+void keep(double value) { sink.store(value, std::memory_order_relaxed); }
 
 /// Giga-operations per second of `k`, which does `ops_per_iteration` operations
 /// per iteration, run on `threads` threads at once: the iteration count is
@@ -92,14 +96,14 @@ double measure_rate(kernel k, double ops_per_iteration, int threads, double targ
   int64_t iterations = 1024;
   for (;;) {
     auto t0 = clock_type::now();
-    sink = k(iterations);
+    keep(k(iterations));
     if (seconds_since(t0) >= target_s || iterations > (int64_t(1) << 40))
       break;
     iterations *= 2;
   }
   double best = 0;
   for (int r = 0; r < reps; ++r) {
-    double t = run_on_threads(threads, [&](int) { sink = k(iterations); });
+    double t = run_on_threads(threads, [&](int) { keep(k(iterations)); });
     if (t > 0)
       best = std::max(best, ops_per_iteration * double(iterations) * threads / t / 1e9);
   }
@@ -405,7 +409,7 @@ calibration calibrate(const cpu_features &f, const calibrate_options &options) {
     for (int r = 0; r < 3; ++r) {
       const double s = run_on_threads(t, [&](int i) {
         const size_t begin = lines * i / t, end = lines * (i + 1) / t;
-        sink = double(sum_lines(buffer.get() + begin, end - begin));
+        keep(double(sum_lines(buffer.get() + begin, end - begin)));
       });
       if (s > 0)
         best = std::max(best, double(lines * sizeof(line_type)) / s / 1e9);
