@@ -5,7 +5,9 @@
 #   EXPECT_ERROR=<regex>  the run must fail (non-zero exit), print nothing on
 #                         stdout and exactly one line on stderr, of the form
 #                         "<tool>: error: <message>" with <message>
-#                         matching the regex.
+#                         matching the regex; with STDOUT_REGEX, stdout
+#                         must match it instead of being empty (a run that
+#                         reports what it did before refusing to go on).
 #   EXPECT_LAST_ERROR=<regex>  the same for a run that may print progress
 #                         on stderr first: only the last line is checked.
 #   Otherwise the run must exit 0, and:
@@ -143,7 +145,11 @@ if(DEFINED EXPECT_ERROR)
   if(NOT rc MATCHES "^[0-9]+$")
     message(FATAL_ERROR "expected a clean error exit, got '${rc}' (crash?)\n${report}")
   endif()
-  if(NOT out STREQUAL "")
+  if(DEFINED STDOUT_REGEX)
+    if(NOT out MATCHES "${STDOUT_REGEX}")
+      message(FATAL_ERROR "stdout does not match '${STDOUT_REGEX}'\n${report}")
+    endif()
+  elseif(NOT out STREQUAL "")
     message(FATAL_ERROR "expected nothing on stdout\n${report}")
   endif()
   if(NOT err MATCHES "^${TOOL}: error: [^\n]+\n$")
