@@ -101,10 +101,15 @@ def speedups(build, work, shapes, profiles):
             print("| " + " | ".join(row) + " |")
 
 
-def host(build, models):
+def prompt_ids():
+    """The 128 random token ids (seed 0) the host runs evaluate."""
     import random
     rng = random.Random(0)
-    ids = ",".join(str(rng.randrange(1, 500)) for _ in range(128))
+    return ",".join(str(rng.randrange(1, 500)) for _ in range(128))
+
+
+def host(build, models):
+    ids = prompt_ids()
     print("| model | phase | runs | kind | dispatches | predicted us/run | measured us/run "
           "| measured / predicted |")
     print("|---|---|---|---|---|---|---|---|")
@@ -153,15 +158,13 @@ def accuracy(build, work, models):
     WORK/cache, then passed by path)."""
     import glob
     import math
-    import random
     env = dict(os.environ, XDG_CACHE_HOME=os.path.join(work, "cache"))
     table = subprocess.run([os.path.join(build, "bin", "smepilot-run"), "--calibrate"],
                            check=True, capture_output=True, text=True, env=env).stdout
     print("```\n" + table.rstrip() + "\n```\n")
     calibrated = sorted(glob.glob(os.path.join(work, "cache", "smepilot", "profiles",
                                                "calibrated-*.json")))[-1]
-    rng = random.Random(0)
-    ids = ",".join(str(rng.randrange(1, 500)) for _ in range(128))
+    ids = prompt_ids()
     print("| model | phase (runs) | profile | predicted us/run | measured us/run "
           "| measured / predicted | time-weighted factor off per dispatch |")
     print("|---|---|---|---|---|---|---|")

@@ -127,9 +127,12 @@ std::string mismatch(cc::TargetAttr profile, const rt::cpu_features &cpu,
   return "";
 }
 
-/// "conservative-x86-64-avx-512" for "x86-64 AVX-512".
-std::string conservative_name(const host_target &target) {
-  std::string name = "conservative-" + llvm::StringRef(target.kind).lower();
+/// The name of a profile made for `target`: "<prefix>-x86-64-avx-512" for
+/// the kind "x86-64 AVX-512".
+std::string profile_name_for(llvm::StringRef prefix,
+                             const host_target &target) {
+  std::string name =
+      (prefix + "-" + llvm::StringRef(target.kind).lower()).str();
   std::replace(name.begin(), name.end(), ' ', '-');
   return name;
 }
@@ -158,7 +161,7 @@ std::string conservative_profile(const rt::cpu_features &cpu,
       {"memory", "conservative default: 10 GB/s, 8 MiB last-level cache"},
       {"sync_overhead_us", "conservative default"}};
   llvm::json::Object root{
-      {"name", conservative_name(target)},
+      {"name", profile_name_for("conservative", target)},
       {"description", "generated from the detected features of this CPU (" +
                           rt::describe(cpu) + ")"},
       {"arch", arch_name(cpu.arch)},
@@ -415,7 +418,7 @@ rt::result<host_target> select_host_target(const host_target_inputs &in) {
   }
   t.profile = conservative_profile(cpu, t);
   t.profile_source = "conservative";
-  t.profile_name = conservative_name(t);
+  t.profile_name = profile_name_for("conservative", t);
   t.reasons.push_back("profile " + t.profile_name +
                       ": no built-in profile matches and no calibrated one "
                       "exists (smepilot-run --calibrate measures one)");
@@ -479,8 +482,7 @@ rt::result<std::string> calibrated_profile_json(const rt::calibration &c,
                           {"i8", per_cycle(c.i8, c.threads)}}},
       {"bandwidth_gbps", bandwidth}};
   llvm::json::Object root{
-      {"name", "calibrated-" + conservative_name(target).substr(
-                                   std::string("conservative-").size())},
+      {"name", profile_name_for("calibrated", target)},
       {"description",
        "Measured on this machine by smepilot-run --calibrate on " + date +
            ": " + rt::describe(cpu)},
