@@ -12,8 +12,10 @@ set(SMEPILOT_INSTALL_CMAKEDIR lib/cmake/SMEPilotRuntime)
 
 set(_smepilot_tools smepilot-run smepilot-gguf smepilot-bench smepilot-synth)
 if(SMEPILOT_BUILD_COMPILER)
-  list(APPEND _smepilot_tools smepilot-opt smepilot-compile smepilot-build-model
-       smepilot-server)
+  list(APPEND _smepilot_tools smepilot-opt smepilot-compile smepilot-build-model)
+  if(SMEPILOT_BUILD_SERVER)
+    list(APPEND _smepilot_tools smepilot-server)
+  endif()
 endif()
 # The compiler's tools link Debian's libMLIR.so / libLLVM.so, which live
 # outside the loader's default path: keep the directories they were linked

@@ -12,6 +12,13 @@
 #                      SMEPILOT_SANITIZE=thread (ThreadSanitizer), for the
 #                      dispatch executor, the thread pool and the compiled
 #                      engine.
+#   compiler-aarch64   the compiler and the JIT engine cross-built for aarch64
+#                      (cmake/toolchain-aarch64-linux-gnu-jit.cmake: dynamic,
+#                      against Debian's arm64 libMLIR.so / libLLVM.so, which
+#                      scripts/setup-aarch64-llvm.sh unpacks): smepilot-run
+#                      only. Its tests are this build's, run under
+#                      qemu-aarch64 with SME: the JIT detects SME and compiles
+#                      SME kernels inside the emulated process.
 #   compiler-sanitize  the compiler with the same sanitizers (clang-22, MLIR 22;
 #                      libMLIR.so itself is not instrumented): the tools the lit
 #                      suite runs and the JIT engine's fuzzer (fuzz/jit/). Host
@@ -27,6 +34,8 @@
 # ctest tests of the host build (see docs/building.md):
 #   runtime-aarch64-qemu   label aarch64    ctest of runtime-aarch64
 #   runtime-sanitize       label sanitizer  ctest of runtime-sanitize, less fuzz
+#   jit-aarch64-qemu.*     label aarch64    compiler-aarch64's smepilot-run
+#                                           --engine jit under qemu-aarch64
 #   runtime-tsan           label sanitizer  the Dispatch*, ThreadPool* and
 #                                           CompiledEngine* tests of runtime-tsan
 #   compiler-sanitize-lit  label sanitizer  the lit suite on compiler-sanitize's tools
@@ -36,6 +45,10 @@
 include(ExternalProject)
 
 option(SMEPILOT_AARCH64_SUBBUILD "Cross-build the runtime and its tests for aarch64 and run them under qemu-aarch64" ON)
+option(SMEPILOT_AARCH64_JIT_SUBBUILD
+       "Cross-build the compiler and smepilot-run's JIT for aarch64 and run it under qemu-aarch64" ON)
+set(SMEPILOT_AARCH64_LLVM_ROOT /opt/smepilot/aarch64-llvm-22 CACHE PATH
+    "Where scripts/setup-aarch64-llvm.sh unpacked LLVM/MLIR 22 for arm64")
 option(SMEPILOT_SANITIZER_SUBBUILD "Build the runtime and its tests with ASan+UBSan (clang-22) and run them" ON)
 option(SMEPILOT_TSAN_SUBBUILD "Build the runtime's unit tests with ThreadSanitizer (clang-22) and run the executor's" ON)
 option(SMEPILOT_COMPILER_SANITIZER_SUBBUILD
@@ -103,6 +116,88 @@ if(SMEPILOT_AARCH64_SUBBUILD)
   _smepilot_add_subbuild_test(runtime-aarch64-qemu ${_dir}
     LABEL aarch64 TIMEOUT 1800
     CTEST_ARGS --parallel ${SMEPILOT_SUBBUILD_JOBS})
+endif()
+
+# The JIT on an SME machine, by execution: smepilot-run with the compiler,
+# cross-built, run under qemu-aarch64 -cpu max (SVE and SME at
+# SMEPILOT_QEMU_VECTOR_BYTES). LLVM runs emulated (10-30x slower than here):
+# each test has its own timeout, and only stories260K is a test; the larger
+# models are reported in bench/RESULTS.md.
+if(SMEPILOT_AARCH64_JIT_SUBBUILD AND SMEPILOT_BUILD_COMPILER)
+  set(_llvm ${SMEPILOT_AARCH64_LLVM_ROOT}/usr/lib/llvm-22)
+  if(NOT EXISTS ${_llvm}/lib/cmake/mlir/MLIRConfig.cmake)
+    message(FATAL_ERROR "The compiler's aarch64 sub-build needs LLVM/MLIR 22 for arm64 in "
+                        "${SMEPILOT_AARCH64_LLVM_ROOT} (scripts/setup.sh makes it with "
+                        "scripts/setup-aarch64-llvm.sh); or configure with "
+                        "-DSMEPILOT_AARCH64_JIT_SUBBUILD=OFF")
+  endif()
+  find_program(SMEPILOT_QEMU_AARCH64 NAMES qemu-aarch64 qemu-aarch64-static REQUIRED)
+  set(_dir ${CMAKE_BINARY_DIR}/compiler-aarch64)
+  set(_args ${_smepilot_subbuild_base_args})
+  list(REMOVE_ITEM _args -DSMEPILOT_BUILD_TESTS=ON)
+  ExternalProject_Add(compiler-aarch64
+    SOURCE_DIR ${PROJECT_SOURCE_DIR}
+    BINARY_DIR ${_dir}
+    PREFIX ${CMAKE_BINARY_DIR}/subbuilds/compiler-aarch64
+    CMAKE_GENERATOR ${CMAKE_GENERATOR}
+    CMAKE_ARGS
+      ${_args}
+      -DSMEPILOT_BUILD_TESTS=OFF
+      -DSMEPILOT_BUILD_COMPILER=ON
+      -DSMEPILOT_BUILD_SERVER=OFF
+      -DMLIR_DIR=${_llvm}/lib/cmake/mlir
+      -DLLVM_DIR=${_llvm}/lib/cmake/llvm
+      -DCMAKE_TOOLCHAIN_FILE=${PROJECT_SOURCE_DIR}/cmake/toolchain-aarch64-linux-gnu-jit.cmake
+      -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
+      -DSMEPILOT_QEMU_VECTOR_BYTES=${SMEPILOT_QEMU_VECTOR_BYTES}
+    BUILD_COMMAND ${CMAKE_COMMAND} --build ${_dir} --parallel ${SMEPILOT_SUBBUILD_JOBS}
+                  --target smepilot-run
+    BUILD_ALWAYS ON
+    INSTALL_COMMAND ""
+    USES_TERMINAL_CONFIGURE ON
+    USES_TERMINAL_BUILD ON)
+  set(_qemu "${SMEPILOT_QEMU_AARCH64};-cpu;max,sve-default-vector-length=${SMEPILOT_QEMU_VECTOR_BYTES},sme-default-vector-length=${SMEPILOT_QEMU_VECTOR_BYTES}")
+  set(_models ${SMEPILOT_MODELS_DIR})
+  set(_stories ${_models}/stories260K.gguf)
+  set(_check ${PROJECT_SOURCE_DIR}/tools/smepilot-run/test/check_run.cmake)
+  set(_cache ${CMAKE_BINARY_DIR}/jit-aarch64-object-cache)
+  # jit_aarch64_test(NAME TIMEOUT SECONDS ARGS <a|b|...> [CHECK VAR=VALUE ...])
+  function(_smepilot_jit_aarch64_test name)
+    cmake_parse_arguments(T "" "ARGS;TIMEOUT" "CHECK" ${ARGN})
+    set(defs)
+    foreach(c IN LISTS T_CHECK)
+      list(APPEND defs "-D${c}")
+    endforeach()
+    add_test(NAME jit-aarch64-qemu.${name}
+             COMMAND ${CMAKE_COMMAND} -DEXE=${_dir}/bin/smepilot-run "-DEMULATOR=${_qemu}"
+                     "-DARGS=${T_ARGS}" ${defs} -P ${_check})
+    set_tests_properties(jit-aarch64-qemu.${name} PROPERTIES LABELS aarch64
+      TIMEOUT ${T_TIMEOUT} ENVIRONMENT "XDG_CACHE_HOME=${_cache}/${name}")
+  endfunction()
+  add_test(NAME jit-aarch64-qemu.clear_object_cache
+           COMMAND ${CMAKE_COMMAND} -E rm -rf ${_cache})
+  set_tests_properties(jit-aarch64-qemu.clear_object_cache PROPERTIES
+                       FIXTURES_SETUP jit_aarch64_object_cache LABELS aarch64)
+  # The main job on an SME machine: the JIT detects SME (HWCAP2, the
+  # streaming VL), compiles for sme-sve with the profile it chose, puts
+  # dispatches on the matrix unit, and prints llama.cpp's greedy text, which
+  # is the host JIT's (smepilot-run.jit_stories_greedy) and the reference
+  # engine's in the same emulated process.
+  _smepilot_jit_aarch64_test(stories_greedy TIMEOUT 900
+    ARGS "-m|${_stories}|-p|Once upon a time|-n|64|--temp|0|--engine|jit|-t|2|-v"
+    CHECK ORACLE=${_models}/oracles/stories260K.json PROMPT=P1
+          "SAME_AS_ARGS=-m|${_stories}|-p|Once upon a time|-n|64|--temp|0|--engine|reference"
+          "STDERR_REGEX=jit: host aarch64 [^\n]*: sme pipeline for sme-sve, profile .*schedule phase forward_c[0-9]+: [0-9]+ dispatches: cpu [0-9]+, sme [1-9][0-9]*,")
+  # Collaborative kernels compiled in the emulated process: a profile whose
+  # matrix unit is as fast as the cores (tools/smepilot-run/test/profiles)
+  # makes the Roofline model split the projections between the units, in
+  # prefill and decode. The text stays llama.cpp's.
+  _smepilot_jit_aarch64_test(stories_collab TIMEOUT 900
+    ARGS "-m|${_stories}|-p|Once upon a time|-n|40|--temp|0|--engine|jit|-t|2|-v|--profile|${PROJECT_SOURCE_DIR}/tools/smepilot-run/test/profiles/sme-sve-balanced.json"
+    CHECK ORACLE=${_models}/oracles/stories260K.json PROMPT=P1
+          "STDERR_REGEX=profile sme-sve-balanced \\(override\\).*schedule phase forward_c1: [0-9]+ dispatches: cpu [0-9]+, sme [0-9]+, collab [1-9][0-9]*,.*schedule phase forward_c64: [0-9]+ dispatches: cpu [0-9]+, sme [0-9]+, collab [1-9][0-9]*,")
+  set_tests_properties(jit-aarch64-qemu.stories_greedy jit-aarch64-qemu.stories_collab
+                       PROPERTIES FIXTURES_REQUIRED jit_aarch64_object_cache)
 endif()
 
 if(SMEPILOT_SANITIZER_SUBBUILD)

@@ -40,15 +40,24 @@ set(CMAKE_ASM_COMPILER_TARGET ${SMEPILOT_AARCH64_TRIPLE})
 find_program(CMAKE_AR NAMES llvm-ar-22 PATHS /usr/lib/llvm-22/bin)
 find_program(CMAKE_RANLIB NAMES llvm-ranlib-22 PATHS /usr/lib/llvm-22/bin)
 
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-fuse-ld=lld --ld-path=${SMEPILOT_LLD} -static")
 set(CMAKE_SHARED_LINKER_FLAGS_INIT "-fuse-ld=lld --ld-path=${SMEPILOT_LLD}")
 set(CMAKE_MODULE_LINKER_FLAGS_INIT "-fuse-ld=lld --ld-path=${SMEPILOT_LLD}")
-
-# Libraries: static archives only (libpcre2-8.a, not the .so next to it: lld
-# refuses a shared object in a -static link). CMakeGenericSystem resets
-# CMAKE_FIND_LIBRARY_SUFFIXES after the toolchain file is read, so this is set
-# from a platform-override file, which CMake reads after its own platform files.
-set(CMAKE_USER_MAKE_RULES_OVERRIDE "${CMAKE_CURRENT_LIST_DIR}/toolchain-static-libs.cmake")
+if(SMEPILOT_AARCH64_LINK_DYNAMIC)
+  # The compiler's cross build (cmake/toolchain-aarch64-linux-gnu-jit.cmake)
+  # links the arm64 libMLIR.so / libLLVM.so, which exist only as shared
+  # libraries: executables are dynamic, and find their aarch64 loader and
+  # libraries in the host's multiarch directories (libc6:arm64 and
+  # libllvm22:arm64's dependencies, installed by scripts/setup.sh).
+  set(CMAKE_EXE_LINKER_FLAGS_INIT "-fuse-ld=lld --ld-path=${SMEPILOT_LLD}")
+else()
+  set(CMAKE_EXE_LINKER_FLAGS_INIT "-fuse-ld=lld --ld-path=${SMEPILOT_LLD} -static")
+  # Libraries: static archives only (libpcre2-8.a, not the .so next to it: lld
+  # refuses a shared object in a -static link). CMakeGenericSystem resets
+  # CMAKE_FIND_LIBRARY_SUFFIXES after the toolchain file is read, so this is
+  # set from a platform-override file, which CMake reads after its own
+  # platform files.
+  set(CMAKE_USER_MAKE_RULES_OVERRIDE "${CMAKE_CURRENT_LIST_DIR}/toolchain-static-libs.cmake")
+endif()
 # Never the host's x86-64 libraries or package files.
 set(CMAKE_LIBRARY_ARCHITECTURE ${SMEPILOT_AARCH64_TRIPLE})
 list(APPEND CMAKE_IGNORE_PATH /usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu

@@ -23,6 +23,9 @@ PACKAGES=(
   qemu-user libc6-dev-arm64-cross libgcc-12-dev-arm64-cross libstdc++-12-dev-arm64-cross
   binutils-aarch64-linux-gnu
   libpcre2-dev:arm64
+  # the compiler's aarch64 cross build (JIT under QEMU): arm64 libLLVM and, through
+  # it, its arm64 dependencies; libMLIR is unpacked by setup-aarch64-llvm.sh below
+  libllvm22:arm64
 )
 
 SUDO=""
@@ -52,14 +55,16 @@ done
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "setup.sh: all ${#PACKAGES[@]} packages already installed."
-  exit 0
+else
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $SUDO dpkg --add-architecture arm64
+  fi
+  echo "setup.sh: installing ${#missing[@]} packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-  $SUDO dpkg --add-architecture arm64
-fi
-echo "setup.sh: installing ${#missing[@]} packages: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# LLVM/MLIR 22 for arm64, unpacked for the compiler's aarch64 cross build
+# (cmake/SMEPilotSubBuilds.cmake, compiler-aarch64). Skipped when there already.
+$SUDO bash "$(dirname "${BASH_SOURCE[0]}")/setup-aarch64-llvm.sh" "${SMEPILOT_AARCH64_LLVM_ROOT:-/opt/smepilot/aarch64-llvm-22}"
 echo "setup.sh: done."

@@ -22,6 +22,9 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Dialect/ArmNeon/ArmNeonToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/ArmSME/ArmSMEToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/ArmSVE/ArmSVEToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -200,6 +203,11 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
   initializeNativeTarget();
   registerBuiltinDialectTranslation(*module->getContext());
   registerLLVMDialectTranslation(*module->getContext());
+  // What the pipelines for an aarch64 host leave beside the LLVM dialect: the
+  // SME path's arm_sme / arm_sve intrinsics (an SME host), NEON's.
+  registerArmNeonDialectTranslation(*module->getContext());
+  registerArmSMEDialectTranslation(*module->getContext());
+  registerArmSVEDialectTranslation(*module->getContext());
 
   if (options.optLevel > 3) {
     module.emitError("HostJIT: optLevel must be 0..3");
