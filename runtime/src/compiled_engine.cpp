@@ -2,6 +2,8 @@
 // compiled_engine.h.
 #include "smepilot_rt/compiled_engine.h"
 
+#include "smepilot_rt/adaptive.h"
+
 #include "smepilot_rt/cpu_features.h"
 #include "smepilot_rt/dispatch.h"
 #include "smepilot_rt/dispatch_trace.h"
@@ -64,6 +66,9 @@ struct bound_phase {
   int64_t tokens_arg = -1, logits_arg = -1;
   int64_t logits_rows = 0;
   int64_t runs = 0; ///< Runs since loading (engine::profile).
+  /// engine_options.adaptive, for a phase with a dispatch that has an SME
+  /// variant.
+  std::unique_ptr<adaptive_planner> planner;
 };
 
 class compiled_engine final : public engine {
@@ -125,6 +130,7 @@ private:
   worker_split workers_;
   std::unique_ptr<dispatch_trace> trace_; ///< engine_options.trace
   std::vector<std::string> schedule_lines_;
+  std::function<void(const std::string &)> on_replan_;
 };
 
 status compiled_engine::configure_schedule(const engine_options &options) {
@@ -149,6 +155,21 @@ status compiled_engine::configure_schedule(const engine_options &options) {
   workers_ = split_workers(n_threads, sme_workers);
   if (options.trace)
     trace_ = std::make_unique<dispatch_trace>();
+  // Run-time adaptation: the phases (not the load table, run once) with a
+  // dispatch whose mode can change.
+  on_replan_ = options.on_replan;
+  for (auto &phase : phases_) {
+    phase->planner.reset();
+    phase->program.set_timing(false);
+    const smepilot_rt_dispatch_table &t = phase->program.table();
+    bool adaptable = false;
+    for (uint32_t d = 0; d < t.n_dispatches; ++d)
+      adaptable = adaptable || t.dispatches[d].sme_kernel != SMEPILOT_RT_NO_KERNEL;
+    if (options.adaptive && adaptable) {
+      phase->planner = std::make_unique<adaptive_planner>(t);
+      phase->program.set_timing(true);
+    }
+  }
   schedule_lines_.clear();
   for (dispatch_program *p : programs) {
     p->set_sme_workers(workers_.matrix);
@@ -550,7 +571,20 @@ status compiled_engine::run(bound_phase &p, const int32_t *tokens, int64_t pos, 
   p.args[size_t(p.logits_arg)] = logits;
   const int64_t constants[] = {pos};
   ++p.runs;
-  return p.program.run(*pool_, p.args, constants);
+  SMEPILOT_RT_RETURN_IF_ERROR(p.program.run(*pool_, p.args, constants));
+  if (!p.planner)
+    return status::ok();
+  // Adaptation (adaptive.h): new plans take effect from the next run, at a
+  // token boundary; results do not depend on them.
+  for (const replan &r : p.planner->observe(
+           p.program.last_run_timing(), p.program.plans(), p.program.last_run_tile_counts(),
+           p.program.last_run_workers(), p.program.last_run_in_order())) {
+    SMEPILOT_RT_RETURN_IF_ERROR(p.program.set_plan(r.dispatch, r.to));
+    if (on_replan_)
+      on_replan_(strformat("adapt: phase %s after %lld runs: %s", p.program.phase_name().c_str(),
+                           (long long)p.runs, describe_replan(p.program.table(), r).c_str()));
+  }
+  return status::ok();
 }
 
 std::vector<engine::phase_profile> compiled_engine::profile() const {

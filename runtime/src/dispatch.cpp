@@ -393,6 +393,9 @@ dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
     for (uint32_t j = 0; j < dp.deps_count; ++j)
       dependents_[fill[table->deps[dp.deps_begin + j]]++] = d;
   }
+  plans_.resize(n);
+  for (uint32_t d = 0; d < n; ++d)
+    plans_[d] = {table->dispatches[d].mode, table->dispatches[d].sme_share};
   sched_->pending_deps.resize(n);
   sched_->ranges_left.resize(n);
   sched_->small.resize(n);
@@ -522,6 +525,10 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
     buffer_sizes_[a] =
         eval_extent(t.buffers[a].size, constants.data(), &size) && size >= 0 ? size : -1;
   }
+
+  if (timing_)
+    for (size_t i = 0, n = size_t(t.n_dispatches) * 4; i < n; ++i)
+      timing_counters_[i].store(0, std::memory_order_relaxed);
 
   // Tile counts and the temporaries' layout for these constants.
   for (uint32_t d = 0; d < t.n_dispatches; ++d) {
@@ -658,12 +665,13 @@ template <typename F>
 void dispatch_program::for_each_range(uint32_t d, const worker_split &workers, bool whole,
                                       F &&emit) const {
   const smepilot_rt_dispatch &dp = table_->dispatches[d];
+  const dispatch_plan &plan = plans_[d];
   const int64_t n = tile_counts_[d];
   int64_t split = 0;
-  if (dp.mode == SMEPILOT_RT_MODE_SME)
+  if (plan.mode == SMEPILOT_RT_MODE_SME)
     split = n;
-  else if (dp.mode == SMEPILOT_RT_MODE_COLLAB)
-    split = collab_split(n, dp.sme_share, dp.tile_granule);
+  else if (plan.mode == SMEPILOT_RT_MODE_COLLAB)
+    split = collab_split(n, plan.sme_share, dp.tile_granule);
   const int64_t n_workers = workers.matrix + workers.vector;
   const int64_t sme_ranges = whole ? 1 : std::max(1, workers.matrix);
   if (split > 0) {
@@ -807,6 +815,12 @@ void dispatch_program::call_kernel(const range_item &item, int worker_id) const 
   const smepilot_rt_dispatch &dp = table_->dispatches[item.dispatch];
   const smepilot_rt_kernel_fn fn = table_->kernels[item.sme ? dp.sme_kernel : dp.cpu_kernel];
   void *const *bindings = binding_ptrs_.data() + dp.bindings_begin;
+  if (timing_ && !trace_) {
+    const int64_t start = clock_ns_();
+    fn(bindings, sched_->constants, item.begin, item.end);
+    add_timing(item, clock_ns_() - start);
+    return;
+  }
   if (!trace_) {
     fn(bindings, sched_->constants, item.begin, item.end);
     return;
@@ -823,6 +837,60 @@ void dispatch_program::call_kernel(const range_item &item, int worker_id) const 
   fn(bindings, sched_->constants, item.begin, item.end);
   e.end_ns = trace_clock_ns();
   trace_->record(e);
+  if (timing_)
+    add_timing(item, e.end_ns - e.start_ns);
 }
+
+void dispatch_program::add_timing(const range_item &item, int64_t ns) const {
+  std::atomic<int64_t> *c = timing_counters_.get() + size_t(item.dispatch) * 4;
+  c[item.sme ? 0 : 1].fetch_add(ns, std::memory_order_relaxed);
+  c[item.sme ? 2 : 3].fetch_add(item.end - item.begin, std::memory_order_relaxed);
+}
+
+status dispatch_program::set_plan(uint32_t d, dispatch_plan plan) {
+  const smepilot_rt_dispatch_table &t = *table_;
+  if (d >= t.n_dispatches)
+    return status::error(strformat("dispatch table '%s': no dispatch %u (it has %u)",
+                                   phase_name_.c_str(), d, t.n_dispatches));
+  const smepilot_rt_dispatch &dp = t.dispatches[d];
+  const std::string where = strformat("dispatch table '%s': dispatch %u%s", phase_name_.c_str(), d,
+                                      quoted_name(dp.name).c_str());
+  if (plan.mode > SMEPILOT_RT_MODE_COLLAB)
+    return status::error(strformat("%s: plan mode %u, expected cpu (0), sme (1) or collab (2)",
+                                   where.c_str(), plan.mode));
+  if (plan.mode != SMEPILOT_RT_MODE_CPU && dp.sme_kernel == SMEPILOT_RT_NO_KERNEL)
+    return status::error(strformat("%s: plan %s, but it has no SME variant", where.c_str(),
+                                   plan.mode == SMEPILOT_RT_MODE_SME ? "sme" : "collab"));
+  if (plan.sme_share > SMEPILOT_RT_SHARE_ONE)
+    return status::error(
+        strformat("%s: sme_share %u is above 65536", where.c_str(), plan.sme_share));
+  plans_[d] = plan;
+  return status::ok();
+}
+
+void dispatch_program::set_timing(bool on, int64_t (*clock_ns)()) {
+  timing_ = on;
+  clock_ns_ = clock_ns ? clock_ns : &trace_clock_ns;
+  if (on && !timing_counters_) {
+    const size_t n = size_t(table_->n_dispatches) * 4;
+    timing_counters_ = std::make_unique<std::atomic<int64_t>[]>(n);
+    for (size_t i = 0; i < n; ++i)
+      timing_counters_[i].store(0, std::memory_order_relaxed);
+  }
+}
+
+std::span<const dispatch_timing> dispatch_program::last_run_timing() const {
+  if (!timing_ || !timing_counters_)
+    return {};
+  timing_copy_.resize(table_->n_dispatches);
+  for (uint32_t d = 0; d < table_->n_dispatches; ++d) {
+    const std::atomic<int64_t> *c = timing_counters_.get() + size_t(d) * 4;
+    timing_copy_[d] = {c[0].load(std::memory_order_relaxed), c[1].load(std::memory_order_relaxed),
+                       c[2].load(std::memory_order_relaxed), c[3].load(std::memory_order_relaxed)};
+  }
+  return timing_copy_;
+}
+
+worker_split dispatch_program::last_run_workers() const { return sched_->workers; }
 
 } // namespace smepilot::rt

@@ -321,6 +321,11 @@ std::string usage() {
          "(dispatch, unit, worker,\n"
          "                            tiles, times) to FILE as a Chrome "
          "trace (Perfetto)\n"
+         "       --adaptive on|off    jit/aot: re-plan the mode and collab "
+         "share of dispatches\n"
+         "                            with an SME variant from measured "
+         "kernel times (default: on;\n"
+         "                            -v prints each re-plan)\n"
          "       --explain[=FORMAT]   jit/aot: print what the compiler "
          "decided per dispatch (mode,\n"
          "                            unit, predicted time, layouts) as "
@@ -545,6 +550,18 @@ status parse_option(arg_reader &r, options &o) {
     return r.flag(o.f32_weights);
   if (r.is(nullptr, "--f32-activations"))
     return r.flag(o.f32_activations);
+  if (r.is(nullptr, "--adaptive")) {
+    std::string v = r.take_optional(
+        [](const std::string &a) { return a == "on" || a == "off"; });
+    if (v.empty())
+      v = "on";
+    if (v != "on" && v != "off")
+      return status::error("invalid value '" + v +
+                           "' for --adaptive: expected on or off");
+    o.adaptive = v == "on";
+    o.adaptive_given = true;
+    return status::ok();
+  }
   if (r.is(nullptr, "--explain")) {
     std::string v = r.take_optional(
         [](const std::string &a) { return a == "text" || a == "json"; });

@@ -26,6 +26,10 @@ struct options {
   int sme_workers = -1;
   /// --trace FILE: a Chrome trace of every kernel call (compiled engines).
   std::string trace;
+  /// --adaptive on|off: re-plan SME/collab dispatches from measured times
+  /// (compiled engines; runtime/include/smepilot_rt/adaptive.h).
+  bool adaptive = true;
+  bool adaptive_given = false;
   int32_t n_batch = 64;
   rt::kv_cache_type kv_type = rt::kv_cache_type::f32;
   rt::sampler_params sampling;

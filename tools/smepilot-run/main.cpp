@@ -261,6 +261,11 @@ status load(session &s) {
         " threads (-t); at most " + std::to_string(eo.n_threads - 1));
   eo.sme_workers = s.opts.sme_workers;
   eo.trace = !s.opts.trace.empty() || !s.opts.explain.empty();
+  eo.adaptive = s.opts.adaptive;
+  if (s.opts.verbose)
+    eo.on_replan = [](const std::string &line) {
+      log_info("smepilot-run: %s\n", line.c_str());
+    };
   eo.n_ctx = s.opts.n_ctx;
   eo.n_batch = s.opts.n_batch;
   eo.kv_type = s.opts.kv_type;
@@ -1038,6 +1043,8 @@ int run_main(int argc, char **argv) {
   if (!s.opts.logits_out.empty())
     if (st = rt::check_output_path(s.opts.logits_out, input_files(s.opts)); !st)
       return fail("--logits-out: " + st.message());
+  if (s.opts.adaptive_given && s.opts.engine == "reference")
+    return fail("--adaptive needs a compiled engine (--engine jit or aot)");
   if (!s.opts.trace.empty()) {
     if (s.opts.engine == "reference")
       return fail("--trace needs a compiled engine (--engine jit or aot)");

@@ -84,6 +84,18 @@
 // so results are independent of the thread count, of sme_workers, of the
 // inline threshold and of which worker runs which range.
 //
+// Plans. The mode and SME share a dispatch runs with are the table's until
+// set_plan() changes them (run-time adaptation, adaptive.h): any mode whose
+// variants the dispatch has (sme and collab need the SME variant), any share.
+// Every kernel is split-invariant, so a plan changes when and where tiles
+// run, never a result. Plans change between runs only.
+//
+// Timing. With set_timing(true), each kernel call's duration is added to its
+// dispatch's per-unit time and tile count (dispatch_timing) of the run;
+// last_run_timing() reads them after it. The clock is steady_clock, or one
+// the caller injects (tests). Off by default: then it costs one test per
+// call.
+//
 // Trace. With a dispatch_trace attached (set_trace), every kernel call is
 // recorded: dispatch, unit (sme/cpu), worker, tile range, start and end
 // (steady_clock ns); dispatch_trace.h writes Chrome trace-event JSON. Off
@@ -136,6 +148,19 @@ constexpr int64_t kRangesPerWorker = 4;
 /// How a collab dispatch's tiles are split: tiles [0, split) go to the SME
 /// variant. Exact for any tile_count >= 0 (no intermediate overflow).
 int64_t collab_split(int64_t tile_count, uint32_t sme_share, int64_t tile_granule);
+
+/// The mode (SMEPILOT_RT_MODE_*) and collab share a dispatch runs with.
+struct dispatch_plan {
+  uint32_t mode = SMEPILOT_RT_MODE_CPU;
+  uint32_t sme_share = 0; ///< collab: SME parts per 65536 of the tiles
+};
+
+/// Kernel time (ns, the sum of the calls' durations) and tiles of one
+/// dispatch in one run, per unit.
+struct dispatch_timing {
+  int64_t sme_ns = 0, cpu_ns = 0;
+  int64_t sme_tiles = 0, cpu_tiles = 0;
+};
 
 /// How run() divides `n_threads` workers: matrix-unit workers take SME
 /// ranges (and CPU ranges when idle), vector-core workers CPU ranges only.
@@ -206,6 +231,24 @@ public:
   /// Records every kernel call of later runs into `trace` (nullptr: off, the
   /// default). The trace must outlive the runs.
   void set_trace(dispatch_trace *trace) { trace_ = trace; }
+
+  /// The plan dispatch `d` runs with (file comment, "Plans").
+  dispatch_plan plan(uint32_t d) const { return plans_[d]; }
+  std::span<const dispatch_plan> plans() const { return plans_; }
+  /// Changes dispatch `d`'s plan for later runs; an error names a dispatch
+  /// out of range, an unknown mode, sme or collab without an SME variant, or
+  /// a share above 65536, and changes nothing.
+  status set_plan(uint32_t d, dispatch_plan plan);
+
+  /// Kernel timing of later runs (file comment, "Timing"); `clock_ns`
+  /// (nullptr: steady_clock) must be callable from any worker.
+  void set_timing(bool on, int64_t (*clock_ns)() = nullptr);
+  /// Per dispatch, the last run's kernel time and tiles per unit; empty when
+  /// timing is off.
+  std::span<const dispatch_timing> last_run_timing() const;
+  /// The last run's tile count of each dispatch, and its workers.
+  std::span<const int64_t> last_run_tile_counts() const { return tile_counts_; }
+  worker_split last_run_workers() const;
 
   const smepilot_rt_dispatch_table &table() const { return *table_; }
   /// The phase name, or "(unnamed)".
@@ -286,6 +329,8 @@ private:
   static uint64_t run_queued_item(void *self, int lane, uint32_t index, int worker_id);
   static uint64_t start_job(void *self);
   void call_kernel(const range_item &item, int worker_id) const;
+  /// Adds a kernel call's duration and tiles to its dispatch's timing.
+  void add_timing(const range_item &item, int64_t ns) const;
   /// Marks the small dispatches of this run (sched_->small, by the work
   /// proxy of the file comment over buffer_sizes_); true when all are.
   bool classify_dispatches();
@@ -299,6 +344,13 @@ private:
   size_t inline_bytes_;
   bool last_in_order_ = false;
   dispatch_trace *trace_ = nullptr;
+  std::vector<dispatch_plan> plans_; ///< One per dispatch.
+  /// Timing (set_timing): per dispatch, sme_ns, cpu_ns, sme_tiles,
+  /// cpu_tiles, added to by the workers; a copy for last_run_timing().
+  bool timing_ = false;
+  int64_t (*clock_ns_)() = nullptr;
+  std::unique_ptr<std::atomic<int64_t>[]> timing_counters_;
+  mutable std::vector<dispatch_timing> timing_copy_;
   // Per-run scratch, sized at creation.
   std::vector<void *> buffer_ptrs_;   ///< One per buffer.
   std::vector<void *> binding_ptrs_;  ///< One per binding: buffer_ptrs_[binding.buffer].

@@ -19,6 +19,7 @@
 #include "smepilot_rt/status.h"
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,6 +40,12 @@ struct engine_options {
   int sme_workers = -1;
   /// Compiled engines: record every kernel call for write_trace().
   bool trace = false;
+  /// Compiled engines: re-plan the mode and collab share of dispatches that
+  /// have an SME variant from their measured kernel times (adaptive.h),
+  /// between runs; false keeps the compiler's plans.
+  bool adaptive = true;
+  /// Compiled engines: called with a line describing each re-plan (-v).
+  std::function<void(const std::string &)> on_replan;
   /// Products by a Q8_0, Q4_0 or BF16 weight take F32 activations. Off (the
   /// default), they take them rounded as llama.cpp's CPU backend does: to
   /// Q8_0 blocks for Q8_0 and Q4_0 (round_activations_q8_0 in quantize.h),

@@ -1,0 +1,118 @@
+// SMEPilot runtime: run-time adaptation of the compiler's mode and collab
+// share decisions from measured kernel times.
+//
+// The compiler decides, per dispatch, whether the vector cores (cpu), the
+// matrix unit (sme) or both (collab, with an SME share of the tiles) run it,
+// from the Roofline model and a hardware profile: predictions. A dispatch
+// that has an SME variant also has its CPU variant (abi.h), and every kernel
+// is split-invariant (a tile is computed the same whichever unit and call
+// computes it), so its mode and share can change between runs of its phase
+// without recompiling and without changing a single result.
+//
+// adaptive_planner watches the kernel time each unit spent on each such
+// dispatch (dispatch_program::set_timing: the sum of its kernel calls'
+// durations per unit, and the tiles they computed) over a window of runs,
+// (after `warmup` runs), and from the measured time per tile of each unit
+// computes the plan that
+// finishes soonest:
+//   - a run in table order on one thread (dispatch_program::
+//     last_run_in_order) runs the SME part, then the CPU part: the best plan
+//     gives every tile to the unit with the lower time per tile;
+//   - otherwise the SME part runs on the matrix-unit workers (one range per
+//     worker) beside the CPU part spread over the V vector-core workers:
+//     the SME fraction f balancing f * n * t_sme / M = (1 - f) * n * t_cpu / V.
+// A fraction below 5% becomes cpu, above 95% sme (a split that leaves one
+// unit almost nothing is not worth its synchronisation, the compiler's rule
+// too); collab shares are parts per 65536, and the executor rounds the split
+// to the dispatch's tile granule as always.
+//
+// A re-plan happens when, by the measured rates, the plan in force takes
+// `threshold` (1.5x) times as long as the best one, for a whole window of
+// runs: the model's prediction was off by that much for that dispatch. A
+// unit that computed no tile in the window (an sme dispatch has no CPU
+// time) is probed first: for one window the dispatch runs collab with
+// `probe_fraction` of its tiles on the unit not measured, then the planner
+// decides. Each dispatch is re-planned at most `max_replans` times, so a
+// noisy measurement cannot make plans oscillate forever. Dispatches without
+// an SME variant are never touched.
+//
+// The timings are an input (observe()): tests give exact numbers and get
+// deterministic plans; the compiled engine gives the executor's measurements
+// of each run (engine_options.adaptive; smepilot-run --adaptive on|off).
+#pragma once
+
+#include "smepilot_rt/abi.h"
+#include "smepilot_rt/dispatch.h"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace smepilot::rt {
+
+struct adaptive_options {
+  /// Runs of a phase not measured at first: the first calls of a kernel
+  /// fault its pages in and find cold caches.
+  int warmup = 2;
+  /// Runs of a phase measured before a decision.
+  int window = 4;
+  /// Re-plan when the plan in force is this many times slower than the best
+  /// one by the measured rates.
+  double threshold = 1.5;
+  /// The share of the tiles given to the unmeasured unit while probing.
+  double probe_fraction = 0.125;
+  /// Re-plans per dispatch, probes not counted.
+  int max_replans = 2;
+};
+
+/// One change of a dispatch's plan, for -v.
+struct replan {
+  uint32_t dispatch = 0;
+  dispatch_plan from, to;
+  bool probe = false;
+  /// Measured kernel time per tile of each unit (ns); < 0: not measured.
+  double sme_ns_per_tile = -1, cpu_ns_per_tile = -1;
+  /// The plan in force and the new plan, by the measured rates (us per run).
+  double from_us = -1, to_us = -1;
+};
+
+/// "d12 'name': collab 50.0% -> cpu (measured per tile: sme 4.10 us, cpu
+/// 0.52 us; 12.3 us per run -> 3.1 us)" and the like.
+std::string describe_replan(const smepilot_rt_dispatch_table &table, const replan &r);
+
+class adaptive_planner {
+public:
+  adaptive_planner(const smepilot_rt_dispatch_table &table, adaptive_options options = {});
+
+  /// One run's measurements: per dispatch, the kernel time and tiles of each
+  /// unit (`timing`), the plans it ran with, its tile counts, its workers and
+  /// whether it ran in table order on one thread. Returns the re-plans to
+  /// apply before the next run (dispatch_program::set_plan), empty mostly.
+  std::vector<replan> observe(std::span<const dispatch_timing> timing,
+                              std::span<const dispatch_plan> plans,
+                              std::span<const int64_t> tile_counts, worker_split workers,
+                              bool in_order);
+
+  /// Re-plans so far (probes not counted).
+  int replans() const { return replans_; }
+
+private:
+  struct state {
+    bool adaptable = false;
+    int seen = 0; ///< Runs observed, warm-up included.
+    int runs = 0; ///< In the current window.
+    int replans = 0;
+    bool probing = false, probed = false;
+    dispatch_plan before_probe;
+    dispatch_timing sum; ///< Over the window.
+    /// The last measured time per tile of each unit (ns); < 0: never.
+    double sme_ns_per_tile = -1, cpu_ns_per_tile = -1;
+  };
+  const smepilot_rt_dispatch_table *table_;
+  adaptive_options options_;
+  std::vector<state> states_;
+  int replans_ = 0;
+};
+
+} // namespace smepilot::rt

@@ -1,0 +1,181 @@
+// SMEPilot runtime: run-time adaptation of mode and collab share
+// (adaptive.h).
+#include "smepilot_rt/adaptive.h"
+
+#include "strformat.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace smepilot::rt {
+namespace {
+
+constexpr double kMinFraction = 0.05, kMaxFraction = 0.95;
+
+/// The fraction of the tiles a plan gives the SME variant.
+double sme_fraction(const dispatch_plan &p) {
+  switch (p.mode) {
+  case SMEPILOT_RT_MODE_SME:
+    return 1.0;
+  case SMEPILOT_RT_MODE_COLLAB:
+    return double(p.sme_share) / double(SMEPILOT_RT_SHARE_ONE);
+  default:
+    return 0.0;
+  }
+}
+
+/// The plan for an SME fraction: cpu below 5%, sme above 95%, else collab.
+dispatch_plan plan_for(double f) {
+  if (f < kMinFraction)
+    return {SMEPILOT_RT_MODE_CPU, 0};
+  if (f > kMaxFraction)
+    return {SMEPILOT_RT_MODE_SME, 0};
+  const double share = std::round(f * double(SMEPILOT_RT_SHARE_ONE));
+  return {SMEPILOT_RT_MODE_COLLAB,
+          uint32_t(std::clamp(share, 1.0, double(SMEPILOT_RT_SHARE_ONE - 1)))};
+}
+
+bool same_plan(const dispatch_plan &a, const dispatch_plan &b) {
+  return a.mode == b.mode && (a.mode != SMEPILOT_RT_MODE_COLLAB || a.sme_share == b.sme_share);
+}
+
+std::string plan_name(const dispatch_plan &p) {
+  switch (p.mode) {
+  case SMEPILOT_RT_MODE_SME:
+    return "sme";
+  case SMEPILOT_RT_MODE_COLLAB:
+    return strformat("collab %.1f%%", 100.0 * sme_fraction(p));
+  default:
+    return "cpu";
+  }
+}
+
+} // namespace
+
+std::string describe_replan(const smepilot_rt_dispatch_table &table, const replan &r) {
+  const char *name = r.dispatch < table.n_dispatches ? table.dispatches[r.dispatch].name : nullptr;
+  std::string out = strformat("d%u%s%s%s: %s -> %s", r.dispatch, name ? " '" : "", name ? name : "",
+                              name ? "'" : "", plan_name(r.from).c_str(), plan_name(r.to).c_str());
+  if (r.probe && r.from_us < 0) // a probe starts
+    return out + strformat(" (probing the %s: it computed no tile yet)",
+                           r.sme_ns_per_tile < 0 ? "matrix unit" : "vector cores");
+  out += " (measured per tile:";
+  out += r.sme_ns_per_tile >= 0 ? strformat(" sme %.2f us", r.sme_ns_per_tile / 1e3) : " sme -";
+  out += r.cpu_ns_per_tile >= 0 ? strformat(", cpu %.2f us", r.cpu_ns_per_tile / 1e3) : ", cpu -";
+  if (r.from_us >= 0 && r.to_us >= 0)
+    out += strformat("; %.1f us per run -> %.1f us", r.from_us, r.to_us);
+  return out + ")";
+}
+
+adaptive_planner::adaptive_planner(const smepilot_rt_dispatch_table &table,
+                                   adaptive_options options)
+    : table_(&table), options_(options), states_(table.n_dispatches) {
+  options_.window = std::max(1, options_.window);
+  options_.warmup = std::max(0, options_.warmup);
+  options_.threshold = std::max(1.0, options_.threshold);
+  options_.probe_fraction = std::clamp(options_.probe_fraction, kMinFraction, 0.5);
+  for (uint32_t d = 0; d < table.n_dispatches; ++d)
+    states_[d].adaptable = table.dispatches[d].sme_kernel != SMEPILOT_RT_NO_KERNEL;
+}
+
+std::vector<replan> adaptive_planner::observe(std::span<const dispatch_timing> timing,
+                                              std::span<const dispatch_plan> plans,
+                                              std::span<const int64_t> tile_counts,
+                                              worker_split workers, bool in_order) {
+  std::vector<replan> out;
+  const size_t n_dispatches =
+      std::min({states_.size(), timing.size(), plans.size(), tile_counts.size()});
+  // Parallel runs: SME ranges on the matrix-unit workers (at least one
+  // range), CPU ranges over the vector-core workers.
+  const double m_workers = in_order ? 1.0 : double(std::max(1, workers.matrix));
+  const double v_workers = in_order ? 1.0 : double(std::max(1, workers.vector));
+  for (size_t d = 0; d < n_dispatches; ++d) {
+    state &s = states_[d];
+    if (!s.adaptable || (s.replans >= options_.max_replans && !s.probing))
+      continue;
+    if (s.seen < options_.warmup) {
+      ++s.seen;
+      continue;
+    }
+    s.sum.sme_ns += timing[d].sme_ns;
+    s.sum.cpu_ns += timing[d].cpu_ns;
+    s.sum.sme_tiles += timing[d].sme_tiles;
+    s.sum.cpu_tiles += timing[d].cpu_tiles;
+    if (++s.runs < options_.window)
+      continue;
+    const dispatch_timing w = s.sum;
+    s.sum = {};
+    s.runs = 0;
+    const bool was_probing = s.probing;
+    s.probing = false;
+    if (w.sme_tiles > 0)
+      s.sme_ns_per_tile = double(w.sme_ns) / double(w.sme_tiles);
+    if (w.cpu_tiles > 0)
+      s.cpu_ns_per_tile = double(w.cpu_ns) / double(w.cpu_tiles);
+    const dispatch_plan current = plans[d];
+    const int64_t n = tile_counts[d];
+    if (n <= 0)
+      continue;
+    if (s.sme_ns_per_tile < 0 || s.cpu_ns_per_tile < 0) {
+      // One unit never computed a tile of it: probe it once, with enough
+      // tiles for one granule of SME.
+      if (s.probed) {
+        s.adaptable = false;
+        continue;
+      }
+      const double granule = double(table_->dispatches[d].tile_granule) / double(n);
+      double f = s.sme_ns_per_tile < 0 ? std::max(options_.probe_fraction, granule)
+                                       : 1.0 - options_.probe_fraction;
+      if (f > kMaxFraction) { // one granule is nearly all of it: nothing to split
+        s.adaptable = false;
+        continue;
+      }
+      replan r;
+      r.dispatch = uint32_t(d);
+      r.from = current;
+      r.to = {SMEPILOT_RT_MODE_COLLAB, uint32_t(std::round(f * double(SMEPILOT_RT_SHARE_ONE)))};
+      r.probe = true;
+      r.sme_ns_per_tile = s.sme_ns_per_tile;
+      r.cpu_ns_per_tile = s.cpu_ns_per_tile;
+      s.probing = s.probed = true;
+      s.before_probe = current;
+      out.push_back(r);
+      continue;
+    }
+    // Both rates known: the run time of a plan giving fraction f to SME.
+    const double ts = s.sme_ns_per_tile, tc = s.cpu_ns_per_tile;
+    auto run_us = [&](double f) {
+      const double sme = f * double(n) * ts / m_workers;
+      const double cpu = (1.0 - f) * double(n) * tc / v_workers;
+      return (in_order ? sme + cpu : std::max(sme, cpu)) / 1e3;
+    };
+    double best_f =
+        in_order ? (ts < tc ? 1.0 : 0.0) : (tc / v_workers) / (ts / m_workers + tc / v_workers);
+    const dispatch_plan best = plan_for(best_f);
+    // After a probe the plan to keep or change is the one before it.
+    const dispatch_plan reference = was_probing ? s.before_probe : current;
+    const double reference_us = run_us(sme_fraction(reference));
+    const double best_us = run_us(sme_fraction(best));
+    const bool change = !same_plan(reference, best) && reference_us >= options_.threshold * best_us;
+    const dispatch_plan next = change ? best : reference;
+    if (same_plan(next, current))
+      continue;
+    replan r;
+    r.dispatch = uint32_t(d);
+    r.from = current;
+    r.to = next;
+    r.probe = !change; // the end of a probe that changed nothing
+    r.sme_ns_per_tile = ts;
+    r.cpu_ns_per_tile = tc;
+    r.from_us = run_us(sme_fraction(change ? reference : current));
+    r.to_us = run_us(sme_fraction(next));
+    if (change) {
+      ++s.replans;
+      ++replans_;
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+} // namespace smepilot::rt

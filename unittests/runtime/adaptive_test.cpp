@@ -1,0 +1,300 @@
+// Run-time adaptation (adaptive.h): the planner driven with exact timings,
+// and the executor's plans and kernel timing with an injected clock, so
+// every expectation below is deterministic.
+#include "smepilot_rt/adaptive.h"
+#include "smepilot_rt/dispatch.h"
+
+#include "table_builder.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace smepilot::rt {
+namespace {
+
+using namespace test_tables;
+
+void noop_kernel(void *const *, const int64_t *, int64_t, int64_t) {}
+
+/// One dispatch of `tiles` tiles: mode/share as given, with an SME variant
+/// unless `cpu_only`.
+struct one_dispatch {
+  table_builder b;
+  explicit one_dispatch(uint32_t mode, uint32_t share = 0, int64_t tiles = 64,
+                        bool cpu_only = false, int64_t granule = 1) {
+    uint32_t cpu = b.kernel(noop_kernel);
+    uint32_t sme = cpu_only ? SMEPILOT_RT_NO_KERNEL : b.kernel(noop_kernel);
+    uint32_t out = b.argument("out");
+    b.dispatch("proj", cpu, fixed(tiles), {wr(out)}, {}, mode, sme, share, granule);
+    b.table();
+  }
+};
+
+/// What a run of `plan` over `tiles` tiles measures when each SME tile takes
+/// `sme_ns` and each CPU tile `cpu_ns`.
+dispatch_timing measured(const dispatch_plan &plan, int64_t tiles, int64_t sme_ns, int64_t cpu_ns,
+                         int64_t granule = 1) {
+  int64_t split = plan.mode == SMEPILOT_RT_MODE_SME ? tiles
+                  : plan.mode == SMEPILOT_RT_MODE_COLLAB
+                      ? collab_split(tiles, plan.sme_share, granule)
+                      : 0;
+  dispatch_timing t;
+  t.sme_tiles = split;
+  t.cpu_tiles = tiles - split;
+  t.sme_ns = split * sme_ns;
+  t.cpu_ns = (tiles - split) * cpu_ns;
+  return t;
+}
+
+constexpr uint32_t kHalf = SMEPILOT_RT_SHARE_ONE / 2;
+
+/// The default options without the warm-up runs (exact timings need none).
+adaptive_options exact() {
+  adaptive_options o;
+  o.warmup = 0;
+  return o;
+}
+
+/// Drives `planner` for `runs` runs of one dispatch under `plan` (updated by
+/// the re-plans it returns); returns every re-plan.
+std::vector<replan> drive(adaptive_planner &planner, dispatch_plan &plan, int runs, int64_t tiles,
+                          int64_t sme_ns, int64_t cpu_ns, worker_split workers = {1, 1},
+                          bool in_order = false) {
+  std::vector<replan> all;
+  const int64_t counts[] = {tiles};
+  for (int i = 0; i < runs; ++i) {
+    const dispatch_timing t[] = {measured(plan, tiles, sme_ns, cpu_ns)};
+    const dispatch_plan plans[] = {plan};
+    for (const replan &r : planner.observe(t, plans, counts, workers, in_order)) {
+      EXPECT_EQ(r.dispatch, 0u);
+      plan = r.to;
+      all.push_back(r);
+    }
+  }
+  return all;
+}
+
+TEST(AdaptivePlanner, ShrinksACollabShareWhenTheMatrixUnitIsSlowerThanPredicted) {
+  // The compiler split 50/50; SME tiles take 4 us, CPU tiles 1 us, one worker
+  // each: the balanced share is 1 / (1 + 4) = 20%, and 50% takes 2.5x as
+  // long (128 us against 51.2 us per run).
+  one_dispatch t(SMEPILOT_RT_MODE_COLLAB, kHalf);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan{SMEPILOT_RT_MODE_COLLAB, kHalf};
+  // Nothing before a whole window (4 runs) is measured.
+  EXPECT_TRUE(drive(planner, plan, 3, 64, 4000, 1000).empty());
+  std::vector<replan> r = drive(planner, plan, 1, 64, 4000, 1000);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_FALSE(r[0].probe);
+  EXPECT_EQ(r[0].from.mode, uint32_t(SMEPILOT_RT_MODE_COLLAB));
+  EXPECT_EQ(r[0].to.mode, uint32_t(SMEPILOT_RT_MODE_COLLAB));
+  EXPECT_EQ(r[0].to.sme_share, 13107u); // round(0.2 * 65536)
+  EXPECT_DOUBLE_EQ(r[0].sme_ns_per_tile, 4000);
+  EXPECT_DOUBLE_EQ(r[0].cpu_ns_per_tile, 1000);
+  EXPECT_NEAR(r[0].from_us, 128.0, 1e-9);
+  EXPECT_NEAR(r[0].to_us, 51.2, 1e-3);
+  EXPECT_EQ(planner.replans(), 1);
+  EXPECT_EQ(describe_replan(t.b.t, r[0]),
+            "d0 'proj': collab 50.0% -> collab 20.0% (measured per tile: sme 4.00 us, cpu 1.00 "
+            "us; 128.0 us per run -> 51.2 us)");
+  // The new plan is balanced by the same rates: nothing more to do.
+  EXPECT_TRUE(drive(planner, plan, 12, 64, 4000, 1000).empty());
+}
+
+TEST(AdaptivePlanner, IgnoresTheWarmUpRuns) {
+  // The first two runs (cold caches, first-touch faults) say SME is 100x
+  // slow; the next four say the compiler's 50/50 split is right.
+  one_dispatch t(SMEPILOT_RT_MODE_COLLAB, kHalf);
+  adaptive_planner planner(t.b.t);
+  dispatch_plan plan{SMEPILOT_RT_MODE_COLLAB, kHalf};
+  EXPECT_TRUE(drive(planner, plan, 2, 64, 100000, 1000).empty());
+  EXPECT_TRUE(drive(planner, plan, 4, 64, 1000, 1000).empty());
+  EXPECT_EQ(plan.sme_share, kHalf);
+}
+
+TEST(AdaptivePlanner, KeepsAPlanWithinTheThreshold) {
+  // 1.2 us against 1 us per tile: the best share (45%) is 1.1x faster than
+  // 50%, below the 1.5x threshold.
+  one_dispatch t(SMEPILOT_RT_MODE_COLLAB, kHalf);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan{SMEPILOT_RT_MODE_COLLAB, kHalf};
+  EXPECT_TRUE(drive(planner, plan, 40, 64, 1200, 1000).empty());
+  EXPECT_EQ(planner.replans(), 0);
+}
+
+TEST(AdaptivePlanner, ProbesTheVectorCoresOfAnSmeDispatchThenMovesItToThem) {
+  // All tiles on SME: the CPU's rate is unknown, so one window runs collab
+  // with 12.5% of the tiles on the CPU; then SME at 10 us a tile against
+  // 0.1 us on the CPU gives SME under 1%: cpu.
+  one_dispatch t(SMEPILOT_RT_MODE_SME);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan{SMEPILOT_RT_MODE_SME, 0};
+  std::vector<replan> r = drive(planner, plan, 8, 64, 10000, 100);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_TRUE(r[0].probe);
+  EXPECT_EQ(r[0].to.mode, uint32_t(SMEPILOT_RT_MODE_COLLAB));
+  EXPECT_EQ(r[0].to.sme_share, 57344u); // 87.5%
+  EXPECT_EQ(describe_replan(t.b.t, r[0]),
+            "d0 'proj': sme -> collab 87.5% (probing the vector cores: it computed no tile yet)");
+  EXPECT_FALSE(r[1].probe);
+  EXPECT_EQ(r[1].from.mode, uint32_t(SMEPILOT_RT_MODE_COLLAB));
+  EXPECT_EQ(r[1].to.mode, uint32_t(SMEPILOT_RT_MODE_CPU));
+  // Compared with the plan before the probe: all on SME, 640 us a run.
+  EXPECT_NEAR(r[1].from_us, 640.0, 1e-9);
+  EXPECT_NEAR(r[1].to_us, 6.4, 1e-9);
+  EXPECT_EQ(plan.mode, uint32_t(SMEPILOT_RT_MODE_CPU));
+  EXPECT_EQ(planner.replans(), 1);
+}
+
+TEST(AdaptivePlanner, AProbeThatFindsThePredictionRightRestoresThePlan) {
+  // SME at 0.2 us a tile, CPU at 1 us: all on SME (640 -> 12.8 us) is within
+  // 1.5x of the balanced 83% split: back to sme after the probe.
+  one_dispatch t(SMEPILOT_RT_MODE_SME);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan{SMEPILOT_RT_MODE_SME, 0};
+  std::vector<replan> r = drive(planner, plan, 8, 64, 200, 1000);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_TRUE(r[0].probe);
+  EXPECT_TRUE(r[1].probe);
+  EXPECT_EQ(r[1].to.mode, uint32_t(SMEPILOT_RT_MODE_SME));
+  EXPECT_EQ(planner.replans(), 0);
+  // Probed once: no more probes, and nothing changes later.
+  EXPECT_TRUE(drive(planner, plan, 16, 64, 200, 1000).empty());
+}
+
+TEST(AdaptivePlanner, NeverTouchesADispatchWithoutAnSmeVariant) {
+  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan{SMEPILOT_RT_MODE_CPU, 0};
+  EXPECT_TRUE(drive(planner, plan, 20, 64, 1, 1000000).empty());
+}
+
+TEST(AdaptivePlanner, InOrderRunsGiveEveryTileToTheFasterUnit) {
+  // One thread runs the SME part, then the CPU part: no overlap to balance.
+  one_dispatch t(SMEPILOT_RT_MODE_COLLAB, kHalf);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan{SMEPILOT_RT_MODE_COLLAB, kHalf};
+  std::vector<replan> r = drive(planner, plan, 4, 64, 3000, 1000, {1, 1}, /*in_order=*/true);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].to.mode, uint32_t(SMEPILOT_RT_MODE_CPU));
+  EXPECT_NEAR(r[0].from_us, 128.0, 1e-9); // 32 * 3 + 32 * 1
+  EXPECT_NEAR(r[0].to_us, 64.0, 1e-9);
+}
+
+TEST(AdaptivePlanner, MoreVectorWorkersTakeMoreTiles) {
+  // Equal rates per tile, 1 matrix-unit and 3 vector-core workers: SME
+  // takes a quarter.
+  one_dispatch t(SMEPILOT_RT_MODE_SME);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan{SMEPILOT_RT_MODE_SME, 0};
+  std::vector<replan> r = drive(planner, plan, 8, 64, 1000, 1000, {1, 3});
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1].to.mode, uint32_t(SMEPILOT_RT_MODE_COLLAB));
+  EXPECT_EQ(r[1].to.sme_share, SMEPILOT_RT_SHARE_ONE / 4);
+}
+
+TEST(AdaptivePlanner, ReplansEachDispatchAtMostTwice) {
+  // Rates that swap every window would flip the plan forever.
+  one_dispatch t(SMEPILOT_RT_MODE_COLLAB, kHalf);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan{SMEPILOT_RT_MODE_COLLAB, kHalf};
+  int changes = 0;
+  for (int window = 0; window < 10; ++window) {
+    const bool sme_slow = window % 2 == 0;
+    changes +=
+        int(drive(planner, plan, 4, 64, sme_slow ? 20000 : 100, sme_slow ? 100 : 20000).size());
+  }
+  EXPECT_EQ(changes, 2);
+  EXPECT_EQ(planner.replans(), 2);
+}
+
+// The executor's side: plans in force, validated, and kernel time per unit
+// from an injected clock.
+
+std::atomic<int64_t> g_fake_ns{0};
+int64_t fake_clock() { return g_fake_ns.load(); }
+/// Kernels that "take" 5 us (SME) or 2 us (CPU) per tile on the fake clock,
+/// and write their tile indices (split-invariant results).
+void sme_kernel(void *const *b, const int64_t *, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i)
+    static_cast<int32_t *>(b[0])[i] = int32_t(i * 3 + 1);
+  g_fake_ns += 5000 * (end - begin);
+}
+void cpu_kernel(void *const *b, const int64_t *, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i)
+    static_cast<int32_t *>(b[0])[i] = int32_t(i * 3 + 1);
+  g_fake_ns += 2000 * (end - begin);
+}
+
+TEST(DispatchPlan, PlansAreValidatedAndTimedPerUnit) {
+  table_builder b;
+  uint32_t cpu = b.kernel(cpu_kernel), sme = b.kernel(sme_kernel);
+  uint32_t out = b.argument("out");
+  uint32_t only_cpu = b.argument("other");
+  b.dispatch("proj", cpu, fixed(64), {wr(out)}, {}, SMEPILOT_RT_MODE_COLLAB, sme, kHalf, 4);
+  b.dispatch("norm", cpu, fixed(8), {wr(only_cpu)}, {});
+  b.table();
+  result<dispatch_program> program = dispatch_program::create(&b.t);
+  ASSERT_TRUE(program) << program.error().message();
+  dispatch_program &p = *program;
+  EXPECT_EQ(p.plan(0).mode, uint32_t(SMEPILOT_RT_MODE_COLLAB));
+  EXPECT_EQ(p.plan(0).sme_share, kHalf);
+
+  // Plans the table could not have had are refused, naming the dispatch.
+  status s = p.set_plan(1, {SMEPILOT_RT_MODE_SME, 0});
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.message(), "dispatch table 'test': dispatch 1 ('norm'): plan sme, but it has no SME "
+                         "variant");
+  s = p.set_plan(0, {SMEPILOT_RT_MODE_COLLAB, SMEPILOT_RT_SHARE_ONE + 1});
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.message(),
+            "dispatch table 'test': dispatch 0 ('proj'): sme_share 65537 is above 65536");
+  EXPECT_FALSE(p.set_plan(0, {7, 0}).is_ok());
+  EXPECT_FALSE(p.set_plan(2, {SMEPILOT_RT_MODE_CPU, 0}).is_ok());
+
+  thread_pool pool(1);
+  std::vector<int32_t> a(64, -1), c(8, -1);
+  void *args[] = {a.data(), c.data()};
+  p.set_timing(true, fake_clock);
+  ASSERT_TRUE(p.run(pool, args, {}).is_ok());
+  std::vector<int32_t> expected(64);
+  for (int i = 0; i < 64; ++i)
+    expected[i] = i * 3 + 1;
+  EXPECT_EQ(a, expected);
+  std::span<const dispatch_timing> t = p.last_run_timing();
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].sme_tiles, 32);
+  EXPECT_EQ(t[0].cpu_tiles, 32);
+  EXPECT_EQ(t[0].sme_ns, 32 * 5000);
+  EXPECT_EQ(t[0].cpu_ns, 32 * 2000);
+  EXPECT_EQ(t[1].cpu_tiles, 8);
+  EXPECT_EQ(t[1].sme_tiles, 0);
+
+  // A quarter on SME, rounded down to the granule of 4: 16 tiles. Same result.
+  ASSERT_TRUE(p.set_plan(0, {SMEPILOT_RT_MODE_COLLAB, SMEPILOT_RT_SHARE_ONE / 4 + 100}).is_ok());
+  std::fill(a.begin(), a.end(), -1);
+  ASSERT_TRUE(p.run(pool, args, {}).is_ok());
+  EXPECT_EQ(a, expected);
+  EXPECT_EQ(p.last_run_timing()[0].sme_tiles, 16);
+  EXPECT_EQ(p.last_run_timing()[0].cpu_ns, 48 * 2000);
+  // All on the CPU, then all on SME; a program run from 2 threads too.
+  thread_pool two(2);
+  for (uint32_t mode : {SMEPILOT_RT_MODE_CPU, SMEPILOT_RT_MODE_SME}) {
+    ASSERT_TRUE(p.set_plan(0, {mode, 0}).is_ok());
+    for (thread_pool *pl : {&pool, &two}) {
+      std::fill(a.begin(), a.end(), -1);
+      ASSERT_TRUE(p.run(*pl, args, {}).is_ok());
+      EXPECT_EQ(a, expected);
+      EXPECT_EQ(p.last_run_timing()[0].sme_tiles, mode == SMEPILOT_RT_MODE_SME ? 64 : 0);
+    }
+  }
+  // Timing off: nothing measured.
+  p.set_timing(false);
+  ASSERT_TRUE(p.run(pool, args, {}).is_ok());
+  EXPECT_EQ(p.last_run_timing().size(), 0u);
+}
+
+} // namespace
+} // namespace smepilot::rt
