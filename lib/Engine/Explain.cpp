@@ -610,4 +610,20 @@ render_explain(std::string_view text, explain_format format,
              : render_text(*doc, views, has_measured);
 }
 
+rt::result<std::map<std::string, std::vector<double>>>
+predicted_dispatch_us(std::string_view text) {
+  json::Value storage(nullptr);
+  rt::result<document> doc = parse_document(text, storage);
+  if (!doc)
+    return doc.take_error();
+  std::map<std::string, std::vector<double>> out;
+  std::vector<table_view> views = analyze(*doc, {});
+  for (const auto &[t, v] : llvm::zip(doc->tables, views)) {
+    std::vector<double> &times = out[t.name];
+    for (const dispatch_view &dv : v.dispatches)
+      times.push_back(dv.predicted_us);
+  }
+  return out;
+}
+
 } // namespace smepilot::engine

@@ -10,6 +10,8 @@
 
 #include "smepilot/Engine/JITEngine.h"
 
+#include "smepilot/Engine/Explain.h"
+
 #include "smepilot/Codegen/AOTCompile.h"
 #include "smepilot/Codegen/HostJIT.h"
 #include "smepilot/Codegen/ObjectCache.h"
@@ -19,6 +21,7 @@
 #include "smepilot/Support/OutputFile.h"
 
 #include "smepilot_rt/abi.h"
+#include "smepilot_rt/adaptive.h"
 #include "smepilot_rt/compiled_engine.h"
 #include "smepilot_rt/cpu_features.h"
 #include "smepilot_rt/model.h"
@@ -601,6 +604,16 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   }
   rt::engine_options run_options = options;
   run_options.n_ctx = int32_t(n_ctx);
+  // Run-time adaptation reports the model's predictions beside what it
+  // measures (adaptive.h). A model without an explanation has none.
+  bool adaptable = false;
+  for (uint32_t i = 0; i < compiled_model->n_phases; ++i)
+    if (const smepilot_rt_dispatch_table *t = compiled_model->phases[i].table)
+      adaptable = adaptable || rt::has_two_variant_dispatch(*t);
+  if (options.adaptive && adaptable)
+    if (const char *explain = state->jit->lookupExplain())
+      if (auto predicted = predicted_dispatch_us(explain))
+        run_options.predicted_us = std::move(*predicted);
   // A copy of `state`, not the last reference: when the engine fails to
   // load it drops its copy, and the context must outlive `diags` (declared
   // after `state`, so destroyed first) whichever way this returns.

@@ -64,18 +64,33 @@ std::string describe_replan(const smepilot_rt_dispatch_table &table, const repla
   out += r.cpu_ns_per_tile >= 0 ? strformat(", cpu %.2f us", r.cpu_ns_per_tile / 1e3) : ", cpu -";
   if (r.from_us >= 0 && r.to_us >= 0)
     out += strformat("; %.1f us per run -> %.1f us", r.from_us, r.to_us);
+  if (r.predicted_us > 0 && r.measured_compiled_us >= 0)
+    out += strformat("; the model predicted %.1f us for the compiled plan, measured %.2fx that",
+                     r.predicted_us, r.measured_compiled_us / r.predicted_us);
   return out + ")";
 }
 
 adaptive_planner::adaptive_planner(const smepilot_rt_dispatch_table &table,
-                                   adaptive_options options)
-    : table_(&table), options_(options), states_(table.n_dispatches) {
+                                   adaptive_options options, std::span<const double> predicted_us)
+    : table_(&table), options_(options), states_(table.n_dispatches),
+      predicted_us_(predicted_us.begin(), predicted_us.end()) {
+  predicted_us_.resize(table.n_dispatches, -1.0);
   options_.window = std::max(1, options_.window);
   options_.warmup = std::max(0, options_.warmup);
   options_.threshold = std::max(1.0, options_.threshold);
   options_.probe_fraction = std::clamp(options_.probe_fraction, kMinFraction, 0.5);
+  // Two variants to choose between: an sme dispatch whose kernel is its own
+  // CPU variant (one streaming kernel for all its tiles, the compiler's sme
+  // mode) has nothing to move.
   for (uint32_t d = 0; d < table.n_dispatches; ++d)
-    states_[d].adaptable = table.dispatches[d].sme_kernel != SMEPILOT_RT_NO_KERNEL;
+    states_[d].adaptable = has_two_variants(table.dispatches[d]);
+}
+
+bool adaptive_planner::finished() const {
+  for (const state &s : states_)
+    if (s.adaptable && (s.replans < options_.max_replans || s.probing))
+      return false;
+  return true;
 }
 
 std::vector<replan> adaptive_planner::observe(std::span<const dispatch_timing> timing,
@@ -169,6 +184,12 @@ std::vector<replan> adaptive_planner::observe(std::span<const dispatch_timing> t
     r.cpu_ns_per_tile = tc;
     r.from_us = run_us(sme_fraction(change ? reference : current));
     r.to_us = run_us(sme_fraction(next));
+    const smepilot_rt_dispatch &dp = table_->dispatches[d];
+    const dispatch_plan compiled{dp.mode, dp.sme_share};
+    if (change && same_plan(reference, compiled) && predicted_us_[d] > 0) {
+      r.predicted_us = predicted_us_[d];
+      r.measured_compiled_us = r.from_us;
+    }
     if (change) {
       ++s.replans;
       ++replans_;

@@ -162,11 +162,12 @@ status compiled_engine::configure_schedule(const engine_options &options) {
     phase->planner.reset();
     phase->program.set_timing(false);
     const smepilot_rt_dispatch_table &t = phase->program.table();
-    bool adaptable = false;
-    for (uint32_t d = 0; d < t.n_dispatches; ++d)
-      adaptable = adaptable || t.dispatches[d].sme_kernel != SMEPILOT_RT_NO_KERNEL;
-    if (options.adaptive && adaptable) {
-      phase->planner = std::make_unique<adaptive_planner>(t);
+    if (options.adaptive && has_two_variant_dispatch(t)) {
+      auto predicted = options.predicted_us.find(phase->program.phase_name());
+      phase->planner = std::make_unique<adaptive_planner>(
+          t, adaptive_options{},
+          predicted == options.predicted_us.end() ? std::span<const double>{}
+                                                  : std::span<const double>(predicted->second));
       phase->program.set_timing(true);
     }
   }
@@ -583,6 +584,11 @@ status compiled_engine::run(bound_phase &p, const int32_t *tokens, int64_t pos, 
     if (on_replan_)
       on_replan_(strformat("adapt: phase %s after %lld runs: %s", p.program.phase_name().c_str(),
                            (long long)p.runs, describe_replan(p.program.table(), r).c_str()));
+  }
+  // Nothing left to decide: the kernels run untimed from now on.
+  if (p.planner->finished()) {
+    p.program.set_timing(false);
+    p.planner.reset();
   }
   return status::ok();
 }

@@ -303,6 +303,17 @@ int64_t collab_split(int64_t tile_count, uint32_t sme_share, int64_t tile_granul
   return split;
 }
 
+bool has_two_variants(const smepilot_rt_dispatch &dp) {
+  return dp.sme_kernel != SMEPILOT_RT_NO_KERNEL && dp.sme_kernel != dp.cpu_kernel;
+}
+
+bool has_two_variant_dispatch(const smepilot_rt_dispatch_table &table) {
+  for (uint32_t d = 0; d < table.n_dispatches && table.dispatches; ++d)
+    if (has_two_variants(table.dispatches[d]))
+      return true;
+  return false;
+}
+
 worker_split split_workers(int n_threads, int sme_workers) {
   n_threads = std::max(1, n_threads);
   worker_split s;
@@ -815,7 +826,8 @@ void dispatch_program::call_kernel(const range_item &item, int worker_id) const 
   const smepilot_rt_dispatch &dp = table_->dispatches[item.dispatch];
   const smepilot_rt_kernel_fn fn = table_->kernels[item.sme ? dp.sme_kernel : dp.cpu_kernel];
   void *const *bindings = binding_ptrs_.data() + dp.bindings_begin;
-  if (timing_ && !trace_) {
+  const bool timed = timing_ && has_two_variants(dp);
+  if (timed && !trace_) {
     const int64_t start = clock_ns_();
     fn(bindings, sched_->constants, item.begin, item.end);
     add_timing(item, clock_ns_() - start);
@@ -837,7 +849,7 @@ void dispatch_program::call_kernel(const range_item &item, int worker_id) const 
   fn(bindings, sched_->constants, item.begin, item.end);
   e.end_ns = trace_clock_ns();
   trace_->record(e);
-  if (timing_)
+  if (timed)
     add_timing(item, e.end_ns - e.start_ns);
 }
 

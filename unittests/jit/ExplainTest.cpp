@@ -120,6 +120,18 @@ TEST(Explain, JsonHasTheSameNumbers) {
   EXPECT_THAT(*json, HasSubstr("\"measured_us\": null"));
 }
 
+TEST(Explain, PredictedTimesPerDispatchForAdaptation) {
+  // What run-time adaptation reports beside its measurements: per phase,
+  // one time per dispatch, as compiled (0 for the copy, which has no op).
+  auto predicted = smepilot::engine::predicted_dispatch_us(kModel);
+  ASSERT_TRUE(predicted) << predicted.error().message();
+  ASSERT_EQ(predicted->size(), 2u);
+  EXPECT_EQ(predicted->at("prefill_c4"),
+            (std::vector<double>{0.0, 1.0, 0.5, 0.0}));
+  EXPECT_EQ(predicted->at("load").size(), 1u);
+  EXPECT_FALSE(smepilot::engine::predicted_dispatch_us(R"({"version": 2})"));
+}
+
 TEST(Explain, BadDocumentsAreErrorsNamingWhatIsWrong) {
   auto error = [](const char *doc) {
     auto r = render_explain(doc, explain_format::text);

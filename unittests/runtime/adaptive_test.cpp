@@ -19,13 +19,13 @@ using namespace test_tables;
 void noop_kernel(void *const *, const int64_t *, int64_t, int64_t) {}
 
 /// One dispatch of `tiles` tiles: mode/share as given, with an SME variant
-/// unless `cpu_only`.
+/// unless `cpu_only`, which is its CPU variant too with `one_kernel`.
 struct one_dispatch {
   table_builder b;
   explicit one_dispatch(uint32_t mode, uint32_t share = 0, int64_t tiles = 64,
-                        bool cpu_only = false, int64_t granule = 1) {
+                        bool cpu_only = false, int64_t granule = 1, bool one_kernel = false) {
     uint32_t cpu = b.kernel(noop_kernel);
-    uint32_t sme = cpu_only ? SMEPILOT_RT_NO_KERNEL : b.kernel(noop_kernel);
+    uint32_t sme = cpu_only ? SMEPILOT_RT_NO_KERNEL : one_kernel ? cpu : b.kernel(noop_kernel);
     uint32_t out = b.argument("out");
     b.dispatch("proj", cpu, fixed(tiles), {wr(out)}, {}, mode, sme, share, granule);
     b.table();
@@ -103,6 +103,29 @@ TEST(AdaptivePlanner, ShrinksACollabShareWhenTheMatrixUnitIsSlowerThanPredicted)
   EXPECT_TRUE(drive(planner, plan, 12, 64, 4000, 1000).empty());
 }
 
+TEST(AdaptivePlanner, ReportsTheModelsPredictionForTheCompiledPlan) {
+  // The model predicted 20 us for the 50/50 split; the measured rates say
+  // 128 us. The prediction goes with the re-plan that leaves the compiled
+  // plan, not with later ones.
+  one_dispatch t(SMEPILOT_RT_MODE_COLLAB, kHalf);
+  const double predicted[] = {20.0};
+  adaptive_planner planner(t.b.t, exact(), predicted);
+  dispatch_plan plan{SMEPILOT_RT_MODE_COLLAB, kHalf};
+  std::vector<replan> r = drive(planner, plan, 4, 64, 4000, 1000);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_DOUBLE_EQ(r[0].predicted_us, 20.0);
+  EXPECT_EQ(describe_replan(t.b.t, r[0]),
+            "d0 'proj': collab 50.0% -> collab 20.0% (measured per tile: sme 4.00 us, cpu 1.00 "
+            "us; 128.0 us per run -> 51.2 us; the model predicted 20.0 us for the compiled plan, "
+            "measured 6.40x that)");
+  // The CPU gets slower: a second re-plan, from a plan the model never saw.
+  r = drive(planner, plan, 4, 64, 4000, 16000);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_LT(r[0].predicted_us, 0);
+  EXPECT_EQ(r[0].to.mode, uint32_t(SMEPILOT_RT_MODE_COLLAB));
+  EXPECT_EQ(r[0].to.sme_share, 52429u); // 16 / (4 + 16) = 80%
+}
+
 TEST(AdaptivePlanner, IgnoresTheWarmUpRuns) {
   // The first two runs (cold caches, first-touch faults) say SME is 100x
   // slow; the next four say the compiler's 50/50 split is right.
@@ -168,7 +191,17 @@ TEST(AdaptivePlanner, NeverTouchesADispatchWithoutAnSmeVariant) {
   one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
   adaptive_planner planner(t.b.t, exact());
   dispatch_plan plan{SMEPILOT_RT_MODE_CPU, 0};
+  EXPECT_TRUE(planner.finished());
   EXPECT_TRUE(drive(planner, plan, 20, 64, 1, 1000000).empty());
+}
+
+TEST(AdaptivePlanner, NeverTouchesAnSmeDispatchWhoseKernelIsBothVariants) {
+  // The compiler's sme mode: one streaming kernel is both variants, so the
+  // "CPU" would run the same SME code on another thread.
+  one_dispatch t(SMEPILOT_RT_MODE_SME, 0, 64, false, 1, /*one_kernel=*/true);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan{SMEPILOT_RT_MODE_SME, 0};
+  EXPECT_TRUE(drive(planner, plan, 20, 64, 1000000, 1).empty());
 }
 
 TEST(AdaptivePlanner, InOrderRunsGiveEveryTileToTheFasterUnit) {
@@ -200,6 +233,7 @@ TEST(AdaptivePlanner, ReplansEachDispatchAtMostTwice) {
   one_dispatch t(SMEPILOT_RT_MODE_COLLAB, kHalf);
   adaptive_planner planner(t.b.t, exact());
   dispatch_plan plan{SMEPILOT_RT_MODE_COLLAB, kHalf};
+  EXPECT_FALSE(planner.finished());
   int changes = 0;
   for (int window = 0; window < 10; ++window) {
     const bool sme_slow = window % 2 == 0;
@@ -208,6 +242,8 @@ TEST(AdaptivePlanner, ReplansEachDispatchAtMostTwice) {
   }
   EXPECT_EQ(changes, 2);
   EXPECT_EQ(planner.replans(), 2);
+  // Nothing left to decide: the engine stops timing.
+  EXPECT_TRUE(planner.finished());
 }
 
 // The executor's side: plans in force, validated, and kernel time per unit
@@ -269,8 +305,9 @@ TEST(DispatchPlan, PlansAreValidatedAndTimedPerUnit) {
   EXPECT_EQ(t[0].cpu_tiles, 32);
   EXPECT_EQ(t[0].sme_ns, 32 * 5000);
   EXPECT_EQ(t[0].cpu_ns, 32 * 2000);
-  EXPECT_EQ(t[1].cpu_tiles, 8);
-  EXPECT_EQ(t[1].sme_tiles, 0);
+  // A dispatch with one variant has nothing to adapt: not timed.
+  EXPECT_EQ(t[1].cpu_tiles, 0);
+  EXPECT_EQ(t[1].cpu_ns, 0);
 
   // A quarter on SME, rounded down to the granule of 4: 16 tiles. Same result.
   ASSERT_TRUE(p.set_plan(0, {SMEPILOT_RT_MODE_COLLAB, SMEPILOT_RT_SHARE_ONE / 4 + 100}).is_ok());

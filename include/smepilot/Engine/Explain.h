@@ -23,6 +23,7 @@
 #include "smepilot_rt/engine.h"
 #include "smepilot_rt/status.h"
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,13 @@ enum class explain_format {
 rt::result<std::string>
 render_explain(std::string_view document, explain_format format,
                const std::vector<rt::engine::phase_profile> &measured = {});
+
+/// The Roofline model's predicted time of one call of each dispatch, as
+/// compiled (us; 0 for a dispatch no op is recorded for), per phase name:
+/// what run-time adaptation compares its measurements with
+/// (engine_options::predicted_us).
+rt::result<std::map<std::string, std::vector<double>>>
+predicted_dispatch_us(std::string_view document);
 
 } // namespace smepilot::engine
 

@@ -34,7 +34,14 @@
 // `probe_fraction` of its tiles on the unit not measured, then the planner
 // decides. Each dispatch is re-planned at most `max_replans` times, so a
 // noisy measurement cannot make plans oscillate forever. Dispatches without
-// an SME variant are never touched.
+// an SME variant, or whose SME kernel is also their CPU variant (the
+// compiler's sme mode: one streaming kernel for all the tiles), are never
+// touched: only collab dispatches have two variants to share tiles between.
+//
+// The model's prediction for the compiled plan, when the compiled model
+// carries one (smepilot_explain), is reported beside the measured time
+// (describe_replan); the decision itself rests on the measured rates: a plan
+// changes only when the measurements say another one pays.
 //
 // The timings are an input (observe()): tests give exact numbers and get
 // deterministic plans; the compiled engine gives the executor's measurements
@@ -75,6 +82,9 @@ struct replan {
   double sme_ns_per_tile = -1, cpu_ns_per_tile = -1;
   /// The plan in force and the new plan, by the measured rates (us per run).
   double from_us = -1, to_us = -1;
+  /// When the plan changed is the compiler's: the model's predicted time of
+  /// one call, and the measured rates' time of that plan; < 0: unknown.
+  double predicted_us = -1, measured_compiled_us = -1;
 };
 
 /// "d12 'name': collab 50.0% -> cpu (measured per tile: sme 4.10 us, cpu
@@ -83,7 +93,11 @@ std::string describe_replan(const smepilot_rt_dispatch_table &table, const repla
 
 class adaptive_planner {
 public:
-  adaptive_planner(const smepilot_rt_dispatch_table &table, adaptive_options options = {});
+  /// `predicted_us`: the Roofline model's time of one call of each dispatch
+  /// as compiled (<= 0 or missing: unknown), reported beside the measured
+  /// time of the compiled plan (replan::predicted_us).
+  adaptive_planner(const smepilot_rt_dispatch_table &table, adaptive_options options = {},
+                   std::span<const double> predicted_us = {});
 
   /// One run's measurements: per dispatch, the kernel time and tiles of each
   /// unit (`timing`), the plans it ran with, its tile counts, its workers and
@@ -96,6 +110,9 @@ public:
 
   /// Re-plans so far (probes not counted).
   int replans() const { return replans_; }
+  /// Whether no dispatch can be re-planned any more (each is not adaptable
+  /// or has used its re-plans): the caller may stop timing.
+  bool finished() const;
 
 private:
   struct state {
@@ -112,6 +129,7 @@ private:
   const smepilot_rt_dispatch_table *table_;
   adaptive_options options_;
   std::vector<state> states_;
+  std::vector<double> predicted_us_;
   int replans_ = 0;
 };
 

@@ -90,8 +90,9 @@
 // Every kernel is split-invariant, so a plan changes when and where tiles
 // run, never a result. Plans change between runs only.
 //
-// Timing. With set_timing(true), each kernel call's duration is added to its
-// dispatch's per-unit time and tile count (dispatch_timing) of the run;
+// Timing. With set_timing(true), each kernel call of a dispatch with two
+// variants (has_two_variants) has its duration added to its dispatch's
+// per-unit time and tile count (dispatch_timing) of the run;
 // last_run_timing() reads them after it. The clock is steady_clock, or one
 // the caller injects (tests). Off by default: then it costs one test per
 // call.
@@ -154,6 +155,14 @@ struct dispatch_plan {
   uint32_t mode = SMEPILOT_RT_MODE_CPU;
   uint32_t sme_share = 0; ///< collab: SME parts per 65536 of the tiles
 };
+
+/// Whether a dispatch has two variants to share its tiles between: an SME
+/// kernel that is not also its CPU variant (the compiler's sme mode uses
+/// one streaming kernel as both). Only such dispatches are timed
+/// (set_timing) and adapt (adaptive.h).
+bool has_two_variants(const smepilot_rt_dispatch &dispatch);
+/// Whether some dispatch of `table` has (has_two_variants).
+bool has_two_variant_dispatch(const smepilot_rt_dispatch_table &table);
 
 /// Kernel time (ns, the sum of the calls' durations) and tiles of one
 /// dispatch in one run, per unit.

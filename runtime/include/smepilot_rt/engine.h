@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,6 +47,10 @@ struct engine_options {
   bool adaptive = true;
   /// Compiled engines: called with a line describing each re-plan (-v).
   std::function<void(const std::string &)> on_replan;
+  /// Compiled engines: the Roofline model's predicted time of one call of
+  /// each dispatch as compiled (us; <= 0 unknown), by phase name, which the
+  /// re-plan lines report beside the measured time; empty: none.
+  std::map<std::string, std::vector<double>> predicted_us;
   /// Products by a Q8_0, Q4_0 or BF16 weight take F32 activations. Off (the
   /// default), they take them rounded as llama.cpp's CPU backend does: to
   /// Q8_0 blocks for Q8_0 and Q4_0 (round_activations_q8_0 in quantize.h),
