@@ -140,6 +140,12 @@ mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
          pm.addPass(createPipelineAttention(pipeline));
          addCleanup(pm);
        }});
+  stages.push_back({"propagate-layout", [allContractions](OpPassManager &pm) {
+                      PropagateLayoutOptions propagate;
+                      propagate.allContractions = allContractions;
+                      pm.addPass(createPropagateLayout(propagate));
+                      addCleanup(pm);
+                    }});
   stages.push_back(
       {"tile-sme", [allContractions, weightType](OpPassManager &pm) {
          addTileSME(pm, allContractions, weightType);

@@ -6,7 +6,7 @@
 
 // BADTARGET: for the --target option: Cannot find option named 'sme3'!
 // BADTARGET: error: smepilot-sme-pipeline: bad options 'target=sme3'
-// BADSTAGE: smepilot-sme-pipeline: unknown stop-after stage 'tile' (stages: partition-collab, pipeline-attention, tile-sme, decompose, fuse, dispatch-regions, vectorize, approximate-math, bufferize, dispatch, lower-sme, lower-to-llvm)
+// BADSTAGE: smepilot-sme-pipeline: unknown stop-after stage 'tile' (stages: partition-collab, pipeline-attention, propagate-layout, tile-sme, decompose, fuse, dispatch-regions, vectorize, approximate-math, bufferize, dispatch, lower-sme, lower-to-llvm)
 
 // LLVM: module attributes {smepilot.sme_target = "sme-sve"}
 // NOSVE: module attributes {smepilot.sme_target = "sme2-nosve"}

@@ -107,14 +107,6 @@ struct CollabPlan {
   bool forced = false; ///< force-share split it, not the Roofline model
 };
 
-/// The position of loop dimension `dim` in the results of `map`, or -1.
-int64_t resultPos(AffineMap map, unsigned dim) {
-  for (unsigned i = 0; i < map.getNumResults(); ++i)
-    if (map.getResult(i) == getAffineDimExpr(dim, map.getContext()))
-      return i;
-  return -1;
-}
-
 bool hasMulAddBody(linalg::LinalgOp op) {
   return llvm::all_of(op.getBlock()->without_terminator(), [](Operation &o) {
     return isa<arith::MulFOp, arith::AddFOp>(o);

@@ -88,50 +88,6 @@ namespace {
 /// accumulators in each direction, i.e. all four 32-bit ZA tiles.
 constexpr int64_t kScalableTile = 8;
 
-/// What the SME lowering supports: the input element type and the
-/// reduction step (the widening factor of the outer product).
-struct SMEKind {
-  Type inputType;
-  int64_t kStep;
-};
-
-/// The element types of a contraction the matrix unit can run, or failure
-/// with `why` filled in.
-FailureOr<SMEKind> classifyTypes(linalg::LinalgOp op, std::string &why) {
-  Type a = getElementTypeOrSelf(op.getDpsInputOperand(0)->get().getType());
-  Type b = getElementTypeOrSelf(op.getDpsInputOperand(1)->get().getType());
-  Type c = getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType());
-  if (a != b) {
-    why = "inputs of different element types";
-    return failure();
-  }
-  if (a.isF32() && c.isF32())
-    return SMEKind{a, 1};
-  if ((a.isBF16() || a.isF16()) && c.isF32())
-    return SMEKind{a, 2};
-  if (a.isInteger(8) && c.isInteger(32))
-    return SMEKind{a, 4};
-  why = "unsupported element types (f32, bf16/f16 -> f32, i8 -> i32 only)";
-  return failure();
-}
-
-/// True if the body is the plain multiply-accumulate the named matmul
-/// computes (signed extension of integers, the only one linalg.matmul uses).
-bool hasMatmulBody(linalg::LinalgOp op) {
-  return llvm::all_of(op.getBlock()->without_terminator(), [](Operation &o) {
-    return isa<arith::MulFOp, arith::AddFOp, arith::MulIOp, arith::AddIOp,
-               arith::ExtFOp, arith::ExtSIOp>(o);
-  });
-}
-
-/// The position of loop dimension `dim` in the results of `map`.
-int64_t resultPos(AffineMap map, unsigned dim) {
-  for (unsigned i = 0; i < map.getNumResults(); ++i)
-    if (map.getResult(i) == getAffineDimExpr(dim, map.getContext()))
-      return i;
-  return -1;
-}
-
 /// Returns `v` in the K-major layout [batch..., k, x] (`order` lists those
 /// loop dimensions) with elements of `elementType`: itself if its map
 /// already reads them in that order and the type is its own, else a
@@ -200,62 +156,6 @@ Value padK(OpBuilder &b, Location loc, Value v, int64_t paddedK) {
   SmallVector<OpFoldResult> high(type.getRank(), b.getIndexAttr(0));
   high[kPos] = b.getIndexAttr(extra);
   return tensor::PadOp::create(b, loc, padded, v, low, high, zero);
-}
-
-/// A contraction the matrix unit can run: its types and loop dimensions
-/// (`batch` is empty or one dimension).
-struct SMEContraction {
-  SMEKind kind;
-  SmallVector<unsigned, 1> batch;
-  unsigned m, n, k;
-};
-
-/// Checks that `op` is a (batched) 2-D contraction C[b, m, n] += A(b, m, k) *
-/// B(b, n, k) on tensors, each input a projection of its loops in any
-/// order, with at most one batch dimension, a multiply-accumulate body and
-/// supported types; `why` says what is not.
-FailureOr<SMEContraction> matchSMEContraction(linalg::LinalgOp op,
-                                              std::string &why) {
-  FailureOr<linalg::ContractionDimensions> dims =
-      linalg::isaContractionOpInterface(op)
-          ? linalg::inferContractionDims(op)
-          : FailureOr<linalg::ContractionDimensions>(failure());
-  if (failed(dims) || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      dims->m.size() != 1 || dims->n.size() != 1 || dims->k.size() != 1 ||
-      dims->batch.size() > 1 || op.getNumLoops() != 3 + dims->batch.size() ||
-      !op.hasPureTensorSemantics() || !hasMatmulBody(op)) {
-    why = "only matmul-like contractions on tensors (one m, n and k "
-          "dimension, at most one batch dimension, multiply-accumulate body) "
-          "can run on SME";
-    return failure();
-  }
-  SMEContraction c;
-  c.batch.assign(dims->batch.begin(), dims->batch.end());
-  c.m = dims->m[0];
-  c.n = dims->n[0];
-  c.k = dims->k[0];
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  unsigned rank = 2 + c.batch.size();
-  auto reads = [&](AffineMap map, unsigned x) {
-    return map.getNumResults() == rank && map.isProjectedPermutation() &&
-           resultPos(map, x) >= 0 && resultPos(map, c.k) >= 0 &&
-           (c.batch.empty() || resultPos(map, c.batch[0]) >= 0);
-  };
-  SmallVector<unsigned> resultOrder(c.batch.begin(), c.batch.end());
-  resultOrder.append({c.m, c.n});
-  bool cInOrder = maps[2].getNumResults() == rank;
-  for (auto [i, dim] : llvm::enumerate(resultOrder))
-    cInOrder = cInOrder && resultPos(maps[2], dim) == int64_t(i);
-  if (!reads(maps[0], c.m) || !reads(maps[1], c.n) || !cInOrder) {
-    why = "operands must be A(b, m, k), B(b, n, k) in any order and "
-          "C[b, m, n]";
-    return failure();
-  }
-  FailureOr<SMEKind> kind = classifyTypes(op, why);
-  if (failed(kind))
-    return failure();
-  c.kind = *kind;
-  return c;
 }
 
 } // namespace

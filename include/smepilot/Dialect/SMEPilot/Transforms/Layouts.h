@@ -9,10 +9,49 @@
 #ifndef SMEPILOT_DIALECT_SMEPILOT_TRANSFORMS_LAYOUTS_H
 #define SMEPILOT_DIALECT_SMEPILOT_TRANSFORMS_LAYOUTS_H
 
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
 
+#include <string>
+
 namespace mlir::smepilot {
+
+/// The position of loop dimension `dim` in the results of `map`, or -1.
+int64_t resultPos(AffineMap map, unsigned dim);
+
+/// What the SME lowering supports: the input element type and the
+/// reduction step (the widening factor of the outer product).
+struct SMEKind {
+  Type inputType;
+  int64_t kStep;
+};
+
+/// A contraction the matrix unit can run: its types and loop dimensions
+/// (`batch` is empty or one dimension).
+struct SMEContraction {
+  SMEKind kind;
+  SmallVector<unsigned, 1> batch;
+  unsigned m, n, k;
+};
+
+/// Checks that `op` is a (batched) 2-D contraction C[b, m, n] += A(b, m, k) *
+/// B(b, n, k) on tensors, each input a projection of its loops in any
+/// order, with at most one batch dimension, a multiply-accumulate body and
+/// types the matrix unit supports (f32, bf16/f16 -> f32, i8 -> i32); `why`
+/// says what is not.
+FailureOr<SMEContraction> matchSMEContraction(linalg::LinalgOp op,
+                                              std::string &why);
+
+/// The permutation that reads operand `map` (of a contraction) in the loop
+/// order `order`: result i is the map's result position of loop order[i].
+SmallVector<int64_t> operandPermutation(AffineMap map,
+                                        ArrayRef<unsigned> order);
+
+/// Whether permuting a tensor of `type` by `perm` moves only dimensions of
+/// static size 1 (the others keep their order): the bytes stay in place.
+bool movesOnlyUnitDims(RankedTensorType type, ArrayRef<int64_t> perm);
 
 /// `v` with its dimensions in the order `perm` (result dimension i is `v`'s
 /// dimension perm[i]). When the permutation moves only dimensions of static

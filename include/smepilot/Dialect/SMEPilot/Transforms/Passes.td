@@ -262,6 +262,9 @@ def TileCPU : Pass<"smepilot-tile-cpu", "func::FuncOp"> {
                "contraction (default 16,16,1)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "Lanes of the innermost loop of non-contraction ops">,
+    Option<"allContractions", "all-contractions", "bool", /*default=*/"false",
+           "Lay out every contraction the matrix unit can run, as "
+           "smepilot-tile-sme's all-contractions runs them (tests)">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Emit a remark per op: tile sizes and whether it vectorized">,
     Option<"int8Dot", "int8-dot", "bool", /*default=*/"false",
@@ -387,6 +390,61 @@ def PartitionCollab : Pass<"smepilot-partition-collab", "ModuleOp"> {
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def PropagateLayout : Pass<"smepilot-propagate-layout", "ModuleOp"> {
+  let summary = "Choose operand layouts per unit, insert the changes, and "
+                "move them into producers";
+  let description = [{
+    Runs after the Roofline decisions, smepilot-partition-collab and
+    smepilot-pipeline-attention, before smepilot-tile-sme.
+
+    1. Choice and insertion. Every contraction the matrix unit runs alone
+       (decision mode sme; a collab op's SME variant is partitioned before)
+       reads its activation operands K-major (At[b, k, m], Bt[b, k, n]:
+       one outer product per k step reads two contiguous rows). Each
+       operand that is not gets an explicit `linalg.transpose` carrying
+       `smepilot.layout` (`#smepilot.layout<outer_dims_perm = ...>`) and
+       the op's indexing map is rewritten to read the K-major tensor. A
+       [1, K] decode row is its own K-major [K, 1]: a reshape, not a copy.
+       Weights (function arguments marked `smepilot.weight`) are left to
+       smepilot-tile-sme, which packs them once, in the load table, in the
+       type the kernel computes in.
+    2. Propagation, on every linalg.transpose of the module (these layout
+       changes, the ones smepilot-partition-collab and
+       smepilot-pipeline-attention inserted, and the graph builder's own):
+       - a transpose of a transpose is one transpose, or nothing when they
+         are inverse (cancellation);
+       - a transpose of a collapse_shape or expand_shape whose groups move
+         whole becomes the reshape of a transpose (it can then meet the
+         producer before the reshape);
+       - a transpose of a `linalg.generic`'s result is written by the
+         generic itself: its output indexing map is permuted (layout-
+         transparent ops: elementwise, RoPE, norms, SwiGLU); when the
+         result has other users, the generic writes both layouts (a second
+         output) instead of being read twice;
+       - a transpose of a weight argument is marked `smepilot.pack_at_load`
+         (the load table runs it once).
+    3. State. Every remaining layout change gets `smepilot.layout` and
+       `smepilot.layout_reason` (why no producer writes that layout: the
+       KV cache, a named contraction, a function argument); with
+       `report`, a remark per function counts what was inserted, written
+       by producers, cancelled, moved to load and left.
+
+    A contraction decided sme whose operands no layout of the matrix unit
+    can feed (other element types, more batch dimensions) is an error.
+  }];
+  let options = [
+    Option<"allContractions", "all-contractions", "bool", /*default=*/"false",
+           "Lay out every contraction the matrix unit can run, as "
+           "smepilot-tile-sme's all-contractions runs them (tests)">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "A remark per function: layout changes inserted, written by "
+           "producers, cancelled, moved to load, left">
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
                            "::mlir::arith::ArithDialect"];
 }
 
