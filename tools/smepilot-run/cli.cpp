@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <system_error>
 
@@ -427,6 +428,35 @@ public:
     return "";
   }
 
+  /// An optional value among `choices`: the inline one or the next argument
+  /// when it is one of them, else `absent` (nullptr: no value, out = "").
+  /// Anything else inline is an error naming the choices.
+  status take_choice(std::initializer_list<const char *> choices,
+                     const char *absent, std::string &out) {
+    auto is_choice = [&](const std::string &a) {
+      for (const char *c : choices)
+        if (a == c)
+          return true;
+      return false;
+    };
+    out = take_optional(is_choice);
+    if (out.empty()) {
+      out = absent ? absent : "";
+      return status::ok();
+    }
+    if (is_choice(out))
+      return status::ok();
+    std::string expected;
+    size_t i = 0;
+    for (const char *c : choices) {
+      expected += i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ";
+      expected += c;
+      ++i;
+    }
+    return status::error("invalid value '" + out + "' for " + arg_ +
+                         ": expected " + expected);
+  }
+
   /// An option without a value: sets `out`.
   status flag(bool &out) {
     if (has_inline_value_)
@@ -551,27 +581,14 @@ status parse_option(arg_reader &r, options &o) {
   if (r.is(nullptr, "--f32-activations"))
     return r.flag(o.f32_activations);
   if (r.is(nullptr, "--adaptive")) {
-    std::string v = r.take_optional(
-        [](const std::string &a) { return a == "on" || a == "off"; });
-    if (v.empty())
-      v = "on";
-    if (v != "on" && v != "off")
-      return status::error("invalid value '" + v +
-                           "' for --adaptive: expected on or off");
+    std::string v;
+    SMEPILOT_RT_RETURN_IF_ERROR(r.take_choice({"on", "off"}, "on", v));
     o.adaptive = v == "on";
     o.adaptive_given = true;
     return status::ok();
   }
   if (r.is(nullptr, "--explain")) {
-    std::string v = r.take_optional(
-        [](const std::string &a) { return a == "text" || a == "json"; });
-    if (v.empty())
-      v = "text";
-    if (v != "text" && v != "json")
-      return status::error("invalid value '" + v +
-                           "' for --explain: expected text or json");
-    o.explain = v;
-    return status::ok();
+    return r.take_choice({"text", "json"}, "text", o.explain);
   }
   if (r.is(nullptr, "--target"))
     return r.take(o.target);
@@ -677,12 +694,8 @@ status parse_option(arg_reader &r, options &o) {
       SMEPILOT_RT_RETURN_IF_ERROR(r.take(v));
     } else if (g.arity == gpu_flag::optional) {
       // -fa alone (older llama.cpp) or -fa on|off|auto.
-      v = r.take_optional([](const std::string &a) {
-        return a == "on" || a == "off" || a == "auto";
-      });
-      if (!v.empty() && v != "on" && v != "off" && v != "auto")
-        return status::error("invalid value '" + v + "' for " + name +
-                             ": expected on, off or auto");
+      SMEPILOT_RT_RETURN_IF_ERROR(
+          r.take_choice({"on", "off", "auto"}, nullptr, v));
     } else {
       bool set = false;
       SMEPILOT_RT_RETURN_IF_ERROR(r.flag(set));
