@@ -129,11 +129,9 @@ void addApproximateMath(OpPassManager &pm, const StageConfig &config) {
 }
 
 void addBufferize(OpPassManager &pm) {
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // One-shot across function boundaries with identity layouts, except the
+  // matrix-unit kernels' arguments (strided views, not copies, at calls).
+  pm.addPass(createBufferize());
   // Folds loop-carried memrefs that are yielded unchanged, so that returned
   // buffers are visible as allocations below.
   addCleanup(pm);

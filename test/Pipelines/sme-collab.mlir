@@ -13,9 +13,10 @@
 // RUN:   --smepilot-sme-pipeline='stop-after=dispatch' | FileCheck %s --check-prefix=PROFILE
 
 // The SME variant, after tiling: the streaming kernel itself (no copies of
-// the column slices at a call boundary).
+// the column slices at a call boundary). Its buffers are strided views
+// (smepilot-bufferize): any caller buffer with contiguous rows passes as is.
 // DISPATCH-LABEL: func.func private @proj_collab0(
-// DISPATCH-SAME:      memref<63x16xf32>, %{{.*}}: memref<63x100xf32>, %{{.*}}: memref<16x100xf32>, %{{.*}}: index, %{{.*}}: index)
+// DISPATCH-SAME:      memref<63x16xf32, strided<[?, 1], offset: ?>>, %{{.*}}: memref<63x100xf32, strided<[?, 1], offset: ?>>, %{{.*}}: memref<16x100xf32, strided<[?, 1], offset: ?>>, %{{.*}}: index, %{{.*}}: index)
 // DISPATCH-SAME:      smepilot.collab = {sme_share = 40000 : i64, tile_granule = 4 : i64, tile_size = 8 : i64, tiles = 13 : i64}, smepilot.sme_kernel
 // DISPATCH-NOT:     memref.alloc
 // DISPATCH-NOT:     memref.copy

@@ -32,27 +32,30 @@
 
 /// Operand loads in the kernels are contiguous vector loads (ld1w / ld1h /
 /// ld1b of z registers): no gather (vector-of-addresses form) and no scalar
-/// FP or integer-element load feeds the outer products.
+/// FP or integer-element load feeds the outer products. (Reloads of 32-bit
+/// values the register allocator spilled, `ldr wN, [sp, ...]`, are not
+/// element loads: the strided arguments' offsets and strides keep more
+/// scalars live around the tile loops.)
 // LOADS-LABEL: <proj_f32_sme0>:
 // LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
-// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+, \[x}}
 // LOADS: ld1w {{.*}}{ z{{[0-9]+}}.s }
 // LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
-// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+, \[x}}
 // LOADS-LABEL: <proj_f32>:
 // LOADS-LABEL: <proj_bf16_sme0>:
 // LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
-// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+, \[x}}
 // LOADS: ld1h {{.*}}{ z{{[0-9]+}}.h }
 // LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
-// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+, \[x}}
 // LOADS-LABEL: <proj_bf16>:
 // LOADS-LABEL: <proj_i8_sme0>:
 // LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
-// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+, \[x}}
 // LOADS: ld1b {{.*}}{ z{{[0-9]+}}.h }
 // LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
-// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+,}}
+// LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+, \[x}}
 // LOADS-LABEL: <proj_i8>:
 
 // BADTARGET: smepilot-compile: for the --target option: Cannot find option named 'sme9'!

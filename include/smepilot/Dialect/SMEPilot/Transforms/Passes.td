@@ -535,6 +535,55 @@ def ApproximateMath : Pass<"smepilot-approximate-math", "func::FuncOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def Bufferize : Pass<"smepilot-bufferize", "ModuleOp"> {
+  let summary = "One-Shot bufferization with strided matrix-unit kernel arguments";
+  let description = [{
+    One-Shot Module Bufferization as `one-shot-bufferize
+    bufferize-function-boundaries function-boundary-type-conversion=
+    identity-layout-map` does it, with one difference: the tensor arguments
+    and results of the matrix-unit kernels (functions marked
+    `smepilot.sme_kernel`, outlined by smepilot-tile-sme and
+    smepilot-partition-collab) bufferize to memrefs with a dynamic offset and
+    dynamic outer strides, and a unit innermost stride:
+    `memref<AxBxf32, strided<[?, 1], offset: ?>>`.
+
+    With identity layouts, a slice passed to a kernel that does not start at
+    offset 0 or is not contiguous (an attention head's Q or V rows, a head's
+    output columns in the assembled heads, a K-major slice of a cache) is
+    copied into a fresh buffer at every call, and a kernel's output slice
+    copied back. Kernels only ever read and write their operands row by row
+    (contiguous loads and ZA tile slices, the innermost dimension being the
+    one the vector runs along), so a unit innermost stride is all they need:
+    any view with that property is passed as is (a `memref.cast`), and only
+    a view whose innermost dimension is strided is still copied.
+
+    Every other function keeps identity layouts: the entry points' signatures
+    are the runtime's C ABI.
+
+    Before (tensors):
+    ```mlir
+    func.func private @k(%a: tensor<4x8xf32>) -> tensor<4x8xf32>
+        attributes {smepilot.sme_kernel}
+    %s = tensor.extract_slice %t[4, 0] [4, 8] [1, 1] : ...
+    %r = call @k(%s) : ...
+    ```
+    After:
+    ```mlir
+    func.func private @k(%a: memref<4x8xf32, strided<[?, 1], offset: ?>>)
+    %sv = memref.subview %m[4, 0] [4, 8] [1, 1] : ...
+    %c = memref.cast %sv : ... to memref<4x8xf32, strided<[?, 1], offset: ?>>
+    call @k(%c) : ...
+    ```
+  }];
+  let options = [
+    Option<"stridedKernelArgs", "strided-kernel-args", "bool", "true",
+           "Strided arguments for smepilot.sme_kernel functions (false: "
+           "identity layouts everywhere, as upstream one-shot-bufferize)">,
+  ];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def DropInPlaceResults : Pass<"smepilot-drop-inplace-results", "ModuleOp"> {
   let summary = "Remove memref results that return an argument as is";
   let description = [{
