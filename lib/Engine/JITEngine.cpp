@@ -139,6 +139,8 @@ struct jit_state {
 /// stages counted in). `typed_weights`: the weight matrices the builder can
 /// take in their own GGUF type (F16, BF16, Q8_0, Q4_0) are passed so, read in
 /// place by the kernels; otherwise (and for every other type) as F32 copies.
+/// `key_cache_kmajor`: the K cache K-major (the SME path's layout, bound as
+/// "k_cache_kmajor", abi.h v4).
 using stage_callback =
     std::function<void(const std::string &stage, int index, int count)>;
 rt::result<OwningOpRef<ModuleOp>>
@@ -147,7 +149,7 @@ compile_module(const char *who, const rt::gguf_file &file,
                ArrayRef<cc::PipelineStage> stages, const std::string &dump_dir,
                diagnostic_collector &diags, double times[2], int64_t *n_ctx_out,
                const stage_callback &on_stage = {}, int n_stages = 0,
-               bool typed_weights = false) {
+               bool typed_weights = false, bool key_cache_kmajor = false) {
   rt::result<rt::model_config> cfg = rt::read_model_config(file);
   if (!cfg)
     return cfg.take_error();
@@ -202,6 +204,7 @@ compile_module(const char *who, const rt::gguf_file &file,
       }
     }
   build.quantizedActivations = typed_weights && !options.f32_activations;
+  build.keyCacheKMajor = key_cache_kmajor;
   build.chunkSizes = {1};
   build.lastRowLogits = true;
   if (big_chunk > 1)
@@ -537,7 +540,8 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
     const int n_stages = int(stages.size()) + 2;
     rt::result<OwningOpRef<ModuleOp>> module = compile_module(
         "the JIT engine", file, options, ctx, stages, jit.dump_mlir_dir, diags,
-        times, &n_ctx, jit.on_stage, n_stages, !jit.f32_weights && !sme);
+        times, &n_ctx, jit.on_stage, n_stages, !jit.f32_weights && !sme,
+        /*key_cache_kmajor=*/sme);
     if (!module)
       return module.take_error();
     state->module = std::move(*module);
@@ -658,7 +662,8 @@ rt::status emit_aot_object(const rt::gguf_file &file,
   int64_t n_ctx = 0;
   rt::result<OwningOpRef<ModuleOp>> module =
       compile_module("--emit-object", file, options, ctx, stages,
-                     aot.dump_mlir_dir, diags, times, &n_ctx);
+                     aot.dump_mlir_dir, diags, times, &n_ctx, {}, 0,
+                     /*typed_weights=*/false, /*key_cache_kmajor=*/true);
   if (!module)
     return module.take_error();
   if (aot.explain) {

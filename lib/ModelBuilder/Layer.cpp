@@ -251,6 +251,10 @@ func::FuncOp mlir::smepilot::detail::buildLayerFunction(
     return RankedTensorType::get(shape, b.getF32Type());
   };
   RankedTensorType cacheType = f32({desc.nLayer, kvh, options.nCtx, hd});
+  // K-major: [layer, kv head, d, position].
+  RankedTensorType keyCacheType =
+      options.keyCacheKMajor ? f32({desc.nLayer, kvh, hd, options.nCtx})
+                             : cacheType;
 
   SmallVector<Type> argTypes = {f32({c, d}), b.getIndexType(), b.getIndexType(),
                                 f32({c, half}), f32({c, half})};
@@ -280,8 +284,8 @@ func::FuncOp mlir::smepilot::detail::buildLayerFunction(
         {weight(ffn, ff, d), weight(ffn + 1, ff, d), weight(ffn + 2, d, ff)});
   }
   const unsigned endWeight = argTypes.size();
-  argTypes.append({cacheType, cacheType});
-  SmallVector<Type> resultTypes = {f32({c, d}), cacheType, cacheType};
+  argTypes.append({keyCacheType, cacheType});
+  SmallVector<Type> resultTypes = {f32({c, d}), keyCacheType, cacheType};
 
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
@@ -340,14 +344,24 @@ func::FuncOp mlir::smepilot::detail::buildLayerFunction(
                                          ArrayRef<int64_t>{1, 0, 2})
                  .getResult()[0];
 
-  // The new rows go into the caches at [layer, :, pos : pos + C, :].
+  // The new rows go into the caches at [layer, :, pos : pos + C, :] (the
+  // K-major K cache: the new columns at [layer, :, :, pos : pos + C]).
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   SmallVector<OpFoldResult> rowOffsets = {layer, zero, pos, zero};
   SmallVector<OpFoldResult> rowSizes = {one, b.getIndexAttr(kvh),
                                         b.getIndexAttr(c), b.getIndexAttr(hd)};
+  SmallVector<OpFoldResult> colOffsets = {layer, zero, zero, pos};
+  SmallVector<OpFoldResult> colSizes = {one, b.getIndexAttr(kvh),
+                                        b.getIndexAttr(hd), b.getIndexAttr(c)};
   SmallVector<OpFoldResult> unitStrides(4, one);
+  Value kNew = kr;
+  if (options.keyCacheKMajor)
+    kNew = linalg::TransposeOp::create(b, loc, kr, g.empty({kvh, hd, c}),
+                                       ArrayRef<int64_t>{0, 2, 1})
+               .getResult()[0];
   Value kCacheNew = tensor::InsertSliceOp::create(
-      b, loc, kr, kCache, rowOffsets, rowSizes, unitStrides);
+      b, loc, kNew, kCache, options.keyCacheKMajor ? colOffsets : rowOffsets,
+      options.keyCacheKMajor ? colSizes : rowSizes, unitStrides);
   Value vCacheNew = tensor::InsertSliceOp::create(
       b, loc, vt, vCache, rowOffsets, rowSizes, unitStrides);
 
@@ -356,19 +370,30 @@ func::FuncOp mlir::smepilot::detail::buildLayerFunction(
   SmallVector<OpFoldResult> histOffsets = {layer, zero, zero, zero};
   SmallVector<OpFoldResult> histSizes = {one, b.getIndexAttr(kvh), keyLen,
                                          b.getIndexAttr(hd)};
+  SmallVector<OpFoldResult> keyHistSizes = {one, b.getIndexAttr(kvh),
+                                            b.getIndexAttr(hd), keyLen};
   RankedTensorType histType = f32({kvh, ShapedType::kDynamic, hd});
+  RankedTensorType keyHistType =
+      options.keyCacheKMajor ? f32({kvh, hd, ShapedType::kDynamic}) : histType;
   Value keys = tensor::ExtractSliceOp::create(
-      b, loc, histType, kCacheNew, histOffsets, histSizes, unitStrides);
+      b, loc, keyHistType, kCacheNew, histOffsets,
+      options.keyCacheKMajor ? keyHistSizes : histSizes, unitStrides);
   Value values = tensor::ExtractSliceOp::create(
       b, loc, histType, vCacheNew, histOffsets, histSizes, unitStrides);
 
-  // Scores [KVH, G*C, T] = Q K^T, masked softmax, then P V -> [KVH, G*C, HD].
+  // Scores [KVH, G*C, T] = Q K^T (keys [KVH, HD, T] when K-major), masked
+  // softmax, then P V -> [KVH, G*C, HD].
   SmallVector<int64_t> scoreShape = {kvh, grp * c, ShapedType::kDynamic};
   Value scoresInit = g.filled(scoreShape, 0.0, ValueRange{keyLen});
-  Value scores = linalg::BatchMatmulTransposeBOp::create(
-                     b, loc, TypeRange{f32(scoreShape)}, ValueRange{qr, keys},
-                     ValueRange{scoresInit})
-                     .getResult(0);
+  Value scores = options.keyCacheKMajor
+                     ? linalg::BatchMatmulOp::create(
+                           b, loc, TypeRange{f32(scoreShape)},
+                           ValueRange{qr, keys}, ValueRange{scoresInit})
+                           .getResult(0)
+                     : linalg::BatchMatmulTransposeBOp::create(
+                           b, loc, TypeRange{f32(scoreShape)},
+                           ValueRange{qr, keys}, ValueRange{scoresInit})
+                           .getResult(0);
   Value probs = le.maskedSoftmax(scores, pos, keyLen);
   Value outInit = g.filled({kvh, grp * c, hd}, 0.0);
   Value attn = linalg::BatchMatmulOp::create(

@@ -312,8 +312,10 @@ void buildForwardFunction(OpBuilder &b, ModuleOp module,
   FunctionType layerType = layerFunc.getFunctionType();
   const unsigned layerFirstWeight = 5;
   const int64_t nLayerWeights = getNumLayerWeights(desc);
-  RankedTensorType cacheType = cast<RankedTensorType>(
+  RankedTensorType keyCacheType = cast<RankedTensorType>(
       layerType.getInput(layerFirstWeight + nLayerWeights));
+  RankedTensorType cacheType = cast<RankedTensorType>(
+      layerType.getInput(layerFirstWeight + nLayerWeights + 1));
 
   SmallVector<WeightFormat> formats = getWeightFormats(desc, options);
   SmallVector<Type> argTypes = {
@@ -327,9 +329,10 @@ void buildForwardFunction(OpBuilder &b, ModuleOp module,
     for (int64_t i = 0; i < nLayerWeights; ++i)
       argTypes.push_back(layerType.getInput(layerFirstWeight + i));
   const unsigned kCacheArg = argTypes.size();
-  argTypes.append({cacheType, cacheType});
+  argTypes.append({keyCacheType, cacheType});
   const int64_t logitRows = lastRowOnly ? 1 : c;
-  SmallVector<Type> resultTypes = {f32({logitRows, v}), cacheType, cacheType};
+  SmallVector<Type> resultTypes = {f32({logitRows, v}), keyCacheType,
+                                   cacheType};
 
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
@@ -352,7 +355,9 @@ void buildForwardFunction(OpBuilder &b, ModuleOp module,
       func.setArgAttr(i, kGGMLTypeAttr,
                       b.getI64IntegerAttr(int64_t(formats[i - 2])));
   }
-  func.setArgAttr(kCacheArg, kNameAttr, b.getStringAttr("k_cache"));
+  func.setArgAttr(
+      kCacheArg, kNameAttr,
+      b.getStringAttr(options.keyCacheKMajor ? "k_cache_kmajor" : "k_cache"));
   func.setArgAttr(kCacheArg + 1, kNameAttr, b.getStringAttr("v_cache"));
   func.setResultAttr(0, kNameAttr, b.getStringAttr("logits"));
   Block *entry = func.addEntryBlock();

@@ -27,6 +27,10 @@ namespace {
 
 std::string buffer_name(const smepilot_rt_buffer &b) { return b.name ? b.name : ""; }
 
+/// The K cache's names (abi.h): [n_layer, n_head_kv, n_ctx, head_dim] rows or
+/// [n_layer, n_head_kv, head_dim, n_ctx] K-major; the engine only sizes it.
+bool is_key_cache(const std::string &name) { return name == "k_cache" || name == "k_cache_kmajor"; }
+
 /// The access of every binding of argument `a` in `t`, or-ed together.
 uint32_t argument_access(const smepilot_rt_dispatch_table &t, uint32_t a) {
   uint32_t access = 0;
@@ -127,6 +131,8 @@ private:
   large_buffer k_cache_, v_cache_; ///< Reserved; backed as positions are written.
   std::vector<float> chunk_logits_;
   size_t cache_bytes_ = 0;
+  /// "k_cache" or "k_cache_kmajor" (abi.h): the K layout every phase uses.
+  std::string key_cache_name_;
   worker_split workers_;
   std::unique_ptr<dispatch_trace> trace_; ///< engine_options.trace
   std::vector<std::string> schedule_lines_;
@@ -245,17 +251,25 @@ status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &pha
         return mismatch(rows * vocab * 4);
       p->logits_arg = a;
       p->logits_rows = int64_t(rows);
-    } else if (bname == "k_cache" || bname == "v_cache") {
-      bool &seen = bname == "k_cache" ? has_k : has_v;
+    } else if (is_key_cache(bname) || bname == "v_cache") {
+      bool &seen = is_key_cache(bname) ? has_k : has_v;
       if (seen)
         return duplicate();
       seen = true;
+      // One K layout for the whole model: the phases share one cache.
+      if (is_key_cache(bname)) {
+        if (!key_cache_name_.empty() && key_cache_name_ != bname)
+          return status::error(strformat("compiled model: phase '%s' binds '%s' but another "
+                                         "phase binds '%s': one K cache layout per model",
+                                         pname.c_str(), bname.c_str(), key_cache_name_.c_str()));
+        key_cache_name_ = bname;
+      }
       const uint64_t row = uint64_t(cfg_.n_layer) * cfg_.n_head_kv * cfg_.head_dim * 4;
       if (bytes <= 0 || uint64_t(bytes) % row != 0 ||
           (cache_bytes_ != 0 && uint64_t(bytes) != cache_bytes_))
         return status::error(strformat(
-            "compiled model: phase '%s' argument '%s' is %lld bytes: not a [%u, %u, n_ctx, %u] "
-            "F32 cache of this model%s",
+            "compiled model: phase '%s' argument '%s' is %lld bytes: not an F32 cache of this "
+            "model's %u layers x %u KV heads x %u (head_dim) x n_ctx%s",
             pname.c_str(), bname.c_str(), (long long)bytes, cfg_.n_layer, cfg_.n_head_kv,
             cfg_.head_dim, cache_bytes_ ? " or differs from another phase's" : ""));
       cache_bytes_ = size_t(bytes);
@@ -286,7 +300,7 @@ status compiled_engine::bind(const gguf_file &file, const smepilot_rt_phase &pha
   }
   if (p->tokens_arg < 0 || p->logits_arg < 0 || !has_k || !has_v)
     return status::error(strformat("compiled model: phase '%s' lacks a 'tokens', 'logits', "
-                                   "'k_cache' or 'v_cache' argument",
+                                   "'k_cache' (or 'k_cache_kmajor') or 'v_cache' argument",
                                    pname.c_str()));
   phases_.push_back(std::move(p));
   return status::ok();
@@ -342,7 +356,7 @@ status compiled_engine::bind_load(const gguf_file &file, const smepilot_rt_dispa
     }
     // Written: a packed buffer, which the engine owns.
     const int64_t bytes = t.buffers[a].size.base;
-    if (bname.empty() || bname == "tokens" || bname == "logits" || bname == "k_cache" ||
+    if (bname.empty() || bname == "tokens" || bname == "logits" || is_key_cache(bname) ||
         bname == "v_cache" || file.find_tensor(bname))
       return status::error(strformat("compiled model: the load table writes argument %u '%s'; "
                                      "it may write packed buffers only, not %s",
@@ -525,7 +539,7 @@ result<std::unique_ptr<engine>> compiled_engine::load(const gguf_file &file,
     const smepilot_rt_dispatch_table &t = p->program.table();
     for (uint32_t a = 0; a < t.n_arguments; ++a) {
       const std::string bname = buffer_name(t.buffers[a]);
-      if (bname == "k_cache")
+      if (is_key_cache(bname))
         p->args[a] = e->k_cache_.data();
       else if (bname == "v_cache")
         p->args[a] = e->v_cache_.data();

@@ -49,15 +49,12 @@
 //   - gate, up (collab): the FFN norm writes both layouts: 0.
 //   - down (collab): SwiGLU writes both layouts: 0.
 //   = 9 layout changes per call (0.14 per token), 0 of them of weights
-//   (7 packed at load) and 8 of them of the KV cache (the ABI's layout:
-//   what a K-major cache in abi.h's next version removes). Left besides:
-//   the graph's own two transposes (the V rows into the cache order, and
-//   the heads back to token order for the vector cores), 11 in all.
-//   Not visible here: bufferization later copies every slice passed to an
-//   SME kernel whose offset is not 0 (a kernel's arguments have the
-//   identity layout), so Q's heads 1-7 are still copied, as plain
-//   contiguous copies instead of transposes (`--explain` counts them: 16
-//   per layer, docs/layouts.md).
+//   (7 packed at load) and 8 of them of the row-major KV cache (the
+//   K-major cache below removes them). Left besides: the graph's own two
+//   transposes (the V rows into the cache order, and the heads back to
+//   token order for the vector cores), 11 in all. The heads' slices (Q_h,
+//   V_h, each PV result) are passed to the SME kernels as views
+//   (smepilot-bufferize's strided kernel arguments), not copied.
 // REPORT: remark: smepilot-propagate-layout: 0 inserted, 19 written by producers (4 as a second output), 1 cancelled or composed, 7 at load, 11 left
 // CHECK-LABEL: func.func private @smepilot_layer_c64(
 // The attention norm, both layouts.
@@ -84,3 +81,38 @@
 //
 // The LM head of prefill: the output norm writes both layouts.
 // REPORT: remark: smepilot-propagate-layout: 0 inserted, 1 written by producers (1 as a second output), 0 cancelled or composed, 1 at load, 0 left
+
+// The same layer with the SME path's K-major K cache (abi.h v4,
+// "k_cache_kmajor" [layer, kv head, d, position]; smepilot-run --target
+// and the aarch64 JIT build it so):
+// RUN: smepilot-build-model --arch=llama --n-vocab=256 --n-embd=2048 --n-layer=1 \
+// RUN:     --n-head=32 --n-head-kv=8 --head-dim=64 --n-ff=8192 --chunk-sizes=1,64 --n-ctx=512 \
+// RUN:     --key-cache-kmajor \
+// RUN:   | smepilot-opt --smepilot-roofline-annotate=profile=phone-c1-sme2 --smepilot-partition-collab \
+// RUN:       --smepilot-pipeline-attention --canonicalize --cse --smepilot-propagate-layout=report \
+// RUN:       -mlir-print-op-on-diagnostic=false -o %t.kmajor.mlir 2>&1 | FileCheck %s --check-prefix=KMAJOR
+// RUN: FileCheck %s --check-prefix=KMAJOR-IR < %t.kmajor.mlir
+//
+// Decode: the new K column [kv head, d, 1] moves only the unit token
+// dimension: a view, one more composed: still 0 changes.
+// KMAJOR: remark: smepilot-propagate-layout: 0 inserted, 0 written by producers (0 as a second output), 3 cancelled or composed, 7 at load, 0 left
+// KMAJOR: remark: smepilot-propagate-layout: 0 inserted, 0 written by producers (0 as a second output), 0 cancelled or composed, 1 at load, 0 left
+// Prefill, the consumers that differ from the row-major cache above:
+//   - QK^T per KV head: K_h K-major is a slice of the cache as it lies
+//     ([d, position] of head h): 0 instead of 8.
+//   - The new keys: the graph transposes RoPE's [kv head, token, d] into
+//     the cache's [kv head, d, token] block; RoPE writes that order itself
+//     (one more written by a producer: 20; the pass adds it as a second
+//     output, and the row-major one, left without readers, is dropped).
+//   = 1 layout change per call (the assembled heads for the O projection's
+//   SME part), 0 of the KV cache; 3 left with the graph's own two.
+// KMAJOR: remark: smepilot-propagate-layout: 0 inserted, 20 written by producers (5 as a second output), 1 cancelled or composed, 7 at load, 3 left
+// KMAJOR-IR-LABEL: func.func private @smepilot_layer_c64(
+// KMAJOR-IR-SAME:    %{{.*}}: tensor<1x8x64x512xf32>, %{{.*}}: tensor<1x8x512x64xf32>)
+// KMAJOR-IR-NOT:     a slice of a cache argument
+// KMAJOR-IR:         tensor.insert_slice %{{.*}} into %{{.*}}[%{{.*}}, 0, 0, %{{.*}}] [1, 8, 64, 64] [1, 1, 1, 1] : tensor<8x64x64xf32> into tensor<1x8x64x512xf32>
+// KMAJOR-IR-NOT:     a slice of a cache argument
+// KMAJOR-IR:         layout_reason = "tensor.insert_slice assembles its source"
+// KMAJOR-IR-NOT:     a slice of a cache argument
+// KMAJOR-IR-LABEL: func.func @smepilot_forward_c64(
+// KMAJOR-IR-SAME:    {smepilot.name = "k_cache_kmajor"}

@@ -84,6 +84,10 @@ cl::opt<bool> quantizedActivations(
     "quantized-activations",
     cl::desc("Q8_0/Q4_0 projections take their activations rounded to Q8_0 "
              "blocks (int8 quants and a scale per 32), as llama.cpp does"));
+cl::opt<bool> keyCacheKMajor(
+    "key-cache-kmajor",
+    cl::desc("Keep the K cache K-major, [n_layer, n_head_kv, head_dim, "
+             "n_ctx] (\"k_cache_kmajor\"), as the SME path does"));
 cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                 cl::value_desc("file"), cl::init("-"));
 
@@ -162,6 +166,7 @@ int main(int argc, char **argv) {
   options.ropeInF64 = !ropeF32;
   options.lastRowLogits = lastRowLogits;
   options.quantizedActivations = quantizedActivations;
+  options.keyCacheKMajor = keyCacheKMajor;
   {
     std::optional<WeightFormat> format;
     for (WeightFormat f :

@@ -1014,16 +1014,42 @@ TEST_F(CompiledEngine, CacheSizeNotAWholeNumberOfPositions) {
   const std::string msg = load_error(tm.model());
   EXPECT_THAT(msg, HasSubstr("phase 'decode' argument 'v_cache' is " +
                              std::to_string(compiled_ctx * g_dims.cache_row + 4) + " bytes"));
-  EXPECT_THAT(msg, HasSubstr("not a [" + std::to_string(g_dims.n_layer) + ", " +
-                             std::to_string(g_dims.n_head_kv) + ", n_ctx, " +
-                             std::to_string(g_dims.head_dim) + "] F32 cache"));
+  EXPECT_THAT(msg, HasSubstr("not an F32 cache of this model's " + std::to_string(g_dims.n_layer) +
+                             " layers x " + std::to_string(g_dims.n_head_kv) + " KV heads x " +
+                             std::to_string(g_dims.head_dim) + " (head_dim) x n_ctx"));
 }
 
 TEST_F(CompiledEngine, MissingLogits) {
   toy_model tm;
   tm.add(phase_kind::decode, {.logits_as_temporary = true});
   EXPECT_THAT(load_error(tm.model()),
-              HasSubstr("phase 'decode' lacks a 'tokens', 'logits', 'k_cache' or 'v_cache'"));
+              HasSubstr("phase 'decode' lacks a 'tokens', 'logits', 'k_cache' (or "
+                        "'k_cache_kmajor') or 'v_cache'"));
+}
+
+// abi.h v4: the K cache may be bound K-major ("k_cache_kmajor", the SME
+// path's layout). The engine only sizes and reserves it, so the same toy
+// kernels run unchanged on it.
+TEST_F(CompiledEngine, KMajorKeyCacheIsBoundLikeTheRowMajorOne) {
+  toy_model tm = full_model();
+  for (auto &table : tm.tables)
+    table->arg("k_cache").name = "k_cache_kmajor";
+  auto loaded = rt::load_compiled_engine(*file_, {}, tm.model(), "test");
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  std::unique_ptr<rt::engine> e = std::move(*loaded);
+  EXPECT_EQ(e->n_ctx(), compiled_ctx) << "from the k_cache_kmajor size";
+  std::vector<float> logits(nine_tokens.size() * size_t(g_dims.n_vocab), -1.0f);
+  ASSERT_TRUE(e->eval(nine_tokens, 0, rt::logits_mode::all, logits.data()));
+  EXPECT_EQ(compare(logits, expected_rows(nine_tokens, 0, file_embd_)), "");
+}
+
+// One K cache per model: phases that disagree on its layout are refused.
+TEST_F(CompiledEngine, PhasesWithDifferentKeyCacheLayouts) {
+  toy_model tm = full_model();
+  tm.tables[1]->arg("k_cache").name = "k_cache_kmajor";
+  EXPECT_THAT(load_error(tm.model()),
+              HasSubstr("phase 'prefill_c4' binds 'k_cache_kmajor' but another phase binds "
+                        "'k_cache': one K cache layout per model"));
 }
 
 // Each phase must bind both caches itself: one that reads only k_cache
@@ -1297,7 +1323,7 @@ TEST_F(CompiledEngine, LoadTableTakingConstants) {
 
 TEST_F(CompiledEngine, LoadTableWritingANameOfTheAbi) {
   for (const char *name : {"token_embd.weight", "blk.0.attn_q.weight", "output.weight", "logits",
-                           "tokens", "k_cache", "v_cache"}) {
+                           "tokens", "k_cache", "k_cache_kmajor", "v_cache"}) {
     toy_model tm = packed_model();
     tm.load->buffers[1].name = name;
     const std::string msg = load_error(tm.model());

@@ -134,6 +134,13 @@ struct ModelBuildOptions {
   /// tile-cpu can compute with int8 dot products (its `int8-dot` option).
   /// The reference executor rounds alike (engine_options::f32_activations).
   bool quantizedActivations = false;
+  /// Keep the K cache K-major, [n_layer, n_head_kv, head_dim, n_ctx] (bound
+  /// as "k_cache_kmajor", abi.h v4), instead of [n_layer, n_head_kv, n_ctx,
+  /// head_dim] ("k_cache"): QK^T then reads K^T straight from the cache,
+  /// the layout the matrix unit's outer products take, instead of
+  /// transposing each head's keys per call. The SME path's choice; the
+  /// vector cores read rows of K as they are.
+  bool keyCacheKMajor = false;
 };
 
 /// The format each weight argument of the forward functions is taken in,

@@ -146,6 +146,10 @@
  *                 may appear twice, e.g. tied embeddings);
  *     "k_cache", "v_cache"  F32 [n_layer, n_head_kv, n_ctx, head_dim], updated
  *                 in place;
+ *     "k_cache_kmajor"  instead of "k_cache": the K cache K-major, F32
+ *                 [n_layer, n_head_kv, head_dim, n_ctx] (the matrix unit's
+ *                 QK^T reads K^T in place; since v4). Every phase of a model
+ *                 binds the same one of the two;
  *     "logits"    F32 [chunk or 1, n_vocab], written;
  *     a packed buffer: a name the load table writes (below), read-only;
  *   and takes one constant, the position of its first token. Argument sizes
@@ -196,7 +200,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of a layout or a meaning below. */
-#define SMEPILOT_RT_ABI_VERSION 3u
+#define SMEPILOT_RT_ABI_VERSION 4u
 
 #define SMEPILOT_RT_NO_KERNEL UINT32_C(0xFFFFFFFF)
 #define SMEPILOT_RT_NO_CONSTANT INT32_C(-1)
