@@ -80,6 +80,13 @@ int64_t mlir::smepilot::resultPos(AffineMap map, unsigned dim) {
   return -1;
 }
 
+SmallVector<OpFoldResult>
+mlir::smepilot::permutedSizes(OpBuilder &b, Location loc, Value v,
+                              ArrayRef<int64_t> perm) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+  return llvm::map_to_vector(perm, [&](int64_t p) { return sizes[p]; });
+}
+
 SmallVector<int64_t>
 mlir::smepilot::operandPermutation(AffineMap map, ArrayRef<unsigned> order) {
   SmallVector<int64_t> perm;
@@ -169,12 +176,8 @@ Value mlir::smepilot::permuteDims(OpBuilder &b, Location loc, Value v,
         b, loc, RankedTensorType::get(permuted, type.getElementType()),
         collapsed, groupAroundNonUnit(permuted));
   }
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
-  SmallVector<OpFoldResult> permutedSizes;
-  for (int64_t p : perm)
-    permutedSizes.push_back(sizes[p]);
-  Value init =
-      tensor::EmptyOp::create(b, loc, permutedSizes, type.getElementType());
+  Value init = tensor::EmptyOp::create(b, loc, permutedSizes(b, loc, v, perm),
+                                       type.getElementType());
   auto transpose = linalg::TransposeOp::create(b, withLayoutChange(loc, layout),
                                                v, init, perm);
   if (copy)

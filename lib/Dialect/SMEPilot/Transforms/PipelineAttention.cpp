@@ -427,11 +427,7 @@ private:
   /// `v` ([1, a, b], read through `map` as (b, x, k) in any order) as
   /// [1, k, x]: itself if already so, else a per-head transpose.
   Value kMajor(Value v, AffineMap map, unsigned x, unsigned k) {
-    SmallVector<int64_t> perm;
-    for (unsigned dim : {0u, k, x})
-      for (unsigned i = 0; i < map.getNumResults(); ++i)
-        if (map.getResult(i) == getAffineDimExpr(dim, map.getContext()))
-          perm.push_back(i);
+    SmallVector<int64_t> perm = operandPermutation(map, {0u, k, x});
     if (perm == SmallVector<int64_t>{0, 1, 2})
       return v;
     Operation *copy = nullptr;

@@ -62,13 +62,6 @@ LayoutAttr layoutFor(MLIRContext *ctx, ArrayRef<int64_t> perm) {
   return LayoutAttr::get(ctx, {}, {}, {}, perm);
 }
 
-/// Sizes of `v` permuted: result i is v's dimension perm[i].
-SmallVector<OpFoldResult> permutedSizes(OpBuilder &b, Location loc, Value v,
-                                        ArrayRef<int64_t> perm) {
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
-  return llvm::map_to_vector(perm, [&](int64_t p) { return sizes[p]; });
-}
-
 /// A transpose of `v` by `perm` at the builder's point, carrying the
 /// layout-change record and state of `like` (the transpose it replaces).
 Value createTranspose(OpBuilder &b, linalg::TransposeOp like, Value v,
@@ -397,7 +390,6 @@ std::string reasonLeft(linalg::TransposeOp t) {
   if (t->hasAttr("smepilot.pack_at_load"))
     return "weight: packed once, by the load table";
   Value v = t.getInput();
-  std::string what;
   while (true) {
     if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>()) {
       v = slice.getSource();

@@ -95,9 +95,7 @@ constexpr int64_t kScalableTile = 8;
 /// that permutes and rounds (arith.truncf).
 Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map,
                ArrayRef<unsigned> order, bool isWeight, Type elementType) {
-  SmallVector<int64_t> perm;
-  for (unsigned dim : order)
-    perm.push_back(resultPos(map, dim));
+  SmallVector<int64_t> perm = operandPermutation(map, order);
   auto type = cast<RankedTensorType>(v.getType());
   const bool convert = elementType != type.getElementType();
   if (!convert && llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
@@ -109,11 +107,8 @@ Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map,
       copy->setAttr("smepilot.pack_at_load", b.getUnitAttr());
     return permuted;
   }
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
-  SmallVector<OpFoldResult> permuted;
-  for (int64_t p : perm)
-    permuted.push_back(sizes[p]);
-  Value init = tensor::EmptyOp::create(b, loc, permuted, elementType);
+  Value init = tensor::EmptyOp::create(b, loc, permutedSizes(b, loc, v, perm),
+                                       elementType);
   Operation *pack;
   {
     // out[i_0, ..., i_r] = trunc(in[j]) with j[perm[d]] = i_d.

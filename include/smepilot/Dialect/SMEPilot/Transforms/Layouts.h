@@ -49,6 +49,10 @@ FailureOr<SMEContraction> matchSMEContraction(linalg::LinalgOp op,
 SmallVector<int64_t> operandPermutation(AffineMap map,
                                         ArrayRef<unsigned> order);
 
+/// The sizes of `v` permuted: result i is v's dimension perm[i].
+SmallVector<OpFoldResult> permutedSizes(OpBuilder &b, Location loc, Value v,
+                                        ArrayRef<int64_t> perm);
+
 /// Whether permuting a tensor of `type` by `perm` moves only dimensions of
 /// static size 1 (the others keep their order): the bytes stay in place.
 bool movesOnlyUnitDims(RankedTensorType type, ArrayRef<int64_t> perm);
