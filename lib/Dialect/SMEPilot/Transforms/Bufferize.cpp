@@ -318,13 +318,21 @@ struct BufferizePass : public smepilot::impl::BufferizeBase<BufferizePass> {
             getMemRefTypeWithStaticIdentityLayout(tensorType, memorySpace));
       };
     }
-    if (failed(unshareKernelOutputs(options))) {
+    // The steps around the kernels analyse the whole module: none of them
+    // when there is no kernel (the host pipeline), which keeps its compile
+    // time that of upstream's pass.
+    bool hasKernels =
+        llvm::any_of(getOperation().getOps<func::FuncOp>(), [](func::FuncOp f) {
+          return f->hasAttr(smepilot::kSMEKernelAttr);
+        });
+    if (hasKernels && failed(unshareKernelOutputs(options))) {
       signalPassFailure();
       return;
     }
-    if (stridedKernelArgs)
+    if (hasKernels && stridedKernelArgs)
       copyStridedRowsForKernels();
-    if (stridedKernelArgs && failed(writeKernelResultsInPlace(options))) {
+    if (hasKernels && stridedKernelArgs &&
+        failed(writeKernelResultsInPlace(options))) {
       signalPassFailure();
       return;
     }
@@ -333,7 +341,7 @@ struct BufferizePass : public smepilot::impl::BufferizeBase<BufferizePass> {
       signalPassFailure();
       return;
     }
-    if (stridedKernelArgs)
+    if (hasKernels && stridedKernelArgs)
       forwardKernelResults();
   }
 };
