@@ -196,13 +196,6 @@ bool computesFromConstants(Operation *op) {
 struct BufferizePass : public smepilot::impl::BufferizeBase<BufferizePass> {
   using Base::Base;
 
-  /// A kernel's output that starts as a tensor.empty and ends inserted into
-  /// a bigger tensor (a head's PV result into the assembled heads) is made
-  /// a slice of that tensor up front (upstream empty-tensor elimination,
-  /// restricted to insertions of a kernel's result), so the kernel writes
-  /// its part in place instead of into a buffer copied afterwards. With
-  /// identity kernel arguments the slice could not be passed without a
-  /// copy anyway, hence only with strided ones.
   /// A kernel's output initialised from constants (a zero fill) and shared
   /// with other writers (CSE merges equal fills: the Q and O projections'
   /// zero [tokens, 2048]) is copied before the writes the analysis puts out
@@ -284,6 +277,13 @@ struct BufferizePass : public smepilot::impl::BufferizeBase<BufferizePass> {
       forwardRetypedCopy(copy);
   }
 
+  /// A kernel's output that starts as a tensor.empty and ends inserted into
+  /// a bigger tensor (a head's PV result into the assembled heads) is made
+  /// a slice of that tensor up front (upstream empty-tensor elimination,
+  /// restricted to insertions of a kernel's result), so the kernel writes
+  /// its part in place instead of into a buffer copied afterwards. With
+  /// identity kernel arguments the slice could not be passed without a
+  /// copy anyway, hence only with strided ones.
   LogicalResult
   writeKernelResultsInPlace(const OneShotBufferizationOptions &options) {
     ModuleOp module = getOperation();
