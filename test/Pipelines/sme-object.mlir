@@ -43,19 +43,29 @@
 // LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
 // LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+, \[x}}
 // LOADS-LABEL: <proj_f32>:
+///
+/// The widening kernels read operands packed in k pairs (bf16, [K/2, N, 2])
+/// or quadruples (i8, [K/4, N, 4]): each ld1h / ld1b is the operand of a
+/// bfmopa / smopa as loaded, so no permute (zip, uzp, unpack) pairs up k
+/// rows in registers anywhere in the kernel. The bf16 k loop is 4 ld1h, 4
+/// bfmopa and the loop control (docs/sme-path.md shows it).
 // LOADS-LABEL: <proj_bf16_sme0>:
 // LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
 // LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+, \[x}}
+// LOADS-NOT: {{zip[12]|uzp[12]|unpk}}
 // LOADS: ld1h {{.*}}{ z{{[0-9]+}}.h }
 // LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
 // LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+, \[x}}
+// LOADS-NOT: {{zip[12]|uzp[12]|unpk}}
 // LOADS-LABEL: <proj_bf16>:
 // LOADS-LABEL: <proj_i8_sme0>:
 // LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
 // LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+, \[x}}
-// LOADS: ld1b {{.*}}{ z{{[0-9]+}}.h }
+// LOADS-NOT: {{zip[12]|uzp[12]|unpk}}
+// LOADS: ld1b {{.*}}{ z{{[0-9]+}}.b }
 // LOADS-NOT: {{\[x[0-9]+, z[0-9]+}}
 // LOADS-NOT: {{ldr[bh]? +[bhsdw][0-9]+, \[x}}
+// LOADS-NOT: {{zip[12]|uzp[12]|unpk}}
 // LOADS-LABEL: <proj_i8>:
 
 // BADTARGET: smepilot-compile: for the --target option: Cannot find option named 'sme9'!

@@ -87,6 +87,35 @@ func.func @dual(%x: tensor<16x32xf32>, %w: tensor<64x32xf32> {smepilot.weight}, 
   return %r, %s : tensor<16x64xf32>, tensor<16x64xf32>
 }
 
+// Three consumers wanting the same layout (a norm feeding Q, K and V): the
+// first change becomes a second output while the others still read the
+// rows; the next ones, including the last reader of the rows, reuse it, so
+// the producer writes the K-major layout once and its row-major result,
+// left unused, is dropped, not rewritten into a duplicate K-major one.
+// REPORT: remark: smepilot-propagate-layout: 3 inserted, 3 written by producers (1 as a second output), 0 cancelled or composed, 0 at load, 0 left
+// CHECK-LABEL: func.func @same_layout_thrice(
+// CHECK-NOT:     linalg.transpose
+// CHECK:         %[[G:[^ ]*]] = linalg.generic {indexing_maps = [#{{.*}}, #[[JI]]], {{.*}} outs(%{{.*}} : tensor<32x16xf32>)
+// CHECK:         linalg.matmul {{.*}} ins(%[[G]], %arg1 : tensor<32x16xf32>, tensor<64x32xf32>)
+// CHECK:         linalg.matmul {{.*}} ins(%[[G]], %arg1 : tensor<32x16xf32>, tensor<64x32xf32>)
+// CHECK:         linalg.matmul {{.*}} ins(%[[G]], %arg1 : tensor<32x16xf32>, tensor<64x32xf32>)
+func.func @same_layout_thrice(%x: tensor<16x32xf32>, %w: tensor<64x32xf32> {smepilot.weight}, %c: tensor<16x64xf32>) -> (tensor<16x64xf32>, tensor<16x64xf32>, tensor<16x64xf32>) {
+  %e = tensor.empty() : tensor<16x32xf32>
+  %a = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+         ins(%x : tensor<16x32xf32>) outs(%e : tensor<16x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.negf %in : f32
+    linalg.yield %n : f32
+  } -> tensor<16x32xf32>
+  %q = linalg.matmul indexing_maps = [#mk, #nk, #mn] {smepilot.decision = #sme}
+         ins(%a, %w : tensor<16x32xf32>, tensor<64x32xf32>) outs(%c : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %k = linalg.matmul indexing_maps = [#mk, #nk, #mn] {smepilot.decision = #sme}
+         ins(%a, %w : tensor<16x32xf32>, tensor<64x32xf32>) outs(%c : tensor<16x64xf32>) -> tensor<16x64xf32>
+  %v = linalg.matmul indexing_maps = [#mk, #nk, #mn] {smepilot.decision = #sme}
+         ins(%a, %w : tensor<16x32xf32>, tensor<64x32xf32>) outs(%c : tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %q, %k, %v : tensor<16x64xf32>, tensor<16x64xf32>, tensor<16x64xf32>
+}
+
 // Inverse changes cancel; consecutive ones compose into one.
 // REPORT: remark: smepilot-propagate-layout: 0 inserted, 0 written by producers (0 as a second output), 2 cancelled or composed, 0 at load, 1 left
 // CHECK-LABEL: func.func @cancel(

@@ -5,27 +5,34 @@
 
 /// weight-type: an f32 projection with a weight (an argument marked
 /// smepilot.weight) computes in the weights' type, as llama.cpp does for
-/// BF16/F16 models. One linalg.generic per operand makes it K-major and
-/// rounds it (arith.truncf); the weight's is marked for load-time packing.
-/// K = 63 is odd: both operands are padded with a zero row to 64 for the
-/// 2-way widening outer product, whose k loop steps by 2 over bf16 pairs
-/// accumulating in f32.
+/// BF16/F16 models. One linalg.generic per operand packs it for the 2-way
+/// widening outer product ([K/2, X, 2]: K split into pairs by an
+/// expand_shape, the pairs of every row side by side, collapsed to
+/// [K/2, 2X]) and rounds it (arith.truncf); the weight's is marked for
+/// load-time packing. K = 63 is odd: both operands are padded with a zero
+/// column to 64 first. The kernel's k loop runs over the 32 pairs with
+/// arm_sme.fmopa_2way accumulating in f32.
 // BF16-LABEL: func.func private @proj_sme0(
-// BF16-SAME: tensor<64x4xbf16>, %{{.*}}: tensor<64x48xbf16>, %{{.*}}: tensor<4x48xf32>) -> tensor<4x48xf32>
-// BF16: scf.for %{{.*}} = %c0 to %c64 step %c2
-// BF16: vector.outerproduct {{.*}} : vector<[8]xf32>, vector<[8]xf32>
+// BF16-SAME: tensor<32x8xbf16>, %{{.*}}: tensor<32x96xbf16>, %{{.*}}: tensor<4x48xf32>) -> tensor<4x48xf32>
+// BF16: scf.for %{{.*}} = %c0 to %c32 step %c1
+// BF16: arm_sme.fmopa_2way {{.*}} : vector<[8]xbf16>, vector<[8]xbf16> into vector<[4]x[4]xf32>
 // BF16-LABEL: func.func @proj(
 // BF16-SAME: %[[X:[^:]*]]: tensor<4x63xf32>, %[[W:[^:]*]]: tensor<48x63xf32> {smepilot.weight}
-// BF16: %[[XT:.*]] = linalg.generic {{.*}} ins(%[[X]] : tensor<4x63xf32>) outs(%{{.*}} : tensor<63x4xbf16>)
+// BF16: %[[XP:.*]] = tensor.pad %[[X]] low[0, 0] high[0, 1]
+// BF16: %[[XE:.*]] = tensor.expand_shape %[[XP]] {{\[}}[0], [1, 2]] output_shape [4, 32, 2] : tensor<4x64xf32> into tensor<4x32x2xf32>
+// BF16: %[[XT:.*]] = linalg.generic {{.*}} ins(%[[XE]] : tensor<4x32x2xf32>) outs(%{{.*}} : tensor<32x4x2xbf16>)
 // BF16:   arith.truncf %{{.*}} : f32 to bf16
-// BF16: %[[WT:.*]] = linalg.generic {{.*}} ins(%[[W]] : tensor<48x63xf32>) outs(%{{.*}} : tensor<63x48xbf16>) attrs = {smepilot.pack_at_load}
+// BF16: %[[XC:.*]] = tensor.collapse_shape %[[XT]] {{\[}}[0], [1, 2]] : tensor<32x4x2xbf16> into tensor<32x8xbf16>
+// BF16: %[[WP:.*]] = tensor.pad %[[W]] low[0, 0] high[0, 1]
+// BF16: %[[WE:.*]] = tensor.expand_shape %[[WP]] {{\[}}[0], [1, 2]] output_shape [48, 32, 2]
+// BF16: %[[WT:.*]] = linalg.generic {{.*}} ins(%[[WE]] : tensor<48x32x2xf32>) outs(%{{.*}} : tensor<32x48x2xbf16>) attrs = {smepilot.pack_at_load}
 // BF16:   arith.truncf %{{.*}} : f32 to bf16
-// BF16: tensor.pad %[[XT]] low[0, 0] high[1, 0]
-// BF16: tensor.pad %[[WT]] low[0, 0] high[1, 0]
-// BF16: call @proj_sme0
+// BF16: %[[WC:.*]] = tensor.collapse_shape %[[WT]]
+// BF16: call @proj_sme0(%[[XC]], %[[WC]], %{{.*}})
 /// f16 the same way, into f16 operands.
 // F16-LABEL: func.func private @proj_sme0(
-// F16-SAME: tensor<64x4xf16>, %{{.*}}: tensor<64x48xf16>, %{{.*}}: tensor<4x48xf32>
+// F16-SAME: tensor<32x8xf16>, %{{.*}}: tensor<32x96xf16>, %{{.*}}: tensor<4x48xf32>
+// F16: arm_sme.fmopa_2way {{.*}} : vector<[8]xf16>, vector<[8]xf16> into vector<[4]x[4]xf32>
 // F16: arith.truncf %{{.*}} : f32 to f16
 /// The default keeps f32: plain transposes, no rounding.
 // F32-LABEL: func.func private @proj_sme0(

@@ -58,49 +58,74 @@ func.func @plain(%a: tensor<33x31xf32>, %b: tensor<31x17xf32>, %c: tensor<33x17x
   return %r : tensor<33x17xf32>
 }
 
-/// bf16 inputs, f32 accumulation, static even K: k steps of 2 (two outer
-/// products per step, which arm-sme-outer-product-fusion later turns into one
-/// 2-way widening fmopa); no padding.
+/// bf16 inputs, f32 accumulation, static even K = 6: both operands are
+/// packed as [K/2, X, 2] (collapsed to [3, 2X]: row k2 holds every x's pair
+/// k = 2 k2, 2 k2 + 1 side by side), so one contiguous [8] x bf16 load is the
+/// operand of a 2-way widening outer product for [4] rows. The kernel holds
+/// a 2 x 2 block of [4] x [4] f32 tiles as the iter_args of a k loop over
+/// the K/2 pairs and issues four arm_sme.fmopa_2way per step: no extension,
+/// no pairing of two k rows in registers. No padding.
 // CHECK-LABEL: func.func private @bf16_k6_sme0(
-// CHECK-SAME: tensor<6x?xbf16>, %{{.*}}: tensor<6x?xbf16>
-// CHECK: scf.for %{{.*}} = %c0 to %c6 step %c2 iter_args(%[[ITER:.*]] = %{{.*}}) -> (vector<[8]x[8]xf32>)
-// CHECK: vector.transfer_read {{.*}} : tensor<2x?xbf16>, vector<2x[8]xbf16>
-// CHECK: arith.extf %{{.*}} : vector<[8]xbf16> to vector<[8]xf32>
-// CHECK: %[[P0:.*]] = vector.mask %{{.*}} { vector.outerproduct %{{.*}}, %{{.*}}, %[[ITER]]
-// CHECK: %[[P1:.*]] = vector.mask %{{.*}} { vector.outerproduct %{{.*}}, %{{.*}}, %[[P0]]
-// CHECK-NEXT: scf.yield %[[P1]]
+// CHECK-SAME: %[[AP:[^:]*]]: tensor<3x?xbf16>, %[[WP:[^:]*]]: tensor<3x?xbf16>, %{{.*}}: tensor<?x?xf32>
+// CHECK-COUNT-4: vector.transfer_read {{.*}} : tensor<?x?xf32>, vector<[4]x[4]xf32>
+// CHECK: scf.for %[[K2:.*]] = %c0 to %c3 step %c1 iter_args(%[[C00:[^ ]*]] = %{{[^,]*}}, %[[C01:[^ ]*]] = %{{[^,]*}}, %[[C10:[^ ]*]] = %{{[^,]*}}, %[[C11:[^ ]*]] = %{{[^)]*}}) -> (vector<[4]x[4]xf32>, vector<[4]x[4]xf32>, vector<[4]x[4]xf32>, vector<[4]x[4]xf32>)
+// CHECK-NEXT: %[[A0:.*]] = vector.transfer_read %[[AP]][%[[K2]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<3x?xbf16>, vector<[8]xbf16>
+// CHECK-NEXT: %[[A1:.*]] = vector.transfer_read %[[AP]][%[[K2]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<3x?xbf16>, vector<[8]xbf16>
+// CHECK-NEXT: %[[B0:.*]] = vector.transfer_read %[[WP]][%[[K2]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<3x?xbf16>, vector<[8]xbf16>
+// CHECK-NEXT: %[[B1:.*]] = vector.transfer_read %[[WP]][%[[K2]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<3x?xbf16>, vector<[8]xbf16>
+// CHECK-NEXT: %[[P00:.*]] = arm_sme.fmopa_2way %[[A0]], %[[B0]] acc(%[[C00]]) : vector<[8]xbf16>, vector<[8]xbf16> into vector<[4]x[4]xf32>
+// CHECK-NEXT: %[[P01:.*]] = arm_sme.fmopa_2way %[[A0]], %[[B1]] acc(%[[C01]])
+// CHECK-NEXT: %[[P10:.*]] = arm_sme.fmopa_2way %[[A1]], %[[B0]] acc(%[[C10]])
+// CHECK-NEXT: %[[P11:.*]] = arm_sme.fmopa_2way %[[A1]], %[[B1]] acc(%[[C11]])
+// CHECK-NEXT: scf.yield %[[P00]], %[[P01]], %[[P10]], %[[P11]]
+// CHECK-COUNT-4: vector.transfer_write {{.*}} : vector<[4]x[4]xf32>, tensor<?x?xf32>
+// CHECK-NOT: vector.interleave
+// CHECK-NOT: arith.extf
 // CHECK-LABEL: func.func @bf16_k6(
 // CHECK-NOT: tensor.pad
-// CHECK: call @bf16_k6_sme0
+// CHECK: %[[EA:.*]] = tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 3, 2] : tensor<?x6xbf16> into tensor<?x3x2xbf16>
+// CHECK: %[[PA:.*]] = linalg.generic {{.*}} ins(%[[EA]] : tensor<?x3x2xbf16>) outs(%{{.*}} : tensor<3x?x2xbf16>)
+// CHECK: %[[CA:.*]] = tensor.collapse_shape %[[PA]] {{\[}}[0], [1, 2]] : tensor<3x?x2xbf16> into tensor<3x?xbf16>
+// CHECK: %[[PW:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x?x2xbf16>) attrs = {smepilot.pack_at_load}
+// CHECK: %[[CW:.*]] = tensor.collapse_shape %[[PW]]
+// CHECK: call @bf16_k6_sme0(%[[CA]], %[[CW]], %{{.*}})
 func.func @bf16_k6(%a: tensor<?x6xbf16>, %w: tensor<?x6xbf16>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> {
   %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
          ins(%a, %w : tensor<?x6xbf16>, tensor<?x6xbf16>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
   return %r : tensor<?x?xf32>
 }
 
-/// Odd K = 5 with bf16: both K-major operands are padded with zeros to K = 6
-/// in the caller.
+/// Odd K = 5 with bf16: both operands are padded with zeros to K = 6 along
+/// their K dimension in the caller, before they are packed in pairs.
 // CHECK-LABEL: func.func private @bf16_k5_sme0(
-// CHECK-SAME: tensor<6x?xbf16>, %{{.*}}: tensor<6x?xbf16>
-// CHECK: scf.for %{{.*}} = %c0 to %c6 step %c2
+// CHECK-SAME: tensor<3x?xbf16>, %{{.*}}: tensor<3x?xbf16>
+// CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1
+// CHECK-COUNT-4: arm_sme.fmopa_2way
 // CHECK-LABEL: func.func @bf16_k5(
 // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : bf16
-// CHECK: %[[PA:.*]] = tensor.pad %{{.*}} low[0, 0] high[1, 0]
+// CHECK: %[[PA:.*]] = tensor.pad %{{.*}} low[0, 0] high[0, 1]
 // CHECK: tensor.yield %[[ZERO]]
-// CHECK: tensor<5x?xbf16> to tensor<6x?xbf16>
-// CHECK: %[[PW:.*]] = tensor.pad %{{.*}} low[0, 0] high[1, 0]
-// CHECK: call @bf16_k5_sme0(%[[PA]], %[[PW]], %{{.*}})
+// CHECK: tensor<?x5xbf16> to tensor<?x6xbf16>
+// CHECK: tensor.expand_shape %[[PA]]
+// CHECK: %[[PW:.*]] = tensor.pad %{{.*}} low[0, 0] high[0, 1]
+// CHECK: tensor.expand_shape %[[PW]]
+// CHECK: call @bf16_k5_sme0(
 func.func @bf16_k5(%a: tensor<?x5xbf16>, %w: tensor<?x5xbf16>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> {
   %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
          ins(%a, %w : tensor<?x5xbf16>, tensor<?x5xbf16>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
   return %r : tensor<?x?xf32>
 }
 
-/// i8 x i8 -> i32: k steps of 4 (the 4-way widening smopa), K = 8.
+/// i8 x i8 -> i32, K = 8: packed as [K/4, X, 4]; the k loop runs over the
+/// 2 quadruples with four 4-way widening arm_sme.smopa_4way per step on
+/// [16] x i8 operand vectors.
 // CHECK-LABEL: func.func private @i8_sme0(
-// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c4 iter_args(%{{.*}}) -> (vector<[8]x[8]xi32>)
-// CHECK-COUNT-4: vector.outerproduct {{.*}} : vector<[8]xi32>, vector<[8]xi32>
+// CHECK-SAME: tensor<2x?xi8>, %{{.*}}: tensor<2x?xi8>
+// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args(%{{.*}}) -> (vector<[4]x[4]xi32>, vector<[4]x[4]xi32>, vector<[4]x[4]xi32>, vector<[4]x[4]xi32>)
+// CHECK-COUNT-4: vector.transfer_read {{.*}} : tensor<2x?xi8>, vector<[16]xi8>
+// CHECK-COUNT-4: arm_sme.smopa_4way {{.*}} : vector<[16]xi8>, vector<[16]xi8> into vector<[4]x[4]xi32>
 // CHECK-LABEL: func.func @i8(
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [%{{.*}}, 2, 4]
 func.func @i8(%a: tensor<?x8xi8>, %w: tensor<?x8xi8>, %c: tensor<?x?xi32>) -> tensor<?x?xi32> {
   %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
          ins(%a, %w : tensor<?x8xi8>, tensor<?x8xi8>) outs(%c : tensor<?x?xi32>) -> tensor<?x?xi32>
@@ -127,23 +152,25 @@ func.func @generic(%q: tensor<16x64xf32>, %k: tensor<16x64xf32>, %s: tensor<16x1
   return %r : tensor<16x16xf32>
 }
 
-/// Attention's Q K^T, batched over heads: the K-major transposes keep the
-/// batch dimension in front, and the kernel loops over the batch, running
-/// the 2-D schedule on rank-reduced slices.
+/// Attention's Q K^T in bf16, batched over heads: the packed operands keep
+/// the batch dimension in front ([B, K/2, 2X]), and the kernel loops over the
+/// batch, running the 2-D schedule on rank-reduced slices.
 // CHECK-LABEL: func.func private @qkt_sme0(
-// CHECK-SAME: %[[QT:[^:]*]]: tensor<8x64x33xbf16>, %[[KT:[^:]*]]: tensor<8x64x17xbf16>, %[[S:[^:]*]]: tensor<8x33x17xf32>
+// CHECK-SAME: %[[QT:[^:]*]]: tensor<8x32x66xbf16>, %[[KT:[^:]*]]: tensor<8x32x34xbf16>, %[[S:[^:]*]]: tensor<8x33x17xf32>
 // CHECK: %[[OUT:.*]] = scf.for %[[B:.*]] = %c0 to %c8 step %c1 iter_args(%[[SB:.*]] = %[[S]]) -> (tensor<8x33x17xf32>)
-// CHECK-DAG: tensor.extract_slice %[[QT]][%[[B]], 0, 0] [1, 64, 33] [1, 1, 1] : tensor<8x64x33xbf16> to tensor<64x33xbf16>
-// CHECK-DAG: tensor.extract_slice %[[KT]][%[[B]], 0, 0] [1, 64, 17] [1, 1, 1] : tensor<8x64x17xbf16> to tensor<64x17xbf16>
+// CHECK-DAG: tensor.extract_slice %[[QT]][%[[B]], 0, 0] [1, 32, 66] [1, 1, 1] : tensor<8x32x66xbf16> to tensor<32x66xbf16>
+// CHECK-DAG: tensor.extract_slice %[[KT]][%[[B]], 0, 0] [1, 32, 34] [1, 1, 1] : tensor<8x32x34xbf16> to tensor<32x34xbf16>
 // CHECK-DAG: %[[S2:.*]] = tensor.extract_slice %[[SB]][%[[B]], 0, 0] [1, 33, 17] [1, 1, 1] : tensor<8x33x17xf32> to tensor<33x17xf32>
 // CHECK: %[[T:.*]] = scf.for %{{.*}} iter_args(%{{.*}} = %[[S2]]) -> (tensor<33x17xf32>)
-// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c2 iter_args(%{{.*}}) -> (vector<[8]x[8]xf32>)
-// CHECK: vector.outerproduct
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}}) -> (vector<[4]x[4]xf32>, vector<[4]x[4]xf32>, vector<[4]x[4]xf32>, vector<[4]x[4]xf32>)
+// CHECK: arm_sme.fmopa_2way
 // CHECK: tensor.insert_slice %[[T]] into %[[SB]][%[[B]], 0, 0] [1, 33, 17] [1, 1, 1]
 // CHECK: return %[[OUT]]
 // CHECK-LABEL: func.func @qkt(
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<8x33x64xbf16>) {{.*}} permutation = [0, 2, 1]
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<8x17x64xbf16>) {{.*}} permutation = [0, 2, 1] {smepilot.pack_at_load}
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] output_shape [8, 33, 32, 2]
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<8x32x33x2xbf16>)
+// CHECK: tensor.collapse_shape %{{.*}} : tensor<8x32x33x2xbf16> into tensor<8x32x66xbf16>
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<8x32x17x2xbf16>) attrs = {smepilot.pack_at_load}
 // CHECK: call @qkt_sme0
 func.func @qkt(%q: tensor<8x33x64xbf16>, %k: tensor<8x17x64xbf16>, %s: tensor<8x33x17xf32>) -> tensor<8x33x17xf32> {
   %r = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]

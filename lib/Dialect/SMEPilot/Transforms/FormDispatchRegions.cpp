@@ -184,11 +184,24 @@ std::optional<TileChoice> chooseTile(linalg::LinalgOp op, int64_t maxTiles,
   return TileChoice{*dim, static_cast<int64_t>(size)};
 }
 
-/// Whether every input of `op` is a weight argument of `func`.
+/// Whether every input of `op` is a weight argument of `func`, as it is or
+/// reshaped or zero-padded (smepilot-tile-sme's packs for the widening outer
+/// products read a weight split along K, padded when K is odd).
 bool readsWeightsOnly(linalg::LinalgOp op, func::FuncOp func) {
   if (op.getNumDpsInputs() == 0)
     return false;
   return llvm::all_of(op.getDpsInputs(), [&](Value v) {
+    while (Operation *def = v.getDefiningOp()) {
+      if (auto expand = dyn_cast<tensor::ExpandShapeOp>(def))
+        v = expand.getSrc();
+      else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def))
+        v = collapse.getSrc();
+      else if (auto pad = dyn_cast<tensor::PadOp>(def);
+               pad && pad.getConstantPaddingValue())
+        v = pad.getSource();
+      else
+        break;
+    }
     auto arg = dyn_cast<BlockArgument>(v);
     return arg && arg.getOwner() == &func.getBody().front() &&
            func.getArgAttr(arg.getArgNumber(), kWeightAttr);

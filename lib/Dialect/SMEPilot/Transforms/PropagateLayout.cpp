@@ -290,8 +290,11 @@ struct AbsorbIntoProducer : OpRewritePattern<linalg::TransposeOp> {
     if (!alone && readsInit)
       return failure();
 
-    // Already written in that layout (another slice's or consumer's).
-    if (!alone)
+    // Already written in that layout (another slice's or consumer's; also
+    // when this is the last reader of result r: r is then left unused and
+    // canonicalization drops it, instead of the producer writing the same
+    // layout twice).
+    if (!readsInit)
       for (OpOperand &other : generic.getDpsInitsMutable())
         if (other.getOperandNumber() != init->getOperandNumber() &&
             generic.getMatchingIndexingMap(&other) == newMap &&

@@ -309,11 +309,19 @@ def TileSME : Pass<"smepilot-tile-sme", "ModuleOp"> {
     f32, bf16/f16 -> f32, i8 -> i32; more batch dimensions; dynamic K for
     the widening types) are errors.
 
+    A widening contraction (bf16/f16 -> f32, i8 -> i32) gets its operands
+    packed in k pairs (quadruples for i8) instead: [K/2, X, 2] collapsed to
+    [K/2, 2X] (expand_shape of K, one linalg.generic that permutes and
+    rounds, collapse_shape), and a kernel whose tile loops are built
+    directly: 2 x 2 [4] x [4] accumulator tiles as k-loop iter_args, four
+    contiguous operand loads and four `arm_sme.fmopa_2way` (`smopa_4way`)
+    per step, nothing interleaved in registers.
+
     With `weight-type=bf16` (or `f16`), an f32 contraction whose B operand
     is a weight computes in that type, as llama.cpp does for BF16/F16
     weights: both operands are rounded to it (round to nearest even; f16
     activations beyond 65504 become infinities, as in llama.cpp's F16 path)
-    in the same linalg.generic that makes them K-major, and the kernel uses the
+    in the same linalg.generic that packs them, and the kernel uses the
     2-way widening outer products accumulating in f32. The weight's generic
     reads the weight alone, so it is packed once at load (half the bytes of
     the f32 copy).
@@ -358,7 +366,8 @@ def TileSME : Pass<"smepilot-tile-sme", "ModuleOp"> {
                            "::mlir::func::FuncDialect",
                            "::mlir::affine::AffineDialect",
                            "::mlir::arith::ArithDialect",
-                           "::mlir::ub::UBDialect"];
+                           "::mlir::ub::UBDialect",
+                           "::mlir::arm_sme::ArmSMEDialect"];
 }
 
 def PartitionCollab : Pass<"smepilot-partition-collab", "ModuleOp"> {
