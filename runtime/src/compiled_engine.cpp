@@ -20,6 +20,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <set>
 #include <vector>
 
 namespace smepilot::rt {
@@ -109,6 +110,10 @@ private:
   status configure_schedule(const engine_options &options);
   /// Runs the load table once and drops the weights no phase reads.
   status run_load_table();
+  /// Releases the file's pages of every tensor no phase reads in place
+  /// (gguf_file::release_pages): the sources of F32 copies and of the load
+  /// table's packs, and tensors the model does not use. They stay readable.
+  void release_unbound_file_pages(const gguf_file &file);
   status run(bound_phase &p, const int32_t *tokens, int64_t pos, float *logits);
 
   std::string name_;
@@ -131,6 +136,8 @@ private:
   large_buffer k_cache_, v_cache_; ///< Reserved; backed as positions are written.
   std::vector<float> chunk_logits_;
   size_t cache_bytes_ = 0;
+  /// The file's bytes no phase reads, released once the weights are bound.
+  uint64_t released_bytes_ = 0;
   /// "k_cache" or "k_cache_kmajor" (abi.h): the K layout every phase uses.
   std::string key_cache_name_;
   worker_split workers_;
@@ -405,6 +412,16 @@ status compiled_engine::run_load_table() {
   return status::ok();
 }
 
+void compiled_engine::release_unbound_file_pages(const gguf_file &file) {
+  std::set<const void *> bound;
+  for (const auto &[key, w] : weights_)
+    if (w.in_place)
+      bound.insert(w.in_place);
+  for (const gguf_tensor_info &t : file.tensors())
+    if (!bound.count(t.data))
+      released_bytes_ += file.release_pages(t.data, t.n_bytes);
+}
+
 status compiled_engine::load_weights(const gguf_file &file) {
   struct work_item {
     const gguf_tensor_info *tensor;
@@ -532,6 +549,7 @@ result<std::unique_ptr<engine>> compiled_engine::load(const gguf_file &file,
   SMEPILOT_RT_RETURN_IF_ERROR(e->configure_schedule(options));
   SMEPILOT_RT_RETURN_IF_ERROR(e->load_weights(file));
   SMEPILOT_RT_RETURN_IF_ERROR(e->run_load_table());
+  e->release_unbound_file_pages(file);
   e->chunk_logits_.resize(size_t(e->chunk_) * cfg->n_vocab);
 
   // Weights and caches are bound once; tokens and logits per run.
@@ -578,7 +596,10 @@ std::string compiled_engine::memory_report() const {
          std::to_string(packed_.size()) + " buffers); KV cache " + size(2 * cache_bytes_) +
          "; temporaries: " + size(arenas) + " of arenas over " + std::to_string(phases_.size()) +
          " phases, the largest last run " + size(used) + " (" + size(unshared) +
-         " without sharing)";
+         " without sharing)" +
+         (released_bytes_
+              ? "; " + size(size_t(released_bytes_)) + " of the file released (read by no phase)"
+              : std::string());
 }
 
 status compiled_engine::run(bound_phase &p, const int32_t *tokens, int64_t pos, float *logits) {

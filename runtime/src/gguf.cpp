@@ -285,6 +285,44 @@ gguf_load_mode gguf_resolve_load_mode(gguf_load_mode requested, uint64_t file_si
 gguf_file::~gguf_file() {
   if (mapping_)
     munmap(mapping_, size_);
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+uint64_t gguf_file::release_pages(const void *data, uint64_t n_bytes) const {
+  if (!mapping_ || !data || n_bytes == 0)
+    return 0;
+  const uintptr_t base = reinterpret_cast<uintptr_t>(mapping_);
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
+  if (begin < base || n_bytes > size_ || begin - base > size_ - n_bytes)
+    return 0;
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (begin + page - 1) / page * page;
+  const uintptr_t last = (begin + n_bytes) / page * page;
+  if (last <= first)
+    return 0;
+  void *p = reinterpret_cast<void *>(first);
+  const size_t len = size_t(last - first);
+  if (load_mode_ == gguf_load_mode::mmap) {
+    // Pages of a private file mapping that were never written are the
+    // file's: dropping them loses nothing.
+    if (madvise(p, len, MADV_DONTNEED) != 0)
+      return 0;
+    return len;
+  }
+  if (fd_ < 0)
+    return 0;
+  // The anonymous copy starts at file offset 0, so the file's pages at the
+  // same offsets hold the same bytes. Mapped elsewhere first and moved over
+  // the copy: a failure leaves the copy as it was.
+  void *q = mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd_, off_t(first - base));
+  if (q == MAP_FAILED)
+    return 0;
+  if (mremap(q, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, p) != p) {
+    munmap(q, len);
+    return 0;
+  }
+  return len;
 }
 
 result<std::unique_ptr<gguf_file>> gguf_file::from_bytes(std::vector<uint8_t> bytes,
@@ -397,6 +435,8 @@ result<std::unique_ptr<gguf_file>> gguf_file::open(const std::string &path,
           read_all(fd, static_cast<uint8_t *>(p), size, path, options.progress));
       mprotect(p, size_t(size), PROT_READ); // weights are read-only from here on
       f->base_ = static_cast<const uint8_t *>(p);
+      f->fd_ = fd; // release_pages maps the file over copied pages
+      closer.fd = -1;
     }
   }
   if (size != 0 && mode == gguf_load_mode::mmap) {

@@ -647,3 +647,85 @@ TEST(GgufModels, Stories260KMatchesLlama2cCheckpoint) {
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(std::memcmp(t->data, embd.data(), t->n_bytes), 0);
 }
+
+namespace {
+
+/// A field of /proc/self/status in bytes ("RssAnon", "RssFile"), or -1.
+int64_t status_bytes(const char *field) {
+  FILE *fp = std::fopen("/proc/self/status", "r");
+  if (!fp)
+    return -1;
+  char line[256];
+  int64_t kib = -1;
+  const size_t n = std::strlen(field);
+  while (std::fgets(line, sizeof line, fp))
+    if (std::strncmp(line, field, n) == 0 && line[n] == ':') {
+      kib = std::strtoll(line + n + 1, nullptr, 10);
+      break;
+    }
+  std::fclose(fp);
+  return kib < 0 ? -1 : kib * 1024;
+}
+
+} // namespace
+
+// A packed weight's source is not read again: release_pages drops its pages
+// from resident memory (mmap: the file mapping's; read: the anonymous copy's,
+// which the file's pages replace), yet every byte still reads back as the
+// file's. Resident memory is /proc/self/status's RssFile (mmap) or RssAnon
+// (read), before and after, around an 8 MiB tensor.
+TEST(GgufReleasePages, PagesLeaveResidentMemoryAndReadBackTheSame) {
+  const std::string path =
+      ::testing::TempDir() + "gguf_release_" + std::to_string(getpid()) + ".gguf";
+  const int64_t n = int64_t(2) << 20; // 8 MiB of f32
+  std::vector<float> values(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    values[size_t(i)] = float(i % 1000) * 0.25f - 7.0f;
+  {
+    gguf_writer w;
+    w.add_string("general.architecture", "test");
+    w.add_tensor("big", ggml_type::f32, {n}, f32_bytes(values));
+    ASSERT_TRUE(w.write_file(path).is_ok());
+  }
+  for (gguf_load_mode mode : {gguf_load_mode::mmap, gguf_load_mode::read}) {
+    SCOPED_TRACE(gguf_load_mode_name(mode));
+    gguf_open_options o;
+    o.mode = mode;
+    auto f = gguf_file::open(path, o);
+    ASSERT_TRUE(f.is_ok()) << f.error().message();
+    const gguf_tensor_info *t = (*f)->find_tensor("big");
+    ASSERT_NE(t, nullptr);
+    const float *data = reinterpret_cast<const float *>(t->data);
+    double sum = 0; // every page resident
+    for (int64_t i = 0; i < n; ++i)
+      sum += data[i];
+    const char *field = mode == gguf_load_mode::mmap ? "RssFile" : "RssAnon";
+    const int64_t before = status_bytes(field);
+    ASSERT_GE(before, 0);
+    const uint64_t released = (*f)->release_pages(t->data, t->n_bytes);
+    const uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
+    EXPECT_EQ(released % page, 0u);
+    EXPECT_LE(released, t->n_bytes);
+    EXPECT_GE(released, t->n_bytes - 2 * page); // only the partial end pages stay
+    const int64_t after = status_bytes(field);
+    EXPECT_LE(after, before - int64_t(released) + (int64_t(1) << 20))
+        << "before " << before << ", released " << released;
+    // Read back: the file's bytes, faulted in again.
+    EXPECT_EQ(std::memcmp(data, values.data(), size_t(t->n_bytes)), 0);
+    double again = 0;
+    for (int64_t i = 0; i < n; ++i)
+      again += data[i];
+    EXPECT_EQ(again, sum);
+    // Nothing outside the image, nothing empty.
+    EXPECT_EQ((*f)->release_pages(values.data(), t->n_bytes), 0u);
+    EXPECT_EQ((*f)->release_pages(t->data, 0), 0u);
+  }
+  std::remove(path.c_str());
+  // An image from bytes owns no file: nothing to release.
+  std::vector<uint8_t> b = small_file();
+  auto mem = gguf_file::from_bytes(b);
+  ASSERT_TRUE(mem.is_ok());
+  const gguf_tensor_info *a = (*mem)->find_tensor("a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ((*mem)->release_pages(a->data, a->n_bytes), 0u);
+}

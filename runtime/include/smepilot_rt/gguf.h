@@ -184,6 +184,18 @@ public:
   /// Bytes of the whole image (header through tensor data).
   std::span<const uint8_t> bytes() const { return {base_, size_}; }
 
+  /// Stops the whole pages inside [data, data + n_bytes) (a tensor's data,
+  /// say, once nothing reads it but a packed copy of it) from counting
+  /// against this process's resident memory, and returns how many bytes that
+  /// was. Their contents stay readable: a later read faults them in again
+  /// from the file. mmap mode drops them (MADV_DONTNEED on the file
+  /// mapping); read mode maps the file's own pages over its copy of them.
+  /// An image from bytes, or a range outside the image, releases nothing.
+  /// As with any mapped file, a file changed on disk meanwhile is what such
+  /// a later read sees: release only what nothing is expected to read.
+  /// Const: the image's contents do not change, only where they live.
+  uint64_t release_pages(const void *data, uint64_t n_bytes) const;
+
 private:
   gguf_file() = default;
   status parse();
@@ -198,6 +210,7 @@ private:
   double load_seconds_ = 0;
   std::vector<uint8_t> owned_; // read / from_bytes
   void *mapping_ = nullptr;    // mmap of the file, or anonymous memory (read)
+  int fd_ = -1;                // read mode: the file, for release_pages
   std::vector<gguf_kv> kvs_;
   std::vector<gguf_tensor_info> tensors_;
   std::unordered_map<std::string_view, size_t> kv_index_;
