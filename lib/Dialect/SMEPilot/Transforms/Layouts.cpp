@@ -9,8 +9,11 @@
 #include "smepilot/Dialect/SMEPilot/IR/Provenance.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ArmSME/IR/ArmSME.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::smepilot;
@@ -184,3 +187,264 @@ Value mlir::smepilot::permuteDims(OpBuilder &b, Location loc, Value v,
     *copy = transpose;
   return transpose->getResult(0);
 }
+
+/// Returns `v` (an operand read through `map`, its loop dimensions in the
+/// order `order` = [batch..., k, x]) packed for a `kStep`-way widening outer
+/// product: [batch..., K / kStep, X * kStep] in `elementType`, element
+/// [.., k2, x * kStep + j] = v(.., x, k = k2 * kStep + j), K padded with
+/// zeros to `paddedK`. Row k2 holds, for every x, its kStep consecutive k
+/// values side by side: the operand vector of `arm_sme.fmopa_2way` /
+/// `smopa_4way` for [4] x values is one contiguous load, with no pairing in
+/// registers. Built as an expand_shape that splits K into (K / kStep,
+/// kStep), one linalg.generic that permutes to [batch..., k2, x, j] and
+/// rounds, and a collapse_shape of (x, j): the copy is the generic alone.
+/// When `v` is itself a collapse_shape (attention's heads assembled into
+/// the O projection's K) whose innermost K dimension splits evenly, the
+/// pack reads the collapse's source instead, so that elementwise fusion can
+/// fold it into the producer of that source.
+Value mlir::smepilot::packForWideningOuterProduct(
+    OpBuilder &b, Location loc, Value v, AffineMap map,
+    ArrayRef<unsigned> order, bool isWeight, Type elementType, int64_t kStep,
+    int64_t paddedK) {
+  SmallVector<int64_t> perm = operandPermutation(map, order);
+  const unsigned rank = perm.size();
+  auto type = cast<RankedTensorType>(v.getType());
+  const bool fromWeight = isWeight && isa<BlockArgument>(v);
+
+  // The source and, per dimension of `v`, its source dimensions.
+  Value src = v;
+  SmallVector<ReassociationIndices> groups;
+  for (unsigned d = 0; d < rank; ++d)
+    groups.push_back({static_cast<int64_t>(d)});
+  if (type.getDimSize(perm[rank - 2]) != paddedK) {
+    SmallVector<int64_t> shape(type.getShape());
+    int64_t kDim = perm[rank - 2];
+    shape[kDim] = paddedK;
+    Value zero =
+        arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
+    SmallVector<OpFoldResult> low(rank, b.getIndexAttr(0));
+    SmallVector<OpFoldResult> high(rank, b.getIndexAttr(0));
+    high[kDim] = b.getIndexAttr(paddedK - type.getDimSize(kDim));
+    src = tensor::PadOp::create(
+        b, loc, RankedTensorType::get(shape, type.getElementType()), src, low,
+        high, zero);
+  } else if (auto collapse = v.getDefiningOp<tensor::CollapseShapeOp>()) {
+    auto srcType = collapse.getSrcType();
+    int64_t innerK = collapse.getReassociationIndices()[perm[rank - 2]].back();
+    if (!srcType.isDynamicDim(innerK) &&
+        srcType.getDimSize(innerK) % kStep == 0) {
+      src = collapse.getSrc();
+      groups = collapse.getReassociationIndices();
+    }
+  }
+  auto srcType = cast<RankedTensorType>(src.getType());
+  const int64_t kLast = groups[perm[rank - 2]].back();
+
+  // Split source dimension kLast into (k2, j) at kLast and kLast + 1.
+  auto expandedPos = [&](int64_t d) { return d <= kLast ? d : d + 1; };
+  SmallVector<int64_t> expandedShape;
+  SmallVector<ReassociationIndices> expandMap;
+  for (int64_t d = 0; d < srcType.getRank(); ++d) {
+    if (d == kLast) {
+      expandMap.push_back({kLast, kLast + 1});
+      expandedShape.append({srcType.getDimSize(d) / kStep, kStep});
+      continue;
+    }
+    expandMap.push_back({expandedPos(d)});
+    expandedShape.push_back(srcType.getDimSize(d));
+  }
+  Value expanded = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(expandedShape, srcType.getElementType()),
+      src, expandMap);
+
+  // out[batch..., k..., x..., j] = convert(expanded[...]): the source
+  // dimensions of each loop dimension in the order `order`, then j.
+  MLIRContext *ctx = b.getContext();
+  const unsigned outRank = expandedShape.size();
+  SmallVector<AffineExpr> inExprs(outRank);
+  SmallVector<OpFoldResult> outSizes;
+  SmallVector<ReassociationIndices> collapseMap;
+  unsigned next = 0;
+  for (unsigned i = 0; i < rank; ++i) {
+    ReassociationIndices group;
+    for (int64_t d : groups[perm[i]]) {
+      inExprs[expandedPos(d)] = getAffineDimExpr(next, ctx);
+      outSizes.push_back(
+          tensor::getMixedSize(b, loc, expanded, expandedPos(d)));
+      group.push_back(next++);
+    }
+    collapseMap.push_back(group);
+  }
+  inExprs[kLast + 1] = getAffineDimExpr(next, ctx);
+  outSizes.push_back(b.getIndexAttr(kStep));
+  collapseMap.back().push_back(next);
+  // expandedPos(kLast) is the quotient, k2's innermost part.
+  Value init = tensor::EmptyOp::create(b, loc, outSizes, elementType);
+  SmallVector<AffineMap> maps{AffineMap::get(outRank, 0, inExprs, ctx),
+                              AffineMap::getMultiDimIdentityMap(outRank, ctx)};
+  SmallVector<utils::IteratorType> iterators(outRank,
+                                             utils::IteratorType::parallel);
+  auto pack = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{expanded}, ValueRange{init},
+      maps, iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value r = args[0];
+        if (r.getType() != elementType)
+          r = arith::TruncFOp::create(nb, nloc, elementType, r);
+        linalg::YieldOp::create(nb, nloc, r);
+      });
+  std::string layout;
+  llvm::raw_string_ostream(layout)
+      << "k-packed [K/" << kStep << ", X, " << kStep << "] " << elementType;
+  pack->setLoc(withLayoutChange(loc, layout));
+  if (fromWeight)
+    pack->setAttr("smepilot.pack_at_load", b.getUnitAttr());
+  // [batch..., k2, x * kStep + j]: the bytes as they are.
+  return tensor::CollapseShapeOp::create(b, loc, pack->getResult(0),
+                                         collapseMap);
+}
+
+/// The tile loops of a widening kernel on packed operands (packForWidening-
+/// OuterProduct): C[m, n] += sum over k2, j of At2[k2, m * s + j] *
+/// Bt2[k2, n * s + j], s = `kStep`. m and n step by [8] scalable elements;
+/// each step holds a 2 x 2 block of [4] x [4] accumulator tiles (all four
+/// 32-bit ZA tiles) as the k loop's iter_args, read before the loop and
+/// written after it (masked at the m/n edges). One k step loads the operand
+/// vectors of both row halves of At2 and both column halves of Bt2 (each
+/// [4 * s] elements, contiguous, zero past the edge) and issues the four
+/// widening outer products `arm_sme.fmopa_2way` (bf16/f16) or
+/// `arm_sme.smopa_4way` (i8) on them: nothing to pair up in registers, which
+/// is what the upstream fusion of single outer products has to do
+/// (vector.interleave) when the operands are merely K-major.
+Value mlir::smepilot::buildWideningKernelLoops(OpBuilder &rewriter,
+                                               Location loc, Value at, Value bt,
+                                               Value acc, int64_t kStep) {
+  Type inputType = getElementTypeOrSelf(at.getType());
+  Type accType = getElementTypeOrSelf(acc.getType());
+  Type i1 = rewriter.getI1Type();
+  auto operandType = VectorType::get({4 * kStep}, inputType, {true});
+  auto operandMaskType = VectorType::get({4 * kStep}, i1, {true});
+  auto tileType = VectorType::get({4, 4}, accType, {true, true});
+  auto tileMaskType = VectorType::get({4, 4}, i1, {true, true});
+  MLIRContext *ctx = rewriter.getContext();
+  AffineMapAttr rowMap =
+      AffineMapAttr::get(AffineMap::getMinorIdentityMap(2, 1, ctx));
+
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  Value step = arith::ConstantIndexOp::create(rewriter, loc, kStep);
+  Value vscale = vector::VectorScaleOp::create(rewriter, loc);
+  // [4] rows or columns per ZA tile of 32-bit accumulators, a block of 2 x 2
+  // tiles per m and n step.
+  Value quarter = arith::MulIOp::create(
+      rewriter, loc, vscale, arith::ConstantIndexOp::create(rewriter, loc, 4));
+  Value tile = arith::MulIOp::create(
+      rewriter, loc, vscale,
+      arith::ConstantIndexOp::create(rewriter, loc, 2 * 4));
+  Value inputPad =
+      arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(inputType));
+  Value accPad =
+      arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(accType));
+  Value m = tensor::DimOp::create(rewriter, loc, acc, 0);
+  Value n = tensor::DimOp::create(rewriter, loc, acc, 1);
+  Value k2 = tensor::DimOp::create(rewriter, loc, at, 0);
+
+  // The start of half `h` of a block at `base`, and how many of its [4]
+  // rows (or columns) exist: clamp(extent - start, 0, [4]).
+  auto half = [&](Value base, Value extent, int64_t h) {
+    Value start = base;
+    if (h == 1)
+      start = arith::AddIOp::create(rewriter, loc, base, quarter);
+    Value left = arith::SubIOp::create(rewriter, loc, extent, start);
+    Value count = arith::MaxSIOp::create(
+        rewriter, loc, zero,
+        arith::MinSIOp::create(rewriter, loc, quarter, left));
+    return std::make_pair(start, count);
+  };
+
+  auto mLoop = scf::ForOp::create(rewriter, loc, zero, m, tile, acc);
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToStart(mLoop.getBody());
+  Value m0 = mLoop.getInductionVar();
+  auto nLoop = scf::ForOp::create(rewriter, loc, zero, n, tile,
+                                  mLoop.getRegionIterArgs()[0]);
+  rewriter.setInsertionPointToStart(nLoop.getBody());
+  Value n0 = nLoop.getInductionVar();
+  Value c = nLoop.getRegionIterArgs()[0];
+  std::pair<Value, Value> rows[2] = {half(m0, m, 0), half(m0, m, 1)};
+  std::pair<Value, Value> cols[2] = {half(n0, n, 0), half(n0, n, 1)};
+  ArrayAttr tileInBounds = rewriter.getBoolArrayAttr({true, true});
+  ArrayAttr rowInBounds = rewriter.getBoolArrayAttr({true});
+  SmallVector<Value> tileMasks, inits;
+  for (auto &[rowStart, rowCount] : rows)
+    for (auto &[colStart, colCount] : cols) {
+      Value mask = vector::CreateMaskOp::create(rewriter, loc, tileMaskType,
+                                                ValueRange{rowCount, colCount});
+      tileMasks.push_back(mask);
+      inits.push_back(vector::TransferReadOp::create(
+          rewriter, loc, tileType, c, ValueRange{rowStart, colStart},
+          AffineMapAttr::get(AffineMap::getMultiDimIdentityMap(2, ctx)), accPad,
+          mask, tileInBounds));
+    }
+  // Operand vectors: [4] rows (columns) x kStep values, from element
+  // start * kStep of the packed row.
+  auto operandMask = [&](Value count) {
+    Value lanes = arith::MulIOp::create(rewriter, loc, count, step);
+    return vector::CreateMaskOp::create(rewriter, loc, operandMaskType,
+                                        ValueRange{lanes});
+  };
+  Value rowMasks[2] = {operandMask(rows[0].second),
+                       operandMask(rows[1].second)};
+  Value colMasks[2] = {operandMask(cols[0].second),
+                       operandMask(cols[1].second)};
+  auto kLoop = scf::ForOp::create(rewriter, loc, zero, k2, one, inits);
+  {
+    OpBuilder::InsertionGuard inner(rewriter);
+    rewriter.setInsertionPointToStart(kLoop.getBody());
+    Value kk = kLoop.getInductionVar();
+    auto load = [&](Value packed, Value start, Value mask) -> Value {
+      Value offset = arith::MulIOp::create(rewriter, loc, start, step);
+      return vector::TransferReadOp::create(rewriter, loc, operandType, packed,
+                                            ValueRange{kk, offset}, rowMap,
+                                            inputPad, mask, rowInBounds);
+    };
+    Value lhs[2] = {load(at, rows[0].first, rowMasks[0]),
+                    load(at, rows[1].first, rowMasks[1])};
+    Value rhs[2] = {load(bt, cols[0].first, colMasks[0]),
+                    load(bt, cols[1].first, colMasks[1])};
+    SmallVector<Value> updated;
+    for (unsigned i = 0; i < 2; ++i)
+      for (unsigned j = 0; j < 2; ++j) {
+        Value accTile = kLoop.getRegionIterArgs()[i * 2 + j];
+        if (kStep == 2)
+          updated.push_back(
+              arm_sme::FMopa2WayOp::create(rewriter, loc, tileType, lhs[i],
+                                           rhs[j], Value(), Value(), accTile));
+        else
+          updated.push_back(
+              arm_sme::SMopa4WayOp::create(rewriter, loc, tileType, lhs[i],
+                                           rhs[j], Value(), Value(), accTile));
+      }
+    scf::YieldOp::create(rewriter, loc, updated);
+  }
+  Value written = c;
+  for (unsigned i = 0; i < 2; ++i)
+    for (unsigned j = 0; j < 2; ++j)
+      written =
+          vector::TransferWriteOp::create(
+              rewriter, loc, kLoop.getResult(i * 2 + j), written,
+              ValueRange{rows[i].first, cols[j].first},
+              AffineMapAttr::get(AffineMap::getMultiDimIdentityMap(2, ctx)),
+              tileMasks[i * 2 + j], tileInBounds)
+              .getResult();
+  scf::YieldOp::create(rewriter, loc, written);
+  rewriter.setInsertionPointAfter(nLoop);
+  scf::YieldOp::create(rewriter, loc, nLoop.getResults());
+  rewriter.setInsertionPointAfter(mLoop);
+  return mLoop.getResult(0);
+}
+
+/// Rewrites `op` into K-major operands and a call of a new SME kernel
+/// function. An f32 contraction's kernel holds a `linalg.matmul` with maps
+/// [(k,m), (k,n), (m,n)], returned for tileAndVectorizeForSME; a widening
+/// one (kStep > 1) reads packed operands (packForWideningOuterProduct) and
+/// gets its tile loops here (buildWideningKernelLoops): no matmul (null).

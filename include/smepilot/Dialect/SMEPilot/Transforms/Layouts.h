@@ -69,6 +69,24 @@ bool movesOnlyUnitDims(RankedTensorType type, ArrayRef<int64_t> perm);
 Value permuteDims(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm,
                   StringRef layout, Operation **copy = nullptr);
 
+/// Returns `v` (an operand read through `map`, its loop dimensions in the
+/// order `order` = [batch..., k, x]) packed for a `kStep`-way widening outer
+/// product: [batch..., K / kStep, X * kStep] in `elementType`, element
+/// [.., k2, x * kStep + j] = v(.., x, k = k2 * kStep + j), K padded with
+/// zeros to `paddedK` (docs/layouts.md). A weight argument's pack
+/// (`isWeight`) is marked `smepilot.pack_at_load`.
+Value packForWideningOuterProduct(OpBuilder &b, Location loc, Value v,
+                                  AffineMap map, ArrayRef<unsigned> order,
+                                  bool isWeight, Type elementType,
+                                  int64_t kStep, int64_t paddedK);
+
+/// The tile loops of a widening SME kernel on packed operands (2-D
+/// [K / kStep, M * kStep] and [K / kStep, N * kStep]) accumulating into
+/// `acc` [M, N]: `arm_sme.fmopa_2way` (kStep 2) or `smopa_4way` (kStep 4)
+/// on 2 x 2 [4] x [4] tiles held across the k loop. Returns the result.
+Value buildWideningKernelLoops(OpBuilder &b, Location loc, Value at, Value bt,
+                               Value acc, int64_t kStep);
+
 } // namespace mlir::smepilot
 
 #endif // SMEPILOT_DIALECT_SMEPILOT_TRANSFORMS_LAYOUTS_H
