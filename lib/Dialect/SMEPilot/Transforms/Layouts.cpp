@@ -202,6 +202,22 @@ Value mlir::smepilot::permuteDims(OpBuilder &b, Location loc, Value v,
 /// the O projection's K) whose innermost K dimension splits evenly, the
 /// pack reads the collapse's source instead, so that elementwise fusion can
 /// fold it into the producer of that source.
+linalg::MatmulOp mlir::smepilot::createKMajorMatmul(OpBuilder &b, Location loc,
+                                                    Value at, Value bt,
+                                                    Value acc) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
+             dk = getAffineDimExpr(2, ctx);
+  SmallVector<AffineMap> maps{AffineMap::get(3, 0, {dk, dm}, ctx),
+                              AffineMap::get(3, 0, {dk, dn}, ctx),
+                              AffineMap::get(3, 0, {dm, dn}, ctx)};
+  NamedAttribute mapsAttr(b.getStringAttr("indexing_maps"),
+                          b.getAffineMapArrayAttr(maps));
+  return linalg::MatmulOp::create(b, loc, TypeRange{acc.getType()},
+                                  ValueRange{at, bt}, ValueRange{acc},
+                                  ArrayRef<NamedAttribute>{mapsAttr});
+}
+
 Value mlir::smepilot::packForWideningOuterProduct(
     OpBuilder &b, Location loc, Value v, AffineMap map,
     ArrayRef<unsigned> order, bool isWeight, Type elementType, int64_t kStep,

@@ -239,16 +239,7 @@ func::FuncOp buildSMEVariant(RewriterBase &rewriter, func::FuncOp caller,
       ArrayRef<OpFoldResult>{cSizes[0], width},
       ArrayRef<OpFoldResult>{one, one});
 
-  AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
-             dk = getAffineDimExpr(2, ctx);
-  SmallVector<AffineMap> kMajorMaps{AffineMap::get(3, 0, {dk, dm}, ctx),
-                                    AffineMap::get(3, 0, {dk, dn}, ctx),
-                                    AffineMap::get(3, 0, {dm, dn}, ctx)};
-  NamedAttribute mapsAttr(rewriter.getStringAttr("indexing_maps"),
-                          rewriter.getAffineMapArrayAttr(kMajorMaps));
-  auto matmul = linalg::MatmulOp::create(
-      rewriter, loc, TypeRange{cSlice.getType()}, ValueRange{fat, wtSlice},
-      ValueRange{cSlice}, ArrayRef<NamedAttribute>{mapsAttr});
+  auto matmul = createKMajorMatmul(rewriter, loc, fat, wtSlice, cSlice);
   if (auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName))
     matmul->setAttr(DecisionAttr::kAttrName,
                     withMode(d, ExecMode::sme, plan.forced));

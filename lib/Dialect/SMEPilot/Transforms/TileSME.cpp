@@ -236,17 +236,7 @@ outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   if (widening) {
     result = buildWideningKernelLoops(rewriter, loc, at, bt, acc, kind.kStep);
   } else {
-    MLIRContext *ctx = rewriter.getContext();
-    AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
-               dk = getAffineDimExpr(2, ctx);
-    SmallVector<AffineMap> kMajorMaps{AffineMap::get(3, 0, {dk, dm}, ctx),
-                                      AffineMap::get(3, 0, {dk, dn}, ctx),
-                                      AffineMap::get(3, 0, {dm, dn}, ctx)};
-    NamedAttribute mapsAttr(rewriter.getStringAttr("indexing_maps"),
-                            rewriter.getAffineMapArrayAttr(kMajorMaps));
-    matmul = linalg::MatmulOp::create(rewriter, loc, TypeRange{acc.getType()},
-                                      ValueRange{at, bt}, ValueRange{acc},
-                                      ArrayRef<NamedAttribute>{mapsAttr});
+    matmul = createKMajorMatmul(rewriter, loc, at, bt, acc);
     if (Attribute decision = op->getAttr(DecisionAttr::kAttrName))
       matmul->setAttr(DecisionAttr::kAttrName, decision);
     result = matmul->getResult(0);

@@ -69,6 +69,11 @@ bool movesOnlyUnitDims(RankedTensorType type, ArrayRef<int64_t> perm);
 Value permuteDims(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm,
                   StringRef layout, Operation **copy = nullptr);
 
+/// C[m, n] += At[k, m] * Bt[k, n]: the `linalg.matmul` on K-major operands
+/// that the SME kernels tile (maps [(k, m), (k, n), (m, n)]).
+linalg::MatmulOp createKMajorMatmul(OpBuilder &b, Location loc, Value at,
+                                    Value bt, Value acc);
+
 /// Returns `v` (an operand read through `map`, its loop dimensions in the
 /// order `order` = [batch..., k, x]) packed for a `kStep`-way widening outer
 /// product: [batch..., K / kStep, X * kStep] in `elementType`, element
