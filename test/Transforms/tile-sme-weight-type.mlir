@@ -61,4 +61,48 @@ func.func @scores(%q: tensor<4x16xf32>, %k: tensor<8x16xf32>, %c: tensor<4x8xf32
   return %r : tensor<4x8xf32>
 }
 
+// -----
+
+/// A decode step (M = 1) in bf16: the x row packs to [K/2, 2] (one pair per
+/// row) and the kernel is the streaming-SVE FMLA matvec, not outer products
+/// (M = 1 would fill one row of a ZA tile): per [16] outputs, the k loop over
+/// the 32 pairs loads the [32] packed weight values of a row, broadcasts the
+/// x pair as one 32-bit lane to every pair of lanes, widens both and
+/// accumulates in f32; the even and odd lanes are added after it.
+// BF16-LABEL: func.func private @decode_sme0(
+// BF16-SAME: %[[XT:[^:]*]]: tensor<32x2xbf16>, %[[WT:[^:]*]]: tensor<32x96xbf16>, %[[C:[^:]*]]: tensor<1x48xf32>) -> tensor<1x48xf32>
+// BF16-SAME: arm_locally_streaming
+// BF16-NOT: arm_sme.
+// BF16: scf.for %[[N0:.*]] = %c0 to %c48 step %{{.*}} iter_args(%[[CI:.*]] = %[[C]])
+// BF16: %[[KL:.*]] = scf.for %[[K:.*]] = %c0 to %c32 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<[32]xf32>)
+// BF16:   %[[PAIR:.*]] = vector.transfer_read %[[XT]][%[[K]], %c0]{{.*}} : tensor<32x2xbf16>, vector<2xbf16>
+// BF16:   %[[BITS:.*]] = vector.bitcast %[[PAIR]] : vector<2xbf16> to vector<1xi32>
+// BF16:   vector.broadcast %{{.*}} : i32 to vector<[16]xi32>
+// BF16:   %[[XS:.*]] = vector.bitcast %{{.*}} : vector<[16]xi32> to vector<[32]xbf16>
+// BF16:   %[[W:.*]] = vector.transfer_read %[[WT]][%[[K]], %{{.*}}], %{{.*}}, %{{.*}} {in_bounds = [true]} : tensor<32x96xbf16>, vector<[32]xbf16>
+// BF16:   %[[XF:.*]] = arith.extf %[[XS]] : vector<[32]xbf16> to vector<[32]xf32>
+// BF16:   %[[WF:.*]] = arith.extf %[[W]] : vector<[32]xbf16> to vector<[32]xf32>
+// BF16:   %[[FMA:.*]] = vector.fma %[[XF]], %[[WF]], %[[ACC]] : vector<[32]xf32>
+// BF16:   scf.yield %[[FMA]]
+// BF16: %[[EVEN:.*]], %[[ODD:.*]] = vector.deinterleave %[[KL]] : vector<[32]xf32> -> vector<[16]xf32>
+// BF16: %[[OLD:.*]] = vector.transfer_read %[[CI]][%c0, %[[N0]]]
+// BF16: %[[SUM:.*]] = arith.addf %[[EVEN]], %[[ODD]] : vector<[16]xf32>
+// BF16: arith.addf %[[OLD]], %[[SUM]] : vector<[16]xf32>
+// BF16: vector.transfer_write
+// BF16-LABEL: func.func @decode(
+// BF16: linalg.generic {{.*}} outs(%{{.*}} : tensor<32x1x2xbf16>)
+// BF16: linalg.generic {{.*}} outs(%{{.*}} : tensor<32x48x2xbf16>) attrs = {smepilot.pack_at_load}
+// BF16: call @decode_sme0(
+/// The f32 default keeps the f32 FMLA matvec on the K-major copy.
+// F32-LABEL: func.func private @decode_sme0(
+// F32-SAME: tensor<64x1xf32>, %{{.*}}: tensor<64x48xf32>
+// F32-NOT: vector.deinterleave
+// F32-LABEL: func.func @decode(
+func.func @decode(%x: tensor<1x64xf32>, %w: tensor<48x64xf32> {smepilot.weight},
+                  %c: tensor<1x48xf32>) -> tensor<1x48xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+         ins(%x, %w : tensor<1x64xf32>, tensor<48x64xf32>) outs(%c : tensor<1x48xf32>) -> tensor<1x48xf32>
+  return %r : tensor<1x48xf32>
+}
+
 // BAD: for the --weight-type option: Cannot find option named 'i4'!

@@ -188,20 +188,6 @@ Value mlir::smepilot::permuteDims(OpBuilder &b, Location loc, Value v,
   return transpose->getResult(0);
 }
 
-/// Returns `v` (an operand read through `map`, its loop dimensions in the
-/// order `order` = [batch..., k, x]) packed for a `kStep`-way widening outer
-/// product: [batch..., K / kStep, X * kStep] in `elementType`, element
-/// [.., k2, x * kStep + j] = v(.., x, k = k2 * kStep + j), K padded with
-/// zeros to `paddedK`. Row k2 holds, for every x, its kStep consecutive k
-/// values side by side: the operand vector of `arm_sme.fmopa_2way` /
-/// `smopa_4way` for [4] x values is one contiguous load, with no pairing in
-/// registers. Built as an expand_shape that splits K into (K / kStep,
-/// kStep), one linalg.generic that permutes to [batch..., k2, x, j] and
-/// rounds, and a collapse_shape of (x, j): the copy is the generic alone.
-/// When `v` is itself a collapse_shape (attention's heads assembled into
-/// the O projection's K) whose innermost K dimension splits evenly, the
-/// pack reads the collapse's source instead, so that elementwise fusion can
-/// fold it into the producer of that source.
 linalg::MatmulOp mlir::smepilot::createKMajorMatmul(OpBuilder &b, Location loc,
                                                     Value at, Value bt,
                                                     Value acc) {
@@ -218,6 +204,20 @@ linalg::MatmulOp mlir::smepilot::createKMajorMatmul(OpBuilder &b, Location loc,
                                   ArrayRef<NamedAttribute>{mapsAttr});
 }
 
+/// Returns `v` (an operand read through `map`, its loop dimensions in the
+/// order `order` = [batch..., k, x]) packed for a `kStep`-way widening outer
+/// product: [batch..., K / kStep, X * kStep] in `elementType`, element
+/// [.., k2, x * kStep + j] = v(.., x, k = k2 * kStep + j), K padded with
+/// zeros to `paddedK`. Row k2 holds, for every x, its kStep consecutive k
+/// values side by side: the operand vector of `arm_sme.fmopa_2way` /
+/// `smopa_4way` for [4] x values is one contiguous load, with no pairing in
+/// registers. Built as an expand_shape that splits K into (K / kStep,
+/// kStep), one linalg.generic that permutes to [batch..., k2, x, j] and
+/// rounds, and a collapse_shape of (x, j): the copy is the generic alone.
+/// When `v` is itself a collapse_shape (attention's heads assembled into
+/// the O projection's K) whose innermost K dimension splits evenly, the
+/// pack reads the collapse's source instead, so that elementwise fusion can
+/// fold it into the producer of that source.
 Value mlir::smepilot::packForWideningOuterProduct(
     OpBuilder &b, Location loc, Value v, AffineMap map,
     ArrayRef<unsigned> order, bool isWeight, Type elementType, int64_t kStep,
@@ -459,8 +459,87 @@ Value mlir::smepilot::buildWideningKernelLoops(OpBuilder &rewriter,
   return mLoop.getResult(0);
 }
 
-/// Rewrites `op` into K-major operands and a call of a new SME kernel
-/// function. An f32 contraction's kernel holds a `linalg.matmul` with maps
-/// [(k,m), (k,n), (m,n)], returned for tileAndVectorizeForSME; a widening
-/// one (kStep > 1) reads packed operands (packForWideningOuterProduct) and
-/// gets its tile loops here (buildWideningKernelLoops): no matmul (null).
+Value mlir::smepilot::buildWideningMatvecLoops(OpBuilder &b, Location loc,
+                                               Value xt, Value wt, Value acc) {
+  constexpr int64_t kLanes = 16; // [16] f32 outputs per n step
+  Type inputType = getElementTypeOrSelf(xt.getType());
+  Type f32 = b.getF32Type();
+  Type i32 = b.getI32Type();
+  Type i1 = b.getI1Type();
+  auto pairType = VectorType::get({2}, inputType);
+  auto wideType = VectorType::get({2 * kLanes}, inputType, {true});
+  auto wideF32 = VectorType::get({2 * kLanes}, f32, {true});
+  auto outType = VectorType::get({kLanes}, f32, {true});
+  MLIRContext *ctx = b.getContext();
+  AffineMapAttr rowMap =
+      AffineMapAttr::get(AffineMap::getMinorIdentityMap(2, 1, ctx));
+  ArrayAttr inBounds = b.getBoolArrayAttr({true});
+
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value two = arith::ConstantIndexOp::create(b, loc, 2);
+  Value lanes =
+      arith::MulIOp::create(b, loc, vector::VectorScaleOp::create(b, loc),
+                            arith::ConstantIndexOp::create(b, loc, kLanes));
+  Value inputPad = arith::ConstantOp::create(b, loc, b.getZeroAttr(inputType));
+  Value f32Pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(f32));
+  Value accZero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(wideF32, b.getZeroAttr(f32)));
+  Value n = tensor::DimOp::create(b, loc, acc, 1);
+  Value k2 = tensor::DimOp::create(b, loc, wt, 0);
+
+  auto nLoop = scf::ForOp::create(b, loc, zero, n, lanes, acc);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(nLoop.getBody());
+  Value n0 = nLoop.getInductionVar();
+  Value c = nLoop.getRegionIterArgs()[0];
+  Value len = arith::MinSIOp::create(b, loc, lanes,
+                                     arith::SubIOp::create(b, loc, n, n0));
+  Value outMask = vector::CreateMaskOp::create(
+      b, loc, VectorType::get({kLanes}, i1, {true}), ValueRange{len});
+  Value wideMask = vector::CreateMaskOp::create(
+      b, loc, VectorType::get({2 * kLanes}, i1, {true}),
+      ValueRange{arith::MulIOp::create(b, loc, len, two)});
+  Value w0 = arith::MulIOp::create(b, loc, n0, two);
+  auto kLoop = scf::ForOp::create(b, loc, zero, k2, one, accZero);
+  {
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(kLoop.getBody());
+    Value kk = kLoop.getInductionVar();
+    // The x pair as one 32-bit lane, broadcast: x0 x1 x0 x1 ...
+    Value pair = vector::TransferReadOp::create(
+        b, loc, pairType, xt, ValueRange{kk, zero}, rowMap, inputPad,
+        /*mask=*/Value(), inBounds);
+    Value pairBits = vector::ExtractOp::create(
+        b, loc,
+        vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair),
+        ArrayRef<int64_t>{0});
+    Value xs = vector::BitCastOp::create(
+        b, loc, wideType,
+        vector::BroadcastOp::create(
+            b, loc, VectorType::get({kLanes}, i32, {true}), pairBits));
+    Value w =
+        vector::TransferReadOp::create(b, loc, wideType, wt, ValueRange{kk, w0},
+                                       rowMap, inputPad, wideMask, inBounds);
+    Value sum = vector::FMAOp::create(
+        b, loc, arith::ExtFOp::create(b, loc, wideF32, xs),
+        arith::ExtFOp::create(b, loc, wideF32, w),
+        kLoop.getRegionIterArgs()[0]);
+    scf::YieldOp::create(b, loc, sum);
+  }
+  // y[n] = lane 2n (the first of each k pair) + lane 2n + 1 (the second).
+  auto halves = vector::DeinterleaveOp::create(b, loc, kLoop.getResult(0));
+  Value init =
+      vector::TransferReadOp::create(b, loc, outType, c, ValueRange{zero, n0},
+                                     rowMap, f32Pad, outMask, inBounds);
+  Value y = arith::AddFOp::create(
+      b, loc, init,
+      arith::AddFOp::create(b, loc, halves.getRes1(), halves.getRes2()));
+  Value written =
+      vector::TransferWriteOp::create(b, loc, y, c, ValueRange{zero, n0},
+                                      rowMap, outMask, inBounds)
+          .getResult();
+  scf::YieldOp::create(b, loc, written);
+  b.setInsertionPointAfter(nLoop);
+  return nLoop.getResult(0);
+}

@@ -145,6 +145,14 @@ struct OutlinedContraction {
   linalg::MatmulOp matmul;
 };
 
+/// Rewrites `op` into K-major operands and a call of a new SME kernel
+/// function. An f32 contraction's kernel holds a `linalg.matmul` with maps
+/// [(k,m), (k,n), (m,n)], returned for tileAndVectorizeForSME; a widening
+/// one (kStep > 1) reads packed operands (packForWideningOuterProduct) and
+/// gets its tile loops here: no matmul (null). Those are outer products
+/// (buildWideningKernelLoops), or for a 2-way matrix-vector product (M = 1,
+/// decode) the streaming-SVE FMLA loops of buildWideningMatvecLoops in a
+/// function marked `arm_locally_streaming`.
 static FailureOr<OutlinedContraction>
 outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
                       const SMEContraction &contraction, func::FuncOp caller,
@@ -233,7 +241,11 @@ outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
 
   linalg::MatmulOp matmul;
   Value result;
-  if (widening) {
+  if (widening && kind.kStep == 2 && contraction.batch.empty() &&
+      op.getStaticLoopRanges()[contraction.m] == 1) {
+    result = buildWideningMatvecLoops(rewriter, loc, at, bt, acc);
+    kernel->setAttr("arm_locally_streaming", rewriter.getUnitAttr());
+  } else if (widening) {
     result = buildWideningKernelLoops(rewriter, loc, at, bt, acc, kind.kStep);
   } else {
     matmul = createKMajorMatmul(rewriter, loc, at, bt, acc);

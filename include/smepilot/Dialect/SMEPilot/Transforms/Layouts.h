@@ -92,6 +92,18 @@ Value packForWideningOuterProduct(OpBuilder &b, Location loc, Value v,
 Value buildWideningKernelLoops(OpBuilder &b, Location loc, Value at, Value bt,
                                Value acc, int64_t kStep);
 
+/// The loops of a widening matrix-vector kernel (M = 1, kStep 2: bf16/f16)
+/// on packed operands: `xt` [K / 2, 2] and `wt` [K / 2, N * 2] (as
+/// packForWideningOuterProduct lays them out), accumulating into `acc`
+/// [1, N] f32. Streaming-SVE FMLA, not outer products (which would fill one
+/// row of a ZA tile): per [16] outputs, each k pair step loads the
+/// contiguous [32] values of `wt`'s row, multiplies them by the x pair
+/// broadcast to every pair of lanes, and accumulates in f32; the even and
+/// odd lanes are added once after the k loop. The caller marks the function
+/// streaming (`arm_locally_streaming`). Returns the result.
+Value buildWideningMatvecLoops(OpBuilder &b, Location loc, Value xt, Value wt,
+                               Value acc);
+
 } // namespace mlir::smepilot
 
 #endif // SMEPILOT_DIALECT_SMEPILOT_TRANSFORMS_LAYOUTS_H
