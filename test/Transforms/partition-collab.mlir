@@ -79,3 +79,49 @@ func.func @llama1b(%x: tensor<128x2048xf32>, %w: tensor<2048x2048xf32> {smepilot
           outs(%f1 : tensor<1x8192xf32>) -> tensor<1x8192xf32>
   return %r, %r1 : tensor<128x2048xf32>, tensor<1x8192xf32>
 }
+
+// weight-type=bf16: the SME variant computes in bf16 on operands packed in k
+// pairs ([K/2, X, 2] collapsed to [K/2, 2X]), its loops built by the pass
+// (smepilot.collab_packed): the prefill one on 2-way widening outer
+// products, the decode one (M = 1) on streaming-SVE FMLA over the pairs
+// (arm_locally_streaming). Its weight slice covers 2 columns per output
+// feature.
+// RUN: smepilot-opt %s --smepilot-roofline-annotate=profile=apple-m4 \
+// RUN:   --smepilot-partition-collab=weight-type=bf16 | smepilot-opt | FileCheck %s --check-prefix=BF16
+// BF16-LABEL: func.func private @llama1b_collab0(
+// BF16-SAME:      %[[AT:.*]]: tensor<1024x256xbf16>, %[[WT:.*]]: tensor<1024x4096xbf16>, %[[C:.*]]: tensor<128x2048xf32>, %[[TB:.*]]: index, %[[TE:.*]]: index) -> tensor<128x2048xf32>
+// BF16-SAME:      smepilot.collab_packed
+// BF16:         %[[FIRST:.*]] = affine.apply #{{.*}}()[%[[TB]]]
+// BF16:         %[[WFIRST:.*]] = affine.apply #{{.*}}()[%[[TB]]]
+// BF16:         %[[WS:.*]] = tensor.extract_slice %[[WT]][0, %[[WFIRST]]] [1024, %{{.*}}] [1, 1]
+// BF16:         %[[CS:.*]] = tensor.extract_slice %[[C]][0, %[[FIRST]]] [128, %{{.*}}] [1, 1]
+// BF16:         scf.for
+// BF16:           scf.for
+// BF16:             arm_sme.fmopa_2way {{.*}} : vector<[8]xbf16>, vector<[8]xbf16> into vector<[4]x[4]xf32>
+// BF16-NOT:     linalg.matmul
+// BF16:         return
+// BF16-LABEL: func.func private @llama1b_collab1(
+// BF16-SAME:      tensor<1536x2xbf16>, %{{.*}}: tensor<1536x16384xbf16>, %{{.*}}: tensor<1x8192xf32>
+// BF16-SAME:      arm_locally_streaming
+// BF16-SAME:      smepilot.collab_packed
+// BF16:         vector.fma {{.*}} : vector<[32]xf32>
+// BF16:         vector.deinterleave
+// BF16-NOT:     arm_sme.
+// BF16-LABEL: func.func @llama1b(
+// BF16:         linalg.generic {{.*}} outs(%{{.*}} : tensor<1024x128x2xbf16>)
+// BF16-NOT:     pack_at_load
+// BF16:         linalg.generic {{.*}} outs(%{{.*}} : tensor<1024x2048x2xbf16>) attrs = {smepilot.pack_at_load}
+// The vector cores read the activation rounded to bf16 and widened back,
+// so both units compute the same products (llama.cpp's for BF16 weights);
+// the rounding comes before the call, the forall right after it.
+// BF16:         %[[RND:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<128x2048xf32>) outs(%{{.*}} : tensor<128x2048xf32>)
+// BF16-NEXT:    ^bb0
+// BF16-NEXT:      %[[T:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// BF16-NEXT:      %[[E:.*]] = arith.extf %[[T]] : bf16 to f32
+// BF16-NEXT:      linalg.yield %[[E]]
+// BF16:         call @llama1b_collab0(
+// BF16-NEXT:    scf.forall
+// BF16-NEXT:      tensor.extract_slice %[[RND]][0, 0] [128, 2048] [1, 1]
+// BF16-NEXT:      tensor.extract_slice %arg1[%{{.*}}, 0] [32, 2048] [1, 1] : tensor<2048x2048xf32> to tensor<32x2048xf32>
+// BF16:           linalg.matmul {{.*}}smepilot.collab_part = "cpu"
+// BF16:         call @llama1b_collab1(

@@ -50,6 +50,20 @@
 // kernel's own tile range and whose CPU kernel is the forall's body: every
 // tile is computed exactly once, by one of the two variants.
 //
+// The SME variant's layout. With `weight-type=bf16` (f16), as smepilot-
+// tile-sme does for the ops decided `sme`, the variant of a product with a
+// weight computes in that type: %at and %wt are rounded and packed in k
+// pairs ([K/2, X, 2] collapsed to [K/2, 2X], Layouts.h; the weight's pack
+// at load, half the bytes of the f32 K-major copy) and the variant's loops
+// are built here, marked `smepilot.collab_packed`: 2-way widening outer
+// products with no pairing in registers, or, for a decode matvec (M = 1),
+// streaming-SVE FMLA on the pairs (an outer product would fill one row of a
+// ZA tile). The vector cores' variant keeps the stored f32 weight (so a
+// collab op holds both units' layouts of its weight, each made once) and
+// reads the activation rounded to the same type and widened back: every tile
+// computes the same products, llama.cpp's for BF16/F16 weights, whichever
+// unit runs it.
+//
 // What is not partitioned. Only ops at the top level of a function become
 // dispatches of their own, so ops nested in loops or conditionals (the MoE
 // experts' projections, per selected expert) are left alone, as are batched
@@ -73,12 +87,14 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ArmSME/IR/ArmSME.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/Support/MathExtras.h"
@@ -105,6 +121,9 @@ struct CollabPlan {
   int64_t nSize;
   int64_t tileSize, tiles, granule, share;
   bool forced = false; ///< force-share split it, not the Roofline model
+  /// The SME variant's operands rounded to this type and packed in k pairs
+  /// (null: f32, K-major).
+  Type packedType;
 };
 
 bool hasMulAddBody(linalg::LinalgOp op) {
@@ -163,6 +182,28 @@ Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map, unsigned k) {
   return kMajor;
 }
 
+/// `v` rounded to `narrow` and widened back to its own type (elementwise,
+/// one linalg.generic).
+Value roundThrough(OpBuilder &b, Location loc, Value v, Type narrow) {
+  auto type = cast<RankedTensorType>(v.getType());
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, v),
+                                       type.getElementType());
+  AffineMap id = b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  auto round = linalg::GenericOp::create(
+      b, loc, TypeRange{type}, ValueRange{v}, ValueRange{init},
+      ArrayRef<AffineMap>{id, id}, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value n = arith::TruncFOp::create(nb, nloc, narrow, args[0]);
+        linalg::YieldOp::create(
+            nb, nloc,
+            arith::ExtFOp::create(nb, nloc, type.getElementType(), n)
+                .getResult());
+      });
+  return round->getResult(0);
+}
+
 /// `decision` for one variant, cpu or sme: the share that mode implies (0 or
 /// 1), and reason "forced" when force-share, not the Roofline model, split
 /// the op. Valid for the attribute's verifier, so dumps parse back.
@@ -177,7 +218,9 @@ DecisionAttr withMode(DecisionAttr d, ExecMode mode, bool forced) {
 
 /// The SME variant: `@<caller>_collab<index>(at[K, M], wt[K, N], c[M, N],
 /// tile_begin, tile_end) -> c` computing the columns of tiles
-/// [tile_begin, tile_end).
+/// [tile_begin, tile_end). With packed operands (`at` [K/2, 2M], `wt`
+/// [K/2, 2N]) the columns of `wt` are 2 per output feature and the loops are
+/// built here: widening outer products, or the FMLA matvec for M = 1.
 func::FuncOp buildSMEVariant(RewriterBase &rewriter, func::FuncOp caller,
                              SymbolTable &symbols, unsigned index,
                              linalg::LinalgOp op, Value at, Value wt,
@@ -230,26 +273,46 @@ func::FuncOp buildSMEVariant(RewriterBase &rewriter, func::FuncOp caller,
   OpFoldResult one = rewriter.getIndexAttr(1);
   SmallVector<OpFoldResult> wtSizes = tensor::getMixedSizes(rewriter, loc, fwt);
   SmallVector<OpFoldResult> cSizes = tensor::getMixedSizes(rewriter, loc, fc);
+  // Packed in k pairs, the weight has 2 columns per output feature.
+  OpFoldResult wtFirst = first, wtWidth = width;
+  if (plan.packedType) {
+    wtFirst =
+        affine::makeComposedFoldedAffineApply(rewriter, loc, d0 * 2, {first});
+    wtWidth =
+        affine::makeComposedFoldedAffineApply(rewriter, loc, d0 * 2, {width});
+  }
   Value wtSlice = tensor::ExtractSliceOp::create(
-      rewriter, loc, fwt, ArrayRef<OpFoldResult>{zero, first},
-      ArrayRef<OpFoldResult>{wtSizes[0], width},
+      rewriter, loc, fwt, ArrayRef<OpFoldResult>{zero, wtFirst},
+      ArrayRef<OpFoldResult>{wtSizes[0], wtWidth},
       ArrayRef<OpFoldResult>{one, one});
   Value cSlice = tensor::ExtractSliceOp::create(
       rewriter, loc, fc, ArrayRef<OpFoldResult>{zero, first},
       ArrayRef<OpFoldResult>{cSizes[0], width},
       ArrayRef<OpFoldResult>{one, one});
 
-  auto matmul = createKMajorMatmul(rewriter, loc, fat, wtSlice, cSlice);
-  if (auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName))
-    matmul->setAttr(DecisionAttr::kAttrName,
-                    withMode(d, ExecMode::sme, plan.forced));
-  else
-    matmul->setAttr("smepilot.collab_part", rewriter.getStringAttr("sme"));
-  Value updated =
-      tensor::InsertSliceOp::create(rewriter, loc, matmul->getResult(0), fc,
-                                    ArrayRef<OpFoldResult>{zero, first},
-                                    ArrayRef<OpFoldResult>{cSizes[0], width},
-                                    ArrayRef<OpFoldResult>{one, one});
+  Value result;
+  if (plan.packedType) {
+    fn->setAttr(kCollabPackedAttr, rewriter.getUnitAttr());
+    if (op.getStaticLoopRanges()[plan.m] == 1) {
+      result = buildWideningMatvecLoops(rewriter, loc, fat, wtSlice, cSlice);
+      fn->setAttr("arm_locally_streaming", rewriter.getUnitAttr());
+    } else {
+      result = buildWideningKernelLoops(rewriter, loc, fat, wtSlice, cSlice,
+                                        /*kStep=*/2);
+    }
+  } else {
+    auto matmul = createKMajorMatmul(rewriter, loc, fat, wtSlice, cSlice);
+    if (auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName))
+      matmul->setAttr(DecisionAttr::kAttrName,
+                      withMode(d, ExecMode::sme, plan.forced));
+    else
+      matmul->setAttr("smepilot.collab_part", rewriter.getStringAttr("sme"));
+    result = matmul->getResult(0);
+  }
+  Value updated = tensor::InsertSliceOp::create(
+      rewriter, loc, result, fc, ArrayRef<OpFoldResult>{zero, first},
+      ArrayRef<OpFoldResult>{cSizes[0], width},
+      ArrayRef<OpFoldResult>{one, one});
   func::ReturnOp::create(rewriter, loc, updated);
   return fn;
 }
@@ -279,6 +342,12 @@ struct PartitionCollabPass
           << int64_t(svlBits) << " is not a positive multiple of 128";
       return signalPassFailure();
     }
+
+    Type narrow;
+    if (weightType == SMEWeightType::bf16)
+      narrow = BFloat16Type::get(&getContext());
+    else if (weightType == SMEWeightType::f16)
+      narrow = Float16Type::get(&getContext());
 
     SymbolTable symbols(module);
     IRRewriter rewriter(&getContext());
@@ -332,6 +401,11 @@ struct PartitionCollabPass
           failedAny = true;
           continue;
         }
+        // Packed in k pairs when the weight's type is narrower (a static K
+        // to pad to even).
+        if (narrow && isWeight(op.getDpsInputOperand(1)->get()) &&
+            !ShapedType::isDynamic(op.getStaticLoopRanges()[plan.k]))
+          plan.packedType = narrow;
         plan.forced = forceShare >= 0;
         if (forceShare >= 0)
           plan.share = forceShare;
@@ -353,10 +427,29 @@ struct PartitionCollabPass
     Location loc = op.getLoc();
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
     rewriter.setInsertionPoint(op);
-    Value at = toKMajor(rewriter, loc, op.getDpsInputOperand(0)->get(), maps[0],
-                        plan.k);
-    Value wt = toKMajor(rewriter, loc, op.getDpsInputOperand(1)->get(), maps[1],
-                        plan.k);
+    Value a = op.getDpsInputOperand(0)->get();
+    Value w = op.getDpsInputOperand(1)->get();
+    Value at, wt;
+    if (plan.packedType) {
+      int64_t paddedK =
+          llvm::alignTo(op.getStaticLoopRanges()[plan.k], /*Align=*/2);
+      at = packForWideningOuterProduct(rewriter, loc, a, maps[0],
+                                       {plan.k, plan.m}, /*isWeight=*/false,
+                                       plan.packedType, 2, paddedK);
+      wt = packForWideningOuterProduct(rewriter, loc, w, maps[1],
+                                       {plan.k, plan.n}, /*isWeight=*/true,
+                                       plan.packedType, 2, paddedK);
+    } else {
+      at = toKMajor(rewriter, loc, a, maps[0], plan.k);
+      wt = toKMajor(rewriter, loc, w, maps[1], plan.k);
+    }
+    // With packed operands the SME variant reads the activation rounded to
+    // the weights' type; the vector cores read it rounded alike (and widened
+    // back: their kernels are f32), so every tile computes the same products
+    // whichever unit runs it, as llama.cpp computes BF16/F16 products. (Before
+    // the call: dispatch formation wants the forall right after it.)
+    Value rounded =
+        plan.packedType ? roundThrough(rewriter, loc, a, plan.packedType) : a;
     func::FuncOp variant =
         buildSMEVariant(rewriter, fn, symbols, index, op, at, wt, plan);
     rewriter.setInsertionPoint(op);
@@ -369,6 +462,7 @@ struct PartitionCollabPass
 
     // The vector-core variant: the op itself on the call's result, tiled.
     rewriter.modifyOpInPlace(op, [&] {
+      op.getDpsInputOperand(0)->set(rounded);
       op.getDpsInitsMutable()[0].set(call.getResult(0));
       if (auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName))
         op->setAttr(DecisionAttr::kAttrName,

@@ -456,10 +456,16 @@ bool isForSME(Operation *op) {
 }
 
 /// Tiles the K-major f32 contraction of a collab op's SME variant in place
-/// and marks the function an SME kernel.
+/// and marks the function an SME kernel. A variant on operands packed in k
+/// pairs has its loops already (smepilot-partition-collab with weight-type
+/// bf16/f16): it only gets its loop invariants hoisted.
 LogicalResult tileCollabVariant(RewriterBase &rewriter, func::FuncOp fn) {
   SmallVector<linalg::MatmulOp> matmuls;
   fn.walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
+  if (matmuls.empty() && fn->hasAttr(kCollabPackedAttr)) {
+    fn->setAttr(kSMEKernelAttr, rewriter.getUnitAttr());
+    return hoistLoopInvariants(fn);
+  }
   if (matmuls.size() != 1)
     return fn.emitError("smepilot-tile-sme: the SME variant of a collab op "
                         "must hold exactly one linalg.matmul");

@@ -139,6 +139,12 @@ inline constexpr llvm::StringLiteral kSMEKernelAttr = "smepilot.sme_kernel";
 /// `tile_size` and `tiles` (i64). Dispatch formation keeps calls to such a
 /// function and makes the call and the forall after it one collab dispatch.
 inline constexpr llvm::StringLiteral kCollabKernelAttr = "smepilot.collab";
+/// Beside kCollabKernelAttr on an SME variant whose operands are packed in
+/// k pairs (`at` [K/2, 2M], `wt` [K/2, 2N], bf16/f16): its tile loops are
+/// built already (widening outer products, or the FMLA matvec for M = 1),
+/// so smepilot-tile-sme has no contraction to tile in it.
+inline constexpr llvm::StringLiteral kCollabPackedAttr =
+    "smepilot.collab_packed";
 /// On an op: the stage of a pipelined computation it belongs to
 /// (smepilot-pipeline-attention: "attn.qk.h0", "attn.softmax.h0", ...).
 /// Dispatch formation appends it to the dispatch's name ("...@attn.qk.h0"),

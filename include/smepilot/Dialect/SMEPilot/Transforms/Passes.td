@@ -382,6 +382,15 @@ def PartitionCollab : Pass<"smepilot-partition-collab", "ModuleOp"> {
     tiles. smepilot-form-dispatches makes the pair one dispatch of mode
     collab whose `sme_share` and `tile_granule` come from the Roofline
     split and the profile's streaming vector length (docs/sme-path.md).
+
+    With `weight-type=bf16` (`f16`) and a weight operand, the SME variant
+    reads both operands rounded to that type and packed in k pairs
+    ([K/2, X, 2], collapsed to [K/2, 2X]; the weight's pack at load, half
+    the bytes of an f32 K-major copy), and its loops are built here
+    (`smepilot.collab_packed`): 2-way widening outer products, or for a
+    decode matvec (M = 1) streaming-SVE FMLA on the pairs. The vector-core
+    variant reads the stored f32 weight and the activation rounded to the
+    same type (widened back), so both units compute the same products.
   }];
   let options = [
     Option<"forceShare", "force-share", "int64_t", /*default=*/"-1",
@@ -392,14 +401,29 @@ def PartitionCollab : Pass<"smepilot-partition-collab", "ModuleOp"> {
            "About how many tiles the output features are split into">,
     Option<"svlBits", "svl-bits", "int64_t", /*default=*/"0",
            "Streaming vector length the granule is computed for (0: the "
-           "profile's)">
+           "profile's)">,
+    Option<"weightType", "weight-type", "::mlir::smepilot::SMEWeightType",
+           /*default=*/"::mlir::smepilot::SMEWeightType::f32",
+           "Element type of the SME variant of an f32 contraction with a "
+           "weight operand (as smepilot-tile-sme's option: both operands "
+           "rounded to it and packed in k pairs, f32 accumulation)",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::smepilot::SMEWeightType::f32, "f32",
+                        "f32 outer products on K-major operands (the "
+                        "default)"),
+             clEnumValN(::mlir::smepilot::SMEWeightType::bf16, "bf16",
+                        "bf16 widening outer products on [K/2, X, 2] packs"),
+             clEnumValN(::mlir::smepilot::SMEWeightType::f16, "f16",
+                        "f16 widening outer products on [K/2, X, 2] packs"))}]>
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::func::FuncDialect",
                            "::mlir::affine::AffineDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::arm_sme::ArmSMEDialect"];
 }
 
 def PropagateLayout : Pass<"smepilot-propagate-layout", "ModuleOp"> {
