@@ -108,17 +108,19 @@ func.func @llama1b(%x: tensor<128x2048xf32>, %w: tensor<2048x2048xf32> {smepilot
 // BF16:         vector.deinterleave
 // BF16-NOT:     arm_sme.
 // BF16-LABEL: func.func @llama1b(
-// BF16:         linalg.generic {{.*}} outs(%{{.*}} : tensor<1024x128x2xbf16>)
-// BF16-NOT:     pack_at_load
-// BF16:         linalg.generic {{.*}} outs(%{{.*}} : tensor<1024x2048x2xbf16>) attrs = {smepilot.pack_at_load}
-// The vector cores read the activation rounded to bf16 and widened back,
-// so both units compute the same products (llama.cpp's for BF16 weights);
-// the rounding comes before the call, the forall right after it.
-// BF16:         %[[RND:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<128x2048xf32>) outs(%{{.*}} : tensor<128x2048xf32>)
+// The activation's pack writes, in the same generic, the activation rounded
+// to bf16 and widened back, for the vector cores: both units compute the same
+// products (llama.cpp's for BF16 weights), and the activation has one use for
+// its producer to be fused into.
+// BF16:         %[[XE:.*]] = tensor.expand_shape %arg0 {{\[}}[0], [1, 2]] output_shape [128, 1024, 2]
+// BF16:         %[[XP:.*]]:2 = linalg.generic {{.*}} ins(%[[XE]] : tensor<128x1024x2xf32>) outs(%{{.*}}, %{{.*}} : tensor<1024x128x2xbf16>, tensor<128x1024x2xf32>)
 // BF16-NEXT:    ^bb0
 // BF16-NEXT:      %[[T:.*]] = arith.truncf %{{.*}} : f32 to bf16
 // BF16-NEXT:      %[[E:.*]] = arith.extf %[[T]] : bf16 to f32
-// BF16-NEXT:      linalg.yield %[[E]]
+// BF16-NEXT:      linalg.yield %[[T]], %[[E]]
+// BF16:         %[[RND:.*]] = tensor.collapse_shape %[[XP]]#1 {{\[}}[0], [1, 2]] : tensor<128x1024x2xf32> into tensor<128x2048xf32>
+// BF16-NOT:     pack_at_load
+// BF16:         linalg.generic {{.*}} outs(%{{.*}} : tensor<1024x2048x2xbf16>) attrs = {smepilot.pack_at_load}
 // BF16:         call @llama1b_collab0(
 // BF16-NEXT:    scf.forall
 // BF16-NEXT:      tensor.extract_slice %[[RND]][0, 0] [128, 2048] [1, 1]

@@ -219,9 +219,15 @@ linalg::MatmulOp mlir::smepilot::createKMajorMatmul(OpBuilder &b, Location loc,
 /// pack reads the collapse's source instead, so that elementwise fusion can
 /// fold it into the producer of that source.
 Value mlir::smepilot::packForWideningOuterProduct(
-    OpBuilder &b, Location loc, Value v, AffineMap map,
+    OpBuilder &b, Location opLoc, Value v, AffineMap map,
     ArrayRef<unsigned> order, bool isWeight, Type elementType, int64_t kStep,
-    int64_t paddedK) {
+    int64_t paddedK, Value *rounded) {
+  // Every op of the pack (the reshapes and the pad too, which end up in the
+  // same dispatch) records the layout change, not the op it serves.
+  std::string layout;
+  llvm::raw_string_ostream(layout)
+      << "k-packed [K/" << kStep << ", X, " << kStep << "] " << elementType;
+  const Location loc = withLayoutChange(opLoc, layout);
   SmallVector<int64_t> perm = operandPermutation(map, order);
   const unsigned rank = perm.size();
   auto type = cast<RankedTensorType>(v.getType());
@@ -232,7 +238,9 @@ Value mlir::smepilot::packForWideningOuterProduct(
   SmallVector<ReassociationIndices> groups;
   for (unsigned d = 0; d < rank; ++d)
     groups.push_back({static_cast<int64_t>(d)});
-  if (type.getDimSize(perm[rank - 2]) != paddedK) {
+  tensor::CollapseShapeOp readThrough; // src is this collapse's source
+  const bool padded = type.getDimSize(perm[rank - 2]) != paddedK;
+  if (padded) {
     SmallVector<int64_t> shape(type.getShape());
     int64_t kDim = perm[rank - 2];
     shape[kDim] = paddedK;
@@ -251,6 +259,7 @@ Value mlir::smepilot::packForWideningOuterProduct(
         srcType.getDimSize(innerK) % kStep == 0) {
       src = collapse.getSrc();
       groups = collapse.getReassociationIndices();
+      readThrough = collapse;
     }
   }
   auto srcType = cast<RankedTensorType>(src.getType());
@@ -296,24 +305,54 @@ Value mlir::smepilot::packForWideningOuterProduct(
   collapseMap.back().push_back(next);
   // expandedPos(kLast) is the quotient, k2's innermost part.
   Value init = tensor::EmptyOp::create(b, loc, outSizes, elementType);
-  SmallVector<AffineMap> maps{AffineMap::get(outRank, 0, inExprs, ctx),
+  AffineMap inMap = AffineMap::get(outRank, 0, inExprs, ctx);
+  SmallVector<AffineMap> maps{inMap,
                               AffineMap::getMultiDimIdentityMap(outRank, ctx)};
+  SmallVector<Value> inits{init};
+  const Type srcElement = srcType.getElementType();
+  const bool alsoRounded = rounded && srcElement != elementType;
+  if (alsoRounded) {
+    // The rounded copy is written where the input is read: the expanded
+    // source's shape and order.
+    inits.push_back(tensor::EmptyOp::create(
+        b, loc, tensor::getMixedSizes(b, loc, expanded), srcElement));
+    maps.push_back(inMap);
+  }
   SmallVector<utils::IteratorType> iterators(outRank,
                                              utils::IteratorType::parallel);
   auto pack = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{expanded}, ValueRange{init},
-      maps, iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+      b, loc, ValueRange(inits).getTypes(), ValueRange{expanded}, inits, maps,
+      iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
         Value r = args[0];
         if (r.getType() != elementType)
           r = arith::TruncFOp::create(nb, nloc, elementType, r);
-        linalg::YieldOp::create(nb, nloc, r);
+        SmallVector<Value> results{r};
+        if (alsoRounded)
+          results.push_back(
+              arith::ExtFOp::create(nb, nloc, srcElement, r).getResult());
+        linalg::YieldOp::create(nb, nloc, results);
       });
-  std::string layout;
-  llvm::raw_string_ostream(layout)
-      << "k-packed [K/" << kStep << ", X, " << kStep << "] " << elementType;
-  pack->setLoc(withLayoutChange(loc, layout));
   if (fromWeight)
     pack->setAttr("smepilot.pack_at_load", b.getUnitAttr());
+  if (rounded) {
+    *rounded = v;
+    if (alsoRounded) {
+      // Back to the source's shape, then to v's: v is the source, its
+      // collapse, or the source without its K padding.
+      Value r = tensor::CollapseShapeOp::create(b, loc, pack->getResult(1),
+                                                expandMap);
+      if (readThrough)
+        r = tensor::CollapseShapeOp::create(
+            b, loc, r, readThrough.getReassociationIndices());
+      if (padded) {
+        SmallVector<OpFoldResult> zeros(rank, b.getIndexAttr(0));
+        SmallVector<OpFoldResult> ones(rank, b.getIndexAttr(1));
+        r = tensor::ExtractSliceOp::create(
+            b, loc, r, zeros, tensor::getMixedSizes(b, loc, v), ones);
+      }
+      *rounded = r;
+    }
+  }
   // [batch..., k2, x * kStep + j]: the bytes as they are.
   return tensor::CollapseShapeOp::create(b, loc, pack->getResult(0),
                                          collapseMap);

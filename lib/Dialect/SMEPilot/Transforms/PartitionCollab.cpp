@@ -182,28 +182,6 @@ Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map, unsigned k) {
   return kMajor;
 }
 
-/// `v` rounded to `narrow` and widened back to its own type (elementwise,
-/// one linalg.generic).
-Value roundThrough(OpBuilder &b, Location loc, Value v, Type narrow) {
-  auto type = cast<RankedTensorType>(v.getType());
-  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, v),
-                                       type.getElementType());
-  AffineMap id = b.getMultiDimIdentityMap(type.getRank());
-  SmallVector<utils::IteratorType> iterators(type.getRank(),
-                                             utils::IteratorType::parallel);
-  auto round = linalg::GenericOp::create(
-      b, loc, TypeRange{type}, ValueRange{v}, ValueRange{init},
-      ArrayRef<AffineMap>{id, id}, iterators,
-      [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        Value n = arith::TruncFOp::create(nb, nloc, narrow, args[0]);
-        linalg::YieldOp::create(
-            nb, nloc,
-            arith::ExtFOp::create(nb, nloc, type.getElementType(), n)
-                .getResult());
-      });
-  return round->getResult(0);
-}
-
 /// `decision` for one variant, cpu or sme: the share that mode implies (0 or
 /// 1), and reason "forced" when force-share, not the Roofline model, split
 /// the op. Valid for the attribute's verifier, so dumps parse back.
@@ -429,13 +407,18 @@ struct PartitionCollabPass
     rewriter.setInsertionPoint(op);
     Value a = op.getDpsInputOperand(0)->get();
     Value w = op.getDpsInputOperand(1)->get();
-    Value at, wt;
+    // With packed operands the SME variant reads the activation rounded to
+    // the weights' type; the vector cores read it rounded alike (and widened
+    // back: their kernels are f32), so every tile computes the same products
+    // whichever unit runs it, as llama.cpp computes BF16/F16 products. The
+    // pack writes both (one use of the activation, for its producer to fuse).
+    Value at, wt, rounded = a;
     if (plan.packedType) {
       int64_t paddedK =
           llvm::alignTo(op.getStaticLoopRanges()[plan.k], /*Align=*/2);
       at = packForWideningOuterProduct(rewriter, loc, a, maps[0],
                                        {plan.k, plan.m}, /*isWeight=*/false,
-                                       plan.packedType, 2, paddedK);
+                                       plan.packedType, 2, paddedK, &rounded);
       wt = packForWideningOuterProduct(rewriter, loc, w, maps[1],
                                        {plan.k, plan.n}, /*isWeight=*/true,
                                        plan.packedType, 2, paddedK);
@@ -443,13 +426,6 @@ struct PartitionCollabPass
       at = toKMajor(rewriter, loc, a, maps[0], plan.k);
       wt = toKMajor(rewriter, loc, w, maps[1], plan.k);
     }
-    // With packed operands the SME variant reads the activation rounded to
-    // the weights' type; the vector cores read it rounded alike (and widened
-    // back: their kernels are f32), so every tile computes the same products
-    // whichever unit runs it, as llama.cpp computes BF16/F16 products. (Before
-    // the call: dispatch formation wants the forall right after it.)
-    Value rounded =
-        plan.packedType ? roundThrough(rewriter, loc, a, plan.packedType) : a;
     func::FuncOp variant =
         buildSMEVariant(rewriter, fn, symbols, index, op, at, wt, plan);
     rewriter.setInsertionPoint(op);

@@ -79,11 +79,15 @@ linalg::MatmulOp createKMajorMatmul(OpBuilder &b, Location loc, Value at,
 /// product: [batch..., K / kStep, X * kStep] in `elementType`, element
 /// [.., k2, x * kStep + j] = v(.., x, k = k2 * kStep + j), K padded with
 /// zeros to `paddedK` (docs/layouts.md). A weight argument's pack
-/// (`isWeight`) is marked `smepilot.pack_at_load`.
+/// (`isWeight`) is marked `smepilot.pack_at_load`. With `rounded`, the same
+/// linalg.generic also writes `v` rounded to `elementType` and widened back,
+/// in `v`'s own type and layout, returned there (one pass over `v` for both:
+/// a single use its producer can be fused into).
 Value packForWideningOuterProduct(OpBuilder &b, Location loc, Value v,
                                   AffineMap map, ArrayRef<unsigned> order,
                                   bool isWeight, Type elementType,
-                                  int64_t kStep, int64_t paddedK);
+                                  int64_t kStep, int64_t paddedK,
+                                  Value *rounded = nullptr);
 
 /// The tile loops of a widening SME kernel on packed operands (2-D
 /// [K / kStep, M * kStep] and [K / kStep, N * kStep]) accumulating into
