@@ -151,3 +151,39 @@ func.func @rope_not_into_scores(%q: tensor<4x32x2xf32>, %cos: tensor<32xf32>, %s
   } -> tensor<4x16xf32>
   return %scores : tensor<4x16xf32>
 }
+
+// -----
+
+/// The fused op keeps both locations: the producer's (a norm's scaling, say)
+/// and the consumer's (a k-pair pack recording a layout change), so the
+/// compiled model's explain export still sees the op the producer computes
+/// (upstream's fusion keeps the consumer's location alone).
+// RUN: smepilot-opt %s -split-input-file --pass-pipeline="builtin.module(func.func(smepilot-fuse-elementwise))" -mlir-print-debuginfo | FileCheck %s --check-prefix=LOC
+// LOC-LABEL: func.func @scale_into_pack
+// LOC: linalg.generic
+// LOC: arith.mulf
+// LOC: arith.truncf
+// LOC: } -> tensor<4x8xbf16> loc(#[[FUSED:loc[0-9]*]])
+// LOC-NOT: linalg.generic
+// LOC: return
+// LOC-DAG: #[[PRODUCER:loc[0-9]*]] = loc("scale")
+// LOC-DAG: #[[CONSUMER:loc[0-9]*]] = loc("pack")
+// LOC-DAG: #[[FUSED]] = loc(fused[#[[CONSUMER]], #[[PRODUCER]]])
+#id2 = affine_map<(i, j) -> (i, j)>
+func.func @scale_into_pack(%x: tensor<4x8xf32>, %s: tensor<4x8xf32>) -> tensor<4x8xbf16> {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %y = linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %s : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x8xf32> loc("scale")
+  %eb = tensor.empty() : tensor<4x8xbf16>
+  %p = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<4x8xf32>) outs(%eb : tensor<4x8xbf16>) {
+  ^bb0(%a: f32, %o: bf16):
+    %t = arith.truncf %a : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<4x8xbf16> loc("pack")
+  return %p : tensor<4x8xbf16>
+}

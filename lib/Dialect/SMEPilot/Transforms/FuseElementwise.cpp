@@ -60,6 +60,39 @@ bool shouldFuse(OpOperand *fused) {
   return true;
 }
 
+/// Upstream's elementwise fusion of a generic's producers (the same checks,
+/// the same rewrite), except for the fused op's location: upstream keeps the
+/// consumer's, which drops the producer's provenance record
+/// (Provenance.h), so a norm fused into the k-pair pack of its output would
+/// be explained as a bare layout change. Here the fused op carries both.
+struct FuseKeepingBothLocations : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp consumer,
+                                PatternRewriter &rewriter) const override {
+    for (OpOperand &operand : consumer->getOpOperands()) {
+      if (!linalg::areElementwiseOpsFusable(&operand) || !shouldFuse(&operand))
+        continue;
+      Operation *producer = operand.get().getDefiningOp();
+      Location both =
+          rewriter.getFusedLoc({consumer.getLoc(), producer->getLoc()});
+      FailureOr<linalg::ElementwiseOpFusionResult> fused =
+          linalg::fuseElementwiseOps(rewriter, &operand);
+      if (failed(fused))
+        return rewriter.notifyMatchFailure(consumer, "fusion failed");
+      fused->fusedOp->setLoc(both);
+      // The consumer's results are replaced; the producer, whose only use
+      // was the consumer, dies with it.
+      for (auto [original, replacement] : fused->replacements)
+        if (original.getDefiningOp() == consumer.getOperation())
+          rewriter.replaceAllUsesWith(original, replacement);
+      rewriter.eraseOp(consumer);
+      return success();
+    }
+    return failure();
+  }
+};
+
 /// Reshapes fold into single-use producers as upstream's pass does.
 bool singleUse(OpOperand *fused) {
   Operation *producer = fused->get().getDefiningOp();
@@ -71,6 +104,7 @@ struct FuseElementwisePass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
+    patterns.add<FuseKeepingBothLocations>(ctx, /*benefit=*/2);
     linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuse);
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, singleUse);
     tensor::populateBubbleUpExpandShapePatterns(patterns);
