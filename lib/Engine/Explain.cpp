@@ -347,12 +347,14 @@ analyze(const document &doc,
     std::set<std::string> from_load;
     for (const auto &[i, d] : llvm::enumerate(t.dispatches)) {
       dispatch_view &dv = tv.dispatches.emplace_back();
+      bool computes = false; // a builder op besides any layout change
       for (int64_t r : d.records) {
         const record &rec = doc.records[size_t(r)];
         if (rec.layout_change) {
           dv.layouts.push_back(*rec.layout_change);
           continue;
         }
+        computes = true;
         const decision &dec = doc.decisions[size_t(rec.decision)];
         dv.ops.push_back(&rec);
         dv.predicted_us += std::max(0.0, dec.chosen_us());
@@ -379,7 +381,9 @@ analyze(const document &doc,
         layout_of[name] = written;
         dv.writes.emplace_back(name, written);
       }
-      if (!dv.layouts.empty())
+      // A copy into another layout. A producer that writes its consumer's
+      // layout in its own pass (a norm fused with a pack) copies nothing.
+      if (!dv.layouts.empty() && !computes)
         ++tv.layout_changes;
       tv.predicted_us += dv.predicted_us;
       tv.cpu_only_us += dv.cpu_only_us;

@@ -106,6 +106,22 @@ TEST(Explain, MeasuredTimesGoBesideThePredictions) {
   EXPECT_THAT(*json, HasSubstr("\"runs\": 2,"));
 }
 
+TEST(Explain, AProducerWritingTheLayoutIsNoLayoutChange) {
+  // The elementwise dispatch also records the layout change (a pack fused
+  // into the op producing its input): it writes the layout in its own pass,
+  // so the phase still copies one operand per call, d0's.
+  std::string model = kModel;
+  const std::string d2 = R"("reads": [3], "writes": [3], "records": [2]})";
+  const size_t at = model.find(d2);
+  ASSERT_NE(at, std::string::npos);
+  model.replace(at, d2.size(),
+                R"("reads": [3], "writes": [3], "records": [2, 0]})");
+  auto json = render_explain(model, explain_format::json);
+  ASSERT_TRUE(json) << json.error().message();
+  EXPECT_THAT(*json, HasSubstr("\"layout_changes_per_call\": 1,"));
+  EXPECT_THAT(*json, HasSubstr("\"layout_changes_per_token\": 0.25"));
+}
+
 TEST(Explain, JsonHasTheSameNumbers) {
   auto json = render_explain(kModel, explain_format::json);
   ASSERT_TRUE(json) << json.error().message();
