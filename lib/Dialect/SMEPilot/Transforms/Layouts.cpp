@@ -498,16 +498,18 @@ Value mlir::smepilot::buildWideningKernelLoops(OpBuilder &rewriter,
   return mLoop.getResult(0);
 }
 
-Value mlir::smepilot::buildWideningMatvecLoops(OpBuilder &b, Location loc,
-                                               Value xt, Value wt, Value acc) {
-  constexpr int64_t kLanes = 16; // [16] f32 outputs per n step
+Value mlir::smepilot::buildMatvecLoops(OpBuilder &b, Location loc, Value xt,
+                                       Value wt, Value acc, int64_t kStep) {
+  assert((kStep == 1 || kStep == 2) && "f32 or 2-way widening matvec");
+  // [16] f32 outputs per n step: 4 accumulators of [4] lanes, for the FMA
+  // pipes.
+  constexpr int64_t kLanes = 16;
   Type inputType = getElementTypeOrSelf(xt.getType());
   Type f32 = b.getF32Type();
-  Type i32 = b.getI32Type();
   Type i1 = b.getI1Type();
-  auto pairType = VectorType::get({2}, inputType);
-  auto wideType = VectorType::get({2 * kLanes}, inputType, {true});
-  auto wideF32 = VectorType::get({2 * kLanes}, f32, {true});
+  // The values of one k step for [16] outputs: a weight row's [16 * kStep].
+  auto stepType = VectorType::get({kStep * kLanes}, inputType, {true});
+  auto stepF32 = VectorType::get({kStep * kLanes}, f32, {true});
   auto outType = VectorType::get({kLanes}, f32, {true});
   MLIRContext *ctx = b.getContext();
   AffineMapAttr rowMap =
@@ -516,16 +518,15 @@ Value mlir::smepilot::buildWideningMatvecLoops(OpBuilder &b, Location loc,
 
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value two = arith::ConstantIndexOp::create(b, loc, 2);
   Value lanes =
       arith::MulIOp::create(b, loc, vector::VectorScaleOp::create(b, loc),
                             arith::ConstantIndexOp::create(b, loc, kLanes));
-  Value inputPad = arith::ConstantOp::create(b, loc, b.getZeroAttr(inputType));
   Value f32Pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(f32));
-  Value accZero = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(wideF32, b.getZeroAttr(f32)));
+  Value inputPad =
+      kStep == 1 ? f32Pad
+                 : arith::ConstantOp::create(b, loc, b.getZeroAttr(inputType));
   Value n = tensor::DimOp::create(b, loc, acc, 1);
-  Value k2 = tensor::DimOp::create(b, loc, wt, 0);
+  Value k = tensor::DimOp::create(b, loc, wt, 0);
 
   auto nLoop = scf::ForOp::create(b, loc, zero, n, lanes, acc);
   OpBuilder::InsertionGuard guard(b);
@@ -536,44 +537,69 @@ Value mlir::smepilot::buildWideningMatvecLoops(OpBuilder &b, Location loc,
                                      arith::SubIOp::create(b, loc, n, n0));
   Value outMask = vector::CreateMaskOp::create(
       b, loc, VectorType::get({kLanes}, i1, {true}), ValueRange{len});
-  Value wideMask = vector::CreateMaskOp::create(
-      b, loc, VectorType::get({2 * kLanes}, i1, {true}),
-      ValueRange{arith::MulIOp::create(b, loc, len, two)});
-  Value w0 = arith::MulIOp::create(b, loc, n0, two);
-  auto kLoop = scf::ForOp::create(b, loc, zero, k2, one, accZero);
+  Value stepMask = outMask, w0 = n0;
+  Value init;
+  if (kStep == 1) {
+    // f32: C's row is the accumulator.
+    init =
+        vector::TransferReadOp::create(b, loc, outType, c, ValueRange{zero, n0},
+                                       rowMap, f32Pad, outMask, inBounds);
+  } else {
+    // Pairs: lane 2n + j accumulates the products of k = 2 k2 + j from zero.
+    Value step = arith::ConstantIndexOp::create(b, loc, kStep);
+    stepMask = vector::CreateMaskOp::create(
+        b, loc, VectorType::get({kStep * kLanes}, i1, {true}),
+        ValueRange{arith::MulIOp::create(b, loc, len, step)});
+    w0 = arith::MulIOp::create(b, loc, n0, step);
+    init = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(stepF32, b.getZeroAttr(f32)));
+  }
+  auto kLoop = scf::ForOp::create(b, loc, zero, k, one, init);
   {
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(kLoop.getBody());
     Value kk = kLoop.getInductionVar();
-    // The x pair as one 32-bit lane, broadcast: x0 x1 x0 x1 ...
-    Value pair = vector::TransferReadOp::create(
-        b, loc, pairType, xt, ValueRange{kk, zero}, rowMap, inputPad,
-        /*mask=*/Value(), inBounds);
-    Value pairBits = vector::ExtractOp::create(
-        b, loc,
-        vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair),
-        ArrayRef<int64_t>{0});
-    Value xs = vector::BitCastOp::create(
-        b, loc, wideType,
-        vector::BroadcastOp::create(
-            b, loc, VectorType::get({kLanes}, i32, {true}), pairBits));
+    Value xs;
+    if (kStep == 1) {
+      Value x = tensor::ExtractOp::create(b, loc, xt, ValueRange{kk, zero});
+      xs = vector::BroadcastOp::create(b, loc, stepType, x);
+    } else {
+      // The x pair as one 32-bit lane, broadcast: x0 x1 x0 x1 ...
+      Type i32 = b.getI32Type();
+      Value pair = vector::TransferReadOp::create(
+          b, loc, VectorType::get({2}, inputType), xt, ValueRange{kk, zero},
+          rowMap, inputPad, /*mask=*/Value(), inBounds);
+      Value pairBits = vector::ExtractOp::create(
+          b, loc,
+          vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair),
+          ArrayRef<int64_t>{0});
+      xs = vector::BitCastOp::create(
+          b, loc, stepType,
+          vector::BroadcastOp::create(
+              b, loc, VectorType::get({kLanes}, i32, {true}), pairBits));
+    }
     Value w =
-        vector::TransferReadOp::create(b, loc, wideType, wt, ValueRange{kk, w0},
-                                       rowMap, inputPad, wideMask, inBounds);
-    Value sum = vector::FMAOp::create(
-        b, loc, arith::ExtFOp::create(b, loc, wideF32, xs),
-        arith::ExtFOp::create(b, loc, wideF32, w),
-        kLoop.getRegionIterArgs()[0]);
+        vector::TransferReadOp::create(b, loc, stepType, wt, ValueRange{kk, w0},
+                                       rowMap, inputPad, stepMask, inBounds);
+    if (inputType != f32) {
+      xs = arith::ExtFOp::create(b, loc, stepF32, xs);
+      w = arith::ExtFOp::create(b, loc, stepF32, w);
+    }
+    Value sum =
+        vector::FMAOp::create(b, loc, xs, w, kLoop.getRegionIterArgs()[0]);
     scf::YieldOp::create(b, loc, sum);
   }
-  // y[n] = lane 2n (the first of each k pair) + lane 2n + 1 (the second).
-  auto halves = vector::DeinterleaveOp::create(b, loc, kLoop.getResult(0));
-  Value init =
-      vector::TransferReadOp::create(b, loc, outType, c, ValueRange{zero, n0},
-                                     rowMap, f32Pad, outMask, inBounds);
-  Value y = arith::AddFOp::create(
-      b, loc, init,
-      arith::AddFOp::create(b, loc, halves.getRes1(), halves.getRes2()));
+  Value y = kLoop.getResult(0);
+  if (kStep == 2) {
+    // y[n] = C[n] + lane 2n (the first of each k pair) + lane 2n + 1.
+    auto halves = vector::DeinterleaveOp::create(b, loc, y);
+    Value old =
+        vector::TransferReadOp::create(b, loc, outType, c, ValueRange{zero, n0},
+                                       rowMap, f32Pad, outMask, inBounds);
+    y = arith::AddFOp::create(
+        b, loc, old,
+        arith::AddFOp::create(b, loc, halves.getRes1(), halves.getRes2()));
+  }
   Value written =
       vector::TransferWriteOp::create(b, loc, y, c, ValueRange{zero, n0},
                                       rowMap, outMask, inBounds)

@@ -272,7 +272,8 @@ func::FuncOp buildSMEVariant(RewriterBase &rewriter, func::FuncOp caller,
   if (plan.packedType) {
     fn->setAttr(kCollabPackedAttr, rewriter.getUnitAttr());
     if (op.getStaticLoopRanges()[plan.m] == 1) {
-      result = buildWideningMatvecLoops(rewriter, loc, fat, wtSlice, cSlice);
+      result =
+          buildMatvecLoops(rewriter, loc, fat, wtSlice, cSlice, /*kStep=*/2);
       fn->setAttr("arm_locally_streaming", rewriter.getUnitAttr());
     } else {
       result = buildWideningKernelLoops(rewriter, loc, fat, wtSlice, cSlice,

@@ -151,7 +151,7 @@ struct OutlinedContraction {
 /// one (kStep > 1) reads packed operands (packForWideningOuterProduct) and
 /// gets its tile loops here: no matmul (null). Those are outer products
 /// (buildWideningKernelLoops), or for a 2-way matrix-vector product (M = 1,
-/// decode) the streaming-SVE FMLA loops of buildWideningMatvecLoops in a
+/// decode) the streaming-SVE FMLA loops of buildMatvecLoops in a
 /// function marked `arm_locally_streaming`.
 static FailureOr<OutlinedContraction>
 outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
@@ -243,7 +243,7 @@ outlineSMEContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   Value result;
   if (widening && kind.kStep == 2 && contraction.batch.empty() &&
       op.getStaticLoopRanges()[contraction.m] == 1) {
-    result = buildWideningMatvecLoops(rewriter, loc, at, bt, acc);
+    result = buildMatvecLoops(rewriter, loc, at, bt, acc, kind.kStep);
     kernel->setAttr("arm_locally_streaming", rewriter.getUnitAttr());
   } else if (widening) {
     result = buildWideningKernelLoops(rewriter, loc, at, bt, acc, kind.kStep);
@@ -281,10 +281,6 @@ static LogicalResult canonicalizeKernel(func::FuncOp kernel) {
   return success();
 }
 
-/// Streaming SVE vectors of 32-bit lanes per step of a matvec kernel's n
-/// loop: 4 accumulators ([4] lanes each) for the FMA pipes.
-constexpr int64_t kMatvecScalableLanes = 16;
-
 /// Whether `matmul` (K-major operands) is a matrix-vector product, m == 1.
 static bool isMatvec(linalg::MatmulOp matmul) {
   return matmul.getStaticLoopRanges()[0] == 1;
@@ -298,67 +294,16 @@ static bool isMatvec(linalg::MatmulOp matmul) {
 /// fill one row of a ZA tile (1/16 of it at 512 bits); the FMLA kernel uses
 /// the whole streaming vector. The function is marked streaming itself
 /// (`arm_locally_streaming`): it holds no arm_sme op for
-/// enable-arm-streaming to find.
+/// enable-arm-streaming to find. The loops are Layouts' buildMatvecLoops.
 static LogicalResult tileAndVectorizeMatvecForSSVE(RewriterBase &rewriter,
                                                    linalg::MatmulOp matmul) {
-  Location loc = matmul.getLoc();
   auto kernel = matmul->getParentOfType<func::FuncOp>();
-  Value at = matmul.getDpsInputOperand(0)->get(); // [K, 1]
-  Value bt = matmul.getDpsInputOperand(1)->get(); // [K, N]
-  Value acc = matmul.getDpsInitOperand(0)->get(); // [1, N]
-  Type f32 = rewriter.getF32Type();
-  auto vecType = VectorType::get({kMatvecScalableLanes}, f32, {true});
-  auto maskType =
-      VectorType::get({kMatvecScalableLanes}, rewriter.getI1Type(), {true});
   rewriter.setInsertionPoint(matmul);
-  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-  Value pad =
-      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
-  Value lanes = arith::MulIOp::create(
-      rewriter, loc, vector::VectorScaleOp::create(rewriter, loc),
-      arith::ConstantIndexOp::create(rewriter, loc, kMatvecScalableLanes));
-  Value n = tensor::DimOp::create(rewriter, loc, acc, 1);
-  Value k = tensor::DimOp::create(rewriter, loc, bt, 0);
-  auto nLoop = scf::ForOp::create(rewriter, loc, zero, n, lanes, acc);
-  {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(nLoop.getBody());
-    Value n0 = nLoop.getInductionVar();
-    Value c = nLoop.getRegionIterArgs()[0];
-    Value left = arith::SubIOp::create(rewriter, loc, n, n0);
-    Value len = arith::MinSIOp::create(rewriter, loc, lanes, left);
-    Value mask =
-        vector::CreateMaskOp::create(rewriter, loc, maskType, ValueRange{len});
-    // Rows of 2-D tensors as 1-D vectors, in bounds under the mask.
-    AffineMapAttr rowMap = AffineMapAttr::get(
-        AffineMap::getMinorIdentityMap(2, 1, rewriter.getContext()));
-    ArrayAttr inBounds = rewriter.getBoolArrayAttr({true});
-    Value init = vector::TransferReadOp::create(rewriter, loc, vecType, c,
-                                                ValueRange{zero, n0}, rowMap,
-                                                pad, mask, inBounds);
-    auto kLoop = scf::ForOp::create(rewriter, loc, zero, k, one, init);
-    {
-      OpBuilder::InsertionGuard inner(rewriter);
-      rewriter.setInsertionPointToStart(kLoop.getBody());
-      Value kk = kLoop.getInductionVar();
-      Value x =
-          tensor::ExtractOp::create(rewriter, loc, at, ValueRange{kk, zero});
-      Value xs = vector::BroadcastOp::create(rewriter, loc, vecType, x);
-      Value w = vector::TransferReadOp::create(rewriter, loc, vecType, bt,
-                                               ValueRange{kk, n0}, rowMap, pad,
-                                               mask, inBounds);
-      Value sum = vector::FMAOp::create(rewriter, loc, xs, w,
-                                        kLoop.getRegionIterArgs()[0]);
-      scf::YieldOp::create(rewriter, loc, sum);
-    }
-    Value written = vector::TransferWriteOp::create(
-                        rewriter, loc, kLoop.getResult(0), c,
-                        ValueRange{zero, n0}, rowMap, mask, inBounds)
-                        .getResult();
-    scf::YieldOp::create(rewriter, loc, written);
-  }
-  rewriter.replaceOp(matmul, nLoop.getResults());
+  Value result = buildMatvecLoops(
+      rewriter, matmul.getLoc(), matmul.getDpsInputOperand(0)->get(),
+      matmul.getDpsInputOperand(1)->get(), matmul.getDpsInitOperand(0)->get(),
+      /*kStep=*/1);
+  rewriter.replaceOp(matmul, result);
   kernel->setAttr("arm_locally_streaming", rewriter.getUnitAttr());
   return canonicalizeKernel(kernel);
 }

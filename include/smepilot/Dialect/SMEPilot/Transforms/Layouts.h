@@ -96,17 +96,19 @@ Value packForWideningOuterProduct(OpBuilder &b, Location loc, Value v,
 Value buildWideningKernelLoops(OpBuilder &b, Location loc, Value at, Value bt,
                                Value acc, int64_t kStep);
 
-/// The loops of a widening matrix-vector kernel (M = 1, kStep 2: bf16/f16)
-/// on packed operands: `xt` [K / 2, 2] and `wt` [K / 2, N * 2] (as
-/// packForWideningOuterProduct lays them out), accumulating into `acc`
-/// [1, N] f32. Streaming-SVE FMLA, not outer products (which would fill one
-/// row of a ZA tile): per [16] outputs, each k pair step loads the
-/// contiguous [32] values of `wt`'s row, multiplies them by the x pair
-/// broadcast to every pair of lanes, and accumulates in f32; the even and
-/// odd lanes are added once after the k loop. The caller marks the function
+/// The loops of a matrix-vector kernel (M = 1) in streaming-SVE FMLA, not
+/// outer products (which would fill one row of a ZA tile), accumulating into
+/// `acc` [1, N] f32; per [16] outputs, each k step loads the contiguous
+/// values of a `wt` row and multiplies them by x broadcast. `kStep` 1: f32,
+/// `xt` [K, 1] and `wt` [K, N] (K-major), C's row the accumulator. `kStep`
+/// 2: bf16/f16 packed in k pairs as packForWideningOuterProduct lays them
+/// out, `xt` [K / 2, 2] and `wt` [K / 2, N * 2]: the x pair is broadcast as
+/// one 32-bit lane to every pair of lanes, both are widened, lane 2n + j
+/// accumulates the products of k = 2 k2 + j in f32, and the even and odd
+/// lanes are added to C once after the k loop. The caller marks the function
 /// streaming (`arm_locally_streaming`). Returns the result.
-Value buildWideningMatvecLoops(OpBuilder &b, Location loc, Value xt, Value wt,
-                               Value acc);
+Value buildMatvecLoops(OpBuilder &b, Location loc, Value xt, Value wt,
+                       Value acc, int64_t kStep);
 
 } // namespace mlir::smepilot
 
