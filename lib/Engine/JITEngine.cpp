@@ -359,8 +359,9 @@ std::string resolve_sme_type(const rt::gguf_file &file,
 
 /// The SME path's stages for `target` (sme-sve, sme2-nosve): which ops run
 /// on SME is the profile's Roofline decisions (its annotate stage), or every
-/// contraction with `sme_all`; then the SME pipeline. Errors name the
-/// smepilot-run flag at fault.
+/// contraction with `sme_all`; then the SME pipeline, which emits both
+/// kernels for contractions decided by a margin below the run-time planner's
+/// threshold. Errors name the smepilot-run flag at fault.
 rt::status add_sme_stages(llvm::SmallVectorImpl<cc::PipelineStage> &stages,
                           const rt::gguf_file &file, const std::string &profile,
                           const std::string &target,
@@ -390,6 +391,11 @@ rt::status add_sme_stages(llvm::SmallVectorImpl<cc::PipelineStage> &stages,
     return rt::status::error("--force-share " + std::to_string(force_share) +
                              " is out of range (0..65536)");
   sme.forceShare = force_share;
+  // Ops the model decides by less than the run-time planner's re-plan
+  // threshold get both kernels, so that measured times can move their tiles
+  // (adaptive.h); with --adaptive off they run as decided.
+  if (!sme_all && force_share < 0)
+    sme.adaptiveMargin = rt::adaptive_options{}.threshold;
   sme.pipelineAttention = pipeline_attention;
   for (const cc::PipelineStage &s : cc::getSMEPipelineStages(sme))
     stages.push_back(s);

@@ -127,14 +127,16 @@ mlir::smepilot::getSMEPipelineStages(const SMEPipelineOptions &options) {
   SMEWeightType weightType = options.weightType;
   int64_t forceShare = options.forceShare;
   bool pipelineAttention = options.pipelineAttention;
-  stages.push_back(
-      {"partition-collab", [forceShare, weightType](OpPassManager &pm) {
-         PartitionCollabOptions partition;
-         partition.forceShare = forceShare;
-         partition.weightType = weightType;
-         pm.addPass(createPartitionCollab(partition));
-         addCleanup(pm);
-       }});
+  double adaptiveMargin = options.adaptiveMargin;
+  stages.push_back({"partition-collab", [forceShare, weightType,
+                                         adaptiveMargin](OpPassManager &pm) {
+                      PartitionCollabOptions partition;
+                      partition.forceShare = forceShare;
+                      partition.adaptiveMargin = adaptiveMargin;
+                      partition.weightType = weightType;
+                      pm.addPass(createPartitionCollab(partition));
+                      addCleanup(pm);
+                    }});
   stages.push_back(
       {"pipeline-attention", [pipelineAttention](OpPassManager &pm) {
          PipelineAttentionOptions pipeline;

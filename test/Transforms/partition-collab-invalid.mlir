@@ -8,6 +8,8 @@
 // RUN:   | FileCheck %s --check-prefix=SVL
 // RUN: not smepilot-opt %s -split-input-file --smepilot-partition-collab='max-tiles=0' 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=TILES
+// RUN: not smepilot-opt %s -split-input-file --smepilot-partition-collab='adaptive-margin=0.5' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=MARGIN
 // Without svl-bits and without a profile with a matrix unit there is no
 // granule to compute: an error at the op.
 // RUN: not smepilot-opt %s -split-input-file --smepilot-partition-collab 2>&1 \
@@ -16,6 +18,7 @@
 // SHARE: error: smepilot-partition-collab: force-share 70000 is out of range (0..65536 parts per 65536, or -1)
 // SVL: error: smepilot-partition-collab: svl-bits 100 is not a positive multiple of 128
 // TILES: error: smepilot-partition-collab: max-tiles must be >= 1
+// MARGIN: error: smepilot-partition-collab: adaptive-margin 5.000000e-01 is not a factor >= 1 (or 0: none)
 // NOSVL: error: 'linalg.matmul' op smepilot-partition-collab: cannot split this collab op between the units: no streaming vector length to compute the tile granule for (the module's profile has no matrix unit; set svl-bits)
 
 #mk = affine_map<(m, n, k) -> (m, k)>

@@ -156,6 +156,12 @@ struct SMEPipelineOptions : public PassPipelineOptions<SMEPipelineOptions> {
                      "(smepilot-partition-collab force-share; -1: the "
                      "Roofline decisions)"),
       llvm::cl::init(-1)};
+  Option<double> adaptiveMargin{
+      *this, "adaptive-margin",
+      llvm::cl::desc("Both kernels for contractions decided cpu or sme whose "
+                     "other unit's predicted time is within this factor "
+                     "(smepilot-partition-collab adaptive-margin; 0: none)"),
+      llvm::cl::init(0.0)};
   Option<bool> pipelineAttention{
       *this, "pipeline-attention",
       llvm::cl::desc("Pipeline prefill attention whatever the decisions say "

@@ -244,8 +244,9 @@ LogicalResult DecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "decision: 'vectorization' must be full, reduction, "
                           "gather or scalar, got '"
                        << vectorization << "'";
-  if (reason != "roofline" && reason != "forced")
-    return emitError() << "decision: 'reason' must be roofline or forced, got '"
+  if (reason != "roofline" && reason != "forced" && reason != "near-boundary")
+    return emitError() << "decision: 'reason' must be roofline, forced or "
+                          "near-boundary, got '"
                        << reason << "'";
   return success();
 }

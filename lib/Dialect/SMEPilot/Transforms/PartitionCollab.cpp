@@ -27,6 +27,14 @@
 // The share. sme_share = the Roofline split's `sme_fraction` of the
 // decision, in parts per 65536 (`force-share` overrides it for tests).
 //
+// Near the boundary. With `adaptive-margin` F, a contraction decided cpu or
+// sme whose other unit the model predicts within F times its own is split
+// too, with the share its decision implies (0 or 65536): it runs as
+// decided, but has both variants, so the runtime's adaptation (adaptive.h)
+// can give tiles to the other unit when measured times disagree with the
+// model. The variants' decisions say reason "near-boundary". What cannot
+// be split keeps its decision, as with force-share.
+//
 // The rewrite, on tensors, for C[m, n] += A[m, k] W[n, k] (any operand
 // layout with one m, n and k dimension and no batch dimension, f32):
 //
@@ -120,7 +128,10 @@ struct CollabPlan {
   unsigned m, n, k;
   int64_t nSize;
   int64_t tileSize, tiles, granule, share;
-  bool forced = false; ///< force-share split it, not the Roofline model
+  /// The variants' decisions' reason when the Roofline model did not
+  /// decide collab: "forced" (force-share) or "near-boundary"
+  /// (adaptive-margin); empty: the decision's own.
+  StringRef reason;
   /// The SME variant's operands rounded to this type and packed in k pairs
   /// (null: f32, K-major).
   Type packedType;
@@ -183,15 +194,16 @@ Value toKMajor(OpBuilder &b, Location loc, Value v, AffineMap map, unsigned k) {
 }
 
 /// `decision` for one variant, cpu or sme: the share that mode implies (0 or
-/// 1), and reason "forced" when force-share, not the Roofline model, split
-/// the op. Valid for the attribute's verifier, so dumps parse back.
-DecisionAttr withMode(DecisionAttr d, ExecMode mode, bool forced) {
+/// 1), and `reason` (the plan's) when not the Roofline model's collab
+/// decision split the op. Valid for the attribute's verifier, so dumps parse
+/// back.
+DecisionAttr withMode(DecisionAttr d, ExecMode mode, StringRef reason) {
   return DecisionAttr::get(
       d.getContext(), d.getKind(), d.getShapeClass(), d.getElem(), mode,
       d.getFlops(), d.getWeightBytes(), d.getActBytes(), d.getIntensity(),
       d.getCpuUs(), d.getSmeUs(), d.getCollabUs(),
       mode == ExecMode::sme ? 1.0 : 0.0, d.getBound(), d.getVectorization(),
-      forced ? StringRef("forced") : d.getReason(), d.getAssumed());
+      reason.empty() ? d.getReason() : reason, d.getAssumed());
 }
 
 /// The SME variant: `@<caller>_collab<index>(at[K, M], wt[K, N], c[M, N],
@@ -283,7 +295,7 @@ func::FuncOp buildSMEVariant(RewriterBase &rewriter, func::FuncOp caller,
     auto matmul = createKMajorMatmul(rewriter, loc, fat, wtSlice, cSlice);
     if (auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName))
       matmul->setAttr(DecisionAttr::kAttrName,
-                      withMode(d, ExecMode::sme, plan.forced));
+                      withMode(d, ExecMode::sme, plan.reason));
     else
       matmul->setAttr("smepilot.collab_part", rewriter.getStringAttr("sme"));
     result = matmul->getResult(0);
@@ -306,6 +318,11 @@ struct PartitionCollabPass
       module.emitError("smepilot-partition-collab: force-share ")
           << int64_t(forceShare)
           << " is out of range (0..65536 parts per 65536, or -1)";
+      return signalPassFailure();
+    }
+    if (adaptiveMargin != 0 && !(adaptiveMargin >= 1 && adaptiveMargin < 1e6)) {
+      module.emitError("smepilot-partition-collab: adaptive-margin ")
+          << double(adaptiveMargin) << " is not a factor >= 1 (or 0: none)";
       return signalPassFailure();
     }
     if (maxTiles < 1) {
@@ -343,8 +360,8 @@ struct PartitionCollabPass
           return;
         auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName);
         bool collab = d && d.getMode() == ExecMode::collab;
-        if (collab ||
-            (forceShare >= 0 && linalg::isaContractionOpInterface(op)))
+        if (collab || ((forceShare >= 0 || nearBoundary(d)) &&
+                       linalg::isaContractionOpInterface(op)))
           candidates.push_back(op);
       });
       unsigned index = 0;
@@ -385,13 +402,18 @@ struct PartitionCollabPass
         if (narrow && isWeight(op.getDpsInputOperand(1)->get()) &&
             !ShapedType::isDynamic(op.getStaticLoopRanges()[plan.k]))
           plan.packedType = narrow;
-        plan.forced = forceShare >= 0;
-        if (forceShare >= 0)
+        if (forceShare >= 0) {
+          plan.reason = "forced";
           plan.share = forceShare;
-        else
+        } else if (!decided) {
+          // Near the boundary: as decided, with both variants.
+          plan.reason = "near-boundary";
+          plan.share = d.getMode() == ExecMode::sme ? SMEShareOne : 0;
+        } else {
           plan.share = std::clamp<int64_t>(
               int64_t(std::llround(d.getSmeFraction() * SMEShareOne)), 0,
               SMEShareOne);
+        }
         partition(rewriter, fn, symbols, index++, op, plan);
       }
     }
@@ -400,6 +422,17 @@ struct PartitionCollabPass
   }
 
   static constexpr int64_t SMEShareOne = 65536;
+
+  /// Whether `d` decided one unit with the other predicted within
+  /// adaptive-margin of it (both times known).
+  bool nearBoundary(DecisionAttr d) const {
+    if (!d || adaptiveMargin < 1 || d.getMode() == ExecMode::collab)
+      return false;
+    double cpu = d.getCpuUs(), sme = d.getSmeUs();
+    if (!(cpu > 0) || !(sme > 0))
+      return false;
+    return std::max(cpu, sme) <= adaptiveMargin * std::min(cpu, sme);
+  }
 
   void partition(RewriterBase &rewriter, func::FuncOp fn, SymbolTable &symbols,
                  unsigned index, linalg::LinalgOp op, const CollabPlan &plan) {
@@ -443,7 +476,7 @@ struct PartitionCollabPass
       op.getDpsInitsMutable()[0].set(call.getResult(0));
       if (auto d = op->getAttrOfType<DecisionAttr>(DecisionAttr::kAttrName))
         op->setAttr(DecisionAttr::kAttrName,
-                    withMode(d, ExecMode::cpu, plan.forced));
+                    withMode(d, ExecMode::cpu, plan.reason));
       op->setAttr("smepilot.collab_part", rewriter.getStringAttr("cpu"));
     });
     SmallVector<OpFoldResult> sizes(op.getNumLoops(), rewriter.getIndexAttr(0));

@@ -154,8 +154,10 @@ def SMEPilot_DecisionAttr : SMEPilot_Attr<"Decision", "decision"> {
       (1 for sme, 0 for cpu, in between for collab).
     - `bound`: what limits the chosen unit, `compute` or `memory`.
     - `vectorization`: `full`, `reduction`, `gather` or `scalar`.
-    - `reason`: `roofline` or `forced`; `assumed`: the assumptions made for
-      dynamic sizes (e.g. `d0=128`), empty when every size was static.
+    - `reason`: `roofline`, `forced`, or `near-boundary` (a variant of an
+      op smepilot-partition-collab split because the other unit's predicted
+      time is close; the op runs as decided); `assumed`: the assumptions made
+      for dynamic sizes (e.g. `d0=128`), empty when every size was static.
   }];
   let parameters = (ins
     StringRefParameter<"op kind">:$kind,
@@ -172,7 +174,7 @@ def SMEPilot_DecisionAttr : SMEPilot_Attr<"Decision", "decision"> {
     SMEPilot_F64Param:$sme_fraction,
     StringRefParameter<"cpu | sme bound">:$bound,
     StringRefParameter<"vectorization class">:$vectorization,
-    StringRefParameter<"roofline | forced">:$reason,
+    StringRefParameter<"roofline | forced | near-boundary">:$reason,
     StringRefParameter<"assumptions for dynamic sizes">:$assumed
   );
   let assemblyFormat = "`<` struct(params) `>`";

@@ -391,12 +391,26 @@ def PartitionCollab : Pass<"smepilot-partition-collab", "ModuleOp"> {
     decode matvec (M = 1) streaming-SVE FMLA on the pairs. The vector-core
     variant reads the stored f32 weight and the activation rounded to the
     same type (widened back), so both units compute the same products.
+
+    With `adaptive-margin=F` (F >= 1), a contraction decided `cpu` or `sme`
+    whose other unit the Roofline model predicts within F times its own time
+    (max(cpu_us, sme_us) <= F * min(...)) is partitioned too, with the share
+    its decision implies (0 or 65536, reason "near-boundary"): it runs as
+    decided, and the runtime's adaptation (adaptive.h) can move its tiles
+    to the other unit if the measured times disagree with the model. An op
+    that cannot be split keeps its decision.
   }];
   let options = [
     Option<"forceShare", "force-share", "int64_t", /*default=*/"-1",
            "Partition every SME-capable contraction with this SME share, in "
            "parts per 65536 (0..65536; -1: only collab decisions, with the "
            "Roofline split)">,
+    Option<"adaptiveMargin", "adaptive-margin", "double", /*default=*/"0.0",
+           "Also partition every contraction decided cpu or sme whose other "
+           "unit's predicted time is within this factor of its own (>= 1; "
+           "0: none), with the share its decision implies (0 or 65536): "
+           "both kernels emitted, so that run-time adaptation can move its "
+           "tiles">,
     Option<"maxTiles", "max-tiles", "int64_t", /*default=*/"64",
            "About how many tiles the output features are split into">,
     Option<"svlBits", "svl-bits", "int64_t", /*default=*/"0",
