@@ -10,10 +10,14 @@
 # ADAPT_PREFIX runs the binary under something (e.g. "qemu-aarch64 -cpu
 # max,sve-default-vector-length=64,sme-default-vector-length=64": emulated
 # times, which say nothing about an SME machine's speed); ADAPT_FLAGS adds
-# smepilot-run flags (e.g. "--profile FILE -t 2").
+# smepilot-run flags (e.g. "--profile FILE -t 2"). BUSY_CPU=N keeps CPU N
+# busy (a shell loop pinned there with taskset) while the rounds run, as
+# bench/under_load.sh does: the load adaptation is for on a host without a
+# matrix unit, where only the placement of dispatches (whole or spread over
+# the threads) adapts.
 set -euo pipefail
 if [ $# -lt 2 ]; then
-  sed -n '2,14p' "$0" >&2
+  sed -n '2,18p' "$0" >&2
   exit 2
 fi
 bin=$1 model=$2 rounds=${3:-4} ng=${4:-64}
@@ -24,6 +28,13 @@ read -r -a extra <<<"${ADAPT_FLAGS:-}"
 flags=(-m "$model" --engine jit -p "Once upon a time" -n "$ng" --temp 0 --ignore-eos -v "${extra[@]}")
 # Compile once (the object cache makes the timed runs start warm).
 "${prefix[@]}" "$bin" "${flags[@]}" -n 1 >/dev/null 2>&1
+busy=
+if [ -n "${BUSY_CPU:-}" ]; then
+  taskset -c "$BUSY_CPU" sh -c 'while :; do :; done' &
+  busy=$!
+  trap 'kill "$busy" 2>/dev/null || true' EXIT
+  echo "busy loop on CPU $BUSY_CPU (pid $busy)"
+fi
 rate() { sed -n 's/.*, *\([0-9.]*\) tokens per second.*/\1/p'; }
 declare -A tg
 for r in $(seq "$rounds"); do

@@ -615,12 +615,9 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   rt::engine_options run_options = options;
   run_options.n_ctx = int32_t(n_ctx);
   // Run-time adaptation reports the model's predictions beside what it
-  // measures (adaptive.h). A model without an explanation has none.
-  bool adaptable = false;
-  for (uint32_t i = 0; i < compiled_model->n_phases; ++i)
-    if (const smepilot_rt_dispatch_table *t = compiled_model->phases[i].table)
-      adaptable = adaptable || rt::has_two_variant_dispatch(*t);
-  if (options.adaptive && adaptable)
+  // measures (adaptive.h: mode and share, and placement, which every phase
+  // run on two threads may change). A model without an explanation has none.
+  if (options.adaptive)
     if (const char *explain = state->jit->lookupExplain())
       if (auto predicted = predicted_dispatch_us(explain))
         run_options.predicted_us = std::move(*predicted);

@@ -39,6 +39,8 @@ bool same_plan(const dispatch_plan &a, const dispatch_plan &b) {
   return a.mode == b.mode && (a.mode != SMEPILOT_RT_MODE_COLLAB || a.sme_share == b.sme_share);
 }
 
+const char *placement_name(bool whole) { return whole ? "whole" : "spread"; }
+
 std::string plan_name(const dispatch_plan &p) {
   switch (p.mode) {
   case SMEPILOT_RT_MODE_SME:
@@ -54,6 +56,21 @@ std::string plan_name(const dispatch_plan &p) {
 
 std::string describe_replan(const smepilot_rt_dispatch_table &table, const replan &r) {
   const char *name = r.dispatch < table.n_dispatches ? table.dispatches[r.dispatch].name : nullptr;
+  if (r.placement) {
+    const bool to_whole = r.to.where == placement::whole;
+    std::string out =
+        strformat("d%u%s%s%s: %s -> %s", r.dispatch, name ? " '" : "", name ? name : "",
+                  name ? "'" : "", placement_name(!to_whole), placement_name(to_whole));
+    if (r.whole_us < 0 || r.spread_us < 0) // a probe starts
+      return out + strformat(" (probing: %.1f us per run %s)",
+                             r.whole_us < 0 ? r.spread_us : r.whole_us, placement_name(!to_whole));
+    out += strformat(" (measured per run: whole %.1f us, spread %.1f us", r.whole_us, r.spread_us);
+    if (r.probe)
+      out += "; kept";
+    if (r.predicted_us > 0)
+      out += strformat("; the model predicted %.1f us", r.predicted_us);
+    return out + ")";
+  }
   std::string out = strformat("d%u%s%s%s: %s -> %s", r.dispatch, name ? " '" : "", name ? name : "",
                               name ? "'" : "", plan_name(r.from).c_str(), plan_name(r.to).c_str());
   if (r.probe && r.from_us < 0) // a probe starts
@@ -79,24 +96,108 @@ adaptive_planner::adaptive_planner(const smepilot_rt_dispatch_table &table,
   options_.warmup = std::max(0, options_.warmup);
   options_.threshold = std::max(1.0, options_.threshold);
   options_.probe_fraction = std::clamp(options_.probe_fraction, kMinFraction, 0.5);
-  // Two variants to choose between: an sme dispatch whose kernel is its own
-  // CPU variant (one streaming kernel for all its tiles, the compiler's sme
-  // mode) has nothing to move.
-  for (uint32_t d = 0; d < table.n_dispatches; ++d)
+  options_.rework = std::max(1.0, options_.rework);
+  options_.reprobe_runs = std::max(1, options_.reprobe_runs);
+  placed_.resize(table.n_dispatches);
+  for (uint32_t d = 0; d < table.n_dispatches; ++d) {
+    // Two variants to choose between: an sme dispatch whose kernel is its
+    // own CPU variant (one streaming kernel for all its tiles, the
+    // compiler's sme mode) has nothing to move.
     states_[d].adaptable = has_two_variants(table.dispatches[d]);
+    // A dispatch whose mode adapts keeps the executor's placement: its
+    // per-unit rates would move with it.
+    placed_[d].active = options_.placement && !states_[d].adaptable;
+  }
+  update_timed();
 }
 
+void adaptive_planner::update_timed() {
+  timed_.resize(states_.size());
+  for (size_t d = 0; d < states_.size(); ++d) {
+    const state &s = states_[d];
+    timed_[d] =
+        (s.adaptable && (s.replans < options_.max_replans || s.probing)) || placed_[d].active ? 1
+                                                                                              : 0;
+  }
+}
+
+std::span<const uint8_t> adaptive_planner::timed() const { return timed_; }
+
 bool adaptive_planner::finished() const {
-  for (const state &s : states_)
-    if (s.adaptable && (s.replans < options_.max_replans || s.probing))
+  return std::none_of(timed_.begin(), timed_.end(), [](uint8_t t) { return t != 0; }) &&
+         std::none_of(placed_.begin(), placed_.end(), [](const placed &p) { return p.dormant; });
+}
+
+bool adaptive_planner::observe_placement(uint32_t d, placed &p, double span_us,
+                                         const dispatch_plan &plan, replan &r) {
+  r.dispatch = d;
+  r.from = plan;
+  r.to = plan;
+  r.placement = true;
+  if (p.at == placed::stage::settled) {
+    // Still where it was decided, or moved by less than a hand-off costs:
+    // nothing to do.
+    if ((span_us <= options_.rework * p.settled_us && span_us * options_.rework >= p.settled_us) ||
+        std::abs(span_us - p.settled_us) < options_.min_spread_us)
       return false;
+    p.at = placed::stage::measure; // its work moved: decide again
+  }
+  if (p.at == placed::stage::measure) {
+    if (p.probes >= options_.max_placement_probes) {
+      p.active = false;
+      return false;
+    }
+    // Too short to gain from other threads: handing them ranges costs
+    // about this much. Watched while its work grows.
+    if (p.window_whole && span_us < options_.min_spread_us) {
+      if (!p.work_changes)
+        p.active = false;
+      return false;
+    }
+    ++p.probes;
+    p.first_whole = p.window_whole;
+    p.first_us = span_us;
+    p.at = placed::stage::probe;
+    r.from.where = p.first_whole ? placement::whole : placement::spread;
+    r.to.where = p.first_whole ? placement::spread : placement::whole;
+    r.probe = true;
+    (p.first_whole ? r.whole_us : r.spread_us) = span_us;
+    return true;
+  }
+  // The probe's window ran the other way: keep the faster by the threshold.
+  if (p.window_whole == p.first_whole) { // it did not run the other way
+    p.active = false;
+    return false;
+  }
+  // By the threshold, and by more than a hand-off costs (microsecond spans
+  // are noisy).
+  const bool change =
+      p.first_us >= options_.threshold * span_us && p.first_us - span_us >= options_.min_spread_us;
+  const bool whole = change ? !p.first_whole : p.first_whole;
+  p.settled_us = change ? span_us : p.first_us;
+  p.at = placed::stage::settled;
+  r.from.where = p.first_whole ? placement::spread : placement::whole; // the probe's
+  r.to.where = whole ? placement::whole : placement::spread;
+  r.probe = !change;
+  r.whole_us = p.first_whole ? p.first_us : span_us;
+  r.spread_us = p.first_whole ? span_us : p.first_us;
+  if (d < predicted_us_.size() && predicted_us_[d] > 0)
+    r.predicted_us = predicted_us_[d];
+  if (change)
+    ++replans_;
+  if (!p.work_changes) { // the same work every run: decided for a while
+    p.active = false;
+    p.dormant = p.probes < options_.max_placement_probes;
+    p.dormant_runs = 0;
+  }
   return true;
 }
 
 std::vector<replan> adaptive_planner::observe(std::span<const dispatch_timing> timing,
                                               std::span<const dispatch_plan> plans,
                                               std::span<const int64_t> tile_counts,
-                                              worker_split workers, bool in_order) {
+                                              worker_split workers, bool in_order,
+                                              std::span<const double> work_bytes) {
   std::vector<replan> out;
   const size_t n_dispatches =
       std::min({states_.size(), timing.size(), plans.size(), tile_counts.size()});
@@ -196,6 +297,56 @@ std::vector<replan> adaptive_planner::observe(std::span<const dispatch_timing> t
     }
     out.push_back(r);
   }
+
+  // Placement (file comment): one-variant dispatches of two tiles or more.
+  const bool many_workers = workers.matrix + workers.vector >= 2;
+  for (size_t d = 0; d < std::min(n_dispatches, placed_.size()); ++d) {
+    placed &p = placed_[d];
+    // A decided placement is looked at again after a while: the machine's
+    // load may have changed since.
+    if (!p.active && p.dormant && ++p.dormant_runs >= options_.reprobe_runs) {
+      p.active = true;
+      p.dormant = false;
+      p.at = placed::stage::measure;
+      p.runs = 0;
+    }
+    if (!p.active)
+      continue;
+    if (!many_workers) { // one thread: nothing to spread over
+      p.active = false;
+      continue;
+    }
+    const dispatch_timing &t = timing[d];
+    if (tile_counts[d] < 2 || t.span_ns <= 0)
+      continue;
+    if (p.seen < options_.warmup) {
+      ++p.seen;
+      continue;
+    }
+    if (p.runs > 0 && t.whole != p.window_whole) // placed anew by its size
+      p.runs = 0;
+    if (p.runs == 0)
+      p.window_whole = t.whole;
+    if (d < work_bytes.size()) {
+      if (p.work >= 0 && work_bytes[d] != p.work)
+        p.work_changes = true;
+      p.work = work_bytes[d];
+    }
+    p.spans.resize(size_t(options_.window));
+    p.spans[size_t(p.runs)] = t.span_ns;
+    if (++p.runs < options_.window)
+      continue;
+    // The window's median: a run preempted or faulting is an outlier.
+    std::sort(p.spans.begin(), p.spans.end());
+    const size_t mid = p.spans.size() / 2;
+    const double median_ns =
+        p.spans.size() % 2 ? double(p.spans[mid]) : 0.5 * double(p.spans[mid - 1] + p.spans[mid]);
+    p.runs = 0;
+    replan r;
+    if (observe_placement(uint32_t(d), p, median_ns / 1e3, plans[d], r))
+      out.push_back(r);
+  }
+  update_timed();
   return out;
 }
 

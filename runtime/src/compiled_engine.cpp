@@ -71,8 +71,8 @@ struct bound_phase {
   int64_t tokens_arg = -1, logits_arg = -1;
   int64_t logits_rows = 0;
   int64_t runs = 0; ///< Runs since loading (engine::profile).
-  /// engine_options.adaptive, for a phase with a dispatch that has an SME
-  /// variant.
+  /// engine_options.adaptive: for a phase with a dispatch that has an SME
+  /// variant, or run on two threads or more (placement, adaptive.h).
   std::unique_ptr<adaptive_planner> planner;
 };
 
@@ -169,19 +169,20 @@ status compiled_engine::configure_schedule(const engine_options &options) {
   if (options.trace)
     trace_ = std::make_unique<dispatch_trace>();
   // Run-time adaptation: the phases (not the load table, run once) with a
-  // dispatch whose mode can change.
+  // dispatch whose mode can change, or whose dispatches can run whole or
+  // spread over two threads or more.
   on_replan_ = options.on_replan;
   for (auto &phase : phases_) {
     phase->planner.reset();
     phase->program.set_timing(false);
     const smepilot_rt_dispatch_table &t = phase->program.table();
-    if (options.adaptive && has_two_variant_dispatch(t)) {
+    if (options.adaptive && (has_two_variant_dispatch(t) || n_threads >= 2)) {
       auto predicted = options.predicted_us.find(phase->program.phase_name());
       phase->planner = std::make_unique<adaptive_planner>(
           t, adaptive_options{},
           predicted == options.predicted_us.end() ? std::span<const double>{}
                                                   : std::span<const double>(predicted->second));
-      phase->program.set_timing(true);
+      phase->program.set_timing(true, nullptr, phase->planner->timed());
     }
   }
   schedule_lines_.clear();
@@ -612,18 +613,24 @@ status compiled_engine::run(bound_phase &p, const int32_t *tokens, int64_t pos, 
     return status::ok();
   // Adaptation (adaptive.h): new plans take effect from the next run, at a
   // token boundary; results do not depend on them.
-  for (const replan &r : p.planner->observe(
-           p.program.last_run_timing(), p.program.plans(), p.program.last_run_tile_counts(),
-           p.program.last_run_workers(), p.program.last_run_in_order())) {
+  for (const replan &r :
+       p.planner->observe(p.program.last_run_timing(), p.program.plans(),
+                          p.program.last_run_tile_counts(), p.program.last_run_workers(),
+                          p.program.last_run_in_order(), p.program.last_run_work_bytes())) {
     SMEPILOT_RT_RETURN_IF_ERROR(p.program.set_plan(r.dispatch, r.to));
-    if (on_replan_)
+    // Placement probes come by the hundred (every dispatch of a phase at
+    // once): only the changes are reported.
+    if (on_replan_ && !(r.placement && r.probe))
       on_replan_(strformat("adapt: phase %s after %lld runs: %s", p.program.phase_name().c_str(),
                            (long long)p.runs, describe_replan(p.program.table(), r).c_str()));
   }
-  // Nothing left to decide: the kernels run untimed from now on.
+  // Nothing left to decide: the kernels run untimed from now on; else only
+  // the dispatches still being decided are timed.
   if (p.planner->finished()) {
     p.program.set_timing(false);
     p.planner.reset();
+  } else {
+    p.program.set_timing(true, nullptr, p.planner->timed());
   }
   return status::ok();
 }

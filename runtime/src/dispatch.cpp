@@ -7,6 +7,7 @@
 #include "strformat.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -404,6 +405,7 @@ dispatch_program::dispatch_program(const smepilot_rt_dispatch_table *table)
     for (uint32_t j = 0; j < dp.deps_count; ++j)
       dependents_[fill[table->deps[dp.deps_begin + j]]++] = d;
   }
+  work_bytes_.assign(n, 0.0);
   plans_.resize(n);
   for (uint32_t d = 0; d < n; ++d)
     plans_[d] = {table->dispatches[d].mode, table->dispatches[d].sme_share};
@@ -538,8 +540,13 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
   }
 
   if (timing_)
-    for (size_t i = 0, n = size_t(t.n_dispatches) * 4; i < n; ++i)
-      timing_counters_[i].store(0, std::memory_order_relaxed);
+    for (size_t d = 0; d < t.n_dispatches; ++d) {
+      std::atomic<int64_t> *c = timing_counters_.get() + d * kTimingCounters;
+      for (size_t i = 0; i < 4; ++i)
+        c[i].store(0, std::memory_order_relaxed);
+      c[4].store(INT64_MAX, std::memory_order_relaxed);
+      c[5].store(INT64_MIN, std::memory_order_relaxed);
+    }
 
   // Tile counts and the temporaries' layout for these constants.
   for (uint32_t d = 0; d < t.n_dispatches; ++d) {
@@ -665,7 +672,10 @@ bool dispatch_program::classify_dispatches() {
       const uint32_t b = t.bindings[dp.bindings_begin + j].buffer;
       bytes += buffer_sizes_[b] < 0 ? 1e30 : double(buffer_sizes_[b]) / double(binders_[b]);
     }
-    const bool small = bytes < double(inline_bytes_);
+    work_bytes_[d] = bytes;
+    const placement where = plans_[d].where;
+    const bool small =
+        where == placement::whole || (where == placement::by_size && bytes < double(inline_bytes_));
     sched_->small[d] = small ? 1 : 0;
     all_small = all_small && small;
   }
@@ -826,11 +836,11 @@ void dispatch_program::call_kernel(const range_item &item, int worker_id) const 
   const smepilot_rt_dispatch &dp = table_->dispatches[item.dispatch];
   const smepilot_rt_kernel_fn fn = table_->kernels[item.sme ? dp.sme_kernel : dp.cpu_kernel];
   void *const *bindings = binding_ptrs_.data() + dp.bindings_begin;
-  const bool timed = timing_ && has_two_variants(dp);
+  const bool timed = timing_ && timed_[item.dispatch] != 0;
   if (timed && !trace_) {
     const int64_t start = clock_ns_();
     fn(bindings, sched_->constants, item.begin, item.end);
-    add_timing(item, clock_ns_() - start);
+    add_timing(item, start, clock_ns_());
     return;
   }
   if (!trace_) {
@@ -850,13 +860,21 @@ void dispatch_program::call_kernel(const range_item &item, int worker_id) const 
   e.end_ns = trace_clock_ns();
   trace_->record(e);
   if (timed)
-    add_timing(item, e.end_ns - e.start_ns);
+    add_timing(item, e.start_ns, e.end_ns);
 }
 
-void dispatch_program::add_timing(const range_item &item, int64_t ns) const {
-  std::atomic<int64_t> *c = timing_counters_.get() + size_t(item.dispatch) * 4;
-  c[item.sme ? 0 : 1].fetch_add(ns, std::memory_order_relaxed);
+void dispatch_program::add_timing(const range_item &item, int64_t start_ns, int64_t end_ns) const {
+  std::atomic<int64_t> *c = timing_counters_.get() + size_t(item.dispatch) * kTimingCounters;
+  c[item.sme ? 0 : 1].fetch_add(end_ns - start_ns, std::memory_order_relaxed);
   c[item.sme ? 2 : 3].fetch_add(item.end - item.begin, std::memory_order_relaxed);
+  // The span: the earliest start and the latest end of the run's calls.
+  int64_t first = c[4].load(std::memory_order_relaxed);
+  while (start_ns < first &&
+         !c[4].compare_exchange_weak(first, start_ns, std::memory_order_relaxed)) {
+  }
+  int64_t last = c[5].load(std::memory_order_relaxed);
+  while (end_ns > last && !c[5].compare_exchange_weak(last, end_ns, std::memory_order_relaxed)) {
+  }
 }
 
 status dispatch_program::set_plan(uint32_t d, dispatch_plan plan) {
@@ -876,17 +894,26 @@ status dispatch_program::set_plan(uint32_t d, dispatch_plan plan) {
   if (plan.sme_share > SMEPILOT_RT_SHARE_ONE)
     return status::error(
         strformat("%s: sme_share %u is above 65536", where.c_str(), plan.sme_share));
+  if (plan.where > placement::spread)
+    return status::error(
+        strformat("%s: placement %u, expected by_size (0), whole (1) or spread (2)", where.c_str(),
+                  unsigned(plan.where)));
   plans_[d] = plan;
   return status::ok();
 }
 
-void dispatch_program::set_timing(bool on, int64_t (*clock_ns)()) {
+void dispatch_program::set_timing(bool on, int64_t (*clock_ns)(), std::span<const uint8_t> timed) {
   timing_ = on;
   clock_ns_ = clock_ns ? clock_ns : &trace_clock_ns;
+  const uint32_t n = table_->n_dispatches;
+  timed_.assign(n, 0);
+  for (uint32_t d = 0; d < n; ++d)
+    timed_[d] = timed.empty() ? (has_two_variants(table_->dispatches[d]) ? 1 : 0)
+                              : (d < timed.size() && timed[d] ? 1 : 0);
   if (on && !timing_counters_) {
-    const size_t n = size_t(table_->n_dispatches) * 4;
-    timing_counters_ = std::make_unique<std::atomic<int64_t>[]>(n);
-    for (size_t i = 0; i < n; ++i)
+    const size_t count = size_t(n) * kTimingCounters;
+    timing_counters_ = std::make_unique<std::atomic<int64_t>[]>(count);
+    for (size_t i = 0; i < count; ++i)
       timing_counters_[i].store(0, std::memory_order_relaxed);
   }
 }
@@ -896,9 +923,16 @@ std::span<const dispatch_timing> dispatch_program::last_run_timing() const {
     return {};
   timing_copy_.resize(table_->n_dispatches);
   for (uint32_t d = 0; d < table_->n_dispatches; ++d) {
-    const std::atomic<int64_t> *c = timing_counters_.get() + size_t(d) * 4;
-    timing_copy_[d] = {c[0].load(std::memory_order_relaxed), c[1].load(std::memory_order_relaxed),
-                       c[2].load(std::memory_order_relaxed), c[3].load(std::memory_order_relaxed)};
+    const std::atomic<int64_t> *c = timing_counters_.get() + size_t(d) * kTimingCounters;
+    dispatch_timing &out = timing_copy_[d];
+    out.sme_ns = c[0].load(std::memory_order_relaxed);
+    out.cpu_ns = c[1].load(std::memory_order_relaxed);
+    out.sme_tiles = c[2].load(std::memory_order_relaxed);
+    out.cpu_tiles = c[3].load(std::memory_order_relaxed);
+    const int64_t first = c[4].load(std::memory_order_relaxed);
+    const int64_t last = c[5].load(std::memory_order_relaxed);
+    out.span_ns = last >= first ? last - first : 0;
+    out.whole = last_in_order_ || sched_->small[d] != 0;
   }
   return timing_copy_;
 }

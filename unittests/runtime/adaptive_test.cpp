@@ -188,8 +188,11 @@ TEST(AdaptivePlanner, AProbeThatFindsThePredictionRightRestoresThePlan) {
 }
 
 TEST(AdaptivePlanner, NeverTouchesADispatchWithoutAnSmeVariant) {
+  // Its mode, that is (its placement is the next tests').
   one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
-  adaptive_planner planner(t.b.t, exact());
+  adaptive_options o = exact();
+  o.placement = false;
+  adaptive_planner planner(t.b.t, o);
   dispatch_plan plan{SMEPILOT_RT_MODE_CPU, 0};
   EXPECT_TRUE(planner.finished());
   EXPECT_TRUE(drive(planner, plan, 20, 64, 1, 1000000).empty());
@@ -244,6 +247,193 @@ TEST(AdaptivePlanner, ReplansEachDispatchAtMostTwice) {
   EXPECT_EQ(planner.replans(), 2);
   // Nothing left to decide: the engine stops timing.
   EXPECT_TRUE(planner.finished());
+}
+
+// Placement: whole on one thread or spread over the workers, for dispatches
+// with one variant, from measured spans.
+
+/// Drives `planner` for `runs` runs of one dispatch placed by `plan` (by
+/// size: as `by_size_whole` says), spanning `whole_ns` when it runs whole and
+/// `spread_ns` when spread; `work` is its work proxy in each run (none: the
+/// same every run). Returns every re-plan.
+std::vector<replan> drive_placement(adaptive_planner &planner, dispatch_plan &plan, int runs,
+                                    int64_t whole_ns, int64_t spread_ns, bool by_size_whole = false,
+                                    worker_split workers = {0, 2},
+                                    const std::vector<double> &work = {}) {
+  std::vector<replan> all;
+  const int64_t counts[] = {64};
+  for (int i = 0; i < runs; ++i) {
+    const bool whole =
+        plan.where == placement::whole || (plan.where == placement::by_size && by_size_whole);
+    dispatch_timing t[1];
+    t[0].cpu_tiles = 64;
+    t[0].span_ns = t[0].cpu_ns = whole ? whole_ns : spread_ns;
+    t[0].whole = whole;
+    const dispatch_plan plans[] = {plan};
+    const double bytes[] = {work.empty() ? 1.0 : work[size_t(i) % work.size()]};
+    for (const replan &r : planner.observe(t, plans, counts, workers, false, bytes)) {
+      EXPECT_EQ(r.dispatch, 0u);
+      EXPECT_TRUE(r.placement);
+      plan = r.to;
+      all.push_back(r);
+    }
+  }
+  return all;
+}
+
+TEST(AdaptivePlacement, RunsWholeADispatchThatSpreadingSlowsDown) {
+  // The bytes proxy spread it; spread it spans 20 us, whole 5 us (handing
+  // its ranges to a busy worker costs more than the work).
+  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
+  const double predicted[] = {12.5};
+  adaptive_planner planner(t.b.t, exact(), predicted);
+  EXPECT_FALSE(planner.finished());
+  ASSERT_EQ(planner.timed().size(), 1u);
+  EXPECT_EQ(planner.timed()[0], 1);
+  dispatch_plan plan;
+  EXPECT_TRUE(drive_placement(planner, plan, 3, 5000, 20000).empty());
+  // A window as placed, then a probe the other way.
+  std::vector<replan> r = drive_placement(planner, plan, 1, 5000, 20000);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(r[0].probe);
+  EXPECT_EQ(r[0].to.where, placement::whole);
+  EXPECT_EQ(describe_replan(t.b.t, r[0]),
+            "d0 'proj': spread -> whole (probing: 20.0 us per run spread)");
+  EXPECT_EQ(planner.replans(), 0);
+  r = drive_placement(planner, plan, 4, 5000, 20000);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_FALSE(r[0].probe);
+  EXPECT_EQ(r[0].from.where, placement::whole);
+  EXPECT_EQ(r[0].to.where, placement::whole);
+  EXPECT_EQ(plan.where, placement::whole);
+  EXPECT_EQ(planner.replans(), 1);
+  EXPECT_EQ(describe_replan(t.b.t, r[0]),
+            "d0 'proj': spread -> whole (measured per run: whole 5.0 us, spread 20.0 us; the "
+            "model predicted 12.5 us)");
+  // Decided: untimed, and nothing changes until the next probe.
+  EXPECT_EQ(planner.timed()[0], 0);
+  EXPECT_FALSE(planner.finished()); // it will be probed again
+  EXPECT_TRUE(drive_placement(planner, plan, 200, 5000, 20000).empty());
+}
+
+TEST(AdaptivePlacement, RestoresThePlacementWithinTheThreshold) {
+  // Whole 5 us, spread 4 us: spreading is faster, by less than 1.5x.
+  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan;
+  std::vector<replan> r = drive_placement(planner, plan, 8, 5000, 4000);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_TRUE(r[1].probe);
+  EXPECT_EQ(r[1].to.where, placement::spread);
+  EXPECT_EQ(describe_replan(t.b.t, r[1]),
+            "d0 'proj': whole -> spread (measured per run: whole 5.0 us, spread 4.0 us; kept)");
+  EXPECT_EQ(planner.replans(), 0);
+}
+
+TEST(AdaptivePlacement, AGainSmallerThanAHandOffChangesNothing) {
+  // Whole 2.5 us, spread 1 us: 2.5x, but 1.5 us a run is within what
+  // handing ranges to another thread costs (and what microsecond spans
+  // vary by).
+  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan;
+  std::vector<replan> r = drive_placement(planner, plan, 8, 2500, 1000, /*by_size_whole=*/true);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_TRUE(r[1].probe);
+  EXPECT_EQ(plan.where, placement::whole);
+  EXPECT_EQ(planner.replans(), 0);
+}
+
+TEST(AdaptivePlacement, SpreadsAWholeDispatchThatTwoThreadsRunFaster) {
+  // The proxy kept it whole (60 us); spread it takes 25 us.
+  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan;
+  std::vector<replan> r = drive_placement(planner, plan, 8, 60000, 25000, /*by_size_whole=*/true);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[1].to.where, placement::spread);
+  EXPECT_FALSE(r[1].probe);
+  EXPECT_EQ(planner.replans(), 1);
+}
+
+TEST(AdaptivePlacement, TheMedianIgnoresAPreemptedRun) {
+  // One run of the spread window waited 5 ms for a descheduled worker.
+  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan;
+  drive_placement(planner, plan, 3, 30000, 10000);
+  drive_placement(planner, plan, 1, 30000, 5000000); // the probe starts
+  std::vector<replan> r = drive_placement(planner, plan, 4, 30000, 10000);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(r[0].probe); // spread kept: median 10 us, not a mean of 1.26 ms
+  EXPECT_EQ(plan.where, placement::spread);
+  EXPECT_NEAR(r[0].spread_us, 10.0, 1e-9);
+}
+
+TEST(AdaptivePlacement, ShortDispatchesAreNotProbedSpread) {
+  // 1 us whole: handing ranges to another thread costs as much.
+  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan;
+  EXPECT_TRUE(drive_placement(planner, plan, 12, 1000, 100, /*by_size_whole=*/true).empty());
+  EXPECT_TRUE(planner.finished());
+}
+
+TEST(AdaptivePlacement, OneWorkerHasNothingToSpreadOver) {
+  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan;
+  EXPECT_TRUE(drive_placement(planner, plan, 12, 5000, 50000, false, {0, 1}).empty());
+  EXPECT_TRUE(planner.finished());
+}
+
+TEST(AdaptivePlacement, ACollabDispatchKeepsItsPlacement) {
+  // Its shares adapt; moving its placement too would move its rates.
+  one_dispatch t(SMEPILOT_RT_MODE_COLLAB, kHalf);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan{SMEPILOT_RT_MODE_COLLAB, kHalf};
+  for (const replan &r : drive(planner, plan, 12, 64, 1000, 1000))
+    EXPECT_FALSE(r.placement);
+  EXPECT_EQ(plan.where, placement::by_size);
+}
+
+TEST(AdaptivePlacement, ADecidedPlacementIsProbedAgainLater) {
+  // The load changes after the decision: spreading now pays.
+  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
+  adaptive_options o = exact();
+  o.reprobe_runs = 16;
+  adaptive_planner planner(t.b.t, o);
+  dispatch_plan plan;
+  ASSERT_EQ(drive_placement(planner, plan, 8, 5000, 20000).size(), 2u);
+  EXPECT_EQ(plan.where, placement::whole);
+  // 16 runs untimed, then a window whole and a window spread.
+  EXPECT_TRUE(drive_placement(planner, plan, 15, 50000, 20000).empty());
+  EXPECT_EQ(planner.timed()[0], 0);
+  EXPECT_TRUE(drive_placement(planner, plan, 1, 50000, 20000).empty());
+  EXPECT_EQ(planner.timed()[0], 1);
+  std::vector<replan> r = drive_placement(planner, plan, 8, 50000, 20000);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(plan.where, placement::spread);
+  EXPECT_EQ(planner.replans(), 2);
+}
+
+TEST(AdaptivePlacement, GrowingWorkIsProbedAgainWhenItsSpanDoubles) {
+  // An attention step: its work proxy changes every run. Whole while short,
+  // spread once it takes 4x as long (and spreading halves it).
+  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
+  adaptive_planner planner(t.b.t, exact());
+  dispatch_plan plan;
+  const std::vector<double> growing = {1, 2, 3, 4};
+  ASSERT_EQ(drive_placement(planner, plan, 8, 4000, 12000, false, {0, 2}, growing).size(), 2u);
+  EXPECT_EQ(plan.where, placement::whole);
+  EXPECT_EQ(planner.timed()[0], 1); // watched
+  // Within 2x of the 4 us it was decided at: nothing.
+  EXPECT_TRUE(drive_placement(planner, plan, 8, 7000, 12000, false, {0, 2}, growing).empty());
+  // 16 us: probed again, and spread (8 us) wins.
+  std::vector<replan> r = drive_placement(planner, plan, 8, 16000, 8000, false, {0, 2}, growing);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_TRUE(r[0].probe);
+  EXPECT_EQ(plan.where, placement::spread);
 }
 
 // The executor's side: plans in force, validated, and kernel time per unit
@@ -331,6 +521,58 @@ TEST(DispatchPlan, PlansAreValidatedAndTimedPerUnit) {
   p.set_timing(false);
   ASSERT_TRUE(p.run(pool, args, {}).is_ok());
   EXPECT_EQ(p.last_run_timing().size(), 0u);
+}
+
+TEST(DispatchPlan, PlacementsRunWholeOrSpreadAndAreTimedAsSpans) {
+  table_builder b;
+  uint32_t cpu = b.kernel(cpu_kernel);
+  uint32_t out = b.argument("out");
+  b.dispatch("proj", cpu, fixed(64), {wr(out)}, {});
+  b.table();
+  result<dispatch_program> program = dispatch_program::create(&b.t);
+  ASSERT_TRUE(program) << program.error().message();
+  dispatch_program &p = *program;
+  EXPECT_EQ(p.plan(0).where, placement::by_size);
+  status s = p.set_plan(0, {SMEPILOT_RT_MODE_CPU, 0, placement(7)});
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.message(), "dispatch table 'test': dispatch 0 ('proj'): placement 7, expected "
+                         "by_size (0), whole (1) or spread (2)");
+
+  thread_pool two(2);
+  std::vector<int32_t> a(64, -1), expected(64);
+  for (int i = 0; i < 64; ++i)
+    expected[i] = i * 3 + 1;
+  void *args[] = {a.data()};
+  // A one-variant dispatch is timed when named.
+  const uint8_t timed[] = {1};
+  p.set_timing(true, fake_clock, timed);
+  ASSERT_TRUE(p.set_plan(0, {SMEPILOT_RT_MODE_CPU, 0, placement::whole}).is_ok());
+  ASSERT_TRUE(p.run(two, args, {}).is_ok());
+  EXPECT_EQ(a, expected);
+  dispatch_timing t = p.last_run_timing()[0];
+  EXPECT_TRUE(t.whole);
+  EXPECT_TRUE(p.last_run_in_order()); // its only dispatch runs whole
+  EXPECT_EQ(t.cpu_tiles, 64);
+  EXPECT_EQ(t.span_ns, 64 * 2000); // one call
+  // Spread: in ranges over both workers, whatever its size says; the span
+  // runs from the first call's start to the last one's end.
+  ASSERT_TRUE(p.set_plan(0, {SMEPILOT_RT_MODE_CPU, 0, placement::spread}).is_ok());
+  std::fill(a.begin(), a.end(), -1);
+  ASSERT_TRUE(p.run(two, args, {}).is_ok());
+  EXPECT_EQ(a, expected);
+  t = p.last_run_timing()[0];
+  EXPECT_FALSE(t.whole);
+  EXPECT_FALSE(p.last_run_in_order());
+  EXPECT_EQ(t.cpu_tiles, 64);
+  EXPECT_EQ(t.cpu_ns, 64 * 2000);
+  EXPECT_GT(t.span_ns, 0);
+  EXPECT_LE(t.span_ns, 64 * 2000);
+  // Not named: not timed.
+  const uint8_t untimed[] = {0};
+  p.set_timing(true, fake_clock, untimed);
+  ASSERT_TRUE(p.run(two, args, {}).is_ok());
+  EXPECT_EQ(p.last_run_timing()[0].span_ns, 0);
+  EXPECT_EQ(p.last_run_timing()[0].cpu_tiles, 0);
 }
 
 } // namespace

@@ -87,15 +87,19 @@
 // Plans. The mode and SME share a dispatch runs with are the table's until
 // set_plan() changes them (run-time adaptation, adaptive.h): any mode whose
 // variants the dispatch has (sme and collab need the SME variant), any share.
-// Every kernel is split-invariant, so a plan changes when and where tiles
-// run, never a result. Plans change between runs only.
+// A plan also says where the dispatch runs: by the inline threshold above
+// (placement::by_size, the table's), or always whole on the thread that
+// made it ready (placement::whole), or always queued in ranges
+// (placement::spread). Every kernel is split-invariant, so a plan changes
+// when and where tiles run, never a result. Plans change between runs only.
 //
-// Timing. With set_timing(true), each kernel call of a dispatch with two
-// variants (has_two_variants) has its duration added to its dispatch's
-// per-unit time and tile count (dispatch_timing) of the run;
-// last_run_timing() reads them after it. The clock is steady_clock, or one
-// the caller injects (tests). Off by default: then it costs one test per
-// call.
+// Timing. With set_timing(true), each kernel call of a timed dispatch (by
+// default those with two variants, has_two_variants; or the ones the caller
+// names) has its duration added to its dispatch's per-unit time and tile
+// count (dispatch_timing) of the run, and the dispatch's span (first call's
+// start to last call's end) recorded; last_run_timing() reads them after
+// it. The clock is steady_clock, or one the caller injects (tests). Off by
+// default: then it costs one test per call.
 //
 // Trace. With a dispatch_trace attached (set_trace), every kernel call is
 // recorded: dispatch, unit (sme/cpu), worker, tile range, start and end
@@ -150,10 +154,19 @@ constexpr int64_t kRangesPerWorker = 4;
 /// variant. Exact for any tile_count >= 0 (no intermediate overflow).
 int64_t collab_split(int64_t tile_count, uint32_t sme_share, int64_t tile_granule);
 
-/// The mode (SMEPILOT_RT_MODE_*) and collab share a dispatch runs with.
+/// Where a dispatch's tiles run (file comment, "Plans").
+enum class placement : uint8_t {
+  by_size, ///< whole when its work proxy is below inline_bytes(), else spread
+  whole,   ///< one call per unit on the thread that made it ready
+  spread,  ///< queued in ranges over the workers
+};
+
+/// The mode (SMEPILOT_RT_MODE_*), collab share and placement a dispatch runs
+/// with.
 struct dispatch_plan {
   uint32_t mode = SMEPILOT_RT_MODE_CPU;
   uint32_t sme_share = 0; ///< collab: SME parts per 65536 of the tiles
+  placement where = placement::by_size;
 };
 
 /// Whether a dispatch has two variants to share its tiles between: an SME
@@ -169,6 +182,11 @@ bool has_two_variant_dispatch(const smepilot_rt_dispatch_table &table);
 struct dispatch_timing {
   int64_t sme_ns = 0, cpu_ns = 0;
   int64_t sme_tiles = 0, cpu_tiles = 0;
+  /// Wall time from its first kernel call's start to its last call's end
+  /// (0: no call timed).
+  int64_t span_ns = 0;
+  /// Whether it ran whole (inline, or in an in-order run): one call per unit.
+  bool whole = false;
 };
 
 /// How run() divides `n_threads` workers: matrix-unit workers take SME
@@ -250,13 +268,17 @@ public:
   status set_plan(uint32_t d, dispatch_plan plan);
 
   /// Kernel timing of later runs (file comment, "Timing"); `clock_ns`
-  /// (nullptr: steady_clock) must be callable from any worker.
-  void set_timing(bool on, int64_t (*clock_ns)() = nullptr);
+  /// (nullptr: steady_clock) must be callable from any worker. `timed`: one
+  /// flag per dispatch, non-zero to time it; empty: the dispatches with two
+  /// variants.
+  void set_timing(bool on, int64_t (*clock_ns)() = nullptr, std::span<const uint8_t> timed = {});
   /// Per dispatch, the last run's kernel time and tiles per unit; empty when
   /// timing is off.
   std::span<const dispatch_timing> last_run_timing() const;
   /// The last run's tile count of each dispatch, and its workers.
   std::span<const int64_t> last_run_tile_counts() const { return tile_counts_; }
+  /// The last run's work proxy of each dispatch (file comment, bytes).
+  std::span<const double> last_run_work_bytes() const { return work_bytes_; }
   worker_split last_run_workers() const;
 
   const smepilot_rt_dispatch_table &table() const { return *table_; }
@@ -339,7 +361,7 @@ private:
   static uint64_t start_job(void *self);
   void call_kernel(const range_item &item, int worker_id) const;
   /// Adds a kernel call's duration and tiles to its dispatch's timing.
-  void add_timing(const range_item &item, int64_t ns) const;
+  void add_timing(const range_item &item, int64_t start_ns, int64_t end_ns) const;
   /// Marks the small dispatches of this run (sched_->small, by the work
   /// proxy of the file comment over buffer_sizes_); true when all are.
   bool classify_dispatches();
@@ -354,9 +376,14 @@ private:
   bool last_in_order_ = false;
   dispatch_trace *trace_ = nullptr;
   std::vector<dispatch_plan> plans_; ///< One per dispatch.
+  /// Per dispatch, the last run's work proxy (bytes).
+  std::vector<double> work_bytes_;
   /// Timing (set_timing): per dispatch, sme_ns, cpu_ns, sme_tiles,
-  /// cpu_tiles, added to by the workers; a copy for last_run_timing().
+  /// cpu_tiles, first start, last end (kTimingCounters), added to by the
+  /// workers; a copy for last_run_timing(); which dispatches are timed.
+  static constexpr size_t kTimingCounters = 6;
   bool timing_ = false;
+  std::vector<uint8_t> timed_;
   int64_t (*clock_ns_)() = nullptr;
   std::unique_ptr<std::atomic<int64_t>[]> timing_counters_;
   mutable std::vector<dispatch_timing> timing_copy_;
