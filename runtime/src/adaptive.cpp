@@ -56,14 +56,15 @@ std::string plan_name(const dispatch_plan &p) {
 
 std::string describe_replan(const smepilot_rt_dispatch_table &table, const replan &r) {
   const char *name = r.dispatch < table.n_dispatches ? table.dispatches[r.dispatch].name : nullptr;
+  const bool to_whole = r.to.where == placement::whole;
+  const std::string from = r.placement ? placement_name(!to_whole) : plan_name(r.from);
+  const std::string to = r.placement ? placement_name(to_whole) : plan_name(r.to);
+  std::string out = strformat("d%u%s%s%s: %s -> %s", r.dispatch, name ? " '" : "", name ? name : "",
+                              name ? "'" : "", from.c_str(), to.c_str());
   if (r.placement) {
-    const bool to_whole = r.to.where == placement::whole;
-    std::string out =
-        strformat("d%u%s%s%s: %s -> %s", r.dispatch, name ? " '" : "", name ? name : "",
-                  name ? "'" : "", placement_name(!to_whole), placement_name(to_whole));
     if (r.whole_us < 0 || r.spread_us < 0) // a probe starts
       return out + strformat(" (probing: %.1f us per run %s)",
-                             r.whole_us < 0 ? r.spread_us : r.whole_us, placement_name(!to_whole));
+                             r.whole_us < 0 ? r.spread_us : r.whole_us, from.c_str());
     out += strformat(" (measured per run: whole %.1f us, spread %.1f us", r.whole_us, r.spread_us);
     if (r.probe)
       out += "; kept";
@@ -71,8 +72,6 @@ std::string describe_replan(const smepilot_rt_dispatch_table &table, const repla
       out += strformat("; the model predicted %.1f us", r.predicted_us);
     return out + ")";
   }
-  std::string out = strformat("d%u%s%s%s: %s -> %s", r.dispatch, name ? " '" : "", name ? name : "",
-                              name ? "'" : "", plan_name(r.from).c_str(), plan_name(r.to).c_str());
   if (r.probe && r.from_us < 0) // a probe starts
     return out + strformat(" (probing the %s: it computed no tile yet)",
                            r.sme_ns_per_tile < 0 ? "matrix unit" : "vector cores");

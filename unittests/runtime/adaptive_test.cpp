@@ -252,6 +252,15 @@ TEST(AdaptivePlanner, ReplansEachDispatchAtMostTwice) {
 // Placement: whole on one thread or spread over the workers, for dispatches
 // with one variant, from measured spans.
 
+/// A planner for one dispatch with one variant (64 tiles), and its plan.
+struct one_variant {
+  one_dispatch t{SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true};
+  adaptive_planner planner;
+  dispatch_plan plan;
+  explicit one_variant(adaptive_options o = exact(), std::span<const double> predicted = {})
+      : planner(t.b.t, o, predicted) {}
+};
+
 /// Drives `planner` for `runs` runs of one dispatch placed by `plan` (by
 /// size: as `by_size_whole` says), spanning `whole_ns` when it runs whole and
 /// `spread_ns` when spread; `work` is its work proxy in each run (none: the
@@ -284,13 +293,12 @@ std::vector<replan> drive_placement(adaptive_planner &planner, dispatch_plan &pl
 TEST(AdaptivePlacement, RunsWholeADispatchThatSpreadingSlowsDown) {
   // The bytes proxy spread it; spread it spans 20 us, whole 5 us (handing
   // its ranges to a busy worker costs more than the work).
-  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
   const double predicted[] = {12.5};
-  adaptive_planner planner(t.b.t, exact(), predicted);
+  one_variant c(exact(), predicted);
+  auto &[t, planner, plan] = c;
   EXPECT_FALSE(planner.finished());
   ASSERT_EQ(planner.timed().size(), 1u);
   EXPECT_EQ(planner.timed()[0], 1);
-  dispatch_plan plan;
   EXPECT_TRUE(drive_placement(planner, plan, 3, 5000, 20000).empty());
   // A window as placed, then a probe the other way.
   std::vector<replan> r = drive_placement(planner, plan, 1, 5000, 20000);
@@ -318,9 +326,8 @@ TEST(AdaptivePlacement, RunsWholeADispatchThatSpreadingSlowsDown) {
 
 TEST(AdaptivePlacement, RestoresThePlacementWithinTheThreshold) {
   // Whole 5 us, spread 4 us: spreading is faster, by less than 1.5x.
-  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
-  adaptive_planner planner(t.b.t, exact());
-  dispatch_plan plan;
+  one_variant c;
+  auto &[t, planner, plan] = c;
   std::vector<replan> r = drive_placement(planner, plan, 8, 5000, 4000);
   ASSERT_EQ(r.size(), 2u);
   EXPECT_TRUE(r[1].probe);
@@ -334,9 +341,8 @@ TEST(AdaptivePlacement, AGainSmallerThanAHandOffChangesNothing) {
   // Whole 2.5 us, spread 1 us: 2.5x, but 1.5 us a run is within what
   // handing ranges to another thread costs (and what microsecond spans
   // vary by).
-  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
-  adaptive_planner planner(t.b.t, exact());
-  dispatch_plan plan;
+  one_variant c;
+  auto &[t, planner, plan] = c;
   std::vector<replan> r = drive_placement(planner, plan, 8, 2500, 1000, /*by_size_whole=*/true);
   ASSERT_EQ(r.size(), 2u);
   EXPECT_TRUE(r[1].probe);
@@ -346,9 +352,8 @@ TEST(AdaptivePlacement, AGainSmallerThanAHandOffChangesNothing) {
 
 TEST(AdaptivePlacement, SpreadsAWholeDispatchThatTwoThreadsRunFaster) {
   // The proxy kept it whole (60 us); spread it takes 25 us.
-  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
-  adaptive_planner planner(t.b.t, exact());
-  dispatch_plan plan;
+  one_variant c;
+  auto &[t, planner, plan] = c;
   std::vector<replan> r = drive_placement(planner, plan, 8, 60000, 25000, /*by_size_whole=*/true);
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[1].to.where, placement::spread);
@@ -358,9 +363,8 @@ TEST(AdaptivePlacement, SpreadsAWholeDispatchThatTwoThreadsRunFaster) {
 
 TEST(AdaptivePlacement, TheMedianIgnoresAPreemptedRun) {
   // One run of the spread window waited 5 ms for a descheduled worker.
-  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
-  adaptive_planner planner(t.b.t, exact());
-  dispatch_plan plan;
+  one_variant c;
+  auto &[t, planner, plan] = c;
   drive_placement(planner, plan, 3, 30000, 10000);
   drive_placement(planner, plan, 1, 30000, 5000000); // the probe starts
   std::vector<replan> r = drive_placement(planner, plan, 4, 30000, 10000);
@@ -372,17 +376,15 @@ TEST(AdaptivePlacement, TheMedianIgnoresAPreemptedRun) {
 
 TEST(AdaptivePlacement, ShortDispatchesAreNotProbedSpread) {
   // 1 us whole: handing ranges to another thread costs as much.
-  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
-  adaptive_planner planner(t.b.t, exact());
-  dispatch_plan plan;
+  one_variant c;
+  auto &[t, planner, plan] = c;
   EXPECT_TRUE(drive_placement(planner, plan, 12, 1000, 100, /*by_size_whole=*/true).empty());
   EXPECT_TRUE(planner.finished());
 }
 
 TEST(AdaptivePlacement, OneWorkerHasNothingToSpreadOver) {
-  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
-  adaptive_planner planner(t.b.t, exact());
-  dispatch_plan plan;
+  one_variant c;
+  auto &[t, planner, plan] = c;
   EXPECT_TRUE(drive_placement(planner, plan, 12, 5000, 50000, false, {0, 1}).empty());
   EXPECT_TRUE(planner.finished());
 }
@@ -399,11 +401,10 @@ TEST(AdaptivePlacement, ACollabDispatchKeepsItsPlacement) {
 
 TEST(AdaptivePlacement, ADecidedPlacementIsProbedAgainLater) {
   // The load changes after the decision: spreading now pays.
-  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
   adaptive_options o = exact();
   o.reprobe_runs = 16;
-  adaptive_planner planner(t.b.t, o);
-  dispatch_plan plan;
+  one_variant c(o);
+  auto &[t, planner, plan] = c;
   ASSERT_EQ(drive_placement(planner, plan, 8, 5000, 20000).size(), 2u);
   EXPECT_EQ(plan.where, placement::whole);
   // 16 runs untimed, then a window whole and a window spread.
@@ -420,9 +421,8 @@ TEST(AdaptivePlacement, ADecidedPlacementIsProbedAgainLater) {
 TEST(AdaptivePlacement, GrowingWorkIsProbedAgainWhenItsSpanDoubles) {
   // An attention step: its work proxy changes every run. Whole while short,
   // spread once it takes 4x as long (and spreading halves it).
-  one_dispatch t(SMEPILOT_RT_MODE_CPU, 0, 64, /*cpu_only=*/true);
-  adaptive_planner planner(t.b.t, exact());
-  dispatch_plan plan;
+  one_variant c;
+  auto &[t, planner, plan] = c;
   const std::vector<double> growing = {1, 2, 3, 4};
   ASSERT_EQ(drive_placement(planner, plan, 8, 4000, 12000, false, {0, 2}, growing).size(), 2u);
   EXPECT_EQ(plan.where, placement::whole);

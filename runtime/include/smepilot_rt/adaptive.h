@@ -58,15 +58,14 @@
 // when the one it had took `threshold` times as long and `min_spread_us`
 // longer, else restores it (each window's median span: a run preempted or
 // faulting is an outlier). A dispatch that runs whole in under
-// `min_spread_us` is not probed spread. A
-// dispatch whose work proxy stays the same from run to run then runs
-// untimed for `reprobe_runs` runs and is probed again (the machine's load
-// may have changed); one whose work changes (attention over a growing
-// context) is watched, and probed again when its span moves `rework` (2x)
-// and `min_spread_us` from the one it was decided at. Each dispatch is
-// probed at most
-// `max_placement_probes` times. On a host with no matrix unit this is the
-// one decision that adapts (docs/generation.md, "Run-time adaptation").
+// `min_spread_us` is not probed spread. A dispatch whose work proxy stays
+// the same from run to run then runs untimed for `reprobe_runs` runs and is
+// probed again (the machine's load may have changed); one whose work changes
+// (attention over a growing context) is watched, and probed again when its
+// span moves `rework` (2x) and `min_spread_us` from the one it was decided
+// at. Each dispatch is probed at most `max_placement_probes` times. On a
+// host with no matrix unit this is the one decision that adapts
+// (docs/generation.md, "Run-time adaptation").
 //
 // The timings are an input (observe()): tests give exact numbers and get
 // deterministic plans; the compiled engine gives the executor's measurements
