@@ -18,8 +18,6 @@
 
 #include "smepilot/Codegen/HostJIT.h"
 
-#include "smepilot/Support/OutputFile.h"
-
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Dialect/ArmNeon/ArmNeonToLLVMIRTranslation.h"
@@ -29,6 +27,8 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
@@ -43,10 +43,12 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <thread>
 
 using namespace mlir;
 using namespace mlir::smepilot;
@@ -144,17 +146,21 @@ llvm::Error HostJIT::link(const HostJITOptions &options) {
   // Refuse what is not an x86-64 (or whatever this process is) relocatable
   // ELF object before ORC sees it: a truncated or foreign file is an error
   // here, not a failure deep inside the linker.
-  llvm::MemoryBufferRef ref(StringRef(object.data(), object.size()),
-                            "smepilot-object");
-  llvm::Expected<std::unique_ptr<llvm::object::ObjectFile>> parsed =
-      llvm::object::ObjectFile::createObjectFile(ref);
-  if (!parsed)
-    return makeError("not an object file: " +
-                     llvm::toString(parsed.takeError()));
+  if (objects.empty())
+    return makeError("no object to load");
   llvm::Triple host(llvm::sys::getProcessTriple());
-  if (!(*parsed)->isELF() || !(*parsed)->isRelocatableObject() ||
-      (*parsed)->getArch() != host.getArch())
-    return makeError("not a relocatable ELF object for " + host.str());
+  for (const ObjectCode &object : objects) {
+    llvm::MemoryBufferRef ref(StringRef(object.data(), object.size()),
+                              "smepilot-object");
+    llvm::Expected<std::unique_ptr<llvm::object::ObjectFile>> parsed =
+        llvm::object::ObjectFile::createObjectFile(ref);
+    if (!parsed)
+      return makeError("not an object file: " +
+                       llvm::toString(parsed.takeError()));
+    if (!(*parsed)->isELF() || !(*parsed)->isRelocatableObject() ||
+        (*parsed)->getArch() != host.getArch())
+      return makeError("not a relocatable ELF object for " + host.str());
+  }
 
   llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> created =
       llvm::orc::LLJITBuilder()
@@ -191,10 +197,79 @@ llvm::Error HostJIT::link(const HostJITOptions &options) {
       sessionErrors += "; ";
     sessionErrors += llvm::toString(std::move(err));
   });
-  if (llvm::Error err = jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
-          StringRef(object.data(), object.size()), "smepilot-object")))
-    return err;
+  for (const ObjectCode &object : objects)
+    if (llvm::Error err =
+            jit->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
+                StringRef(object.data(), object.size()), "smepilot-object")))
+      return err;
   return llvm::Error::success();
+}
+
+/// One part of a module compiled on its own thread (HostJIT::compile).
+struct BackendPart {
+  /// Either the module itself (one part), or its part as bitcode.
+  std::unique_ptr<llvm::Module> module;
+  std::unique_ptr<llvm::TargetMachine> targetMachine;
+  SmallString<0> bitcode;
+  ObjectCode object;
+  double optimizeMillis = 0, codegenMillis = 0;
+  std::string error;
+};
+
+static double millisSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
+/// Optimizes `part` (parsed from its bitcode into a context of its own
+/// first, unless it holds its module) and emits its object. Errors go to
+/// part.error.
+static void compileBackendPart(BackendPart &part,
+                               const HostJITOptions &options) {
+  llvm::LLVMContext context;
+  if (!part.module) {
+    llvm::Expected<std::unique_ptr<llvm::Module>> parsed =
+        llvm::parseBitcodeFile(
+            llvm::MemoryBufferRef(part.bitcode.str(), "smepilot-part"),
+            context);
+    if (!parsed) {
+      part.error = "cannot read a part of the split module: " +
+                   llvm::toString(parsed.takeError());
+      return;
+    }
+    part.module = std::move(*parsed);
+    part.bitcode.clear();
+    llvm::Expected<std::unique_ptr<llvm::TargetMachine>> tm =
+        makeTargetMachineBuilder(options).createTargetMachine();
+    if (!tm) {
+      part.error =
+          "cannot create a target machine: " + llvm::toString(tm.takeError());
+      return;
+    }
+    part.targetMachine = std::move(*tm);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto optimize = makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0,
+                                            part.targetMachine.get());
+  if (llvm::Error err = optimize(part.module.get())) {
+    part.error = "optimization failed: " + llvm::toString(std::move(err));
+    return;
+  }
+  part.optimizeMillis = millisSince(t0);
+  t0 = std::chrono::steady_clock::now();
+  {
+    llvm::raw_svector_ostream stream(part.object);
+    llvm::legacy::PassManager codegen;
+    if (part.targetMachine->addPassesToEmitFile(
+            codegen, stream, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+      part.error = "the target machine cannot emit objects";
+      return;
+    }
+    codegen.run(*part.module);
+  }
+  part.codegenMillis = millisSince(t0);
+  part.module.reset(); // before its context goes
 }
 
 FailureOr<std::unique_ptr<HostJIT>>
@@ -238,11 +313,6 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
     return failure();
   }
 
-  auto millisSince = [](std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double, std::milli>(
-               std::chrono::steady_clock::now() - t0)
-        .count();
-  };
   auto t0 = std::chrono::steady_clock::now();
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
@@ -257,27 +327,56 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
   jit->times.translate = millisSince(t0);
   t0 = std::chrono::steady_clock::now();
 
-  auto optimize = makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0,
-                                            targetMachine->get());
-  if (llvm::Error err = optimize(llvmModule.get())) {
-    module.emitError("HostJIT: optimization failed: ")
-        << llvm::toString(std::move(err));
-    return failure();
+  // One part: optimize and compile the module here. Several: split it by
+  // function, each part as bitcode, and give each part a thread with its
+  // own LLVMContext and target machine (neither is shared across threads).
+  unsigned nDefined =
+      llvm::count_if(llvmModule->functions(),
+                     [](llvm::Function &f) { return !f.isDeclaration(); });
+  unsigned nParts =
+      std::clamp(options.compileThreads, 1u, std::max(nDefined, 1u));
+  SmallVector<BackendPart> parts;
+  if (nParts == 1) {
+    parts.emplace_back();
+    parts[0].module = std::move(llvmModule);
+    parts[0].targetMachine = std::move(*targetMachine);
+  } else {
+    llvm::SplitModule(
+        *llvmModule, nParts,
+        [&](std::unique_ptr<llvm::Module> part) {
+          if (llvm::none_of(part->global_values(), [](llvm::GlobalValue &v) {
+                return !v.isDeclaration();
+              }))
+            return; // nothing to compile
+          BackendPart &p = parts.emplace_back();
+          llvm::raw_svector_ostream os(p.bitcode);
+          llvm::WriteBitcodeToFile(*part, os);
+        },
+        /*PreserveLocals=*/false, /*RoundRobin=*/false);
+    llvmModule.reset();
   }
-  jit->times.optimize = millisSince(t0);
+  jit->times.split = millisSince(t0);
   t0 = std::chrono::steady_clock::now();
   {
-    llvm::raw_svector_ostream stream(jit->object);
-    llvm::legacy::PassManager codegen;
-    if ((*targetMachine)
-            ->addPassesToEmitFile(codegen, stream, nullptr,
-                                  llvm::CodeGenFileType::ObjectFile)) {
-      module.emitError("HostJIT: the target machine cannot emit objects");
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < parts.size(); ++i)
+      threads.emplace_back(compileBackendPart, std::ref(parts[i]),
+                           std::cref(options));
+    compileBackendPart(parts[0], options);
+    for (std::thread &thread : threads)
+      thread.join();
+  }
+  jit->times.backend = millisSince(t0);
+  jit->times.parts = parts.size();
+  for (BackendPart &part : parts) {
+    if (!part.error.empty()) {
+      module.emitError("HostJIT: ") << part.error;
       return failure();
     }
-    codegen.run(*llvmModule);
+    jit->times.optimize += part.optimizeMillis;
+    jit->times.codegen += part.codegenMillis;
+    jit->objects.push_back(std::move(part.object));
   }
-  jit->times.codegen = millisSince(t0);
   t0 = std::chrono::steady_clock::now();
 
   if (llvm::Error err = jit->link(options)) {
@@ -327,10 +426,17 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
 
 llvm::Expected<std::unique_ptr<HostJIT>>
 HostJIT::load(llvm::ArrayRef<char> object, const HostJITOptions &options) {
+  ObjectCode copy(object.begin(), object.end());
+  return load(llvm::ArrayRef<ObjectCode>(copy), options);
+}
+
+llvm::Expected<std::unique_ptr<HostJIT>>
+HostJIT::load(llvm::ArrayRef<ObjectCode> objects,
+              const HostJITOptions &options) {
   auto start = std::chrono::steady_clock::now();
   initializeNativeTarget();
   std::unique_ptr<HostJIT> jit(new HostJIT());
-  jit->object.assign(object.begin(), object.end());
+  jit->objects.assign(objects.begin(), objects.end());
   if (llvm::Error err = jit->link(options))
     return std::move(err);
   // The compiled model points to every table and kernel: looking it up
@@ -436,8 +542,9 @@ LogicalResult HostJIT::invoke(StringRef function, ArrayRef<JITArg> args,
   return success();
 }
 
-llvm::Error HostJIT::dumpObject(StringRef path) {
-  return writeOutputFile(path, {}, [&](llvm::raw_ostream &os) {
-    os.write(object.data(), object.size());
-  });
+size_t HostJIT::getObjectBytes() const {
+  size_t bytes = 0;
+  for (const ObjectCode &object : objects)
+    bytes += object.size();
+  return bytes;
 }

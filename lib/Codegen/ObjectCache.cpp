@@ -209,18 +209,26 @@ std::string ObjectCache::getEntryPath(const CacheKey &key) const {
   return std::string(path);
 }
 
-llvm::SmallVector<char, 64>
-ObjectCache::makeHeader(const CacheKey &key, llvm::ArrayRef<char> object) {
-  llvm::SmallVector<char, 64> header(kHeaderSize, '\0');
-  std::memcpy(header.data(), kMagic, 8);
-  llvm::support::endian::write32le(header.data() + 8, kFormatVersion);
-  std::memcpy(header.data() + 16, key.bytes.data(), 32);
-  llvm::support::endian::write64le(header.data() + 48, object.size());
-  llvm::support::endian::write64le(
-      header.data() + 56,
-      llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(
-          reinterpret_cast<const uint8_t *>(object.data()), object.size())));
-  return header;
+static uint64_t checksum(llvm::StringRef bytes) {
+  return llvm::xxh3_64bits(llvm::arrayRefFromStringRef(bytes));
+}
+
+std::string
+ObjectCache::makeEntry(const CacheKey &key,
+                       llvm::ArrayRef<llvm::SmallVector<char, 0>> objects) {
+  std::string payload(8 * objects.size(), '\0');
+  for (auto [i, object] : llvm::enumerate(objects)) {
+    llvm::support::endian::write64le(payload.data() + 8 * i, object.size());
+    payload.append(object.data(), object.size());
+  }
+  std::string entry(kHeaderSize, '\0');
+  std::memcpy(entry.data(), kMagic, 8);
+  llvm::support::endian::write32le(entry.data() + 8, kFormatVersion);
+  llvm::support::endian::write32le(entry.data() + 12, objects.size());
+  std::memcpy(entry.data() + 16, key.bytes.data(), 32);
+  llvm::support::endian::write64le(entry.data() + 48, payload.size());
+  llvm::support::endian::write64le(entry.data() + 56, checksum(payload));
+  return entry + payload;
 }
 
 CacheLookup ObjectCache::lookup(const CacheKey &key) const {
@@ -237,7 +245,7 @@ CacheLookup ObjectCache::lookup(const CacheKey &key) const {
   auto invalid = [&](const llvm::Twine &why) {
     result.kind = CacheLookup::Invalid;
     result.reason = why.str();
-    result.object.clear();
+    result.objects.clear();
     return result;
   };
   if (status.type() != llvm::sys::fs::file_type::regular_file)
@@ -262,24 +270,44 @@ CacheLookup ObjectCache::lookup(const CacheKey &key) const {
   uint64_t size = llvm::support::endian::read64le(bytes.data() + 48);
   if (size != bytes.size() - kHeaderSize)
     return invalid("the header says " + llvm::Twine(size) +
-                   " object bytes, the file has " +
+                   " payload bytes, the file has " +
                    llvm::Twine(bytes.size() - kHeaderSize));
-  llvm::StringRef object = bytes.drop_front(kHeaderSize);
-  uint64_t checksum = llvm::support::endian::read64le(bytes.data() + 56);
-  if (checksum != llvm::xxh3_64bits(llvm::arrayRefFromStringRef(object)))
+  llvm::StringRef payload = bytes.drop_front(kHeaderSize);
+  if (llvm::support::endian::read64le(bytes.data() + 56) != checksum(payload))
     return invalid("checksum mismatch (a damaged entry)");
+  // The checksum holds, so the sizes are what a store wrote; still checked,
+  // since the entry may have been written by anyone.
+  uint32_t count = llvm::support::endian::read32le(bytes.data() + 12);
+  if (count == 0 || count > payload.size() / 8)
+    return invalid("the header says " + llvm::Twine(count) +
+                   " objects, which the payload cannot hold");
+  llvm::StringRef rest = payload.drop_front(8 * uint64_t(count));
+  for (uint32_t i = 0; i < count; ++i) {
+    uint64_t objectSize =
+        llvm::support::endian::read64le(payload.data() + 8 * i);
+    if (objectSize > rest.size())
+      return invalid("object " + llvm::Twine(i) + " of " + llvm::Twine(count) +
+                     " is " + llvm::Twine(objectSize) +
+                     " bytes, past the payload's end");
+    result.objects.emplace_back(rest.begin(), rest.begin() + objectSize);
+    rest = rest.drop_front(objectSize);
+  }
+  if (!rest.empty())
+    return invalid(llvm::Twine(rest.size()) +
+                   " payload bytes after the last object");
   result.kind = CacheLookup::Hit;
-  result.object.assign(object.begin(), object.end());
   return result;
 }
 
-llvm::Error ObjectCache::store(const CacheKey &key,
-                               llvm::ArrayRef<char> object) const {
+llvm::Error
+ObjectCache::store(const CacheKey &key,
+                   llvm::ArrayRef<llvm::SmallVector<char, 0>> objects) const {
+  if (objects.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "no object to store");
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
     return llvm::createFileError(dir, ec);
-  llvm::SmallVector<char, 64> header = makeHeader(key, object);
-  return writeOutputFile(getEntryPath(key), {}, [&](llvm::raw_ostream &os) {
-    os.write(header.data(), header.size());
-    os.write(object.data(), object.size());
-  });
+  std::string entry = makeEntry(key, objects);
+  return writeOutputFile(getEntryPath(key), {},
+                         [&](llvm::raw_ostream &os) { os << entry; });
 }

@@ -480,6 +480,8 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   cc::HostJITOptions codegen;
   codegen.cpu = {env.cpu_name, env.cpu_features};
   codegen.extraSymbols = runtime_symbols();
+  // LLVM on as many threads as the run may use.
+  codegen.compileThreads = unsigned(std::max(options.n_threads, 1));
 
   // The object cache: looked up before anything is built; a hit skips the
   // graph builder, the pipeline and LLVM. --dump-mlir wants the stages run.
@@ -508,7 +510,7 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
     cc::CacheLookup found = cache->lookup(*key);
     if (found.kind == cc::CacheLookup::Hit) {
       llvm::Expected<std::unique_ptr<cc::HostJIT>> loaded =
-          cc::HostJIT::load(found.object, codegen);
+          cc::HostJIT::load(found.objects, codegen);
       if (loaded) {
         state->jit = std::move(*loaded);
       } else {
@@ -565,7 +567,7 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
     if (cache) {
       // A cache that cannot be written costs the next run a compile, not
       // this one its result.
-      llvm::Error stored = cache->store(*key, state->jit->getObject());
+      llvm::Error stored = cache->store(*key, state->jit->getObjects());
       if (stored && jit.verbose)
         std::fprintf(stderr,
                      "smepilot-run: jit: object cache not written: %s\n",
@@ -576,7 +578,7 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
         std::fprintf(
             stderr,
             "smepilot-run: jit: object cache stored %zu bytes, key %.16s, %s\n",
-            state->jit->getObject().size(), key->hex().c_str(),
+            state->jit->getObjectBytes(), key->hex().c_str(),
             cache->getEntryPath(*key).c_str());
     }
   } else {
@@ -595,14 +597,21 @@ rt::result<std::unique_ptr<rt::engine>> load(const rt::gguf_file &file,
   }
   if (jit.verbose) {
     // LLVM's share split: what a faster cold compile would have to cut.
-    char llvm_split[160] = "";
+    // With several parts, optimize and codegen are thread times, the wall
+    // time of both is what follows them.
+    char llvm_split[224] = "";
     if (state->module) {
       const cc::HostJIT::Times &t = state->jit->getTimes();
+      char parallel[96] = "";
+      if (t.parts > 1)
+        std::snprintf(parallel, sizeof parallel,
+                      ", split %.0f, %u parts on as many threads: %.0f wall",
+                      t.split, t.parts, t.backend);
       std::snprintf(llvm_split, sizeof llvm_split,
-                    " (translate %.0f, optimize %.0f, codegen %.0f, link "
-                    "%.0f; object %zu bytes)",
-                    t.translate, t.optimize, t.codegen, t.link,
-                    state->jit->getObject().size());
+                    " (translate %.0f, optimize %.0f, codegen %.0f%s, link "
+                    "%.0f; %zu bytes of objects)",
+                    t.translate, t.optimize, t.codegen, parallel, t.link,
+                    state->jit->getObjectBytes());
     }
     std::fprintf(stderr,
                  "smepilot-run: jit: graph %.1f ms, pipeline %.1f ms, %s "

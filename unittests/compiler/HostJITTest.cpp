@@ -539,4 +539,60 @@ TEST_F(HostJITTest, ExtraSymbolsResolveWhatTheProcessDoesNotExport) {
       << diagnostic;
 }
 
+/// Two entry points sharing an internal helper: split across threads, the
+/// helper lands in one part and the other calls it from another object.
+constexpr const char *kTwoEntries = R"mlir(
+module {
+  llvm.func @smepilot_test_hook(i64)
+  llvm.func internal @helper(%x: i64) -> i64 {
+    %c = llvm.mlir.constant(1000 : i64) : i64
+    %y = llvm.add %x, %c : i64
+    llvm.return %y : i64
+  }
+  llvm.func @_mlir_ciface_first(%x: i64) {
+    %y = llvm.call @helper(%x) : (i64) -> i64
+    llvm.call @smepilot_test_hook(%y) : (i64) -> ()
+    llvm.return
+  }
+  llvm.func @_mlir_ciface_second(%x: i64) {
+    %c = llvm.mlir.constant(3 : i64) : i64
+    %m = llvm.mul %x, %c : i64
+    %y = llvm.call @helper(%m) : (i64) -> i64
+    llvm.call @smepilot_test_hook(%y) : (i64) -> ()
+    llvm.return
+  }
+}
+)mlir";
+
+TEST_F(HostJITTest, CompilesInPartsOnThreads) {
+  for (unsigned threads : {1u, 2u, 3u}) {
+    module = parseSourceString<ModuleOp>(kTwoEntries, &context);
+    ASSERT_TRUE(module);
+    HostJITOptions options;
+    options.compileThreads = threads;
+    options.extraSymbols = {
+        {"smepilot_test_hook", reinterpret_cast<void *>(&hookStandIn)}};
+    FailureOr<std::unique_ptr<HostJIT>> jit =
+        HostJIT::compile(*module, options);
+    ASSERT_TRUE(succeeded(jit)) << threads;
+    const HostJIT::Times &times = (*jit)->getTimes();
+    // One object per part that defines something; more than one whenever
+    // more than one thread was given (five functions to spread).
+    EXPECT_EQ((*jit)->getObjects().size(), times.parts) << threads;
+    if (threads == 1)
+      EXPECT_EQ(times.parts, 1u);
+    else
+      EXPECT_GE(times.parts, 2u) << threads;
+    EXPECT_LE(times.parts, threads);
+    std::string error;
+    hookSeen = 0;
+    ASSERT_TRUE(succeeded((*jit)->invoke("first", {JITArg::index(7)}, &error)))
+        << error;
+    EXPECT_EQ(hookSeen, 1007) << threads;
+    ASSERT_TRUE(succeeded((*jit)->invoke("second", {JITArg::index(7)}, &error)))
+        << error;
+    EXPECT_EQ(hookSeen, 1021) << threads;
+  }
+}
+
 } // namespace

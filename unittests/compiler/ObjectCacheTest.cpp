@@ -11,10 +11,13 @@
 #include "smepilot/Codegen/ObjectCache.h"
 #include "smepilot/Codegen/HostJIT.h"
 
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
 
 #include <gtest/gtest.h>
 
@@ -135,7 +138,10 @@ protected:
 
   llvm::SmallString<128> root;
   std::string dir;
-  std::vector<char> object{'\x7f', 'E', 'L', 'F', 1, 2, 3, 4, 5};
+  /// One object (what a one-thread compile stores), and two.
+  std::vector<ObjectCode> object{{'\x7f', 'E', 'L', 'F', 1, 2, 3, 4, 5}};
+  std::vector<ObjectCode> twoObjects{{'\x7f', 'E', 'L', 'F', 6, 7},
+                                     {'\x7f', 'E', 'L', 'F', 8, 9, 10}};
   CacheKey key = keyOf("model", "a");
   CacheKey otherKey = keyOf("model", "b");
 };
@@ -146,31 +152,61 @@ TEST_F(ObjectCacheTest, MissThenRoundTrip) {
   ASSERT_FALSE(llvm::errorToBool(cache.store(key, object)));
   CacheLookup found = cache.lookup(key);
   ASSERT_EQ(found.kind, CacheLookup::Hit) << found.reason;
-  EXPECT_EQ(std::vector<char>(found.object.begin(), found.object.end()),
+  EXPECT_EQ(std::vector<ObjectCode>(found.objects.begin(), found.objects.end()),
             object);
   EXPECT_EQ(cache.lookup(otherKey).kind, CacheLookup::Miss);
   // One entry, named by its key, and no temporary left behind.
   EXPECT_EQ(entries(), std::vector<std::string>{key.hex() + ".o"});
   EXPECT_EQ(cache.getEntryPath(key), dir + "/" + key.hex() + ".o");
+  // Several objects come back as they went in, in order.
+  ASSERT_FALSE(llvm::errorToBool(cache.store(otherKey, twoObjects)));
+  found = cache.lookup(otherKey);
+  ASSERT_EQ(found.kind, CacheLookup::Hit) << found.reason;
+  EXPECT_EQ(std::vector<ObjectCode>(found.objects.begin(), found.objects.end()),
+            twoObjects);
 }
 
 TEST_F(ObjectCacheTest, StoreReplacesAnEntryWhole) {
   ObjectCache cache(dir);
   ASSERT_FALSE(llvm::errorToBool(cache.store(key, object)));
-  std::vector<char> bigger(100000, 'x');
+  std::vector<ObjectCode> bigger{ObjectCode(100000, 'x')};
   ASSERT_FALSE(llvm::errorToBool(cache.store(key, bigger)));
   CacheLookup found = cache.lookup(key);
   ASSERT_EQ(found.kind, CacheLookup::Hit) << found.reason;
-  EXPECT_EQ(found.object.size(), bigger.size());
+  ASSERT_EQ(found.objects.size(), 1u);
+  EXPECT_EQ(found.objects[0].size(), bigger[0].size());
+  // Nothing to store is an error, not an entry that loads nothing.
+  EXPECT_TRUE(llvm::errorToBool(cache.store(key, {})));
   EXPECT_EQ(entries().size(), 1u);
 }
 
 TEST_F(ObjectCacheTest, EveryDamageIsInvalidWithAReason) {
   ObjectCache cache(dir);
-  ASSERT_FALSE(llvm::errorToBool(cache.store(key, object)));
+  ASSERT_FALSE(llvm::errorToBool(cache.store(key, twoObjects)));
   const std::string path = cache.getEntryPath(key);
   const std::string good = readFile(path);
-  ASSERT_EQ(good.size(), ObjectCache::kHeaderSize + object.size());
+  ASSERT_EQ(good, ObjectCache::makeEntry(key, twoObjects));
+  ASSERT_EQ(good.size(), ObjectCache::kHeaderSize + 2 * 8 +
+                             twoObjects[0].size() + twoObjects[1].size());
+  // Entries whose checksum holds but whose object table does not (written
+  // by someone else): the checksum is made over the damaged payload.
+  auto withPayload = [&](uint32_t count, llvm::ArrayRef<uint64_t> sizes,
+                         size_t dataBytes) {
+    std::string payload;
+    for (uint64_t size : sizes) {
+      char bytes[8];
+      llvm::support::endian::write64le(bytes, size);
+      payload.append(bytes, 8);
+    }
+    payload.append(dataBytes, 'o');
+    std::string entry = good.substr(0, ObjectCache::kHeaderSize);
+    llvm::support::endian::write32le(entry.data() + 12, count);
+    llvm::support::endian::write64le(entry.data() + 48, payload.size());
+    llvm::support::endian::write64le(
+        entry.data() + 56, llvm::xxh3_64bits(llvm::arrayRefFromStringRef(
+                               llvm::StringRef(payload))));
+    return entry + payload;
+  };
 
   struct damage {
     const char *what;
@@ -192,6 +228,12 @@ TEST_F(ObjectCacheTest, EveryDamageIsInvalidWithAReason) {
       {"flipped object bit", flipped, "checksum"},
       {"foreign file", std::string(200, 'z'), "bad magic"},
       {"other format", badVersion, "entry format 9"},
+      {"no objects", withPayload(0, {}, 0), "0 objects"},
+      {"more objects than sizes", withPayload(5, {1}, 8), "5 objects"},
+      {"an object past the end", withPayload(2, {4, 9}, 10),
+       "object 1 of 2 is 9 bytes, past"},
+      {"bytes after the objects", withPayload(1, {4}, 6),
+       "2 payload bytes after the last object"},
   };
   for (const damage &d : cases) {
     writeFile(path, d.bytes);
@@ -199,7 +241,7 @@ TEST_F(ObjectCacheTest, EveryDamageIsInvalidWithAReason) {
     EXPECT_EQ(found.kind, CacheLookup::Invalid) << d.what;
     EXPECT_NE(found.reason.find(d.reason), std::string::npos)
         << d.what << ": " << found.reason;
-    EXPECT_TRUE(found.object.empty()) << d.what;
+    EXPECT_TRUE(found.objects.empty()) << d.what;
   }
   // A whole entry of another key under this key's name.
   ASSERT_FALSE(llvm::errorToBool(cache.store(otherKey, object)));

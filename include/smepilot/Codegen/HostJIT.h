@@ -82,12 +82,22 @@ struct HostCPU {
 /// under qemu-user describes the x86 host.
 HostCPU detectHostCPU();
 
+/// One object file's bytes.
+using ObjectCode = llvm::SmallVector<char, 0>;
+
 struct HostJITOptions {
   /// LLVM optimization level of the IR optimizer and code generator (0..3).
   unsigned optLevel = 3;
-  /// Unused: the object code is always kept (getObject, dumpObject). Kept
-  /// so that callers written for the ExecutionEngine-based JIT compile.
+  /// Unused: the object code is always kept (getObjects). Kept so that
+  /// callers written for the ExecutionEngine-based JIT compile.
   bool keepObject = false;
+  /// Threads that optimize and generate code. With more than one, the LLVM
+  /// module is split by function (llvm::SplitModule) into that many parts,
+  /// each optimized and compiled on its own thread into its own object:
+  /// the same functions, compiled apart (no inlining across parts, which
+  /// the kernels, called through tables, never had). Not part of what the
+  /// code computes, so not part of a cache key.
+  unsigned compileThreads = 1;
   /// CPU to generate code for; an empty name means detectHostCPU(). A
   /// caller that records what the code was compiled for (a cache key)
   /// passes the CPU it recorded, so that the two always agree.
@@ -113,11 +123,15 @@ public:
   static FailureOr<std::unique_ptr<HostJIT>>
   compile(ModuleOp module, const HostJITOptions &options = {});
 
-  /// Loads an object that compile() emitted (getObject()) for this host:
-  /// links it with LLJIT, resolves its undefined symbols in the process
-  /// (libm, libc) and materializes `smepilot_compiled_model` and the
-  /// dispatch tables if it has them. No module: invoke() knows no
-  /// functions. A malformed object is an error, never a crash.
+  /// Loads the objects that compile() emitted (getObjects()) for this
+  /// host: links them with LLJIT, resolves their undefined symbols in each
+  /// other and in the process (libm, libc) and materializes
+  /// `smepilot_compiled_model` and the dispatch tables if they have them.
+  /// No module: invoke() knows no functions. A malformed object is an
+  /// error, never a crash.
+  static llvm::Expected<std::unique_ptr<HostJIT>>
+  load(llvm::ArrayRef<ObjectCode> objects, const HostJITOptions &options = {});
+  /// load() of a single object.
   static llvm::Expected<std::unique_ptr<HostJIT>>
   load(llvm::ArrayRef<char> object, const HostJITOptions &options = {});
 
@@ -148,25 +162,29 @@ public:
   double getCompileMillis() const { return compileMillis; }
 
   /// Where compile()'s time went (milliseconds; load() sets only `link`).
+  /// With several parts, `optimize` and `codegen` add up every part's
+  /// (thread time), `backend` is the wall time they took together.
   struct Times {
     double translate = 0; ///< MLIR LLVM dialect -> LLVM IR
+    double split = 0;     ///< splitting the module into parts (bitcode)
     double optimize = 0;  ///< the O3 IR pipeline
     double codegen = 0;   ///< instruction selection to the object
+    double backend = 0;   ///< optimize + codegen, wall
     double link = 0;      ///< LLJIT: linking and looking up the symbols
+    unsigned parts = 1;   ///< objects compiled (compileThreads, at most)
   };
   const Times &getTimes() const { return times; }
 
-  /// The object code (an ELF relocatable object for the host).
-  llvm::ArrayRef<char> getObject() const { return object; }
-
-  /// Writes the object code to `path` (an OutputFile: atomic, never onto a
-  /// non-regular file).
-  llvm::Error dumpObject(StringRef path);
+  /// The object code: ELF relocatable objects for the host, one per part
+  /// the module was compiled in (HostJITOptions::compileThreads).
+  llvm::ArrayRef<ObjectCode> getObjects() const { return objects; }
+  /// Their total size in bytes.
+  size_t getObjectBytes() const;
 
 private:
   HostJIT();
   FailureOr<void *> lookupData(StringRef name, std::string *error);
-  /// Loads `object` into a new LLJIT.
+  /// Loads `objects` into a new LLJIT.
   llvm::Error link(const HostJITOptions &options);
   /// " (<what the JIT session reported>)", or "" when it reported nothing.
   std::string describeSessionErrors() const;
@@ -176,7 +194,7 @@ private:
   /// Addresses of the dispatch tables, the compiled model and the packed
   /// wrappers, by symbol name.
   llvm::StringMap<void *> symbols;
-  llvm::SmallVector<char, 0> object;
+  llvm::SmallVector<ObjectCode, 1> objects;
   /// What the JIT session reported while linking (undefined symbols...).
   /// Declared before `jit`, whose reporter writes here, so it outlives it.
   std::string sessionErrors;

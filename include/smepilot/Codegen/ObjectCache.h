@@ -13,14 +13,17 @@
 // must include so that a rebuilt compiler never loads an object made by an
 // older one.
 //
-// An entry is a 64-byte header followed by the object:
+// An entry is a 64-byte header followed by the payload: the objects' sizes,
+// then the objects (HostJIT compiles a module in parts, one object each):
 //   0  magic "SMEPOBJ\0"        8 bytes
-//   8  format version (u32 LE)  currently 1
-//  12  reserved, zero (u32)
+//   8  format version (u32 LE)  currently 2 (1: one object, no sizes)
+//  12  number of objects (u32 LE), at least 1
 //  16  the key (32 bytes)
-//  48  object size (u64 LE)
-//  56  xxh3-64 of the object (u64 LE)
-// An entry whose file size, magic, version, key or checksum is wrong is
+//  48  payload size (u64 LE)
+//  56  xxh3-64 of the payload (u64 LE)
+//  64  each object's size (u64 LE), then the objects back to back
+// An entry whose file size, magic, version, key, checksum or object sizes
+// are wrong is
 // reported as invalid (with a reason) and never returned: the caller
 // recompiles and overwrites it. Entries are written through OutputFile: a
 // temporary in the same directory, renamed into place, so a reader sees a
@@ -87,11 +90,11 @@ std::string getDefaultObjectCacheDir();
 struct CacheLookup {
   enum Kind {
     Miss,    ///< no entry
-    Hit,     ///< `object` holds the entry's object
+    Hit,     ///< `objects` holds the entry's objects
     Invalid, ///< an entry that cannot be used; `reason` says why
   };
   Kind kind = Miss;
-  llvm::SmallVector<char, 0> object;
+  llvm::SmallVector<llvm::SmallVector<char, 0>, 1> objects;
   std::string reason;
 };
 
@@ -109,13 +112,15 @@ public:
   CacheLookup lookup(const CacheKey &key) const;
 
   /// Writes the entry of `key` (creating the directory), atomically.
-  llvm::Error store(const CacheKey &key, llvm::ArrayRef<char> object) const;
+  llvm::Error store(const CacheKey &key,
+                    llvm::ArrayRef<llvm::SmallVector<char, 0>> objects) const;
 
-  /// The entry's header for `object` (exposed for tests).
-  static llvm::SmallVector<char, 64> makeHeader(const CacheKey &key,
-                                                llvm::ArrayRef<char> object);
+  /// The entry's bytes for `objects`: header and payload (exposed for tests).
+  static std::string
+  makeEntry(const CacheKey &key,
+            llvm::ArrayRef<llvm::SmallVector<char, 0>> objects);
   static constexpr size_t kHeaderSize = 64;
-  static constexpr uint32_t kFormatVersion = 1;
+  static constexpr uint32_t kFormatVersion = 2;
 
 private:
   std::string dir;
