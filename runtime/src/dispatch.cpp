@@ -192,6 +192,13 @@ status table_validator::validate() {
     if (bd.access == 0 || (bd.access & ~SMEPILOT_RT_ACCESS_READ_WRITE) != 0)
       return error(strformat("binding %u (%s): access %u, expected read (1), write (2) or both (3)",
                              i, buffer_label(bd.buffer).c_str(), bd.access));
+    const smepilot_rt_extent &size = t_.buffers[bd.buffer].size;
+    const bool fixed_size = size.constant == SMEPILOT_RT_NO_CONSTANT && size.base > 0;
+    if (bd.offset < 0 || (fixed_size && bd.offset >= size.base))
+      return error(
+          strformat("binding %u (%s): offset %lld bytes, outside the buffer%s", i,
+                    buffer_label(bd.buffer).c_str(), (long long)bd.offset,
+                    fixed_size ? strformat(" of %lld bytes", (long long)size.base).c_str() : ""));
   }
   for (uint32_t i = 0; i < t_.n_deps; ++i)
     if (t_.deps[i] >= t_.n_dispatches)
@@ -599,7 +606,8 @@ status dispatch_program::run(thread_pool &pool, std::span<void *const> arguments
       buffer_ptrs_[b] = arena_.get() + temp_offsets_[b - t.n_arguments];
   }
   for (uint32_t i = 0; i < t.n_bindings; ++i)
-    binding_ptrs_[i] = buffer_ptrs_[t.bindings[i].buffer];
+    binding_ptrs_[i] =
+        static_cast<char *>(buffer_ptrs_[t.bindings[i].buffer]) + t.bindings[i].offset;
 
   if (t.n_dispatches == 0)
     return status::ok();

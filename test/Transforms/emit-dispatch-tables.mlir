@@ -2,7 +2,7 @@
 // RUN: smepilot-opt %s --smepilot-emit-dispatch-tables -split-input-file | mlir-translate --mlir-to-llvmir -split-input-file | FileCheck %s
 
 /// One table in the layout of abi.h (checked in LLVM IR, where the
-/// initializers are readable). smepilot_rt_dispatch_table: abi_version 4,
+/// initializers are readable). smepilot_rt_dispatch_table: abi_version 5,
 /// n_constants 1, phase_name, n_kernels 1, n_arguments 1, kernels,
 /// n_buffers 2, n_dispatches 2, buffers, dispatches, n_bindings 3, n_deps 1,
 /// bindings, deps.
@@ -22,16 +22,18 @@
 /// begin/count, deps begin/count: "fill" with every field abi.h gives a
 /// default left out, "use" a collab dispatch with all of them given.
 // CHECK-DAG: @__smepilot_ph_dispatches = private constant [2 x {{.*}}] [{{.*}} { ptr @__smepilot_ph_s2, i32 0, i32 -1, i32 0, i32 0, i64 1, { i64, i64, i32, i32 } { i64 4, i64 0, i32 -1, i32 0 }, i32 0, i32 1, i32 0, i32 0 }, {{.*}} { ptr @__smepilot_ph_s3, i32 0, i32 0, i32 2, i32 32768, i64 2, { i64, i64, i32, i32 } { i64 2, i64 3, i32 0, i32 0 }, i32 1, i32 2, i32 0, i32 1 }]
-// CHECK-DAG: @__smepilot_ph_bindings = private constant [3 x { i32, i32 }] [{ i32, i32 } { i32 1, i32 2 }, { i32, i32 } { i32 1, i32 1 }, { i32, i32 } { i32 0, i32 2 }]
+/// bindings: buffer, access, offset (bytes: "use" reads buffer 1 from 4096
+/// bytes in; an offset of 0 is not printed in the attribute).
+// CHECK-DAG: @__smepilot_ph_bindings = private constant [3 x { i32, i32, i64 }] [{ i32, i32, i64 } { i32 1, i32 2, i64 0 }, { i32, i32, i64 } { i32 1, i32 1, i64 4096 }, { i32, i32, i64 } { i32 0, i32 2, i64 0 }]
 // CHECK-DAG: @__smepilot_ph_deps = private constant [1 x i32] zeroinitializer
-// CHECK-DAG: @smepilot_table_ph = constant { i32, i32, ptr, i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr, ptr } { i32 4, i32 1, ptr @__smepilot_ph_s4, i32 1, i32 1, ptr @__smepilot_ph_kernels, i32 2, i32 2, ptr @__smepilot_ph_buffers, ptr @__smepilot_ph_dispatches, i32 3, i32 1, ptr @__smepilot_ph_bindings, ptr @__smepilot_ph_deps }
+// CHECK-DAG: @smepilot_table_ph = constant { i32, i32, ptr, i32, i32, ptr, i32, i32, ptr, ptr, i32, i32, ptr, ptr } { i32 5, i32 1, ptr @__smepilot_ph_s4, i32 1, i32 1, ptr @__smepilot_ph_kernels, i32 2, i32 2, ptr @__smepilot_ph_buffers, ptr @__smepilot_ph_dispatches, i32 3, i32 1, ptr @__smepilot_ph_bindings, ptr @__smepilot_ph_deps }
 /// The compiled model lists the table as a phase, with the chunk and
 /// last-row flag the table carries (smepilot_rt_compiled_model: abi_version,
 /// n_phases, phases, target, load (none: null); smepilot_rt_phase: name, chunk,
 /// last_row_only, 0, table).
 // CHECK-DAG: @__smepilot_model_target = private constant [5 x i8] c"host\00"
 // CHECK-DAG: @__smepilot_model_phases = private constant [1 x { ptr, i64, i32, i32, ptr }] [{ ptr, i64, i32, i32, ptr } { ptr @__smepilot_ph_s_phase, i64 4, i32 1, i32 0, ptr @smepilot_table_ph }]
-// CHECK-DAG: @smepilot_compiled_model = constant { i32, i32, ptr, ptr, ptr } { i32 4, i32 1, ptr @__smepilot_model_phases, ptr @__smepilot_model_target, ptr null }
+// CHECK-DAG: @smepilot_compiled_model = constant { i32, i32, ptr, ptr, ptr } { i32 5, i32 1, ptr @__smepilot_model_phases, ptr @__smepilot_model_target, ptr null }
 llvm.func @k0(%b: !llvm.ptr, %c: !llvm.ptr, %tb: i64, %te: i64) {
   llvm.return
 }
@@ -42,7 +44,7 @@ smepilot.dispatch_table @ph {
                                    bindings = [<1, write>], deps = []>,
                 #smepilot.dispatch<name = "use", kernel = 0, sme_kernel = 0,
                                    mode = collab, sme_share = 32768, tile_granule = 2,
-                                   tiles = <2 + 3 * c0>, bindings = [<1, read>, <0, write>],
+                                   tiles = <2 + 3 * c0>, bindings = [<1, read, offset 4096>, <0, write>],
                                    deps = [0]>],
   kernels = [@k0], n_arguments = 1 : i64, n_constants = 1 : i64,
   chunk = 4 : i64, last_row_only}
@@ -65,9 +67,9 @@ smepilot.dispatch_table @nodeps {
 
 /// The load table (`smepilot.load`) is not a phase: the compiled model
 /// lists the one phase and points its `load` field at the load table.
-// CHECK-DAG: @smepilot_table_load = constant { {{.*}} } { i32 4, i32 0, ptr @__smepilot_load_s{{[0-9]+}}, i32 1, i32 2,
+// CHECK-DAG: @smepilot_table_load = constant { {{.*}} } { i32 5, i32 0, ptr @__smepilot_load_s{{[0-9]+}}, i32 1, i32 2,
 // CHECK-DAG: @__smepilot_model_phases = private constant [1 x { ptr, i64, i32, i32, ptr }] [{ ptr, i64, i32, i32, ptr } { ptr @__smepilot_decode_s_phase, i64 1, i32 0, i32 0, ptr @smepilot_table_decode }]
-// CHECK-DAG: @smepilot_compiled_model = constant { i32, i32, ptr, ptr, ptr } { i32 4, i32 1, ptr @__smepilot_model_phases, ptr @__smepilot_model_target, ptr @smepilot_table_load }
+// CHECK-DAG: @smepilot_compiled_model = constant { i32, i32, ptr, ptr, ptr } { i32 5, i32 1, ptr @__smepilot_model_phases, ptr @__smepilot_model_target, ptr @smepilot_table_load }
 llvm.func @kl(%b: !llvm.ptr, %c: !llvm.ptr, %tb: i64, %te: i64) {
   llvm.return
 }

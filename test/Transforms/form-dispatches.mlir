@@ -168,3 +168,49 @@ func.func @empty(%x: memref<0x16xf32>, %pos: index, %out: memref<0x16xf32>)
   memref.dealloc %tmp : memref<0x16xf32>
   return
 }
+
+// -----
+
+/// A row written into layer L of a [layers, positions, d] cache at %pos: the
+/// kernel of each layer would differ by L's fixed offset. Where every view of
+/// a binding starts at one fixed layer, the view starts at layer 0 (a
+/// constant 0 in the old constant's place) and the binding points L layers
+/// (L * 4 * 8 * 4 bytes) into the cache instead, so the three layers are one
+/// kernel. A kernel whose views of one binding start at two layers (the
+/// copy from layer 1 to layer 2) keeps them, and offset 0.
+// CHECK-LABEL: func.func @cache_k0(
+// CHECK: %[[CACHE:.*]] = memref.reinterpret_cast %{{.*}} sizes: [3, 4, 8]
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK-NOT: arith.constant
+// CHECK: memref.subview %[[CACHE]][%[[ZERO]], %{{.*}}, 0] [1, 1, 8]
+// CHECK-LABEL: func.func @cache_k1(
+// CHECK: memref.subview %{{.*}}[1, %{{.*}}, 0] [1, 1, 8]
+// CHECK: memref.subview %{{.*}}[2, %{{.*}}, 0] [1, 1, 8]
+// CHECK-LABEL: smepilot.dispatch_table @cache
+// CHECK-SAME: dispatches = [#smepilot.dispatch<name = "cache_d0:linalg.copy", kernel = 0, tiles = <1>, bindings = [<1, read>, <0, write>], deps = [], reads_state = true>,
+// CHECK-SAME: #smepilot.dispatch<name = "cache_d1:linalg.copy", kernel = 0, tiles = <1>, bindings = [<1, read>, <0, write, offset 128>], deps = [0], reads_state = true>,
+// CHECK-SAME: #smepilot.dispatch<name = "cache_d2:linalg.copy", kernel = 0, tiles = <1>, bindings = [<1, read>, <0, write, offset 256>], deps = [1], reads_state = true>,
+// CHECK-SAME: #smepilot.dispatch<name = "cache_d3:linalg.copy", kernel = 1, tiles = <1>, bindings = [<0, read|write>], deps = [2], reads_state = true>]
+// CHECK-SAME: kernels = [@cache_k0, @cache_k1]
+func.func @cache(%cache: memref<3x4x8xf32>, %row: memref<8xf32>, %pos: index)
+    attributes {smepilot.phase = "cache"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %l0 = memref.subview %cache[%c0, %pos, 0] [1, 1, 8] [1, 1, 1]
+      : memref<3x4x8xf32> to memref<8xf32, strided<[1], offset: ?>>
+  linalg.copy ins(%row : memref<8xf32>) outs(%l0 : memref<8xf32, strided<[1], offset: ?>>)
+  %l1 = memref.subview %cache[%c1, %pos, 0] [1, 1, 8] [1, 1, 1]
+      : memref<3x4x8xf32> to memref<8xf32, strided<[1], offset: ?>>
+  linalg.copy ins(%row : memref<8xf32>) outs(%l1 : memref<8xf32, strided<[1], offset: ?>>)
+  %l2 = memref.subview %cache[%c2, %pos, 0] [1, 1, 8] [1, 1, 1]
+      : memref<3x4x8xf32> to memref<8xf32, strided<[1], offset: ?>>
+  linalg.copy ins(%row : memref<8xf32>) outs(%l2 : memref<8xf32, strided<[1], offset: ?>>)
+  %from = memref.subview %cache[1, %pos, 0] [1, 1, 8] [1, 1, 1]
+      : memref<3x4x8xf32> to memref<8xf32, strided<[1], offset: ?>>
+  %to = memref.subview %cache[2, %pos, 0] [1, 1, 8] [1, 1, 1]
+      : memref<3x4x8xf32> to memref<8xf32, strided<[1], offset: ?>>
+  linalg.copy ins(%from : memref<8xf32, strided<[1], offset: ?>>)
+              outs(%to : memref<8xf32, strided<[1], offset: ?>>)
+  return
+}

@@ -18,7 +18,7 @@ static const smepilot_rt_kernel_fn c_kernels[] = {c_iota};
 static const smepilot_rt_buffer c_buffers[] = {
     {"out", {0, 4, 1, 0}, 4, 0},
 };
-static const smepilot_rt_binding c_bindings[] = {{0, SMEPILOT_RT_ACCESS_WRITE}};
+static const smepilot_rt_binding c_bindings[] = {{0, SMEPILOT_RT_ACCESS_WRITE, 0}};
 static const smepilot_rt_dispatch c_dispatches[] = {{
     "iota",
     0,                     /* cpu_kernel */

@@ -325,7 +325,7 @@ std::unique_ptr<table_builder> make_phase(phase_kind kind, phase_options opt = {
     const smepilot_rt_kernel_fn fn = kind == phase_kind::decode   ? &probe_kernel<1>
                                      : kind == phase_kind::chunk4 ? &probe_kernel<4>
                                                                   : &probe_kernel<5>;
-    tb->dispatch("probe", tb->kernel(fn), fixed(1), {{probe, opt.probe_access}});
+    tb->dispatch("probe", tb->kernel(fn), fixed(1), {{probe, opt.probe_access, 0}});
   }
   return tb;
 }

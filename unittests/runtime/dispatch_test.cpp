@@ -216,7 +216,7 @@ struct dynamic_table {
     const uint32_t d0 = tb.dispatch("embed", ke, scaled(0, 1), {rd(tokens), wr(rows)});
     tb.dispatch("store", ks, scaled(0, 1), {rd(rows), wr(cache)}, {d0});
     // 2 * pos + 1 tiles.
-    tb.dispatch("count", kc, scaled(1, 2, 1), {{seen, SMEPILOT_RT_ACCESS_READ_WRITE}});
+    tb.dispatch("count", kc, scaled(1, 2, 1), {{seen, SMEPILOT_RT_ACCESS_READ_WRITE, 0}});
     tb.dispatch("where", kr, fixed(1), {wr(where), rd(rows), wr(aligned)}, {d0});
   }
 };
@@ -463,7 +463,7 @@ struct collab_table {
     tb.n_constants = 1;
     const uint32_t kc = tb.kernel(mark_tiles<1>), ks = tb.kernel(mark_tiles<2>);
     const uint32_t marks = tb.argument("marks"), stats = tb.argument("stats");
-    tb.dispatch("op", kc, scaled(0, 1), {wr(marks), {stats, SMEPILOT_RT_ACCESS_READ_WRITE}}, {},
+    tb.dispatch("op", kc, scaled(0, 1), {wr(marks), {stats, SMEPILOT_RT_ACCESS_READ_WRITE, 0}}, {},
                 mode, ks, share, granule);
   }
 };
@@ -559,6 +559,41 @@ TEST(DispatchProgram, CollabEdgeCases) {
   EXPECT_EQ(collab_split((int64_t(1) << 40) + 6, 32768, 16), (int64_t(1) << 39));
 }
 
+// Bindings with an offset (abi.h v5): the kernel's pointer is the buffer's
+// base plus the offset, for an argument and for a temporary; what the layers'
+// K/V cache kernels, one kernel for all layers, rely on.
+void write_tile_index(void *const *b, const int64_t *, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i)
+    static_cast<float *>(b[0])[i] = float(i + 1);
+}
+void copy_four(void *const *b, const int64_t *, int64_t, int64_t) {
+  for (int i = 0; i < 4; ++i)
+    static_cast<float *>(b[1])[i] = static_cast<const float *>(b[0])[i];
+}
+
+TEST(DispatchProgram, BindingsPointOffsetBytesIntoTheirBuffer) {
+  table_builder tb;
+  const uint32_t kw = tb.kernel(write_tile_index), kc = tb.kernel(copy_four);
+  const uint32_t out = tb.argument("out");
+  const uint32_t tmp = tb.temporary("tmp", fixed(64));
+  // Layer 2 of a [4][4] float argument, twice (two "layers" 1 and 2), then
+  // through a temporary's second half.
+  const uint32_t d0 = tb.dispatch("layer1", kw, fixed(4), {at(wr(out), 16)});
+  const uint32_t d1 = tb.dispatch("layer2", kw, fixed(4), {at(wr(out), 32)}, {d0});
+  const uint32_t d2 = tb.dispatch("to_tmp", kw, fixed(4), {at(wr(tmp), 32)});
+  tb.dispatch("from_tmp", kc, fixed(1), {at(rd(tmp), 32), at(wr(out), 48)}, {d1, d2});
+  auto program = dispatch_program::create(tb.table());
+  ASSERT_TRUE(program) << program.error().message();
+  for (int threads : {1, 2}) {
+    thread_pool pool(threads);
+    std::vector<float> data(16, -1.0f);
+    void *args[] = {data.data()};
+    ASSERT_TRUE(program->run(pool, args, {}));
+    const std::vector<float> expected{-1, -1, -1, -1, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4};
+    EXPECT_EQ(data, expected) << threads << " threads";
+  }
+}
+
 // ---------------------------------------------------------------------------
 // (d) Validation and run-time errors, each message checked.
 
@@ -647,6 +682,19 @@ TEST(DispatchValidation, Errors) {
     s.tb.dispatches[1].bindings_count = 2;
     s.tb.dispatches[1].deps_begin = 1;
     EXPECT_THAT(s.error(), HasSubstr("dispatch 1 ('consume'): dependencies [1, 2) are outside"));
+  }
+  {
+    small_table s;
+    s.tb.bindings[0].offset = -8;
+    EXPECT_EQ(s.error(), "dispatch table 'small': binding 0 (buffer 0 ('x')): offset -8 bytes, "
+                         "outside the buffer");
+    // A buffer of a fixed size: the offset must fall inside it.
+    s.tb.bindings[0].offset = 16;
+    s.tb.buffers[0].size = fixed(16);
+    EXPECT_EQ(s.error(), "dispatch table 'small': binding 0 (buffer 0 ('x')): offset 16 bytes, "
+                         "outside the buffer of 16 bytes");
+    s.tb.bindings[0].offset = 12;
+    EXPECT_EQ(s.error(), "(no error)");
   }
   {
     small_table s;

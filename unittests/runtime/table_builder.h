@@ -18,9 +18,14 @@ constexpr smepilot_rt_extent fixed(int64_t v) { return {v, 0, SMEPILOT_RT_NO_CON
 constexpr smepilot_rt_extent scaled(int32_t constant, int64_t scale, int64_t base = 0) {
   return {base, scale, constant, 0};
 }
-constexpr smepilot_rt_binding rd(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_READ}; }
-constexpr smepilot_rt_binding wr(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_WRITE}; }
-constexpr smepilot_rt_binding rw(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_READ_WRITE}; }
+constexpr smepilot_rt_binding rd(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_READ, 0}; }
+constexpr smepilot_rt_binding wr(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_WRITE, 0}; }
+constexpr smepilot_rt_binding rw(uint32_t b) { return {b, SMEPILOT_RT_ACCESS_READ_WRITE, 0}; }
+/// `binding`, `offset` bytes into its buffer.
+constexpr smepilot_rt_binding at(smepilot_rt_binding binding, int64_t offset) {
+  binding.offset = offset;
+  return binding;
+}
 
 /// Builds a table in vectors; table() points into them, so the builder must
 /// outlive any program created from it.

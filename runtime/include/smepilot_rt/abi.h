@@ -19,8 +19,9 @@
  *   void kernel(void *const *bindings, const int64_t *constants,
  *               int64_t tile_begin, int64_t tile_end);
  *
- *   bindings   base pointers of the buffers the dispatch uses, in the order of
- *              its binding range (smepilot_rt_dispatch.bindings_begin/count).
+ *   bindings   pointers into the buffers the dispatch uses (each buffer's base
+ *              plus its binding's offset), in the order of its binding range
+ *              (smepilot_rt_dispatch.bindings_begin/count).
  *   constants  the phase's run-time constants (table.n_constants of them, e.g.
  *              the position and the chunk length), the same for every kernel.
  *   [tile_begin, tile_end)
@@ -109,6 +110,11 @@
  *
  *   buffer  index into buffers.
  *   access  SMEPILOT_RT_ACCESS_READ | SMEPILOT_RT_ACCESS_WRITE (at least one).
+ *   offset  bytes from the buffer's base to what the kernel's bindings[j]
+ *           points at, >= 0 and, when the buffer's size is fixed and not 0,
+ *           below it (since v5). What makes the layers' K/V cache kernels
+ *           one kernel: each dispatch binds its layer's slice of the cache
+ *           instead of the kernel computing the layer's fixed offset.
  *
  * The table (smepilot_rt_dispatch_table) -----------------------------------
  *
@@ -200,7 +206,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change of a layout or a meaning below. */
-#define SMEPILOT_RT_ABI_VERSION 4u
+#define SMEPILOT_RT_ABI_VERSION 5u
 
 #define SMEPILOT_RT_NO_KERNEL UINT32_C(0xFFFFFFFF)
 #define SMEPILOT_RT_NO_CONSTANT INT32_C(-1)
@@ -247,6 +253,7 @@ typedef struct smepilot_rt_buffer {
 typedef struct smepilot_rt_binding {
   uint32_t buffer; /* index into buffers */
   uint32_t access; /* SMEPILOT_RT_ACCESS_* */
+  int64_t offset;  /* bytes from the buffer's base (v5) */
 } smepilot_rt_binding;
 
 typedef struct smepilot_rt_dispatch {
@@ -309,7 +316,7 @@ typedef struct smepilot_rt_compiled_model {
 #if UINTPTR_MAX == UINT64_MAX
 SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_extent) == 24, extent_size);
 SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_buffer) == 40, buffer_size);
-SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_binding) == 8, binding_size);
+SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_binding) == 16, binding_size);
 SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_dispatch) == 72, dispatch_size);
 SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_dispatch_table) == 80, table_size);
 SMEPILOT_RT_ABI_ASSERT(sizeof(smepilot_rt_phase) == 32, phase_size);

@@ -389,7 +389,7 @@ private:
   mutable std::vector<dispatch_timing> timing_copy_;
   // Per-run scratch, sized at creation.
   std::vector<void *> buffer_ptrs_;   ///< One per buffer.
-  std::vector<void *> binding_ptrs_;  ///< One per binding: buffer_ptrs_[binding.buffer].
+  std::vector<void *> binding_ptrs_;  ///< One per binding: its buffer's pointer + its offset.
   std::vector<size_t> temp_offsets_;  ///< One per temporary, into the arena.
   std::vector<int64_t> tile_counts_;  ///< One per dispatch.
   std::vector<int64_t> buffer_sizes_; ///< One per buffer, this run; -1: unknown.

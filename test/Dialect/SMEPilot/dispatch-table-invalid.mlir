@@ -90,6 +90,11 @@ smepilot.dispatch_table @c0 {buffers = [], kernels = [], n_arguments = 0 : i64, 
 
 // -----
 
+// expected-error @+1 {{binding of buffer 2: offset -64 is negative}}
+"test.op"() {b = #smepilot.binding<2, read, offset -64>} : () -> ()
+
+// -----
+
 // expected-error @+2 {{expected ::mlir::smepilot::Access to be one of: none, read, write}}
 // expected-error @+1 {{failed to parse SMEPilot_BindingAttr parameter 'access'}}
 "test.op"() {b = #smepilot.binding<0, readwrite>} : () -> ()

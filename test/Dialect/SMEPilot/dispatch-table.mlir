@@ -11,7 +11,7 @@
 // CHECK-SAME: buffers = [#smepilot.buffer<name = "x", size = <64>, weight = true, ggml_type = 30>,
 // CHECK-SAME: #smepilot.buffer<name = "tmp0", size = <0 + 16 * c0>, alignment = 64>]
 // CHECK-SAME: chunk = 4 : i64
-// CHECK-SAME: dispatches = [#smepilot.dispatch<name = "forward_c4_d0:linalg.fill", kernel = 0, tiles = <4 + 2 * c0>, bindings = [<0, read>, <1, read|write>], deps = []>,
+// CHECK-SAME: dispatches = [#smepilot.dispatch<name = "forward_c4_d0:linalg.fill", kernel = 0, tiles = <4 + 2 * c0>, bindings = [<0, read>, <1, read|write, offset 256>], deps = []>,
 // CHECK-SAME: #smepilot.dispatch<name = "forward_c4_d1:func.call", kernel = 1, sme_kernel = 1, mode = collab, sme_share = 32768, tile_granule = 4, tiles = <8>, bindings = [<1, read>], deps = [0], reads_state = true>]
 // CHECK-SAME: kernels = [@k0, @k1], last_row_only, n_arguments = 1 : i64, n_constants = 1 : i64}
 smepilot.dispatch_table @forward_c4 {
@@ -21,7 +21,7 @@ smepilot.dispatch_table @forward_c4 {
              #smepilot.buffer<name = "tmp0", size = <0 + 16 * c0>, alignment = 64>],
   dispatches = [
     #smepilot.dispatch<name = "forward_c4_d0:linalg.fill", kernel = 0,
-                       tiles = <4 + 2 * c0>, bindings = [<0, read>, <1, read|write>], deps = []>,
+                       tiles = <4 + 2 * c0>, bindings = [<0, read, offset 0>, <1, read|write, offset 256>], deps = []>,
     #smepilot.dispatch<name = "forward_c4_d1:func.call", kernel = 1, sme_kernel = 1,
                        mode = collab, sme_share = 32768, tile_granule = 4, tiles = <8>,
                        bindings = [<1, read>], deps = [0], reads_state = true>]}

@@ -471,12 +471,16 @@ LogicalResult BufferAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 LogicalResult BindingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                  int64_t buffer, Access access) {
+                                  int64_t buffer, Access access,
+                                  int64_t offset) {
   if (buffer < 0)
     return emitError() << "binding: buffer index " << buffer << " is negative";
   if (access == Access::none)
     return emitError() << "binding of buffer " << buffer
                        << ": access must be read, write or read|write";
+  if (offset < 0)
+    return emitError() << "binding of buffer " << buffer << ": offset "
+                       << offset << " is negative";
   return success();
 }
 

@@ -56,7 +56,8 @@ static_assert(offsetof(smepilot_rt_buffer, name) == 0 &&
               sizeof(smepilot_rt_buffer) == 40);
 static_assert(offsetof(smepilot_rt_binding, buffer) == 0 &&
               offsetof(smepilot_rt_binding, access) == 4 &&
-              sizeof(smepilot_rt_binding) == 8);
+              offsetof(smepilot_rt_binding, offset) == 8 &&
+              sizeof(smepilot_rt_binding) == 16);
 static_assert(offsetof(smepilot_rt_dispatch, name) == 0 &&
               offsetof(smepilot_rt_dispatch, cpu_kernel) == 8 &&
               offsetof(smepilot_rt_dispatch, sme_kernel) == 12 &&
@@ -166,7 +167,7 @@ public:
     extentType = LLVM::LLVMStructType::getLiteral(ctx, {i64, i64, i32, i32});
     bufferType =
         LLVM::LLVMStructType::getLiteral(ctx, {ptr, extentType, i32, i32});
-    bindingType = LLVM::LLVMStructType::getLiteral(ctx, {i32, i32});
+    bindingType = LLVM::LLVMStructType::getLiteral(ctx, {i32, i32, i64});
     dispatchType = LLVM::LLVMStructType::getLiteral(
         ctx, {ptr, i32, i32, i32, i32, i64, extentType, i32, i32, i32, i32});
     tableType = LLVM::LLVMStructType::getLiteral(
@@ -241,7 +242,7 @@ LogicalResult TableEmitter::emit() {
   std::string phaseName = string(table.getSymName());
 
   // Bindings and deps, concatenated in dispatch order.
-  SmallVector<std::pair<int64_t, int64_t>> bindings;
+  SmallVector<std::array<int64_t, 3>> bindings; // buffer, access, offset
   SmallVector<int64_t> deps;
   SmallVector<std::array<int64_t, 4>> ranges; // bindings begin/count, deps
   for (DispatchAttr d : dispatches) {
@@ -250,8 +251,9 @@ LogicalResult TableEmitter::emit() {
     ranges.push_back({int64_t(bindings.size()), int64_t(bs.size()),
                       int64_t(deps.size()), int64_t(ds.size())});
     for (BindingAttr binding : bs)
-      bindings.push_back(
-          {binding.getBuffer(), int64_t(uint32_t(binding.getAccess()))});
+      bindings.push_back({binding.getBuffer(),
+                          int64_t(uint32_t(binding.getAccess())),
+                          binding.getOffset()});
     deps.append(ds.begin(), ds.end());
   }
 
@@ -285,9 +287,9 @@ LogicalResult TableEmitter::emit() {
             });
   std::string bindingArray = array(
       "_bindings", bindingType, bindings.size(), [&](OpBuilder &ob, size_t i) {
-        return aggregate(
-            ob, bindingType,
-            {c32(ob, bindings[i].first), c32(ob, bindings[i].second)});
+        return aggregate(ob, bindingType,
+                         {c32(ob, bindings[i][0]), c32(ob, bindings[i][1]),
+                          c64(ob, bindings[i][2])});
       });
   std::string depArray =
       array("_deps", i32, deps.size(),

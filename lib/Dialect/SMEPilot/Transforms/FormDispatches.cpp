@@ -37,9 +37,11 @@
 // root's own type; constant c is loaded from constants[c].
 //
 // Kernels are deduplicated by their printed form: the n-th layer's
-// projection kernel is the first layer's with other bindings. Kernels whose
-// views carry a layer's fixed offset (the K/V cache slices) differ per layer
-// and are kept apart.
+// projection kernel is the first layer's with other bindings. A kernel whose
+// every view of a binding starts at the same fixed index of the outermost
+// dimension (layer L of the K/V cache) would differ per layer; its views
+// start at 0 instead and the dispatch's binding points L rows into the
+// buffer (`offset`, abi.h v5), so the layers share one kernel there too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -91,9 +93,12 @@ private:
   /// tile_end); `collabCall`, the call of a collab op's SME variant: that
   /// call for the tile range; else the ops once), its buffers added to
   /// `binds` and its tile count in `tiles`. Returns the kernel's index.
+  /// With `offsets`, bindings whose views all start at one fixed row are
+  /// rebased (rebaseOutermost): offsets[j] is binding j's byte offset.
   FailureOr<unsigned> buildKernel(ArrayRef<Operation *> range,
                                   llvm::MapVector<unsigned, Access> &binds,
-                                  Extent &tiles, func::CallOp collabCall);
+                                  Extent &tiles, func::CallOp collabCall,
+                                  SmallVectorImpl<int64_t> *offsets = nullptr);
   Value materialize(OpBuilder &b, Value v, IRMapping &map, Value bindings,
                     Value constants, llvm::MapVector<unsigned, Access> &binds);
   void computeAccess(ArrayRef<Operation *> range,
@@ -102,11 +107,14 @@ private:
   /// `bindingAttrs`) and its dependencies by the hazard rule.
   SmallVector<int64_t>
   addBindings(const llvm::MapVector<unsigned, Access> &binds,
-              SmallVector<BindingAttr> &bindingAttrs) {
+              SmallVector<BindingAttr> &bindingAttrs,
+              ArrayRef<int64_t> offsets = {}) {
     SmallVector<std::pair<unsigned, Access>> accesses;
-    for (auto [buffer, access] : binds) {
+    for (auto [j, entry] : llvm::enumerate(binds)) {
+      auto [buffer, access] = entry;
       bindingAttrs.push_back(
-          BindingAttr::get(phase.getContext(), buffer, access));
+          BindingAttr::get(phase.getContext(), buffer, access,
+                           j < offsets.size() ? offsets[j] : 0));
       accesses.push_back({buffer, access});
     }
     return hazards.addDispatch(accesses);
@@ -121,6 +129,8 @@ private:
   /// Whether the kernel being built reads a constant or a global that is
   /// not constant (state of the run).
   bool materializedConstant = false;
+  /// The kernel being built's view of each binding it made: (j, view).
+  SmallVector<std::pair<unsigned, memref::ReinterpretCastOp>> bindingViews;
   SmallVector<DispatchAttr> dispatches;
   HazardTracker hazards;
 };
@@ -201,9 +211,10 @@ Value PhaseOutliner::materialize(OpBuilder &b, Value v, IRMapping &map,
                 .getResult();
       }
     }
-    Value view = memref::ReinterpretCastOp::create(
+    auto view = memref::ReinterpretCastOp::create(
         b, loc, type, scalar, b.getIndexAttr(0), sizes, strides);
-    map.map(v, view);
+    bindingViews.push_back({j, view});
+    map.map(v, view.getResult());
     return view;
   }
   Operation *def = v.getDefiningOp();
@@ -280,11 +291,74 @@ static func::FuncOp collabVariant(Operation *op) {
   return callee && callee->hasAttr(kCollabKernelAttr) ? callee : func::FuncOp();
 }
 
-FailureOr<unsigned>
-PhaseOutliner::buildKernel(ArrayRef<Operation *> range,
-                           llvm::MapVector<unsigned, Access> &binds,
-                           Extent &tiles, func::CallOp collabCall) {
+/// If every use of `view` (a binding's whole buffer, row-major) is a subview
+/// starting at the same fixed index L > 0 of the outermost dimension, with a
+/// result whose offset is dynamic anyway (so its type does not change): makes
+/// those subviews start at 0 and returns L rows in bytes, the offset the
+/// binding then carries. Else changes nothing and returns 0.
+static int64_t rebaseOutermost(memref::ReinterpretCastOp view) {
+  MemRefType type = view.getType();
+  if (type.getRank() < 2 || !type.getLayout().isIdentity() ||
+      !type.getElementType().isIntOrFloat() ||
+      type.getElementTypeBitWidth() % 8 != 0 || view->use_empty())
+    return 0;
+  int64_t rowElements = 1;
+  for (int64_t d = 1; d < type.getRank(); ++d) {
+    if (type.isDynamicDim(d))
+      return 0;
+    rowElements *= type.getDimSize(d);
+  }
+  std::optional<int64_t> row;
+  SmallVector<memref::SubViewOp> subviews;
+  for (OpOperand &use : view->getUses()) {
+    auto sub = dyn_cast<memref::SubViewOp>(use.getOwner());
+    if (!sub || use.get() != sub.getSource())
+      return 0;
+    // A constant index: static, or (before canonicalization) a constant op.
+    std::optional<int64_t> first =
+        getConstantIntValue(sub.getMixedOffsets()[0]);
+    if (!first || (row && *row != *first))
+      return 0;
+    auto [strides, offset] = sub.getType().getStridesAndOffset();
+    if (!ShapedType::isDynamic(offset))
+      return 0;
+    row = *first;
+    subviews.push_back(sub);
+  }
+  if (!row || *row == 0)
+    return 0;
+  // The new start is an index constant, not a static 0: the subviews'
+  // result types (offset ?) stay valid; canonicalization folds it later.
+  // It takes the old constant's place when there was one, so every
+  // layer's kernel prints the same.
+  for (memref::SubViewOp sub : subviews) {
+    OpFoldResult start = sub.getMixedOffsets()[0];
+    Operation *oldConstant = nullptr;
+    if (auto value = dyn_cast<Value>(start))
+      oldConstant = value.getDefiningOp();
+    OpBuilder b(sub);
+    if (oldConstant)
+      b.setInsertionPointAfter(oldConstant);
+    Value zero = arith::ConstantIndexOp::create(b, sub.getLoc(), 0);
+    b.setInsertionPoint(sub);
+    SmallVector<OpFoldResult> offsets = sub.getMixedOffsets();
+    offsets[0] = zero;
+    auto rebased = memref::SubViewOp::create(
+        b, sub.getLoc(), sub.getType(), sub.getSource(), offsets,
+        sub.getMixedSizes(), sub.getMixedStrides());
+    sub.replaceAllUsesWith(rebased.getResult());
+    sub.erase();
+    if (oldConstant && oldConstant->use_empty())
+      oldConstant->erase();
+  }
+  return *row * rowElements * (type.getElementTypeBitWidth() / 8);
+}
+
+FailureOr<unsigned> PhaseOutliner::buildKernel(
+    ArrayRef<Operation *> range, llvm::MapVector<unsigned, Access> &binds,
+    Extent &tiles, func::CallOp collabCall, SmallVectorImpl<int64_t> *offsets) {
   MLIRContext *ctx = phase.getContext();
+  bindingViews.clear();
   Location loc = range.front()->getLoc();
   OpBuilder mb(ctx);
   mb.setInsertionPoint(phase);
@@ -367,6 +441,12 @@ PhaseOutliner::buildKernel(ArrayRef<Operation *> range,
   }
   func::ReturnOp::create(b, loc);
 
+  if (offsets) {
+    offsets->assign(binds.size(), 0);
+    for (auto [j, view] : bindingViews)
+      (*offsets)[j] = rebaseOutermost(view);
+  }
+
   // Deduplicate by the printed kernel.
   std::string text;
   {
@@ -396,14 +476,16 @@ LogicalResult PhaseOutliner::outlineRange(ArrayRef<Operation *> range,
   llvm::MapVector<unsigned, Access> binds;
   Extent tiles;
   materializedConstant = false;
-  FailureOr<unsigned> kernelIndex = buildKernel(range, binds, tiles, {});
+  SmallVector<int64_t> offsets;
+  FailureOr<unsigned> kernelIndex =
+      buildKernel(range, binds, tiles, {}, &offsets);
   if (failed(kernelIndex))
     return failure();
   computeAccess(range, binds);
 
   // Bindings and dependencies.
   SmallVector<BindingAttr> bindingAttrs;
-  SmallVector<int64_t> deps = addBindings(binds, bindingAttrs);
+  SmallVector<int64_t> deps = addBindings(binds, bindingAttrs, offsets);
   std::string opName = range.front()->getName().getStringRef().str();
   // A dispatch that calls an SME kernel runs on the matrix unit: mode sme,
   // one call of the kernel for all its tiles (abi.h).

@@ -307,6 +307,9 @@ SmallVector<bool> classifyLoadTime(ArrayRef<BufferAttr> buffers,
                 dispatches[d].getTiles().isFixed() &&
                 dispatches[d].getMode() != ExecMode::collab;
       for (BindingAttr binding : dispatches[d].getBindings()) {
+        // The load table's bindings carry no offsets (a slice of a weight
+        // or of a packed buffer is not what load-time work reads).
+        ok &= binding.getOffset() == 0;
         if (!ok)
           break;
         unsigned buffer = binding.getBuffer();
@@ -469,7 +472,8 @@ void rebuildTable(DispatchTableOp table, ArrayRef<BufferAttr> buffers,
     SmallVector<int64_t> deps;
     for (BindingAttr binding : dispatches[d].getBindings())
       bindings.push_back(BindingAttr::get(ctx, newBuffer[binding.getBuffer()],
-                                          binding.getAccess()));
+                                          binding.getAccess(),
+                                          binding.getOffset()));
     for (int64_t dep : dispatches[d].getDeps())
       if (newDispatch[dep] >= 0)
         deps.push_back(newDispatch[dep]);

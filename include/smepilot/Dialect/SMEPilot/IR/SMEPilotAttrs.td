@@ -312,16 +312,24 @@ def SMEPilot_BufferAttr : SMEPilot_Attr<"Buffer", "buffer"> {
 def SMEPilot_BindingAttr : SMEPilot_Attr<"Binding", "binding"> {
   let summary = "a buffer a dispatch binds, and how it accesses it";
   let description = [{
-    abi.h's `smepilot_rt_binding`: the kernel's bindings[j] points at
-    buffer `buffer` of the table; `access` says whether the kernel reads it,
-    writes it or both, which is what the table's dependencies (and the
-    runtime's placement of temporaries) follow from.
+    abi.h's `smepilot_rt_binding`: the kernel's bindings[j] points `offset`
+    bytes into buffer `buffer` of the table (its base when 0, the default,
+    not printed); `access` says whether the kernel reads it, writes it or
+    both, which is what the table's dependencies (and the runtime's
+    placement of temporaries) follow from.
 
-    Example: `#smepilot.binding<2, read|write>`
+    Example: `#smepilot.binding<2, read|write>`,
+    `#smepilot.binding<7, read, offset 1048576>`
   }];
   let parameters = (ins "int64_t":$buffer,
-                        EnumParameter<SMEPilot_Access>:$access);
-  let assemblyFormat = "`<` $buffer `,` $access `>`";
+                        EnumParameter<SMEPilot_Access>:$access,
+                        DefaultValuedParameter<"int64_t", "0">:$offset);
+  let builders = [
+    AttrBuilder<(ins "int64_t":$buffer, "::mlir::smepilot::Access":$access),
+      [{ return $_get($_ctxt, buffer, access, 0); }]>
+  ];
+  let assemblyFormat =
+      "`<` $buffer `,` $access (`,` `offset` $offset^)? `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     bool reads() const { return bitEnumContainsAll(getAccess(), Access::read); }
