@@ -341,6 +341,18 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
     parts[0].module = std::move(llvmModule);
     parts[0].targetMachine = std::move(*targetMachine);
   } else {
+    // Local constant data (the masks and tables kernels load) is copied
+    // into every part that uses it: split off into one part and declared in
+    // the others, its loads could not be folded into the code that reads it
+    // (a Q4_0 prefill kernel lost its GFNI nibble shifts: 12% slower). Only
+    // plain data: an initializer naming other globals (the tables' arrays
+    // of kernels) names the whole module's.
+    llvm::StringMap<llvm::Constant *> localConstants;
+    for (llvm::GlobalVariable &global : llvmModule->globals())
+      if (global.hasLocalLinkage() && global.isConstant() &&
+          global.hasDefinitiveInitializer() && global.hasName() &&
+          isa<llvm::ConstantData>(global.getInitializer()))
+        localConstants[global.getName()] = global.getInitializer();
     llvm::SplitModule(
         *llvmModule, nParts,
         [&](std::unique_ptr<llvm::Module> part) {
@@ -348,6 +360,15 @@ HostJIT::compile(ModuleOp module, const HostJITOptions &options) {
                 return !v.isDeclaration();
               }))
             return; // nothing to compile
+          for (llvm::GlobalVariable &global : part->globals()) {
+            auto it = localConstants.find(global.getName());
+            if (it == localConstants.end())
+              continue;
+            global.setInitializer(it->second);
+            global.setConstant(true);
+            global.setVisibility(llvm::GlobalValue::DefaultVisibility);
+            global.setLinkage(llvm::GlobalValue::PrivateLinkage);
+          }
           BackendPart &p = parts.emplace_back();
           llvm::raw_svector_ostream os(p.bitcode);
           llvm::WriteBitcodeToFile(*part, os);

@@ -539,25 +539,36 @@ TEST_F(HostJITTest, ExtraSymbolsResolveWhatTheProcessDoesNotExport) {
       << diagnostic;
 }
 
-/// Two entry points sharing an internal helper: split across threads, the
-/// helper lands in one part and the other calls it from another object.
+/// Two entry points sharing an internal helper and a private constant:
+/// split across threads, the helper lands in one part and the other calls
+/// it from another object; the constant is copied into each part that
+/// reads it (so its loads fold).
 constexpr const char *kTwoEntries = R"mlir(
 module {
   llvm.func @smepilot_test_hook(i64)
-  llvm.func internal @helper(%x: i64) -> i64 {
-    %c = llvm.mlir.constant(1000 : i64) : i64
+  llvm.mlir.global private constant @offsets(dense<[1000, 2000]> : tensor<2xi64>) : !llvm.array<2 x i64>
+  llvm.func internal @helper(%x: i64, %i: i64) -> i64 {
+    %table = llvm.mlir.addressof @offsets : !llvm.ptr
+    %slot = llvm.getelementptr %table[0, %i] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.array<2 x i64>
+    %c = llvm.load %slot : !llvm.ptr -> i64
     %y = llvm.add %x, %c : i64
     llvm.return %y : i64
   }
   llvm.func @_mlir_ciface_first(%x: i64) {
-    %y = llvm.call @helper(%x) : (i64) -> i64
+    %zero = llvm.mlir.constant(0 : i64) : i64
+    %y = llvm.call @helper(%x, %zero) : (i64, i64) -> i64
     llvm.call @smepilot_test_hook(%y) : (i64) -> ()
     llvm.return
   }
   llvm.func @_mlir_ciface_second(%x: i64) {
     %c = llvm.mlir.constant(3 : i64) : i64
+    %one = llvm.mlir.constant(1 : i64) : i64
+    %table = llvm.mlir.addressof @offsets : !llvm.ptr
+    %slot = llvm.getelementptr %table[0, 1] : (!llvm.ptr) -> !llvm.ptr, !llvm.array<2 x i64>
+    %d = llvm.load %slot : !llvm.ptr -> i64
     %m = llvm.mul %x, %c : i64
-    %y = llvm.call @helper(%m) : (i64) -> i64
+    %n = llvm.add %m, %d : i64
+    %y = llvm.call @helper(%n, %one) : (i64, i64) -> i64
     llvm.call @smepilot_test_hook(%y) : (i64) -> ()
     llvm.return
   }
@@ -591,7 +602,7 @@ TEST_F(HostJITTest, CompilesInPartsOnThreads) {
     EXPECT_EQ(hookSeen, 1007) << threads;
     ASSERT_TRUE(succeeded((*jit)->invoke("second", {JITArg::index(7)}, &error)))
         << error;
-    EXPECT_EQ(hookSeen, 1021) << threads;
+    EXPECT_EQ(hookSeen, 7 * 3 + 2000 + 2000) << threads;
   }
 }
 
