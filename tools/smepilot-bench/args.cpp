@@ -93,6 +93,10 @@ options:
   -b, --batch-size N[,N...]     tokens per eval chunk of a pp test (default: 64)
   -c, --ctx-size N              KV cache positions (default: what the
                                 largest test needs)
+  --adaptive on|off             run-time adaptation of the compiled engines
+                                (default: on, as smepilot-run; its placement
+                                probes run some dispatches on one thread for a
+                                few runs: off to time the compiled schedule)
   -o, --output md|csv|json      output format (default: md)
   --warmup, --no-warmup         an untimed run of each test first (default:
                                 on; a tg warmup evaluates one token)
@@ -159,7 +163,8 @@ rt::result<options> parse_args(int argc, char **argv) {
                        arg == "-pg" || arg == "-r" || arg == "--repetitions" ||
                        arg == "-t" || arg == "--threads" || arg == "--engine" ||
                        arg == "-b" || arg == "--batch-size" || arg == "-c" ||
-                       arg == "--ctx-size" || arg == "-o" || arg == "--output";
+                       arg == "--ctx-size" || arg == "-o" ||
+                       arg == "--output" || arg == "--adaptive";
     if (!known)
       return status::error("unknown option '" + arg + "' (see --help)");
     if (!v)
@@ -215,6 +220,11 @@ rt::result<options> parse_args(int argc, char **argv) {
       if (!c)
         return c.take_error();
       o.n_ctx = int32_t(*c);
+    } else if (arg == "--adaptive") {
+      if (text != "on" && text != "off")
+        return status::error("--adaptive: expected on or off, got '" + text +
+                             "'");
+      o.adaptive = text == "on";
     } else { // -o, --output
       if (text == "md")
         o.format = output_format::md;

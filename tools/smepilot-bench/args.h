@@ -27,6 +27,10 @@ struct options {
   std::vector<std::string> engines{"reference"}; ///< --engine
   std::vector<int32_t> n_batch{64};              ///< -b
   int32_t n_ctx = 0; ///< -c; 0: what the largest test needs.
+  /// --adaptive on|off: the compiled engines' run-time adaptation
+  /// (engine_options::adaptive). Its probes change where some dispatches run
+  /// for a few runs, which a benchmark of a few short runs sees.
+  bool adaptive = true;
   output_format format = output_format::md;
   bool warmup = true;
   bool progress = false; ///< --progress: a line on stderr per step.

@@ -441,6 +441,7 @@ private:
     j["n_gen"] = r.test.n_gen;
     j["test"] = r.test.name();
     j["warmup"] = o_.warmup;
+    j["adaptive"] = o_.adaptive;
     j["repetitions"] = r.samples_ns.size();
     j["test_time"] = r.test_time;
     j["load_ns"] = r.load_ns;
@@ -596,6 +597,7 @@ int bench_main(int argc, char **argv) {
         for (int32_t n_batch : o.n_batch) {
           rt::engine_options eo;
           eo.n_threads = threads;
+          eo.adaptive = o.adaptive;
           eo.n_ctx = n_ctx;
           eo.n_batch = n_batch;
           const auto t0 = clock_type::now();

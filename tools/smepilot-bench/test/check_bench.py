@@ -73,6 +73,9 @@ def main():
             for key in ("model_size", "model_n_params", "n_batch", "n_ctx", "load_ns", "avg_ns"):
                 if not (isinstance(r[key], int) and r[key] > 0):
                     fail("%s: %s = %r is not a positive integer" % (where, key, r[key]))
+            if r["adaptive"] != ("--adaptive" not in args or
+                                 args[args.index("--adaptive") + 1] == "on"):
+                fail("%s: adaptive = %r, not what --adaptive asked" % (where, r["adaptive"]))
             if r["n_prompt"] + r["n_gen"] != n_tokens_of(r["test"]):
                 fail("%s: n_prompt + n_gen does not match the test name" % where)
             if r["n_ctx"] < r["n_prompt"] + r["n_gen"]:
