@@ -153,6 +153,13 @@ bool adaptive_planner::observe_placement(uint32_t d, placed &p, double span_us,
         p.active = false;
       return false;
     }
+    // Long enough to keep every worker busy: one thread cannot win, and
+    // probing would slow a window of runs by up to the worker count.
+    if (!p.window_whole && span_us > options_.max_whole_probe_us) {
+      if (!p.work_changes)
+        p.active = false;
+      return false;
+    }
     ++p.probes;
     p.first_whole = p.window_whole;
     p.first_us = span_us;

@@ -382,6 +382,23 @@ TEST(AdaptivePlacement, ShortDispatchesAreNotProbedSpread) {
   EXPECT_TRUE(planner.finished());
 }
 
+TEST(AdaptivePlacement, LongDispatchesAreNotProbedWhole) {
+  // 3 ms spread (a prefill projection): a window of runs on one thread
+  // would cost up to twice that, and cannot win. Even with a whole run that
+  // would have been faster (a made-up 2 ms), nothing is probed.
+  one_variant c;
+  auto &[t, planner, plan] = c;
+  EXPECT_TRUE(drive_placement(planner, plan, 12, 2000000, 3000000).empty());
+  EXPECT_EQ(plan.where, placement::by_size);
+  EXPECT_TRUE(planner.finished());
+  // Just under the limit it is probed.
+  one_variant d;
+  std::vector<replan> r = drive_placement(d.planner, d.plan, 8, 2000000, 999000);
+  ASSERT_FALSE(r.empty());
+  EXPECT_TRUE(r[0].probe);
+  EXPECT_EQ(r[0].to.where, placement::whole);
+}
+
 TEST(AdaptivePlacement, OneWorkerHasNothingToSpreadOver) {
   one_variant c;
   auto &[t, planner, plan] = c;

@@ -58,7 +58,8 @@
 // when the one it had took `threshold` times as long and `min_spread_us`
 // longer, else restores it (each window's median span: a run preempted or
 // faulting is an outlier). A dispatch that runs whole in under
-// `min_spread_us` is not probed spread. A dispatch whose work proxy stays
+// `min_spread_us` is not probed spread, and one that runs spread in over
+// `max_whole_probe_us` is not probed whole. A dispatch whose work proxy stays
 // the same from run to run then runs untimed for `reprobe_runs` runs and is
 // probed again (the machine's load may have changed); one whose work changes
 // (attention over a growing context) is watched, and probed again when its
@@ -107,6 +108,13 @@ struct adaptive_options {
   /// spread, and a placement changes only when it gains at least this much
   /// per run: handing ranges to other threads costs about as much.
   double min_spread_us = 2.0;
+  /// A dispatch running spread in more than this (us per run) is not probed
+  /// whole: every worker then has ranges to run (and the pool leaves the
+  /// caller the ranges a busy worker does not claim), so one thread cannot
+  /// win by the threshold, while the probe's window would run up to the
+  /// worker count times slower (a 1B prefill projection: milliseconds; a
+  /// benchmark of a few prompts lost a fifth of its speed to such probes).
+  double max_whole_probe_us = 1000.0;
   /// Runs after which a decided placement is probed again (the machine's
   /// load may have changed), while probes remain.
   int reprobe_runs = 256;
